@@ -1,0 +1,5 @@
+import sys
+
+from components.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,96 @@
+"""The resolved tenant: tier defaults applied, placements decided. Every component consumes
+this, never raw YAML; tier defaults are applied here once and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .model import Access, Canary, Storage, Tensor, TenantSpec, VectorNamespace
+from .tiers import TierPolicy
+
+TargetKind = Literal["shared-pool", "node-group", "cpu-nodes"]
+
+
+@dataclass(frozen=True)
+class ResolvedQuotas:
+    cpu: float
+    memory_gib: float
+    gpus: dict[str, int]
+    max_concurrent_requests: int
+    requests_per_second: int
+    max_queue_depth: int
+
+
+@dataclass(frozen=True)
+class ResolvedNodeGroup:
+    name: str
+    instance_type: str
+    gpu_model: str
+    gpus_per_node: int
+    min_size: int
+    max_size: int
+    capacity_type: str
+    mig_layout: dict[str, int] | None
+    mig_config: str  # value of the nvidia.com/mig.config label
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    format: str
+    version: str
+    gpu: str | None  # MIG profile, "gpu", or None (CPU only)
+    gpu_resource: str | None  # nvidia.com/mig-<profile> or nvidia.com/gpu
+    gpu_model: str | None  # catalog GPU model that serves it
+    target_kind: TargetKind
+    target: str  # shared pool name, node group name, or "cpu"
+    cpu: float
+    memory_gib: float
+    min_replicas: int
+    max_replicas: int
+    max_batch_size: int
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    p99_latency_ms: float
+    canary: Canary | None
+
+    @property
+    def revisions(self) -> int:
+        """Revisions that run at once: 2 while a canary splits traffic."""
+        return 2 if self.canary else 1
+
+
+@dataclass(frozen=True)
+class ResolvedTenant:
+    name: str
+    display_name: str
+    cost_center: str
+    owner: str | None
+    labels: dict[str, str]
+    tier: TierPolicy
+    region: str
+    environment: str
+    quotas: ResolvedQuotas
+    node_groups: tuple[ResolvedNodeGroup, ...]
+    models: tuple[ResolvedModel, ...]
+    storage: Storage
+    vector_namespaces: tuple[VectorNamespace, ...]
+    access: Access
+    source: str = ""
+    spec: TenantSpec | None = field(default=None, compare=False, repr=False)
+
+
+def to_data(value: Any) -> Any:
+    """Plain JSON/YAML data for a resolved object (camelCase for spec parts, as in the file)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, mode="json", exclude_none=True)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in fields(value) if f.name != "spec"}
+    if isinstance(value, list | tuple):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_data(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,68 @@
+"""Strict YAML reading: duplicate keys rejected, and a field path mapped back to its line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    pass
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                duplicate = key in seen
+            except TypeError:
+                duplicate = False
+            if duplicate:
+                raise DuplicateKeyError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            try:
+                seen.add(key)
+            except TypeError:
+                pass
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_document(text: str) -> Any:
+    """Parse exactly one YAML document with :class:`StrictLoader`."""
+    docs = list(yaml.load_all(text, Loader=StrictLoader))  # noqa: S506 - SafeLoader subclass
+    if len(docs) > 1:
+        raise ValueError(f"the file holds {len(docs)} YAML documents; one Tenant per file")
+    return docs[0] if docs else None
+
+
+def line_of(text: str, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest node along ``path`` that exists (None if unparseable)."""
+    try:
+        node: Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in path:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        nxt: Node | None = None
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                if k.value == part:
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+            nxt = node.value[part]
+        node = nxt
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line

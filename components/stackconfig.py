@@ -1,0 +1,40 @@
+"""Per-tenant Pulumi stack config (``stacks/Pulumi.<tenant>.yaml``), generated from the tenant
+file so that the two can never disagree. Pure: no Pulumi import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .spec import ResolvedTenant
+from .tags import mandatory_tags, merge_tags
+
+HEADER = ("# Generated from {source} by `tenantry stacks --write`. Do not edit: change the tenant\n"
+          "# file and regenerate (a test fails when the two disagree).\n")
+
+
+def tenant_tags(t: ResolvedTenant) -> dict[str, str]:
+    """Mandatory cost-allocation tags plus the tenant's labels (mandatory keys win)."""
+    return merge_tags(
+        mandatory_tags(tenant=t.name, cost_center=t.cost_center, tier=t.tier.name,
+                       environment=t.environment),
+        t.labels,
+    )
+
+
+def stack_config_text(t: ResolvedTenant, tenants_dir: str = "tenants") -> str:
+    source = f"{tenants_dir}/{t.name}.yaml"
+    config = {
+        "config": {
+            "aws:region": t.region,
+            "aws:defaultTags": {"tags": tenant_tags(t)},
+            "tenantry:tenant": t.name,
+            "tenantry:tenantFile": source,
+        }
+    }
+    return HEADER.format(source=source) + yaml.safe_dump(config, sort_keys=True)
+
+
+def stack_config_path(stacks_dir: Path, name: str) -> Path:
+    return stacks_dir / f"Pulumi.{name}.yaml"
