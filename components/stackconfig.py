@@ -10,15 +10,18 @@ import yaml
 from .spec import ResolvedTenant
 from .tags import mandatory_tags, merge_tags
 
-HEADER = ("# Generated from {source} by `tenantry stacks --write`. Do not edit: change the tenant\n"
-          "# file and regenerate (a test fails when the two disagree).\n")
+HEADER = (
+    "# Generated from {source} by `tenantry stacks --write`. Do not edit: change the tenant\n"
+    "# file and regenerate (a test fails when the two disagree).\n"
+)
 
 
 def tenant_tags(t: ResolvedTenant) -> dict[str, str]:
     """Mandatory cost-allocation tags plus the tenant's labels (mandatory keys win)."""
     return merge_tags(
-        mandatory_tags(tenant=t.name, cost_center=t.cost_center, tier=t.tier.name,
-                       environment=t.environment),
+        mandatory_tags(
+            tenant=t.name, cost_center=t.cost_center, tier=t.tier.name, environment=t.environment
+        ),
         t.labels,
     )
 

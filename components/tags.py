@@ -24,8 +24,9 @@ def mandatory_tags(*, tenant: str, cost_center: str, tier: str, environment: str
     }
 
 
-def merge_tags(mandatory: Mapping[str, str], extra: Mapping[str, str] | None = None,
-               *more: Mapping[str, str]) -> dict[str, str]:
+def merge_tags(
+    mandatory: Mapping[str, str], extra: Mapping[str, str] | None = None, *more: Mapping[str, str]
+) -> dict[str, str]:
     """``extra`` (and ``more``) first, mandatory keys last: the mandatory keys win."""
     out: dict[str, str] = {}
     for layer in (extra or {}, *more):

@@ -42,22 +42,19 @@ def layout_problems(gpu: GpuModel, layout: Mapping[str, int]) -> list[str]:
             )
     if problems:
         return problems
-    profs = {n: gpu.profile(n) for n in layout}
-    compute = sum(profs[n].compute_slices * c for n, c in layout.items())  # type: ignore[union-attr]
-    memory = sum(profs[n].memory_slices * c for n, c in layout.items())  # type: ignore[union-attr]
+    profs = {p.name: p for p in gpu.profiles if p.name in layout}
+    compute = sum(profs[n].compute_slices * c for n, c in layout.items())
+    memory = sum(profs[n].memory_slices * c for n, c in layout.items())
     if compute > gpu.compute_slices:
-        problems.append(
-            f"needs {compute} compute slices; a {gpu.name} has {gpu.compute_slices}"
-        )
+        problems.append(f"needs {compute} compute slices; a {gpu.name} has {gpu.compute_slices}")
     if memory > gpu.memory_slices:
         problems.append(f"needs {memory} memory slices; a {gpu.name} has {gpu.memory_slices}")
     if not problems and place(gpu, layout) is None:
         problems.append(
             "the slices add up but no non-overlapping placement exists at the legal start "
-            "positions (" + "; ".join(
-                f"{n} starts at {list(profs[n].starts)}"  # type: ignore[union-attr]
-                for n in sorted(layout)
-            ) + ")"
+            "positions ("
+            + "; ".join(f"{n} starts at {list(profs[n].starts)}" for n in sorted(layout))
+            + ")"
         )
     return problems
 

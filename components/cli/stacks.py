@@ -16,7 +16,9 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("stacks", help="generate (--write) or check the per-tenant stack configs")
     p.add_argument("--tenants", type=Path, default=Path("tenants"))
     p.add_argument("--stacks", type=Path, default=Path("stacks"))
-    p.add_argument("--write", action="store_true", help="write missing/stale configs, remove orphans")
+    p.add_argument(
+        "--write", action="store_true", help="write missing/stale configs, remove orphans"
+    )
     p.set_defaults(func=run)
 
 
@@ -33,8 +35,11 @@ def run(args: argparse.Namespace) -> int:
         wanted[path.name] = text = stack_config_text(tenant, args.tenants.as_posix())
         if not path.exists() or path.read_text("utf-8") != text:
             stale.append(path)
-    orphans = sorted(p for p in args.stacks.glob("Pulumi.*.yaml")
-                     if p.name not in wanted and p.name != f"Pulumi.{PLATFORM_STACK}.yaml")
+    orphans = sorted(
+        p
+        for p in args.stacks.glob("Pulumi.*.yaml")
+        if p.name not in wanted and p.name != f"Pulumi.{PLATFORM_STACK}.yaml"
+    )
     if args.write:
         for path in stale:
             path.write_text(wanted[path.name], "utf-8")
@@ -46,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     for path in stale:
         print(f"{path}: missing or out of date; run `tenantry stacks --write`", file=sys.stderr)
     for path in orphans:
-        print(f"{path}: no tenant file for this stack; run `tenantry stacks --write`",
-              file=sys.stderr)
+        print(
+            f"{path}: no tenant file for this stack; run `tenantry stacks --write`", file=sys.stderr
+        )
     if stale or orphans:
         return EXIT_INVALID
     print(f"{len(wanted)} tenant stack config(s) up to date")

@@ -1,4 +1,4 @@
-"""Validation problems: each names the file, the field path, the value given and what is accepted."""
+"""Validation problems: each names the file, field path, value given and what is accepted."""
 
 from __future__ import annotations
 
@@ -37,9 +37,14 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "file": self.file, "line": self.line, "path": self.path, "code": self.code,
-            "severity": self.severity, "message": self.message,
-            "value": _jsonable(self.value), "accepted": self.accepted,
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "value": _jsonable(self.value),
+            "accepted": self.accepted,
         }
 
 

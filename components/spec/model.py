@@ -20,8 +20,20 @@ ModelFormat = Literal["onnx", "pytorch", "tensorflow", "tensorrt", "python"]
 Metric = Literal["cosine", "l2", "inner_product"]
 CapacityType = Literal["on-demand", "spot"]
 DataType = Literal[
-    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-    "FP16", "FP32", "FP64", "BF16", "BYTES",
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BF16",
+    "BYTES",
 ]  # Triton / KServe v2 protocol tensor types
 
 # DNS-1123 label: lower-case alphanumerics and '-', starting with a letter, ending alnum.
@@ -36,7 +48,8 @@ CostCenter = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
 LabelKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+    str,
+    StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$"),
 ]
 LabelValue = Annotated[
     str, StringConstraints(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -45,7 +58,9 @@ LabelValue = Annotated[
 # profile exists on the GPU that will run it is a rule (it depends on the pool).
 GpuRequest = Annotated[str, StringConstraints(pattern=r"^(gpu|\d+g\.\d+gb(\+me)?)$")]
 Version = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,8}$")]
-TensorName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")]
+TensorName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
+]
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
@@ -53,13 +68,18 @@ class Strict(BaseModel):
     """Base: camelCase aliases, unknown keys rejected, immutable."""
 
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
         coerce_numbers_to_str=True,  # `version: 12` in YAML means "12"
     )
 
 
 class Metadata(Strict):
-    name: TenantName = Field(description="DNS-1123 label, 3-40 chars; equals the file and stack name.")
+    name: TenantName = Field(
+        description="DNS-1123 label, 3-40 chars; equals the file and stack name."
+    )
     display_name: str | None = Field(default=None, max_length=100)
     cost_center: CostCenter = Field(description="Finance cost center; mandatory on every resource.")
     owner: str | None = Field(
@@ -90,7 +110,9 @@ class NodeGroup(Strict):
     """A dedicated EKS managed node group (isolated and dedicated tiers)."""
 
     name: ChildName
-    instance_type: str = Field(description="A GPU instance type from the catalog, e.g. p5.48xlarge.")
+    instance_type: str = Field(
+        description="A GPU instance type from the catalog, e.g. p5.48xlarge."
+    )
     min_size: Annotated[int, Field(ge=0, le=1000)]
     max_size: Annotated[int, Field(ge=1, le=1000)]
     capacity_type: CapacityType = "on-demand"
@@ -102,7 +124,9 @@ class NodeGroup(Strict):
 class Tensor(Strict):
     name: TensorName
     data_type: DataType
-    dims: Annotated[list[Annotated[int, Field(ge=-1, le=1_000_000)]], Field(min_length=1, max_length=8)]
+    dims: Annotated[
+        list[Annotated[int, Field(ge=-1, le=1_000_000)]], Field(min_length=1, max_length=8)
+    ]
 
 
 class Canary(Strict):
@@ -156,7 +180,9 @@ IamArn = Annotated[
 
 
 class Access(Strict):
-    admins: list[IamArn] = Field(default_factory=list, description="IAM principals that administer.")
+    admins: list[IamArn] = Field(
+        default_factory=list, description="IAM principals that administer."
+    )
     allowed_namespaces: list[ChildName] = Field(
         default_factory=list,
         description="Kubernetes namespaces whose pods may call this tenant's models.",

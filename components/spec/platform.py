@@ -41,7 +41,7 @@ class PlatformSettings(Strict):
     overflow_headroom: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.25,
         description="Share of each tenant's burst (maxReplicas - minReplicas) the shared pools "
-                    "reserve on top of guaranteed demand.",
+        "reserve on top of guaranteed demand.",
     )
     gateway_namespace: ChildName = "istio-system"
     admins: list[IamArn] = Field(

@@ -13,17 +13,19 @@ from .errors import Problem, format_path
 
 PATTERN_HELP = {
     m.DNS_LABEL: "a DNS-1123 label: lower-case letters, digits and '-', starting with a letter "
-                 "and ending with a letter or digit",
+    "and ending with a letter or digit",
     r"^[a-z][a-z0-9_]*$": "lower-case letters, digits and '_', starting with a letter",
     r"^(gpu|\d+g\.\d+gb(\+me)?)$": "a MIG profile name such as '1g.10gb' or '3g.40gb', or 'gpu' "
-                                   "for a whole GPU",
-    r"^[1-9][0-9]{0,8}$": "a positive integer version such as \"12\" (Triton version directory)",
+    "for a whole GPU",
+    r"^[1-9][0-9]{0,8}$": 'a positive integer version such as "12" (Triton version directory)',
     r"^[a-z]{2}(-gov)?-[a-z]+-\d$": "an AWS region such as 'us-east-1'",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-'",
 }
-IAM_HELP = ("an IAM role, user or group ARN such as 'arn:aws:iam::111122223333:role/name' "
-            "(12-digit account, no wildcards)")
+IAM_HELP = (
+    "an IAM role, user or group ARN such as 'arn:aws:iam::111122223333:role/name' "
+    "(12-digit account, no wildcards)"
+)
 
 
 def loc_to_path(loc: tuple[int | str, ...]) -> str:
@@ -38,8 +40,10 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
-        field = next((f for n, f in current.model_fields.items()
-                      if (f.alias or n) == part or n == part), None)
+        field = next(
+            (f for n, f in current.model_fields.items() if (f.alias or n) == part or n == part),
+            None,
+        )
         if field is None:
             return None
         current = _unwrap(field.annotation)
@@ -82,17 +86,32 @@ def _accepted(err: ErrorDetails) -> str | None:
         if pattern.startswith("^([A-Za-z0-9]"):
             return "a label value: up to 63 letters, digits, '-', '_' and '.'"
         return PATTERN_HELP.get(pattern, f"text matching {pattern}")
-    bounds = {"greater_than_equal": ">= {ge}", "greater_than": "> {gt}",
-              "less_than_equal": "<= {le}", "less_than": "< {lt}",
-              "string_too_short": "at least {min_length} character(s)",
-              "string_too_long": "at most {max_length} character(s)",
-              "too_short": "at least {min_length} item(s)", "too_long": "at most {max_length} item(s)"}
+    bounds = {
+        "greater_than_equal": ">= {ge}",
+        "greater_than": "> {gt}",
+        "less_than_equal": "<= {le}",
+        "less_than": "< {lt}",
+        "string_too_short": "at least {min_length} character(s)",
+        "string_too_long": "at most {max_length} character(s)",
+        "too_short": "at least {min_length} item(s)",
+        "too_long": "at most {max_length} item(s)",
+    }
     if kind in bounds:
         return bounds[kind].format(**ctx)
-    simple = {"int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
-              "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
-              "bool_type": "true or false", "string_type": "a string", "dict_type": "a mapping",
-              "list_type": "a list", "model_type": "a mapping", "model_attributes_type": "a mapping"}
+    simple = {
+        "int_parsing": "an integer",
+        "int_type": "an integer",
+        "int_from_float": "an integer",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "dict_type": "a mapping",
+        "list_type": "a list",
+        "model_type": "a mapping",
+        "model_attributes_type": "a mapping",
+    }
     return simple.get(kind)
 
 
@@ -102,8 +121,10 @@ def _message(err: ErrorDetails) -> str:
         return "unknown field"
     if kind == "missing":
         return "is required"
-    msg = {"literal_error": "is not an accepted value",
-           "string_pattern_mismatch": "does not have the accepted form"}.get(kind, err["msg"])
+    msg = {
+        "literal_error": "is not an accepted value",
+        "string_pattern_mismatch": "does not have the accepted form",
+    }.get(kind, err["msg"])
     if err["loc"] and err["loc"][-1] == "[key]":
         return "invalid key: " + msg
     return msg
@@ -118,6 +139,14 @@ def problems_from(exc: ValidationError, file: str) -> list[Problem]:
             value = loc[-1]
         if isinstance(value, dict | list) and err["type"] not in ("dict_type", "list_type"):
             value = None if err["type"] in ("model_type",) else value
-        out.append(Problem(file=file, path=loc_to_path(loc), code=err["type"],
-                           message=_message(err), value=value, accepted=_accepted(err)))
+        out.append(
+            Problem(
+                file=file,
+                path=loc_to_path(loc),
+                code=err["type"],
+                message=_message(err),
+                value=value,
+                accepted=_accepted(err),
+            )
+        )
     return out

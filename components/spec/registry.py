@@ -35,8 +35,9 @@ class Registry:
         return not errors(self.problems)
 
 
-def parse_text(text: str, file: str, platform: PlatformSettings,
-               stem: str | None = None) -> tuple[ResolvedTenant | None, list[Problem]]:
+def parse_text(
+    text: str, file: str, platform: PlatformSettings, stem: str | None = None
+) -> tuple[ResolvedTenant | None, list[Problem]]:
     """Parse one tenant document; returns the resolved tenant (if valid) and all problems."""
     try:
         doc: Any = load_document(text)
@@ -47,15 +48,37 @@ def parse_text(text: str, file: str, platform: PlatformSettings,
             detail = " ".join(filter(None, [exc.context, exc.problem]))
         else:
             detail = str(exc).replace("\n", " ")
-        return None, [Problem(file, "", "yaml_invalid", f"not valid YAML: {detail}", line=line,
-                              accepted="one YAML mapping (a Tenant document)")]
+        return None, [
+            Problem(
+                file,
+                "",
+                "yaml_invalid",
+                f"not valid YAML: {detail}",
+                line=line,
+                accepted="one YAML mapping (a Tenant document)",
+            )
+        ]
     if doc is None:
-        return None, [Problem(file, "", "empty", "the file is empty",
-                              accepted="a Tenant document (apiVersion, kind, metadata, spec)")]
+        return None, [
+            Problem(
+                file,
+                "",
+                "empty",
+                "the file is empty",
+                accepted="a Tenant document (apiVersion, kind, metadata, spec)",
+            )
+        ]
     if not isinstance(doc, dict):
-        return None, [Problem(file, "", "dict_type", "the document is not a mapping",
-                              value=type(doc).__name__,
-                              accepted="a Tenant document (apiVersion, kind, metadata, spec)")]
+        return None, [
+            Problem(
+                file,
+                "",
+                "dict_type",
+                "the document is not a mapping",
+                value=type(doc).__name__,
+                accepted="a Tenant document (apiVersion, kind, metadata, spec)",
+            )
+        ]
     try:
         spec = TenantSpec.model_validate(doc)
     except ValidationError as exc:
@@ -66,20 +89,36 @@ def parse_text(text: str, file: str, platform: PlatformSettings,
     return resolve(spec, platform, file), problems
 
 
-def load_file(path: Path, platform: PlatformSettings) -> tuple[ResolvedTenant | None, list[Problem]]:
+def load_file(
+    path: Path, platform: PlatformSettings
+) -> tuple[ResolvedTenant | None, list[Problem]]:
     file = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file, "", "unreadable", f"cannot read the file: {exc.strerror}")]
     if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(file, "", "too_large", f"the file has {len(raw)} bytes",
-                              accepted=f"at most {MAX_FILE_BYTES} bytes")]
+        return None, [
+            Problem(
+                file,
+                "",
+                "too_large",
+                f"the file has {len(raw)} bytes",
+                accepted=f"at most {MAX_FILE_BYTES} bytes",
+            )
+        ]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Problem(file, "", "not_text", f"not UTF-8 text (byte {exc.start})",
-                              accepted="a UTF-8 YAML file")]
+        return None, [
+            Problem(
+                file,
+                "",
+                "not_text",
+                f"not UTF-8 text (byte {exc.start})",
+                accepted="a UTF-8 YAML file",
+            )
+        ]
     return parse_text(text, file, platform, stem=path.stem)
 
 
@@ -109,9 +148,16 @@ def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry
     for path in files:
         name = path.stem
         if name in seen and name in reg.tenants:
-            reg.problems.append(Problem(str(path), "metadata.name", "name_duplicate",
-                                        f"tenant name is also used by {seen[name]}", name,
-                                        "a name unique across the registry"))
+            reg.problems.append(
+                Problem(
+                    str(path),
+                    "metadata.name",
+                    "name_duplicate",
+                    f"tenant name is also used by {seen[name]}",
+                    name,
+                    "a name unique across the registry",
+                )
+            )
             reg.tenants.pop(name, None)
         seen.setdefault(name, str(path))
     return reg

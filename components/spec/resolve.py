@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..catalog import instance_types, layout_name
 from .model import TenantSpec
 from .platform import PlatformSettings
-from .resolved import ResolvedModel, ResolvedNodeGroup, ResolvedQuotas, ResolvedTenant
+from .resolved import ResolvedModel, ResolvedNodeGroup, ResolvedQuotas, ResolvedTenant, TargetKind
 from .targets import gpu_resource, gpu_targets, target_for
 from .tiers import TIERS
 
@@ -28,15 +28,23 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
     node_groups = []
     for ng in s.node_groups:
         it = instance_types()[ng.instance_type]
-        node_groups.append(ResolvedNodeGroup(
-            name=ng.name, instance_type=it.name, gpu_model=it.gpu_model, gpus_per_node=it.gpus,
-            min_size=ng.min_size, max_size=ng.max_size, capacity_type=ng.capacity_type,
-            mig_layout=dict(ng.mig_layout) if ng.mig_layout else None,
-            mig_config=layout_name(ng.mig_layout),
-        ))
+        node_groups.append(
+            ResolvedNodeGroup(
+                name=ng.name,
+                instance_type=it.name,
+                gpu_model=it.gpu_model,
+                gpus_per_node=it.gpus,
+                min_size=ng.min_size,
+                max_size=ng.max_size,
+                capacity_type=ng.capacity_type,
+                mig_layout=dict(ng.mig_layout) if ng.mig_layout else None,
+                mig_config=layout_name(ng.mig_layout),
+            )
+        )
     targets = gpu_targets(spec, platform)
     models = []
     for m in s.models:
+        kind: TargetKind
         if m.gpu is None:
             if tier.node_groups == "required":
                 kind, target_name, gpu_model = "node-group", node_groups[0].name, None
@@ -46,21 +54,45 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
             target = target_for(m.gpu, targets)
             if target is None:
                 raise ValueError(f"model {m.name!r}: no GPU target offers {m.gpu!r}")
-            kind, target_name, gpu_model = target.kind, target.name, target.gpu_model
-        models.append(ResolvedModel(
-            name=m.name, format=m.format, version=m.version, gpu=m.gpu,
-            gpu_resource=gpu_resource(m.gpu) if m.gpu else None, gpu_model=gpu_model,
-            target_kind=kind, target=target_name,  # type: ignore[arg-type]
-            cpu=m.cpu, memory_gib=m.memory_gib, min_replicas=m.min_replicas,
-            max_replicas=m.max_replicas, max_batch_size=m.max_batch_size,
-            inputs=tuple(m.inputs), outputs=tuple(m.outputs), p99_latency_ms=m.p99_latency_ms,
-            canary=m.canary,
-        ))
+            kind = "shared-pool" if target.kind == "shared-pool" else "node-group"
+            target_name, gpu_model = target.name, target.gpu_model
+        models.append(
+            ResolvedModel(
+                name=m.name,
+                format=m.format,
+                version=m.version,
+                gpu=m.gpu,
+                gpu_resource=gpu_resource(m.gpu) if m.gpu else None,
+                gpu_model=gpu_model,
+                target_kind=kind,
+                target=target_name,
+                cpu=m.cpu,
+                memory_gib=m.memory_gib,
+                min_replicas=m.min_replicas,
+                max_replicas=m.max_replicas,
+                max_batch_size=m.max_batch_size,
+                inputs=tuple(m.inputs),
+                outputs=tuple(m.outputs),
+                p99_latency_ms=m.p99_latency_ms,
+                canary=m.canary,
+            )
+        )
     md = spec.metadata
     return ResolvedTenant(
-        name=md.name, display_name=md.display_name or md.name, cost_center=md.cost_center,
-        owner=md.owner, labels=dict(md.labels), tier=tier, region=s.region,
-        environment=platform.environment, quotas=quotas, node_groups=tuple(node_groups),
-        models=tuple(models), storage=s.storage, vector_namespaces=tuple(s.vector_namespaces),
-        access=s.access, source=source, spec=spec,
+        name=md.name,
+        display_name=md.display_name or md.name,
+        cost_center=md.cost_center,
+        owner=md.owner,
+        labels=dict(md.labels),
+        tier=tier,
+        region=s.region,
+        environment=platform.environment,
+        quotas=quotas,
+        node_groups=tuple(node_groups),
+        models=tuple(models),
+        storage=s.storage,
+        vector_namespaces=tuple(s.vector_namespaces),
+        access=s.access,
+        source=source,
+        spec=spec,
     )

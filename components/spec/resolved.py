@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .model import Access, Canary, Storage, Tensor, TenantSpec, VectorNamespace
+from .model import Access, Canary, Storage, TenantSpec, Tensor, VectorNamespace
 from .tiers import TierPolicy
 
 TargetKind = Literal["shared-pool", "node-group", "cpu-nodes"]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..catalog import gpu_models, instance_types, layout_problems
 from ..tags import MANDATORY_KEYS
-from .errors import Problem, format_path
+from .errors import Problem, Severity, format_path
 from .model import TenantSpec
 from .platform import PLATFORM_STACK, PlatformSettings
 from .targets import gpu_targets, target_for
@@ -22,13 +23,30 @@ Report = Callable[..., None]
 RESERVED_NAMES = frozenset({PLATFORM_STACK, "default", "kube-system", "tenantry"})
 
 
-def check(spec: TenantSpec, platform: PlatformSettings, file: str, stem: str | None) -> list[Problem]:
+def check(
+    spec: TenantSpec, platform: PlatformSettings, file: str, stem: str | None
+) -> list[Problem]:
     problems: list[Problem] = []
 
-    def report(path: str, code: str, message: str, value: object = None,
-               accepted: str | None = None, severity: str = "error") -> None:
-        problems.append(Problem(file=file, path=path, code=code, message=message, value=value,
-                                accepted=accepted, severity=severity))  # type: ignore[arg-type]
+    def report(
+        path: str,
+        code: str,
+        message: str,
+        value: object = None,
+        accepted: str | None = None,
+        severity: Severity = "error",
+    ) -> None:
+        problems.append(
+            Problem(
+                file=file,
+                path=path,
+                code=code,
+                message=message,
+                value=value,
+                accepted=accepted,
+                severity=severity,
+            )
+        )
 
     for rule in (_names, _labels, _tier, _node_groups, _models, _quotas):
         rule(spec, platform, stem, report)
@@ -42,74 +60,132 @@ def _duplicates(names: Iterable[str]) -> set[str]:
 def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
     name = spec.metadata.name
     if stem is not None and name != stem:
-        report("metadata.name", "name_mismatch",
-               "must equal the file name (it is also the stack name)", name, f"{stem!r}")
+        report(
+            "metadata.name",
+            "name_mismatch",
+            "must equal the file name (it is also the stack name)",
+            name,
+            f"{stem!r}",
+        )
     if name in RESERVED_NAMES:
-        report("metadata.name", "name_reserved", "is reserved", name,
-               "any DNS-1123 label except " + ", ".join(sorted(RESERVED_NAMES)))
+        report(
+            "metadata.name",
+            "name_reserved",
+            "is reserved",
+            name,
+            "any DNS-1123 label except " + ", ".join(sorted(RESERVED_NAMES)),
+        )
     s = spec.spec
-    for field, items in (("models", s.models), ("vectorNamespaces", s.vector_namespaces),
-                         ("nodeGroups", s.node_groups)):
+    lists: tuple[tuple[str, Sequence[Any]], ...] = (
+        ("models", s.models),
+        ("vectorNamespaces", s.vector_namespaces),
+        ("nodeGroups", s.node_groups),
+    )
+    for field, items in lists:
         dups = _duplicates(i.name for i in items)
         for i, item in enumerate(items):
             if item.name in dups:
-                report(f"spec.{field}[{i}].name", "name_duplicate",
-                       f"is used by more than one entry of spec.{field}", item.name,
-                       "a name unique within the list")
+                report(
+                    f"spec.{field}[{i}].name",
+                    "name_duplicate",
+                    f"is used by more than one entry of spec.{field}",
+                    item.name,
+                    "a name unique within the list",
+                )
     for i, ns in enumerate(s.access.allowed_namespaces):
         if ns == name:
-            report(f"spec.access.allowedNamespaces[{i}]", "namespace_self",
-                   "is the tenant's own namespace, which is always allowed", ns,
-                   "other namespaces only")
+            report(
+                f"spec.access.allowedNamespaces[{i}]",
+                "namespace_self",
+                "is the tenant's own namespace, which is always allowed",
+                ns,
+                "other namespaces only",
+            )
     if s.region != platform.region:
-        report("spec.region", "region_unsupported",
-               "the platform's cluster runs in another region", s.region, f"{platform.region!r}")
+        report(
+            "spec.region",
+            "region_unsupported",
+            "the platform's cluster runs in another region",
+            s.region,
+            f"{platform.region!r}",
+        )
 
 
 def _labels(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
     for key in spec.metadata.labels:
         if key in MANDATORY_KEYS:
-            report(format_path(("metadata", "labels", key)), "label_reserved",
-                   "is a mandatory cost-allocation key that Tenantry sets itself", key,
-                   "any key except " + ", ".join(MANDATORY_KEYS))
+            report(
+                format_path(("metadata", "labels", key)),
+                "label_reserved",
+                "is a mandatory cost-allocation key that Tenantry sets itself",
+                key,
+                "any key except " + ", ".join(MANDATORY_KEYS),
+            )
 
 
 def _tier(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
     tier = TIERS[spec.spec.tier]
     groups = spec.spec.node_groups
     if tier.node_groups == "forbidden" and groups:
-        report("spec.nodeGroups", "tier_forbids_node_groups",
-               f"the {tier.name} tier runs on the shared pools only", f"{len(groups)} node group(s)",
-               "no nodeGroups, or tier isolated/dedicated")
+        report(
+            "spec.nodeGroups",
+            "tier_forbids_node_groups",
+            f"the {tier.name} tier runs on the shared pools only",
+            f"{len(groups)} node group(s)",
+            "no nodeGroups, or tier isolated/dedicated",
+        )
     if tier.node_groups == "required" and not groups:
-        report("spec.nodeGroups", "tier_requires_node_groups",
-               f"the {tier.name} tier runs on its own node groups only", [],
-               "at least one node group")
+        report(
+            "spec.nodeGroups",
+            "tier_requires_node_groups",
+            f"the {tier.name} tier runs on its own node groups only",
+            [],
+            "at least one node group",
+        )
     if tier.tenant_kms_key == "required" and spec.spec.storage.encryption != "tenant-key":
-        report("spec.storage.encryption", "tier_requires_tenant_key",
-               f"the {tier.name} tier encrypts with the tenant's own KMS key",
-               spec.spec.storage.encryption, "'tenant-key'")
+        report(
+            "spec.storage.encryption",
+            "tier_requires_tenant_key",
+            f"the {tier.name} tier encrypts with the tenant's own KMS key",
+            spec.spec.storage.encryption,
+            "'tenant-key'",
+        )
 
 
-def _node_groups(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
+def _node_groups(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
     known = instance_types()
     for i, ng in enumerate(spec.spec.node_groups):
         base = f"spec.nodeGroups[{i}]"
         if ng.min_size > ng.max_size:
-            report(f"{base}.minSize", "min_above_max", "must not exceed maxSize", ng.min_size,
-                   f"0..{ng.max_size}")
+            report(
+                f"{base}.minSize",
+                "min_above_max",
+                "must not exceed maxSize",
+                ng.min_size,
+                f"0..{ng.max_size}",
+            )
         it = known.get(ng.instance_type)
         if it is None:
-            report(f"{base}.instanceType", "instance_type_unknown",
-                   "is not a GPU instance type in the catalog", ng.instance_type,
-                   ", ".join(sorted(known)))
+            report(
+                f"{base}.instanceType",
+                "instance_type_unknown",
+                "is not a GPU instance type in the catalog",
+                ng.instance_type,
+                ", ".join(sorted(known)),
+            )
             continue
         if ng.mig_layout:
             gpu = gpu_models()[it.gpu_model]
             for problem in layout_problems(gpu, ng.mig_layout):
-                report(f"{base}.migLayout", "mig_layout_unplaceable",
-                       f"cannot be placed on one {gpu.name} of {it.name}: {problem}",
-                       dict(ng.mig_layout), "a placeable layout of " + ", ".join(gpu.profile_names))
+                report(
+                    f"{base}.migLayout",
+                    "mig_layout_unplaceable",
+                    f"cannot be placed on one {gpu.name} of {it.name}: {problem}",
+                    dict(ng.mig_layout),
+                    "a placeable layout of " + ", ".join(gpu.profile_names),
+                )
 
 
 def _models(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
@@ -118,27 +194,51 @@ def _models(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
     for i, m in enumerate(spec.spec.models):
         base = f"spec.models[{i}]"
         if m.min_replicas > m.max_replicas:
-            report(f"{base}.minReplicas", "min_above_max", "must not exceed maxReplicas",
-                   m.min_replicas, f"0..{m.max_replicas}")
+            report(
+                f"{base}.minReplicas",
+                "min_above_max",
+                "must not exceed maxReplicas",
+                m.min_replicas,
+                f"0..{m.max_replicas}",
+            )
         if m.canary and m.canary.version == m.version:
-            report(f"{base}.canary.version", "canary_same_version",
-                   "must differ from the model's version", m.canary.version,
-                   f"any version except {m.version!r}")
+            report(
+                f"{base}.canary.version",
+                "canary_same_version",
+                "must differ from the model's version",
+                m.canary.version,
+                f"any version except {m.version!r}",
+            )
         for field, tensors in (("inputs", m.inputs), ("outputs", m.outputs)):
             dups = _duplicates(t.name for t in tensors)
             for j, t in enumerate(tensors):
                 if t.name in dups:
-                    report(f"{base}.{field}[{j}].name", "name_duplicate",
-                           f"is used by more than one of the model's {field}", t.name,
-                           "a unique tensor name")
+                    report(
+                        f"{base}.{field}[{j}].name",
+                        "name_duplicate",
+                        f"is used by more than one of the model's {field}",
+                        t.name,
+                        "a unique tensor name",
+                    )
         if m.gpu is not None and target_for(m.gpu, targets) is None:
-            report(f"{base}.gpu", "gpu_unavailable",
-                   "is not offered where this tenant's models run", m.gpu,
-                   where or "nothing: declare a node group with a GPU instance type")
+            report(
+                f"{base}.gpu",
+                "gpu_unavailable",
+                "is not offered where this tenant's models run",
+                m.gpu,
+                where or "nothing: declare a node group with a GPU instance type",
+            )
         if m.max_batch_size == 0 and any(t.dims and t.dims[0] == -1 for t in m.inputs):
-            report(f"{base}.maxBatchSize", "batching_disabled", "is 0 (no batching) while an "
-                   "input's first dim is -1; Triton then treats -1 as a variable dim, not the "
-                   "batch", 0, ">= 1 to batch", "warning")
+            report(
+                f"{base}.maxBatchSize",
+                "batching_disabled",
+                "is 0 (no batching) while an "
+                "input's first dim is -1; Triton then treats -1 as a variable dim, not the "
+                "batch",
+                0,
+                ">= 1 to batch",
+                "warning",
+            )
 
 
 def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]]:
@@ -160,27 +260,56 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
     mem_q = q.memory_gib if q.memory_gib is not None else tier.defaults.memory_gib
     gpu_q = dict(q.gpus or {})
     note = " (canary revisions count twice)" if any(m.canary for m in spec.spec.models) else ""
-    for replicas, severity in (("min_replicas", "error"), ("max_replicas", "warning")):
+    passes: tuple[tuple[str, Severity], ...] = (
+        ("min_replicas", "error"),
+        ("max_replicas", "warning"),
+    )
+    for replicas, severity in passes:
         cpu, mem, gpus = _demand(spec, replicas)
-        label = ("minimum demand (minReplicas x per-replica request)" if severity == "error"
-                 else "demand at maxReplicas (maxReplicas x per-replica request)")
+        label = (
+            "minimum demand (minReplicas x per-replica request)"
+            if severity == "error"
+            else "demand at maxReplicas (maxReplicas x per-replica request)"
+        )
         code = "quota_exceeded" if severity == "error" else "quota_burst_exceeded"
         if cpu > cpu_q:
-            report("spec.quotas.cpu", code, f"{label} is {cpu:g} cores{note}", cpu_q,
-                   f">= {math.ceil(cpu)}", severity)
+            report(
+                "spec.quotas.cpu",
+                code,
+                f"{label} is {cpu:g} cores{note}",
+                cpu_q,
+                f">= {math.ceil(cpu)}",
+                severity,
+            )
         if mem > mem_q:
-            report("spec.quotas.memoryGiB", code, f"{label} is {mem:g} GiB{note}", mem_q,
-                   f">= {math.ceil(mem)}", severity)
+            report(
+                "spec.quotas.memoryGiB",
+                code,
+                f"{label} is {mem:g} GiB{note}",
+                mem_q,
+                f">= {math.ceil(mem)}",
+                severity,
+            )
         for gpu, n in sorted(gpus.items()):
             if n > gpu_q.get(gpu, 0):
-                report(format_path(("spec", "quotas", "gpus", gpu)), code, f"{label} is {n} x {gpu}{note}",
-                       gpu_q.get(gpu, 0), f">= {n}", severity)
+                report(
+                    format_path(("spec", "quotas", "gpus", gpu)),
+                    code,
+                    f"{label} is {n} x {gpu}{note}",
+                    gpu_q.get(gpu, 0),
+                    f">= {n}",
+                    severity,
+                )
     targets = gpu_targets(spec, platform)
     for gpu in gpu_q:
         if target_for(gpu, targets) is None:
-            report(format_path(("spec", "quotas", "gpus", gpu)), "gpu_unavailable",
-                   "is not offered where this tenant's models run", gpu,
-                   ", ".join(sorted(set().union(*(t.offered for t in targets)))) or "nothing")
+            report(
+                format_path(("spec", "quotas", "gpus", gpu)),
+                "gpu_unavailable",
+                "is not offered where this tenant's models run",
+                gpu,
+                ", ".join(sorted(set().union(*(t.offered for t in targets)))) or "nothing",
+            )
     _node_group_capacity(spec, report)
 
 
@@ -199,7 +328,11 @@ def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
     _, _, gpus = _demand(spec, "min_replicas")
     for i, m in enumerate(spec.spec.models):
         if m.gpu and m.gpu in capacity and gpus[m.gpu] > capacity[m.gpu]:
-            report(f"spec.models[{i}].minReplicas", "node_group_capacity",
-                   f"minimum demand of {gpus[m.gpu]} x {m.gpu} exceeds what the node groups hold "
-                   f"at maxSize ({capacity[m.gpu]})", m.min_replicas,
-                   "fewer replicas, or a larger maxSize")
+            report(
+                f"spec.models[{i}].minReplicas",
+                "node_group_capacity",
+                f"minimum demand of {gpus[m.gpu]} x {m.gpu} exceeds what the node groups hold "
+                f"at maxSize ({capacity[m.gpu]})",
+                m.min_replicas,
+                "fewer replicas, or a larger maxSize",
+            )

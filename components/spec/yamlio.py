@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import yaml
@@ -18,25 +19,21 @@ class StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
             except TypeError:
                 duplicate = False
             if duplicate:
-                raise DuplicateKeyError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            try:
+                raise DuplicateKeyError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            with contextlib.suppress(TypeError):
                 seen.add(key)
-            except TypeError:
-                pass
         return super().construct_mapping(node, deep=deep)
 
 
 def load_document(text: str) -> Any:
     """Parse exactly one YAML document with :class:`StrictLoader`."""
-    docs = list(yaml.load_all(text, Loader=StrictLoader))  # noqa: S506 - SafeLoader subclass
+    docs = list(yaml.load_all(text, Loader=StrictLoader))
     if len(docs) > 1:
         raise ValueError(f"the file holds {len(docs)} YAML documents; one Tenant per file")
     return docs[0] if docs else None

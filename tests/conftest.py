@@ -1,0 +1,23 @@
+"""Shared fixtures: the repository's example tenants and platform settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.spec import PlatformSettings, load_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+TENANTS = ROOT / "tenants"
+STACKS = ROOT / "stacks"
+EXAMPLES = sorted(p.stem for p in TENANTS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def platform() -> PlatformSettings:
+    return load_platform(STACKS)
+
+
+def example_text(name: str) -> str:
+    return (TENANTS / f"{name}.yaml").read_text("utf-8")

@@ -1,0 +1,71 @@
+"""Reading tenant files: malformed, empty, binary, duplicate keys, multi-document, registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.spec import PlatformSettings, SpecError, load_registry, load_tenant
+from tests.conftest import TENANTS, example_text
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "line"),
+    [
+        (b"", "empty", None),
+        (b"# only a comment\n", "empty", None),
+        (b"\x00\xff\xfe\x81", "not_text", None),
+        (b"apiVersion: [\n", "yaml_invalid", 2),
+        (b"a: 1\na: 2\n", "yaml_invalid", 2),
+        (b"- 1\n- 2\n", "dict_type", None),
+        (b"just text\n", "dict_type", None),
+        (b"a: 1\n---\nb: 2\n", "yaml_invalid", None),
+        (b"a: !!python/object:os.system x\n", "yaml_invalid", 1),
+    ],
+)
+def test_bad_files(
+    tmp_path: Path, platform: PlatformSettings, content: bytes, code: str, line: int | None
+) -> None:
+    f = tmp_path / "acme.yaml"
+    f.write_bytes(content)
+    with pytest.raises(SpecError) as info:
+        load_tenant(f, platform)
+    [problem] = info.value.problems
+    assert (problem.code, problem.line, problem.file) == (code, line, str(f))
+    assert problem.accepted
+
+
+def test_duplicate_key_inside_the_spec_is_caught(
+    tmp_path: Path, platform: PlatformSettings
+) -> None:
+    text = example_text("acme").replace("  tier: premium\n", "  tier: premium\n  tier: shared\n")
+    f = tmp_path / "acme.yaml"
+    f.write_text(text)
+    with pytest.raises(SpecError, match="duplicate key 'tier'"):
+        load_tenant(f, platform)
+
+
+def test_registry_collects_problems_of_every_file(
+    tmp_path: Path, platform: PlatformSettings
+) -> None:
+    (tmp_path / "acme.yaml").write_text(example_text("acme"))
+    (tmp_path / "globex.yaml").write_text(example_text("globex").replace("tier: shared", "tier: x"))
+    (tmp_path / "notes.txt").write_text("ignored: not a tenant file")
+    (tmp_path / "empty.yml").write_text("")
+    reg = load_registry([tmp_path], platform)
+    assert set(reg.tenants) == {"acme"}
+    assert {(Path(p.file).name, p.code) for p in reg.problems} == {
+        ("globex.yaml", "literal_error"),
+        ("empty.yml", "empty"),
+    }
+    assert not reg.ok
+
+
+def test_same_tenant_in_two_directories(tmp_path: Path, platform: PlatformSettings) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "acme.yaml").write_text(example_text("acme"))
+    reg = load_registry([TENANTS, other], platform)
+    assert [(p.code, p.path) for p in reg.problems] == [("name_duplicate", "metadata.name")]
+    assert "acme" not in reg.tenants

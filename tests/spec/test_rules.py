@@ -1,0 +1,213 @@
+"""Every cross-field rule: exact problem code and field path, and the accepted values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.spec import PlatformSettings
+
+from .helpers import Doc, codes, problems_for, variant
+
+
+def _set(path: str, value: Any):  # type: ignore[no-untyped-def]
+    def change(d: Doc) -> None:
+        *parents, last = path.split("/")
+        node: Any = d
+        for p in parents:
+            node = node[int(p)] if p.isdigit() else node[p]
+        if value is _DELETE:
+            del node[last]
+        elif last.isdigit():
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return change
+
+
+_DELETE = object()
+
+CASES = [
+    # (tenant, mutation path, value, expected code, expected field path)
+    ("acme", "metadata/name", "acme2", "name_mismatch", "metadata.name"),
+    (
+        "acme",
+        "metadata/labels",
+        {"cost-center": "x"},
+        "label_reserved",
+        'metadata.labels["cost-center"]',
+    ),
+    ("acme", "spec/region", "eu-west-1", "region_unsupported", "spec.region"),
+    (
+        "acme",
+        "spec/nodeGroups",
+        [{"name": "g", "instanceType": "p5.48xlarge", "minSize": 0, "maxSize": 1}],
+        "tier_forbids_node_groups",
+        "spec.nodeGroups",
+    ),
+    ("umbrella", "spec/nodeGroups", [], "tier_requires_node_groups", "spec.nodeGroups"),
+    (
+        "acme",
+        "spec/storage/encryption",
+        "platform-key",
+        "tier_requires_tenant_key",
+        "spec.storage.encryption",
+    ),
+    ("umbrella", "spec/nodeGroups/0/minSize", 4, "min_above_max", "spec.nodeGroups[0].minSize"),
+    (
+        "umbrella",
+        "spec/nodeGroups/0/instanceType",
+        "g5.xlarge",
+        "instance_type_unknown",
+        "spec.nodeGroups[0].instanceType",
+    ),
+    (
+        "umbrella",
+        "spec/nodeGroups/0/migLayout",
+        {"4g.40gb": 2},
+        "mig_layout_unplaceable",
+        "spec.nodeGroups[0].migLayout",
+    ),
+    (
+        "umbrella",
+        "spec/nodeGroups/0/migLayout",
+        {"3g.40gb": 1, "2g.20gb": 3},
+        "mig_layout_unplaceable",
+        "spec.nodeGroups[0].migLayout",
+    ),
+    (
+        "umbrella",
+        "spec/nodeGroups/0/migLayout",
+        {"1g.20gb": 4, "1g.10gb": 1},
+        "mig_layout_unplaceable",
+        "spec.nodeGroups[0].migLayout",
+    ),
+    (
+        "umbrella",
+        "spec/nodeGroups/0/migLayout",
+        {"3g.20gb": 2},
+        "mig_layout_unplaceable",
+        "spec.nodeGroups[0].migLayout",
+    ),
+    ("acme", "spec/models/0/minReplicas", 5, "min_above_max", "spec.models[0].minReplicas"),
+    (
+        "acme",
+        "spec/models/0/canary/version",
+        "12",
+        "canary_same_version",
+        "spec.models[0].canary.version",
+    ),
+    ("acme", "spec/models/0/gpu", "1g.6gb", "gpu_unavailable", "spec.models[0].gpu"),
+    ("umbrella", "spec/models/0/gpu", "1g.10gb", "gpu_unavailable", "spec.models[0].gpu"),
+    ("acme", "spec/models/1/name", "fraud-detector", "name_duplicate", "spec.models[1].name"),
+    (
+        "acme",
+        "spec/vectorNamespaces/1/name",
+        "docs",
+        "name_duplicate",
+        "spec.vectorNamespaces[1].name",
+    ),
+    (
+        "acme",
+        "spec/access/allowedNamespaces",
+        ["acme"],
+        "namespace_self",
+        "spec.access.allowedNamespaces[0]",
+    ),
+    (
+        "acme",
+        "spec/quotas/gpus",
+        {"1g.10gb": 3, "2g.20gb": 2},
+        "quota_exceeded",
+        'spec.quotas.gpus["1g.10gb"]',
+    ),
+    ("acme", "spec/quotas/cpu", 2, "quota_exceeded", "spec.quotas.cpu"),
+    ("acme", "spec/quotas/memoryGiB", 16, "quota_exceeded", "spec.quotas.memoryGiB"),
+    (
+        "acme",
+        "spec/quotas/gpus",
+        {"1g.10gb": 8, "2g.20gb": 2, "1g.6gb": 1},
+        "gpu_unavailable",
+        'spec.quotas.gpus["1g.6gb"]',
+    ),
+    (
+        "umbrella",
+        "spec/nodeGroups/0",
+        {
+            "name": "h100",
+            "instanceType": "p5.4xlarge",
+            "minSize": 1,
+            "maxSize": 1,
+            "migLayout": {"3g.40gb": 2},
+        },
+        "node_group_capacity",
+        "spec.models[0].minReplicas",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("tenant", "path", "value", "code", "field"), CASES, ids=[f"{c[3]}:{c[4]}" for c in CASES]
+)
+def test_rule(
+    platform: PlatformSettings, tenant: str, path: str, value: Any, code: str, field: str
+) -> None:
+    problems = problems_for(
+        variant(tenant, _set(path, value)),
+        platform,
+        stem=tenant if code == "name_mismatch" else None,
+    )
+    assert (code, field) in codes(problems), [p.render() for p in problems]
+    found = next(p for p in problems if (p.code, p.path) == (code, field))
+    assert found.accepted, "every error says what would be accepted"
+    assert found.line is not None
+
+
+def test_burst_above_quota_is_a_warning_only(platform: PlatformSettings) -> None:
+    d = variant("acme", _set("spec/quotas/gpus", {"1g.10gb": 4, "2g.20gb": 2}))
+    problems = problems_for(d, platform)
+    assert codes(problems) == set()
+    assert ("quota_burst_exceeded", 'spec.quotas.gpus["1g.10gb"]') in codes(problems, "warning")
+
+
+def test_gpu_quota_has_no_tier_default(platform: PlatformSettings) -> None:
+    d = variant("globex", _set("spec/quotas", {}))
+    problems = problems_for(d, platform)
+    found = [
+        p for p in problems if p.path == 'spec.quotas.gpus["1g.5gb"]' and p.severity == "error"
+    ]
+    assert found and found[0].value == 0 and found[0].accepted == ">= 2"
+
+
+def test_all_errors_reported_at_once(platform: PlatformSettings) -> None:
+    def many(d: Doc) -> None:
+        d["spec"]["models"][0]["canary"]["version"] = "12"
+        d["spec"]["models"][0]["gpu"] = "1g.6gb"
+        d["spec"]["region"] = "eu-west-1"
+        d["metadata"]["labels"] = {"tier": "gold"}
+
+    got = codes(problems_for(variant("acme", many), platform))
+    assert {"canary_same_version", "gpu_unavailable", "region_unsupported", "label_reserved"} <= {
+        c for c, _ in got
+    }
+
+
+def test_isolated_tenant_with_node_groups_runs_there(platform: PlatformSettings) -> None:
+    def own_groups(d: Doc) -> None:
+        d["spec"]["nodeGroups"] = [
+            {
+                "name": "a100",
+                "instanceType": "p4de.24xlarge",
+                "minSize": 1,
+                "maxSize": 2,
+                "migLayout": {"3g.40gb": 1, "4g.40gb": 1},
+            }
+        ]
+
+    problems = problems_for(variant("initech", own_groups), platform)
+    assert codes(problems) == set()
+    d = variant("initech", own_groups)
+    d["spec"]["models"][0]["gpu"] = "2g.20gb"  # offered by the pool, not by its own group
+    assert ("gpu_unavailable", "spec.models[0].gpu") in codes(problems_for(d, platform))

@@ -1,0 +1,122 @@
+"""Structural errors (types, unknown keys, patterns): exact type, location, value, accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.spec import PlatformSettings
+
+from .helpers import Doc, problems_for, variant
+
+
+def _only(problems, code):  # type: ignore[no-untyped-def]
+    found = [p for p in problems if p.code == code]
+    assert len(found) == 1, [p.render() for p in problems]
+    return found[0]
+
+
+def test_unknown_key_lists_accepted_fields(platform: PlatformSettings) -> None:
+    p = _only(
+        problems_for(variant("acme", lambda d: d["spec"]["models"][0].update(gpus="x")), platform),
+        "extra_forbidden",
+    )
+    assert p.path == "spec.models[0].gpus"
+    assert p.value == "gpus"
+    assert p.accepted is not None and "gpu" in p.accepted.split(", ")
+    assert "maxBatchSize" in p.accepted and "p99LatencyMs" in p.accepted
+
+
+def test_wrong_enum_names_choices(platform: PlatformSettings) -> None:
+    p = _only(
+        problems_for(variant("acme", lambda d: d["spec"].update(tier="gold")), platform),
+        "literal_error",
+    )
+    assert (p.path, p.value) == ("spec.tier", "gold")
+    assert p.accepted == "'shared', 'premium', 'isolated' or 'dedicated'"
+
+
+def test_missing_cost_center(platform: PlatformSettings) -> None:
+    p = _only(
+        problems_for(variant("acme", lambda d: d["metadata"].pop("costCenter")), platform),
+        "missing",
+    )
+    assert p.path == "metadata.costCenter"
+
+
+@pytest.mark.parametrize("name", ["ab", "Acme", "acme_corp", "-acme", "a" * 41, "acme-"])
+def test_bad_tenant_names(platform: PlatformSettings, name: str) -> None:
+    def change(d: Doc) -> None:
+        d["metadata"]["name"] = name
+
+    problems = problems_for(variant("acme", change), platform, stem=name)
+    assert [p.path for p in problems] == ["metadata.name"]
+    assert problems[0].code in {"string_pattern_mismatch", "string_too_short", "string_too_long"}
+    assert problems[0].accepted
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::*:role/x",
+        "arn:aws:iam::111122223333:role/*",
+        "arn:aws:s3:::bucket",
+        "arn:aws:iam::12345:role/x",
+        "role/x",
+    ],
+)
+def test_iam_arns_well_formed_without_wildcards(platform: PlatformSettings, arn: str) -> None:
+    p = _only(
+        problems_for(variant("acme", lambda d: d["spec"]["access"].update(admins=[arn])), platform),
+        "string_pattern_mismatch",
+    )
+    assert p.path == "spec.access.admins[0]"
+    assert p.accepted is not None and "no wildcards" in p.accepted
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "accepted"),
+    [
+        (0, "greater_than_equal", ">= 1"),
+        (100, "less_than_equal", "<= 99"),
+        ("ten", "int_parsing", "an integer"),
+    ],
+)
+def test_canary_traffic_percent(
+    platform: PlatformSettings, value: object, code: str, accepted: str
+) -> None:
+    def change(d: Doc) -> None:
+        d["spec"]["models"][0]["canary"]["trafficPercent"] = value
+
+    p = _only(problems_for(variant("acme", change), platform), code)
+    assert (p.path, p.value, p.accepted) == (
+        "spec.models[0].canary.trafficPercent",
+        value,
+        accepted,
+    )
+
+
+def test_bad_gpu_quota_key(platform: PlatformSettings) -> None:
+    p = _only(
+        problems_for(
+            variant("acme", lambda d: d["spec"]["quotas"].update(gpus={"big": 1})), platform
+        ),
+        "string_pattern_mismatch",
+    )
+    assert p.path == "spec.quotas.gpus.big"
+    assert p.message.startswith("invalid key")
+
+
+def test_wrong_type_deep_in_a_list(platform: PlatformSettings) -> None:
+    def change(d: Doc) -> None:
+        d["spec"]["models"][0]["inputs"][0]["dims"] = ["sixty-four"]
+
+    p = _only(problems_for(variant("acme", change), platform), "int_parsing")
+    assert p.path == "spec.models[0].inputs[0].dims[0]"
+
+
+def test_version_number_is_accepted_as_text(platform: PlatformSettings) -> None:
+    def change(d: Doc) -> None:
+        d["spec"]["models"][0]["version"] = 12
+        d["spec"]["models"][0]["canary"]["version"] = 13
+
+    assert problems_for(variant("acme", change), platform) == []
