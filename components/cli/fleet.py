@@ -1,0 +1,122 @@
+"""``tenantry fleet preview|up|destroy``: drive per-tenant stacks with the Automation API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+import yaml
+
+from ..fleet import AutomationRunner, CliMissing, FleetReport, StackRunner, run_fleet
+from ..fleet.safety import data_retained
+from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
+from ..spec import PLATFORM_STACK, ResolvedTenant, load_registry
+from ..spec.errors import errors
+from ..stackconfig import stack_config_path
+from .common import EXIT_INVALID, EXIT_OK, UsageError, platform_from, print_problems
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("fleet", help="preview, deploy or destroy many stacks (needs Pulumi CLI)")
+    p.add_argument("action", choices=["preview", "up", "destroy"])
+    p.add_argument(
+        "--tenant",
+        action="append",
+        default=[],
+        metavar="T",
+        help="only these stacks (repeatable; 'platform' names the platform stack)",
+    )
+    p.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="only tenants whose file, or the shared code, changed since REF",
+    )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=4,
+        help="stacks at once (each stack's providers use hundreds of MB; default 4)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="destroy even when a tenant's data would be lost"
+    )
+    p.add_argument("--tenants", type=Path, default=Path("tenants"))
+    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    p.set_defaults(func=run)
+
+
+def select(args: argparse.Namespace, tenants: dict[str, ResolvedTenant]) -> tuple[list[str], bool]:
+    """(tenant names, whether the platform stack is included)."""
+    if args.tenant:
+        unknown = sorted(set(args.tenant) - set(tenants) - {PLATFORM_STACK})
+        if unknown:
+            raise UsageError(
+                f"unknown tenant(s): {', '.join(unknown)}; accepted: "
+                f"{', '.join([PLATFORM_STACK, *sorted(tenants)])}"
+            )
+        return sorted(set(args.tenant) - {PLATFORM_STACK}), PLATFORM_STACK in args.tenant
+    if args.changed_since:
+        try:
+            changed = changed_files(Path.cwd(), args.changed_since)
+        except GitError as exc:
+            raise UsageError(str(exc)) from exc
+        names = [n for n in affected_tenants(changed, tenants) if n in tenants]
+        return names, any(p.startswith(SHARED_PREFIXES) for p in changed)
+    return sorted(tenants), args.action != "destroy"
+
+
+def run(args: argparse.Namespace, runner: StackRunner | None = None) -> int:
+    if args.parallel < 1:
+        raise UsageError(f"--parallel must be at least 1, got {args.parallel}")
+    platform = platform_from(args.stacks)
+    reg = load_registry([args.tenants], platform)
+    if errors(reg.problems):
+        print_problems(errors(reg.problems), "text", sys.stderr)
+        return EXIT_INVALID
+    names, with_platform = select(args, reg.tenants)
+    configs: dict[str, dict[str, object]] = {}
+    for name in [*names, *([PLATFORM_STACK] if with_platform else [])]:
+        doc = yaml.safe_load(stack_config_path(args.stacks, name).read_text("utf-8"))
+        configs[name] = dict(doc.get("config", {}))
+    if runner is None:
+        try:
+            runner = AutomationRunner(Path.cwd())
+        except CliMissing as exc:
+            raise UsageError(str(exc)) from exc
+    lock = threading.Lock()
+
+    def progress(stack: str, message: str) -> None:
+        with lock:
+            print(f"[{stack}] {message}", flush=True)
+
+    chosen = [reg.tenants[n] for n in names]
+    report = run_fleet(
+        args.action,
+        chosen,
+        configs,
+        runner,
+        parallel=args.parallel,
+        include_platform=with_platform,
+        force=args.force,
+        progress=progress,
+    )
+    _summary(report, chosen)
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _summary(report: FleetReport, tenants: list[ResolvedTenant]) -> None:
+    for message in report.refused:
+        print(message, file=sys.stderr)
+    if report.results:
+        width = max(len(r.stack) for r in report.results)
+        print(f"\n{'STACK'.ljust(width)}  RESULT  SUMMARY")
+        for r in report.results:
+            print(f"{r.stack.ljust(width)}  {'ok' if r.ok else 'FAILED':6}  {r.summary}")
+    if report.action == "destroy" and report.ok:
+        for t in tenants:
+            for kept in data_retained(t):
+                print(f"retained: {kept}")
+    if report.failed:
+        print(f"failed: {', '.join(report.failed)}", file=sys.stderr)

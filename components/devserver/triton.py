@@ -1,0 +1,140 @@
+"""Start a real ``tritonserver`` (the binary the ``nvidia-pytriton`` wheel ships) on a model
+repository, bound to 127.0.0.1 on free ports, and stop it afterwards.
+
+Quirks handled (see ../shared/reference/local-servers.md §1): the Python backend stub for this
+interpreter is copied next to the backend; ``LD_LIBRARY_PATH`` points at this interpreter's
+libpython and the wheel's bundled libraries; this venv's ``bin`` comes first on ``PATH`` so the
+stub imports this venv's numpy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class TritonUnavailable(RuntimeError):
+    """The tritonserver binary (nvidia-pytriton wheel) is not installed here."""
+
+
+@dataclass(frozen=True)
+class TritonServer:
+    http_url: str  # host:port, as tritonclient expects
+    grpc_url: str
+    metrics_url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wheel_dir() -> Path:
+    try:
+        import pytriton
+    except ImportError as exc:
+        raise TritonUnavailable("nvidia-pytriton is not installed") from exc
+    root = Path(pytriton.__file__).parent / "tritonserver"
+    if not (root / "bin" / "tritonserver").exists():
+        raise TritonUnavailable(f"no tritonserver binary under {root}")
+    return root
+
+
+def _prepare(workdir: Path) -> tuple[Path, Path, dict[str, str]]:
+    root = _wheel_dir()
+    backends = workdir / "backends"
+    shutil.copytree(root / "backends", backends)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = root / "python_backend_stubs" / version / "triton_python_backend_stub"
+    shutil.copy2(stub, backends / "python" / "triton_python_backend_stub")
+    site = Path(sysconfig.get_paths()["purelib"])
+    libs = [str(sysconfig.get_config_var("LIBDIR")), str(site / "nvidia_pytriton.libs")]
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = ":".join([*libs, env.get("LD_LIBRARY_PATH", "")]).rstrip(":")
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return root / "bin" / "tritonserver", backends, env
+
+
+@contextlib.contextmanager
+def running_tritonserver(
+    repository: Path, extra_args: Sequence[str] = (), startup_timeout: float = 90.0
+) -> Iterator[TritonServer]:
+    """Run tritonserver on ``repository`` until the ``with`` block ends."""
+    with tempfile.TemporaryDirectory(prefix="tenantry-triton-") as tmp:
+        work = Path(tmp)
+        binary, backends, env = _prepare(work)
+        http, grpc, metrics = _free_port(), _free_port(), _free_port()
+        log = work / "tritonserver.log"
+        args = [
+            str(binary),
+            f"--model-repository={repository}",
+            f"--backend-directory={backends}",
+            "--http-address=127.0.0.1",
+            f"--http-port={http}",
+            "--grpc-address=127.0.0.1",
+            f"--grpc-port={grpc}",
+            "--metrics-address=127.0.0.1",
+            f"--metrics-port={metrics}",
+            "--allow-gpu-metrics=false",
+            "--strict-readiness=true",
+            *extra_args,
+        ]
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        server = TritonServer(
+            f"127.0.0.1:{http}", f"127.0.0.1:{grpc}", f"127.0.0.1:{metrics}", log, proc
+        )
+        try:
+            _wait_ready(server, startup_timeout)
+            yield server
+        finally:
+            _stop(proc)
+            if os.environ.get("TENANTRY_KEEP_TRITON_LOG"):
+                shutil.copy2(log, os.environ["TENANTRY_KEEP_TRITON_LOG"])
+
+
+def _wait_ready(server: TritonServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    url = f"http://{server.http_url}/v2/health/ready"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"tritonserver exited early:\n{server.log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"tritonserver not ready in {timeout}s:\n{server.log.read_text()[-4000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)

@@ -1,0 +1,74 @@
+"""Running one stack: the interface the fleet orchestrates, and the Pulumi Automation API
+implementation of it (needs the ``pulumi`` CLI on PATH; the orchestration is tested with an
+injected runner instead)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+Action = Literal["preview", "up", "destroy"]
+
+
+@dataclass(frozen=True)
+class StackResult:
+    stack: str
+    ok: bool
+    summary: str  # one line: "3 to create, 1 to update" or the error
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+class StackRunner(Protocol):
+    def run(self, action: Action, stack: str, config: dict[str, object]) -> StackResult: ...
+
+
+class CliMissing(RuntimeError):
+    """The Pulumi CLI is not installed, so no stack can be previewed or deployed."""
+
+
+def pulumi_cli() -> str | None:
+    return shutil.which("pulumi")
+
+
+class AutomationRunner:
+    """Local program (this repository's ``Pulumi.yaml``), one stack per tenant, config set
+    from the generated ``stacks/Pulumi.<stack>.yaml`` values passed in ``config``."""
+
+    def __init__(self, work_dir: Path) -> None:
+        if pulumi_cli() is None:
+            raise CliMissing(
+                "the Pulumi CLI is not on PATH: install it "
+                "(https://www.pulumi.com/docs/install/) to preview or deploy stacks"
+            )
+        self.work_dir = work_dir
+
+    def run(self, action: Action, stack: str, config: dict[str, object]) -> StackResult:
+        from pulumi import automation as auto
+
+        try:
+            s = auto.create_or_select_stack(stack_name=stack, work_dir=str(self.work_dir))
+            s.set_all_config(
+                {k: auto.ConfigValue(value=_text(v)) for k, v in config.items()}, path=False
+            )
+            if action == "preview":
+                preview = s.preview(color="never")
+                counts = {str(k): int(v) for k, v in preview.change_summary.items()}
+            elif action == "up":
+                up = s.up(color="never")
+                counts = {str(k): int(v) for k, v in (up.summary.resource_changes or {}).items()}
+            else:
+                down = s.destroy(color="never")
+                counts = {str(k): int(v) for k, v in (down.summary.resource_changes or {}).items()}
+        except auto.errors.CommandError as exc:
+            lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+            return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
+        summary = ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
+        return StackResult(stack, True, summary, counts)
+
+
+def _text(value: object) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)

@@ -1,0 +1,72 @@
+"""`tenantry fleet`: selection, exit codes and the summary, with an injected runner; the
+real Automation API run needs the Pulumi CLI and is skipped without it."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from components.cli import fleet
+from components.cli.common import UsageError
+from components.cli.main import main
+from components.fleet import AutomationRunner, CliMissing, pulumi_cli
+from tests.conftest import ROOT
+from tests.fleet.test_orchestrate import FakeRunner
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    fleet.add(p.add_subparsers())
+    return p.parse_args(["fleet", *argv])
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def test_up_selected_tenants(capsys: pytest.CaptureFixture[str]) -> None:
+    runner = FakeRunner()
+    assert fleet.run(_args("up", "--tenant", "acme", "--tenant", "umbrella"), runner) == 0
+    assert runner.calls == [("up", "acme"), ("up", "umbrella")]
+    out = capsys.readouterr().out
+    assert "[acme] up..." in out and "acme      ok      1 create" in out
+
+
+def test_failure_exit_code_names_tenants(capsys: pytest.CaptureFixture[str]) -> None:
+    runner = FakeRunner(fail=frozenset({"globex"}))
+    assert fleet.run(_args("preview"), runner) == 1
+    assert runner.calls[0] == ("preview", "platform")
+    assert "failed: globex" in capsys.readouterr().err
+
+
+def test_destroy_never_includes_platform_unless_named() -> None:
+    runner = FakeRunner()
+    assert fleet.run(_args("destroy"), runner) == 0
+    assert ("destroy", "platform") not in runner.calls
+    runner = FakeRunner()
+    fleet.run(_args("destroy", "--tenant", "acme", "--tenant", "platform"), runner)
+    assert runner.calls == [("destroy", "acme"), ("destroy", "platform")]
+
+
+def test_unknown_tenant_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown tenant\\(s\\): nope; accepted: platform, acme"):
+        fleet.run(_args("up", "--tenant", "nope"), FakeRunner())
+
+
+def test_without_the_pulumi_cli_the_command_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    if pulumi_cli() is not None:
+        pytest.skip("the Pulumi CLI is installed here")
+    assert main(["fleet", "preview", "--tenant", "acme"]) == 2
+    assert "the Pulumi CLI is not on PATH" in capsys.readouterr().err
+    with pytest.raises(CliMissing):
+        AutomationRunner(ROOT)
+
+
+@pytest.mark.engine
+def test_real_preview_of_a_tenant_stack() -> None:
+    if pulumi_cli() is None:
+        pytest.skip("needs the Pulumi CLI (not installable here: see docs/operations.md)")
+    result = AutomationRunner(ROOT).run("preview", "acme", {"tenantry:tenant": "acme"})
+    assert result.ok, result.summary
