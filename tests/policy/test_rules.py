@@ -1,0 +1,404 @@
+"""Every guardrail fires on a crafted violating resource and stays silent on a compliant one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.policy import Context, PolicyResource, evaluate
+from components.policy.rules import RULES
+
+TAGS = {
+    "tenant": "acme",
+    "cost-center": "CC-1",
+    "tier": "premium",
+    "environment": "prod",
+    "managed-by": "tenantry",
+}
+CTX = Context(tenants=frozenset({"acme", "acme-corp", "globex"}))
+
+
+def r(type_: str, name: str, **props: Any) -> PolicyResource:
+    return PolicyResource(type_, name, props)
+
+
+def k8s(
+    kind: str, name: str, api: str = "core/v1", ns: str | None = "acme", **spec: Any
+) -> PolicyResource:
+    md: dict[str, Any] = {"name": name, "labels": dict(TAGS)}
+    if ns:
+        md["namespace"] = ns
+    props: dict[str, Any] = {"metadata": md}
+    if spec:
+        props["spec"] = spec
+    if api.startswith("serving.kserve.io"):
+        return PolicyResource(
+            "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+            name,
+            {"apiVersion": "serving.kserve.io/v1beta1", "kind": kind, **props},
+        )
+    return PolicyResource(f"kubernetes:{api}:{kind}", name, props)
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+SECURE = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def isvc(**pred: Any) -> PolicyResource:
+    predictor = {
+        "minReplicas": 2,
+        "nodeSelector": {"tenantry.dev/tenant": "acme"},
+        "tolerations": [
+            {
+                "key": "tenantry.dev/tenant",
+                "operator": "Equal",
+                "value": "acme",
+                "effect": "NoSchedule",
+            }
+        ],
+        "model": {
+            "name": "kserve-container",
+            "securityContext": dict(SECURE),
+            "resources": {
+                "limits": {"nvidia.com/mig-1g.10gb": "1"},
+                "requests": {"nvidia.com/mig-1g.10gb": "1"},
+            },
+        },
+    }
+    predictor.update(pred)
+    return k8s("InferenceService", "fraud", api="serving.kserve.io/v1beta1", predictor=predictor)
+
+
+def compliant() -> list[PolicyResource]:
+    bucket_arn = "arn:aws:s3:::tenantry-acme-models"
+    return [
+        r("aws:s3/bucketV2:BucketV2", "bucket", bucket="tenantry-acme-models", tags=TAGS),
+        r(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "pab",
+            blockPublicAcls=True,
+            blockPublicPolicy=True,
+            ignorePublicAcls=True,
+            restrictPublicBuckets=True,
+        ),
+        r(
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+            "sse",
+            rules=[
+                {
+                    "applyServerSideEncryptionByDefault": {
+                        "sseAlgorithm": "aws:kms",
+                        "kmsMasterKeyId": "arn:aws:kms:us-east-1:1:key/k",
+                    },
+                    "bucketKeyEnabled": True,
+                }
+            ],
+        ),
+        r(
+            "aws:iam/policy:Policy",
+            "read",
+            tags=TAGS,
+            policy=doc(
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": [f"{bucket_arn}/models/*"],
+                },
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ),
+        ),
+        r(
+            "aws:kms/key:Key",
+            "key",
+            tags=TAGS,
+            policy=doc(
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt"],
+                    "Resource": "*",
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:role/tenantry-acme-inference"},
+                }
+            ),
+        ),
+        k8s("Namespace", "acme", ns=None),
+        k8s("ResourceQuota", "quota", hard={"requests.nvidia.com/mig-1g.10gb": "8"}),
+        k8s(
+            "NetworkPolicy",
+            "default-deny",
+            api="networking.k8s.io/v1",
+            podSelector={},
+            policyTypes=["Ingress", "Egress"],
+        ),
+        isvc(),
+    ]
+
+
+def test_compliant_resources_pass() -> None:
+    assert evaluate(compliant(), CTX) == []
+
+
+def _with(
+    replace: dict[str, PolicyResource] | None = None,
+    extra: list[PolicyResource] | None = None,
+    drop: tuple[str, ...] = (),
+) -> list[PolicyResource]:
+    out = [replace.get(x.name, x) if replace else x for x in compliant() if x.name not in drop]
+    return out + (extra or [])
+
+
+CASES = [
+    (
+        "mandatory-tags",
+        _with({"bucket": r("aws:s3/bucketV2:BucketV2", "bucket", tags={"tenant": "acme"})}),
+        "missing tags: cost-center",
+    ),
+    (
+        "mandatory-tags",
+        _with(
+            extra=[
+                PolicyResource(
+                    "kubernetes:core/v1:ServiceAccount",
+                    "sa",
+                    {"metadata": {"name": "sa", "labels": {}}},
+                )
+            ]
+        ),
+        "missing labels: tenant",
+    ),
+    ("no-public-buckets", _with(drop=("pab",)), "no BucketPublicAccessBlock"),
+    (
+        "no-public-buckets",
+        _with(
+            {
+                "pab": r(
+                    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                    "pab",
+                    blockPublicAcls=True,
+                )
+            }
+        ),
+        "public access blocks off: blockPublicPolicy",
+    ),
+    (
+        "no-public-buckets",
+        _with(
+            extra=[
+                r(
+                    "aws:s3/bucketPolicy:BucketPolicy",
+                    "bp",
+                    policy=doc(
+                        {
+                            "Effect": "Allow",
+                            "Principal": "*",
+                            "Action": "s3:GetObject",
+                            "Resource": "*",
+                        }
+                    ),
+                )
+            ]
+        ),
+        "Allow to Principal '*'",
+    ),
+    ("tenant-key-encryption", _with(drop=("sse",)), "no default encryption"),
+    (
+        "tenant-key-encryption",
+        _with(
+            {
+                "sse": r(
+                    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+                    "sse",
+                    rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+                )
+            }
+        ),
+        "must be aws:kms",
+    ),
+    (
+        "least-privilege-iam",
+        _with(
+            extra=[
+                r(
+                    "aws:iam/policy:Policy",
+                    "p2",
+                    tags=TAGS,
+                    policy=doc(
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:*",
+                            "Resource": "arn:aws:s3:::tenantry-acme-models",
+                        }
+                    ),
+                )
+            ]
+        ),
+        "wildcard action",
+    ),
+    (
+        "least-privilege-iam",
+        _with(
+            extra=[
+                r(
+                    "aws:iam/policy:Policy",
+                    "p3",
+                    tags=TAGS,
+                    policy=doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+                )
+            ]
+        ),
+        "data action(s) ['s3:GetObject'] on Resource '*'",
+    ),
+    (
+        "least-privilege-iam",
+        _with(
+            extra=[
+                r(
+                    "aws:iam/policy:Policy",
+                    "p4",
+                    tags=TAGS,
+                    policy=doc(
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::tenantry-globex-models/*",
+                        }
+                    ),
+                )
+            ]
+        ),
+        "names tenant 'globex'",
+    ),
+    (
+        "least-privilege-iam",
+        _with(
+            extra=[
+                r(
+                    "aws:iam/policy:Policy",
+                    "p5",
+                    tags=TAGS,
+                    policy=doc(
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::tenantry-acme-corp-models/*",
+                        }
+                    ),
+                )
+            ]
+        ),
+        "names tenant 'acme-corp'",
+    ),
+    ("namespace-isolation", _with(drop=("quota",)), "no ResourceQuota"),
+    (
+        "namespace-isolation",
+        _with(
+            {
+                "default-deny": k8s(
+                    "NetworkPolicy",
+                    "default-deny",
+                    api="networking.k8s.io/v1",
+                    podSelector={},
+                    policyTypes=["Ingress"],
+                )
+            }
+        ),
+        "no default-deny NetworkPolicy",
+    ),
+    (
+        "gpu-within-quota",
+        _with({"fraud": isvc(minReplicas=5, canaryTrafficPercent=10)}),
+        "minimum 10 requested in acme, quota 8",
+    ),
+    (
+        "gpu-within-quota",
+        _with(
+            {
+                "fraud": isvc(
+                    model={
+                        "name": "c",
+                        "securityContext": SECURE,
+                        "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {}},
+                    }
+                )
+            }
+        ),
+        "requests must equal limits",
+    ),
+    (
+        "restricted-pods",
+        _with(
+            {
+                "fraud": isvc(
+                    model={
+                        "name": "c",
+                        "securityContext": {**SECURE, "allowPrivilegeEscalation": True},
+                    }
+                )
+            }
+        ),
+        "allowPrivilegeEscalation must be false",
+    ),
+    ("restricted-pods", _with({"fraud": isvc(hostNetwork=True)}), "hostNetwork is on"),
+    (
+        "restricted-pods",
+        _with(
+            {
+                "fraud": isvc(
+                    model={
+                        "name": "c",
+                        "securityContext": {
+                            **SECURE,
+                            "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]},
+                        },
+                    }
+                )
+            }
+        ),
+        "capabilities added",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "resources", "message"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_rule_fires(rule: str, resources: list[PolicyResource], message: str) -> None:
+    found = [v for v in evaluate(resources, CTX) if v.rule == rule]
+    assert any(message in v.message for v in found), found
+
+
+def test_dedicated_tier_pinning() -> None:
+    ns = PolicyResource(
+        "kubernetes:core/v1:Namespace",
+        "acme",
+        {"metadata": {"name": "acme", "labels": {**TAGS, "tier": "dedicated"}}},
+    )
+    res = _with({"acme": ns})
+    assert [v for v in evaluate(res, CTX) if v.rule == "dedicated-pinned"] == []
+    res = _with(
+        {"acme": ns, "fraud": isvc(nodeSelector={"tenantry.dev/pool": "h100"}, tolerations=[])}
+    )
+    messages = [v.message for v in evaluate(res, CTX) if v.rule == "dedicated-pinned"]
+    assert messages == [
+        "nodeSelector must pin tenantry.dev/tenant=acme",
+        "no toleration for the tenantry.dev/tenant taint",
+    ]
+
+
+def test_every_rule_has_a_failing_case() -> None:
+    assert {c[0] for c in CASES} | {"dedicated-pinned"} == {rule.name for rule in RULES}
