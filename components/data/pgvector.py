@@ -163,6 +163,13 @@ class PgVectorBackend:
                                         "JOIN pg_roles u ON u.oid = m.member "
                                         "WHERE u.rolname = %s", store.role):
                 conn.execute(_q("REVOKE {} FROM {}", _ident(granted), role))
+            left = self._column(conn, "SELECT r.rolname FROM pg_auth_members m "
+                                "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u "
+                                "ON u.oid = m.member WHERE u.rolname = %s", store.role)
+            if left:
+                raise NamespaceError("tenant", f"role {store.role} is still a member of "
+                                     f"{', '.join(left)} (granted by a role the admin login "
+                                     "cannot act for); a superuser must revoke it")
             conn.execute(_q("ALTER ROLE {} IN DATABASE {} SET search_path = {}, {}", role,
                             _ident(db), schema, _ident(EXTENSION_SCHEMA)))
             conn.execute(_q("GRANT CONNECT ON DATABASE {} TO {}", _ident(db), role))

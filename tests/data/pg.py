@@ -6,7 +6,8 @@ free port, keeps its socket in a temp dir, and runs as an unprivileged OS user (
 refuses root; when the tests run as root a system user ``tenantry-pg`` is created with
 ``useradd``). The platform bootstrap mirrors a managed database (RDS): a superuser creates the
 ``vector`` extension in ``extensions``; the provider's admin login ``platform_admin`` has
-CREATEROLE and owns the database but is not a superuser.
+CREATEROLE and CREATEDB (like the RDS master user) and owns the database, but is not a
+superuser.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def _bootstrap(server: PgServer) -> None:
     """What the platform (or RDS's master user) does once per database."""
     a = server.admin
     with server.superuser("postgres") as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
             sql.Identifier(a.user), sql.Literal(a.password)))
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
             sql.Identifier(a.dbname), sql.Identifier(a.user)))

@@ -87,7 +87,7 @@ def own_ops(conn: psycopg.Connection[Any], ns: NamespaceSpec) -> None:
     table = sql.Identifier(ns.store.schema, ns.name)
     for i in range(3):
         conn.execute(sql.SQL("INSERT INTO {} (id, embedding, metadata) VALUES (%s, %s, %s)")
-                     .format(table), (f"doc{i}", vec(ns.dimension, i), '{"n": %d}' % i))
+                     .format(table), (f"doc{i}", vec(ns.dimension, i), f'{{"n": {i}}}'))
     op = {"cosine": "<=>", "l2": "<->", "inner_product": "<#>"}[ns.metric]
     got = conn.execute(sql.SQL("SELECT id FROM {} ORDER BY embedding {} %s::vector LIMIT 1")
                        .format(table, sql.SQL(op)), (vec(ns.dimension, 1),)).fetchone()
