@@ -84,8 +84,16 @@ def store_of(props: Mapping[str, Any]) -> TenantStore:
     return TenantStore.for_tenant(props["tenant"])
 
 
+def whole(value: Any) -> Any:
+    """Pulumi sends every number as a float (protobuf Struct): 768.0 -> 768; else unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def namespace_of(props: Mapping[str, Any]) -> NamespaceSpec:
-    return NamespaceSpec(store_of(props), props["name"], props["dimension"], props["metric"])
+    return NamespaceSpec(store_of(props), props["name"], whole(props["dimension"]),
+                         props["metric"])
 
 
 def _failures(check: Callable[[], object]) -> list[CheckFailure]:
@@ -133,7 +141,7 @@ def replacement_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str
         return None
     if _changed(olds, news, "tenant") or _changed(olds, news, "name"):
         return None  # another table: the old one is deleted (or retained) on its own terms
-    changes = [f"{k} {olds.get(k)!r} -> {news.get(k)!r}" for k in ("dimension", "metric")
+    changes = [f"{k} {whole(olds.get(k))!r} -> {whole(news.get(k))!r}" for k in ("dimension", "metric")
                if _known(news.get(k)) and olds.get(k) is not None and _changed(olds, news, k)]
     if not changes:
         return None
@@ -212,7 +220,7 @@ class VectorNamespaceProvider(ResourceProvider):
         failures = _check_common(news)
         if _known(news.get("name")):
             failures += _failures(lambda: check_identifier("vectorNamespaces.name", news["name"]))
-        dim, metric = news.get("dimension"), news.get("metric")
+        dim, metric = whole(news.get("dimension")), news.get("metric")
         if _known(metric) and metric not in METRICS:
             failures.append(CheckFailure("metric", f"metric: {metric!r} is not accepted; "
                                          f"accepted: {', '.join(METRICS)}"))

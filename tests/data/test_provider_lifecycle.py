@@ -130,6 +130,13 @@ def test_create_is_idempotent_and_adopts_existing(pg: PgServer, rec: Recorder,
     again = p.create(ns_props(admin, "lc-idem"))  # e.g. after a lost state file
     assert again.id == first.id and again.outs == first.outs
     assert rows(pg, "tenant_lc_idem", "docs") == ["a", "b"]
+    # Through the engine every number arrives as a float (protobuf Struct).
+    floats = {**ns_props(admin, "lc-idem", dimension=4.0),
+              "admin": {**admin, "port": float(admin["port"])}}
+    assert p.check({}, floats).failures == []
+    via_engine = p.create(floats)
+    assert via_engine.id == first.id and via_engine.outs is not None
+    assert (via_engine.outs["dimension"], via_engine.outs["drift"]) == (4, [])
     updated = p.update(first.id, first.outs, ns_props(admin, "lc-idem"))
     assert updated.outs == first.outs
     diff = p.diff(first.id, first.outs, ns_props(admin, "lc-idem"))
