@@ -141,7 +141,8 @@ def replacement_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str
         return None
     if _changed(olds, news, "tenant") or _changed(olds, news, "name"):
         return None  # another table: the old one is deleted (or retained) on its own terms
-    changes = [f"{k} {whole(olds.get(k))!r} -> {whole(news.get(k))!r}" for k in ("dimension", "metric")
+    changes = [f"{k} {whole(olds.get(k))!r} -> {whole(news.get(k))!r}"
+               for k in ("dimension", "metric")
                if _known(news.get(k)) and olds.get(k) is not None and _changed(olds, news, k)]
     if not changes:
         return None

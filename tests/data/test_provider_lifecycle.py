@@ -18,7 +18,11 @@ from psycopg import errors, sql
 from components.data.backend import DataLossError, NamespaceError, VectorBackend
 from components.data.names import IdentifierError
 from components.data.pgvector import PgVectorBackend
-from components.data.provider import TenantStoreProvider, VectorNamespaceProvider
+from components.data.provider import (
+    TenantStoreProvider,
+    VectorNamespaceProvider,
+    admin_connection,
+)
 
 from .pg import PgServer
 
@@ -48,13 +52,13 @@ class Recorder:
 
     def factory(self, kind: str, admin: Mapping[str, Any]) -> VectorBackend:
         assert kind == "pgvector"
-        a = self.pg.admin
+        a = admin_connection(admin)  # the provider's own parsing of the admin input
 
         def connect() -> psycopg.Connection[Any]:
             self.connects += 1
             return RecordingConnection.connect(
-                host=admin["host"], port=admin["port"], dbname=admin["dbname"],
-                user=admin["user"], password=admin["password"], sslmode=a.sslmode)
+                host=a.host, port=a.port, dbname=a.dbname, user=a.user, password=a.password,
+                sslmode=a.sslmode)
 
         return PgVectorBackend(connect)
 
