@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from pathlib import Path
 from typing import Any
 
+import dill  # type: ignore[import-untyped]
 import pulumi
 import pytest
 
+from components.data.provider import VectorNamespaceProvider, make_backend
 from components.data.store import SECRET_NAME, AdminArgs, TenantVectorStore
 from components.spec import ResolvedTenant, load_platform, load_registry
 from components.spec.model import VectorNamespace
@@ -85,7 +88,11 @@ def test_children_contract(mocks: Recorder, acme: ResolvedTenant) -> Any:
             "allowDataLoss": False}
         assert r["acme-vectors-merchants"].inputs["dimension"] == 64
         assert r["acme-vectors-merchants"].inputs["metric"] == "l2"
-        assert r["acme-vectors-docs"].inputs["__provider"]  # the serialized provider travels
+        # The serialized provider travels in state and comes back as a working provider.
+        provider = dill.loads(base64.b64decode(unwrap_secret(
+            r["acme-vectors-docs"].inputs["__provider"])))
+        assert isinstance(provider, VectorNamespaceProvider)
+        assert provider.backend_factory is make_backend
         secret = r["acme-vectors-credentials"].inputs
         assert secret["type"] == "Opaque"
         assert secret["metadata"]["name"] == SECRET_NAME
