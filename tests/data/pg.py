@@ -41,11 +41,12 @@ def find_bin_dir() -> Path | None:
     """``pgserver/pginstall/bin`` without importing pgserver (its import warns)."""
     override = os.environ.get("TENANTRY_PG_BIN")
     if override:
-        return Path(override)
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent / "pginstall" / "bin"
+        path = Path(override)
+    else:
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or spec.origin is None:
+            return None
+        path = Path(spec.origin).parent / "pginstall" / "bin"
     return path if (path / "postgres").exists() and (path / "initdb").exists() else None
 
 

@@ -41,7 +41,7 @@ class RecordingConnection(psycopg.Connection[Any]):
 
 
 class Recorder:
-    def __init__(self, pg: PgServer) -> None:
+    def __init__(self, pg: PgServer | None) -> None:
         self.pg = pg
         self.connects = 0
         RecordingConnection.log = []
@@ -71,6 +71,13 @@ def rec(pg: PgServer) -> Iterator[Recorder]:
 @pytest.fixture
 def admin(pg: PgServer) -> dict[str, Any]:
     return asdict(pg.admin)
+
+
+@pytest.fixture
+def offline() -> tuple[Recorder, dict[str, Any]]:
+    """A recorder and an admin input for a server that does not exist: nothing may connect."""
+    return Recorder(None), {"host": "127.0.0.1", "port": 1, "dbname": "vectors",
+                            "user": "platform_admin", "password": "unused", "sslmode": "disable"}
 
 
 def store_props(admin: dict[str, Any], tenant: str) -> dict[str, Any]:
@@ -117,6 +124,7 @@ def tenant(rec: Recorder, admin: dict[str, Any]) -> Iterator[Tenant]:
         return outs
 
     yield make
+    assert rec.pg is not None
     for outs in made:
         as_admin(rec.pg, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
             sql.Identifier(outs["schema"])))
@@ -380,7 +388,8 @@ HOSTILE = [
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_namespace_names_are_rejected_before_any_sql(
-        rec: Recorder, admin: dict[str, Any], value: str) -> None:
+        offline: tuple[Recorder, dict[str, Any]], value: str) -> None:
+    rec, admin = offline
     p = VectorNamespaceProvider(rec.factory)
     props = ns_props(admin, "acme", name=value)
     failures = p.check({}, props).failures
@@ -398,7 +407,8 @@ def test_hostile_namespace_names_are_rejected_before_any_sql(
 @pytest.mark.parametrize("value", ['acme"; DROP ROLE pgadmin; --', "acme;", "äcme", "ACME",
                                    "acme_corp", "-acme", "a" * 60])
 def test_hostile_tenant_names_are_rejected_before_any_sql(
-        rec: Recorder, admin: dict[str, Any], value: str) -> None:
+        offline: tuple[Recorder, dict[str, Any]], value: str) -> None:
+    rec, admin = offline
     s, p = TenantStoreProvider(rec.factory), VectorNamespaceProvider(rec.factory)
     assert [f.property for f in s.check({}, store_props(admin, value)).failures] == ["tenant"]
     assert [f.property for f in p.check({}, ns_props(admin, value)).failures] == ["tenant"]
@@ -410,8 +420,9 @@ def test_hostile_tenant_names_are_rejected_before_any_sql(
     assert (rec.connects, rec.statements) == (0, [])
 
 
-def test_invalid_dimension_metric_and_backend_fail_check(rec: Recorder,
-                                                         admin: dict[str, Any]) -> None:
+def test_invalid_dimension_metric_and_backend_fail_check(
+        offline: tuple[Recorder, dict[str, Any]]) -> None:
+    rec, admin = offline
     p = VectorNamespaceProvider(rec.factory)
     cases = {
         "dimension": ns_props(admin, "acme", dimension=4096),  # > pgvector HNSW limit 2000
