@@ -1,0 +1,120 @@
+"""``TenantVectorStore``: a tenant's isolated vector namespaces, declared from its tenant file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..spec import ResolvedTenant
+from ..stackconfig import tenant_tags
+from .backend import NamespaceSpec, TenantStore
+from .pgvector import check_namespace
+from .provider import BACKENDS
+from .resources import TenantStoreResource, VectorNamespaceResource
+
+SECRET_NAME = "tenantry-vector-db"
+
+
+class AdminArgs(TypedDict):
+    """The platform's admin login for the shared vector database (pass secrets from the
+    platform stack; the component marks the whole mapping secret anyway)."""
+
+    host: pulumi.Input[str]
+    port: pulumi.Input[int]
+    dbname: pulumi.Input[str]
+    user: pulumi.Input[str]
+    password: pulumi.Input[str]
+    sslmode: NotRequired[pulumi.Input[str]]  # default "require"
+
+
+class TenantVectorStore(pulumi.ComponentResource):
+    """A tenant's vector store on the shared database, one child per fact:
+
+    - ``<name>-store`` (dynamic, ``TenantVectorSchema``): schema and login role
+      ``tenant_<tenant>`` with a generated password (secret output). The admin login owns the
+      schema; the role gets USAGE on it and on the shared ``extensions`` schema, nothing else;
+      PUBLIC has nothing on the database, ``public`` or the tenant schema.
+    - ``<name>-<namespace>`` (dynamic, ``VectorNamespace``), one per ``spec.vectorNamespaces``:
+      table ``id text, embedding vector(dimension), metadata jsonb`` with an HNSW index using
+      the metric's operator class; the role may SELECT/INSERT/UPDATE/DELETE rows only.
+      Default: retained on delete (``retainOnDelete: false`` in the tenant file drops it).
+    - ``<name>-credentials`` (``kubernetes:core/v1:Secret`` ``tenantry-vector-db`` in the
+      tenant's namespace): libpq variables ``PGHOST``, ``PGPORT``, ``PGDATABASE``,
+      ``PGUSER``, ``PGPASSWORD``, ``PGSSLMODE`` for ``envFrom``.
+
+    Why a store component plus one resource per namespace, not one component per namespace:
+    the role and its password belong to the tenant, not to a namespace; namespaces are then
+    replaced or dropped one by one without rotating the tenant's credentials.
+
+    ``replace_namespaces`` is the explicit, per-deployment opt-in for a dimension or metric
+    change (which destroys the table's data): list the namespace names for one ``pulumi up``.
+    It is not a tenant-file field on purpose, so an approval cannot linger for later changes.
+    Invalid names, an unsupported backend or a dimension the backend cannot index raise
+    ``ValueError`` here, before any resource is registered.
+    """
+
+    TYPE = "tenantry:data:TenantVectorStore"
+
+    schema: pulumi.Output[str]
+    role: pulumi.Output[str]
+    password: pulumi.Output[str]
+
+    def __init__(self, name: str, tenant: ResolvedTenant, admin: AdminArgs, *,
+                 replace_namespaces: Sequence[str] = (), backend: str = "pgvector",
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        store = TenantStore.for_tenant(tenant.name)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend: {backend!r} is not supported; accepted: "
+                             f"{', '.join(BACKENDS)}")
+        specs = [NamespaceSpec(store, ns.name, ns.dimension, ns.metric)
+                 for ns in tenant.vector_namespaces]
+        for spec in specs:
+            check_namespace(spec)
+        unknown = sorted(set(replace_namespaces) - {s.name for s in specs})
+        if unknown:
+            raise ValueError(f"replace_namespaces: {unknown} are not vector namespaces of "
+                             f"tenant {tenant.name}; accepted: {[s.name for s in specs]}")
+        super().__init__(self.TYPE, name, None, opts)
+        secret_admin = pulumi.Output.secret(dict(admin))
+        common: dict[str, Any] = {"backend": backend, "admin": secret_admin,
+                                  "tenant": tenant.name}
+        child = pulumi.ResourceOptions(parent=self)
+        self.store = TenantStoreResource(
+            f"{name}-store", dict(common),
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                additional_secret_outputs=["password", "admin"])))
+        self.namespaces: dict[str, VectorNamespaceResource] = {}
+        for spec, ns in zip(specs, tenant.vector_namespaces, strict=True):
+            self.namespaces[spec.name] = VectorNamespaceResource(
+                f"{name}-{spec.name}",
+                {**common, "name": spec.name, "dimension": spec.dimension,
+                 "metric": spec.metric, "retainOnDelete": ns.retain_on_delete,
+                 "allowDataLoss": spec.name in replace_namespaces},
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                    depends_on=[self.store], additional_secret_outputs=["admin"])))
+        self.schema = self.store.schema
+        self.role = self.store.role
+        self.password = pulumi.Output.secret(self.store.password)
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SECRET_NAME, namespace=tenant.name, labels=tenant_tags(tenant)),
+            type="Opaque",
+            string_data={
+                "PGHOST": secret_admin.apply(lambda a: str(a["host"])),
+                "PGPORT": secret_admin.apply(lambda a: str(a["port"])),
+                "PGDATABASE": secret_admin.apply(lambda a: str(a["dbname"])),
+                "PGSSLMODE": secret_admin.apply(lambda a: str(a.get("sslmode") or "require")),
+                "PGUSER": self.role,
+                "PGPASSWORD": self.password,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.namespaces.values())),
+        )
+        self.register_outputs({
+            "schema": self.schema, "role": self.role, "password": self.password,
+            "namespaces": {k: v.id for k, v in self.namespaces.items()},
+            "secretName": SECRET_NAME,
+        })

@@ -1,0 +1,31 @@
+"""Session fixture: one real PostgreSQL + pgvector for tests/data (see tests/data/pg.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from .pg import PgServer, find_bin_dir, running_server
+
+REPORTS: list[str] = []  # text blocks the tests want in the terminal summary (CI logs)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = ("PostgreSQL binaries not found: `pip install pgserver` (bundles PostgreSQL 16 "
+                  "with pgvector) or set TENANTRY_PG_BIN")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: not skipping)")
+        pytest.skip(reason)
+    with running_server(bin_dir) as server:
+        yield server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for block in REPORTS:
+        terminalreporter.write_sep("=", "vector namespace isolation")
+        terminalreporter.write_line(block)
