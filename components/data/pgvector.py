@@ -45,8 +45,21 @@ METRIC_OF_OPCLASS: Final = {v: k for k, v in OPCLASS.items()}
 TENANT_PRIVILEGES: Final = ("DELETE", "INSERT", "SELECT", "UPDATE")
 # Privilege keywords as fixed SQL fragments: catalog strings never become SQL text.
 _PRIVILEGE_SQL: Final[dict[str, sql.SQL]] = {
-    p: sql.SQL(p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES",
-                            "TRIGGER", "MAINTAIN", "USAGE", "CREATE", "CONNECT", "TEMPORARY")
+    p: sql.SQL(p)
+    for p in (
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "TRUNCATE",
+        "REFERENCES",
+        "TRIGGER",
+        "MAINTAIN",
+        "USAGE",
+        "CREATE",
+        "CONNECT",
+        "TEMPORARY",
+    )
 }
 # Role attributes a tenant role must not have: (pg_roles column, keyword to turn it off).
 _ROLE_FLAGS: Final[tuple[tuple[LiteralString, LiteralString, str], ...]] = (
@@ -76,8 +89,13 @@ class AdminConnection:
 
     def connect(self) -> Connection:
         return psycopg.connect(
-            host=self.host, port=self.port, dbname=self.dbname, user=self.user,
-            password=self.password, sslmode=self.sslmode, connect_timeout=10,
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=self.password,
+            sslmode=self.sslmode,
+            connect_timeout=10,
             application_name="tenantry-vector",
         )
 
@@ -136,16 +154,26 @@ class PgVectorBackend:
             role, schema = _ident(store.role), _ident(store.schema)
             if self._role_comment(conn, store.role) is None:
                 if self._exists(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", store.role):
-                    raise NamespaceError("tenant", f"role {store.role!r} exists and is not "
-                                         "managed by tenantry; refusing to adopt it")
+                    raise NamespaceError(
+                        "tenant",
+                        f"role {store.role!r} exists and is not "
+                        "managed by tenantry; refusing to adopt it",
+                    )
                 if verifier is None:
-                    raise NamespaceError("password", f"role {store.role!r} is new: "
-                                         "a password is required")
+                    raise NamespaceError(
+                        "password", f"role {store.role!r} is new: a password is required"
+                    )
                 attrs = sql.SQL(" ").join(sql.SQL(off) for _, off, _ in _ROLE_FLAGS)
-                conn.execute(_q("CREATE ROLE {} LOGIN {} PASSWORD {}", role, attrs,
-                                sql.Literal(verifier)))
-                conn.execute(_q("COMMENT ON ROLE {} IS {}", role,
-                                sql.Literal(f"{MANAGED}: tenant {store.tenant}")))
+                conn.execute(
+                    _q("CREATE ROLE {} LOGIN {} PASSWORD {}", role, attrs, sql.Literal(verifier))
+                )
+                conn.execute(
+                    _q(
+                        "COMMENT ON ROLE {} IS {}",
+                        role,
+                        sql.Literal(f"{MANAGED}: tenant {store.tenant}"),
+                    )
+                )
             else:
                 # Only what differs: a non-superuser admin (RDS) may not even restate
                 # SUPERUSER/REPLICATION/BYPASSRLS, and an ALTER that changes nothing is noise.
@@ -158,31 +186,60 @@ class PgVectorBackend:
                 if verifier is not None:
                     conn.execute(_q("ALTER ROLE {} PASSWORD {}", role, sql.Literal(verifier)))
             # A tenant role is a member of nothing (membership would inherit another's rights).
-            for granted in self._column(conn, "SELECT r.rolname FROM pg_auth_members m "
-                                        "JOIN pg_roles r ON r.oid = m.roleid "
-                                        "JOIN pg_roles u ON u.oid = m.member "
-                                        "WHERE u.rolname = %s", store.role):
+            for granted in self._column(
+                conn,
+                "SELECT r.rolname FROM pg_auth_members m "
+                "JOIN pg_roles r ON r.oid = m.roleid "
+                "JOIN pg_roles u ON u.oid = m.member "
+                "WHERE u.rolname = %s",
+                store.role,
+            ):
                 conn.execute(_q("REVOKE {} FROM {}", _ident(granted), role))
-            left = self._column(conn, "SELECT r.rolname FROM pg_auth_members m "
-                                "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u "
-                                "ON u.oid = m.member WHERE u.rolname = %s", store.role)
+            left = self._column(
+                conn,
+                "SELECT r.rolname FROM pg_auth_members m "
+                "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u "
+                "ON u.oid = m.member WHERE u.rolname = %s",
+                store.role,
+            )
             if left:
-                raise NamespaceError("tenant", f"role {store.role} is still a member of "
-                                     f"{', '.join(left)} (granted by a role the admin login "
-                                     "cannot act for); a superuser must revoke it")
-            conn.execute(_q("ALTER ROLE {} IN DATABASE {} SET search_path = {}, {}", role,
-                            _ident(db), schema, _ident(EXTENSION_SCHEMA)))
+                raise NamespaceError(
+                    "tenant",
+                    f"role {store.role} is still a member of "
+                    f"{', '.join(left)} (granted by a role the admin login "
+                    "cannot act for); a superuser must revoke it",
+                )
+            conn.execute(
+                _q(
+                    "ALTER ROLE {} IN DATABASE {} SET search_path = {}, {}",
+                    role,
+                    _ident(db),
+                    schema,
+                    _ident(EXTENSION_SCHEMA),
+                )
+            )
             conn.execute(_q("GRANT CONNECT ON DATABASE {} TO {}", _ident(db), role))
             conn.execute(_q("GRANT USAGE ON SCHEMA {} TO {}", _ident(EXTENSION_SCHEMA), role))
-            owner = self._scalar(conn, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace "
-                                 "WHERE nspname = %s", store.schema)
+            owner = self._scalar(
+                conn,
+                "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s",
+                store.schema,
+            )
             if owner is None:
                 conn.execute(_q("CREATE SCHEMA {}", schema))
-                conn.execute(_q("COMMENT ON SCHEMA {} IS {}", schema,
-                                sql.Literal(f"{MANAGED}: tenant {store.tenant}")))
+                conn.execute(
+                    _q(
+                        "COMMENT ON SCHEMA {} IS {}",
+                        schema,
+                        sql.Literal(f"{MANAGED}: tenant {store.tenant}"),
+                    )
+                )
             elif owner != me:
-                raise NamespaceError("tenant", f"schema {store.schema!r} is owned by {owner!r}, "
-                                     f"not by the admin login {me!r}; refusing to adopt it")
+                raise NamespaceError(
+                    "tenant",
+                    f"schema {store.schema!r} is owned by {owner!r}, "
+                    f"not by the admin login {me!r}; refusing to adopt it",
+                )
             for g in self._schema_grants(conn, store.schema):
                 if g.grantee != store.role or g.privilege != "USAGE":
                     conn.execute(_q("REVOKE ALL ON SCHEMA {} FROM {}", schema, _grantee(g)))
@@ -193,38 +250,55 @@ class PgVectorBackend:
         with self._connect() as conn:
             flags = self._role_flags(conn, store.role)
             schema_exists = self._exists(
-                conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", store.schema)
+                conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", store.schema
+            )
             problems: list[str] = []
             if flags:
-                problems += [f"role {store.role} has {on}" for col, _, on in _ROLE_FLAGS
-                             if flags[col]]
-                for granted in self._column(conn, "SELECT r.rolname FROM pg_auth_members m "
-                                            "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u "
-                                            "ON u.oid = m.member WHERE u.rolname = %s",
-                                            store.role):
+                problems += [
+                    f"role {store.role} has {on}" for col, _, on in _ROLE_FLAGS if flags[col]
+                ]
+                for granted in self._column(
+                    conn,
+                    "SELECT r.rolname FROM pg_auth_members m "
+                    "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u "
+                    "ON u.oid = m.member WHERE u.rolname = %s",
+                    store.role,
+                ):
                     problems.append(f"role {store.role} is a member of {granted}")
-            extra = tuple(g for g in self._schema_grants(conn, store.schema)
-                          if not (g.grantee == store.role and g.privilege == "USAGE"))
+            extra = tuple(
+                g
+                for g in self._schema_grants(conn, store.schema)
+                if not (g.grantee == store.role and g.privilege == "USAGE")
+            )
             problems += [f"schema {store.schema}: extra grant {g}" for g in extra]
             problems += self._shared_problems(conn)
-            return TenantState(schema_exists=schema_exists, role_exists=bool(flags),
-                               role_can_login=bool(flags.get("rolcanlogin")), extra_grants=extra,
-                               problems=tuple(problems))
+            return TenantState(
+                schema_exists=schema_exists,
+                role_exists=bool(flags),
+                role_can_login=bool(flags.get("rolcanlogin")),
+                extra_grants=extra,
+                problems=tuple(problems),
+            )
 
     def drop_tenant(self, store: TenantStore) -> bool:
         check_store(store)
         with self._connect() as conn:
             self._lock(conn)
             schema_exists = self._exists(
-                conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", store.schema)
+                conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", store.schema
+            )
             comment = self._role_comment(conn, store.role)
             if comment is not None:
                 self._revoke_everything(conn, store.role)
                 conn.execute(_q("DROP ROLE {}", _ident(store.role)))
             if not schema_exists:
                 return True
-            tables = self._scalar(conn, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
-                                  "n.oid = c.relnamespace WHERE n.nspname = %s", store.schema)
+            tables = self._scalar(
+                conn,
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                "n.oid = c.relnamespace WHERE n.nspname = %s",
+                store.schema,
+            )
             if tables:
                 return False  # retained namespaces keep the schema; nothing is lost
             conn.execute(_q("DROP SCHEMA {} RESTRICT", _ident(store.schema)))
@@ -239,15 +313,17 @@ class PgVectorBackend:
         with self._connect() as conn:
             self._lock(conn)
             if self._role_comment(conn, store.role) is None:
-                raise NamespaceError("tenant", f"role {store.role!r} does not exist: "
-                                     "create the tenant's store first")
+                raise NamespaceError(
+                    "tenant", f"role {store.role!r} does not exist: create the tenant's store first"
+                )
             state = self._inspect_namespace(conn, spec)
             if state.exists and state.dimension != spec.dimension:
                 if not allow_data_loss:
                     raise DataLossError(
                         f"dimension: {store.schema}.{spec.name} has dimension {state.dimension}, "
                         f"declared {spec.dimension}; changing it drops the table and its data. "
-                        "Opt in to replace this namespace to accept that.")
+                        "Opt in to replace this namespace to accept that."
+                    )
                 conn.execute(_q("DROP TABLE {} RESTRICT", table))
                 state = NamespaceState(exists=False)
             if state.exists and state.metric not in (None, spec.metric):
@@ -255,30 +331,58 @@ class PgVectorBackend:
                     raise DataLossError(
                         f"metric: {store.schema}.{spec.name} is indexed for {state.metric}, "
                         f"declared {spec.metric}; changing it rebuilds the index and changes "
-                        "query results. Opt in to replace this namespace to accept that.")
+                        "query results. Opt in to replace this namespace to accept that."
+                    )
                 conn.execute(_q("DROP INDEX {}", _ident(store.schema, index_name(spec.name))))
             if not state.exists:
-                conn.execute(_q(
-                    "CREATE TABLE {} (id text PRIMARY KEY, {} {} NOT NULL, "
-                    "metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb, "
-                    "created_at timestamptz NOT NULL DEFAULT now())",
-                    table, _ident(EMBEDDING_COLUMN),
-                    _q("{}({})", _ident(EXTENSION_SCHEMA, "vector"), sql.Literal(spec.dimension)),
-                ))
-                conn.execute(_q("COMMENT ON TABLE {} IS {}", table,
-                                sql.Literal(f"{MANAGED}: vector namespace, metric {spec.metric}")))
-            conn.execute(_q(
-                "CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw ({} {})",
-                _ident(index_name(spec.name)), table, _ident(EMBEDDING_COLUMN),
-                _ident(EXTENSION_SCHEMA, OPCLASS[spec.metric]),
-            ))
+                conn.execute(
+                    _q(
+                        "CREATE TABLE {} (id text PRIMARY KEY, {} {} NOT NULL, "
+                        "metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb, "
+                        "created_at timestamptz NOT NULL DEFAULT now())",
+                        table,
+                        _ident(EMBEDDING_COLUMN),
+                        _q(
+                            "{}({})",
+                            _ident(EXTENSION_SCHEMA, "vector"),
+                            sql.Literal(spec.dimension),
+                        ),
+                    )
+                )
+                conn.execute(
+                    _q(
+                        "COMMENT ON TABLE {} IS {}",
+                        table,
+                        sql.Literal(f"{MANAGED}: vector namespace, metric {spec.metric}"),
+                    )
+                )
+            conn.execute(
+                _q(
+                    "CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw ({} {})",
+                    _ident(index_name(spec.name)),
+                    table,
+                    _ident(EMBEDDING_COLUMN),
+                    _ident(EXTENSION_SCHEMA, OPCLASS[spec.metric]),
+                )
+            )
             for g in self._table_grants(conn, store.schema, spec.name):
                 if g.grantee != store.role or g.privilege not in TENANT_PRIVILEGES:
-                    conn.execute(_q("REVOKE {} ON TABLE {} FROM {}", _privilege(g.privilege),
-                                    table, _grantee(g)))
-            conn.execute(_q("GRANT {} ON TABLE {} TO {}",
-                            sql.SQL(", ").join(_PRIVILEGE_SQL[p] for p in TENANT_PRIVILEGES),
-                            table, _ident(store.role)))
+                    conn.execute(
+                        _q(
+                            "REVOKE {} ON TABLE {} FROM {}",
+                            _privilege(g.privilege),
+                            table,
+                            _grantee(g),
+                        )
+                    )
+            conn.execute(
+                _q(
+                    "GRANT {} ON TABLE {} TO {}",
+                    sql.SQL(", ").join(_PRIVILEGE_SQL[p] for p in TENANT_PRIVILEGES),
+                    table,
+                    _ident(store.role),
+                )
+            )
 
     def inspect_namespace(self, spec: NamespaceSpec) -> NamespaceState:
         check_namespace(spec)
@@ -289,8 +393,9 @@ class PgVectorBackend:
         check_namespace(spec)
         with self._connect() as conn:
             self._lock(conn)
-            conn.execute(_q("DROP TABLE IF EXISTS {} RESTRICT",
-                            _ident(spec.store.schema, spec.name)))
+            conn.execute(
+                _q("DROP TABLE IF EXISTS {} RESTRICT", _ident(spec.store.schema, spec.name))
+            )
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -302,30 +407,41 @@ class PgVectorBackend:
             "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %s "
             "AND NOT a.attisdropped LEFT JOIN pg_type t ON t.oid = a.atttypid "
             "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'r'",
-            (EMBEDDING_COLUMN, store.schema, spec.name)).fetchone()
+            (EMBEDDING_COLUMN, store.schema, spec.name),
+        ).fetchone()
         if row is None:
             return NamespaceState(exists=False)
         oid, typname, typmod = row
         problems: list[str] = []
         dimension = typmod if typname == "vector" and typmod and typmod > 0 else None
         if typname != "vector":
-            problems.append(f"{store.schema}.{spec.name}: column {EMBEDDING_COLUMN} is "
-                            f"{typname or 'missing'}, not vector")
+            problems.append(
+                f"{store.schema}.{spec.name}: column {EMBEDDING_COLUMN} is "
+                f"{typname or 'missing'}, not vector"
+            )
         opclass = self._scalar(
-            conn, "SELECT opc.opcname FROM pg_index i "
+            conn,
+            "SELECT opc.opcname FROM pg_index i "
             "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
             "JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
             "WHERE i.indrelid = %s AND ic.relname = %s AND am.amname = 'hnsw'",
-            oid, index_name(spec.name))
+            oid,
+            index_name(spec.name),
+        )
         grants = self._table_grants(conn, store.schema, spec.name)
-        extra = tuple(g for g in grants
-                      if g.grantee != store.role or g.privilege not in TENANT_PRIVILEGES)
+        extra = tuple(
+            g for g in grants if g.grantee != store.role or g.privilege not in TENANT_PRIVILEGES
+        )
         have = {g.privilege for g in grants if g.grantee == store.role}
         missing = tuple(f"{p} to {store.role}" for p in TENANT_PRIVILEGES if p not in have)
-        return NamespaceState(exists=True, dimension=dimension,
-                              metric=METRIC_OF_OPCLASS.get(str(opclass)) if opclass else None,
-                              extra_grants=extra, missing_grants=missing,
-                              problems=tuple(problems))
+        return NamespaceState(
+            exists=True,
+            dimension=dimension,
+            metric=METRIC_OF_OPCLASS.get(str(opclass)) if opclass else None,
+            extra_grants=extra,
+            missing_grants=missing,
+            problems=tuple(problems),
+        )
 
     def _bootstrap(self, conn: Connection, db: str) -> None:
         """Database-wide fences, idempotent: the extension schema, PUBLIC revoked."""
@@ -339,8 +455,10 @@ class PgVectorBackend:
     def _role_flags(self, conn: Connection, role: str) -> dict[str, bool]:
         """pg_roles flags of ``role`` ({} when it does not exist)."""
         cols = [col for col, _, _ in _ROLE_FLAGS] + ["rolcanlogin"]
-        query = _q("SELECT {} FROM pg_roles WHERE rolname = %s",
-                   sql.SQL(", ").join(sql.Identifier(c) for c in cols))
+        query = _q(
+            "SELECT {} FROM pg_roles WHERE rolname = %s",
+            sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+        )
         row = conn.execute(query, (role,)).fetchone()
         return {} if row is None else {c: bool(v) for c, v in zip(cols, row, strict=True)}
 
@@ -351,15 +469,18 @@ class PgVectorBackend:
         superuser) administers the role but does not have its privileges.
         """
         for schema, rel in conn.execute(
-                "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace, aclexplode(c.relacl) g "
-                "WHERE g.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) "
-                "GROUP BY 1, 2", (role,)).fetchall():
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace, aclexplode(c.relacl) g "
+            "WHERE g.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) "
+            "GROUP BY 1, 2",
+            (role,),
+        ).fetchall():
             conn.execute(_q("REVOKE ALL ON TABLE {} FROM {}", _ident(schema, rel), _ident(role)))
         for (schema,) in conn.execute(
-                "SELECT DISTINCT n.nspname FROM pg_namespace n, aclexplode(n.nspacl) g "
-                "WHERE g.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)",
-                (role,)).fetchall():
+            "SELECT DISTINCT n.nspname FROM pg_namespace n, aclexplode(n.nspacl) g "
+            "WHERE g.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)",
+            (role,),
+        ).fetchall():
             conn.execute(_q("REVOKE ALL ON SCHEMA {} FROM {}", _ident(schema), _ident(role)))
         db = _ident(self._database(conn))
         conn.execute(_q("REVOKE ALL ON DATABASE {} FROM {}", db, _ident(role)))
@@ -372,24 +493,34 @@ class PgVectorBackend:
                 if g.grantee == "PUBLIC" or g.privilege != "USAGE":
                     problems.append(f"schema {schema}: grant {g}")
         for grantee, privilege in conn.execute(
-                "SELECT g.grantee, g.privilege_type FROM pg_database d, aclexplode(d.datacl) g "
-                "WHERE d.datname = current_database() AND g.grantee = 0").fetchall():
+            "SELECT g.grantee, g.privilege_type FROM pg_database d, aclexplode(d.datacl) g "
+            "WHERE d.datname = current_database() AND g.grantee = 0"
+        ).fetchall():
             problems.append(f"database: grant {privilege} to PUBLIC ({grantee})")
         return problems
 
     def _schema_grants(self, conn: Connection, schema: str) -> list[Grant]:
-        return _grants(conn.execute(
-            "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee) END, "
-            "g.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) g "
-            "WHERE n.nspname = %s AND g.grantee <> n.nspowner ORDER BY 1, 2",
-            (schema,)).fetchall(), "schema")
+        return _grants(
+            conn.execute(
+                "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee) END, "
+                "g.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) g "
+                "WHERE n.nspname = %s AND g.grantee <> n.nspowner ORDER BY 1, 2",
+                (schema,),
+            ).fetchall(),
+            "schema",
+        )
 
     def _table_grants(self, conn: Connection, schema: str, table: str) -> list[Grant]:
-        return _grants(conn.execute(
-            "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee) END, "
-            "g.privilege_type FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
-            "aclexplode(c.relacl) g WHERE n.nspname = %s AND c.relname = %s "
-            "AND g.grantee <> c.relowner ORDER BY 1, 2", (schema, table)).fetchall(), "table")
+        return _grants(
+            conn.execute(
+                "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee) END, "
+                "g.privilege_type FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
+                "aclexplode(c.relacl) g WHERE n.nspname = %s AND c.relname = %s "
+                "AND g.grantee <> c.relowner ORDER BY 1, 2",
+                (schema, table),
+            ).fetchall(),
+            "table",
+        )
 
     def _lock(self, conn: Connection) -> None:
         # Serializes concurrent providers (CREATE EXTENSION/ROLE IF NOT EXISTS races).
@@ -400,8 +531,11 @@ class PgVectorBackend:
 
     def _role_comment(self, conn: Connection, role: str) -> str | None:
         """The role's comment if it is a role tenantry manages, else None."""
-        comment = self._scalar(conn, "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
-                               "WHERE rolname = %s", role)
+        comment = self._scalar(
+            conn,
+            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s",
+            role,
+        )
         return str(comment) if comment and str(comment).startswith(MANAGED) else None
 
     @staticmethod

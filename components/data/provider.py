@@ -61,12 +61,18 @@ BackendFactory = Callable[[str, Mapping[str, Any]], VectorBackend]
 def admin_connection(admin: Mapping[str, Any]) -> AdminConnection:
     missing = [k for k in ADMIN_KEYS if not admin.get(k)]
     if missing:
-        raise ValueError(f"admin: missing {', '.join(missing)}; accepted: a mapping with "
-                         f"{', '.join(ADMIN_KEYS)} (and optional sslmode)")
-    return AdminConnection(host=str(admin["host"]), port=int(admin["port"]),
-                           dbname=str(admin["dbname"]), user=str(admin["user"]),
-                           password=str(admin["password"]),
-                           sslmode=str(admin.get("sslmode") or "require"))
+        raise ValueError(
+            f"admin: missing {', '.join(missing)}; accepted: a mapping with "
+            f"{', '.join(ADMIN_KEYS)} (and optional sslmode)"
+        )
+    return AdminConnection(
+        host=str(admin["host"]),
+        port=int(admin["port"]),
+        dbname=str(admin["dbname"]),
+        user=str(admin["user"]),
+        password=str(admin["password"]),
+        sslmode=str(admin.get("sslmode") or "require"),
+    )
 
 
 def make_backend(kind: str, admin: Mapping[str, Any]) -> VectorBackend:
@@ -92,8 +98,7 @@ def whole(value: Any) -> Any:
 
 
 def namespace_of(props: Mapping[str, Any]) -> NamespaceSpec:
-    return NamespaceSpec(store_of(props), props["name"], whole(props["dimension"]),
-                         props["metric"])
+    return NamespaceSpec(store_of(props), props["name"], whole(props["dimension"]), props["metric"])
 
 
 def _failures(check: Callable[[], object]) -> list[CheckFailure]:
@@ -112,8 +117,11 @@ def _check_common(news: Mapping[str, Any]) -> list[CheckFailure]:
     out: list[CheckFailure] = []
     kind = news.get("backend", "pgvector")
     if _known(kind) and kind not in BACKENDS:
-        out.append(CheckFailure("backend", f"backend: {kind!r} is not supported; "
-                                f"accepted: {', '.join(BACKENDS)}"))
+        out.append(
+            CheckFailure(
+                "backend", f"backend: {kind!r} is not supported; accepted: {', '.join(BACKENDS)}"
+            )
+        )
     if _known(news.get("tenant")):
         out += _failures(lambda: store_of(news))
     admin = news.get("admin")
@@ -141,16 +149,20 @@ def replacement_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str
         return None
     if _changed(olds, news, "tenant") or _changed(olds, news, "name"):
         return None  # another table: the old one is deleted (or retained) on its own terms
-    changes = [f"{k} {whole(olds.get(k))!r} -> {whole(news.get(k))!r}"
-               for k in ("dimension", "metric")
-               if _known(news.get(k)) and olds.get(k) is not None and _changed(olds, news, k)]
+    changes = [
+        f"{k} {whole(olds.get(k))!r} -> {whole(news.get(k))!r}"
+        for k in ("dimension", "metric")
+        if _known(news.get(k)) and olds.get(k) is not None and _changed(olds, news, k)
+    ]
     if not changes:
         return None
     where = f"{olds.get('tenant')}/{olds.get('name')}"
-    return (f"vector namespace {where}: {'; '.join(changes)} replaces the table and destroys "
-            "its data (a metric change rebuilds the index). Opt in by listing this namespace "
-            "in TenantVectorStore(replace_namespaces=[...]) (sets allowDataLoss) for this "
-            "deployment, or revert the change.")
+    return (
+        f"vector namespace {where}: {'; '.join(changes)} replaces the table and destroys "
+        "its data (a metric change rebuilds the index). Opt in by listing this namespace "
+        "in TenantVectorStore(replace_namespaces=[...]) (sets allowDataLoss) for this "
+        "deployment, or revert the change."
+    )
 
 
 class TenantStoreProvider(ResourceProvider):
@@ -183,15 +195,22 @@ class TenantStoreProvider(ResourceProvider):
             drift.insert(0, f"role {store.role} cannot log in")
         if not state.schema_exists:
             drift.insert(0, f"schema {store.schema} is missing")
-        return {**props, "backend": props.get("backend", "pgvector"), "schema": store.schema,
-                "role": store.role, "password": password, "drift": drift}
+        return {
+            **props,
+            "backend": props.get("backend", "pgvector"),
+            "schema": store.schema,
+            "role": store.role,
+            "password": password,
+            "drift": drift,
+        }
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         store = store_of(props)
         password = secrets.token_urlsafe(PASSWORD_BYTES)
         self._backend(props).ensure_tenant(store, password)
-        return CreateResult(f"{props['admin']['dbname']}/{store.schema}",
-                            self._outs(props, password))
+        return CreateResult(
+            f"{props['admin']['dbname']}/{store.schema}", self._outs(props, password)
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, self._outs(props, props["password"]))
@@ -223,53 +242,78 @@ class VectorNamespaceProvider(ResourceProvider):
             failures += _failures(lambda: check_identifier("vectorNamespaces.name", news["name"]))
         dim, metric = whole(news.get("dimension")), news.get("metric")
         if _known(metric) and metric not in METRICS:
-            failures.append(CheckFailure("metric", f"metric: {metric!r} is not accepted; "
-                                         f"accepted: {', '.join(METRICS)}"))
-        if not failures and all(_known(news.get(k)) for k in ("tenant", "name", "dimension")) \
-                and _known(metric):
+            failures.append(
+                CheckFailure(
+                    "metric", f"metric: {metric!r} is not accepted; accepted: {', '.join(METRICS)}"
+                )
+            )
+        if (
+            not failures
+            and all(_known(news.get(k)) for k in ("tenant", "name", "dimension"))
+            and _known(metric)
+        ):
             failures += _failures(lambda: check_namespace(namespace_of(news)))
         elif _known(dim) and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
-            failures.append(CheckFailure("dimension", f"dimension: {dim!r}; accepted: an "
-                                         "integer >= 1"))
+            failures.append(
+                CheckFailure("dimension", f"dimension: {dim!r}; accepted: an integer >= 1")
+            )
         refusal = replacement_refusal(olds, news)
         if refusal:
-            failures.append(CheckFailure(
-                "dimension" if _changed(olds, news, "dimension") else "metric", refusal))
+            failures.append(
+                CheckFailure(
+                    "dimension" if _changed(olds, news, "dimension") else "metric", refusal
+                )
+            )
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         refusal = replacement_refusal(olds, news)
         if refusal:
             raise DataLossError(refusal)
-        replaces = [k for k in ("tenant", "name", "dimension", "metric", "backend")
-                    if _changed(olds, news, k)]
+        replaces = [
+            k
+            for k in ("tenant", "name", "dimension", "metric", "backend")
+            if _changed(olds, news, k)
+        ]
         if _database_changed(olds, news):
             replaces.append("admin")
-        changes = bool(replaces or olds.get("drift")
-                       or any(_changed(olds, news, k)
-                              for k in ("admin", "retainOnDelete", "allowDataLoss")))
+        changes = bool(
+            replaces
+            or olds.get("drift")
+            or any(_changed(olds, news, k) for k in ("admin", "retainOnDelete", "allowDataLoss"))
+        )
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         spec = namespace_of(props)
         state = self._backend(props).inspect_namespace(spec)
-        live = {"dimension": state.dimension or spec.dimension,
-                "metric": state.metric or spec.metric}
-        return {**props, **live, "backend": props.get("backend", "pgvector"),
-                "schema": spec.store.schema, "table": spec.name, "role": spec.store.role,
-                "retainOnDelete": props.get("retainOnDelete", True) is not False,
-                "drift": state.drift(spec)}
+        live = {
+            "dimension": state.dimension or spec.dimension,
+            "metric": state.metric or spec.metric,
+        }
+        return {
+            **props,
+            **live,
+            "backend": props.get("backend", "pgvector"),
+            "schema": spec.store.schema,
+            "table": spec.name,
+            "role": spec.store.role,
+            "retainOnDelete": props.get("retainOnDelete", True) is not False,
+            "drift": state.drift(spec),
+        }
 
     def _ensure(self, props: Mapping[str, Any]) -> dict[str, Any]:
         spec = namespace_of(props)
         self._backend(props).ensure_namespace(
-            spec, allow_data_loss=props.get("allowDataLoss") is True)
+            spec, allow_data_loss=props.get("allowDataLoss") is True
+        )
         return self._outs(props)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = namespace_of(props)
-        return CreateResult(f"{props['admin']['dbname']}/{spec.store.schema}.{spec.name}",
-                            self._ensure(props))
+        return CreateResult(
+            f"{props['admin']['dbname']}/{spec.store.schema}.{spec.name}", self._ensure(props)
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, self._outs(props))

@@ -18,8 +18,9 @@ class TenantStoreResource(Resource, module="tenantry", name="TenantVectorSchema"
     password: pulumi.Output[str]
     drift: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, props: dict[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         outs = {"schema": None, "role": None, "password": None, "drift": None}
         super().__init__(TenantStoreProvider(), name, {**props, **outs}, opts)
 
@@ -32,7 +33,8 @@ class VectorNamespaceResource(Resource, module="tenantry", name="VectorNamespace
     role: pulumi.Output[str]
     drift: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, props: dict[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         outs = {"schema": None, "table": None, "role": None, "drift": None}
         super().__init__(VectorNamespaceProvider(), name, {**props, **outs}, opts)

@@ -18,8 +18,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def scram_sha256_verifier(password: str, *, salt: bytes | None = None,
-                          iterations: int = ITERATIONS) -> str:
+def scram_sha256_verifier(
+    password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS
+) -> str:
     """The ``SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>`` string PostgreSQL stores."""
     if not password.isascii() or not password.isprintable():
         # SASLprep is the identity for printable ASCII; generated passwords always are.

@@ -62,46 +62,71 @@ class TenantVectorStore(pulumi.ComponentResource):
     role: pulumi.Output[str]
     password: pulumi.Output[str]
 
-    def __init__(self, name: str, tenant: ResolvedTenant, admin: AdminArgs, *,
-                 replace_namespaces: Sequence[str] = (), backend: str = "pgvector",
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        tenant: ResolvedTenant,
+        admin: AdminArgs,
+        *,
+        replace_namespaces: Sequence[str] = (),
+        backend: str = "pgvector",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         store = TenantStore.for_tenant(tenant.name)
         if backend not in BACKENDS:
-            raise ValueError(f"backend: {backend!r} is not supported; accepted: "
-                             f"{', '.join(BACKENDS)}")
-        specs = [NamespaceSpec(store, ns.name, ns.dimension, ns.metric)
-                 for ns in tenant.vector_namespaces]
+            raise ValueError(
+                f"backend: {backend!r} is not supported; accepted: {', '.join(BACKENDS)}"
+            )
+        specs = [
+            NamespaceSpec(store, ns.name, ns.dimension, ns.metric)
+            for ns in tenant.vector_namespaces
+        ]
         for spec in specs:
             check_namespace(spec)
         unknown = sorted(set(replace_namespaces) - {s.name for s in specs})
         if unknown:
-            raise ValueError(f"replace_namespaces: {unknown} are not vector namespaces of "
-                             f"tenant {tenant.name}; accepted: {[s.name for s in specs]}")
+            raise ValueError(
+                f"replace_namespaces: {unknown} are not vector namespaces of "
+                f"tenant {tenant.name}; accepted: {[s.name for s in specs]}"
+            )
         super().__init__(self.TYPE, name, None, opts)
         secret_admin = pulumi.Output.secret(dict(admin))
-        common: dict[str, Any] = {"backend": backend, "admin": secret_admin,
-                                  "tenant": tenant.name}
+        common: dict[str, Any] = {"backend": backend, "admin": secret_admin, "tenant": tenant.name}
         child = pulumi.ResourceOptions(parent=self)
         self.store = TenantStoreResource(
-            f"{name}-store", dict(common),
-            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                additional_secret_outputs=["password", "admin"])))
+            f"{name}-store",
+            dict(common),
+            pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(additional_secret_outputs=["password", "admin"])
+            ),
+        )
         self.namespaces: dict[str, VectorNamespaceResource] = {}
         for spec, ns in zip(specs, tenant.vector_namespaces, strict=True):
             self.namespaces[spec.name] = VectorNamespaceResource(
                 f"{name}-{spec.name}",
-                {**common, "name": spec.name, "dimension": spec.dimension,
-                 "metric": spec.metric, "retainOnDelete": ns.retain_on_delete,
-                 "allowDataLoss": spec.name in replace_namespaces},
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                    depends_on=[self.store], additional_secret_outputs=["admin"])))
+                {
+                    **common,
+                    "name": spec.name,
+                    "dimension": spec.dimension,
+                    "metric": spec.metric,
+                    "retainOnDelete": ns.retain_on_delete,
+                    "allowDataLoss": spec.name in replace_namespaces,
+                },
+                pulumi.ResourceOptions.merge(
+                    child,
+                    pulumi.ResourceOptions(
+                        depends_on=[self.store], additional_secret_outputs=["admin"]
+                    ),
+                ),
+            )
         self.schema = self.store.schema
         self.role = self.store.role
         self.password = pulumi.Output.secret(self.store.password)
         self.secret = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=SECRET_NAME, namespace=tenant.name, labels=tenant_tags(tenant)),
+                name=SECRET_NAME, namespace=tenant.name, labels=tenant_tags(tenant)
+            ),
             type="Opaque",
             string_data={
                 "PGHOST": secret_admin.apply(lambda a: str(a["host"])),
@@ -113,8 +138,12 @@ class TenantVectorStore(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.namespaces.values())),
         )
-        self.register_outputs({
-            "schema": self.schema, "role": self.role, "password": self.password,
-            "namespaces": {k: v.id for k, v in self.namespaces.items()},
-            "secretName": SECRET_NAME,
-        })
+        self.register_outputs(
+            {
+                "schema": self.schema,
+                "role": self.role,
+                "password": self.password,
+                "namespaces": {k: v.id for k, v in self.namespaces.items()},
+                "secretName": SECRET_NAME,
+            }
+        )

@@ -16,8 +16,10 @@ REPORTS: list[str] = []  # text blocks the tests want in the terminal summary (C
 def pg() -> Iterator[PgServer]:
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        reason = ("PostgreSQL binaries not found: `pip install pgserver` (bundles PostgreSQL 16 "
-                  "with pgvector) or set TENANTRY_PG_BIN")
+        reason = (
+            "PostgreSQL binaries not found: `pip install pgserver` (bundles PostgreSQL 16 "
+            "with pgvector) or set TENANTRY_PG_BIN"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: not skipping)")
         pytest.skip(reason)

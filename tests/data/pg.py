@@ -63,8 +63,11 @@ def _os_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(OS_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        OS_USER], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OS_USER],
+            check=True,
+            capture_output=True,
+        )
         return pwd.getpwnam(OS_USER)
 
 
@@ -76,10 +79,19 @@ class PgServer:
     admin: AdminConnection
     log: Path
 
-    def connect(self, user: str, password: str, dbname: str = DATABASE,
-                **kw: Any) -> psycopg.Connection[Any]:
-        return psycopg.connect(host=self.host, port=self.port, user=user, password=password,
-                               dbname=dbname, sslmode="disable", connect_timeout=10, **kw)
+    def connect(
+        self, user: str, password: str, dbname: str = DATABASE, **kw: Any
+    ) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=user,
+            password=password,
+            dbname=dbname,
+            sslmode="disable",
+            connect_timeout=10,
+            **kw,
+        )
 
     def superuser(self, dbname: str = DATABASE) -> psycopg.Connection[Any]:
         return self.connect(SUPERUSER, self.superuser_password, dbname, autocommit=True)
@@ -103,16 +115,38 @@ def running_server(bin_dir: Path) -> Iterator[PgServer]:
     pg_ctl = str(bin_dir / "pg_ctl")
     started = False
     try:
-        subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER,
-                        "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8",
-                        "--no-locale", "--no-sync"], **kw)
-        opts = (f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off")
-        subprocess.run([pg_ctl, "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60",
-                        "start"], **kw)
+        subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            **kw,
+        )
+        opts = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        subprocess.run(
+            [pg_ctl, "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"], **kw
+        )
         started = True
-        admin = AdminConnection(host="127.0.0.1", port=port, dbname=DATABASE, user=ADMIN,
-                                password=secrets.token_urlsafe(24), sslmode="disable")
+        admin = AdminConnection(
+            host="127.0.0.1",
+            port=port,
+            dbname=DATABASE,
+            user=ADMIN,
+            password=secrets.token_urlsafe(24),
+            sslmode="disable",
+        )
         server = PgServer("127.0.0.1", port, superuser_password, admin, log)
         _bootstrap(server)
         yield server
@@ -121,8 +155,9 @@ def running_server(bin_dir: Path) -> Iterator[PgServer]:
         raise RuntimeError(f"{exc.cmd[0]} failed: {exc.stderr}\n{exc.stdout}\n{tail}") from exc
     finally:
         if started:
-            subprocess.run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
-                           **{**kw, "check": False})
+            subprocess.run(
+                [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], **{**kw, "check": False}
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -130,11 +165,18 @@ def _bootstrap(server: PgServer) -> None:
     """What the platform (or RDS's master user) does once per database."""
     a = server.admin
     with server.superuser("postgres") as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
-            sql.Identifier(a.user), sql.Literal(a.password)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            sql.Identifier(a.dbname), sql.Identifier(a.user)))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
+                sql.Identifier(a.user), sql.Literal(a.password)
+            )
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(a.dbname), sql.Identifier(a.user)
+            )
+        )
     with server.superuser() as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA extensions AUTHORIZATION {}").format(
-            sql.Identifier(a.user)))
+        conn.execute(
+            sql.SQL("CREATE SCHEMA extensions AUTHORIZATION {}").format(sql.Identifier(a.user))
+        )
         conn.execute("CREATE EXTENSION vector WITH SCHEMA extensions")

@@ -53,14 +53,18 @@ def tenants(pg: PgServer) -> dict[str, Tenant]:
         store = TenantStore.for_tenant(t.name)
         password = secrets.token_urlsafe(24)
         backend.ensure_tenant(store, password)
-        specs = [NamespaceSpec(store, ns.name, ns.dimension, ns.metric)
-                 for ns in t.vector_namespaces]
+        specs = [
+            NamespaceSpec(store, ns.name, ns.dimension, ns.metric) for ns in t.vector_namespaces
+        ]
         for spec in specs:
             backend.ensure_namespace(spec)
             # The targets exist as declared, so a denial below is a permission, not a typo.
             state = backend.inspect_namespace(spec)
             assert (state.exists, state.dimension, state.metric) == (
-                True, spec.dimension, spec.metric)
+                True,
+                spec.dimension,
+                spec.metric,
+            )
             assert state.drift(spec) == []
         out[name] = Tenant(name, store, password, specs)
     assert len(out) >= 3
@@ -86,11 +90,17 @@ def own_ops(conn: psycopg.Connection[Any], ns: NamespaceSpec) -> None:
     """Write and query one's own namespace: insert, nearest-neighbour search, update, delete."""
     table = sql.Identifier(ns.store.schema, ns.name)
     for i in range(3):
-        conn.execute(sql.SQL("INSERT INTO {} (id, embedding, metadata) VALUES (%s, %s, %s)")
-                     .format(table), (f"doc{i}", vec(ns.dimension, i), f'{{"n": {i}}}'))
+        conn.execute(
+            sql.SQL("INSERT INTO {} (id, embedding, metadata) VALUES (%s, %s, %s)").format(table),
+            (f"doc{i}", vec(ns.dimension, i), f'{{"n": {i}}}'),
+        )
     op = {"cosine": "<=>", "l2": "<->", "inner_product": "<#>"}[ns.metric]
-    got = conn.execute(sql.SQL("SELECT id FROM {} ORDER BY embedding {} %s::vector LIMIT 1")
-                       .format(table, sql.SQL(op)), (vec(ns.dimension, 1),)).fetchone()
+    got = conn.execute(
+        sql.SQL("SELECT id FROM {} ORDER BY embedding {} %s::vector LIMIT 1").format(
+            table, sql.SQL(op)
+        ),
+        (vec(ns.dimension, 1),),
+    ).fetchone()
     assert got == ("doc1",)
     conn.execute(sql.SQL("UPDATE {} SET metadata = '{{\"n\": 9}}' WHERE id = 'doc0'").format(table))
     conn.execute(sql.SQL("DELETE FROM {}").format(table))
@@ -108,7 +118,8 @@ def cross_attempts(actor: Tenant, target: NamespaceSpec) -> dict[str, sql.Compos
         "DELETE": sql.SQL("DELETE FROM {}").format(t),
         "TRUNCATE": sql.SQL("TRUNCATE {}").format(t),
         "CREATE TABLE": sql.SQL("CREATE TABLE {} (x int)").format(
-            sql.Identifier(target.store.schema, "intruder")),
+            sql.Identifier(target.store.schema, "intruder")
+        ),
         "ALTER TABLE": sql.SQL("ALTER TABLE {} ADD COLUMN leak text").format(t),
         "DROP TABLE": sql.SQL("DROP TABLE {}").format(t),
         "CREATE INDEX": sql.SQL("CREATE INDEX ON {} (id)").format(t),
@@ -146,9 +157,11 @@ def test_isolation_matrix(tenants: dict[str, Tenant], login: Callable[[str], Any
     ops = ", ".join(cross_attempts(tenants[names[0]], tenants[names[1]].namespaces[0]))
     width = max(len(n) for n in names) + 2
     col = max(len(c) for c in cells.values()) + 2
-    lines = [f"actor \\ target ({len(names)} x {len(names)}); off-diagonal = statements denied "
-             f"with SQLSTATE 42501 per namespace x [{ops}]",
-             " " * width + "".join(n.ljust(col) for n in names)]
+    lines = [
+        f"actor \\ target ({len(names)} x {len(names)}); off-diagonal = statements denied "
+        f"with SQLSTATE 42501 per namespace x [{ops}]",
+        " " * width + "".join(n.ljust(col) for n in names),
+    ]
     lines += [a.ljust(width) + "".join(cells[a, b].ljust(col) for b in names) for a in names]
     text = "\n".join(lines)
     print("\n" + text)
@@ -157,32 +170,41 @@ def test_isolation_matrix(tenants: dict[str, Tenant], login: Callable[[str], Any
     assert all(cells[a, a].startswith("rw") for a in names)
 
 
-def test_tenants_cannot_touch_the_shared_extension(tenants: dict[str, Tenant],
-                                                   login: Callable[[str], Any]) -> None:
+def test_tenants_cannot_touch_the_shared_extension(
+    tenants: dict[str, Tenant], login: Callable[[str], Any]
+) -> None:
     for name in tenants:
         conn = login(name)
-        for stmt in ("DROP EXTENSION vector", "ALTER EXTENSION vector UPDATE",
-                     "CREATE TABLE extensions.x (id int)", "CREATE TABLE public.x (id int)",
-                     "CREATE SCHEMA mine", "CREATE TEMP TABLE t (id int)"):
+        for stmt in (
+            "DROP EXTENSION vector",
+            "ALTER EXTENSION vector UPDATE",
+            "CREATE TABLE extensions.x (id int)",
+            "CREATE TABLE public.x (id int)",
+            "CREATE SCHEMA mine",
+            "CREATE TEMP TABLE t (id int)",
+        ):
             with pytest.raises(errors.InsufficientPrivilege):
                 conn.execute(stmt)
 
 
-def test_own_namespace_ddl_and_sharing_are_refused(tenants: dict[str, Tenant],
-                                                   login: Callable[[str], Any]) -> None:
+def test_own_namespace_ddl_and_sharing_are_refused(
+    tenants: dict[str, Tenant], login: Callable[[str], Any]
+) -> None:
     """Tenants own no objects: they cannot reshape their tables or share them with others."""
     acme, globex = tenants["acme"], tenants["globex"]
     conn = login("acme")
     docs = sql.Identifier(acme.store.schema, acme.namespaces[0].name)
-    for stmt in (sql.SQL("DROP TABLE {}").format(docs),
-                 sql.SQL("ALTER TABLE {} ADD COLUMN x int").format(docs),
-                 sql.SQL("CREATE TABLE {} (x int)").format(
-                     sql.Identifier(acme.store.schema, "own_extra"))):
+    for stmt in (
+        sql.SQL("DROP TABLE {}").format(docs),
+        sql.SQL("ALTER TABLE {} ADD COLUMN x int").format(docs),
+        sql.SQL("CREATE TABLE {} (x int)").format(sql.Identifier(acme.store.schema, "own_extra")),
+    ):
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute(stmt)
     # Holding SELECT without GRANT OPTION: PostgreSQL only warns, so prove nothing leaked.
-    conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(
-        docs, sql.Identifier(globex.store.role)))
+    conn.execute(
+        sql.SQL("GRANT SELECT ON {} TO {}").format(docs, sql.Identifier(globex.store.role))
+    )
     with pytest.raises(errors.InsufficientPrivilege):
         login("globex").execute(sql.SQL("SELECT * FROM {}").format(docs))
 

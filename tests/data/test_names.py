@@ -33,14 +33,17 @@ def test_tenant_identifier_is_one_to_one(a: str, b: str) -> None:
     assert (ia == ib) == (a == b)
 
 
-@pytest.mark.parametrize(("value", "reason"), [
-    ('x"; drop t; --', "contains ' \"-;'"),  # sorted set of the offending characters
-    ("d\u00f6cs", "contains '\u00f6'"),
-    ("1abc", "must start with a letter"),
-    ("x" * 64, "64 characters, more than 63"),
-    ("pg_toast", "reserved by PostgreSQL or the platform"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('x"; drop t; --', "contains ' \"-;'"),  # sorted set of the offending characters
+        ("d\u00f6cs", "contains '\u00f6'"),
+        ("1abc", "must start with a letter"),
+        ("x" * 64, "64 characters, more than 63"),
+        ("pg_toast", "reserved by PostgreSQL or the platform"),
+        ("", "empty"),
+    ],
+)
 def test_error_names_the_problem(value: str, reason: str) -> None:
     with pytest.raises(IdentifierError) as exc:
         check_identifier("name", value)

@@ -57,8 +57,13 @@ class Recorder:
         def connect() -> psycopg.Connection[Any]:
             self.connects += 1
             return RecordingConnection.connect(
-                host=a.host, port=a.port, dbname=a.dbname, user=a.user, password=a.password,
-                sslmode=a.sslmode)
+                host=a.host,
+                port=a.port,
+                dbname=a.dbname,
+                user=a.user,
+                password=a.password,
+                sslmode=a.sslmode,
+            )
 
         return PgVectorBackend(connect)
 
@@ -76,18 +81,37 @@ def admin(pg: PgServer) -> dict[str, Any]:
 @pytest.fixture
 def offline() -> tuple[Recorder, dict[str, Any]]:
     """A recorder and an admin input for a server that does not exist: nothing may connect."""
-    return Recorder(None), {"host": "127.0.0.1", "port": 1, "dbname": "vectors",
-                            "user": "platform_admin", "password": "unused", "sslmode": "disable"}
+    return Recorder(None), {
+        "host": "127.0.0.1",
+        "port": 1,
+        "dbname": "vectors",
+        "user": "platform_admin",
+        "password": "unused",
+        "sslmode": "disable",
+    }
 
 
 def store_props(admin: dict[str, Any], tenant: str) -> dict[str, Any]:
     return {"backend": "pgvector", "admin": admin, "tenant": tenant}
 
 
-def ns_props(admin: dict[str, Any], tenant: str, name: str = "docs", dimension: int = 4,
-             metric: str = "cosine", **kw: Any) -> dict[str, Any]:
-    return {**store_props(admin, tenant), "name": name, "dimension": dimension,
-            "metric": metric, "retainOnDelete": True, "allowDataLoss": False, **kw}
+def ns_props(
+    admin: dict[str, Any],
+    tenant: str,
+    name: str = "docs",
+    dimension: int = 4,
+    metric: str = "cosine",
+    **kw: Any,
+) -> dict[str, Any]:
+    return {
+        **store_props(admin, tenant),
+        "name": name,
+        "dimension": dimension,
+        "metric": metric,
+        "retainOnDelete": True,
+        "allowDataLoss": False,
+        **kw,
+    }
 
 
 def as_admin(pg: PgServer, stmt: sql.Composable | str) -> list[tuple[Any, ...]]:
@@ -97,15 +121,24 @@ def as_admin(pg: PgServer, stmt: sql.Composable | str) -> list[tuple[Any, ...]]:
 
 
 def rows(pg: PgServer, schema: str, table: str) -> list[str]:
-    return [r[0] for r in as_admin(pg, sql.SQL("SELECT id FROM {} ORDER BY id").format(
-        sql.Identifier(schema, table)))]
+    return [
+        r[0]
+        for r in as_admin(
+            pg, sql.SQL("SELECT id FROM {} ORDER BY id").format(sql.Identifier(schema, table))
+        )
+    ]
 
 
 def insert(pg: PgServer, schema: str, table: str, dim: int, *ids: str) -> None:
     for i in ids:
-        as_admin(pg, sql.SQL("INSERT INTO {} (id, embedding) VALUES ({}, {})").format(
-            sql.Identifier(schema, table), sql.Literal(i),
-            sql.Literal("[" + ",".join(["1"] * dim) + "]")))
+        as_admin(
+            pg,
+            sql.SQL("INSERT INTO {} (id, embedding) VALUES ({}, {})").format(
+                sql.Identifier(schema, table),
+                sql.Literal(i),
+                sql.Literal("[" + ",".join(["1"] * dim) + "]"),
+            ),
+        )
 
 
 Tenant = Callable[[str], dict[str, Any]]
@@ -126,13 +159,16 @@ def tenant(rec: Recorder, admin: dict[str, Any]) -> Iterator[Tenant]:
     yield make
     assert rec.pg is not None
     for outs in made:
-        as_admin(rec.pg, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            sql.Identifier(outs["schema"])))
+        as_admin(
+            rec.pg,
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(outs["schema"])),
+        )
         TenantStoreProvider(rec.factory).delete("", outs)
 
 
-def test_create_is_idempotent_and_adopts_existing(pg: PgServer, rec: Recorder,
-                                                  admin: dict[str, Any], tenant: Tenant) -> None:
+def test_create_is_idempotent_and_adopts_existing(
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     tenant("lc-idem")
     p = VectorNamespaceProvider(rec.factory)
     first = p.create(ns_props(admin, "lc-idem"))
@@ -143,8 +179,10 @@ def test_create_is_idempotent_and_adopts_existing(pg: PgServer, rec: Recorder,
     assert again.id == first.id and again.outs == first.outs
     assert rows(pg, "tenant_lc_idem", "docs") == ["a", "b"]
     # Through the engine every number arrives as a float (protobuf Struct).
-    floats = {**ns_props(admin, "lc-idem", dimension=4.0),
-              "admin": {**admin, "port": float(admin["port"])}}
+    floats = {
+        **ns_props(admin, "lc-idem", dimension=4.0),
+        "admin": {**admin, "port": float(admin["port"])},
+    }
     assert p.check({}, floats).failures == []
     via_engine = p.create(floats)
     assert via_engine.id == first.id and via_engine.outs is not None
@@ -156,7 +194,8 @@ def test_create_is_idempotent_and_adopts_existing(pg: PgServer, rec: Recorder,
 
 
 def test_read_detects_missing_table_and_update_restores_it(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     tenant("lc-missing")
     p = VectorNamespaceProvider(rec.factory)
     created = p.create(ns_props(admin, "lc-missing"))
@@ -173,7 +212,8 @@ def test_read_detects_missing_table_and_update_restores_it(
 
 
 def test_read_detects_extra_grants_and_update_revokes_them(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     victim, intruder = tenant("lc-victim"), tenant("lc-intruder")
     p = VectorNamespaceProvider(rec.factory)
     created = p.create(ns_props(admin, "lc-victim"))
@@ -195,7 +235,8 @@ def test_read_detects_extra_grants_and_update_revokes_them(
     store_read = store.read("", victim)
     assert store_read.outs is not None
     assert store_read.outs["drift"] == [
-        "schema tenant_lc_victim: extra grant USAGE on schema to tenant_lc_intruder"]
+        "schema tenant_lc_victim: extra grant USAGE on schema to tenant_lc_intruder"
+    ]
     assert p.diff(created.id, read.outs, ns_props(admin, "lc-victim")).changes is True
     assert store.diff("", store_read.outs, store_props(admin, "lc-victim")).changes is True
     fixed = p.update(created.id, read.outs, ns_props(admin, "lc-victim"))
@@ -203,15 +244,18 @@ def test_read_detects_extra_grants_and_update_revokes_them(
     assert fixed.outs is not None and fixed.outs["drift"] == []
     assert store_fixed.outs is not None and store_fixed.outs["drift"] == []
     assert store_fixed.outs["password"] == victim["password"]  # not rotated by a repair
-    with pg.connect(intruder["role"], intruder["password"]) as conn, \
-            pytest.raises(errors.InsufficientPrivilege):
+    with (
+        pg.connect(intruder["role"], intruder["password"]) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
         conn.execute("SELECT id FROM tenant_lc_victim.docs")
     with pg.connect(victim["role"], victim["password"]) as conn:
         assert conn.execute("SELECT id FROM docs").fetchall() == [("secret",)]
 
 
-def test_store_read_detects_role_drift(pg: PgServer, rec: Recorder, admin: dict[str, Any],
-                                       tenant: Tenant) -> None:
+def test_store_read_detects_role_drift(
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     outs = tenant("lc-roledrift")
     other = tenant("lc-other")
     as_admin(pg, "ALTER ROLE tenant_lc_roledrift CREATEDB NOLOGIN")  # a hand-made change
@@ -219,18 +263,23 @@ def test_store_read_detects_role_drift(pg: PgServer, rec: Recorder, admin: dict[
     store = TenantStoreProvider(rec.factory)
     read = store.read("", outs)
     assert read.outs is not None
-    assert read.outs["drift"] == ["role tenant_lc_roledrift cannot log in",
-                                  "role tenant_lc_roledrift has CREATEDB",
-                                  "role tenant_lc_roledrift is a member of tenant_lc_other"]
+    assert read.outs["drift"] == [
+        "role tenant_lc_roledrift cannot log in",
+        "role tenant_lc_roledrift has CREATEDB",
+        "role tenant_lc_roledrift is a member of tenant_lc_other",
+    ]
     fixed = store.update("", read.outs, store_props(admin, "lc-roledrift"))
     assert fixed.outs is not None and fixed.outs["drift"] == []
-    with pg.connect(outs["role"], outs["password"]) as conn, \
-            pytest.raises(errors.InsufficientPrivilege):
+    with (
+        pg.connect(outs["role"], outs["password"]) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(other["role"])))
 
 
-def test_drift_the_admin_cannot_repair_fails_loudly(pg: PgServer, rec: Recorder,
-                                                   admin: dict[str, Any], tenant: Tenant) -> None:
+def test_drift_the_admin_cannot_repair_fails_loudly(
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     outs = tenant("lc-super")
     tenant("lc-super-other")
     with pg.superuser() as conn:  # granted by a superuser: the admin login cannot revoke it
@@ -246,7 +295,8 @@ def test_drift_the_admin_cannot_repair_fails_loudly(pg: PgServer, rec: Recorder,
 
 
 def test_dimension_change_needs_opt_in_and_then_replaces(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     tenant("lc-dim")
     p = VectorNamespaceProvider(rec.factory)
     old_in = ns_props(admin, "lc-dim", dimension=4)
@@ -269,8 +319,7 @@ def test_dimension_change_needs_opt_in_and_then_replaces(
     approved = {**new_in, "allowDataLoss": True}
     assert p.check(old_in, approved).failures == []
     diff = p.diff(created.id, created.outs, approved)
-    assert (diff.changes, diff.replaces, diff.delete_before_replace) == (
-        True, ["dimension"], True)
+    assert (diff.changes, diff.replaces, diff.delete_before_replace) == (True, ["dimension"], True)
     p.delete(created.id, created.outs)  # engine: delete first (retained: a no-op) ...
     replaced = p.create(approved)  # ... then create, which rebuilds the table
     assert replaced.outs is not None
@@ -279,7 +328,8 @@ def test_dimension_change_needs_opt_in_and_then_replaces(
 
 
 def test_metric_change_needs_opt_in_and_rebuilds_the_index(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     tenant("lc-metric")
     p = VectorNamespaceProvider(rec.factory)
     old_in = ns_props(admin, "lc-metric", metric="cosine")
@@ -296,21 +346,26 @@ def test_metric_change_needs_opt_in_and_rebuilds_the_index(
     replaced = p.create(approved)
     assert replaced.outs is not None and replaced.outs["metric"] == "inner_product"
     assert replaced.outs["drift"] == []
-    opclass = as_admin(pg, "SELECT opc.opcname FROM pg_index i JOIN pg_opclass opc ON "
-                       "opc.oid = i.indclass[0] WHERE i.indexrelid = "
-                       "'tenant_lc_metric.docs_embedding_hnsw'::regclass")
+    opclass = as_admin(
+        pg,
+        "SELECT opc.opcname FROM pg_index i JOIN pg_opclass opc ON "
+        "opc.oid = i.indclass[0] WHERE i.indexrelid = "
+        "'tenant_lc_metric.docs_embedding_hnsw'::regclass",
+    )
     assert opclass == [("vector_ip_ops",)]
     assert rows(pg, "tenant_lc_metric", "docs") == ["kept"]  # only the index was rebuilt
 
 
 def test_dimension_changed_behind_our_back_is_drift_needing_opt_in(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     tenant("lc-alter")
     p = VectorNamespaceProvider(rec.factory)
     created = p.create(ns_props(admin, "lc-alter", dimension=4))
     assert created.outs is not None
-    as_admin(pg, "ALTER TABLE tenant_lc_alter.docs ALTER COLUMN embedding "
-                 "TYPE extensions.vector(6)")
+    as_admin(
+        pg, "ALTER TABLE tenant_lc_alter.docs ALTER COLUMN embedding TYPE extensions.vector(6)"
+    )
     read = p.read(created.id, created.outs)
     assert read.outs is not None and read.outs["dimension"] == 6
     assert read.outs["drift"] == ["tenant_lc_alter.docs: dimension is 6, declared 4"]
@@ -319,7 +374,8 @@ def test_dimension_changed_behind_our_back_is_drift_needing_opt_in(
 
 
 def test_delete_retains_data_unless_the_tenant_opted_out(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     tenant("lc-retain")
     p = VectorNamespaceProvider(rec.factory)
     kept = p.create(ns_props(admin, "lc-retain", name="kept"))
@@ -340,7 +396,8 @@ def test_delete_retains_data_unless_the_tenant_opted_out(
 
 
 def test_store_delete_drops_the_role_and_keeps_retained_tables(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any]) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any]
+) -> None:
     s, p = TenantStoreProvider(rec.factory), VectorNamespaceProvider(rec.factory)
     outs = s.create(store_props(admin, "lc-gone")).outs
     assert outs is not None
@@ -362,7 +419,8 @@ def test_store_delete_drops_the_role_and_keeps_retained_tables(
 
 
 def test_password_is_generated_and_never_sent_in_clear(
-        pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant) -> None:
+    pg: PgServer, rec: Recorder, admin: dict[str, Any], tenant: Tenant
+) -> None:
     outs = tenant("lc-secret")
     assert len(outs["password"]) == 43
     assert rec.statements and not any(outs["password"] in s for s in rec.statements)
@@ -388,40 +446,50 @@ HOSTILE = [
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_namespace_names_are_rejected_before_any_sql(
-        offline: tuple[Recorder, dict[str, Any]], value: str) -> None:
+    offline: tuple[Recorder, dict[str, Any]], value: str
+) -> None:
     rec, admin = offline
     p = VectorNamespaceProvider(rec.factory)
     props = ns_props(admin, "acme", name=value)
     failures = p.check({}, props).failures
     assert [f.property for f in failures] == ["vectorNamespaces.name"]
     assert "accepted: 1-63 characters: a lower-case ASCII letter" in failures[0].reason
-    for call in (lambda: p.create(props), lambda: p.read("x", props),
-                 lambda: p.update("x", props, props), lambda: p.delete("x", {
-                     **props, "retainOnDelete": False})):
+    for call in (
+        lambda: p.create(props),
+        lambda: p.read("x", props),
+        lambda: p.update("x", props, props),
+        lambda: p.delete("x", {**props, "retainOnDelete": False}),
+    ):
         with pytest.raises(IdentifierError) as exc:
             call()
         assert exc.value.field == "vectorNamespaces.name"
     assert (rec.connects, rec.statements) == (0, [])
 
 
-@pytest.mark.parametrize("value", ['acme"; DROP ROLE pgadmin; --', "acme;", "äcme", "ACME",
-                                   "acme_corp", "-acme", "a" * 60])
+@pytest.mark.parametrize(
+    "value",
+    ['acme"; DROP ROLE pgadmin; --', "acme;", "äcme", "ACME", "acme_corp", "-acme", "a" * 60],
+)
 def test_hostile_tenant_names_are_rejected_before_any_sql(
-        offline: tuple[Recorder, dict[str, Any]], value: str) -> None:
+    offline: tuple[Recorder, dict[str, Any]], value: str
+) -> None:
     rec, admin = offline
     s, p = TenantStoreProvider(rec.factory), VectorNamespaceProvider(rec.factory)
     assert [f.property for f in s.check({}, store_props(admin, value)).failures] == ["tenant"]
     assert [f.property for f in p.check({}, ns_props(admin, value)).failures] == ["tenant"]
-    for call in (lambda: s.create(store_props(admin, value)),
-                 lambda: s.delete("x", store_props(admin, value)),
-                 lambda: p.create(ns_props(admin, value))):
+    for call in (
+        lambda: s.create(store_props(admin, value)),
+        lambda: s.delete("x", store_props(admin, value)),
+        lambda: p.create(ns_props(admin, value)),
+    ):
         with pytest.raises(IdentifierError, match=r"^tenant: "):
             call()
     assert (rec.connects, rec.statements) == (0, [])
 
 
 def test_invalid_dimension_metric_and_backend_fail_check(
-        offline: tuple[Recorder, dict[str, Any]]) -> None:
+    offline: tuple[Recorder, dict[str, Any]],
+) -> None:
     rec, admin = offline
     p = VectorNamespaceProvider(rec.factory)
     cases = {

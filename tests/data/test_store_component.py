@@ -19,8 +19,14 @@ from components.spec.model import VectorNamespace
 ROOT = Path(__file__).resolve().parents[2]
 STORE_TYPE = "pulumi-python:dynamic/tenantry:TenantVectorSchema"
 NS_TYPE = "pulumi-python:dynamic/tenantry:VectorNamespace"
-ADMIN: AdminArgs = {"host": "db.internal", "port": 5432, "dbname": "vectors",
-                    "user": "platform_admin", "password": "admin-secret", "sslmode": "verify-full"}
+ADMIN: AdminArgs = {
+    "host": "db.internal",
+    "port": 5432,
+    "dbname": "vectors",
+    "user": "platform_admin",
+    "password": "admin-secret",
+    "sslmode": "verify-full",
+}
 
 
 class Recorder(pulumi.runtime.Mocks):
@@ -31,8 +37,9 @@ class Recorder(pulumi.runtime.Mocks):
         self.resources[args.name] = args
         state = dict(args.inputs)
         if args.typ == STORE_TYPE:
-            state.update(schema="tenant_acme", role="tenant_acme", password="generated-pw",
-                         drift=[])
+            state.update(
+                schema="tenant_acme", role="tenant_acme", password="generated-pw", drift=[]
+            )
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -81,16 +88,26 @@ def test_children_contract(mocks: Recorder, acme: ResolvedTenant) -> Any:
         for n in ("store", "docs", "merchants"):  # the admin login only travels as a secret
             assert unwrap_secret(r[f"acme-vectors-{n}"].inputs["admin"]) == admin
         assert without_provider(r["acme-vectors-store"].inputs) | {"admin": 0} == {
-            "backend": "pgvector", "admin": 0, "tenant": "acme"}
+            "backend": "pgvector",
+            "admin": 0,
+            "tenant": "acme",
+        }
         assert without_provider(r["acme-vectors-docs"].inputs) | {"admin": 0} == {
-            "backend": "pgvector", "admin": 0, "tenant": "acme", "name": "docs",
-            "dimension": 768, "metric": "cosine", "retainOnDelete": True,
-            "allowDataLoss": False}
+            "backend": "pgvector",
+            "admin": 0,
+            "tenant": "acme",
+            "name": "docs",
+            "dimension": 768,
+            "metric": "cosine",
+            "retainOnDelete": True,
+            "allowDataLoss": False,
+        }
         assert r["acme-vectors-merchants"].inputs["dimension"] == 64
         assert r["acme-vectors-merchants"].inputs["metric"] == "l2"
         # The serialized provider travels in state and comes back as a working provider.
-        provider = dill.loads(base64.b64decode(unwrap_secret(
-            r["acme-vectors-docs"].inputs["__provider"])))
+        provider = dill.loads(
+            base64.b64decode(unwrap_secret(r["acme-vectors-docs"].inputs["__provider"]))
+        )
         assert isinstance(provider, VectorNamespaceProvider)
         assert provider.backend_factory is make_backend
         secret = r["acme-vectors-credentials"].inputs
@@ -101,8 +118,13 @@ def test_children_contract(mocks: Recorder, acme: ResolvedTenant) -> Any:
         assert labels["tenant"] == "acme" and labels["managed-by"] == "tenantry"
         assert labels["cost-center"] == acme.cost_center
         assert unwrap_secret(secret["stringData"]) == {
-            "PGHOST": "db.internal", "PGPORT": "5432", "PGDATABASE": "vectors",
-            "PGSSLMODE": "verify-full", "PGUSER": "tenant_acme", "PGPASSWORD": "generated-pw"}
+            "PGHOST": "db.internal",
+            "PGPORT": "5432",
+            "PGDATABASE": "vectors",
+            "PGSSLMODE": "verify-full",
+            "PGUSER": "tenant_acme",
+            "PGPASSWORD": "generated-pw",
+        }
 
     return pulumi.Output.all(store.password, store.secret.id).apply(check)
 
@@ -138,19 +160,25 @@ def test_replace_opt_in_is_per_namespace(mocks: Recorder, acme: ResolvedTenant) 
     store = TenantVectorStore("acme-vectors", acme, ADMIN, replace_namespaces=["merchants"])
 
     def check(_: Any) -> None:
-        flags = {n: mocks.resources[f"acme-vectors-{n}"].inputs["allowDataLoss"]
-                 for n in ("docs", "merchants")}
+        flags = {
+            n: mocks.resources[f"acme-vectors-{n}"].inputs["allowDataLoss"]
+            for n in ("docs", "merchants")
+        }
         assert flags == {"docs": False, "merchants": True}
 
     return store.namespaces["merchants"].id.apply(check)
 
 
 @pulumi.runtime.test
-def test_retain_on_delete_comes_from_the_tenant_file(mocks: Recorder,
-                                                     acme: ResolvedTenant) -> Any:
-    t = dataclasses.replace(acme, vector_namespaces=(
-        VectorNamespace(name="scratch", dimension=8, metric="inner_product",
-                        retain_on_delete=False),))
+def test_retain_on_delete_comes_from_the_tenant_file(mocks: Recorder, acme: ResolvedTenant) -> Any:
+    t = dataclasses.replace(
+        acme,
+        vector_namespaces=(
+            VectorNamespace(
+                name="scratch", dimension=8, metric="inner_product", retain_on_delete=False
+            ),
+        ),
+    )
     store = TenantVectorStore("acme-vectors", t, ADMIN)
 
     def check(_: Any) -> None:
@@ -159,17 +187,26 @@ def test_retain_on_delete_comes_from_the_tenant_file(mocks: Recorder,
     return store.namespaces["scratch"].id.apply(check)
 
 
-@pytest.mark.parametrize(("kwargs", "namespaces", "message"), [
-    ({"replace_namespaces": ["nope"]}, None,
-     r"replace_namespaces: \['nope'\] are not vector namespaces of tenant acme; "
-     r"accepted: \['docs', 'merchants'\]"),
-    ({"backend": "milvus"}, None, r"backend: 'milvus' is not supported; accepted: pgvector"),
-    ({}, (VectorNamespace(name="big", dimension=4096),),
-     r"dimension: 4096 is more than pgvector's HNSW index supports .*accepted: 1\.\.2000"),
-])
-def test_bad_input_fails_before_any_resource(mocks: Recorder, acme: ResolvedTenant,
-                                             kwargs: dict[str, Any], namespaces: Any,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "namespaces", "message"),
+    [
+        (
+            {"replace_namespaces": ["nope"]},
+            None,
+            r"replace_namespaces: \['nope'\] are not vector namespaces of tenant acme; "
+            r"accepted: \['docs', 'merchants'\]",
+        ),
+        ({"backend": "milvus"}, None, r"backend: 'milvus' is not supported; accepted: pgvector"),
+        (
+            {},
+            (VectorNamespace(name="big", dimension=4096),),
+            r"dimension: 4096 is more than pgvector's HNSW index supports .*accepted: 1\.\.2000",
+        ),
+    ],
+)
+def test_bad_input_fails_before_any_resource(
+    mocks: Recorder, acme: ResolvedTenant, kwargs: dict[str, Any], namespaces: Any, message: str
+) -> None:
     t = dataclasses.replace(acme, vector_namespaces=namespaces) if namespaces else acme
     with pytest.raises(ValueError, match=message):
         TenantVectorStore("acme-vectors", t, ADMIN, **kwargs)
