@@ -5,7 +5,15 @@
 drain); ``mig_parted_config(plan)`` -> the GPU operator's mig-parted config.
 """
 
-from .demand import SHARED, WHOLE_GPU, DemandError, PoolDemand, Request, adhoc_demand, extract_demands
+from .demand import (
+    SHARED,
+    WHOLE_GPU,
+    DemandError,
+    PoolDemand,
+    Request,
+    adhoc_demand,
+    extract_demands,
+)
 from .fleet import plan, plan_pool
 from .geometry import Geometry, geometry
 from .migparted import mig_parted_config, node_config

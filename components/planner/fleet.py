@@ -40,13 +40,15 @@ class _Gpu:
 
 def plan(demands: Sequence[PoolDemand], previous: FleetPlan | None = None) -> FleetPlan:
     """Plan every pool; with ``previous``, change as few GPUs as possible."""
-    return FleetPlan(tuple(
-        plan_pool(d, previous.pool(d.name) if previous else None) for d in demands
-    ))
+    return FleetPlan(
+        tuple(plan_pool(d, previous.pool(d.name) if previous else None) for d in demands)
+    )
 
 
 def plan_pool(d: PoolDemand, prev: PoolPlan | None = None) -> PoolPlan:
-    if prev is not None and (prev.gpu_model != d.gpu_model or prev.gpus_per_node != d.gpus_per_node):
+    if prev is not None and (
+        prev.gpu_model != d.gpu_model or prev.gpus_per_node != d.gpus_per_node
+    ):
         prev = None  # another instance type: nothing carries over
     if d.fixed_layout is not None:
         return _plan_fixed(d, prev)
@@ -77,8 +79,9 @@ def _fresh(gpu_model: str, group: str, vec: Vec, whole: int) -> list[_Gpu]:
     return out
 
 
-def _stable(gpu_model: str, group: str, vec: Vec, whole: int,
-            previous: list[GpuPlan]) -> list[_Gpu]:
+def _stable(
+    gpu_model: str, group: str, vec: Vec, whole: int, previous: list[GpuPlan]
+) -> list[_Gpu]:
     """The group's GPUs: previous ones kept in place where they still serve, plus new ones."""
     fresh = _fresh(gpu_model, group, vec, whole)
     if not previous:
@@ -104,8 +107,14 @@ def _stable(gpu_model: str, group: str, vec: Vec, whole: int,
             rest.append((g, v))
     # phase B: partly used previous GPUs, kept when that costs no extra GPU
     base = len(pack_vec(gpu_model, tuple(rem)))
-    overlap = sorted(rest, key=lambda gv: (-sum(min(x, r) for x, r in zip(gv[1], rem, strict=True)),
-                                           gv[0].node, gv[0].index))
+    overlap = sorted(
+        rest,
+        key=lambda gv: (
+            -sum(min(x, r) for x, r in zip(gv[1], rem, strict=True)),
+            gv[0].node,
+            gv[0].index,
+        ),
+    )
     for g, v in overlap[:PHASE_B_LIMIT]:
         inter = [min(x, r) for x, r in zip(v, rem, strict=True)]
         if not any(inter):
@@ -165,8 +174,13 @@ def _place_gpus(gpus: list[_Gpu], nodes: int, gpn: int, prev: PoolPlan | None) -
         taken.add(pos)
 
 
-def _rank(pos: Pos, gpn: int) -> tuple[int, int]:
+def _rank(pos: Pos) -> tuple[int, int]:
     return pos[1], pos[0]
+
+
+def _pos(g: _Gpu) -> Pos:
+    assert g.pos is not None
+    return g.pos
 
 
 def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
@@ -198,8 +212,9 @@ def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
         g.slots.append(Slot(start, r.profile, r.tenant, r.model, r.role))
         return node
 
-    order = sorted(requests, key=lambda r: (r.role != "guaranteed", not r.spread, r.tenant,
-                                            r.model, r.profile))
+    order = sorted(
+        requests, key=lambda r: (r.role != "guaranteed", not r.spread, r.tenant, r.model, r.profile)
+    )
     left = {id(r): r.count for r in order}
     violations = []
     for r in order:  # first two replicas of each spread model on two nodes
@@ -223,18 +238,26 @@ def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
 def _repair_spread(d: PoolDemand, gpus: list[_Gpu], r: Request, nodes: int) -> int:
     """Add one ``r.profile`` instance on a node other than the one holding ``r``'s replicas;
     returns the (possibly larger) node count."""
-    holding = {g.pos[0] for g in gpus for s in g.slots  # type: ignore[index]
-               if s.tenant == r.tenant and s.model == r.model and s.profile == r.profile}
+    holding = {
+        _pos(g)[0]
+        for g in gpus
+        for s in g.slots
+        if s.tenant == r.tenant and s.model == r.model and s.profile == r.profile
+    }
     if r.profile != WHOLE_GPU:
-        for g in sorted((g for g in gpus if g.group == r.group and g.layout
-                         and g.layout[0][0] != WHOLE_GPU), key=lambda g: _rank(g.pos, 0)):  # type: ignore[arg-type]
+        for g in sorted(
+            (g for g in gpus if g.group == r.group and g.layout and g.layout[0][0] != WHOLE_GPU),
+            key=lambda g: _rank(_pos(g)),
+        ):
             if g.pos is not None and g.pos[0] not in holding:
                 grown = add_instance(d.gpu_model, g.layout, r.profile)
                 if grown is not None:
                     g.layout = grown
                     return nodes
     occupied = {g.pos for g in gpus}
-    free = [p for p in _positions(nodes, d.gpus_per_node) if p not in occupied and p[0] not in holding]
+    free = [
+        p for p in _positions(nodes, d.gpus_per_node) if p not in occupied and p[0] not in holding
+    ]
     if not free:
         nodes += 1
         free = [(nodes - 1, 0)]
@@ -246,8 +269,16 @@ def _repair_spread(d: PoolDemand, gpus: list[_Gpu], r: Request, nodes: int) -> i
     return nodes
 
 
-def _finish(d: PoolDemand, gpus: list[_Gpu], nodes: int, prev: PoolPlan | None,
-            lower: int, lb_plus: int, errors: list[str], warnings: list[str]) -> PoolPlan:
+def _finish(
+    d: PoolDemand,
+    gpus: list[_Gpu],
+    nodes: int,
+    prev: PoolPlan | None,
+    lower: int,
+    lb_plus: int,
+    errors: list[str],
+    warnings: list[str],
+) -> PoolPlan:
     at = {g.pos: g for g in gpus}
     out = []
     for node in range(nodes):
@@ -275,24 +306,39 @@ def _finish(d: PoolDemand, gpus: list[_Gpu], nodes: int, prev: PoolPlan | None,
                 reconfigured.append((pg.node, pg.index))
         removed = list(range(nodes, prev.nodes))
     return PoolPlan(
-        name=d.name, kind=d.kind, gpu_model=d.gpu_model, instance_type=d.instance_type,
-        gpus_per_node=d.gpus_per_node, nodes=nodes, gpus=tuple(out), lower_bound=lower,
-        lb_plus=lb_plus, node_configs=configs, reconfigured=tuple(sorted(reconfigured)),
-        removed_nodes=tuple(removed), errors=tuple(errors), warnings=tuple(warnings),
+        name=d.name,
+        kind=d.kind,
+        gpu_model=d.gpu_model,
+        instance_type=d.instance_type,
+        gpus_per_node=d.gpus_per_node,
+        nodes=nodes,
+        gpus=tuple(out),
+        lower_bound=lower,
+        lb_plus=lb_plus,
+        node_configs=configs,
+        reconfigured=tuple(sorted(reconfigured)),
+        removed_nodes=tuple(removed),
+        errors=tuple(errors),
+        warnings=tuple(warnings),
     )
 
 
-def _node_limits(d: PoolDemand, nodes_all: int, nodes_guaranteed: int,
-                 errors: list[str], warnings: list[str]) -> None:
+def _node_limits(
+    d: PoolDemand, nodes_all: int, nodes_guaranteed: int, errors: list[str], warnings: list[str]
+) -> None:
     what = "maxNodes" if d.kind == "shared-pool" else "maxSize"
     if d.max_nodes is None:
         return
     if nodes_guaranteed > d.max_nodes:
-        errors.append(f"guaranteed demand needs {nodes_guaranteed} node(s) of "
-                      f"{d.instance_type}; {what} is {d.max_nodes}")
+        errors.append(
+            f"guaranteed demand needs {nodes_guaranteed} node(s) of "
+            f"{d.instance_type}; {what} is {d.max_nodes}"
+        )
     elif nodes_all > d.max_nodes:
-        warnings.append(f"guaranteed demand plus overflow headroom needs {nodes_all} node(s); "
-                        f"{what} is {d.max_nodes}, so bursts may not find capacity")
+        warnings.append(
+            f"guaranteed demand plus overflow headroom needs {nodes_all} node(s); "
+            f"{what} is {d.max_nodes}, so bursts may not find capacity"
+        )
 
 
 def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
@@ -301,9 +347,9 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     spread = any(r.spread for r in d.requests)
     prev_by_group: dict[str, list[GpuPlan]] = defaultdict(list)
     if prev is not None:
-        for g in prev.gpus:
-            if g.used:
-                prev_by_group[g.group].append(g)
+        for pg in prev.gpus:
+            if pg.used:
+                prev_by_group[pg.group].append(pg)
     gpus: list[_Gpu] = []
     lower = lb_plus = guaranteed = 0
     for group in _groups(d):
@@ -319,8 +365,13 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     nodes = max(d.min_nodes, math.ceil(len(gpus) / gpn), min_spread)
     errors: list[str] = []
     warnings: list[str] = []
-    _node_limits(d, nodes, max(math.ceil(guaranteed / gpn), min_spread if guaranteed else 0),
-                 errors, warnings)
+    _node_limits(
+        d,
+        nodes,
+        max(math.ceil(guaranteed / gpn), min_spread if guaranteed else 0),
+        errors,
+        warnings,
+    )
     for g in gpus:
         if g.pos is not None and g.pos[0] >= nodes:
             g.pos = None  # on a node that goes away
@@ -358,8 +409,10 @@ def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
             need_guar[r.profile] += r.count
     for profile in sorted(need_all):
         if profile not in layout:
-            errors.append(f"demand for {profile!r} but the node group's migLayout offers only "
-                          f"{', '.join(sorted(layout))}")
+            errors.append(
+                f"demand for {profile!r} but the node group's migLayout offers only "
+                f"{', '.join(sorted(layout))}"
+            )
 
     def gpus_for(need: dict[str, int]) -> int:
         return max((math.ceil(n / layout[p]) for p, n in need.items() if p in layout), default=0)
@@ -370,13 +423,16 @@ def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     g_all = gpus_for(need_all)
     nodes = max(d.min_nodes, math.ceil(g_all / gpn), min_spread if g_all else 0)
     g_guar = gpus_for(need_guar)
-    _node_limits(d, nodes, max(math.ceil(g_guar / gpn), min_spread if g_guar else 0),
-                 errors, warnings)
+    _node_limits(
+        d, nodes, max(math.ceil(g_guar / gpn), min_spread if g_guar else 0), errors, warnings
+    )
     group = d.requests[0].group if d.requests else d.name.split("/")[0]
     gpus = [_Gpu(group, fixed, pos) for pos in _positions(nodes, gpn)] if fixed else []
     violations = _assign([r for r in d.requests if r.profile in layout], gpus)
     for r in violations:
-        warnings.append(f"{r.tenant}/{r.model}: cannot spread over two nodes "
-                        f"({nodes} node(s) of the fixed layout)")
+        warnings.append(
+            f"{r.tenant}/{r.model}: cannot spread over two nodes "
+            f"({nodes} node(s) of the fixed layout)"
+        )
     lower = max(g_all, min_spread if g_all else 0)
     return _finish(d, gpus, nodes, prev, lower, lower, errors, warnings)

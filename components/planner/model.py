@@ -92,8 +92,13 @@ class PoolPlan:
                     "group": g.group,
                     "mig_enabled": g.mig,
                     "slots": [
-                        {"profile": s.profile, "start": s.start, "tenant": s.tenant,
-                         "model": s.model, "role": s.role}
+                        {
+                            "profile": s.profile,
+                            "start": s.start,
+                            "tenant": s.tenant,
+                            "model": s.model,
+                            "role": s.role,
+                        }
                         for s in g.slots
                     ],
                 }
@@ -116,22 +121,33 @@ class PoolPlan:
                 index=int(g["gpu"]),
                 group=str(g["group"]),
                 slots=tuple(
-                    Slot(int(s["start"]), str(s["profile"]), str(s.get("tenant", "")),
-                         str(s.get("model", "")), str(s.get("role", "spare")))
+                    Slot(
+                        int(s["start"]),
+                        str(s["profile"]),
+                        str(s.get("tenant", "")),
+                        str(s.get("model", "")),
+                        str(s.get("role", "spare")),
+                    )
                     for s in g["slots"]
                 ),
             )
             for g in d["gpu_slots"]
         )
         return cls(
-            name=d["name"], kind=d["kind"], gpu_model=d["gpu_model"],
-            instance_type=d.get("instance_type"), gpus_per_node=int(d["gpus_per_node"]),
-            nodes=int(d["nodes"]), gpus=gpus, lower_bound=int(d["lower_bound"]),
+            name=d["name"],
+            kind=d["kind"],
+            gpu_model=d["gpu_model"],
+            instance_type=d.get("instance_type"),
+            gpus_per_node=int(d["gpus_per_node"]),
+            nodes=int(d["nodes"]),
+            gpus=gpus,
+            lower_bound=int(d["lower_bound"]),
             lb_plus=int(d.get("lb_plus", d["lower_bound"])),
             node_configs=tuple(x["nvidia.com/mig.config"] for x in d.get("node_labels", [])),
             reconfigured=tuple((int(x["node"]), int(x["gpu"])) for x in d.get("reconfigured", [])),
             removed_nodes=tuple(int(x) for x in d.get("removed_nodes", [])),
-            errors=tuple(d.get("errors", [])), warnings=tuple(d.get("warnings", [])),
+            errors=tuple(d.get("errors", [])),
+            warnings=tuple(d.get("warnings", [])),
         )
 
 
@@ -147,7 +163,7 @@ class FleetPlan:
         return tuple(f"{p.name}: {e}" for p in self.pools for e in p.errors)
 
     def to_dict(self) -> dict[str, Any]:
-        from .migparted import mig_parted_config  # noqa: PLC0415 (avoids an import cycle)
+        from .migparted import mig_parted_config
 
         return {
             "pools": [p.to_dict() for p in self.pools],

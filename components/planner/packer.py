@@ -31,8 +31,10 @@ def _cut(g: Vec, rem: Vec) -> Vec:
 
 
 def _score(geo: Geometry, v: Vec) -> tuple[int, int]:
-    used = sum(n * (c * geo.gpu.memory_slices + m * geo.gpu.compute_slices)
-               for n, c, m in zip(v, geo.compute, geo.memory, strict=True))
+    used = sum(
+        n * (c * geo.gpu.memory_slices + m * geo.gpu.compute_slices)
+        for n, c, m in zip(v, geo.compute, geo.memory, strict=True)
+    )
     big = sum(n * m * m for n, m in zip(v, geo.memory, strict=True))
     return used, big
 
@@ -73,8 +75,10 @@ def _greedy(geo: Geometry, demand: Vec) -> list[Vec]:
 
 
 def _hardest(geo: Geometry, rem: Vec) -> int:
-    return max((i for i, n in enumerate(rem) if n),
-               key=lambda i: (geo.memory[i], geo.compute[i], -geo.max_count[i], -i))
+    return max(
+        (i for i, n in enumerate(rem) if n),
+        key=lambda i: (geo.memory[i], geo.compute[i], -geo.max_count[i], -i),
+    )
 
 
 def _exact(geo: Geometry, demand: Vec, limit: int) -> list[Vec] | None:
