@@ -9,6 +9,9 @@ from types import ModuleType
 from typing import Any
 
 
+MAX_PLACEMENTS = 16  # more than any GPU's memory slices
+
+
 class NoDriverError(RuntimeError):
     """NVML cannot be loaded or initialised: no NVIDIA driver on this machine."""
 
@@ -82,7 +85,8 @@ def _profiles(nvml: Any, handle: Any) -> tuple[list[ProfileInfo], dict[int, str]
             info = nvml.nvmlDeviceGetGpuInstanceProfileInfo(handle, index)
         except nvml.NVMLError:
             continue  # profile absent on this GPU or driver
-        n = max(int(info.instanceCount), 1)
+        # a +me profile has one instance but a placement per memory slice: size for both
+        n = max(int(info.instanceCount), MAX_PLACEMENTS)
         arr = (nvml.c_nvmlGpuInstancePlacement_t * n)()
         cnt = c_uint(n)
         try:
