@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-
 MAX_PLACEMENTS = 16  # more than any GPU's memory slices
 
 

@@ -22,15 +22,15 @@ class NVMLError(Exception):
     pass
 
 
-class NVMLError_NotSupported(NVMLError):  # noqa: N801 (pynvml's name)
+class NVMLError_NotSupported(NVMLError):
     pass
 
 
-class NVMLError_LibraryNotFound(NVMLError):  # noqa: N801
+class NVMLError_LibraryNotFound(NVMLError):
     pass
 
 
-class c_nvmlGpuInstancePlacement_t(Structure):  # noqa: N801
+class c_nvmlGpuInstancePlacement_t(Structure):
     _fields_ = [("start", c_uint), ("size", c_uint)]
 
 
@@ -57,10 +57,24 @@ A100_40 = [
 ]
 
 
-def _gpu(name: str, uuid: str, pci: int, total_mib: int, mig: tuple[int, int],
-         table: list[Any], instances: list[tuple[int, int, int]]) -> dict[str, Any]:
-    return {"name": name, "uuid": uuid, "pci": pci, "total": total_mib * 1024 * 1024,
-            "mig": mig, "profiles": {row[0]: row for row in table}, "instances": instances}
+def _gpu(
+    name: str,
+    uuid: str,
+    pci: int,
+    total_mib: int,
+    mig: tuple[int, int],
+    table: list[Any],
+    instances: list[tuple[int, int, int]],
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "uuid": uuid,
+        "pci": pci,
+        "total": total_mib * 1024 * 1024,
+        "mig": mig,
+        "profiles": {row[0]: row for row in table},
+        "instances": instances,
+    }
 
 
 class FakeNvml:
@@ -79,10 +93,24 @@ class FakeNvml:
         self.initialised = False
         self.gpus = [
             # two instances exist on the H100: a 3g.40gb at 4 and a 4g.40gb at 0
-            _gpu("NVIDIA H100 80GB HBM3", "GPU-11111111-2222-3333-4444-555555555555",
-                 0x233010DE, 81559, (1, 1), H100, [(1, 9, 4), (2, 5, 0)]),
-            _gpu("NVIDIA A100-SXM4-40GB", "GPU-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-                 0x20B010DE, 40960, (0, 1), A100_40, []),
+            _gpu(
+                "NVIDIA H100 80GB HBM3",
+                "GPU-11111111-2222-3333-4444-555555555555",
+                0x233010DE,
+                81559,
+                (1, 1),
+                H100,
+                [(1, 9, 4), (2, 5, 0)],
+            ),
+            _gpu(
+                "NVIDIA A100-SXM4-40GB",
+                "GPU-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                0x20B010DE,
+                40960,
+                (0, 1),
+                A100_40,
+                [],
+            ),
         ]
 
     def drop(self, gpu: int, profile_const: int) -> None:
@@ -95,49 +123,54 @@ class FakeNvml:
             row[names.index(k)] = v
         self.gpus[gpu]["profiles"][profile_const] = tuple(row)
 
-    def nvmlInit(self) -> None:  # noqa: N802 (NVML names)
+    def nvmlInit(self) -> None:
         if not self.driver:
             raise NVMLError_LibraryNotFound("NVML Shared Library Not Found")
         self.initialised = True
 
-    def nvmlShutdown(self) -> None:  # noqa: N802
+    def nvmlShutdown(self) -> None:
         self.initialised = False
 
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+    def nvmlDeviceGetCount(self) -> int:
         assert self.initialised
         return len(self.gpus)
 
-    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
         return i
 
-    def nvmlDeviceGetName(self, h: int) -> str:  # noqa: N802
+    def nvmlDeviceGetName(self, h: int) -> str:
         return str(self.gpus[h]["name"])
 
-    def nvmlDeviceGetUUID(self, h: int) -> str:  # noqa: N802
+    def nvmlDeviceGetUUID(self, h: int) -> str:
         return str(self.gpus[h]["uuid"])
 
-    def nvmlDeviceGetPciInfo(self, h: int) -> Any:  # noqa: N802
+    def nvmlDeviceGetPciInfo(self, h: int) -> Any:
         return SimpleNamespace(pciDeviceId=self.gpus[h]["pci"])
 
-    def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:  # noqa: N802
+    def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:
         return SimpleNamespace(total=self.gpus[h]["total"])
 
-    def nvmlDeviceGetMigMode(self, h: int) -> list[int]:  # noqa: N802
+    def nvmlDeviceGetMigMode(self, h: int) -> list[int]:
         return list(self.gpus[h]["mig"])
 
-    def nvmlDeviceGetGpuInstanceProfileInfo(self, h: int, const: int) -> Any:  # noqa: N802
+    def nvmlDeviceGetGpuInstanceProfileInfo(self, h: int, const: int) -> Any:
         row = self.gpus[h]["profiles"].get(const)
         if row is None:
             raise NVMLError_NotSupported("Not Supported")
         _, pid, name, slices, _, mx, mib, sms, _ = row
-        return SimpleNamespace(id=pid, sliceCount=slices, instanceCount=mx,
-                               multiprocessorCount=sms, memorySizeMB=mib,
-                               name=f"MIG {name}".encode())
+        return SimpleNamespace(
+            id=pid,
+            sliceCount=slices,
+            instanceCount=mx,
+            multiprocessorCount=sms,
+            memorySizeMB=mib,
+            name=f"MIG {name}".encode(),
+        )
 
     def _by_id(self, h: int, pid: int) -> tuple[Any, ...]:
         return next(r for r in self.gpus[h]["profiles"].values() if r[1] == pid)
 
-    def nvmlDeviceGetGpuInstancePossiblePlacements(  # noqa: N802
+    def nvmlDeviceGetGpuInstancePossiblePlacements(
         self, h: int, pid: int, arr: Any, count_ref: Any
     ) -> int:
         row = self._by_id(h, pid)
@@ -149,16 +182,17 @@ class FakeNvml:
         count_ref._obj.value = len(starts)
         return 0
 
-    def nvmlDeviceGetGpuInstances(self, h: int, pid: int, arr: Any, count_ref: Any) -> int:  # noqa: N802
+    def nvmlDeviceGetGpuInstances(self, h: int, pid: int, arr: Any, count_ref: Any) -> int:
         mine = [i for i in self.gpus[h]["instances"] if i[1] == pid]
         for k, (iid, _, _) in enumerate(mine):
             arr[k] = h * 1000 + iid
         count_ref._obj.value = len(mine)
         return 0
 
-    def nvmlGpuInstanceGetInfo(self, gi: int) -> Any:  # noqa: N802
+    def nvmlGpuInstanceGetInfo(self, gi: int) -> Any:
         h, iid = divmod(gi, 1000)
         _, pid, start = next(i for i in self.gpus[h]["instances"] if i[0] == iid)
         size = self._by_id(h, pid)[4]
-        return SimpleNamespace(id=iid, profileId=pid,
-                               placement=SimpleNamespace(start=start, size=size))
+        return SimpleNamespace(
+            id=iid, profileId=pid, placement=SimpleNamespace(start=start, size=size)
+        )

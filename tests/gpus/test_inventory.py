@@ -16,15 +16,26 @@ def test_inventory_reads_every_fact() -> None:
     inv = inventory(FakeNvml())
     h100, a100 = inv
     assert (h100.name, h100.pci_device_id, h100.memory_mib) == (
-        "NVIDIA H100 80GB HBM3", "0x233010DE", 81559)
+        "NVIDIA H100 80GB HBM3",
+        "0x233010DE",
+        81559,
+    )
     assert (h100.mig_current, h100.mig_pending) == (True, True)
     assert (a100.mig_current, a100.mig_pending) == (False, True)
     p3g = next(p for p in h100.profiles if p.name == "3g.40gb")
-    assert (p3g.nvml_profile, p3g.profile_id, p3g.compute_slices, p3g.memory_slices,
-            p3g.instance_count, p3g.multiprocessors, p3g.starts) == (
-        "NVML_GPU_INSTANCE_PROFILE_3_SLICE", 9, 3, 4, 2, 60, (0, 4))
+    assert (
+        p3g.nvml_profile,
+        p3g.profile_id,
+        p3g.compute_slices,
+        p3g.memory_slices,
+        p3g.instance_count,
+        p3g.multiprocessors,
+        p3g.starts,
+    ) == ("NVML_GPU_INSTANCE_PROFILE_3_SLICE", 9, 3, 4, 2, 60, (0, 4))
     assert [(i.profile, i.start, i.size) for i in h100.instances] == [
-        ("4g.40gb", 0, 4), ("3g.40gb", 4, 4)]
+        ("4g.40gb", 0, 4),
+        ("3g.40gb", 4, 4),
+    ]
     assert a100.instances == ()  # MIG off: nothing exists
 
 
@@ -34,7 +45,9 @@ def test_catalog_agrees_with_the_fake_hardware() -> None:
         assert model is not None
         assert differences(g, model) == []
     assert [catalog_entry(g).name for g in inventory(FakeNvml())] == [  # type: ignore[union-attr]
-        "H100-80GB", "A100-40GB"]
+        "H100-80GB",
+        "A100-40GB",
+    ]
 
 
 def test_every_difference_is_reported() -> None:
@@ -44,7 +57,8 @@ def test_every_difference_is_reported() -> None:
     fake.gpus[0]["name"] = "NVIDIA H100 SXM5 80GB"
     h100, a100 = inventory(fake)
     assert differences(a100, catalog_entry(a100)) == [
-        "profile 1g.10gb: in the catalog, not reported by the driver"]
+        "profile 1g.10gb: in the catalog, not reported by the driver"
+    ]
     diffs = differences(h100, catalog_entry(h100))  # matched by PCI id despite the name
     assert "profile 3g.40gb: max count catalog 2, hardware 1" in diffs
     assert "profile 3g.40gb: starts catalog [0, 4], hardware [0]" in diffs

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,8 +29,10 @@ def fleet(platform: PlatformSettings) -> list[PoolDemand]:
 def test_example_demand(platform: PlatformSettings) -> None:
     by = {d.name: d for d in fleet(platform)}
     assert sorted(by) == ["a100", "h100", "umbrella/h100", "umbrella/h200"]
-    h100 = {(r.group, r.tenant, r.model, r.profile, r.role): (r.count, r.spread)
-            for r in by["h100"].requests}
+    h100 = {
+        (r.group, r.tenant, r.model, r.profile, r.role): (r.count, r.spread)
+        for r in by["h100"].requests
+    }
     assert h100 == {
         # acme (premium): fraud-detector 2 replicas x 2 revisions (canary), spread
         (SHARED, "acme", "fraud-detector", "1g.10gb", "guaranteed"): (4, True),
@@ -46,7 +47,9 @@ def test_example_demand(platform: PlatformSettings) -> None:
     }
     assert by["umbrella/h100"].fixed_layout == (("3g.40gb", 2),)
     assert {(r.profile, r.count, r.role) for r in by["umbrella/h200"].requests} == {
-        ("gpu", 1, "guaranteed"), ("gpu", 1, "overflow")}
+        ("gpu", 1, "guaranteed"),
+        ("gpu", 1, "overflow"),
+    }
 
 
 def test_example_plan(platform: PlatformSettings) -> None:
@@ -87,17 +90,36 @@ def test_plan_is_deterministic_and_json_round_trips(platform: PlatformSettings) 
 
 
 def test_node_group_over_max_size_is_an_error() -> None:
-    d = PoolDemand("t/ng", "node-group", "H100-80GB", "p5.48xlarge", 8, 0, 1,
-                   (("3g.40gb", 2),),
-                   (Request("t", "t", "m", "3g.40gb", 17, "guaranteed", False),))
+    d = PoolDemand(
+        "t/ng",
+        "node-group",
+        "H100-80GB",
+        "p5.48xlarge",
+        8,
+        0,
+        1,
+        (("3g.40gb", 2),),
+        (Request("t", "t", "m", "3g.40gb", 17, "guaranteed", False),),
+    )
     p = plan_pool(d)
     assert p.errors and "maxSize is 1" in p.errors[0] and p.nodes == 2
 
 
 def test_headroom_over_max_nodes_is_a_warning() -> None:
-    d = PoolDemand("p", "shared-pool", "H100-80GB", "p5.48xlarge", 8, 0, 1, None, (
-        Request(SHARED, "t", "m", "7g.80gb", 8, "guaranteed", False),
-        Request(SHARED, "", "", "7g.80gb", 1, "overflow", False)))
+    d = PoolDemand(
+        "p",
+        "shared-pool",
+        "H100-80GB",
+        "p5.48xlarge",
+        8,
+        0,
+        1,
+        None,
+        (
+            Request(SHARED, "t", "m", "7g.80gb", 8, "guaranteed", False),
+            Request(SHARED, "", "", "7g.80gb", 1, "overflow", False),
+        ),
+    )
     p = plan_pool(d)
     assert not p.errors and p.warnings and p.nodes == 2
 
@@ -121,8 +143,9 @@ def pool_demands(draw: st.DrawFn) -> PoolDemand:
 
     model = draw(st.sampled_from(sorted(MODELS)))
     profiles = [p.name for p in gpu_models()[model].profiles if "+me" not in p.name] + ["gpu"]
-    tenants = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1,
-                            max_size=4, unique=True))
+    tenants = draw(
+        st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=4, unique=True)
+    )
     isolated = set(draw(st.lists(st.sampled_from(tenants), max_size=2, unique=True)))
     reqs = []
     for t in tenants:
@@ -130,22 +153,47 @@ def pool_demands(draw: st.DrawFn) -> PoolDemand:
         for i in range(draw(st.integers(1, 3))):
             profile = draw(st.sampled_from(profiles))
             n = draw(st.integers(1, 6))
-            reqs.append(Request(group, t, f"m{i}", profile, n, "guaranteed",
-                                draw(st.booleans()) and n >= 2))
+            reqs.append(
+                Request(group, t, f"m{i}", profile, n, "guaranteed", draw(st.booleans()) and n >= 2)
+            )
             if draw(st.booleans()):
-                reqs.append(Request(group, t if group != SHARED else "", f"o{i}"
-                                    if group != SHARED else "", profile, draw(st.integers(1, 3)),
-                                    "overflow", False))
+                reqs.append(
+                    Request(
+                        group,
+                        t if group != SHARED else "",
+                        f"o{i}" if group != SHARED else "",
+                        profile,
+                        draw(st.integers(1, 3)),
+                        "overflow",
+                        False,
+                    )
+                )
     merged: dict[tuple[str, str, str, str, str], Request] = {}
     for r in reqs:  # one request per (tenant, model, profile, role), as extraction gives
         k = (r.group, r.tenant, r.model, r.profile, r.role)
         if k in merged:
             old = merged[k]
-            r = Request(r.group, r.tenant, r.model, r.profile, old.count + r.count, r.role,
-                        old.spread or r.spread)
+            r = Request(
+                r.group,
+                r.tenant,
+                r.model,
+                r.profile,
+                old.count + r.count,
+                r.role,
+                old.spread or r.spread,
+            )
         merged[k] = r
-    return PoolDemand("p", "shared-pool", model, None, MODELS[model], draw(st.integers(0, 2)),
-                      None, None, tuple(merged[k] for k in sorted(merged)))
+    return PoolDemand(
+        "p",
+        "shared-pool",
+        model,
+        None,
+        MODELS[model],
+        draw(st.integers(0, 2)),
+        None,
+        None,
+        tuple(merged[k] for k in sorted(merged)),
+    )
 
 
 @settings(max_examples=120, deadline=None)
@@ -166,8 +214,17 @@ def test_replan_is_stable(d: PoolDemand, data: st.DataObject) -> None:
     r = d.requests[i]
     n = data.draw(st.integers(1, r.count + 4))
     changed = Request(r.group, r.tenant, r.model, r.profile, n, r.role, r.spread and n >= 2)
-    d2 = PoolDemand(d.name, d.kind, d.gpu_model, d.instance_type, d.gpus_per_node, d.min_nodes,
-                    d.max_nodes, None, d.requests[:i] + (changed,) + d.requests[i + 1:])
+    d2 = PoolDemand(
+        d.name,
+        d.kind,
+        d.gpu_model,
+        d.instance_type,
+        d.gpus_per_node,
+        d.min_nodes,
+        d.max_nodes,
+        None,
+        (*d.requests[:i], changed, *d.requests[i + 1 :]),
+    )
     second = plan_pool(d2, first)
     check_pool(d2, second)
     fresh = plan_pool(d2)

@@ -57,9 +57,7 @@ MODELS = ["H100-80GB", "A100-40GB", "A30-24GB", "H200-141GB"]
 def demands(draw: st.DrawFn) -> tuple[str, tuple[int, ...]]:
     model = draw(st.sampled_from(MODELS))
     geo = geometry(model)
-    vec = tuple(
-        draw(st.integers(0, 2 if "+me" in n else 9)) for n in geo.names
-    )
+    vec = tuple(draw(st.integers(0, 2 if "+me" in n else 9)) for n in geo.names)
     return model, vec
 
 
