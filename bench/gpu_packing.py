@@ -1,0 +1,291 @@
+"""Benchmark of the fleet GPU planner (issue 5). Run from the repository root:
+
+    PYTHONPATH=$PWD python bench/gpu_packing.py [--mixes 300] [--seed 5] [--tenants 10000]
+
+1. Packing quality: random demand mixes per GPU model, GPUs used / LB+ for the planner and
+   for three baselines on the same mixes: one whole GPU per replica (KServe's default), the
+   static NVIDIA ``all-balanced`` layout on every GPU, and placement-aware first-fit
+   decreasing. LB+ is mig.md §5's formula; "tight" is the planner's tightened bound.
+2. Re-plan stability: GPUs that must be drained when one tenant's demand changes, stable
+   re-plan vs a from-scratch plan of the same new demand.
+3. Time to extract demand from and plan 10,000 resolved tenants, next to FFD on the same
+   demand in the same run.
+Figures only; nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from components.planner import SHARED, PoolDemand, PoolPlan, Request, extract_demands, plan_pool
+from components.planner.fleet import plan
+from components.planner.geometry import Vec, geometry
+from components.planner.layouts import Layout, add_instance, placements
+from components.planner.packer import pack_vec
+from components.spec import load_platform, load_registry
+
+MODELS = ["H100-80GB", "A100-40GB", "A30-24GB"]
+
+
+def random_mix(rnd: random.Random, model: str) -> Vec:
+    geo = geometry(model)
+    hi = rnd.choice([4, 4, 12, 40])
+    return tuple(0 if "+me" in n or rnd.random() < 0.3 else rnd.randint(0, hi) for n in geo.names)
+
+
+def balanced(model: str, vec: Vec) -> int:
+    """GPUs when every GPU runs all-balanced (2x1g + 2g + 3g; A30: 2x1g + 2g); a request
+    takes the smallest free slot that holds it; 4g/7g (no such slot) take a non-MIG GPU."""
+    geo = geometry(model)
+    seven = geo.gpu.compute_slices == 7
+    n1 = n2 = n3 = whole = 0
+    for n, c, m in zip(vec, geo.compute, geo.memory, strict=True):
+        if m == 1 and c == 1:
+            n1 += n
+        elif m <= 2:
+            n2 += n
+        elif seven and m == 4 and c == 3:
+            n3 += n
+        else:
+            whole += n
+    gpus = 0
+    while True:
+        s3 = gpus if seven else 0
+        s2, s1 = gpus, 2 * gpus
+        r3 = s3 - n3
+        r2 = s2 - n2
+        if r2 < 0:
+            r3 += r2  # 2g-sized requests spill into free 3g slots
+        free_big = max(r2, 0) + max(r3, 0)
+        if r3 >= 0 and n1 <= s1 + free_big:
+            return gpus + whole
+        gpus += 1
+
+
+def ffd(model: str, vec: Vec) -> int:
+    """Placement-aware first-fit decreasing (largest instances first, lowest free start)."""
+    geo = geometry(model)
+    items = sorted(
+        (
+            (geo.memory[i], geo.compute[i], geo.names[i])
+            for i, n in enumerate(vec)
+            for _ in range(n)
+        ),
+        reverse=True,
+    )
+    open_gpus: list[Layout] = []
+    count = 0
+    for _, _, name in items:
+        for k, lay in enumerate(open_gpus):
+            grown = add_instance(model, lay, name)
+            if grown is not None:
+                open_gpus[k] = grown
+                break
+        else:
+            open_gpus.append(add_instance(model, (), name) or ())
+            count += 1
+        open_gpus = [
+            g
+            for g in open_gpus
+            if add_instance(model, g, geo.names[0]) is not None
+            or any(add_instance(model, g, n) for n in geo.names[1:3])
+        ]
+    return count
+
+
+def quality(mixes: int, seed: int) -> None:
+    print(f"## 1. Packing: {mixes} random mixes per GPU model (seed {seed}); ratio = GPUs / LB+")
+    print(
+        "| GPU model | planner mean | planner max | planner = LB+ | vs tight bound mean / max "
+        "| whole GPU per replica mean / max | all-balanced mean / max | FFD mean / max |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for model in MODELS:
+        geo = geometry(model)
+        rnd = random.Random(f"{seed}-{model}")
+        rows: dict[str, list[float]] = {k: [] for k in ("plan", "tight", "whole", "bal", "ffd")}
+        hits = 0
+        done = 0
+        while done < mixes:
+            vec = random_mix(rnd, model)
+            if not any(vec):
+                continue
+            done += 1
+            lbp = geo.plain_lower_bound(vec)
+            got = len(pack_vec(model, vec))
+            hits += got == lbp
+            rows["plan"].append(got / lbp)
+            rows["tight"].append(got / geo.lower_bound(vec))
+            rows["whole"].append(sum(vec) / lbp)
+            rows["bal"].append(balanced(model, vec) / lbp)
+            rows["ffd"].append(ffd(model, vec) / lbp)
+
+        def mm(k: str, rows: dict[str, list[float]] = rows) -> str:
+            return f"{statistics.fmean(rows[k]):.3f} / {max(rows[k]):.3f}"
+
+        print(
+            f"| {model} | {statistics.fmean(rows['plan']):.4f} | {max(rows['plan']):.3f} | "
+            f"{hits}/{mixes} | {mm('tight')} | {mm('whole')} | {mm('bal')} | {mm('ffd')} |"
+        )
+    print()
+
+
+def random_pool(rnd: random.Random, tenants: int, model: str = "H100-80GB") -> PoolDemand:
+    geo = geometry(model)
+    names = [n for n in geo.names if "+me" not in n] + ["gpu"]
+    weights = [30, 10, 15, 10, 5, 3, 2][: len(names)]
+    reqs = []
+    for t in range(tenants):
+        tenant = f"t{t:05d}"
+        group = tenant if rnd.random() < 0.1 else SHARED
+        for m in range(rnd.randint(1, 3)):
+            profile = rnd.choices(names, weights)[0]
+            n = rnd.randint(1, 4)
+            reqs.append(Request(group, tenant, f"m{m}", profile, n, "guaranteed", n >= 2))
+            if group != SHARED and rnd.random() < 0.5:
+                reqs.append(Request(group, tenant, "", profile, 1, "overflow", False))
+    merged: dict[tuple[str, ...], Request] = {}
+    for r in reqs:
+        k = (r.group, r.tenant, r.model, r.profile, r.role)
+        if k in merged:
+            o = merged[k]
+            r = dataclasses.replace(r, count=o.count + r.count, spread=o.spread or r.spread)
+        merged[k] = r
+    return PoolDemand(
+        "bench",
+        "shared-pool",
+        model,
+        "p5.48xlarge",
+        8,
+        0,
+        None,
+        None,
+        tuple(merged[k] for k in sorted(merged)),
+    )
+
+
+def drained(prev: PoolPlan, new: PoolPlan) -> int:
+    """GPUs that held something before and change layout or owner (or lose their node)."""
+    now = {(g.node, g.index): g for g in new.gpus}
+    n = 0
+    for g in prev.gpus:
+        if not g.used:
+            continue
+        ng = now.get((g.node, g.index))
+        if ng is None or ng.layout != g.layout or ng.group != g.group:
+            n += 1
+    return n
+
+
+def stability(seed: int, trials: int = 40, tenants: int = 200) -> None:
+    rnd = random.Random(seed)
+    stable: list[int] = []
+    scratch: list[int] = []
+    extra: list[int] = []
+    size = 0
+    for _ in range(trials):
+        d = random_pool(rnd, tenants)
+        first = plan_pool(d)
+        size += first.used_gpus
+        i = rnd.randrange(len(d.requests))
+        r = d.requests[i]
+        n = max(1, r.count + rnd.choice([-2, -1, 1, 2, 3]))
+        changed = dataclasses.replace(r, count=n, spread=r.spread and n >= 2)
+        d2 = dataclasses.replace(d, requests=(*d.requests[:i], changed, *d.requests[i + 1 :]))
+        again = plan_pool(d2, first)
+        fresh = plan_pool(d2)
+        stable.append(drained(first, again))
+        scratch.append(drained(first, fresh))
+        extra.append(again.used_gpus - fresh.used_gpus)
+    print(
+        f"## 2. Re-plan after one tenant's demand changes ({trials} trials, {tenants} tenants "
+        f"on H100-80GB, mean {size / trials:.0f} GPUs per plan)"
+    )
+    print("| re-plan | GPUs to drain, mean | max | GPUs vs from-scratch plan, mean |")
+    print("|---|---|---|---|")
+    print(
+        f"| stable (`plan(..., previous=)`) | {statistics.fmean(stable):.2f} | {max(stable)} | "
+        f"{statistics.fmean(extra):+.2f} |"
+    )
+    print(f"| from scratch | {statistics.fmean(scratch):.2f} | {max(scratch)} | +0.00 |")
+    print()
+
+
+def many_tenants(count: int, seed: int) -> None:
+    root = Path(__file__).resolve().parent.parent
+    platform = load_platform(root / "stacks")
+    reg = load_registry([root / "tenants"], platform)
+    templates = [reg.tenants[n] for n in ("acme", "globex", "initech", "umbrella")]
+    rnd = random.Random(seed)
+    tenants = []
+    for i in range(count):
+        t = templates[i % len(templates)]
+        models = tuple(
+            dataclasses.replace(
+                m, min_replicas=(lo := rnd.randint(1, 4)), max_replicas=lo + rnd.randint(0, 4)
+            )
+            for m in t.models
+        )
+        ngs = tuple(dataclasses.replace(ng, max_size=1000) for ng in t.node_groups)
+        tenants.append(
+            dataclasses.replace(t, name=f"{t.name}-{i:05d}", models=models, node_groups=ngs)
+        )
+    pools = [p.model_copy(update={"max_nodes": 1000}) for p in platform.shared_pools]
+    platform = platform.model_copy(update={"shared_pools": pools})
+    pack_vec.cache_clear()
+    placements.cache_clear()
+    t0 = time.perf_counter()
+    demands = extract_demands(tenants, platform)
+    t1 = time.perf_counter()
+    fleet = plan(demands)
+    t2 = time.perf_counter()
+    ffd_gpus = 0
+    t3 = time.perf_counter()
+    for d in demands:
+        if d.fixed_layout is not None:
+            continue
+        geo = geometry(d.gpu_model)
+        groups: dict[str, dict[str, int]] = {}
+        for r in d.requests:
+            if r.profile != "gpu":
+                g = groups.setdefault(r.group, {})
+                g[r.profile] = g.get(r.profile, 0) + r.count
+        ffd_gpus += sum(ffd(d.gpu_model, geo.vec(c)) for c in groups.values())
+    t4 = time.perf_counter()
+    packed = [p for p in fleet.pools if p.kind == "shared-pool"]
+    used = sum(p.used_gpus for p in packed)
+    lb = sum(p.lower_bound for p in packed)
+    print(
+        f"## 3. {count:,} tenants ({len(demands):,} pools incl. node groups; shared pools: "
+        f"{used:,} GPUs planned, lower bound {lb:,})"
+    )
+    print("| step | seconds |")
+    print("|---|---|")
+    print(f"| extract demand | {t1 - t0:.3f} |")
+    print(f"| plan (pack, place, assign, labels) | {t2 - t1:.3f} |")
+    print(f"| total planner | {t2 - t0:.3f} |")
+    print(f"| baseline: FFD packing alone, same demand ({ffd_gpus:,} GPUs) | {t4 - t3:.3f} |")
+    print()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mixes", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--tenants", type=int, default=10_000)
+    args = ap.parse_args()
+    print(f"python {sys.version.split()[0]}")
+    quality(args.mixes, args.seed)
+    stability(args.seed)
+    many_tenants(args.tenants, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

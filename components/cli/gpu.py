@@ -1,0 +1,150 @@
+"""``tenantry gpu plan``: MIG layouts and node counts for the fleet, or for an ad-hoc demand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..planner import DemandError, FleetPlan, adhoc_demand, extract_demands, plan
+from ..planner.demand import check_gpu_model
+from ..spec import load_registry
+from ..spec.errors import errors
+from .common import EXIT_INVALID, EXIT_OK, platform_from, print_problems
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("gpu", help="plan MIG layouts and GPU node counts")
+    gsub = p.add_subparsers(dest="gpu_command", required=True, metavar="SUBCOMMAND")
+    pp = gsub.add_parser("plan", help="plan the fleet from tenant files, or an ad-hoc demand")
+    pp.add_argument(
+        "--tenants",
+        type=Path,
+        action="append",
+        help="tenant files or directories (default: tenants/)",
+    )
+    pp.add_argument(
+        "--stacks",
+        type=Path,
+        default=Path("stacks"),
+        help="directory with Pulumi.platform.yaml (default: stacks/)",
+    )
+    pp.add_argument("--gpu", help="ad-hoc: GPU model, e.g. H100-80GB")
+    pp.add_argument(
+        "--demand",
+        action="append",
+        default=[],
+        metavar="PROFILE=COUNT",
+        help="ad-hoc: instances of a MIG profile (or gpu=N), repeatable",
+    )
+    pp.add_argument(
+        "--previous",
+        type=Path,
+        help="a previous plan (JSON from --json): re-plan changing as few GPUs as possible",
+    )
+    pp.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pp.add_argument(
+        "--mig-parted",
+        action="store_true",
+        help="print the mig-parted config (YAML) for the GPU operator",
+    )
+    pp.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"tenantry gpu plan: error: {message}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _parse_demand(items: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        profile, sep, count = item.partition("=")
+        if not sep or not profile.strip():
+            raise DemandError(f"--demand {item!r}: expected PROFILE=COUNT, e.g. 1g.10gb=3")
+        try:
+            n = int(count)
+        except ValueError:
+            raise DemandError(
+                f"--demand {item!r}: count {count!r} is not an integer; "
+                f"accepted: a positive integer"
+            ) from None
+        if n < 1:
+            raise DemandError(f"--demand {item!r}: count must be a positive integer, got {n}")
+        out[profile.strip()] = out.get(profile.strip(), 0) + n
+    return out
+
+
+def _previous(path: Path | None) -> FleetPlan | None:
+    if path is None:
+        return None
+    try:
+        data: Any = json.loads(path.read_text("utf-8"))
+        return FleetPlan.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DemandError(
+            f"--previous {path}: not a plan written by `tenantry gpu plan --json` ({exc})"
+        ) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        previous = _previous(args.previous)
+        if args.gpu is not None or args.demand:
+            if args.gpu is None:
+                raise DemandError("--demand needs --gpu MODEL (e.g. --gpu H100-80GB)")
+            if args.tenants:
+                raise DemandError("--tenants and --gpu/--demand are exclusive")
+            check_gpu_model(args.gpu)
+            demands = [adhoc_demand(args.gpu, _parse_demand(args.demand))]
+        else:
+            platform = platform_from(args.stacks)
+            reg = load_registry(args.tenants or [Path("tenants")], platform)
+            errs = errors(reg.problems)
+            if errs:
+                print_problems(errs, "text", sys.stderr)
+                return _fail(
+                    f"{len(errs)} error(s) in the tenant files; fix them first "
+                    f"(`tenantry validate`)"
+                )
+            demands = extract_demands(reg.tenants.values(), platform)
+    except DemandError as exc:
+        return _fail(str(exc))
+    fleet = plan(demands, previous=previous)
+    if args.json:
+        json.dump(fleet.to_dict(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    elif args.mig_parted:
+        sys.stdout.write(yaml.safe_dump(fleet.to_dict()["mig_parted"], sort_keys=False))
+    else:
+        _print_text(fleet)
+    for e in fleet.errors:
+        print(f"tenantry gpu plan: error: {e}", file=sys.stderr)
+    return EXIT_INVALID if fleet.errors else EXIT_OK
+
+
+def _print_text(fleet: FleetPlan) -> None:
+    for p in fleet.pools:
+        used = [g for g in p.gpus if g.used]
+        ratio = f"{len(used) / p.lower_bound:.2f}" if p.lower_bound else "-"
+        print(
+            f"{p.kind} {p.name}: {p.gpu_model} on {p.instance_type or '-'}, {p.nodes} node(s), "
+            f"{len(used)} GPU(s) configured, lower bound {p.lower_bound} (ratio {ratio})"
+        )
+        for node, label in enumerate(p.node_configs):
+            print(f"  node {node}: nvidia.com/mig.config={label}")
+        for g in used:
+            cells = ", ".join(
+                f"{s.profile}@{s.start}"
+                + (f" {s.tenant}/{s.model or s.role}" if s.tenant else f" ({s.role})")
+                for s in g.slots
+            )
+            print(f"    gpu {g.node}/{g.index} [{g.group}]: {cells}")
+        for n, i in p.reconfigured:
+            print(f"  drain, then reconfigure: node {n} gpu {i}")
+        for w in p.warnings:
+            print(f"  warning: {w}")

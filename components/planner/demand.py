@@ -1,0 +1,191 @@
+"""What each GPU pool must hold: demand extraction from resolved tenants and ad-hoc demand.
+
+Guaranteed demand is minReplicas x profile (a canary runs a second revision, so it counts
+twice, as the quota rules count it). Overflow headroom is ``platform.overflow_headroom`` x the
+burst (maxReplicas - minReplicas, canaries twice), rounded up: pooled per shared pool for the
+tenants that share GPUs, and per tenant where the tenant gets GPUs (or nodes) of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ..catalog import GpuModel, gpu_models, instance_types
+from ..spec import PlatformSettings, ResolvedTenant
+
+WHOLE_GPU = "gpu"
+SHARED = "shared"  # isolation group of the tenants whose slices may share a GPU
+Role = Literal["guaranteed", "overflow"]
+
+
+class DemandError(ValueError):
+    """Demand that cannot be planned (unknown GPU model, profile, or a bad count)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """``count`` instances of ``profile`` (a MIG profile or "gpu") for one model or headroom."""
+
+    group: str  # isolation group: "shared", or the tenant that owns its GPUs
+    tenant: str  # "" for headroom pooled across the shared tenants
+    model: str  # "" for overflow headroom
+    profile: str
+    count: int
+    role: Role
+    spread: bool  # replicas must land on at least two nodes
+
+
+@dataclass(frozen=True)
+class PoolDemand:
+    """A pool of identical GPU nodes and the requests it must hold."""
+
+    name: str  # shared pool name, or "<tenant>/<node group>"
+    kind: Literal["shared-pool", "node-group"]
+    gpu_model: str
+    instance_type: str | None
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int | None
+    fixed_layout: tuple[tuple[str, int], ...] | None  # a node group's declared migLayout
+    requests: tuple[Request, ...]
+
+
+def _headroom(platform_share: float, burst: int) -> int:
+    return math.ceil(round(platform_share * burst, 9))
+
+
+def extract_demands(
+    tenants: Iterable[ResolvedTenant], platform: PlatformSettings
+) -> list[PoolDemand]:
+    """Every shared pool (even when empty) and every tenant node group, with its requests."""
+    pools: dict[str, PoolDemand] = {}
+    for sp in platform.shared_pools:
+        it = instance_types().get(sp.instance_type)
+        if it is None:
+            raise DemandError(
+                f"shared pool {sp.name!r}: instance type {sp.instance_type!r} is not in the "
+                f"catalog; accepted: {', '.join(sorted(instance_types()))}"
+            )
+        pools[sp.name] = PoolDemand(
+            sp.name,
+            "shared-pool",
+            it.gpu_model,
+            it.name,
+            it.gpus,
+            sp.min_nodes,
+            sp.max_nodes,
+            None,
+            (),
+        )
+    requests: dict[str, list[Request]] = defaultdict(list)
+    shared_burst: dict[tuple[str, str], int] = defaultdict(int)
+    for t in sorted(tenants, key=lambda t: t.name):
+        for ng in t.node_groups:
+            key = f"{t.name}/{ng.name}"
+            layout = tuple(sorted(ng.mig_layout.items())) if ng.mig_layout else None
+            pools[key] = PoolDemand(
+                key,
+                "node-group",
+                ng.gpu_model,
+                ng.instance_type,
+                ng.gpus_per_node,
+                ng.min_size,
+                ng.max_size,
+                layout,
+                (),
+            )
+        own_burst: dict[tuple[str, str], int] = defaultdict(int)
+        exclusive = t.tier.gpu_sharing != "shared-gpus"
+        for m in t.models:
+            if m.gpu is None or m.target_kind == "cpu-nodes":
+                continue
+            pool = m.target if m.target_kind == "shared-pool" else f"{t.name}/{m.target}"
+            group = t.name if exclusive or m.target_kind == "node-group" else SHARED
+            guaranteed = m.min_replicas * m.revisions
+            if guaranteed:
+                requests[pool].append(
+                    Request(
+                        group, t.name, m.name, m.gpu, guaranteed, "guaranteed", m.min_replicas >= 2
+                    )
+                )
+            burst = (m.max_replicas - m.min_replicas) * m.revisions
+            if group == SHARED:
+                shared_burst[(pool, m.gpu)] += burst
+            else:
+                own_burst[(pool, m.gpu)] += burst
+        for (pool, profile), burst in sorted(own_burst.items()):
+            n = _headroom(platform.overflow_headroom, burst)
+            if n:
+                group = t.name
+                requests[pool].append(Request(group, t.name, "", profile, n, "overflow", False))
+    for (pool, profile), burst in sorted(shared_burst.items()):
+        n = _headroom(platform.overflow_headroom, burst)
+        if n:
+            requests[pool].append(Request(SHARED, "", "", profile, n, "overflow", False))
+    out = []
+    for name in sorted(pools, key=lambda n: (pools[n].kind != "shared-pool", n)):
+        p = pools[name]
+        out.append(
+            PoolDemand(
+                p.name,
+                p.kind,
+                p.gpu_model,
+                p.instance_type,
+                p.gpus_per_node,
+                p.min_nodes,
+                p.max_nodes,
+                p.fixed_layout,
+                tuple(requests.get(name, ())),
+            )
+        )
+    return out
+
+
+def check_gpu_model(gpu_model: str) -> GpuModel:
+    models = gpu_models()
+    gpu = models.get(gpu_model)
+    if gpu is None:
+        raise DemandError(f"unknown GPU model {gpu_model!r}; accepted: {', '.join(sorted(models))}")
+    return gpu
+
+
+def adhoc_demand(
+    gpu_model: str, demand: Mapping[str, int], gpus_per_node: int | None = None
+) -> PoolDemand:
+    """A one-pool demand for ``gpu_model``; raises DemandError naming what is accepted."""
+    gpu = check_gpu_model(gpu_model)
+    accepted = ", ".join([*gpu.profile_names, WHOLE_GPU])
+    if not demand:
+        raise DemandError(f"no demand given; pass PROFILE=COUNT with a profile of {accepted}")
+    for profile, count in demand.items():
+        if profile != WHOLE_GPU and gpu.profile(profile) is None:
+            raise DemandError(
+                f"profile {profile!r} is not offered by {gpu_model}; accepted: {accepted}"
+            )
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise DemandError(f"count for {profile!r} must be a positive integer, got {count!r}")
+    its = sorted(
+        (it for it in instance_types().values() if it.gpu_model == gpu_model),
+        key=lambda it: (-it.gpus, it.name),
+    )
+    it = its[0] if its else None
+    gpn = gpus_per_node or (it.gpus if it else 8)
+    reqs = tuple(
+        Request(SHARED, "adhoc", profile, profile, count, "guaranteed", False)
+        for profile, count in sorted(demand.items())
+    )
+    return PoolDemand(
+        f"adhoc-{gpu_model}",
+        "shared-pool",
+        gpu_model,
+        it.name if it else None,
+        gpn,
+        0,
+        None,
+        None,
+        reqs,
+    )

@@ -1,0 +1,176 @@
+"""The plan: per pool, nodes and every GPU's explicit layout, with who each slice is for.
+
+Plain frozen dataclasses; :meth:`FleetPlan.to_dict` gives JSON-ready data and
+:meth:`FleetPlan.from_dict` reads it back (a saved plan is the ``previous`` of a re-plan).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .demand import WHOLE_GPU
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """One GPU instance at ``start`` (or the whole GPU: profile "gpu", start 0)."""
+
+    start: int
+    profile: str
+    tenant: str = ""  # "" = pooled headroom or unassigned
+    model: str = ""
+    role: str = "spare"  # guaranteed | overflow | spare
+
+
+@dataclass(frozen=True)
+class GpuPlan:
+    node: int
+    index: int
+    group: str  # isolation group that owns the GPU; "" when free
+    slots: tuple[Slot, ...]  # empty: free GPU (MIG disabled)
+
+    @property
+    def mig(self) -> bool:
+        return bool(self.slots) and self.slots[0].profile != WHOLE_GPU
+
+    @property
+    def used(self) -> bool:
+        return bool(self.slots)
+
+    @property
+    def layout(self) -> tuple[tuple[str, int], ...]:
+        """(profile, start) of every instance, by start: what mig-parted configures."""
+        return tuple((s.profile, s.start) for s in self.slots)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.slots:
+            out[s.profile] = out.get(s.profile, 0) + 1
+        return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    name: str
+    kind: str
+    gpu_model: str
+    instance_type: str | None
+    gpus_per_node: int
+    nodes: int
+    gpus: tuple[GpuPlan, ...]  # every GPU of every node, by (node, index)
+    lower_bound: int  # GPUs: sum over isolation groups of the tightened LB+ (see geometry)
+    lb_plus: int  # the same with mig.md's LB+ formula as stated
+    node_configs: tuple[str, ...]  # nvidia.com/mig.config label value of each node
+    reconfigured: tuple[tuple[int, int], ...] = ()  # (node, gpu) to drain, then reconfigure
+    removed_nodes: tuple[int, ...] = ()
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def used_gpus(self) -> int:
+        return sum(1 for g in self.gpus if g.used)
+
+    def to_dict(self) -> dict[str, Any]:
+        used = [g for g in self.gpus if g.used]
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "gpu_model": self.gpu_model,
+            "instance_type": self.instance_type,
+            "gpus_per_node": self.gpus_per_node,
+            "nodes": self.nodes,
+            "gpus": len(used),
+            "lower_bound": self.lower_bound,
+            "lb_plus": self.lb_plus,
+            "ratio": round(len(used) / self.lower_bound, 4) if self.lower_bound else None,
+            "layouts": [[{"profile": p, "start": s} for p, s in g.layout] for g in used],
+            "gpu_slots": [
+                {
+                    "node": g.node,
+                    "gpu": g.index,
+                    "group": g.group,
+                    "mig_enabled": g.mig,
+                    "slots": [
+                        {
+                            "profile": s.profile,
+                            "start": s.start,
+                            "tenant": s.tenant,
+                            "model": s.model,
+                            "role": s.role,
+                        }
+                        for s in g.slots
+                    ],
+                }
+                for g in self.gpus
+            ],
+            "node_labels": [
+                {"node": i, "nvidia.com/mig.config": c} for i, c in enumerate(self.node_configs)
+            ],
+            "reconfigured": [{"node": n, "gpu": i} for n, i in self.reconfigured],
+            "removed_nodes": list(self.removed_nodes),
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PoolPlan:
+        gpus = tuple(
+            GpuPlan(
+                node=int(g["node"]),
+                index=int(g["gpu"]),
+                group=str(g["group"]),
+                slots=tuple(
+                    Slot(
+                        int(s["start"]),
+                        str(s["profile"]),
+                        str(s.get("tenant", "")),
+                        str(s.get("model", "")),
+                        str(s.get("role", "spare")),
+                    )
+                    for s in g["slots"]
+                ),
+            )
+            for g in d["gpu_slots"]
+        )
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            gpu_model=d["gpu_model"],
+            instance_type=d.get("instance_type"),
+            gpus_per_node=int(d["gpus_per_node"]),
+            nodes=int(d["nodes"]),
+            gpus=gpus,
+            lower_bound=int(d["lower_bound"]),
+            lb_plus=int(d.get("lb_plus", d["lower_bound"])),
+            node_configs=tuple(x["nvidia.com/mig.config"] for x in d.get("node_labels", [])),
+            reconfigured=tuple((int(x["node"]), int(x["gpu"])) for x in d.get("reconfigured", [])),
+            removed_nodes=tuple(int(x) for x in d.get("removed_nodes", [])),
+            errors=tuple(d.get("errors", [])),
+            warnings=tuple(d.get("warnings", [])),
+        )
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    pools: tuple[PoolPlan, ...]
+
+    def pool(self, name: str) -> PoolPlan | None:
+        return next((p for p in self.pools if p.name == name), None)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return tuple(f"{p.name}: {e}" for p in self.pools for e in p.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        from .migparted import mig_parted_config
+
+        return {
+            "pools": [p.to_dict() for p in self.pools],
+            "mig_parted": mig_parted_config(self),
+            "errors": list(self.errors),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FleetPlan:
+        return cls(tuple(PoolPlan.from_dict(p) for p in d["pools"]))

@@ -1,0 +1,131 @@
+"""`tenantry gpu plan`: fleet and ad-hoc forms, JSON shape, bad input -> exit 1, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.cli.main import main
+from components.planner.layouts import layout_problems_of
+from tests.conftest import STACKS, TENANTS
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_adhoc_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        [
+            "gpu",
+            "plan",
+            "--gpu",
+            "H100-80GB",
+            "--demand",
+            "1g.10gb=13",
+            "--demand",
+            "3g.40gb=5",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    pool = json.loads(out)["pools"][0]
+    assert (pool["gpu_model"], pool["gpus"], pool["nodes"], pool["lower_bound"]) == (
+        "H100-80GB",
+        5,
+        1,
+        5,
+    )
+    assert len(pool["layouts"]) == 5
+    counts: dict[str, int] = {}
+    for gpu in pool["layouts"]:
+        layout = tuple((x["profile"], x["start"]) for x in gpu)
+        assert layout_problems_of("H100-80GB", layout) == []
+        for x in gpu:
+            counts[x["profile"]] = counts.get(x["profile"], 0) + 1
+    assert counts == {"1g.10gb": 13, "3g.40gb": 5}
+
+
+def test_fleet_json_and_mig_parted(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--json"], capsys
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert [p["name"] for p in data["pools"]] == ["a100", "h100", "umbrella/h100", "umbrella/h200"]
+    assert data["mig_parted"]["version"] == "v1"
+    configs = data["mig_parted"]["mig-configs"]
+    for p in data["pools"]:
+        for label in p["node_labels"]:
+            assert label["nvidia.com/mig.config"] in configs
+    for entries in configs.values():
+        for e in entries:
+            assert set(e) <= {"devices", "mig-enabled", "mig-devices"}
+            assert e["devices"] == "all" or all(isinstance(i, int) for i in e["devices"])
+    code, out, _ = run(
+        ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--mig-parted"], capsys
+    )
+    assert code == 0 and out.startswith("version: v1\nmig-configs:\n")
+
+
+def test_previous_plan_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--json"]
+    _, out, _ = run(args, capsys)
+    prev = tmp_path / "plan.json"
+    prev.write_text(out)
+    code, again, _ = run([*args, "--previous", str(prev)], capsys)
+    assert code == 0
+    assert all(p["reconfigured"] == [] for p in json.loads(again)["pools"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--gpu", "H100-80GB", "--demand", "1g.5gb=3"],
+            "profile '1g.5gb' is not offered by H100-80GB; accepted: 1g.10gb",
+        ),
+        (["--gpu", "H100-80GB", "--demand", "1g.10gb=0"], "must be a positive integer, got 0"),
+        (["--gpu", "H100-80GB", "--demand", "1g.10gb=-2"], "must be a positive integer"),
+        (["--gpu", "H100-80GB", "--demand", "1g.10gb=x"], "is not an integer"),
+        (["--gpu", "H100-80GB", "--demand", "1g.10gb"], "expected PROFILE=COUNT"),
+        (["--gpu", "B300", "--demand", "1g.10gb=1"], "unknown GPU model 'B300'; accepted: A100"),
+        (["--demand", "1g.10gb=1"], "--demand needs --gpu"),
+        (["--gpu", "H100-80GB"], "no demand given"),
+    ],
+)
+def test_bad_input_exits_1_with_a_clear_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["gpu", "plan", *argv, "--json"], capsys)
+    assert code == 1 and out == ""
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_previous_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "p.json"
+    bad.write_text("{}")
+    code, _, err = run(
+        ["gpu", "plan", "--gpu", "H100-80GB", "--demand", "7g.80gb=1", "--previous", str(bad)],
+        capsys,
+    )
+    assert code == 1 and "not a plan written by" in err
+
+
+def test_invalid_tenant_files_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (TENANTS / "acme.yaml").read_text().replace("gpu: 2g.20gb", "gpu: 9g.1gb")
+    (tmp_path / "acme.yaml").write_text(text)
+    code, _, err = run(["gpu", "plan", "--tenants", str(tmp_path), "--stacks", str(STACKS)], capsys)
+    assert code == 1 and "9g.1gb" in err
+
+
+def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["gpu", "plan", "--gpu", "A100-40GB", "--demand", "3g.20gb=3"], capsys)
+    assert code == 0
+    assert "2 GPU(s) configured, lower bound 2" in out
+    assert "nvidia.com/mig.config=" in out
