@@ -42,6 +42,12 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--force", action="store_true", help="destroy even when a tenant's data would be lost"
     )
+    p.add_argument(
+        "--reconfigure-mig",
+        action="store_true",
+        help="on up: after the platform stack, move every GPU node to its planned "
+        "MIG layout (cordon, drain, relabel, wait for mig-manager, uncordon)",
+    )
     p.add_argument("--tenants", type=Path, default=Path("tenants"))
     p.add_argument("--stacks", type=Path, default=Path("stacks"))
     p.set_defaults(func=run)

@@ -137,3 +137,20 @@ class KubectlNodeOps:
 
     def uncordon(self, node: str) -> None:
         self._run("uncordon", node)
+
+    def nodes(self, selector: str) -> dict[str, str | None]:
+        out = self._run(
+            "get",
+            "nodes",
+            "-l",
+            selector,
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}{'\\t'}"
+            "{.metadata.labels.nvidia\\.com/mig\\.config}{'\\n'}{end}",
+        )
+        nodes: dict[str, str | None] = {}
+        for line in out.splitlines():
+            name, _, label = line.partition("\t")
+            if name:
+                nodes[name] = label or None
+        return nodes

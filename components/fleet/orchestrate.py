@@ -49,6 +49,7 @@ def run_fleet(
     include_platform: bool = True,
     force: bool = False,
     progress: Progress = lambda stack, msg: None,
+    after_platform: Callable[[], str | None] | None = None,
 ) -> FleetReport:
     """Run ``action`` on the platform stack (if included) and every tenant stack."""
     if parallel < 1:
@@ -69,6 +70,11 @@ def run_fleet(
         progress(PLATFORM_STACK, result.summary)
         if not result.ok and action == "up":
             report.results += [_skipped(n, "the platform stack failed") for n in names]
+            return report
+        failure = after_platform() if after_platform and action == "up" else None
+        if failure:
+            report.results.append(StackResult("mig-reconfiguration", False, failure))
+            report.results += [_skipped(n, "MIG reconfiguration failed") for n in names]
             return report
     report.results += _run_parallel(action, names, configs, runner, parallel, progress)
     if action == "destroy" and include_platform:
