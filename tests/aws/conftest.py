@@ -17,8 +17,14 @@ with warnings.catch_warnings():
     import pulumi_aws
 
     # touching a class makes the lazy module load now
-    _ = (pulumi_aws.ec2.LaunchTemplate, pulumi_aws.eks.NodeGroup, pulumi_aws.iam.Role,
-         pulumi_aws.kms.Key, pulumi_aws.s3.Bucket, pulumi_aws.Provider)
+    _ = (
+        pulumi_aws.ec2.LaunchTemplate,
+        pulumi_aws.eks.NodeGroup,
+        pulumi_aws.iam.Role,
+        pulumi_aws.kms.Key,
+        pulumi_aws.s3.Bucket,
+        pulumi_aws.Provider,
+    )
 
 from components.spec import ResolvedTenant
 

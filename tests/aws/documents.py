@@ -51,7 +51,9 @@ def documents(rec: Recording, account: str) -> list[Doc]:
                 continue
             role_arn = None
             if field == TRUST_INPUT:
-                role_arn = f"arn:aws:iam::{account}:role{r.inputs.get('path', '/')}{r.inputs['name']}"
+                role_arn = (
+                    f"arn:aws:iam::{account}:role{r.inputs.get('path', '/')}{r.inputs['name']}"
+                )
             out.append(Doc(r.name, r.typ, field, doc, role_arn))
     return out
 

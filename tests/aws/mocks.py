@@ -52,7 +52,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.recording = Recording()
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         self.recording.resources.append(
             Recorded(args.typ, args.name, inputs, args.provider, args.custom)
@@ -92,7 +94,9 @@ def default_args(**overrides: Any) -> Any:
     from components.aws import TenantAwsArgs
 
     base: dict[str, Any] = dict(
-        account_id=ACCOUNT, node_role_arn=NODE_ROLE_ARN, subnet_ids=SUBNETS,
+        account_id=ACCOUNT,
+        node_role_arn=NODE_ROLE_ARN,
+        subnet_ids=SUBNETS,
         platform_key_arn=PLATFORM_KEY_ARN,
     )
     return TenantAwsArgs(**(base | overrides))
@@ -108,8 +112,12 @@ def record(tenant: ResolvedTenant, args: Any = None, name: str | None = None) ->
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         c = TenantAws(name or tenant.name, tenant, platform(), args or default_args())
-        outs = {"bucket_name": c.bucket_name, "inference_role_arn": c.inference_role_arn,
-                "key_arn": c.key_arn, "admin_role_arn": c.identity.admin_role_arn}
+        outs = {
+            "bucket_name": c.bucket_name,
+            "inference_role_arn": c.inference_role_arn,
+            "key_arn": c.key_arn,
+            "admin_role_arn": c.identity.admin_role_arn,
+        }
 
         def keep(values: dict[str, Any]) -> None:
             mocks.recording.outputs.update(values)

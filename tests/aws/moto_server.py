@@ -28,14 +28,22 @@ class Moto:
     admin_secret: str
     admin_arn: str
 
-    def client(self, service: str, key: str | None = None, secret: str | None = None,
-               token: str | None = None) -> Any:
+    def client(
+        self,
+        service: str,
+        key: str | None = None,
+        secret: str | None = None,
+        token: str | None = None,
+    ) -> Any:
         import boto3
 
         return boto3.client(
-            service, endpoint_url=self.endpoint, region_name="us-east-1",
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
             aws_access_key_id=key or self.admin_key,
-            aws_secret_access_key=secret or self.admin_secret, aws_session_token=token,
+            aws_secret_access_key=secret or self.admin_secret,
+            aws_session_token=token,
         )
 
 
@@ -72,10 +80,16 @@ def moto_server() -> Iterator[Moto]:
             pytest.fail(f"{reason}; CI=true requires it")
         pytest.skip(reason)
     port = _free_port()
-    env = os.environ | {"INITIAL_NO_AUTH_ACTION_COUNT": str(NO_AUTH_CALLS),
-                        "AWS_DEFAULT_REGION": "us-east-1"}
-    proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | {
+        "INITIAL_NO_AUTH_ACTION_COUNT": str(NO_AUTH_CALLS),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url, proc)
@@ -93,10 +107,20 @@ def _bootstrap(url: str) -> Moto:
     """The only unauthenticated calls: an admin user with ``*:*`` and its access key."""
     import boto3
 
-    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
-                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+    iam = boto3.client(
+        "iam",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="bootstrap",
+        aws_secret_access_key="bootstrap",
+    )
     user = iam.create_user(UserName="tenantry-test-admin")["User"]
-    iam.put_user_policy(UserName="tenantry-test-admin", PolicyName="admin", PolicyDocument=(
-        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'))
+    iam.put_user_policy(
+        UserName="tenantry-test-admin",
+        PolicyName="admin",
+        PolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+        ),
+    )
     key = iam.create_access_key(UserName="tenantry-test-admin")["AccessKey"]
     return Moto(url, key["AccessKeyId"], key["SecretAccessKey"], user["Arn"])

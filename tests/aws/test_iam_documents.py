@@ -36,8 +36,9 @@ def docs_of(rec: Recording) -> list[Doc]:
     return documents(rec, ACCOUNT)
 
 
-def test_every_document_is_found(recordings: dict[str, Recording],
-                                 tenants: dict[str, ResolvedTenant]) -> None:
+def test_every_document_is_found(
+    recordings: dict[str, Recording], tenants: dict[str, ResolvedTenant]
+) -> None:
     for name, rec in recordings.items():
         kinds: dict[str, int] = {}
         for d in docs_of(rec):
@@ -60,7 +61,8 @@ def test_golden_iam_documents(recordings: dict[str, Recording]) -> None:
         assert present == set(wanted), f"{name}: golden files differ from the generated set"
         for file, text in wanted.items():
             assert (folder / file).read_text("utf-8") == text, (
-                f"{name}/{file} changed; review and regenerate with TENANTRY_UPDATE_GOLDEN=1")
+                f"{name}/{file} changed; review and regenerate with TENANTRY_UPDATE_GOLDEN=1"
+            )
 
 
 def _parliament_input(d: Doc) -> str:
@@ -75,16 +77,21 @@ def _parliament_input(d: Doc) -> str:
 
 def parliament_findings(text: str) -> list[tuple[str, str, str]]:
     policy = parliament.analyze_policy_string(text)
-    return [(f.issue, f.severity, str(f.detail)) for f in
-            (parliament.enhance_finding(x) for x in policy.findings)]
+    return [
+        (f.issue, f.severity, str(f.detail))
+        for f in (parliament.enhance_finding(x) for x in policy.findings)
+    ]
 
 
 def test_parliament_no_finding_above_low(recordings: dict[str, Recording]) -> None:
     checked = 0
     for name, rec in recordings.items():
         for d in docs_of(rec):
-            bad = [f for f in parliament_findings(_parliament_input(d))
-                   if f[1] not in ALLOWED_SEVERITIES]
+            bad = [
+                f
+                for f in parliament_findings(_parliament_input(d))
+                if f[1] not in ALLOWED_SEVERITIES
+            ]
             assert not bad, f"{name}/{d.file_name}: {bad}"
             checked += 1
     assert checked == 4 * 7 - 1  # globex uses the platform key: no key policy
@@ -92,21 +99,35 @@ def test_parliament_no_finding_above_low(recordings: dict[str, Recording]) -> No
 
 def test_parliament_is_not_blind() -> None:
     """The same check flags a broken document (so a pass above means something)."""
-    broken = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}]}
-    assert any(f[0] == "RESOURCE_MISMATCH" and f[1] not in ALLOWED_SEVERITIES
-               for f in parliament_findings(json.dumps(broken)))
+    broken = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}],
+    }
+    assert any(
+        f[0] == "RESOURCE_MISMATCH" and f[1] not in ALLOWED_SEVERITIES
+        for f in parliament_findings(json.dumps(broken))
+    )
 
 
 def _own_arns(t: ResolvedTenant, key_arn: str) -> set[str]:
     n = TenantNames(t.name, ACCOUNT, t.region)
     b = n.bucket_arn
-    return {b, f"{b}/*", f"{b}/models/*", key_arn, n.inference_role_arn, n.admin_role_arn,
-            n.account_root_arn, *platform().admins, *t.access.admins}
+    return {
+        b,
+        f"{b}/*",
+        f"{b}/models/*",
+        key_arn,
+        n.inference_role_arn,
+        n.admin_role_arn,
+        n.account_root_arn,
+        *platform().admins,
+        *t.access.admins,
+    }
 
 
 def test_no_document_names_another_tenants_resources(
-        recordings: dict[str, Recording], tenants: dict[str, ResolvedTenant]) -> None:
+    recordings: dict[str, Recording], tenants: dict[str, ResolvedTenant]
+) -> None:
     keys = {name: rec.outputs["key_arn"] for name, rec in recordings.items()}
     for name, rec in recordings.items():
         t = tenants[name]
@@ -142,26 +163,37 @@ def test_no_data_action_on_resource_star(recordings: dict[str, Recording]) -> No
                 actions = as_list(s["Action"])
                 assert "NotResource" not in s, f"{name}/{d.file_name}: Allow with NotResource"
                 assert not ("*" in resources and any(is_data_action(a) for a in actions)), (
-                    f"{name}/{d.file_name} {s['Sid']}: data action on Resource *")
+                    f"{name}/{d.file_name} {s['Sid']}: data action on Resource *"
+                )
                 assert not any(r.endswith(":::*") or r == "arn:aws:s3:::*/*" for r in resources)
 
 
 def test_key_policy_gives_use_only_to_the_tenant_roles(
-        recordings: dict[str, Recording], tenants: dict[str, ResolvedTenant]) -> None:
+    recordings: dict[str, Recording], tenants: dict[str, ResolvedTenant]
+) -> None:
     for name, rec in recordings.items():
         n = TenantNames(name, ACCOUNT, tenants[name].region)
         for d in (x for x in docs_of(rec) if x.kind == "key"):
-            crypto = [s for s in d.doc["Statement"]
-                      if any(is_data_action(a) for a in as_list(s["Action"]))]
-            assert {s["Sid"] for s in crypto} == {"InferenceDecryptViaS3",
-                                                  "AdminEncryptDecryptViaS3"}
+            crypto = [
+                s
+                for s in d.doc["Statement"]
+                if any(is_data_action(a) for a in as_list(s["Action"]))
+            ]
+            assert {s["Sid"] for s in crypto} == {
+                "InferenceDecryptViaS3",
+                "AdminEncryptDecryptViaS3",
+            }
             for s in crypto:
                 cond = s["Condition"]
-                assert cond["ArnEquals"]["aws:PrincipalArn"] in (n.inference_role_arn,
-                                                                n.admin_role_arn)
+                assert cond["ArnEquals"]["aws:PrincipalArn"] in (
+                    n.inference_role_arn,
+                    n.admin_role_arn,
+                )
                 assert cond["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
                 assert cond["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [
-                    n.bucket_arn, f"{n.bucket_arn}/*"]
+                    n.bucket_arn,
+                    f"{n.bucket_arn}/*",
+                ]
             admin = next(s for s in d.doc["Statement"] if s["Sid"] == "KeyAdministration")
             assert admin["Principal"]["AWS"] == platform().admins[0]
             assert not any(is_data_action(a) for a in admin["Action"])
