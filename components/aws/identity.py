@@ -1,0 +1,140 @@
+"""``TenantIdentity``: the tenant's IAM roles and permissions boundary
+(``tenantry:aws:TenantIdentity``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .bucket import TenantBucket
+from .names import IAM_PATH, MODELS_PREFIX, TenantNames
+from .tenant_policies import admin_trust, boundary_policy, irsa_trust, pod_identity_trust
+
+MAX_SESSION_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    """Default: EKS Pod Identity (trust ``pods.eks.amazonaws.com``, an association per SA)."""
+
+
+@dataclass(frozen=True)
+class Irsa:
+    """Option: IAM roles for service accounts through the cluster's OIDC provider."""
+
+    oidc_provider_arn: str
+    oidc_issuer: str  # https://oidc.eks.<region>.amazonaws.com/id/<id>
+
+
+IdentityMode = PodIdentity | Irsa
+
+
+class TenantIdentity(pulumi.ComponentResource):
+    """The roles of one tenant, each capped by the same permissions boundary.
+
+    Creates ``<name>-boundary`` (``aws.iam.Policy`` ``tenantry-<tenant>-boundary``: at most
+    the tenant's bucket and key through S3; explicit denies on ``iam:*``, role assumption,
+    key and bucket-policy changes, any other bucket or key), ``<name>-inference-role``
+    (``tenantry-<tenant>-inference``, path ``/tenantry/``) with inline policy
+    ``<name>-inference-read`` (read ``models/``, decrypt through S3), and by default
+    ``<name>-pod-identity`` (``aws.eks.PodIdentityAssociation`` for service account
+    ``<tenant>-inference`` in namespace ``<tenant>``, session tags on because the trust
+    policy checks them). With :class:`Irsa` the trust goes to the OIDC provider instead and no
+    association is created. When ``access.admins`` is not empty: ``<name>-admin-role``
+    (``tenantry-<tenant>-admin``, assumable by those ARNs) with ``<name>-admin-read-write``
+    (upload/read/delete ``models/``, data keys through S3). Sessions last at most one hour.
+    """
+
+    TYPE = "tenantry:aws:TenantIdentity"
+
+    def __init__(
+        self,
+        name: str,
+        names: TenantNames,
+        *,
+        bucket: TenantBucket,
+        cluster_name: str,
+        tenant_admins: Sequence[str],
+        tags: Mapping[str, str],
+        mode: IdentityMode | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        mode = mode or PodIdentity()
+        child = pulumi.ResourceOptions(parent=self)
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=names.boundary_name,
+            path=IAM_PATH,
+            description=f"tenantry: the most any role of tenant {names.tenant} may do",
+            policy=bucket.key_arn.apply(lambda k: boundary_policy(names, k).to_json()),
+            tags=dict(tags),
+            opts=child,
+        )
+        trust = (
+            pod_identity_trust(names, cluster_name)
+            if isinstance(mode, PodIdentity)
+            else irsa_trust(names, mode.oidc_provider_arn, mode.oidc_issuer)
+        )
+        self.inference_role = aws.iam.Role(
+            f"{name}-inference-role",
+            name=names.role_name("inference"),
+            path=IAM_PATH,
+            description=f"tenantry: inference pods of tenant {names.tenant}",
+            assume_role_policy=trust.to_json(),
+            permissions_boundary=self.boundary.arn,
+            max_session_duration=MAX_SESSION_SECONDS,
+            force_detach_policies=True,
+            tags=dict(tags),
+            opts=child,
+        )
+        self.inference_policy = aws.iam.RolePolicy(
+            f"{name}-inference-read",
+            name="models-read",
+            role=self.inference_role.name,
+            policy=bucket.grant_read(MODELS_PREFIX).apply(lambda d: d.to_json()),
+            opts=child,
+        )
+        self.pod_identity: aws.eks.PodIdentityAssociation | None = None
+        if isinstance(mode, PodIdentity):
+            self.pod_identity = aws.eks.PodIdentityAssociation(
+                f"{name}-pod-identity",
+                cluster_name=cluster_name,
+                namespace=names.namespace,
+                service_account=names.service_account,
+                role_arn=self.inference_role.arn,
+                disable_session_tags=False,
+                tags=dict(tags),
+                opts=child,
+            )
+        self.admin_role: aws.iam.Role | None = None
+        if tenant_admins:
+            self.admin_role = aws.iam.Role(
+                f"{name}-admin-role",
+                name=names.role_name("admin"),
+                path=IAM_PATH,
+                description=f"tenantry: model uploads by the admins of tenant {names.tenant}",
+                assume_role_policy=admin_trust(tenant_admins).to_json(),
+                permissions_boundary=self.boundary.arn,
+                max_session_duration=MAX_SESSION_SECONDS,
+                force_detach_policies=True,
+                tags=dict(tags),
+                opts=child,
+            )
+            self.admin_policy = aws.iam.RolePolicy(
+                f"{name}-admin-read-write",
+                name="models-read-write",
+                role=self.admin_role.name,
+                policy=bucket.grant_write(MODELS_PREFIX).apply(lambda d: d.to_json()),
+                opts=child,
+            )
+        self.inference_role_arn: pulumi.Output[str] = self.inference_role.arn
+        self.admin_role_arn: pulumi.Output[str | None] = (
+            self.admin_role.arn if self.admin_role else pulumi.Output.from_input(None)
+        )
+        self.register_outputs(
+            {"inference_role_arn": self.inference_role_arn, "admin_role_arn": self.admin_role_arn}
+        )

@@ -1,0 +1,263 @@
+"""Every IAM policy document of one tenant, as pure functions of names and ARNs.
+
+The components call these with their (output) ARNs; tests and the moto integration test
+call them with real ARNs. Nothing here imports Pulumi.
+
+Why the key policy names the account root (``arn:<partition>:iam::<account>:root``):
+
+1. *Use* statements: the principal is the account root, narrowed by ``aws:PrincipalArn`` to
+   the tenant's exact role ARNs. KMS rejects a key policy whose principal roles do not exist
+   yet, and rewrites a named role to its unique id, so a deleted and re-created role would
+   silently lose access; the root principal plus a condition avoids both. The root principal
+   also means the role needs an IAM allow of its own (its identity policy) - two locks.
+2. *Recovery*: the root may only describe the key and read/replace its policy. Without it, a
+   key whose administrator roles were all deleted can only be recovered by AWS Support. An IAM
+   principal still needs an IAM policy allowing ``kms:PutKeyPolicy`` on this key to use it;
+   tenant roles never can (their permissions boundary denies every ``kms:`` management
+   action and ``iam:*``).
+
+No statement gives the account (or anyone but the tenant's roles) cryptographic use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .names import MODELS_PREFIX, TenantNames
+from .policy import (
+    KMS_ADMIN,
+    KMS_DECRYPT,
+    KMS_ENCRYPT,
+    S3_LIST,
+    S3_READ_OBJECT,
+    S3_WRITE_OBJECT,
+    PolicyDocument,
+    Statement,
+    document,
+    grant_decrypt_via_s3,
+    grant_encrypt_via_s3,
+    grant_read,
+    grant_write,
+    via_s3,
+)
+
+KEY_RECOVERY = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy")
+# Denied to every tenant role by the boundary, whatever an identity policy says.
+BOUNDARY_DENY = (
+    "iam:*",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+    "organizations:*",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketVersioning",
+)
+
+
+def _require_admins(admins: Sequence[str]) -> tuple[str, ...]:
+    if not admins:
+        raise ValueError(
+            "platform admins: at least one IAM role/user ARN is required to manage tenant "
+            "keys (stacks/Pulumi.platform.yaml, tenantry:platform.admins)"
+        )
+    return tuple(admins)
+
+
+def key_policy(n: TenantNames, admins: Sequence[str], *, admin_role: bool) -> PolicyDocument:
+    """The tenant key's policy. In a key policy ``Resource: "*"`` means *this key*."""
+    root = {"AWS": n.account_root_arn}
+    caller = {"kms:CallerAccount": n.account_id}
+
+    def use(sid: str, actions: tuple[str, ...], role_arn: str) -> Statement:
+        cond = via_s3(n.region, n.bucket_arn)
+        return Statement(
+            sid,
+            "Allow",
+            actions,
+            ("*",),
+            principals=root,
+            conditions={
+                "StringEquals": {**cond["StringEquals"], **caller},
+                "StringLike": cond["StringLike"],
+                "ArnEquals": {"aws:PrincipalArn": role_arn},
+            },
+        )
+
+    statements = [
+        Statement(
+            "KeyAdministration",
+            "Allow",
+            KMS_ADMIN,
+            ("*",),
+            principals={"AWS": list(_require_admins(admins))},
+        ),
+        Statement("AccountRecovery", "Allow", KEY_RECOVERY, ("*",), principals=root),
+        use("InferenceDecryptViaS3", KMS_DECRYPT, n.inference_role_arn),
+    ]
+    if admin_role:
+        statements.append(use("AdminEncryptDecryptViaS3", KMS_ENCRYPT, n.admin_role_arn))
+    return document(statements)
+
+
+def bucket_policy(
+    n: TenantNames, key_arn: str, admins: Sequence[str], *, admin_role: bool
+) -> PolicyDocument:
+    """TLS only; uploads only with the bucket's key (or no SSE header, then the default
+    encryption applies the same key); nobody but the tenant's roles and the platform admins."""
+    both = (n.bucket_arn, f"{n.bucket_arn}/*")
+    allowed = [
+        n.inference_role_arn,
+        *([n.admin_role_arn] if admin_role else []),
+        *_require_admins(admins),
+    ]
+    return document(
+        Statement(
+            "DenyInsecureTransport",
+            "Deny",
+            ("s3:*",),
+            both,
+            principals="*",
+            conditions={"Bool": {"aws:SecureTransport": "false"}},
+        ),
+        Statement(
+            "DenyOtherEncryption",
+            "Deny",
+            ("s3:PutObject",),
+            (f"{n.bucket_arn}/*",),
+            principals="*",
+            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        ),
+        Statement(
+            "DenyOtherKmsKey",
+            "Deny",
+            ("s3:PutObject",),
+            (f"{n.bucket_arn}/*",),
+            principals="*",
+            conditions={
+                "StringNotEqualsIfExists": {
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
+                }
+            },
+        ),
+        Statement(
+            "DenyOtherPrincipals",
+            "Deny",
+            ("s3:*",),
+            both,
+            principals="*",
+            conditions={"ArnNotLike": {"aws:PrincipalArn": allowed}},
+        ),
+    )
+
+
+def read_grant(
+    bucket_arn: str, key_arn: str, region: str, prefix: str = MODELS_PREFIX
+) -> PolicyDocument:
+    return document(
+        grant_read(bucket_arn, prefix), grant_decrypt_via_s3(key_arn, region, bucket_arn)
+    )
+
+
+def read_write_grant(
+    bucket_arn: str, key_arn: str, region: str, prefix: str = MODELS_PREFIX
+) -> PolicyDocument:
+    return document(
+        grant_read(bucket_arn, prefix),
+        grant_write(bucket_arn, prefix),
+        grant_encrypt_via_s3(key_arn, region, bucket_arn),
+    )
+
+
+def inference_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
+    """Read the tenant's ``models/`` prefix, decrypt with its key through S3."""
+    return read_grant(n.bucket_arn, key_arn, n.region)
+
+
+def admin_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
+    """Upload, read and delete under ``models/``; data keys from the tenant key through S3."""
+    return read_write_grant(n.bucket_arn, key_arn, n.region)
+
+
+def boundary_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
+    """The permissions boundary of every tenant role: the most any tenant role can ever do."""
+    both = (n.bucket_arn, f"{n.bucket_arn}/*")
+    return document(
+        Statement(
+            "AllowTenantBucket", "Allow", (*S3_READ_OBJECT, *S3_WRITE_OBJECT, *S3_LIST), both
+        ),
+        Statement(
+            "AllowTenantKeyViaS3",
+            "Allow",
+            KMS_ENCRYPT,
+            (key_arn,),
+            conditions=via_s3(n.region, n.bucket_arn),
+        ),
+        Statement("DenyPrivilegeChanges", "Deny", BOUNDARY_DENY, ("*",)),
+        Statement("DenyOtherBuckets", "Deny", ("s3:*",), not_resources=both),
+        Statement("DenyOtherKeys", "Deny", ("kms:*",), not_resources=(key_arn,)),
+    )
+
+
+def pod_identity_trust(n: TenantNames, cluster_name: str) -> PolicyDocument:
+    """EKS Pod Identity: only this cluster's agent, only for ``<tenant>/<tenant>-inference``
+    (the session tags Pod Identity sets), only from the platform account."""
+    return document(
+        Statement(
+            "EksPodIdentity",
+            "Allow",
+            ("sts:AssumeRole", "sts:TagSession"),
+            principals={"Service": "pods.eks.amazonaws.com"},
+            conditions={
+                "StringEquals": {
+                    "aws:SourceAccount": n.account_id,
+                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/kubernetes-namespace": n.namespace,
+                    "aws:RequestTag/kubernetes-service-account": n.service_account,
+                }
+            },
+        )
+    )
+
+
+def irsa_trust(n: TenantNames, oidc_provider_arn: str, oidc_issuer: str) -> PolicyDocument:
+    """IRSA (option): the cluster's OIDC provider, only for the tenant's service account."""
+    issuer = oidc_issuer.removeprefix("https://").rstrip("/")
+    if not issuer or not oidc_provider_arn.endswith(f":oidc-provider/{issuer}"):
+        raise ValueError(
+            f"oidc_issuer {oidc_issuer!r}: accepted is the issuer URL of the provider "
+            f"{oidc_provider_arn!r} (the part after ':oidc-provider/')"
+        )
+    return document(
+        Statement(
+            "IrsaServiceAccount",
+            "Allow",
+            ("sts:AssumeRoleWithWebIdentity",),
+            principals={"Federated": oidc_provider_arn},
+            conditions={
+                "StringEquals": {
+                    f"{issuer}:sub": f"system:serviceaccount:{n.namespace}:{n.service_account}",
+                    f"{issuer}:aud": "sts.amazonaws.com",
+                }
+            },
+        )
+    )
+
+
+def admin_trust(tenant_admins: Sequence[str]) -> PolicyDocument:
+    """The tenant's ``access.admins`` may assume the admin role."""
+    if not tenant_admins:
+        raise ValueError("access.admins: at least one IAM ARN is required for an admin role")
+    return document(
+        Statement(
+            "TenantAdmins", "Allow", ("sts:AssumeRole",), principals={"AWS": list(tenant_admins)}
+        )
+    )

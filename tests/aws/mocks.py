@@ -1,0 +1,128 @@
+"""Record the AWS program under Pulumi mocks: every registered resource with its inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "111122223333"  # the platform account of stacks/Pulumi.platform.yaml's admins
+REGION = "us-east-1"
+NODE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/platform-eks-node"
+SUBNETS = ["subnet-0aaa", "subnet-0bbb"]
+PLATFORM_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/platform-shared"
+
+
+@dataclass
+class Recorded:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    provider: str | None
+    custom: bool
+
+
+@dataclass
+class Recording:
+    resources: list[Recorded] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, typ: str) -> list[Recorded]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str) -> Recorded:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"{typ}: {len(found)} resources"
+        return found[0]
+
+    def named(self, name: str) -> Recorded:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"{name}: {len(found)} resources"
+        return found[0]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Returns the inputs as state plus the outputs AWS would compute (ARNs, ids)."""
+
+    def __init__(self) -> None:
+        self.recording = Recording()
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        self.recording.resources.append(
+            Recorded(args.typ, args.name, inputs, args.provider, args.custom)
+        )
+        state = dict(inputs)
+        rid = f"{args.name}-id"
+        if args.typ == "aws:kms/key:Key":
+            rid = args.name
+            state |= {"arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{rid}", "keyId": rid}
+        elif args.typ == "aws:iam/role:Role":
+            rid = inputs["name"]
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role{inputs.get('path', '/')}{rid}"
+        elif args.typ == "aws:iam/policy:Policy":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:policy{inputs.get('path', '/')}{inputs['name']}"
+        elif args.typ == "aws:s3/bucket:Bucket":
+            rid = inputs["bucket"]
+            state["arn"] = f"arn:aws:s3:::{rid}"
+        elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            rid, state["latestVersion"] = f"lt-{args.name}", 1
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        raise AssertionError(f"unexpected invoke {args.token}")
+
+
+def platform() -> PlatformSettings:
+    return load_platform(ROOT / "stacks")
+
+
+def example_tenants() -> dict[str, ResolvedTenant]:
+    reg = load_registry([ROOT / "tenants"], platform())
+    assert reg.ok, reg.problems
+    return reg.tenants
+
+
+def default_args(**overrides: Any) -> Any:
+    from components.aws import TenantAwsArgs
+
+    base: dict[str, Any] = dict(
+        account_id=ACCOUNT,
+        node_role_arn=NODE_ROLE_ARN,
+        subnet_ids=SUBNETS,
+        platform_key_arn=PLATFORM_KEY_ARN,
+    )
+    return TenantAwsArgs(**(base | overrides))
+
+
+def record(tenant: ResolvedTenant, args: Any = None, name: str | None = None) -> Recording:
+    """Run ``TenantAws`` for ``tenant`` under mocks; return every registration and the
+    component's resolved outputs."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="tenantry", stack=tenant.name, preview=False)
+    from components.aws import TenantAws
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        c = TenantAws(name or tenant.name, tenant, platform(), args or default_args())
+        outs = {
+            "bucket_name": c.bucket_name,
+            "inference_role_arn": c.inference_role_arn,
+            "key_arn": c.key_arn,
+            "admin_role_arn": c.identity.admin_role_arn,
+        }
+
+        def keep(values: dict[str, Any]) -> None:
+            mocks.recording.outputs.update(values)
+
+        return pulumi.Output.all(**outs).apply(keep)
+
+    program()
+    return mocks.recording
