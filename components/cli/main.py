@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import schema, stacks, validate
+from . import render, schema, stacks, validate
 from .common import EXIT_USAGE, UsageError
 
-COMMANDS = (validate, schema, stacks)
+COMMANDS = (validate, schema, stacks, render)
 
 
 def parser() -> argparse.ArgumentParser:
