@@ -3,8 +3,15 @@ repository bucket, so the deployed repository always matches the tenant file."""
 
 from __future__ import annotations
 
+import warnings
+
 import pulumi
-import pulumi_aws as aws
+
+with warnings.catch_warnings():
+    # Importing pulumi_aws.s3 warns about *other*, deprecated resources (the ...V2 aliases);
+    # BucketObjectv2 itself is current.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pulumi_aws.s3 import BucketObjectv2
 
 from .spec import ResolvedModel, ResolvedTenant
 from .stackconfig import tenant_tags
@@ -31,7 +38,7 @@ class TritonModelConfig(pulumi.ComponentResource):
         self.content = model_config(model, tenant.tier, serving_caps(tenant), version, tenant.name)
         encryption = ({"server_side_encryption": "aws:kms", "kms_key_id": kms_key_arn}
                       if kms_key_arn is not None else {})
-        self.object = aws.s3.BucketObjectv2(
+        self.object = BucketObjectv2(
             f"{name}-object",
             bucket=bucket_name,
             key=self.key,

@@ -80,8 +80,9 @@ class _RecordingMonitor(mocks.MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != STACK_TYPE:
             inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
-            parent = request.parent if request.parent and "pulumi:pulumi:Stack" not in \
-                request.parent.split("::")[2] else None
+            parent = request.parent or None
+            if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
+                parent = None  # the stack's direct children
             rec = Record(type=request.type, name=request.name, urn=response.urn, parent=parent,
                          custom=bool(request.custom), inputs=clean(inputs))
             with self._lock:

@@ -115,7 +115,8 @@ def model_labels(t: ResolvedTenant, m: ResolvedModel) -> dict[str, str]:
 class InferenceService(pulumi.ComponentResource):
     """One ``serving.kserve.io/v1beta1`` InferenceService for one model of one tenant.
 
-    Creates ``<name>`` (a CustomResource named after the model, in the tenant's namespace):
+    Creates ``<name>-isvc`` (a CustomResource; the object is named after the model, in the
+    tenant's namespace):
     the ``kserve-tritonserver`` runtime with protocol v2; ``storageUri`` =
     ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version while a canary runs,
     with ``canaryTrafficPercent``; see :mod:`components.triton.repository`); requests = limits,
@@ -148,7 +149,7 @@ class InferenceService(pulumi.ComponentResource):
             lambda bucket: _with_pod_metadata(
                 inference_service_spec(t, m, bucket, service_account), labels, annotations))
         self.resource = CustomResource(
-            name,
+            f"{name}-isvc",
             api_version="serving.kserve.io/v1beta1",
             kind="InferenceService",
             metadata={"name": m.name, "namespace": t.name, "labels": labels,
