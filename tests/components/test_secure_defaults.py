@@ -168,7 +168,7 @@ def test_pods_run_restricted(name: str) -> None:
         assert ctr["privileged"] is False
         assert ctr["capabilities"] == {"drop": ["ALL"]}
         assert ctr["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert {v["name"]: list(v)[0] for v in p["volumes"]} == {"tmp": "emptyDir",
+        assert {v["name"]: next(iter(v)) for v in p["volumes"]} == {"tmp": "emptyDir",
                                                                  "shm": "emptyDir"}
 
 

@@ -67,7 +67,7 @@ def manifests(name: str) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_core_objects_validate_against_kubernetes_openapi(name: str) -> None:
     checked = 0
-    for path, obj in manifests(name):
+    for _path, obj in manifests(name):
         if (obj["apiVersion"], obj["kind"]) in NO_SCHEMA or obj["kind"] == "InferenceService":
             continue
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
