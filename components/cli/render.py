@@ -9,10 +9,18 @@ Triton ``config.pbtxt`` files and JSON for the other resources (layout:
 from __future__ import annotations
 
 import argparse
+import atexit
 import sys
 from pathlib import Path
 
-from ..engine import RenderError, WriteError, record_tenant, render_files, write_atomic
+from ..engine import (
+    RenderError,
+    WriteError,
+    close_runtime,
+    record_tenant,
+    render_files,
+    write_atomic,
+)
 from ..spec import SpecError
 from .common import EXIT_INVALID, EXIT_OK, UsageError
 
@@ -28,6 +36,14 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Close the runtime's event loop when the process exits, before interpreter teardown
+    # (an unclosed loop torn down then prints a spurious traceback). Registered once.
+    atexit.unregister(close_runtime)
+    atexit.register(close_runtime)
+    return _render(args)
+
+
+def _render(args: argparse.Namespace) -> int:
     try:
         records = record_tenant(args.tenant, args.tenants, args.stacks)
     except SpecError as exc:

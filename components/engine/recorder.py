@@ -117,3 +117,21 @@ def record(program: Callable[[], Any], *, stack: str, project: str = "tenantry",
     if duplicates:  # the real engine refuses these; the mock monitor does not (pitfall P9)
         raise ValueError(f"duplicate resource URNs: {duplicates}")
     return sorted(monitor.records, key=lambda r: r.urn)
+
+
+def close_runtime() -> None:
+    """Close the event loop the Pulumi runtime ran on (for a process that is about to exit:
+    an unclosed loop torn down during interpreter shutdown prints a spurious traceback)."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_closed() and not loop.is_running():
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(None)
