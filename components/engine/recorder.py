@@ -1,0 +1,154 @@
+"""Record every resource a Pulumi program registers, under the mock runtime (no CLI, no cloud).
+
+:func:`record` may be called any number of times in one process: each call resets the Pulumi
+runtime settings, the root stack resource and the config, and gets a fresh monitor. The
+records come back sorted by URN, so the result does not depend on the order in which the
+SDK's worker threads happened to register resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
+
+from pulumi.output import Unknown
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+UNKNOWN = "<unknown: after deploy>"
+SECRET = "<secret>"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One registered resource: type token, logical name, URN, parent URN (None for the
+    stack's direct children), custom (provider-managed) or component, and its inputs with
+    secrets replaced by ``SECRET`` and values known only after deployment by ``UNKNOWN``."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any] = field(compare=True)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent,
+            "custom": self.custom,
+            "inputs": self.inputs,
+        }
+
+
+def clean(value: Any) -> Any:
+    """Plain data: secrets masked, unknowns marked, mapping keys sorted."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {str(k): clean(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    return value
+
+
+class _Mocks(mocks.Mocks):
+    """Every resource echoes its inputs; what only a deployment knows (ids, ARNs) is UNKNOWN."""
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", UNKNOWN)
+        return UNKNOWN, state
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self) -> None:
+        super().__init__(_Mocks())
+        self.records: list[Record] = []
+        self._lock = Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != STACK_TYPE:
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            parent = request.parent or None
+            if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
+                parent = None  # the stack's direct children
+            rec = Record(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=parent,
+                custom=bool(request.custom),
+                inputs=clean(inputs),
+            )
+            with self._lock:
+                self.records.append(rec)
+        return response
+
+
+def record(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    project: str = "tenantry",
+    config: Mapping[str, str] | None = None,
+) -> list[Record]:
+    """Run ``program`` (which declares resources) and return what it registered.
+
+    ``config`` is the stack config as Pulumi passes it (``"tenantry:tenant": "acme"``; objects
+    as JSON text). Exceptions from the program propagate after the runtime has settled.
+    """
+    monitor = _RecordingMonitor()
+    settings.reset_options(project=project, stack=stack, preview=False)
+    set_all_config(dict(config or {}), secret_keys=[])
+    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+
+    def run() -> None:
+        program()
+
+    try:
+        _sync_await(run_pulumi_func(run))
+    finally:
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+    urns = [r.urn for r in monitor.records]
+    duplicates = sorted({u for u in urns if urns.count(u) > 1})
+    if duplicates:  # the real engine refuses these; the mock monitor does not (pitfall P9)
+        raise ValueError(f"duplicate resource URNs: {duplicates}")
+    return sorted(monitor.records, key=lambda r: r.urn)
+
+
+def close_runtime() -> None:
+    """Close the event loop the Pulumi runtime ran on (for a process that is about to exit:
+    an unclosed loop torn down during interpreter shutdown prints a spurious traceback)."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_closed() and not loop.is_running():
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(None)

@@ -1,0 +1,44 @@
+"""Kubernetes label, node-label and quantity conventions shared by the k8s components (pure).
+
+Node labels the platform puts on GPU nodes (the platform and node-group components set them;
+these components only select on them):
+
+- shared-pool nodes: ``tenantry.dev/pool=<pool>`` and taint ``nvidia.com/gpu=true:NoSchedule``;
+- a tenant's dedicated nodes: ``tenantry.dev/tenant=<tenant>``,
+  ``tenantry.dev/node-group=<name>``, taints ``tenantry.dev/tenant=<tenant>:NoSchedule`` and
+  ``nvidia.com/gpu=true:NoSchedule``;
+- CPU-only models of the shared tiers run on the general (untainted) nodes.
+"""
+
+from __future__ import annotations
+
+from ..spec import ResolvedTenant
+from ..stackconfig import tenant_tags
+
+POOL_LABEL = "tenantry.dev/pool"
+TENANT_LABEL = "tenantry.dev/tenant"
+NODE_GROUP_LABEL = "tenantry.dev/node-group"
+MODEL_LABEL = "tenantry.dev/model"
+MODEL_VERSION_LABEL = "tenantry.dev/model-version"
+GPU_TAINT_KEY = "nvidia.com/gpu"
+SERVING_SYSTEM_NAMESPACE = "knative-serving"  # Knative activator and autoscaler
+MONITORING_NAMESPACE = "monitoring"  # Prometheus, scrapes the metrics ports only
+# Kubernetes group of the tenant's admins (mapped from its IAM admins by an EKS access entry)
+ADMIN_GROUP = "tenantry:{tenant}:admins"
+
+
+def tenant_labels(t: ResolvedTenant) -> dict[str, str]:
+    """The tag policy's keys and values as Kubernetes labels (mandatory keys win)."""
+    return dict(sorted(tenant_tags(t).items()))
+
+
+def admin_group(tenant: str) -> str:
+    return ADMIN_GROUP.format(tenant=tenant)
+
+
+def cpu_quantity(cores: float) -> str:
+    return str(int(cores)) if float(cores).is_integer() else f"{round(cores * 1000)}m"
+
+
+def memory_quantity(gib: float) -> str:
+    return f"{int(gib)}Gi" if float(gib).is_integer() else f"{round(gib * 1024)}Mi"

@@ -1,0 +1,321 @@
+"""``TenantNamespace``: the hardened Kubernetes boundary of one tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pulumi
+from pulumi_kubernetes.core.v1 import LimitRange, Namespace, ResourceQuota, ServiceAccount
+from pulumi_kubernetes.networking.v1 import NetworkPolicy
+from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
+
+from ..spec import PlatformSettings, ResolvedTenant
+from ..triton import serving_caps
+from .labels import (
+    MONITORING_NAMESPACE,
+    SERVING_SYSTEM_NAMESPACE,
+    admin_group,
+    cpu_quantity,
+    memory_quantity,
+    tenant_labels,
+)
+
+Identity = Literal["pod-identity", "irsa"]
+POD_SECURITY = "restricted"
+POD_IDENTITY_AGENT = "169.254.170.23/32"  # EKS Pod Identity agent (link-local, port 80)
+NON_PUBLIC = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+NS_NAME = "kubernetes.io/metadata.name"
+QUEUE_PROXY_PORTS = (8012, 8013, 8022, 9090)  # Knative activator traffic, health, autoscaler
+METRICS_PORTS = (8002, 9091)  # Triton metrics, queue-proxy user metrics
+ADMIN_RULES: list[dict[str, Any]] = [
+    {
+        "apiGroups": ["serving.kserve.io"],
+        "resources": ["inferenceservices", "inferenceservices/status"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": ["serving.knative.dev"],
+        "resources": ["services", "revisions", "routes", "configurations"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "pods/log", "services", "endpoints", "events", "configmaps"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments", "replicasets"],
+        "verbs": ["get", "list", "watch"],
+    },
+]
+
+
+def _untyped(value: Any) -> Any:
+    """Plain Kubernetes-shaped dicts for the SDK's TypedDict arguments (same wire format)."""
+    return value
+
+
+def _ports(ports: Sequence[int], protocol: str = "TCP") -> list[dict[str, Any]]:
+    return [{"protocol": protocol, "port": p} for p in ports]
+
+
+def _from_namespaces(names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": NS_NAME, "operator": "In", "values": sorted(set(names))}]
+        }
+    }
+
+
+class TenantNamespace(pulumi.ComponentResource):
+    """The tenant's namespace and everything that makes it a boundary.
+
+    Creates (names derive from ``name``; the namespace itself is named after the tenant):
+
+    - ``Namespace`` labelled with the tag policy's keys (tenant, cost-center, tier, environment,
+      managed-by, the tenant's labels) and ``pod-security.kubernetes.io/{enforce,audit,warn}:
+      restricted``;
+    - ``ResourceQuota`` ``<name>-quota``: cpu and memory (requests and limits), pods
+      (2 x the most pods the models can run at once, room for a rolling revision),
+      ``requests.nvidia.com/gpu`` (0 unless whole GPUs are in the quota) and one
+      ``requests.nvidia.com/mig-<profile>`` per quota profile, ``services.loadbalancers: 0`` and
+      ``services.nodeports: 0`` (models are reached only through the gateway);
+    - ``ResourceQuota`` ``<name>-priority-guard``: no pod may use any PriorityClass but the
+      tier's (PriorityClasses themselves belong to the platform);
+    - ``LimitRange`` ``<name>-limits``: containers without requests/limits get 250m/256Mi
+      requested and 1 CPU/1Gi limit;
+    - ``NetworkPolicy``s: ``default-deny`` (ingress and egress), ``allow-dns`` (kube-dns in
+      kube-system, 53/UDP+TCP), ``allow-callers`` (ingress only from the gateway namespace and
+      ``access.allowedNamespaces``), ``allow-serving-system`` (Knative's activator/autoscaler on
+      the queue-proxy ports, Prometheus on the metrics ports), ``allow-model-egress`` (the EKS Pod
+      Identity agent on 80, istiod on 15012, and S3 over 443: ``standard`` network isolation
+      allows 443 to public addresses only (no cluster, VPC or link-local/IMDS address);
+      ``strict`` allows 443 only to the Istio egress gateway in the gateway namespace, which the
+      platform limits to its region's S3 endpoints - no direct internet egress at all);
+    - ``ServiceAccount`` ``<tenant>-inference`` with ``automountServiceAccountToken: false``
+      (the Pod Identity / IRSA webhooks mount their own projected token); annotated with
+      ``eks.amazonaws.com/role-arn`` only when ``identity="irsa"``. Default: EKS Pod Identity,
+      whose association is created on the AWS side;
+    - ``Role``/``RoleBinding`` ``<name>-admin``: the group ``tenantry:<tenant>:admins`` may read
+      the tenant's serving objects, pods and logs and delete (restart) pods, in this namespace
+      only; no secrets, RBAC, quotas or network policies (those come from the tenant file).
+    """
+
+    TYPE = "tenantry:k8s:TenantNamespace"
+
+    def __init__(
+        self,
+        name: str,
+        tenant: ResolvedTenant,
+        platform: PlatformSettings,
+        *,
+        identity: Identity = "pod-identity",
+        role_arn: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        if identity not in ("pod-identity", "irsa"):
+            raise ValueError(
+                f"identity: {identity!r} is not accepted; accepted: 'pod-identity', 'irsa'"
+            )
+        if identity == "irsa" and role_arn is None:
+            raise ValueError("role_arn: required when identity='irsa'")
+        t = tenant
+        self.namespace_name = t.name
+        self.service_account_name = f"{t.name}-inference"
+        labels = tenant_labels(t)
+        child = pulumi.ResourceOptions(parent=self)
+
+        ns_labels = dict(labels)
+        for mode in ("enforce", "audit", "warn"):
+            ns_labels[f"pod-security.kubernetes.io/{mode}"] = POD_SECURITY
+            ns_labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+        self.namespace = Namespace(
+            f"{name}-namespace",
+            metadata={"name": t.name, "labels": dict(sorted(ns_labels.items()))},
+            opts=child,
+        )
+        inner = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+
+        def meta(obj: str) -> Any:  # ObjectMetaArgsDict
+            return {"name": obj, "namespace": t.name, "labels": labels}
+
+        self.quota = ResourceQuota(
+            f"{name}-quota",
+            metadata=meta(f"{t.name}-quota"),
+            spec=_untyped({"hard": quota_hard(t)}),
+            opts=inner,
+        )
+        self.priority_guard = ResourceQuota(
+            f"{name}-priority-guard",
+            metadata=meta(f"{t.name}-priority-guard"),
+            spec=_untyped(
+                {
+                    "hard": {"pods": "0"},
+                    "scopeSelector": {
+                        "matchExpressions": [
+                            {
+                                "scopeName": "PriorityClass",
+                                "operator": "NotIn",
+                                "values": [t.tier.priority_class],
+                            }
+                        ]
+                    },
+                }
+            ),
+            opts=inner,
+        )
+        self.limit_range = LimitRange(
+            f"{name}-limits",
+            metadata=meta(f"{t.name}-limits"),
+            spec=_untyped(
+                {
+                    "limits": [
+                        {
+                            "type": "Container",
+                            "default": {"cpu": "1", "memory": "1Gi"},
+                            "defaultRequest": {"cpu": "250m", "memory": "256Mi"},
+                        }
+                    ]
+                }
+            ),
+            opts=inner,
+        )
+
+        self.network_policies = [
+            NetworkPolicy(f"{name}-{pol}", metadata=meta(pol), spec=_untyped(spec), opts=inner)
+            for pol, spec in network_policy_specs(t, platform).items()
+        ]
+
+        sa_meta = meta(self.service_account_name)
+        if identity == "irsa":
+            sa_meta["annotations"] = {"eks.amazonaws.com/role-arn": role_arn}
+        self.service_account = ServiceAccount(
+            f"{name}-inference-sa",
+            metadata=sa_meta,
+            automount_service_account_token=False,
+            opts=inner,
+        )
+
+        self.admin_role = Role(
+            f"{name}-admin",
+            metadata=meta(f"{t.name}-admin"),
+            rules=_untyped(ADMIN_RULES),
+            opts=inner,
+        )
+        self.admin_binding = RoleBinding(
+            f"{name}-admin-binding",
+            metadata=meta(f"{t.name}-admin"),
+            role_ref=_untyped(
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{t.name}-admin"}
+            ),
+            subjects=_untyped(
+                [
+                    {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Group",
+                        "name": admin_group(t.name),
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.admin_role]),
+        )
+
+        self.register_outputs({"namespace": t.name, "service_account": self.service_account_name})
+
+
+def quota_hard(t: ResolvedTenant) -> dict[str, str]:
+    q = t.quotas
+    cpu, mem = cpu_quantity(q.cpu), memory_quantity(q.memory_gib)
+    hard = {
+        "requests.cpu": cpu,
+        "limits.cpu": cpu,
+        "requests.memory": mem,
+        "limits.memory": mem,
+        "pods": str(2 * serving_caps(t).max_pods),
+        "requests.nvidia.com/gpu": str(q.gpus.get("gpu", 0)),
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+    for profile, count in sorted(q.gpus.items()):
+        if profile != "gpu":
+            hard[f"requests.nvidia.com/mig-{profile}"] = str(count)
+    return dict(sorted(hard.items()))
+
+
+def network_policy_specs(t: ResolvedTenant, platform: PlatformSettings) -> dict[str, Any]:
+    """Policy name -> NetworkPolicy spec (see :class:`TenantNamespace`)."""
+    gw = platform.gateway_namespace
+    all_pods: dict[str, Any] = {}
+    if t.tier.network_isolation == "strict":
+        s3: dict[str, Any] = {
+            "to": [
+                {
+                    **_from_namespaces([gw]),
+                    "podSelector": {"matchLabels": {"istio": "egressgateway"}},
+                }
+            ],
+            "ports": _ports([443, 8443]),
+        }
+    else:
+        s3 = {
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC)}}],
+            "ports": _ports([443]),
+        }
+    return {
+        "default-deny": {"podSelector": all_pods, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": {
+            "podSelector": all_pods,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            **_from_namespaces(["kube-system"]),
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": _ports([53], "UDP") + _ports([53], "TCP"),
+                }
+            ],
+        },
+        "allow-callers": {
+            "podSelector": all_pods,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_from_namespaces([gw, *t.access.allowed_namespaces])]}],
+        },
+        "allow-serving-system": {
+            "podSelector": all_pods,
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [_from_namespaces([SERVING_SYSTEM_NAMESPACE])],
+                    "ports": _ports(QUEUE_PROXY_PORTS),
+                },
+                {
+                    "from": [_from_namespaces([MONITORING_NAMESPACE])],
+                    "ports": _ports(METRICS_PORTS),
+                },
+            ],
+        },
+        "allow-model-egress": {
+            "podSelector": all_pods,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}], "ports": _ports([80])},
+                {
+                    "to": [
+                        {
+                            **_from_namespaces([gw]),
+                            "podSelector": {"matchLabels": {"app": "istiod"}},
+                        }
+                    ],
+                    "ports": _ports([15012]),
+                },
+                s3,
+            ],
+        },
+    }

@@ -1,0 +1,29 @@
+"""Triton model configuration (pure, no Pulumi): ``config.pbtxt`` text, per-model serving caps
+and the model repository layout in the tenant's bucket."""
+
+from .caps import ServingCaps, serving_caps
+from .config import (
+    BACKEND_BY_FORMAT,
+    DEVICE_RESOURCE,
+    PRIORITY_LEVELS,
+    ConfigError,
+    batching_settings,
+    model_config,
+)
+from .repository import config_key, revision_prefix, served_version, storage_uri, versions
+
+__all__ = [
+    "BACKEND_BY_FORMAT",
+    "DEVICE_RESOURCE",
+    "PRIORITY_LEVELS",
+    "ConfigError",
+    "ServingCaps",
+    "batching_settings",
+    "config_key",
+    "model_config",
+    "revision_prefix",
+    "served_version",
+    "serving_caps",
+    "storage_uri",
+    "versions",
+]

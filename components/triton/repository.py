@@ -1,0 +1,45 @@
+"""Where a model revision lives in the tenant's model repository bucket (pure).
+
+Each revision (the stable ``version`` and, while a canary runs, ``canary.version``) is its own
+one-model Triton model repository::
+
+    s3://<bucket>/models/<model>/v<version>/            <- the InferenceService's storageUri
+        <model>/config.pbtxt                            <- declared by Tenantry (TritonModelConfig)
+        <model>/<version>/<weights>                     <- uploaded by the tenant's CI
+
+KServe downloads ``storageUri`` to ``/mnt/models`` and starts Triton with that directory as its
+model repository, so the repository root must contain the model *directory*. Giving each
+revision its own prefix means the stable revision keeps its files (and its config) while the
+canary revision gets a new config, and a restarted stable pod never picks up canary weights.
+"""
+
+from __future__ import annotations
+
+from ..spec import ResolvedModel
+
+MODELS_PREFIX = "models"
+
+
+def revision_prefix(model: str, version: str) -> str:
+    return f"{MODELS_PREFIX}/{model}/v{version}"
+
+
+def config_key(model: str, version: str) -> str:
+    """Object key of the revision's ``config.pbtxt``."""
+    return f"{revision_prefix(model, version)}/{model}/config.pbtxt"
+
+
+def storage_uri(bucket: str, model: str, version: str) -> str:
+    return f"s3://{bucket}/{revision_prefix(model, version)}"
+
+
+def versions(m: ResolvedModel) -> tuple[str, ...]:
+    """Every revision that must exist in the repository: stable first, then the canary."""
+    return (m.version, m.canary.version) if m.canary else (m.version,)
+
+
+def served_version(m: ResolvedModel) -> str:
+    """The revision the InferenceService spec declares. KServe canary rollouts work by declaring
+    the new revision plus ``canaryTrafficPercent``; the previous (stable) revision keeps the rest
+    of the traffic until the canary is promoted."""
+    return m.canary.version if m.canary else m.version

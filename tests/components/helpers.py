@@ -1,0 +1,88 @@
+"""Shared helpers: the example tenants, building components under the recording engine, and
+the schemas rendered objects are validated against."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.engine import Record, record
+from components.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+TIER_OF_EXAMPLE = {
+    "acme": "premium",
+    "globex": "shared",
+    "initech": "isolated",
+    "umbrella": "dedicated",
+}
+EXAMPLES = sorted(TIER_OF_EXAMPLE)
+BUCKET = "test-models-bucket"
+KSERVE_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+
+
+@functools.cache
+def platform() -> PlatformSettings:
+    return load_platform(ROOT / "stacks")
+
+
+@functools.cache
+def tenants() -> dict[str, ResolvedTenant]:
+    reg = load_registry([ROOT / "tenants"], platform())
+    assert reg.ok, [p.render() for p in reg.problems]
+    return dict(reg.tenants)
+
+
+def build(name: str, factory: Callable[[], Any]) -> list[Record]:
+    return record(factory, stack=name)
+
+
+def by_name(records: list[Record]) -> dict[str, Record]:
+    out = {r.name: r for r in records}
+    assert len(out) == len(records), "logical names must be unique"
+    return out
+
+
+def parent_name(rec: Record) -> str | None:
+    return rec.parent.rsplit("::", 1)[1] if rec.parent else None
+
+
+@functools.cache
+def isvc_schema() -> dict[str, Any]:
+    """The v1beta1 openAPIV3Schema, made strict: every object schema that lists properties
+    rejects others (unless it says x-kubernetes-preserve-unknown-fields)."""
+    crd = yaml.safe_load(KSERVE_CRD.read_text("utf-8"))
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+
+    def strict(node: Any) -> None:
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for v in node.values():
+                strict(v)
+        elif isinstance(node, list):
+            for v in node:
+                strict(v)
+
+    strict(schema)
+    return schema
+
+
+@functools.cache
+def isvc_validator() -> Any:
+    """A compiled validator for :func:`isvc_schema` (building one per call costs seconds)."""
+    import jsonschema
+
+    schema = isvc_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)

@@ -1,0 +1,192 @@
+"""The recording engine and ``tenantry render``: repeatable, masked, atomic."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from components.cli.main import main
+from components.engine import SECRET, UNKNOWN, WriteError, record, record_tenant, write_atomic
+from components.spec import SpecError
+
+from .helpers import ROOT
+
+
+def test_records_are_repeatable_in_one_process() -> None:
+    a = record_tenant("umbrella", ROOT / "tenants", ROOT / "stacks")
+    b = record_tenant("globex", ROOT / "tenants", ROOT / "stacks")
+    c = record_tenant("umbrella", ROOT / "tenants", ROOT / "stacks")
+    assert a == c and a != b
+    assert [r.urn for r in a] == sorted(r.urn for r in a)
+    assert all(r.urn.startswith("urn:pulumi:umbrella::tenantry::") for r in a)
+
+
+def test_secrets_masked_and_deploy_time_values_unknown() -> None:
+    def program() -> None:
+        from pulumi_kubernetes.core.v1 import ConfigMap
+
+        first = ConfigMap("first", metadata={"name": "first"}, data={"a": "b"})
+        ConfigMap(
+            "second",
+            metadata={"name": "second"},
+            data={"token": pulumi.Output.secret("hunter2"), "from": first.id},
+        )
+
+    recs = {r.name: r for r in record(program, stack="t")}
+    data = recs["second"].inputs["data"]
+    assert data == SECRET or data["token"] == SECRET
+    assert "hunter2" not in repr(recs["second"].inputs)
+    plain = record(lambda: _cm_with_id_ref(), stack="t")
+    assert {r.name: r for r in plain}["ref"].inputs["data"] == {"from": UNKNOWN}
+
+
+def _cm_with_id_ref() -> None:
+    from pulumi_kubernetes.core.v1 import ConfigMap
+
+    first = ConfigMap("first", metadata={"name": "first"})
+    ConfigMap("ref", metadata={"name": "ref"}, data={"from": first.id})
+
+
+def test_program_errors_propagate() -> None:
+    def program() -> None:
+        raise pulumi.RunError("boom")
+
+    with pytest.raises(pulumi.RunError, match="boom"):
+        record(program, stack="t")
+    assert record(lambda: None, stack="t") == []  # and the runtime is usable again
+
+
+def test_platform_stack_program_says_it_is_issue_9() -> None:
+    import runpy
+
+    from components.engine.stack import PROGRAM
+
+    with pytest.raises(pulumi.RunError, match="issue 9"):
+        record(
+            lambda: runpy.run_path(str(PROGRAM), run_name="__main__"), stack="platform", config={}
+        )
+
+
+def test_render_cli_writes_and_replaces_atomically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "render" / "acme"
+    assert (
+        main(
+            [
+                "render",
+                "acme",
+                "--out",
+                str(out),
+                "--tenants",
+                str(ROOT / "tenants"),
+                "--stacks",
+                str(ROOT / "stacks"),
+            ]
+        )
+        == 0
+    )
+    assert (out / "kubernetes/acme/inferenceservice-fraud-detector.yaml").is_file()
+    assert (out / "triton/models/fraud-detector/v13/fraud-detector/config.pbtxt").is_file()
+    assert "17 Kubernetes object(s), 3 Triton config(s)" in capsys.readouterr().out
+    (out / "stale.yaml").write_text("x")
+    assert (
+        main(
+            [
+                "render",
+                "acme",
+                "--out",
+                str(out),
+                "--tenants",
+                str(ROOT / "tenants"),
+                "--stacks",
+                str(ROOT / "stacks"),
+            ]
+        )
+        == 0
+    )
+    assert not (out / "stale.yaml").exists()  # replaced whole
+    assert [p.name for p in out.parent.iterdir()] == ["acme"]  # no temp dirs left
+
+
+def bad_tenant_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    tenants, stacks = tmp_path / "tenants", tmp_path / "stacks"
+    tenants.mkdir()
+    shutil.copytree(ROOT / "stacks", stacks)
+    text = (ROOT / "tenants" / "acme.yaml").read_text("utf-8")
+    (tenants / "acme.yaml").write_text(text.replace("gpu: 1g.10gb", "gpu: 9g.99gb"))
+    return tenants, stacks
+
+
+def test_render_of_an_invalid_tenant_touches_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenants, stacks = bad_tenant_dirs(tmp_path)
+    out = tmp_path / "out" / "acme"
+    code = main(
+        ["render", "acme", "--out", str(out), "--tenants", str(tenants), "--stacks", str(stacks)]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "spec.models[0].gpu" in err and "nothing was written" in err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SpecError):
+        record_tenant("acme", tenants, stacks)
+
+
+def test_render_of_an_invalid_tenant_keeps_a_previous_render(tmp_path: Path) -> None:
+    tenants, stacks = bad_tenant_dirs(tmp_path)
+    out = tmp_path / "acme"
+    assert (
+        main(
+            [
+                "render",
+                "acme",
+                "--out",
+                str(out),
+                "--tenants",
+                str(ROOT / "tenants"),
+                "--stacks",
+                str(ROOT / "stacks"),
+            ]
+        )
+        == 0
+    )
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert (
+        main(
+            [
+                "render",
+                "acme",
+                "--out",
+                str(out),
+                "--tenants",
+                str(tenants),
+                "--stacks",
+                str(stacks),
+            ]
+        )
+        == 1
+    )
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acme", "stacks", "tenants"]
+
+
+def test_unknown_tenant_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["render", "nobody", "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_write_atomic_refuses_a_directory_that_is_not_a_render(tmp_path: Path) -> None:
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(WriteError, match="not a tenantry render"):
+        write_atomic({"a.yaml": b"x"}, out)
+    assert (out / "notes.txt").read_text() == "keep me"
+    with pytest.raises(WriteError, match="outside"):
+        write_atomic({"../escape.yaml": b"x"}, tmp_path / "new")
+    assert not (tmp_path / "new").exists()

@@ -1,0 +1,313 @@
+"""One test pins each secure default, so weakening one is a visible change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.engine import Record
+from components.k8s.gateway import GatewayAdmission
+from components.k8s.namespace import NON_PUBLIC, TenantNamespace
+from components.spec import TIERS
+from components.tenant import Tenant
+
+from .helpers import BUCKET, EXAMPLES, build, platform, tenants
+
+
+def tenant_records(name: str, **kw: Any) -> dict[str, Record]:
+    t = tenants()[name]
+    recs = build(name, lambda: Tenant(name, t, platform(), bucket_name=BUCKET, **kw))
+    return {r.name: r for r in recs}
+
+
+def spec(recs: dict[str, Record], name: str) -> Any:
+    return recs[name].inputs["spec"]
+
+
+def predictors(name: str) -> list[dict[str, Any]]:
+    return [
+        r.inputs["spec"]["predictor"]
+        for r in tenant_records(name).values()
+        if r.type.endswith(":InferenceService") and r.custom
+    ]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_namespace_enforces_restricted_pod_security(name: str) -> None:
+    labels = tenant_records(name)[f"{name}-ns-namespace"].inputs["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    assert labels["tenant"] == name and labels["tier"] == tenants()[name].tier.name
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_quota_has_no_load_balancers_no_node_ports_and_exact_gpu_counts(name: str) -> None:
+    t = tenants()[name]
+    hard = spec(tenant_records(name), f"{name}-ns-quota")["hard"]
+    assert hard["services.loadbalancers"] == "0" and hard["services.nodeports"] == "0"
+    assert hard["requests.nvidia.com/gpu"] == str(t.quotas.gpus.get("gpu", 0))
+    migs = {
+        k.removeprefix("requests.nvidia.com/mig-"): v
+        for k, v in hard.items()
+        if k.startswith("requests.nvidia.com/mig-")
+    }
+    assert migs == {p: str(c) for p, c in t.quotas.gpus.items() if p != "gpu"}
+    assert hard["limits.cpu"] == hard["requests.cpu"]
+    assert {"requests.cpu", "requests.memory", "limits.memory", "pods"} <= set(hard)
+
+
+def test_quota_values_for_acme() -> None:
+    hard = spec(tenant_records("acme"), "acme-ns-quota")["hard"]
+    assert hard == {
+        "limits.cpu": "32",
+        "limits.memory": "128Gi",
+        "pods": "20",
+        "requests.cpu": "32",
+        "requests.memory": "128Gi",
+        "requests.nvidia.com/gpu": "0",
+        "requests.nvidia.com/mig-1g.10gb": "8",
+        "requests.nvidia.com/mig-2g.20gb": "2",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_only_the_tiers_priority_class_may_run(name: str) -> None:
+    guard = spec(tenant_records(name), f"{name}-ns-priority-guard")
+    assert guard == {
+        "hard": {"pods": "0"},
+        "scopeSelector": {
+            "matchExpressions": [
+                {
+                    "operator": "NotIn",
+                    "scopeName": "PriorityClass",
+                    "values": [tenants()[name].tier.priority_class],
+                }
+            ]
+        },
+    }
+    assert {p["priorityClassName"] for p in predictors(name)} == {
+        tenants()[name].tier.priority_class
+    }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_default_deny_ingress_and_egress(name: str) -> None:
+    assert spec(tenant_records(name), f"{name}-ns-default-deny") == {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_ingress_only_from_gateway_and_allowed_namespaces(name: str) -> None:
+    t = tenants()[name]
+    s = spec(tenant_records(name), f"{name}-ns-allow-callers")
+    [rule] = s["ingress"]
+    [peer] = rule["from"]
+    assert peer == {
+        "namespaceSelector": {
+            "matchExpressions": [
+                {
+                    "key": "kubernetes.io/metadata.name",
+                    "operator": "In",
+                    "values": sorted({platform().gateway_namespace, *t.access.allowed_namespaces}),
+                }
+            ]
+        }
+    }
+
+
+def test_dns_egress_only_to_kube_dns() -> None:
+    s = spec(tenant_records("acme"), "acme-ns-allow-dns")
+    [rule] = s["egress"]
+    assert rule["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_s3_egress_by_network_isolation(name: str) -> None:
+    t = tenants()[name]
+    egress = spec(tenant_records(name), f"{name}-ns-allow-model-egress")["egress"]
+    https = [r for r in egress if any(p["port"] == 443 for p in r["ports"])]
+    assert len(https) == 1
+    [peer] = https[0]["to"]
+    if t.tier.network_isolation == "strict":
+        assert "ipBlock" not in peer
+        assert peer["podSelector"] == {"matchLabels": {"istio": "egressgateway"}}
+    else:
+        assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+        assert set(peer["ipBlock"]["except"]) == set(NON_PUBLIC)
+        assert "169.254.0.0/16" in peer["ipBlock"]["except"]  # no IMDS
+
+
+def test_strict_tiers_are_the_ones_with_strict_isolation() -> None:
+    assert {n for n, tier in TIERS.items() if tier.network_isolation == "strict"} == {
+        "isolated",
+        "dedicated",
+    }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_service_account_token_not_mounted_and_no_irsa_by_default(name: str) -> None:
+    sa = tenant_records(name)[f"{name}-ns-inference-sa"].inputs
+    assert sa["automountServiceAccountToken"] is False
+    assert "annotations" not in sa["metadata"]
+    assert all(p["automountServiceAccountToken"] is False for p in predictors(name))
+    assert {p["serviceAccountName"] for p in predictors(name)} == {f"{name}-inference"}
+
+
+def test_irsa_annotates_the_service_account_only_when_chosen() -> None:
+    arn = "arn:aws:iam::111122223333:role/acme-runtime"
+    sa = tenant_records("acme", identity="irsa", role_arn=arn)["acme-ns-inference-sa"].inputs
+    assert sa["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
+    assert sa["automountServiceAccountToken"] is False
+
+
+def test_irsa_without_role_is_refused() -> None:
+    t = tenants()["acme"]
+    with pytest.raises(ValueError, match="role_arn: required"):
+        build("acme", lambda: TenantNamespace("acme", t, platform(), identity="irsa"))
+
+
+def test_admin_role_is_namespaced_read_mostly_and_bound_to_the_tenant_group() -> None:
+    recs = tenant_records("acme")
+    role = recs["acme-ns-admin"].inputs
+    assert role["kind"] == "Role" and role["metadata"]["namespace"] == "acme"
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"]
+        assert "secrets" not in rule["resources"]
+        assert not {"rbac.authorization.k8s.io", "networking.k8s.io"} & set(rule["apiGroups"])
+        assert set(rule["verbs"]) <= {"get", "list", "watch", "delete"}
+    binding = recs["acme-ns-admin-binding"].inputs
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "acme-admin",
+    }
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "tenantry:acme:admins"}
+    ]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_pods_run_restricted(name: str) -> None:
+    for p in predictors(name):
+        pod, ctr = p["securityContext"], p["model"]["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert ctr["runAsNonRoot"] is True
+        assert ctr["readOnlyRootFilesystem"] is True
+        assert ctr["allowPrivilegeEscalation"] is False
+        assert ctr["privileged"] is False
+        assert ctr["capabilities"] == {"drop": ["ALL"]}
+        assert ctr["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert {v["name"]: next(iter(v)) for v in p["volumes"]} == {
+            "tmp": "emptyDir",
+            "shm": "emptyDir",
+        }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_requests_equal_limits_including_the_gpu_resource(name: str) -> None:
+    t = tenants()[name]
+    by_model = {m.name: m for m in t.models}
+    recs = tenant_records(name)
+    for m in by_model.values():
+        res = spec(recs, f"{name}-{m.name}-isvc")["predictor"]["model"]["resources"]
+        assert res["requests"] == res["limits"]
+        if m.gpu_resource:
+            assert res["limits"][m.gpu_resource] == "1"
+        assert not any(k.startswith("nvidia.com/") for k in res["limits"]) or m.gpu
+
+
+def test_placement_by_tier() -> None:
+    acme = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("acme")}
+    assert acme["fraud-detector"]["nodeSelector"] == {"tenantry.dev/pool": "h100"}
+    assert acme["fraud-detector"]["tolerations"] == [
+        {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}
+    ]
+    globex = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("globex")}
+    assert globex["intent-classifier"]["nodeSelector"] == {"tenantry.dev/pool": "a100"}
+    assert "nodeSelector" not in globex["language-id"]  # CPU model: general nodes
+    assert "tolerations" not in globex["language-id"]  # and no GPU taint tolerated
+    umbrella = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("umbrella")}
+    assert umbrella["protein-folder"]["nodeSelector"] == {
+        "tenantry.dev/node-group": "h100",
+        "tenantry.dev/tenant": "umbrella",
+    }
+    assert umbrella["variant-caller"]["nodeSelector"]["tenantry.dev/node-group"] == "h200"
+    assert {
+        "effect": "NoSchedule",
+        "key": "tenantry.dev/tenant",
+        "operator": "Equal",
+        "value": "umbrella",
+    } in umbrella["protein-folder"]["tolerations"]
+
+
+def test_canary_split_and_autoscaling_from_caps() -> None:
+    acme = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("acme")}
+    fd = acme["fraud-detector"]
+    assert fd["canaryTrafficPercent"] == 10
+    assert fd["model"]["storageUri"].endswith("/models/fraud-detector/v13")
+    assert (fd["minReplicas"], fd["maxReplicas"]) == (2, 4)
+    assert (fd["scaleMetric"], fd["scaleTarget"], fd["containerConcurrency"]) == (
+        "concurrency",
+        4,
+        6,
+    )
+    assert "canaryTrafficPercent" not in acme["risk-embedder"]
+    assert (fd["model"]["runtime"], fd["model"]["protocolVersion"]) == ("kserve-tritonserver", "v2")
+
+
+def test_gateway_denies_callers_outside_allowed_namespaces() -> None:
+    recs = tenant_records("initech")
+    adm = recs["initech-gateway-admission"].inputs
+    assert adm["metadata"]["namespace"] == platform().gateway_namespace
+    [rule] = adm["spec"]["rules"]
+    assert adm["spec"]["action"] == "DENY"
+    assert rule["from"] == [{"source": {"notNamespaces": ["initech-batch", "initech-ehr"]}}]
+    hosts = rule["to"][0]["operation"]["hosts"]
+    assert "clinical-ner-initech.example.com" in hosts
+    assert "clinical-ner-predictor.initech.svc.cluster.local:*" in hosts
+    callers = recs["initech-gateway-callers"].inputs["spec"]
+    assert callers["action"] == "ALLOW"
+    assert callers["rules"][0] == {
+        "from": [{"source": {"namespaces": ["initech-batch", "initech-ehr"]}}]
+    }
+
+
+def test_rate_limit_tokens_are_requests_per_second() -> None:
+    for name in EXAMPLES:
+        f = spec(tenant_records(name), f"{name}-gateway-rate-limit")
+        value = f["configPatches"][0]["patch"]["value"]["typed_config"]["value"]
+        rps = tenants()[name].quotas.requests_per_second
+        assert value["token_bucket"] == {
+            "fill_interval": "1s",
+            "max_tokens": rps,
+            "tokens_per_fill": rps,
+        }
+
+
+# The canonical Pulumi unit-test pattern (decorator + returned Output) for one default, so the
+# components are also exercised outside the recording engine.
+@pulumi.runtime.test
+def test_service_account_automount_off_under_plain_mocks() -> Any:
+    import components.engine.recorder as rec
+
+    pulumi.runtime.set_mocks(rec._Mocks(), project="tenantry", stack="acme", preview=False)
+    ns = TenantNamespace("acme", tenants()["acme"], platform())
+    gw = GatewayAdmission("acme-gw", tenants()["acme"], platform())
+
+    def check(values: list[Any]) -> None:
+        automount, action = values
+        assert automount is False
+        assert action == "DENY"
+
+    return pulumi.Output.all(
+        ns.service_account.automount_service_account_token,
+        gw.admission.spec.apply(lambda s: s["action"]),
+    ).apply(check)
