@@ -1,33 +1,34 @@
-"""``Tenant``: everything one tenant's stack declares on the Kubernetes side, plus its Triton
-model configurations in its model bucket."""
+"""``Tenant``: one tenant's whole stack from its resolved spec (``tenantry:tenant:Tenant``)."""
 
 from __future__ import annotations
 
 import pulumi
 
-from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission
-from .k8s.inference_service import InferenceService
-from .k8s.namespace import Identity, TenantNamespace
-from .model_repository import TritonModelConfig
+from .aws.identity import IdentityMode, Irsa, PodIdentity
+from .aws.tenant_aws import TenantAws, TenantAwsArgs
+from .data.store import TenantVectorStore
+from .k8s.gateway import DEFAULT_INGRESS_DOMAIN
+from .platform_ref import PlatformInputs
 from .spec import PlatformSettings, ResolvedTenant
-from .triton import versions
+from .tenant_serving import TenantServing
 
 
 class Tenant(pulumi.ComponentResource):
-    """Composes, for one resolved tenant (children named ``<name>-...``):
+    """Composes, for one resolved tenant, with children all named from ``name``:
 
-    - ``TenantNamespace`` ``<name>-ns`` (namespace, quotas, limits, network policies, service
-      account, admin RBAC);
-    - ``GatewayAdmission`` ``<name>-gateway`` (Istio authorization + per-tenant rate limit);
-    - per model and revision, ``TritonModelConfig`` ``<name>-<model>-v<version>-config``
-      (stable version, and the canary version while a canary runs);
-    - per model, ``InferenceService`` ``<name>-<model>`` (after its namespace, service account
-      and configs).
+    - :class:`~components.aws.tenant_aws.TenantAws` (provider with the tag policy as default
+      tags, KMS key, model bucket, inference/admin roles with a permissions boundary, Pod
+      Identity association, dedicated node groups);
+    - :class:`~components.tenant_serving.TenantServing` (namespace isolation, gateway
+      admission, Triton configs in the bucket, one KServe InferenceService per model), wired
+      to the bucket, the inference role and the key;
+    - :class:`~components.data.store.TenantVectorStore` when the tenant declares vector
+      namespaces (schema + role on the shared database, one table per namespace, credentials
+      as a Secret in the tenant's namespace).
 
-    AWS-side inputs (from the AWS components, wired in the stack program): ``bucket_name``
-    (the tenant's model repository bucket), ``role_arn`` (the tenant's runtime role; used here
-    only for IRSA, Pod Identity associations are AWS-side), ``kms_key_arn`` (optional, named
-    on the config objects). Defaults: EKS Pod Identity, Knative's default ingress domain.
+    ``inputs`` are the platform stack's outputs (:mod:`components.platform_ref`).
+    Defaults: EKS Pod Identity (``identity="irsa"`` needs ``oidc_provider_arn`` and
+    ``oidc_issuer``), Knative's default ingress domain, vector namespaces retained on delete.
     """
 
     TYPE = "tenantry:tenant:Tenant"
@@ -37,54 +38,54 @@ class Tenant(pulumi.ComponentResource):
         name: str,
         tenant: ResolvedTenant,
         platform: PlatformSettings,
+        inputs: PlatformInputs,
         *,
-        bucket_name: pulumi.Input[str],
-        role_arn: pulumi.Input[str] | None = None,
-        kms_key_arn: pulumi.Input[str] | None = None,
-        identity: Identity = "pod-identity",
+        identity: IdentityMode | None = None,
         ingress_domain: str = DEFAULT_INGRESS_DOMAIN,
+        replace_vector_namespaces: tuple[str, ...] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
-        t = tenant
-        child = pulumi.ResourceOptions(parent=self)
-        self.namespace = TenantNamespace(
-            f"{name}-ns", t, platform, identity=identity, role_arn=role_arn, opts=child
-        )
-        self.gateway = GatewayAdmission(
-            f"{name}-gateway",
-            t,
+        mode = identity or PodIdentity()
+        self.aws = TenantAws(
+            name,
+            tenant,
             platform,
-            ingress_domain=ingress_domain,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            TenantAwsArgs(
+                account_id=platform.account_id,
+                cluster_name=platform.cluster.name,
+                node_role_arn=inputs.node_role_arn,
+                subnet_ids=inputs.subnet_ids,
+                platform_key_arn=inputs.platform_key_arn,
+                identity=mode,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.model_configs: dict[tuple[str, str], TritonModelConfig] = {}
-        self.inference_services: dict[str, InferenceService] = {}
-        for m in t.models:
-            configs = []
-            for version in versions(m):
-                cfg = TritonModelConfig(
-                    f"{name}-{m.name}-v{version}-config",
-                    t,
-                    m,
-                    version,
-                    bucket_name=bucket_name,
-                    kms_key_arn=kms_key_arn,
-                    opts=child,
-                )
-                self.model_configs[(m.name, version)] = cfg
-                configs.append(cfg)
-            self.inference_services[m.name] = InferenceService(
-                f"{name}-{m.name}",
-                t,
-                m,
-                bucket_name=bucket_name,
-                service_account=self.namespace.service_account_name,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *configs]),
+        self.serving = TenantServing(
+            name,
+            tenant,
+            platform,
+            bucket_name=self.aws.bucket_name,
+            role_arn=self.aws.inference_role_arn,
+            kms_key_arn=self.aws.key_arn,
+            identity="irsa" if isinstance(mode, Irsa) else "pod-identity",
+            ingress_domain=ingress_domain,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.vectors: TenantVectorStore | None = None
+        if tenant.vector_namespaces:
+            self.vectors = TenantVectorStore(
+                name,
+                tenant,
+                inputs.vector_db,
+                replace_namespaces=replace_vector_namespaces,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.serving.namespace]),
             )
         self.register_outputs(
             {
-                "namespace": self.namespace.namespace_name,
-                "models": sorted(self.inference_services),
+                "namespace": self.serving.namespace.namespace_name,
+                "bucket": self.aws.bucket_name,
+                "inferenceRoleArn": self.aws.inference_role_arn,
+                "models": sorted(self.serving.inference_services),
             }
         )

@@ -2,13 +2,14 @@
 
 Tenant stacks (``Pulumi.<tenant>.yaml``): read ``tenantry:tenant`` and ``tenantry:tenantFile``,
 load the platform settings from this directory, resolve the tenant (a bad tenant file stops
-here with every problem listed, before any resource is declared) and build its ``Tenant``.
+here with every problem listed, before any resource is declared), read the platform stack's
+outputs through a StackReference (missing ones are named) and build its ``Tenant``.
 The ``platform`` stack's program is issue 9.
 
 Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; default: this
-directory), ``tenantry:modelBucket`` (the model repository bucket; default
-``tenantry-<environment>-<tenant>-models`` until the AWS components provide it),
-``tenantry:identity`` (``pod-identity`` or ``irsa``), ``tenantry:roleArn`` (IRSA only).
+directory), ``tenantry:platformStack`` (default: the platform settings' ``stackReference``),
+``tenantry:identity`` (``pod-identity`` or ``irsa``; IRSA also needs
+``tenantry:oidcProviderArn`` and ``tenantry:oidcIssuer``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pulumi
 
+from components.aws.identity import IdentityMode, Irsa, PodIdentity
+from components.platform_ref import from_stack
 from components.spec import PLATFORM_STACK, load_platform, load_tenant
 from components.tenant import Tenant
 
@@ -45,17 +48,16 @@ def main() -> None:
         raise pulumi.RunError(
             f"tenantry:identity: {identity!r} is not accepted; accepted: pod-identity, irsa"
         )
-    bucket = cfg.get("modelBucket") or f"tenantry-{tenant.environment}-{tenant.name}-models"
-    t = Tenant(
-        tenant.name,
-        tenant,
-        platform,
-        bucket_name=bucket,
-        role_arn=cfg.get("roleArn"),
-        identity=identity,
-    )  # type: ignore[arg-type]
-    pulumi.export("namespace", t.namespace.namespace_name)
-    pulumi.export("models", sorted(t.inference_services))
+    mode: IdentityMode = PodIdentity()
+    if identity == "irsa":
+        mode = Irsa(
+            oidc_provider_arn=cfg.require("oidcProviderArn"), oidc_issuer=cfg.require("oidcIssuer")
+        )
+    inputs = from_stack(cfg.get("platformStack") or platform.stack_reference)
+    t = Tenant(tenant.name, tenant, platform, inputs, identity=mode)
+    pulumi.export("namespace", t.serving.namespace.namespace_name)
+    pulumi.export("bucket", t.aws.bucket_name)
+    pulumi.export("models", sorted(t.serving.inference_services))
 
 
 main()

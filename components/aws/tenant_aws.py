@@ -33,7 +33,7 @@ class TenantAwsArgs:
     cluster_name: str | None = None
     node_role_arn: pulumi.Input[str] | None = None
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    platform_key_arn: str | None = None
+    platform_key_arn: pulumi.Input[str] | None = None
     partition: str = "aws"
     bucket_suffix: str | None = None
     identity: IdentityMode = field(default_factory=PodIdentity)
@@ -105,7 +105,8 @@ class TenantAws(pulumi.ComponentResource):
             )
             key_arn: pulumi.Input[str] = self.key.arn
         else:
-            key_arn = str(args.platform_key_arn)
+            assert args.platform_key_arn is not None
+            key_arn = args.platform_key_arn
         self.storage = TenantBucket(
             f"{name}-storage",
             names,

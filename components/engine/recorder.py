@@ -19,6 +19,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from ..platform_ref import placeholder_outputs
+
 UNKNOWN = "<unknown: after deploy>"
 SECRET = "<secret>"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -48,10 +50,22 @@ class Record:
         }
 
 
+def _mask(value: Any) -> Any:
+    """A secret's shape with every value replaced: a Secret's ``stringData`` stays a mapping
+    of its keys (so the manifest is still a valid object), but no value is shown."""
+    if rpc.is_rpc_secret(value):
+        return _mask(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, Mapping):
+        return {str(k): _mask(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return SECRET
+
+
 def clean(value: Any) -> Any:
     """Plain data: secrets masked, unknowns marked, mapping keys sorted."""
     if rpc.is_rpc_secret(value):
-        return SECRET
+        return _mask(value)
     if isinstance(value, Unknown) or value == rpc.UNKNOWN:
         return UNKNOWN
     if isinstance(value, Mapping):
@@ -63,11 +77,35 @@ def clean(value: Any) -> Any:
     return value
 
 
+def _subclasses(cls: type) -> list[type]:
+    out: list[type] = []
+    subs: list[type] = cls.__subclasses__()
+    for sub in subs:
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
+def _dynamic_outputs(type_token: str) -> list[str]:
+    """Output properties a dynamic resource class declares (``role: Output[str]``): only its
+    provider's ``create`` knows them, so offline they are values known after deployment."""
+    from pulumi.dynamic import Resource
+
+    for cls in _subclasses(Resource):
+        if f"pulumi-python:{getattr(cls, '_resource_type_name', '')}" == type_token:
+            return sorted(getattr(cls, "__annotations__", {}))
+    return []
+
+
 class _Mocks(mocks.Mocks):
     """Every resource echoes its inputs; what only a deployment knows (ids, ARNs) is UNKNOWN."""
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return UNKNOWN, {**state, "outputs": placeholder_outputs(UNKNOWN)}
+        if args.typ.startswith("pulumi-python:dynamic"):
+            for key in _dynamic_outputs(args.typ):
+                state.setdefault(key, UNKNOWN)
         if args.typ.startswith("aws:"):
             state.setdefault("arn", UNKNOWN)
         return UNKNOWN, state

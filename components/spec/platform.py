@@ -36,6 +36,9 @@ class Cluster(Strict):
 class PlatformSettings(Strict):
     environment: ChildName = "prod"
     region: str = "us-east-1"
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$")] = Field(
+        description="The AWS account the platform and every tenant stack deploy into."
+    )
     cluster: Cluster
     shared_pools: Annotated[list[SharedPool], Field(min_length=1)]
     overflow_headroom: Annotated[float, Field(ge=0, le=1)] = Field(
@@ -44,6 +47,10 @@ class PlatformSettings(Strict):
         "reserve on top of guaranteed demand.",
     )
     gateway_namespace: ChildName = "istio-system"
+    stack_reference: str = Field(
+        default="organization/tenantry/platform",
+        description="How tenant stacks name the platform stack (StackReference).",
+    )
     admins: list[IamArn] = Field(
         default_factory=list, description="Platform administrators (manage every tenant key)."
     )

@@ -11,7 +11,7 @@ from components.engine import Record
 from components.k8s.gateway import GatewayAdmission
 from components.k8s.namespace import NON_PUBLIC, TenantNamespace
 from components.spec import TIERS
-from components.tenant import Tenant
+from components.tenant_serving import TenantServing as Tenant
 
 from .helpers import BUCKET, EXAMPLES, build, platform, tenants
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.tenant import Tenant
+from components.tenant_serving import TenantServing as Tenant
 from components.triton import config_key, versions
 
 from .helpers import BUCKET, EXAMPLES, TIER_OF_EXAMPLE, build, parent_name, platform, tenants
@@ -33,7 +33,7 @@ GW_CHILDREN = [
 def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     t = tenants()[name]
     out = {
-        ("tenantry:tenant:Tenant", name, None),
+        ("tenantry:tenant:TenantServing", name, None),
         ("tenantry:k8s:TenantNamespace", f"{name}-ns", name),
         ("tenantry:k8s:GatewayAdmission", f"{name}-gateway", name),
     }

@@ -1,0 +1,120 @@
+"""``tenantry plan``: credential-free preview of what each tenant declares, what it breaks and
+what it costs; with ``--base REF``, the change against the same plan at that git ref."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..plan.gitrefs import GitError, affected_tenants, changed_files, export_tree
+from ..plan.render import as_json, as_markdown, as_table
+from ..spec import load_registry
+from ..spec.errors import errors
+from .common import EXIT_INVALID, EXIT_OK, UsageError, platform_from, print_problems
+
+REPO_CODE = Path(__file__).resolve().parents[2]
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("plan", help="offline plan of tenants: resources, guardrails, cost, diff")
+    p.add_argument("names", nargs="*", metavar="TENANT")
+    p.add_argument("--all", action="store_true", help="every tenant (the default)")
+    p.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="tenants whose file, or the shared code, changed since REF",
+    )
+    p.add_argument("--base", metavar="REF", help="diff against the same plan at git REF")
+    p.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    p.add_argument("--tenants", type=Path, default=Path("tenants"))
+    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    p.set_defaults(func=run)
+
+
+def _base_plan(ref: str, names: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Run the plan at ``ref`` (its own code and files) in a subprocess; fall back to this
+    code on its files when that commit has no ``plan`` command yet."""
+    with tempfile.TemporaryDirectory(prefix="tenantry-base-") as tmp:
+        try:
+            tree = export_tree(Path.cwd(), ref, Path(tmp) / "tree")
+        except GitError as exc:
+            raise UsageError(str(exc)) from exc
+        present = [n for n in names if (tree / args.tenants / f"{n}.yaml").exists()]
+        cmd = [
+            sys.executable,
+            "-m",
+            "components",
+            "plan",
+            "--format",
+            "json",
+            "--all",
+            *present,
+            "--tenants",
+            str(args.tenants),
+            "--stacks",
+            str(args.stacks),
+        ]
+        if not present:
+            return {"tenants": {}, "fleetPlan": {"pools": []}}
+        proc = None
+        for code_root in (tree, REPO_CODE):
+            env = {**os.environ, "PYTHONPATH": str(code_root)}
+            proc = subprocess.run(
+                cmd, cwd=tree, env=env, capture_output=True, text=True, check=False
+            )
+            if "invalid choice: 'plan'" not in proc.stderr:
+                break
+        assert proc is not None
+        if proc.returncode not in (EXIT_OK, EXIT_INVALID) or not proc.stdout.strip():
+            raise UsageError(f"the plan at {ref} failed:\n{proc.stderr.strip()[-2000:]}")
+        base: dict[str, Any] = json.loads(proc.stdout)
+        return base
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine import record_tenant
+    from ..plan.document import build, with_diff
+    from ..planner import FleetPlan
+
+    platform = platform_from(args.stacks)
+    reg = load_registry([args.tenants], platform)
+    if errors(reg.problems):
+        print_problems(errors(reg.problems), "text", sys.stderr)
+        return EXIT_INVALID
+    unknown = sorted(set(args.names) - set(reg.tenants))
+    if unknown:
+        raise UsageError(
+            f"unknown tenant(s): {', '.join(unknown)}; accepted: {', '.join(sorted(reg.tenants))}"
+        )
+    if args.changed_since:
+        try:
+            changed = changed_files(Path.cwd(), args.changed_since)
+        except GitError as exc:
+            raise UsageError(str(exc)) from exc
+        names = affected_tenants(changed, reg.tenants, args.tenants.as_posix())
+    else:
+        names = sorted(args.names) if args.names and not args.all else sorted(reg.tenants)
+
+    def recorder(name: str) -> list[dict[str, Any]]:
+        return [r.to_data() for r in record_tenant(name, args.tenants, args.stacks)]
+
+    base = _base_plan(args.base, names, args) if args.base else None
+    previous = (
+        FleetPlan.from_dict(base["fleetPlan"]) if base and base["fleetPlan"]["pools"] else None
+    )
+    present = [n for n in names if n in reg.tenants]
+    doc = build(present, reg.tenants, platform, recorder, previous)
+    if base is not None:
+        doc = with_diff(
+            doc, {**base, "tenants": {n: t for n, t in base["tenants"].items() if n in names}}
+        )
+    render = {"json": as_json, "markdown": as_markdown, "table": as_table}[args.format]
+    sys.stdout.write(render(doc))
+    failed = any(not t["guardrails"]["passed"] for t in doc["tenants"].values())
+    return EXIT_INVALID if failed else EXIT_OK

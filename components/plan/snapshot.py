@@ -1,0 +1,103 @@
+"""One tenant's plan: the desired state its real stack program declares (recorded, no cloud),
+the key facts a reviewer needs, the guardrail results and the cost estimate. Deterministic:
+the same files give byte-identical JSON."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..cost import estimate
+from ..policy import Context, PolicyResource, evaluate
+from ..spec import PlatformSettings, ResolvedTenant
+
+SCHEMA_VERSION = 1
+
+
+def facts(t: ResolvedTenant, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a reviewer checks first, from the resolved spec and the recorded resources."""
+    gpus: Counter[str] = Counter()
+    for m in t.models:
+        if m.gpu:
+            gpus[f"{m.gpu} ({m.gpu_model})"] += m.min_replicas * m.revisions
+
+    def names(*prefixes: str) -> list[str]:
+        return sorted(
+            str(r["inputs"].get("bucket") or r["inputs"].get("name") or r["name"])
+            for r in records
+            if str(r["type"]).startswith(prefixes)
+        )
+
+    return {
+        "tier": t.tier.name,
+        "costCenter": t.cost_center,
+        "gpusAtMinReplicas": dict(sorted(gpus.items())),
+        "nodeGroups": [
+            f"{ng.name}: {ng.min_size}-{ng.max_size} x {ng.instance_type} ({ng.mig_config})"
+            for ng in t.node_groups
+        ],
+        "buckets": names("aws:s3/bucket:", "aws:s3/bucketV2:"),
+        "kmsKeys": names("aws:kms/alias:"),
+        "roles": names("aws:iam/role:"),
+        "models": [
+            f"{m.name} v{m.version}"
+            + (f" (canary v{m.canary.version} at {m.canary.traffic_percent}%)" if m.canary else "")
+            + f" on {m.target}"
+            for m in t.models
+        ],
+        "vectorNamespaces": [f"{v.name} ({v.dimension}d {v.metric})" for v in t.vector_namespaces],
+        "quotas": {
+            "cpu": t.quotas.cpu,
+            "memoryGiB": t.quotas.memory_gib,
+            "gpus": dict(t.quotas.gpus),
+            "maxConcurrentRequests": t.quotas.max_concurrent_requests,
+            "requestsPerSecond": t.quotas.requests_per_second,
+            "maxQueueDepth": t.quotas.max_queue_depth,
+        },
+    }
+
+
+def policy_resources(records: Sequence[Mapping[str, Any]]) -> list[PolicyResource]:
+    return [
+        PolicyResource(str(r["type"]), str(r["name"]), r["inputs"], str(r.get("urn", "")))
+        for r in records
+        if r.get("custom", True)
+    ]
+
+
+def tenant_plan(
+    t: ResolvedTenant,
+    platform: PlatformSettings,
+    records: Sequence[Mapping[str, Any]],
+    tenants: frozenset[str],
+) -> dict[str, Any]:
+    cost = estimate(t, platform)
+    violations = evaluate(policy_resources(records), Context(tenants=tenants))
+    counts = Counter(str(r["type"]) for r in records)
+    return {
+        "tenant": t.name,
+        "resources": {"total": len(records), "byType": dict(sorted(counts.items()))},
+        "facts": facts(t, records),
+        "guardrails": {
+            "passed": not violations,
+            "violations": [
+                {"rule": v.rule, "resource": v.resource, "message": v.message} for v in violations
+            ],
+        },
+        "cost": {
+            "monthlyUsdMin": cost.monthly_usd_min,
+            "monthlyUsdMax": cost.monthly_usd_max,
+            "priceDate": cost.price_date,
+            "lines": [
+                {
+                    "item": line.item,
+                    "detail": line.detail,
+                    "monthlyUsdMin": line.monthly_usd_min,
+                    "monthlyUsdMax": line.monthly_usd_max,
+                }
+                for line in cost.lines
+            ],
+        },
+        "records": [dict(r) for r in records],
+    }

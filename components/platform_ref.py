@@ -1,0 +1,79 @@
+"""What a tenant stack reads from the platform stack (``StackReference``), in one place.
+
+The platform stack exports these outputs (issue 9); a tenant stack fails with a message that
+names every missing one instead of a ``KeyError`` deep in a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from .data.store import AdminArgs
+
+# output name -> what it is
+PLATFORM_OUTPUTS: dict[str, str] = {
+    "nodeRoleArn": "IAM role ARN for EKS worker nodes (dedicated node groups)",
+    "subnetIds": "private subnet ids for node groups",
+    "platformKeyArn": "the platform's KMS key (tenants with storage.encryption: platform-key)",
+    "vectorDb": "admin connection to the shared vector database (host, port, dbname, user, "
+    "password, sslmode), secret",
+}
+
+
+def placeholder_outputs(marker: str) -> dict[str, Any]:
+    """Outputs of the right shape whose every value is ``marker``: what the recording engine
+    answers for the platform StackReference when no platform stack exists (offline plans)."""
+    db = {k: marker for k in ("host", "port", "dbname", "user", "password", "sslmode")}
+    return {"nodeRoleArn": marker, "subnetIds": [marker], "platformKeyArn": marker, "vectorDb": db}
+
+
+class PlatformOutputsMissing(pulumi.RunError):
+    pass
+
+
+def _require(stack: str, outputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    missing = [k for k in PLATFORM_OUTPUTS if outputs.get(k) in (None, "", [])]
+    if missing:
+        raise PlatformOutputsMissing(
+            f"the platform stack {stack!r} has no output(s) {', '.join(missing)} "
+            f"({'; '.join(f'{k}: {PLATFORM_OUTPUTS[k]}' for k in missing)}); deploy it first "
+            "with `tenantry fleet up --tenant platform` (or `pulumi up -s platform`)"
+        )
+    return outputs
+
+
+@dataclass(frozen=True)
+class PlatformInputs:
+    """The platform's outputs as inputs for one tenant's components."""
+
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    platform_key_arn: pulumi.Input[str]
+    vector_db: AdminArgs
+
+
+def from_stack(stack: str, opts: pulumi.ResourceOptions | None = None) -> PlatformInputs:
+    ref = pulumi.StackReference(stack, opts=opts)
+    checked = pulumi.Output.all(ref.outputs, stack).apply(lambda a: _require(a[1], a[0]))
+
+    def out(key: str) -> pulumi.Output[Any]:
+        return checked.apply(lambda o: o[key])
+
+    db = out("vectorDb")
+    return PlatformInputs(
+        node_role_arn=out("nodeRoleArn"),
+        subnet_ids=out("subnetIds"),
+        platform_key_arn=out("platformKeyArn"),
+        vector_db=AdminArgs(
+            host=db.apply(lambda d: str(d["host"])),
+            port=db.apply(lambda d: d["port"]),  # the provider normalises numbers
+            dbname=db.apply(lambda d: str(d["dbname"])),
+            user=db.apply(lambda d: str(d["user"])),
+            password=pulumi.Output.secret(db.apply(lambda d: str(d["password"]))),
+            sslmode=db.apply(lambda d: str(d.get("sslmode", "require"))),
+        ),
+    )
