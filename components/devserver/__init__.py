@@ -2,13 +2,15 @@
 a real ``tritonserver`` from the ``nvidia-pytriton`` wheel, and python-backend stand-in
 models that serve any signature from a generated ``config.pbtxt``."""
 
-from .repository import STANDIN_MODEL, write_standin
+from .repository import STANDIN_MODEL, parse_config_key, standin_config, write_standin
 from .triton import TritonServer, TritonUnavailable, running_tritonserver
 
 __all__ = [
     "STANDIN_MODEL",
     "TritonServer",
     "TritonUnavailable",
+    "parse_config_key",
     "running_tritonserver",
+    "standin_config",
     "write_standin",
 ]

@@ -60,6 +60,7 @@ def _prepare(workdir: Path) -> tuple[Path, Path, dict[str, str]]:
     root = _wheel_dir()
     backends = workdir / "backends"
     shutil.copytree(root / "backends", backends)
+    shutil.copytree(root / "caches", workdir / "caches")
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     stub = root / "python_backend_stubs" / version / "triton_python_backend_stub"
     shutil.copy2(stub, backends / "python" / "triton_python_backend_stub")
@@ -75,7 +76,10 @@ def _prepare(workdir: Path) -> tuple[Path, Path, dict[str, str]]:
 def running_tritonserver(
     repository: Path, extra_args: Sequence[str] = (), startup_timeout: float = 90.0
 ) -> Iterator[TritonServer]:
-    """Run tritonserver on ``repository`` until the ``with`` block ends."""
+    """Run tritonserver on ``repository`` until the ``with`` block ends.
+
+    Raises :class:`TritonUnavailable` when the binary is missing and RuntimeError (with the
+    server log's tail) when it exits early or is not ready within ``startup_timeout``."""
     with tempfile.TemporaryDirectory(prefix="tenantry-triton-") as tmp:
         work = Path(tmp)
         binary, backends, env = _prepare(work)
@@ -85,6 +89,7 @@ def running_tritonserver(
             str(binary),
             f"--model-repository={repository}",
             f"--backend-directory={backends}",
+            f"--cache-directory={work / 'caches'}",
             "--http-address=127.0.0.1",
             f"--http-port={http}",
             "--grpc-address=127.0.0.1",
