@@ -12,6 +12,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -69,14 +70,20 @@ def _shape_ok(got: tuple[int, ...], want: tuple[int, ...]) -> bool:
     return len(got) == len(want) and all(w == -1 or g == w for g, w in zip(got, want, strict=True))
 
 
+Revisions = Literal["stable", "canary", "all"]
+
+
 def verify_tenant(
     tenant: ResolvedTenant,
     endpoint: Endpoint,
-    generated: Mapping[str, str],
+    generated: Mapping[tuple[str, str], str],
     requests: int = 50,
     clock: Callable[[], float] = time.perf_counter,
+    revisions: Revisions = "all",
 ) -> list[CheckResult]:
-    """Run every check; ``generated`` maps a model name to its generated config.pbtxt."""
+    """Run every check; ``generated`` maps (model, version) to its generated config.pbtxt.
+    ``revisions`` picks the versions checked: while a canary runs, KServe serves the stable
+    and the canary revision from separate pods, so each is verified at its own URL."""
     results: list[CheckResult] = []
 
     def record(model: str, version: str, check: str, ok: bool, detail: str) -> None:
@@ -91,13 +98,17 @@ def verify_tenant(
     if not (live and ready):
         return results
     for model in tenant.models:
-        versions = [model.version] + ([model.canary.version] if model.canary else [])
+        versions = []
+        if revisions in ("stable", "all"):
+            versions.append(model.version)
+        if revisions in ("canary", "all") and model.canary:
+            versions.append(model.canary.version)
         for version in versions:
             _verify_version(
                 model,
                 version,
                 endpoint,
-                generated.get(model.name),
+                generated.get((model.name, version)),
                 requests,
                 clock,
                 functools.partial(record, model.name, version),

@@ -52,7 +52,7 @@ def test_exact_config_of_a_cpu_python_model() -> None:
         "    kind: KIND_CPU\n  }\n]\n"
         "dynamic_batching {\n  max_queue_delay_microseconds: 1000\n  priority_levels: 2\n"
         "  default_priority_level: 2\n  default_queue_policy {\n    timeout_action: REJECT\n"
-        "    default_timeout_microseconds: 20000\n    allow_timeout_override: true\n"
+        "    default_timeout_microseconds: 1000000\n    allow_timeout_override: true\n"
         "    max_queue_size: 32\n  }\n}\n"
     )
 

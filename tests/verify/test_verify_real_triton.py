@@ -1,0 +1,190 @@
+"""`tenantry verify` against a REAL tritonserver (the nvidia-pytriton wheel's, on CPU) serving
+python-backend stand-ins of the example tenants' models with their generated configs.
+
+Server A serves globex and acme's stable revisions exactly as generated: every check passes.
+Server B serves acme's canary revision and drifted copies of globex's models: queue cap
+changed, an output's dims changed, and a sleep that misses the p99 target. Each failing run
+asserts the exact failure reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.cli.main import main
+from components.devserver import (
+    TritonServer,
+    TritonUnavailable,
+    running_tritonserver,
+    write_standin,
+)
+from components.spec import ResolvedTenant, load_platform, load_registry
+from components.triton import model_config, serving_caps, versions
+from tests.conftest import ROOT, STACKS, TENANTS
+
+pytestmark = pytest.mark.server
+TENANTS_BY_NAME = load_registry([TENANTS], load_platform(STACKS)).tenants
+
+
+def _generated(t: ResolvedTenant) -> dict[tuple[str, str], str]:
+    caps = serving_caps(t)
+    return {
+        (m.name, v): model_config(m, t.tier, caps, v, t.name) for m in t.models for v in versions(m)
+    }
+
+
+def _serve(repo: Path) -> Iterator[TritonServer]:
+    try:
+        with running_tritonserver(
+            repo, ["--disable-auto-complete-config", "--rate-limit=execution_count"]
+        ) as server:
+            yield server
+    except TritonUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def server_a(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    repo = tmp_path_factory.mktemp("server-a")
+    for name in ("globex", "acme"):
+        t = TENANTS_BY_NAME[name]
+        for m in t.models:
+            write_standin(repo, m.name, m.version, _generated(t)[(m.name, m.version)])
+    yield from _serve(repo)
+
+
+@pytest.fixture(scope="module")
+def server_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    repo = tmp_path_factory.mktemp("server-b")
+    acme = TENANTS_BY_NAME["acme"]
+    fraud = next(m for m in acme.models if m.canary)
+    assert fraud.canary is not None
+    canary = fraud.canary.version
+    write_standin(repo, fraud.name, canary, _generated(acme)[(fraud.name, canary)])
+    globex = _generated(TENANTS_BY_NAME["globex"])
+    intent = globex[("intent-classifier", "7")].replace("max_queue_size: 32", "max_queue_size: 33")
+    write_standin(repo, "intent-classifier", "7", intent, {"sleep_ms": "60"})
+    lang = globex[("language-id", "1")]
+    lang = re.sub(r'(name: "lang"\s+data_type: TYPE_STRING\s+dims: \[ )1( \])', r"\g<1>2\2", lang)
+    assert lang != globex[("language-id", "1")]
+    write_standin(repo, "language-id", "1", lang)
+    yield from _serve(repo)
+
+
+def _verify(
+    capsys: pytest.CaptureFixture[str], tenant: str, url: str, *extra: str
+) -> tuple[int, dict[tuple[str, str, str], dict[str, object]]]:
+    code = main(
+        [
+            "verify",
+            tenant,
+            "--url",
+            url,
+            "--requests",
+            "20",
+            "--format",
+            "json",
+            "--tenants",
+            str(TENANTS),
+            "--stacks",
+            str(STACKS),
+            *extra,
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    return code, {(c["model"], c["version"], c["check"]): c for c in out["checks"]}
+
+
+def test_passing_run(server_a: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, checks = _verify(capsys, "globex", server_a.http_url)
+    assert code == 0, [(c["check"], c["detail"]) for c in checks.values() if not c["ok"]]
+    assert set(checks) == {("-", "-", "server")} | {
+        (m, v, c)
+        for m, v in (("intent-classifier", "7"), ("language-id", "1"))
+        for c in ("ready", "signature", "config", "inference", "latency")
+    }
+    assert "queue 32 REJECT" in str(checks[("intent-classifier", "7", "config")]["detail"])
+    assert str(checks[("language-id", "1", "latency")]["detail"]).startswith("p50 ")
+
+
+def test_passing_run_over_grpc_and_table(
+    server_a: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "verify",
+            "acme",
+            "--url",
+            server_a.grpc_url,
+            "--protocol",
+            "grpc",
+            "--revisions",
+            "stable",
+            "--requests",
+            "5",
+            "--tenants",
+            str(TENANTS),
+            "--stacks",
+            str(STACKS),
+        ]
+    )
+    table = capsys.readouterr().out
+    assert code == 0, table
+    assert table.rstrip().endswith("11 passed, 0 failed")
+
+
+def test_canary_revision_at_its_own_url(
+    server_b: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, checks = _verify(capsys, "acme", server_b.http_url, "--revisions", "canary")
+    assert code == 0, [(c["check"], c["detail"]) for c in checks.values() if not c["ok"]]
+    assert {v for _, v, _ in checks} == {"-", "13"}
+
+
+def test_model_missing(server_a: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, checks = _verify(capsys, "initech", server_a.http_url)
+    assert code == 1
+    failed = {k: c["detail"] for k, c in checks.items() if not c["ok"]}
+    assert set(failed) == {("clinical-ner", "5", "ready"), ("summarizer", "2", "ready")}
+    assert failed[("clinical-ner", "5", "ready")] == "the model version is not ready"
+
+
+def test_drift_and_slo_failures(server_b: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, checks = _verify(capsys, "globex", server_b.http_url)
+    assert code == 1
+    failed = {k: str(c["detail"]) for k, c in checks.items() if not c["ok"]}
+    assert set(failed) == {
+        ("intent-classifier", "7", "config"),
+        ("intent-classifier", "7", "latency"),
+        ("language-id", "1", "signature"),
+        ("language-id", "1", "inference"),
+    }
+    assert failed[("intent-classifier", "7", "config")] == (
+        "max_queue_size: generated 32, served 33"
+    )
+    assert "target p99 <= 40 ms" in failed[("intent-classifier", "7", "latency")]
+    assert (
+        failed[("language-id", "1", "signature")]
+        == "outputs: declared [('lang', 'BYTES', (-1, 1))], served [('lang', 'BYTES', (-1, 2))]"
+    )
+    assert failed[("language-id", "1", "inference")] == "lang: expected [1, 1], got [1, 2]"
+
+
+def test_server_down(capsys: pytest.CaptureFixture[str]) -> None:
+    code, checks = _verify(capsys, "globex", "127.0.0.1:9")
+    assert code == 1
+    [(key, check)] = checks.items()
+    assert key == ("-", "-", "server") and not check["ok"]
+    assert "Connection refused" in str(check["detail"])
+
+
+def test_readme_command_shape() -> None:
+    assert (ROOT / "components" / "cli" / "verify.py").is_file()
