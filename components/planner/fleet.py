@@ -55,16 +55,22 @@ def plan_pool(d: PoolDemand, prev: PoolPlan | None = None) -> PoolPlan:
     return _plan_packed(d, prev)
 
 
-def _groups(d: PoolDemand) -> list[str]:
-    return sorted({r.group for r in d.requests}, key=lambda g: (g != SHARED, g))
+def _by_group(d: PoolDemand) -> dict[str, list[Request]]:
+    """The pool's requests per isolation group (request order kept), groups in plan order."""
+    by: dict[str, list[Request]] = defaultdict(list)
+    for r in d.requests:
+        by[r.group].append(r)
+    return {g: by[g] for g in sorted(by, key=lambda g: (g != SHARED, g))}
 
 
-def _group_vec(d: PoolDemand, group: str, guaranteed_only: bool = False) -> tuple[Vec, int]:
-    geo = geometry(d.gpu_model)
+def _group_vec(
+    gpu_model: str, requests: Sequence[Request], guaranteed_only: bool = False
+) -> tuple[Vec, int]:
+    geo = geometry(gpu_model)
     counts: dict[str, int] = defaultdict(int)
     whole = 0
-    for r in d.requests:
-        if r.group != group or (guaranteed_only and r.role != "guaranteed"):
+    for r in requests:
+        if guaranteed_only and r.role != "guaranteed":
             continue
         if r.profile == WHOLE_GPU:
             whole += r.count
@@ -352,12 +358,13 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
                 prev_by_group[pg.group].append(pg)
     gpus: list[_Gpu] = []
     lower = lb_plus = guaranteed = 0
-    for group in _groups(d):
-        vec, whole = _group_vec(d, group)
+    by_group = _by_group(d)
+    for group, reqs in by_group.items():
+        vec, whole = _group_vec(d.gpu_model, reqs)
         gpus.extend(_stable(d.gpu_model, group, vec, whole, prev_by_group.get(group, [])))
         lower += geo.lower_bound(vec) + whole
         lb_plus += geo.plain_lower_bound(vec) + whole
-        gvec, gwhole = _group_vec(d, group, guaranteed_only=True)
+        gvec, gwhole = _group_vec(d.gpu_model, reqs, guaranteed_only=True)
         guaranteed += len(pack_vec(d.gpu_model, gvec)) + gwhole
     if spread:
         lower, lb_plus = max(lower, 2), max(lb_plus, 2)
@@ -376,14 +383,18 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
         if g.pos is not None and g.pos[0] >= nodes:
             g.pos = None  # on a node that goes away
     _place_gpus(gpus, nodes, gpn, prev)
-    for group in _groups(d):
-        reqs = [r for r in d.requests if r.group == group]
+    gpus_of: dict[str, list[_Gpu]] = defaultdict(list)
+    for g in gpus:
+        gpus_of[g.group].append(g)
+    for group, reqs in by_group.items():
+        mine = gpus_of[group]
         for _ in range(len(reqs) + 1):
-            mine = [g for g in gpus if g.group == group]
             violations = _assign(reqs, mine)
             if not violations:
                 break
+            before = len(gpus)
             nodes = _repair_spread(d, gpus, violations[0], nodes)
+            mine.extend(gpus[before:])  # a repair adds at most one GPU, of this group
         else:
             warnings.append(f"group {group!r}: could not spread every model over two nodes")
     return _finish(d, gpus, nodes, prev, lower, lb_plus, errors, warnings)
