@@ -17,12 +17,13 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..catalog import gpu_models, place
 from .demand import SHARED, WHOLE_GPU, PoolDemand, Request
 from .geometry import Vec, geometry
 from .layouts import Layout, add_instance, placements
-from .migparted import node_config
+from .migparted import node_label
 from .model import FleetPlan, GpuPlan, PoolPlan, Slot
 from .packer import pack_vec
 
@@ -236,9 +237,15 @@ def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
                 break
     for g in gpus:
         taken = {s.start for s in g.slots}
-        g.slots.extend(Slot(start, p) for p, start in g.layout if start not in taken)
+        g.slots.extend(_spare(p, start) for p, start in g.layout if start not in taken)
         g.slots.sort()
     return violations
+
+
+@lru_cache(maxsize=1024)
+def _spare(profile: str, start: int) -> Slot:
+    """An unassigned slot (immutable, so one object per (profile, start) is shared)."""
+    return Slot(start, profile)
 
 
 def _repair_spread(d: PoolDemand, gpus: list[_Gpu], r: Request, nodes: int) -> int:
@@ -297,7 +304,7 @@ def _finish(
     by_node: dict[int, list[GpuPlan]] = defaultdict(list)
     for gp in out:
         by_node[gp.node].append(gp)
-    configs = tuple(node_config(by_node[n])[0] for n in range(nodes))
+    configs = tuple(node_label(by_node[n]) for n in range(nodes))
     reconfigured: list[Pos] = []
     removed: list[int] = []
     if prev is not None:
