@@ -17,12 +17,13 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..catalog import gpu_models, place
 from .demand import SHARED, WHOLE_GPU, PoolDemand, Request
 from .geometry import Vec, geometry
 from .layouts import Layout, add_instance, placements
-from .migparted import node_config
+from .migparted import node_label
 from .model import FleetPlan, GpuPlan, PoolPlan, Slot
 from .packer import pack_vec
 
@@ -55,16 +56,22 @@ def plan_pool(d: PoolDemand, prev: PoolPlan | None = None) -> PoolPlan:
     return _plan_packed(d, prev)
 
 
-def _groups(d: PoolDemand) -> list[str]:
-    return sorted({r.group for r in d.requests}, key=lambda g: (g != SHARED, g))
+def _by_group(d: PoolDemand) -> dict[str, list[Request]]:
+    """The pool's requests per isolation group (request order kept), groups in plan order."""
+    by: dict[str, list[Request]] = defaultdict(list)
+    for r in d.requests:
+        by[r.group].append(r)
+    return {g: by[g] for g in sorted(by, key=lambda g: (g != SHARED, g))}
 
 
-def _group_vec(d: PoolDemand, group: str, guaranteed_only: bool = False) -> tuple[Vec, int]:
-    geo = geometry(d.gpu_model)
+def _group_vec(
+    gpu_model: str, requests: Sequence[Request], guaranteed_only: bool = False
+) -> tuple[Vec, int]:
+    geo = geometry(gpu_model)
     counts: dict[str, int] = defaultdict(int)
     whole = 0
-    for r in d.requests:
-        if r.group != group or (guaranteed_only and r.role != "guaranteed"):
+    for r in requests:
+        if guaranteed_only and r.role != "guaranteed":
             continue
         if r.profile == WHOLE_GPU:
             whole += r.count
@@ -230,9 +237,15 @@ def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
                 break
     for g in gpus:
         taken = {s.start for s in g.slots}
-        g.slots.extend(Slot(start, p) for p, start in g.layout if start not in taken)
+        g.slots.extend(_spare(p, start) for p, start in g.layout if start not in taken)
         g.slots.sort()
     return violations
+
+
+@lru_cache(maxsize=1024)
+def _spare(profile: str, start: int) -> Slot:
+    """An unassigned slot (immutable, so one object per (profile, start) is shared)."""
+    return Slot(start, profile)
 
 
 def _repair_spread(d: PoolDemand, gpus: list[_Gpu], r: Request, nodes: int) -> int:
@@ -291,7 +304,7 @@ def _finish(
     by_node: dict[int, list[GpuPlan]] = defaultdict(list)
     for gp in out:
         by_node[gp.node].append(gp)
-    configs = tuple(node_config(by_node[n])[0] for n in range(nodes))
+    configs = tuple(node_label(by_node[n]) for n in range(nodes))
     reconfigured: list[Pos] = []
     removed: list[int] = []
     if prev is not None:
@@ -352,12 +365,13 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
                 prev_by_group[pg.group].append(pg)
     gpus: list[_Gpu] = []
     lower = lb_plus = guaranteed = 0
-    for group in _groups(d):
-        vec, whole = _group_vec(d, group)
+    by_group = _by_group(d)
+    for group, reqs in by_group.items():
+        vec, whole = _group_vec(d.gpu_model, reqs)
         gpus.extend(_stable(d.gpu_model, group, vec, whole, prev_by_group.get(group, [])))
         lower += geo.lower_bound(vec) + whole
         lb_plus += geo.plain_lower_bound(vec) + whole
-        gvec, gwhole = _group_vec(d, group, guaranteed_only=True)
+        gvec, gwhole = _group_vec(d.gpu_model, reqs, guaranteed_only=True)
         guaranteed += len(pack_vec(d.gpu_model, gvec)) + gwhole
     if spread:
         lower, lb_plus = max(lower, 2), max(lb_plus, 2)
@@ -376,14 +390,18 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
         if g.pos is not None and g.pos[0] >= nodes:
             g.pos = None  # on a node that goes away
     _place_gpus(gpus, nodes, gpn, prev)
-    for group in _groups(d):
-        reqs = [r for r in d.requests if r.group == group]
+    gpus_of: dict[str, list[_Gpu]] = defaultdict(list)
+    for g in gpus:
+        gpus_of[g.group].append(g)
+    for group, reqs in by_group.items():
+        mine = gpus_of[group]
         for _ in range(len(reqs) + 1):
-            mine = [g for g in gpus if g.group == group]
             violations = _assign(reqs, mine)
             if not violations:
                 break
+            before = len(gpus)
             nodes = _repair_spread(d, gpus, violations[0], nodes)
+            mine.extend(gpus[before:])  # a repair adds at most one GPU, of this group
         else:
             warnings.append(f"group {group!r}: could not spread every model over two nodes")
     return _finish(d, gpus, nodes, prev, lower, lb_plus, errors, warnings)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import layout_name
@@ -21,25 +23,40 @@ if TYPE_CHECKING:
 MAX_LABEL = 63  # Kubernetes label values
 
 
-def node_entries(gpus: Sequence[GpuPlan]) -> list[dict[str, Any]]:
-    """Per-device mig-parted entries of one node (devices with equal layouts grouped)."""
-    by_layout: dict[str, tuple[dict[str, int] | None, list[int]]] = {}
-    for g in sorted(gpus, key=lambda g: g.index):
-        counts = g.counts() if g.mig else None
-        key = json.dumps(counts, sort_keys=True)
-        by_layout.setdefault(key, (counts, []))[1].append(g.index)
+NodeKey = tuple[tuple[int, tuple[tuple[str, int], ...] | None], ...]
+
+
+def _node_key(gpus: Sequence[GpuPlan]) -> NodeKey:
+    """What a node's config depends on: per GPU index, its MIG layout (None: MIG off)."""
+    return tuple((g.index, g.layout if g.mig else None) for g in sorted(gpus, key=_index))
+
+
+def _index(g: GpuPlan) -> int:
+    return g.index
+
+
+def _counts(layout: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    out: dict[str, int] = {}
+    for profile, _ in layout:
+        out[profile] = out.get(profile, 0) + 1
+    return tuple(sorted(out.items()))
+
+
+def _entries(key: NodeKey) -> list[dict[str, Any]]:
+    by_layout: dict[tuple[tuple[str, int], ...] | None, list[int]] = {}
+    for index, layout in key:
+        by_layout.setdefault(None if layout is None else _counts(layout), []).append(index)
     entries: list[dict[str, Any]] = []
-    for counts, devices in sorted(by_layout.values(), key=lambda v: v[1][0]):
+    for counts, devices in sorted(by_layout.items(), key=lambda kv: kv[1][0]):
         entry: dict[str, Any] = {"devices": devices, "mig-enabled": counts is not None}
         if counts is not None:
-            entry["mig-devices"] = counts
+            entry["mig-devices"] = dict(counts)
         entries.append(entry)
     return entries
 
 
-def node_config(gpus: Sequence[GpuPlan]) -> tuple[str, list[dict[str, Any]]]:
-    """(label value, mig-parted entries) of one node."""
-    entries = node_entries(gpus)
+def _config(key: NodeKey) -> tuple[str, list[dict[str, Any]]]:
+    entries = _entries(key)
     if len(entries) == 1:
         e = entries[0]
         name = layout_name(e.get("mig-devices"))
@@ -52,14 +69,36 @@ def node_config(gpus: Sequence[GpuPlan]) -> tuple[str, list[dict[str, Any]]]:
     return f"tenantry-mixed-{digest}", entries
 
 
+def node_entries(gpus: Sequence[GpuPlan]) -> list[dict[str, Any]]:
+    """Per-device mig-parted entries of one node (devices with equal layouts grouped)."""
+    return _entries(_node_key(gpus))
+
+
+def node_config(gpus: Sequence[GpuPlan]) -> tuple[str, list[dict[str, Any]]]:
+    """(label value, mig-parted entries) of one node."""
+    return _config(_node_key(gpus))
+
+
+@lru_cache(maxsize=4096)
+def _label(key: NodeKey) -> str:
+    return _config(key)[0]
+
+
+def node_label(gpus: Sequence[GpuPlan]) -> str:
+    """The ``nvidia.com/mig.config`` label value of one node (memoised by its layouts)."""
+    return _label(_node_key(gpus))
+
+
 def mig_parted_config(plan: FleetPlan) -> dict[str, Any]:
     """One named config per distinct node layout, across every pool of the plan."""
     configs: dict[str, list[dict[str, Any]]] = {
         "all-disabled": [{"devices": "all", "mig-enabled": False}],
     }
     for pool in plan.pools:
+        by_node: dict[int, list[GpuPlan]] = defaultdict(list)
+        for g in pool.gpus:
+            by_node[g.node].append(g)
         for node in range(pool.nodes):
-            gpus = [g for g in pool.gpus if g.node == node]
-            name, entries = node_config(gpus)
+            name, entries = node_config(by_node[node])
             configs.setdefault(name, entries)
     return {"version": "v1", "mig-configs": dict(sorted(configs.items()))}
