@@ -35,11 +35,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import Gateway, Input, Outcome, closed_loop, open_loop  # noqa: E402
+from loadgen import Gateway, Input, Outcome, closed_loop, open_loop
 
-from components.devserver import running_tritonserver, write_standin  # noqa: E402
-from components.spec import ResolvedModel, load_platform, load_registry  # noqa: E402
-from components.triton import model_config, serving_caps  # noqa: E402
+from components.devserver import running_tritonserver, write_standin
+from components.spec import ResolvedModel, load_platform, load_registry
+from components.triton import model_config, serving_caps
 
 ROOT = Path(__file__).resolve().parents[1]
 VICTIM, AGGRESSOR = ("acme", "fraud-detector"), ("globex", "intent-classifier")
