@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import fleet, gpu, gpus, plan, render, schema, stacks, validate, verify
+from . import cost, fleet, gpu, gpus, plan, render, schema, stacks, validate, verify
 from .common import EXIT_USAGE, UsageError
 
-COMMANDS = (validate, plan, render, schema, stacks, gpu, gpus, verify, fleet)
+COMMANDS = (validate, plan, render, cost, schema, stacks, gpu, gpus, verify, fleet)
 
 
 def parser() -> argparse.ArgumentParser:

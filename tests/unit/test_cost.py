@@ -47,3 +47,26 @@ def test_cpu_only_models_are_not_priced(tenants, platform) -> None:  # type: ign
     cost = estimate(tenants["globex"], platform)
     assert [line.item for line in cost.lines] == ["shared-pool a100"]
     assert cost.price_date == "2025-06-05"
+
+
+def test_cost_command_formats(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+    import io
+    import json
+
+    from components.cli.main import main
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    by = {t["tenant"]: t for t in doc["tenants"]}
+    assert by["umbrella"]["costCenter"] == "CC-9001"
+    assert by["umbrella"]["monthlyUsdMin"] == round(2 * 55.04 * HOURS_PER_MONTH, 2)
+    assert main(["cost", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella"}
+    assert main(["cost"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2].startswith("TOTAL")

@@ -1,0 +1,100 @@
+"""``tenantry cost``: monthly showback per tenant for finance (table, CSV or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from ..cost import estimate
+from ..spec import load_registry
+from ..spec.errors import errors
+from .common import EXIT_INVALID, EXIT_OK, platform_from, print_problems
+
+FIELDS = [
+    "tenant",
+    "cost_center",
+    "tier",
+    "item",
+    "detail",
+    "monthly_usd_min",
+    "monthly_usd_max",
+    "price_date",
+]
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cost", help="monthly cost estimate per tenant and cost center")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--tenants", type=Path, default=Path("tenants"))
+    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    platform = platform_from(args.stacks)
+    reg = load_registry([args.tenants], platform)
+    if errors(reg.problems):
+        print_problems(errors(reg.problems), "text", sys.stderr)
+        return EXIT_INVALID
+    costs = [estimate(t, platform) for _, t in sorted(reg.tenants.items())]
+    rows = [
+        {
+            "tenant": c.tenant,
+            "cost_center": c.cost_center,
+            "tier": c.tier,
+            "item": line.item,
+            "detail": line.detail,
+            "monthly_usd_min": line.monthly_usd_min,
+            "monthly_usd_max": line.monthly_usd_max,
+            "price_date": c.price_date,
+        }
+        for c in costs
+        for line in c.lines
+    ]
+    if args.format == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    elif args.format == "json":
+        json.dump(
+            {
+                "tenants": [
+                    {
+                        "tenant": c.tenant,
+                        "costCenter": c.cost_center,
+                        "tier": c.tier,
+                        "monthlyUsdMin": c.monthly_usd_min,
+                        "monthlyUsdMax": c.monthly_usd_max,
+                    }
+                    for c in costs
+                ],
+                "lines": rows,
+                "priceDate": costs[0].price_date if costs else None,
+            },
+            sys.stdout,
+            indent=2,
+            sort_keys=True,
+        )
+        sys.stdout.write("\n")
+    else:
+        width = max([len(c.tenant) for c in costs] + [6])
+        print(f"{'TENANT'.ljust(width)}  COST CENTER  TIER       MIN/MONTH     MAX/MONTH")
+        for c in costs:
+            print(
+                f"{c.tenant.ljust(width)}  {c.cost_center:<11}  {c.tier:<9}  "
+                f"${c.monthly_usd_min:>11,.2f}  ${c.monthly_usd_max:>11,.2f}"
+            )
+        total_min = sum(c.monthly_usd_min for c in costs)
+        total_max = sum(c.monthly_usd_max for c in costs)
+        print(
+            f"{'TOTAL'.ljust(width)}  {'':11}  {'':9}  ${total_min:>11,.2f}  ${total_max:>11,.2f}"
+        )
+        if costs:
+            print(
+                f"(on-demand prices of {costs[0].price_date}; GPU capacity only: see "
+                "docs/cost.md for what is and is not priced)"
+            )
+    return EXIT_OK
