@@ -122,6 +122,12 @@ def _diff_lines(doc: Mapping[str, Any], markdown: bool) -> list[str]:
     return out
 
 
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def as_markdown(doc: Mapping[str, Any]) -> str:
     out = ["## Tenantry plan", "", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     out += ["| " + " | ".join(r) + " |" for r in _summary_rows(doc)]
