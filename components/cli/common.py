@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from ..spec import PlatformSettings, Problem, load_platform
+from ..spec import PlatformSettings, Problem, Registry, load_platform, load_registry
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -30,3 +30,19 @@ def print_problems(problems: list[Problem], fmt: str, out: TextIO = sys.stdout) 
         return
     for p in problems:
         out.write(p.render() + "\n")
+
+
+class InvalidTenants(Exception):
+    """The tenant files have errors (already printed): exit 1."""
+
+
+def valid_registry(paths: list[Path], stacks_dir: Path) -> tuple[PlatformSettings, Registry]:
+    """Platform settings and the registry of ``paths``; every error is printed to stderr and
+    :class:`InvalidTenants` raised when any tenant file is invalid (nothing else runs)."""
+    platform = platform_from(stacks_dir)
+    reg = load_registry(paths, platform)
+    errs = [p for p in reg.problems if p.severity == "error"]
+    if errs:
+        print_problems(errs, "text", sys.stderr)
+        raise InvalidTenants
+    return platform, reg

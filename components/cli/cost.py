@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 
 from ..cost import estimate
-from ..spec import load_registry
-from ..spec.errors import errors
-from .common import EXIT_INVALID, EXIT_OK, platform_from, print_problems
+from .common import EXIT_OK, valid_registry
 
 FIELDS = [
     "tenant",
@@ -34,11 +32,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    platform = platform_from(args.stacks)
-    reg = load_registry([args.tenants], platform)
-    if errors(reg.problems):
-        print_problems(errors(reg.problems), "text", sys.stderr)
-        return EXIT_INVALID
+    platform, reg = valid_registry([args.tenants], args.stacks)
     costs = [estimate(t, platform) for _, t in sorted(reg.tenants.items())]
     rows = [
         {

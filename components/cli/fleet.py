@@ -10,12 +10,14 @@ from pathlib import Path
 import yaml
 
 from ..fleet import AutomationRunner, CliMissing, FleetReport, StackRunner, run_fleet
+from ..fleet.drain import KubectlNodeOps, NodeOps
+from ..fleet.migrollout import PoolNodes, rollout
 from ..fleet.safety import data_retained
 from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
-from ..spec import PLATFORM_STACK, ResolvedTenant, load_registry
-from ..spec.errors import errors
+from ..planner import extract_demands, plan
+from ..spec import PLATFORM_STACK, ResolvedTenant
 from ..stackconfig import stack_config_path
-from .common import EXIT_INVALID, EXIT_OK, UsageError, platform_from, print_problems
+from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,14 +75,16 @@ def select(args: argparse.Namespace, tenants: dict[str, ResolvedTenant]) -> tupl
     return sorted(tenants), args.action != "destroy"
 
 
-def run(args: argparse.Namespace, runner: StackRunner | None = None) -> int:
+def run(
+    args: argparse.Namespace,
+    runner: StackRunner | None = None,
+    nodes: tuple[PoolNodes, NodeOps] | None = None,
+) -> int:
+    """``runner`` and ``nodes`` (the cluster's node list and node operations) default to the
+    Automation API and kubectl; tests inject their own."""
     if args.parallel < 1:
         raise UsageError(f"--parallel must be at least 1, got {args.parallel}")
-    platform = platform_from(args.stacks)
-    reg = load_registry([args.tenants], platform)
-    if errors(reg.problems):
-        print_problems(errors(reg.problems), "text", sys.stderr)
-        return EXIT_INVALID
+    platform, reg = valid_registry([args.tenants], args.stacks)
     names, with_platform = select(args, reg.tenants)
     configs: dict[str, dict[str, object]] = {}
     for name in [*names, *([PLATFORM_STACK] if with_platform else [])]:
@@ -98,6 +102,19 @@ def run(args: argparse.Namespace, runner: StackRunner | None = None) -> int:
             print(f"[{stack}] {message}", flush=True)
 
     chosen = [reg.tenants[n] for n in names]
+    after_platform = None
+    if args.reconfigure_mig and args.action == "up":
+        fleet_plan = plan(extract_demands(list(reg.tenants.values()), platform))
+        if nodes is None:
+            kubectl = KubectlNodeOps()
+            nodes = (kubectl, kubectl)
+        cluster, ops = nodes
+
+        def after_platform() -> str | None:
+            return rollout(
+                fleet_plan, cluster, ops, log=lambda msg: progress("mig-reconfiguration", msg)
+            )
+
     report = run_fleet(
         args.action,
         chosen,
@@ -107,6 +124,7 @@ def run(args: argparse.Namespace, runner: StackRunner | None = None) -> int:
         include_platform=with_platform,
         force=args.force,
         progress=progress,
+        after_platform=after_platform,
     )
     _summary(report, chosen)
     return EXIT_OK if report.ok else EXIT_INVALID

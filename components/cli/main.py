@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import cost, fleet, gpu, gpus, plan, render, schema, stacks, validate, verify
-from .common import EXIT_USAGE, UsageError
+from .common import EXIT_INVALID, EXIT_USAGE, InvalidTenants, UsageError
 
 COMMANDS = (validate, plan, render, cost, schema, stacks, gpu, gpus, verify, fleet)
 
@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
+    except InvalidTenants:
+        return EXIT_INVALID
     except UsageError as exc:
         print(f"tenantry: {exc}", file=sys.stderr)
         return EXIT_USAGE

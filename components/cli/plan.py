@@ -14,9 +14,7 @@ from typing import Any
 
 from ..plan.gitrefs import GitError, affected_tenants, changed_files, export_tree
 from ..plan.render import as_json, as_markdown, as_table
-from ..spec import load_registry
-from ..spec.errors import errors
-from .common import EXIT_INVALID, EXIT_OK, UsageError, platform_from, print_problems
+from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
 
 REPO_CODE = Path(__file__).resolve().parents[2]
 
@@ -82,11 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from ..plan.document import build, with_diff
     from ..planner import FleetPlan
 
-    platform = platform_from(args.stacks)
-    reg = load_registry([args.tenants], platform)
-    if errors(reg.problems):
-        print_problems(errors(reg.problems), "text", sys.stderr)
-        return EXIT_INVALID
+    platform, reg = valid_registry([args.tenants], args.stacks)
     unknown = sorted(set(args.names) - set(reg.tenants))
     if unknown:
         raise UsageError(

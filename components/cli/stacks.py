@@ -6,10 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..spec import PLATFORM_STACK, load_registry
-from ..spec.errors import errors
+from ..spec import PLATFORM_STACK
 from ..stackconfig import stack_config_path, stack_config_text
-from .common import EXIT_INVALID, EXIT_OK, platform_from, print_problems
+from .common import EXIT_INVALID, EXIT_OK, valid_registry
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,11 +22,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    platform = platform_from(args.stacks)
-    reg = load_registry([args.tenants], platform)
-    if errors(reg.problems):
-        print_problems(errors(reg.problems), "text", sys.stderr)
-        return EXIT_INVALID
+    _platform, reg = valid_registry([args.tenants], args.stacks)
     stale = []
     wanted = {}
     for name, tenant in sorted(reg.tenants.items()):

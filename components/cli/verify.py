@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..spec import load_registry
-from ..spec.errors import errors
-from .common import EXIT_INVALID, EXIT_OK, UsageError, platform_from, print_problems
+from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,11 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.requests < 1:
         raise UsageError(f"--requests must be at least 1, got {args.requests}")
-    platform = platform_from(args.stacks)
-    reg = load_registry([args.tenants / f"{args.tenant}.yaml"], platform)
-    if errors(reg.problems):
-        print_problems(errors(reg.problems), "text", sys.stderr)
-        return EXIT_INVALID
+    _platform, reg = valid_registry([args.tenants / f"{args.tenant}.yaml"], args.stacks)
     t = reg.tenants[args.tenant]
     caps = serving_caps(t)
     generated = {

@@ -70,3 +70,25 @@ def test_real_preview_of_a_tenant_stack() -> None:
         pytest.skip("needs the Pulumi CLI (not installable here: see docs/operations.md)")
     result = AutomationRunner(ROOT).run("preview", "acme", {"tenantry:tenant": "acme"})
     assert result.ok, result.summary
+
+
+def test_reconfigure_mig_runs_between_platform_and_tenants(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.fleet.test_drain import FakeNodes
+    from tests.fleet.test_migrollout import FakeCluster
+
+    runner = FakeRunner()
+    nodes = FakeNodes()
+    cluster = FakeCluster({"tenantry.dev/pool=h100": {"gpu-node-1": "all-disabled"}})
+    code = fleet.run(
+        _args("up", "--tenant", "platform", "--tenant", "acme", "--reconfigure-mig"),
+        runner,
+        (cluster, nodes),
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.index("[platform] 1 create") < out.index("[mig-reconfiguration] gpu-node-1")
+    assert out.index("[mig-reconfiguration] gpu-node-1") < out.index("[acme] up...")
+    assert nodes.events[:2] == [("cordon", "gpu-node-1"), ("drain", "gpu-node-1")]
+    assert nodes.events[-1] == ("uncordon", "gpu-node-1")
