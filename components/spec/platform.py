@@ -95,9 +95,7 @@ class RdsVectorDb(Strict):
         description="PostgreSQL major (RDS picks its default minor) or major.minor; 15 or "
         "later (pgvector on RDS).",
     )
-    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = (
-        "db.r6g.large"
-    )
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.r6g.large"
     allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 100
     max_allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 1000
     multi_az: bool = True
