@@ -4,7 +4,13 @@ Tenant stacks (``Pulumi.<tenant>.yaml``): read ``tenantry:tenant`` and ``tenantr
 load the platform settings from this directory, resolve the tenant (a bad tenant file stops
 here with every problem listed, before any resource is declared), read the platform stack's
 outputs through a StackReference (missing ones are named) and build its ``Tenant``.
-The ``platform`` stack's program is issue 9.
+
+The ``platform`` stack (``Pulumi.platform.yaml``): plan the GPU pools from every tenant file
+(``tenantry:tenantsDir``, default ``tenants/``; a bad tenant file or an unplannable demand
+stops here, every problem listed), then build the ``Platform`` with the secret
+``tenantry:vectorDbPassword`` and export what tenant stacks read
+(:data:`components.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs`` and
+``sharedPools``.
 
 Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; default: this
 directory), ``tenantry:platformStack`` (default: the platform settings' ``stackReference``),
@@ -19,6 +25,7 @@ from pathlib import Path
 import pulumi
 
 from components.aws.identity import IdentityMode, Irsa, PodIdentity
+from components.platform import Platform, PlatformProgramError, PoolPlanError, fleet_plan_for
 from components.platform_ref import from_stack
 from components.spec import PLATFORM_STACK, load_platform, load_tenant
 from components.tenant import Tenant
@@ -27,12 +34,29 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
+def platform_main() -> None:
+    cfg = pulumi.Config("tenantry")
+    stacks_dir = ROOT / (cfg.get("stacksDir") or HERE.name)
+    tenants_dir = ROOT / (cfg.get("tenantsDir") or "tenants")
+    try:
+        settings = load_platform(stacks_dir)
+        plan = fleet_plan_for(tenants_dir, settings)
+        p = Platform(
+            PLATFORM_STACK,
+            settings,
+            plan,
+            vector_db_password=cfg.require_secret("vectorDbPassword"),
+        )
+    except (ValueError, PlatformProgramError, PoolPlanError) as exc:
+        raise pulumi.RunError(str(exc)) from exc
+    for key, value in p.outputs.items():
+        pulumi.export(key, value)
+
+
 def main() -> None:
     if pulumi.get_stack() == PLATFORM_STACK:
-        raise pulumi.RunError(
-            "the 'platform' stack's program (shared pools, PriorityClasses, gateway) is issue 9 "
-            "and not implemented yet; select a tenant stack"
-        )
+        platform_main()
+        return
     cfg = pulumi.Config("tenantry")
     name = cfg.require("tenant")
     tenant_file = ROOT / cfg.require("tenantFile")  # an absolute path stays absolute

@@ -51,6 +51,54 @@ def node_taints(tenant: str) -> list[dict[str, str]]:
     ]
 
 
+def gpu_launch_template(
+    resource_name: str,
+    *,
+    template_name: str,
+    description: str,
+    root_volume_gib: int,
+    ebs_kms_key_arn: pulumi.Input[str] | None,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.ec2.LaunchTemplate:
+    """The launch template of every GPU node group (tenant or shared pool): IMDSv2 required
+    with hop limit 1, instance metadata tags off; encrypted gp3 root volume on ``/dev/xvda``
+    deleted with the instance; ``tags`` on the template and, at launch, on instances,
+    volumes and network interfaces."""
+    if not 20 <= root_volume_gib <= 16384:
+        raise ValueError(f"root_volume_gib {root_volume_gib}: accepted is 20-16384")
+    return aws.ec2.LaunchTemplate(
+        resource_name,
+        name=template_name,
+        description=description,
+        update_default_version=True,
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled",
+            http_tokens="required",
+            http_put_response_hop_limit=1,
+            instance_metadata_tags="disabled",
+        ),
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=root_volume_gib,
+                    volume_type="gp3",
+                    encrypted="true",
+                    delete_on_termination="true",
+                    kms_key_id=ebs_kms_key_arn,
+                ),
+            )
+        ],
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=rt, tags=dict(tags))
+            for rt in TAGGED_AT_LAUNCH
+        ],
+        tags=dict(tags),
+        opts=opts,
+    )
+
+
 class DedicatedNodeGroup(pulumi.ComponentResource):
     """A dedicated GPU node group from a ``spec.nodeGroups`` entry.
 
@@ -86,38 +134,15 @@ class DedicatedNodeGroup(pulumi.ComponentResource):
                 f"nodeGroups[{ng.name}].capacityType {ng.capacity_type!r}: "
                 f"accepted is one of {sorted(CAPACITY_TYPES)}"
             )
-        if not 20 <= platform.root_volume_gib <= 16384:
-            raise ValueError(f"root_volume_gib {platform.root_volume_gib}: accepted is 20-16384")
         group_name = f"tenantry-{tenant}-{ng.name}"
         tags = dict(tags)
         child = pulumi.ResourceOptions(parent=self)
-        self.launch_template = aws.ec2.LaunchTemplate(
+        self.launch_template = gpu_launch_template(
             f"{name}-launch-template",
-            name=group_name,
+            template_name=group_name,
             description=f"tenantry: dedicated GPU nodes {ng.name} of tenant {tenant}",
-            update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled",
-            ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=ROOT_DEVICE,
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=platform.root_volume_gib,
-                        volume_type="gp3",
-                        encrypted="true",
-                        delete_on_termination="true",
-                        kms_key_id=platform.ebs_kms_key_arn,
-                    ),
-                )
-            ],
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=rt, tags=tags)
-                for rt in TAGGED_AT_LAUNCH
-            ],
+            root_volume_gib=platform.root_volume_gib,
+            ebs_kms_key_arn=platform.ebs_kms_key_arn,
             tags=tags,
             opts=child,
         )

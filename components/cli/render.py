@@ -1,4 +1,5 @@
-"""``tenantry render TENANT --out DIR``: the tenant's stack, rendered to files (no cloud, no CLI).
+"""``tenantry render TENANT|platform --out DIR``: a tenant's stack, or the platform stack,
+rendered to files (no cloud, no CLI).
 
 Validates first (every problem printed, exit 1, nothing written), then runs the real stack
 program under the recording engine and writes the directory atomically: Kubernetes YAML,
@@ -13,11 +14,13 @@ import atexit
 import sys
 from pathlib import Path
 
+import pulumi
+
 from ..engine import (
     RenderError,
     WriteError,
     close_runtime,
-    record_tenant,
+    record_stack,
     render_files,
     write_atomic,
 )
@@ -26,8 +29,12 @@ from .common import EXIT_INVALID, EXIT_OK, UsageError
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("render", help="render a tenant's resources to a directory")
-    p.add_argument("tenant", help="tenant name (tenants/<name>.yaml)")
+    p = sub.add_parser(
+        "render", help="render a tenant's (or the platform's) resources to a directory"
+    )
+    p.add_argument(
+        "tenant", help="tenant name (tenants/<name>.yaml), or 'platform' for the platform stack"
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -49,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     try:
-        records = record_tenant(args.tenant, args.tenants, args.stacks)
+        records = record_stack(args.tenant, args.tenants, args.stacks)
     except SpecError as exc:
         for p in exc.problems:
             sys.stderr.write(p.render() + "\n")
         sys.stderr.write(f"tenant {args.tenant!r} is invalid; nothing was written\n")
         return EXIT_INVALID
-    except RenderError as exc:
+    except (RenderError, pulumi.RunError) as exc:
         raise UsageError(str(exc)) from exc
     try:
         files = render_files(records)

@@ -2,7 +2,7 @@
 every registered resource, and write them out (Kubernetes YAML, Triton configs, JSON)."""
 
 from .recorder import SECRET, UNKNOWN, Record, close_runtime, record
-from .stack import RenderError, record_tenant, stack_config
+from .stack import RenderError, record_platform, record_stack, record_tenant, stack_config
 from .writers import WriteError, render_files, write_atomic
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "WriteError",
     "close_runtime",
     "record",
+    "record_platform",
+    "record_stack",
     "record_tenant",
     "render_files",
     "stack_config",

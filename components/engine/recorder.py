@@ -96,6 +96,24 @@ def _dynamic_outputs(type_token: str) -> list[str]:
     return []
 
 
+# What the data sources a program reads answer offline: their shape, every value UNKNOWN
+# (an adopted EKS cluster is known only to the account it lives in).
+LOOKUPS: dict[str, dict[str, Any]] = {
+    "aws:eks/getCluster:getCluster": {
+        "name": UNKNOWN,
+        "arn": UNKNOWN,
+        "endpoint": UNKNOWN,
+        "version": UNKNOWN,
+        "certificateAuthorities": [{"data": UNKNOWN}],
+        "vpcConfig": {
+            "clusterSecurityGroupId": UNKNOWN,
+            "vpcId": UNKNOWN,
+            "subnetIds": [UNKNOWN],
+        },
+    },
+}
+
+
 class _Mocks(mocks.Mocks):
     """Every resource echoes its inputs; what only a deployment knows (ids, ARNs) is UNKNOWN."""
 
@@ -110,8 +128,8 @@ class _Mocks(mocks.Mocks):
             state.setdefault("arn", UNKNOWN)
         return UNKNOWN, state
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return dict(LOOKUPS.get(args.token, {})), []  # (result, no check failures)
 
 
 class _RecordingMonitor(mocks.MockMonitor):

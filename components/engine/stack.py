@@ -1,4 +1,5 @@
-"""Run the real stack program (``stacks/__main__.py``) for one tenant under the recorder."""
+"""Run the real stack program (``stacks/__main__.py``) for one tenant, or for the platform
+stack, under the recorder."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ from typing import Any
 import yaml
 
 from ..spec import PLATFORM_STACK, ResolvedTenant, load_platform, load_tenant
+from ..spec.platform import platform_config_path
 from ..stackconfig import stack_config_path, stack_config_text
 from .recorder import Record, record
 
 PROJECT = "tenantry"
 PROGRAM = Path(__file__).resolve().parents[2] / "stacks" / "__main__.py"
+# The platform's secret config, when the stack config does not hold it (offline renders):
+# the recorder shows every secret as "<secret>", so the value never appears anyway.
+PASSWORD_KEY = "tenantry:vectorDbPassword"
+PASSWORD_PLACEHOLDER = "offline-render-placeholder"
 
 
 class RenderError(ValueError):
@@ -26,6 +32,10 @@ def stack_config(stacks_dir: Path, tenant: ResolvedTenant) -> dict[str, str]:
     exists, else the config ``tenantry stacks --write`` would generate. Objects become JSON."""
     path = stack_config_path(stacks_dir, tenant.name)
     text = path.read_text("utf-8") if path.exists() else stack_config_text(tenant)
+    return _config_values(path, text)
+
+
+def _config_values(path: Path, text: str) -> dict[str, str]:
     doc: Any = yaml.safe_load(text) or {}
     config = doc.get("config", {}) if isinstance(doc, dict) else {}
     if not isinstance(config, dict):
@@ -39,7 +49,9 @@ def stack_config(stacks_dir: Path, tenant: ResolvedTenant) -> dict[str, str]:
 def load(name: str, tenants_dir: Path, stacks_dir: Path) -> ResolvedTenant:
     """Validate before anything runs: raises RenderError or SpecError (every problem)."""
     if name == PLATFORM_STACK:
-        raise RenderError("'platform' is the platform stack, not a tenant (issue 9)")
+        raise RenderError(
+            "'platform' is the platform stack, not a tenant (render it with record_platform)"
+        )
     path = tenants_dir / f"{name}.yaml"
     if not path.is_file():
         raise RenderError(f"{path}: no such tenant file (tenant {name!r})")
@@ -80,3 +92,45 @@ def record_tenant(
         project=PROJECT,
         config=config,
     )
+
+
+def record_platform(
+    tenants_dir: Path = Path("tenants"),
+    stacks_dir: Path = Path("stacks"),
+    program: Path = PROGRAM,
+) -> list[Record]:
+    """Run the stack program as the platform stack (config ``Pulumi.platform.yaml``, the
+    GPU plan over every tenant file in ``tenants_dir``); return its records. A secure
+    config value (``secure:``) cannot be decrypted offline: it and a missing
+    ``tenantry:vectorDbPassword`` are given a placeholder, which the records show masked."""
+    path = platform_config_path(stacks_dir)
+    try:
+        load_platform(stacks_dir)
+        config = _config_values(path, path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RenderError(str(exc)) from exc
+    config = {
+        k: PASSWORD_PLACEHOLDER if v.startswith('{"secure":') else v for k, v in config.items()
+    }
+    config.setdefault(PASSWORD_KEY, PASSWORD_PLACEHOLDER)
+    config.update(
+        {
+            "tenantry:tenantsDir": str(tenants_dir.resolve()),
+            "tenantry:stacksDir": str(stacks_dir.resolve()),
+        }
+    )
+    return record(
+        lambda: runpy.run_path(str(program), run_name="__main__"),
+        stack=PLATFORM_STACK,
+        project=PROJECT,
+        config=config,
+    )
+
+
+def record_stack(
+    name: str, tenants_dir: Path = Path("tenants"), stacks_dir: Path = Path("stacks")
+) -> list[Record]:
+    """:func:`record_platform` for ``platform``, :func:`record_tenant` for a tenant."""
+    if name == PLATFORM_STACK:
+        return record_platform(tenants_dir, stacks_dir)
+    return record_tenant(name, tenants_dir, stacks_dir)

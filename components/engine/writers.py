@@ -3,7 +3,9 @@
 Layout of a render directory (every path derives from the objects, so it is stable)::
 
     kubernetes/<namespace>/<kind>-<name>.yaml   one Kubernetes object per file (cluster-scoped
-                                                objects under kubernetes/_cluster/)
+                                                objects under kubernetes/_cluster/); Helm
+                                                releases and patches are not objects: they
+                                                go to resources/
     triton/<object key>                         every Triton config.pbtxt, at its bucket key
     resources/<type>--<name>.json               every other provider-managed resource
     resources.json                              every record (components included): type,
@@ -29,6 +31,16 @@ from .recorder import Record
 MARKER = ".tenantry-render"
 TOP_KEYS = ("apiVersion", "kind", "metadata")
 BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def is_object(rec: Record) -> bool:
+    """A Kubernetes object the record declares whole (not a Helm release, not a patch)."""
+    return (
+        rec.type.startswith("kubernetes:")
+        and rec.type != HELM_RELEASE
+        and not rec.type.endswith("Patch")
+    )
 
 
 class WriteError(ValueError):
@@ -71,7 +83,7 @@ def render_files(records: Iterable[Record]) -> dict[str, bytes]:
     for rec in recs:
         if not rec.custom:
             continue
-        if rec.type.startswith("kubernetes:"):
+        if is_object(rec):
             obj = manifest(rec)
             meta = obj.get("metadata") or {}
             kind, name = str(obj.get("kind", "")), meta.get("name")

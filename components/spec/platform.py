@@ -7,10 +7,10 @@ They live in the platform stack's config (``stacks/Pulumi.platform.yaml``, key
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .model import CapacityType, ChildName, IamArn, Strict
 
@@ -28,9 +28,84 @@ class SharedPool(Strict):
     capacity_type: CapacityType = "on-demand"
 
 
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+Cidr = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")]
+
+
 class Cluster(Strict):
+    """The EKS cluster: adopted by name (default) or created by the platform stack."""
+
     name: ChildName
     create: bool = Field(default=False, description="false: adopt an existing EKS cluster.")
+    # The fields below exist for the platform stack (issue 9); their defaults keep every
+    # existing platform config valid.
+    version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = Field(
+        default="1.33", description="Kubernetes version of a created cluster (create: true)."
+    )
+    subnet_ids: list[SubnetId] = Field(
+        default_factory=list,
+        description="Private subnets of the cluster, the shared GPU node groups and the RDS "
+        "vector database. Required to create a cluster (at least two, in two availability "
+        "zones); when adopting, the default is the cluster's own subnets (its vpcConfig).",
+    )
+    public_access_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="A created cluster's public API endpoint is open to these CIDRs only; "
+        "empty (default): private endpoint only (deploy from inside the VPC).",
+    )
+    system_instance_type: str = Field(
+        default="m7i.xlarge",
+        description="Instance type of a created cluster's general (CPU) node group, where "
+        "KServe, Knative, cert-manager and the GPU operator's controllers run.",
+    )
+    system_min_nodes: Annotated[int, Field(ge=1, le=100)] = 2
+    system_max_nodes: Annotated[int, Field(ge=1, le=100)] = 4
+
+    @model_validator(mode="after")
+    def _create_needs_subnets(self) -> Cluster:
+        if self.create and len(self.subnet_ids) < 2:
+            raise ValueError(
+                "cluster.subnetIds: creating a cluster (create: true) needs at least two "
+                "private subnet ids (subnet-...) in two availability zones"
+            )
+        if self.system_min_nodes > self.system_max_nodes:
+            raise ValueError("cluster.systemMinNodes must not exceed cluster.systemMaxNodes")
+        return self
+
+
+class ExistingVectorDb(Strict):
+    """A PostgreSQL (with pgvector available) the platform connects to; the admin password
+    is the secret Pulumi config ``tenantry:vectorDbPassword``."""
+
+    kind: Literal["existing"]
+    host: Annotated[str, Field(min_length=1, max_length=253)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    dbname: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "vectors"
+    user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "tenantry_admin"
+    sslmode: Literal["require", "verify-ca", "verify-full"] = "require"
+
+
+class RdsVectorDb(Strict):
+    """An RDS PostgreSQL instance the platform stack creates (pgvector needs PostgreSQL 15
+    or later on RDS); master password: the secret Pulumi config ``tenantry:vectorDbPassword``."""
+
+    kind: Literal["rds"]
+    engine_version: Annotated[str, Field(pattern=r"^(1[5-9]|[2-9]\d)(\.\d+)?$")] = Field(
+        default="16",
+        description="PostgreSQL major (RDS picks its default minor) or major.minor; 15 or "
+        "later (pgvector on RDS).",
+    )
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.r6g.large"
+    allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 100
+    max_allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 1000
+    multi_az: bool = True
+    backup_retention_days: Annotated[int, Field(ge=1, le=35)] = 7
+    deletion_protection: bool = True
+    dbname: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "vectors"
+    user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "tenantry_admin"
+
+
+VectorDb = Annotated[ExistingVectorDb | RdsVectorDb, Field(discriminator="kind")]
 
 
 class PlatformSettings(Strict):
@@ -53,6 +128,16 @@ class PlatformSettings(Strict):
     )
     admins: list[IamArn] = Field(
         default_factory=list, description="Platform administrators (manage every tenant key)."
+    )
+    cost_center: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        default="platform",
+        description="cost-center tag of the platform's own resources (shared cluster services, "
+        "shared GPU pools, vector database), so finance sees the shared cost apart.",
+    )
+    vector_db: VectorDb = Field(
+        default_factory=lambda: RdsVectorDb(kind="rds"),
+        description="The shared vector database: kind 'rds' (default: the platform stack "
+        "creates an RDS PostgreSQL instance) or kind 'existing' (connect to a PostgreSQL).",
     )
 
     def pool(self, name: str) -> SharedPool | None:

@@ -59,12 +59,12 @@ def test_program_errors_propagate() -> None:
     assert record(lambda: None, stack="t") == []  # and the runtime is usable again
 
 
-def test_platform_stack_program_says_it_is_issue_9() -> None:
+def test_platform_stack_program_requires_the_vector_db_password() -> None:
     import runpy
 
     from components.engine.stack import PROGRAM
 
-    with pytest.raises(pulumi.RunError, match="issue 9"):
+    with pytest.raises(pulumi.RunError, match="tenantry:vectorDbPassword"):
         record(
             lambda: runpy.run_path(str(PROGRAM), run_name="__main__"), stack="platform", config={}
         )

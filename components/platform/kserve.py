@@ -1,0 +1,116 @@
+"""``KServe``: cert-manager, KServe and the Triton runtime (``tenantry:platform:KServe``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.core.v1 import ConfigMapPatch, Namespace
+from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+
+from .charts import (
+    CERT_MANAGER,
+    KNATIVE_FEATURES,
+    KNATIVE_FEATURES_CONFIG_MAP,
+    KNATIVE_NAMESPACE,
+    KSERVE,
+    KSERVE_CRD,
+    Chart,
+    cert_manager_values,
+    kserve_values,
+)
+from .runtime import serving_runtime_manifest
+
+# The KServe chart ships its own ``kserve-tritonserver``; the platform stack takes its
+# fields over (server-side apply, forced) so the tenants' runtime is the one declared here.
+PATCH_FORCE = "pulumi.com/patchForce"
+
+
+def _release(
+    name: str,
+    chart: Chart,
+    values: Mapping[str, Any],
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource],
+) -> Release:
+    return Release(
+        name,
+        name=chart.release,
+        chart=chart.chart,
+        version=chart.version,
+        repository_opts=RepositoryOptsArgs(repo=chart.repo) if chart.repo else None,
+        namespace=chart.namespace,
+        create_namespace=False,
+        atomic=True,
+        timeout=600,
+        values=dict(values),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )
+
+
+class KServe(pulumi.ComponentResource):
+    """KServe in Serverless mode on the cluster's Knative Serving and Istio (prerequisites,
+    see docs/platform.md), with the runtime every tenant InferenceService names.
+
+    Creates ``<name>-cert-manager-namespace`` and ``<name>-cert-manager`` (pinned
+    ``cert-manager`` chart, its CRDs included: KServe's webhook certificates),
+    ``<name>-namespace`` (``kserve``), ``<name>-crd`` (pinned ``kserve-crd`` chart) and
+    ``<name>-release`` (pinned ``kserve`` chart, :func:`.charts.kserve_values`),
+    ``<name>-tritonserver`` (ClusterServingRuntime ``kserve-tritonserver``,
+    :func:`.runtime.serving_runtime_spec`; protocol v2) and ``<name>-knative-features``
+    (a patch of Knative's ``config-features``: the pod-spec features the tenants'
+    InferenceServices use). Every Helm release is atomic (rolled back when it fails).
+    """
+
+    TYPE = "tenantry:platform:KServe"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cm_ns = Namespace(
+            f"{name}-cert-manager-namespace",
+            metadata={"name": CERT_MANAGER.namespace, "labels": dict(labels)},
+            opts=child,
+        )
+        self.cert_manager = _release(
+            f"{name}-cert-manager", CERT_MANAGER, cert_manager_values(), self, [cm_ns]
+        )
+        ns = Namespace(
+            f"{name}-namespace",
+            metadata={"name": KSERVE.namespace, "labels": dict(labels)},
+            opts=child,
+        )
+        self.crd = _release(f"{name}-crd", KSERVE_CRD, {}, self, [ns])
+        self.release = _release(
+            f"{name}-release", KSERVE, kserve_values(), self, [ns, self.crd, self.cert_manager]
+        )
+        runtime = serving_runtime_manifest(labels)
+        self.runtime = CustomResource(
+            f"{name}-tritonserver",
+            api_version=runtime["apiVersion"],
+            kind=runtime["kind"],
+            metadata={**runtime["metadata"], "annotations": {PATCH_FORCE: "true"}},
+            spec=runtime["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+        )
+        self.knative_features = ConfigMapPatch(
+            f"{name}-knative-features",
+            metadata={
+                "name": KNATIVE_FEATURES_CONFIG_MAP,
+                "namespace": KNATIVE_NAMESPACE,
+                "annotations": {PATCH_FORCE: "true"},
+            },
+            data=dict(KNATIVE_FEATURES),
+            opts=child,
+        )
+        self.register_outputs(
+            {"runtime": runtime["metadata"]["name"], "kserveVersion": KSERVE.version}
+        )

@@ -1,0 +1,84 @@
+"""The Triton ``ClusterServingRuntime`` and the tier PriorityClasses as manifests (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..k8s.inference_service import CONTAINER_SECURITY, METRICS_PORT, MODEL_FORMAT, RUNTIME
+from ..spec.tiers import TIERS
+from .charts import TRITON_IMAGE, TRITON_TAG
+
+# modelFormat name -> the version KServe matches (formats from the tenant file's `format`)
+FORMAT_VERSIONS = {"onnx": "1", "pytorch": "1", "tensorflow": "2", "tensorrt": "8", "triton": "2"}
+
+
+def serving_runtime_spec() -> dict[str, Any]:
+    """``kserve-tritonserver``: every format a tenant model may declare (explicitly selected
+    by the InferenceServices, so ``autoSelect`` stays off), protocol v2 over HTTP and gRPC,
+    Triton's metrics port, the restricted container security context the InferenceServices
+    use, and small default resources (every InferenceService sets its own)."""
+    formats = sorted(set(MODEL_FORMAT.values()))
+    missing = [f for f in formats if f not in FORMAT_VERSIONS]
+    if missing:
+        raise ValueError(f"no runtime format version for {missing}; add it to FORMAT_VERSIONS")
+    return {
+        "annotations": {
+            "prometheus.kserve.io/port": METRICS_PORT,
+            "prometheus.kserve.io/path": "/metrics",
+        },
+        "supportedModelFormats": [
+            {"name": f, "version": FORMAT_VERSIONS[f], "autoSelect": False} for f in formats
+        ],
+        "protocolVersions": ["v2", "grpc-v2"],
+        "multiModel": False,
+        "disabled": False,
+        "containers": [
+            {
+                "name": "kserve-container",
+                "image": f"{TRITON_IMAGE}:{TRITON_TAG}",
+                "args": [
+                    "tritonserver",
+                    "--model-store=/mnt/models",
+                    "--grpc-port=9000",
+                    "--http-port=8080",
+                    "--allow-grpc=true",
+                    "--allow-http=true",
+                ],
+                "securityContext": dict(CONTAINER_SECURITY),
+                "resources": {
+                    "requests": {"cpu": "1", "memory": "2Gi"},
+                    "limits": {"cpu": "1", "memory": "2Gi"},
+                },
+            }
+        ],
+    }
+
+
+def serving_runtime_manifest(labels: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "ClusterServingRuntime",
+        "metadata": {"name": RUNTIME, "labels": dict(labels)},
+        "spec": serving_runtime_spec(),
+    }
+
+
+def priority_class_manifests(labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One ``scheduling.k8s.io/v1`` PriorityClass per tier (name and value from TIERS);
+    never the global default; a higher tier may preempt a lower one."""
+    return [
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {
+                "name": t.priority_class,
+                "labels": {**labels, "tenantry.dev/tier": t.name},
+            },
+            "value": t.priority_value,
+            "globalDefault": False,
+            "preemptionPolicy": "PreemptLowerPriority",
+            "description": f"tenantry tier {t.name}: {t.description}",
+        }
+        for t in sorted(TIERS.values(), key=lambda t: t.priority_value)
+    ]

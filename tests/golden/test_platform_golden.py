@@ -1,0 +1,94 @@
+"""The platform stack's render, compared byte-for-byte with committed golden files, its
+Kubernetes objects validated, and ``tenantry render platform`` deterministic.
+
+Regenerate after an intended change: ``TENANTRY_UPDATE_GOLDEN=1 pytest tests/golden`` (then
+review the diff).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.cli.main import main
+from components.engine import record_platform, render_files, write_atomic
+from tests.components.helpers import ROOT
+
+GOLDEN = Path(__file__).resolve().parent / "platform"
+UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
+K8S_VERSION = "1.33.0"
+CRD_KINDS = {"ClusterServingRuntime"}  # validated against the KServe CRD in tests/platform
+
+
+def rendered() -> dict[str, bytes]:
+    return render_files(record_platform(ROOT / "tenants", ROOT / "stacks"))
+
+
+def golden_files() -> dict[str, bytes]:
+    return {
+        p.relative_to(GOLDEN).as_posix(): p.read_bytes()
+        for p in sorted(GOLDEN.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_platform_render_matches_golden() -> None:
+    files = rendered()
+    if UPDATE:
+        if GOLDEN.exists():
+            shutil.rmtree(GOLDEN)
+        write_atomic(files, GOLDEN)
+    golden = golden_files()
+    assert sorted(files) == sorted(golden), "rendered file set differs from the golden set"
+    for path, data in files.items():
+        assert data == golden[path], f"platform/{path} differs from its golden file"
+
+
+def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
+    checked = 0
+    for path, data in rendered().items():
+        if not path.startswith("kubernetes/"):
+            continue
+        obj = yaml.safe_load(data)
+        if obj["kind"] in CRD_KINDS:
+            continue
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        checked += 1
+    assert checked == 8  # 3 namespaces, the mig-parted ConfigMap, 4 PriorityClasses
+
+
+def test_render_platform_cli_is_byte_identical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        args = ["render", "platform", "--out", str(out)]
+        args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
+        assert main(args) == 0
+    assert "9 Kubernetes object(s)" in capsys.readouterr().out
+
+    def tree(d: Path) -> dict[str, bytes]:
+        return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}
+
+    assert tree(outs[0]) == tree(outs[1]) and tree(outs[0])
+    assert (outs[0] / "kubernetes/gpu-operator/configmap-tenantry-mig-parted-config.yaml").exists()
+    assert (
+        outs[0] / "resources/kubernetes_helm.sh_v3_Release--platform-kserve-release.json"
+    ).exists()
+
+
+def test_render_platform_with_a_broken_config_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.platform.yaml").write_text("config: {}\n")
+    out = tmp_path / "out"
+    assert main(["render", "platform", "--out", str(out), "--stacks", str(stacks)]) == 2
+    assert "tenantry:platform" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,77 @@
+"""Shared helpers of the platform tests: the platform render, the plan it is built from, and
+strict validators for the KServe CRDs."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+import yaml
+
+from components.engine import Record, record_platform
+from components.planner import FleetPlan, extract_demands, plan
+from tests.components.helpers import ROOT, platform, tenants
+
+RUNTIME_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_clusterservingruntimes.yaml"
+
+
+@functools.cache
+def platform_records() -> tuple[Record, ...]:
+    return tuple(record_platform(ROOT / "tenants", ROOT / "stacks"))
+
+
+@functools.cache
+def example_plan() -> FleetPlan:
+    return plan(extract_demands(list(tenants().values()), platform()))
+
+
+def by_name(records: tuple[Record, ...] | list[Record]) -> dict[str, Record]:
+    out = {r.name: r for r in records}
+    assert len(out) == len(records), "logical names must be unique"
+    return out
+
+
+def strict(node: Any) -> None:
+    """Every object schema that lists properties rejects others (unless it preserves
+    unknown fields): what the API server does under strict field validation."""
+    if isinstance(node, dict):
+        if (
+            "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            node["additionalProperties"] = False
+        for v in node.values():
+            strict(v)
+    elif isinstance(node, list):
+        for v in node:
+            strict(v)
+
+
+@functools.cache
+def runtime_validator() -> Any:
+    import jsonschema
+
+    crd = yaml.safe_load(RUNTIME_CRD.read_text("utf-8"))
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    strict(schema)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def aws_class(type_token: str) -> type:
+    """``aws:eks/nodeGroup:NodeGroup`` -> ``pulumi_aws.eks.NodeGroup``."""
+    import importlib
+
+    _, module, cls = type_token.split(":")
+    mod = importlib.import_module(f"pulumi_aws.{module.split('/')[0]}")
+    found: type = getattr(mod, cls)
+    return found
+
+
+def taggable(type_token: str) -> bool:
+    cls = aws_class(type_token)
+    return "tags" in inspect.signature(cls._internal_init).parameters  # type: ignore[attr-defined]

@@ -1,0 +1,240 @@
+"""The platform stack's exact child contract, under the recording engine (the real program
+``stacks/__main__.py`` as stack ``platform``, example platform config and tenants)."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from components.aws.node_group import AMI_TYPE
+from components.engine import SECRET, UNKNOWN
+from components.planner import mig_parted_config
+from components.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP, TRITON_IMAGE
+from components.platform.names import platform_tags
+from components.spec.tiers import TIERS
+from components.tags import MANDATORY_KEYS
+from tests.components.helpers import parent_name, platform
+
+from .helpers import by_name, example_plan, platform_records, taggable
+
+P = "platform"
+EXPECTED_CUSTOM = {
+    ("pulumi:providers:aws", f"{P}-aws"),
+    ("pulumi:providers:kubernetes", f"{P}-cluster-k8s"),
+    ("aws:kms/key:Key", f"{P}-key-key"),
+    ("aws:kms/alias:Alias", f"{P}-key-alias"),
+    ("aws:iam/role:Role", f"{P}-node-role-role"),
+    *{
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{P}-node-role-{pol}")
+        for pol in (
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEKS_CNI_Policy",
+            "AmazonEC2ContainerRegistryReadOnly",
+        )
+    },
+    *{
+        (t, f"{P}-pool-{pool}-{suffix}")
+        for pool in ("h100", "a100")
+        for t, suffix in (
+            ("aws:ec2/launchTemplate:LaunchTemplate", "launch-template"),
+            ("aws:eks/nodeGroup:NodeGroup", "node-group"),
+        )
+    },
+    ("kubernetes:core/v1:Namespace", f"{P}-gpu-operator-namespace"),
+    ("kubernetes:core/v1:ConfigMap", f"{P}-gpu-operator-mig-config"),
+    ("kubernetes:helm.sh/v3:Release", f"{P}-gpu-operator-release"),
+    ("kubernetes:core/v1:Namespace", f"{P}-kserve-cert-manager-namespace"),
+    ("kubernetes:helm.sh/v3:Release", f"{P}-kserve-cert-manager"),
+    ("kubernetes:core/v1:Namespace", f"{P}-kserve-namespace"),
+    ("kubernetes:helm.sh/v3:Release", f"{P}-kserve-crd"),
+    ("kubernetes:helm.sh/v3:Release", f"{P}-kserve-release"),
+    ("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", f"{P}-kserve-tritonserver"),
+    ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-features"),
+    *{("kubernetes:scheduling.k8s.io/v1:PriorityClass", f"{P}-priority-{tier}") for tier in TIERS},
+    ("aws:rds/subnetGroup:SubnetGroup", f"{P}-vector-db-subnets"),
+    ("aws:ec2/securityGroup:SecurityGroup", f"{P}-vector-db-sg"),
+    ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"{P}-vector-db-from-cluster"),
+    ("aws:rds/instance:Instance", f"{P}-vector-db-instance"),
+    *{
+        ("aws:costexplorer/costAllocationTag:CostAllocationTag", f"{P}-cost-tags-{key}")
+        for key in MANDATORY_KEYS
+    },
+}
+EXPECTED_COMPONENTS = {
+    ("tenantry:platform:Platform", P, None),
+    ("tenantry:platform:PlatformKey", f"{P}-key", P),
+    ("tenantry:platform:NodeRole", f"{P}-node-role", P),
+    ("tenantry:platform:Cluster", f"{P}-cluster", P),
+    ("tenantry:platform:SharedGpuPool", f"{P}-pool-h100", P),
+    ("tenantry:platform:SharedGpuPool", f"{P}-pool-a100", P),
+    ("tenantry:platform:GpuOperator", f"{P}-gpu-operator", P),
+    ("tenantry:platform:KServe", f"{P}-kserve", P),
+    ("tenantry:platform:PriorityClasses", f"{P}-priority", P),
+    ("tenantry:platform:VectorDatabase", f"{P}-vector-db", P),
+    ("tenantry:platform:CostAllocationTags", f"{P}-cost-tags", P),
+}
+
+
+def test_exact_children() -> None:
+    recs = platform_records()
+    assert {(r.type, r.name) for r in recs if r.custom} == EXPECTED_CUSTOM
+    assert {(r.type, r.name, parent_name(r)) for r in recs if not r.custom} == EXPECTED_COMPONENTS
+    for r in recs:  # every child named from its parent component
+        parent = parent_name(r)
+        assert parent is None or r.name.startswith(f"{parent}-"), r.urn
+
+
+def test_shared_pools_are_sized_and_labelled_by_the_planner() -> None:
+    recs = by_name(platform_records())
+    fleet = example_plan()
+    for sp in platform().shared_pools:
+        planned = fleet.pool(sp.name)
+        assert planned is not None and planned.nodes >= 1
+        ng = recs[f"{P}-pool-{sp.name}-node-group"].inputs
+        assert ng["scalingConfig"] == {
+            "minSize": sp.min_nodes,
+            "desiredSize": max(planned.nodes, sp.min_nodes),
+            "maxSize": sp.max_nodes,
+        }
+        assert ng["scalingConfig"]["desiredSize"] == planned.nodes  # the examples fit
+        assert ng["nodeGroupName"] == f"tenantry-platform-prod-{sp.name}"
+        assert ng["amiType"] == AMI_TYPE == "AL2023_x86_64_NVIDIA"
+        assert ng["instanceTypes"] == [sp.instance_type]
+        assert ng["capacityType"] == "ON_DEMAND"
+        assert ng["labels"] == {
+            "tenantry.dev/pool": sp.name,
+            "nvidia.com/mig.config": planned.node_configs[0],
+        }
+        assert ng["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+        assert ng["nodeRoleArn"] == UNKNOWN and ng["subnetIds"] == [UNKNOWN]
+        lt = recs[f"{P}-pool-{sp.name}-launch-template"].inputs
+        assert lt["metadataOptions"] == {
+            "httpEndpoint": "enabled",
+            "httpTokens": "required",
+            "httpPutResponseHopLimit": 1,
+            "instanceMetadataTags": "disabled",
+        }
+        ebs = lt["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3"
+
+
+def test_mig_parted_config_map_is_the_planners_config() -> None:
+    cm = by_name(platform_records())[f"{P}-gpu-operator-mig-config"].inputs
+    assert cm["metadata"]["name"] == MIG_CONFIG_MAP
+    assert cm["metadata"]["namespace"] == "gpu-operator"
+    assert set(cm["data"]) == {"config.yaml"}
+    assert yaml.safe_load(cm["data"]["config.yaml"]) == mig_parted_config(example_plan())
+
+
+def test_gpu_operator_values() -> None:
+    values = by_name(platform_records())[f"{P}-gpu-operator-release"].inputs["values"]
+    assert values["driver"] == {"enabled": False}
+    assert values["mig"] == {"strategy": "mixed"}
+    assert {"name": "WITH_REBOOT", "value": "true"} in values["migManager"]["env"]
+    assert values["migManager"]["config"] == {
+        "create": False,
+        "name": MIG_CONFIG_MAP,
+        "default": "all-disabled",
+    }
+
+
+def test_helm_charts_are_pinned() -> None:
+    recs = by_name(platform_records())
+    releases = {r.inputs["name"]: r.inputs for r in recs.values() if "helm.sh" in r.type}
+    assert set(releases) == {c.release for c in CHARTS}
+    pins = {
+        "cert-manager": "v1.18.2",
+        "kserve-crd": "v0.15.2",
+        "kserve": "v0.15.2",
+        "gpu-operator": "v25.10.0",
+    }
+    for c in CHARTS:
+        rel = releases[c.release]
+        assert rel["version"] == c.version == pins[c.release]
+        assert rel["chart"] == c.chart and rel["namespace"] == c.namespace
+        assert rel["atomic"] is True and rel["createNamespace"] is False
+        if c.repo:
+            assert rel["repositoryOpts"] == {"repo": c.repo}
+        else:
+            assert c.chart.startswith("oci://") and "repositoryOpts" not in rel
+    assert GPU_OPERATOR.repo == "https://helm.ngc.nvidia.com/nvidia"
+    kserve = releases["kserve"]["values"]["kserve"]
+    assert kserve["controller"]["deploymentMode"] == "Serverless"
+    assert kserve["servingruntime"]["tritonserver"]["image"] == TRITON_IMAGE
+
+
+def test_priority_classes_match_the_tiers() -> None:
+    recs = by_name(platform_records())
+    for tier, policy in TIERS.items():
+        pc = recs[f"{P}-priority-{tier}"].inputs
+        assert pc["metadata"]["name"] == policy.priority_class
+        assert pc["value"] == policy.priority_value
+        assert pc["globalDefault"] is False
+        assert pc["preemptionPolicy"] == "PreemptLowerPriority"
+
+
+def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
+    tags = platform_tags(platform())
+    assert tags == {
+        "tenant": "platform",
+        "cost-center": "platform",
+        "tier": "platform",
+        "environment": "prod",
+        "managed-by": "tenantry",
+    }
+    checked = 0
+    for r in platform_records():
+        if r.type.startswith("aws:") and taggable(r.type):
+            assert r.inputs.get("tags") == tags, r.urn
+            checked += 1
+        for spec in r.inputs.get("tagSpecifications", []):
+            assert spec["tags"] == tags, r.urn
+    assert checked == 10  # key, node role, 2 launch templates, 2 node groups, 4 for the DB
+    provider = by_name(platform_records())[f"{P}-aws"].inputs
+    assert json.loads(provider["defaultTags"])["tags"] == tags
+    assert provider["region"] == "us-east-1"
+
+
+def test_cost_allocation_tags_activate_every_mandatory_key() -> None:
+    recs = platform_records()
+    active = {r.inputs["tagKey"]: r.inputs["status"] for r in recs if "costAllocationTag" in r.type}
+    assert active == dict.fromkeys(MANDATORY_KEYS, "Active")
+
+
+def test_rds_vector_database_is_private_encrypted_pg16() -> None:
+    recs = by_name(platform_records())
+    db = recs[f"{P}-vector-db-instance"].inputs
+    assert db["engine"] == "postgres" and db["engineVersion"] == "16"
+    assert db["storageEncrypted"] is True and db["kmsKeyId"] == UNKNOWN  # the platform key
+    assert db["publiclyAccessible"] is False
+    assert db["password"] == SECRET
+    assert db["deletionProtection"] is True and db["skipFinalSnapshot"] is False
+    assert db["dbSubnetGroupName"] == recs[f"{P}-vector-db-subnets"].inputs["name"]
+    rule = recs[f"{P}-vector-db-from-cluster"].inputs
+    assert (rule["fromPort"], rule["toPort"], rule["ipProtocol"]) == (5432, 5432, "tcp")
+    assert rule["referencedSecurityGroupId"] == UNKNOWN  # the cluster security group
+    assert "cidrIpv4" not in rule
+
+
+def test_kms_key_and_node_role() -> None:
+    recs = by_name(platform_records())
+    key = recs[f"{P}-key-key"].inputs
+    assert key["enableKeyRotation"] is True and key["multiRegion"] is False
+    policy = json.loads(key["policy"])
+    admins = next(s for s in policy["Statement"] if s["Sid"] == "PlatformAdmins")
+    assert admins["Principal"]["AWS"] == ["arn:aws:iam::111122223333:role/platform-admin"]
+    assert "kms:Decrypt" not in admins["Action"]
+    assert recs[f"{P}-key-alias"].inputs["name"] == "alias/tenantry/platform"
+    role = recs[f"{P}-node-role-role"].inputs
+    trust = json.loads(role["assumeRolePolicy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
+
+
+def test_adopted_cluster_provider_uses_an_exec_token() -> None:
+    prov = by_name(platform_records())[f"{P}-cluster-k8s"].inputs
+    cfg = json.loads(prov["kubeconfig"])
+    exec_ = cfg["users"][0]["user"]["exec"]
+    assert exec_["command"] == "aws" and exec_["args"][:2] == ["eks", "get-token"]
+    assert "token" not in cfg["users"][0]["user"]
+    assert prov["enableServerSideApply"] in (True, "true")
