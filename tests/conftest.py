@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,12 @@ def platform() -> PlatformSettings:
 
 def example_text(name: str) -> str:
     return (TENANTS / f"{name}.yaml").read_text("utf-8")
+
+
+def git(repo: Path, *args: str) -> None:
+    """Run git in ``repo`` with a throwaway identity (tests that build real repositories)."""
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+    )

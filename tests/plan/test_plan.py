@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from components.cli.main import main
 from components.plan.snapshot import policy_resources
 from components.policy import Context, evaluate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, git
 
 
 def _plan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -64,14 +63,6 @@ def test_markdown_and_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert table.splitlines()[0].split()[:3] == ["tenant", "tier", "resources"]
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of this project (code, tenants, stacks) as a fresh git repository."""
@@ -83,9 +74,9 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, dest / part)
-    _git(dest, "init", "-q", "-b", "main")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-qm", "base")
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "base")
     monkeypatch.chdir(dest)
     return dest
 

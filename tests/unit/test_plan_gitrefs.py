@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from components.plan.gitrefs import GitError, affected_tenants, changed_files, export_tree
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        check=True,
-        capture_output=True,
-    )
+from tests.conftest import git
 
 
 @pytest.fixture
@@ -25,9 +17,9 @@ def repo(tmp_path: Path) -> Path:
     for name in ("acme", "globex"):
         (tmp_path / "tenants" / f"{name}.yaml").write_text(f"name: {name}\n")
     (tmp_path / "components" / "x.py").write_text("x = 1\n")
-    _git(tmp_path, "init", "-q", "-b", "main")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
     return tmp_path
 
 
@@ -46,15 +38,15 @@ def test_new_and_deleted_tenants(repo: Path) -> None:
 
 
 def test_shared_code_selects_everyone(repo: Path) -> None:
-    _git(repo, "checkout", "-qb", "feature")
+    git(repo, "checkout", "-qb", "feature")
     (repo / "components" / "x.py").write_text("x = 2\n")
-    _git(repo, "commit", "-qam", "change shared code")
+    git(repo, "commit", "-qam", "change shared code")
     assert affected_tenants(changed_files(repo, "main"), ["acme", "globex"]) == ["acme", "globex"]
 
 
 def test_export_tree_at_ref(repo: Path, tmp_path: Path) -> None:
     (repo / "tenants" / "acme.yaml").write_text("name: acme\nchanged: true\n")
-    _git(repo, "commit", "-qam", "head")
+    git(repo, "commit", "-qam", "head")
     out = export_tree(repo, "HEAD~1", tmp_path / "base")
     assert (out / "tenants" / "acme.yaml").read_text() == "name: acme\n"
 
