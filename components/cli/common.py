@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from ..spec import PlatformSettings, Problem, load_platform
+from ..loaded import load_platform
+from ..spec import PlatformSettings, Problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 

@@ -9,12 +9,15 @@ from typing import Any
 
 import yaml
 
-from ..spec import PLATFORM_STACK, ResolvedTenant, load_platform, load_tenant
+from ..loaded import load_platform, load_tenant
+from ..spec import PLATFORM_STACK, ResolvedTenant
 from ..stackconfig import stack_config_path, stack_config_text
 from .recorder import Record, record
 
 PROJECT = "tenantry"
 PROGRAM = Path(__file__).resolve().parents[2] / "stacks" / "__main__.py"
+# libyaml's parser when PyYAML has it (same documents, same safe constructors, faster)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RenderError(ValueError):
@@ -26,7 +29,7 @@ def stack_config(stacks_dir: Path, tenant: ResolvedTenant) -> dict[str, str]:
     exists, else the config ``tenantry stacks --write`` would generate. Objects become JSON."""
     path = stack_config_path(stacks_dir, tenant.name)
     text = path.read_text("utf-8") if path.exists() else stack_config_text(tenant)
-    doc: Any = yaml.safe_load(text) or {}
+    doc: Any = yaml.load(text, Loader=SAFE_LOADER) or {}
     config = doc.get("config", {}) if isinstance(doc, dict) else {}
     if not isinstance(config, dict):
         raise RenderError(f"{path}: 'config' is not a mapping")
