@@ -9,6 +9,7 @@ SDK's worker threads happened to register resources.
 from __future__ import annotations
 
 import gc
+import pickle
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,11 +150,20 @@ def _no_stack_trace() -> Any:
 
 @contextmanager
 def _offline_runtime() -> Iterator[None]:
-    """Skip, while ``program`` runs, what the recorder never reads: the source position the
-    SDK computes for every resource (a full ``traceback.extract_stack`` and a URI per frame,
-    deeper the more components nest; the mock monitor discards it). Restored afterwards, so
-    a real deployment in the same process is unaffected."""
+    """Around one recording:
+
+    - skip what the recorder never reads: the source position the SDK computes for every
+      resource (a full ``traceback.extract_stack`` and a URI per frame, deeper the more
+      components nest; the mock monitor discards it);
+    - undo what the SDK leaves behind: each dynamic resource's provider serialization
+      (``pulumi.dynamic.serialize_provider``) wraps ``pickle._Pickler._batch_setitems`` in
+      one more sorting wrapper and never unwraps it, so a process that records many stacks
+      with dynamic resources nests them until ``RecursionError`` (about 950 serializations:
+      a few hundred tenants with vector namespaces). Restored after every recording.
+
+    Both are restored afterwards, so a real deployment in the same process is unaffected."""
     saved_trace = getattr(resource, "_get_stack_trace", None)
+    saved_setitems = pickle._Pickler.__dict__.get("_batch_setitems")  # type: ignore[attr-defined]
     if saved_trace is not None:
         resource._get_stack_trace = _no_stack_trace
     try:
@@ -161,6 +171,8 @@ def _offline_runtime() -> Iterator[None]:
     finally:
         if saved_trace is not None:
             resource._get_stack_trace = saved_trace
+        if saved_setitems is not None:
+            pickle._Pickler._batch_setitems = saved_setitems  # type: ignore[attr-defined]
 
 
 def record(
