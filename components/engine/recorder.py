@@ -163,7 +163,7 @@ def _offline_runtime() -> Iterator[None]:
 
     Both are restored afterwards, so a real deployment in the same process is unaffected."""
     saved_trace = getattr(resource, "_get_stack_trace", None)
-    saved_setitems = pickle._Pickler.__dict__.get("_batch_setitems")  # type: ignore[attr-defined]
+    saved_setitems = pickle._Pickler.__dict__.get("_batch_setitems")
     if saved_trace is not None:
         resource._get_stack_trace = _no_stack_trace
     try:
