@@ -25,9 +25,10 @@ from pathlib import Path
 import pulumi
 
 from components.aws.identity import IdentityMode, Irsa, PodIdentity
+from components.loaded import load_platform, load_tenant
 from components.platform import Platform, PlatformProgramError, PoolPlanError, fleet_plan_for
 from components.platform_ref import from_stack
-from components.spec import PLATFORM_STACK, load_platform, load_tenant
+from components.spec import PLATFORM_STACK
 from components.tenant import Tenant
 
 HERE = Path(__file__).resolve().parent

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from ..spec import PlatformSettings, Problem, Registry, load_platform, load_registry
+from ..loaded import load_platform, load_registry
+from ..spec import PlatformSettings, Problem, Registry
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 

@@ -76,7 +76,7 @@ def _base_plan(ref: str, names: list[str], args: argparse.Namespace) -> dict[str
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine import record_tenant
+    from ..engine import freeze_heap, record_tenant
     from ..plan.document import build, with_diff
     from ..planner import FleetPlan
 
@@ -95,8 +95,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         names = sorted(args.names) if args.names and not args.all else sorted(reg.tenants)
 
+    recorded = 0
+
     def recorder(name: str) -> list[dict[str, Any]]:
-        return [r.to_data() for r in record_tenant(name, args.tenants, args.stacks)]
+        nonlocal recorded
+        out = [r.to_data() for r in record_tenant(name, args.tenants, args.stacks)]
+        recorded += 1
+        if recorded == 1 and len(names) > 1:
+            freeze_heap()  # many tenants: keep full collections off the imported SDKs
+        return out
 
     base = _base_plan(args.base, names, args) if args.base else None
     previous = (

@@ -7,7 +7,6 @@ Every rule is a pure function ``(resources, context) -> violations`` over
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -140,13 +139,29 @@ def _owner(r: PolicyResource) -> str | None:
     return str(owner) if owner else None
 
 
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
 def _tenants_named(text: str, names: frozenset[str]) -> set[str]:
-    """Tenant names that appear in ``text`` as whole words (``-``, ``/``, ``:`` delimit);
-    the longest name wins, so ``acme-corp`` is not read as ``acme``."""
+    """Tenant names that appear in ``text`` as whole words (any character but ``a-z0-9``
+    delimits, so ``-``, ``/`` and ``:`` do); scanning left to right, the longest name at a
+    position wins, so ``acme-corp`` is not read as ``acme``. Set lookups of the substrings
+    between delimiters: the cost depends on ``text``, not on how many tenants there are."""
     if not names:
         return set()
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return set(re.findall(rf"(?<![a-z0-9])({alternatives})(?![a-z0-9])", text))
+    n = len(text)
+    ends = [j for j in range(n, 0, -1) if j == n or text[j] not in _ALNUM]  # longest first
+    found: set[str] = set()
+    i = 0
+    while i < n:
+        if i == 0 or text[i - 1] not in _ALNUM:
+            end = next((j for j in ends if j > i and text[i:j] in names), None)
+            if end is not None:
+                found.add(text[i:end])
+                i = end
+                continue
+        i += 1
+    return found
 
 
 def least_privilege_iam(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:

@@ -190,3 +190,18 @@ def test_write_atomic_refuses_a_directory_that_is_not_a_render(tmp_path: Path) -
     with pytest.raises(WriteError, match="outside"):
         write_atomic({"../escape.yaml": b"x"}, tmp_path / "new")
     assert not (tmp_path / "new").exists()
+
+
+def test_recording_leaves_the_sdk_and_pickle_as_it_found_them() -> None:
+    import pickle
+
+    from pulumi.runtime import resource
+
+    trace = resource._get_stack_trace
+    setitems = pickle._Pickler.__dict__["_batch_setitems"]
+    records = record_tenant("acme", ROOT / "tenants", ROOT / "stacks")
+    assert any(r.type.startswith("pulumi-python:dynamic") for r in records)
+    # The SDK wraps this once more per dynamic provider it serializes and never unwraps it:
+    # left alone, a few hundred tenants in one process end in RecursionError.
+    assert pickle._Pickler.__dict__["_batch_setitems"] is setitems
+    assert resource._get_stack_trace is trace
