@@ -39,7 +39,7 @@ from loadgen import Gateway, Input, Outcome, closed_loop, open_loop
 
 from components.devserver import running_tritonserver, write_standin
 from components.spec import ResolvedModel, load_platform, load_registry
-from components.triton import model_config, serving_caps
+from components.triton import DEVICE_RESOURCE, model_config, serving_caps
 
 ROOT = Path(__file__).resolve().parents[1]
 VICTIM, AGGRESSOR = ("acme", "fraud-detector"), ("globex", "intent-classifier")
@@ -86,6 +86,10 @@ def run_setup(setup: Setup, seconds: float, rate: float, window: int) -> dict[st
             text = model_config(m, t.tier, serving_caps(t), m.version, t.name)
             if not setup.generated:
                 text = defaults_config(text)
+            if not setup.shared_device:
+                # each MIG slice is a device of its own, also to the rate limiter's per-device
+                # resource (the CPU stand-ins would otherwise all count as one device)
+                text = text.replace(f'name: "{DEVICE_RESOURCE}"', f'name: "device_{m.name}"')
             lock = Path(tmp) / ("device.lock" if setup.shared_device else f"{m.name}.lock")
             base, per_item = WORK_MS[key]
             write_standin(
