@@ -12,6 +12,7 @@ import yaml
 
 from components.engine import Record, record
 from components.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+from tests.schemas import strict
 
 ROOT = Path(__file__).resolve().parents[2]
 TIER_OF_EXAMPLE = {
@@ -58,20 +59,6 @@ def isvc_schema() -> dict[str, Any]:
     crd = yaml.safe_load(KSERVE_CRD.read_text("utf-8"))
     version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
-
-    def strict(node: Any) -> None:
-        if isinstance(node, dict):
-            if (
-                "properties" in node
-                and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")
-            ):
-                node["additionalProperties"] = False
-            for v in node.values():
-                strict(v)
-        elif isinstance(node, list):
-            for v in node:
-                strict(v)
 
     strict(schema)
     return schema

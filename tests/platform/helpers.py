@@ -12,6 +12,7 @@ import yaml
 from components.engine import Record, record_platform
 from components.planner import FleetPlan, extract_demands, plan
 from tests.components.helpers import ROOT, platform, tenants
+from tests.schemas import strict
 
 RUNTIME_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_clusterservingruntimes.yaml"
 
@@ -30,23 +31,6 @@ def by_name(records: tuple[Record, ...] | list[Record]) -> dict[str, Record]:
     out = {r.name: r for r in records}
     assert len(out) == len(records), "logical names must be unique"
     return out
-
-
-def strict(node: Any) -> None:
-    """Every object schema that lists properties rejects others (unless it preserves
-    unknown fields): what the API server does under strict field validation."""
-    if isinstance(node, dict):
-        if (
-            "properties" in node
-            and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            node["additionalProperties"] = False
-        for v in node.values():
-            strict(v)
-    elif isinstance(node, list):
-        for v in node:
-            strict(v)
 
 
 @functools.cache
