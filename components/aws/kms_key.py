@@ -13,6 +13,33 @@ from .tenant_policies import key_policy
 DEFAULT_DELETION_WINDOW_DAYS = 30
 
 
+def secure_key(
+    name: str,
+    *,
+    description: str,
+    policy: pulumi.Input[str],
+    tags: Mapping[str, str],
+    deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS,
+    opts: pulumi.ResourceOptions,
+) -> aws.kms.Key:
+    """A symmetric ``ENCRYPT_DECRYPT`` key with Tenantry's secure defaults, written once:
+    single-region, yearly rotation, the policy lockout safety check kept on."""
+    return aws.kms.Key(
+        name,
+        description=description,
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        multi_region=False,
+        enable_key_rotation=True,
+        rotation_period_in_days=365,
+        deletion_window_in_days=deletion_window_days,
+        bypass_policy_lockout_safety_check=False,
+        policy=policy,
+        tags=dict(tags),
+        opts=opts,
+    )
+
+
 class TenantKey(pulumi.ComponentResource):
     """A symmetric KMS key and its alias for one tenant.
 
@@ -45,18 +72,12 @@ class TenantKey(pulumi.ComponentResource):
                 f"deletion_window_days {deletion_window_days}: accepted is 7 to 30 (days)"
             )
         child = pulumi.ResourceOptions(parent=self)
-        self.key = aws.kms.Key(
+        self.key = secure_key(
             f"{name}-key",
             description=f"tenantry: model artifacts of tenant {names.tenant}",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            multi_region=False,
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=deletion_window_days,
-            bypass_policy_lockout_safety_check=False,
             policy=key_policy(names, admins, admin_role=admin_role).to_json(),
-            tags=dict(tags),
+            tags=tags,
+            deletion_window_days=deletion_window_days,
             opts=child,
         )
         self.alias = aws.kms.Alias(

@@ -8,9 +8,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from ..aws.kms_key import secure_key
 from .names import KEY_ALIAS
-
-DEFAULT_DELETION_WINDOW_DAYS = 30
 
 
 def platform_key_policy(account_id: str, admins: Sequence[str], partition: str = "aws") -> str:
@@ -77,18 +76,11 @@ class PlatformKey(pulumi.ComponentResource):
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.key = aws.kms.Key(
+        self.key = secure_key(
             f"{name}-key",
             description="tenantry: the platform key (shared buckets, vector database)",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            multi_region=False,
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=DEFAULT_DELETION_WINDOW_DAYS,
-            bypass_policy_lockout_safety_check=False,
             policy=platform_key_policy(account_id, admins),
-            tags=dict(tags),
+            tags=tags,
             opts=child,
         )
         self.alias = aws.kms.Alias(

@@ -74,40 +74,17 @@ def test_render_cli_writes_and_replaces_atomically(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "render" / "acme"
-    assert (
-        main(
-            [
-                "render",
-                "acme",
-                "--out",
-                str(out),
-                "--tenants",
-                str(ROOT / "tenants"),
-                "--stacks",
-                str(ROOT / "stacks"),
-            ]
-        )
-        == 0
-    )
+
+    def render() -> int:
+        args = ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
+        return main(["render", "acme", "--out", str(out), *args])
+
+    assert render() == 0
     assert (out / "kubernetes/acme/inferenceservice-fraud-detector.yaml").is_file()
     assert (out / "triton/models/fraud-detector/v13/fraud-detector/config.pbtxt").is_file()
     assert "18 Kubernetes object(s), 3 Triton config(s)" in capsys.readouterr().out
     (out / "stale.yaml").write_text("x")
-    assert (
-        main(
-            [
-                "render",
-                "acme",
-                "--out",
-                str(out),
-                "--tenants",
-                str(ROOT / "tenants"),
-                "--stacks",
-                str(ROOT / "stacks"),
-            ]
-        )
-        == 0
-    )
+    assert render() == 0
     assert not (out / "stale.yaml").exists()  # replaced whole
     assert [p.name for p in out.parent.iterdir()] == ["acme"]  # no temp dirs left
 
@@ -140,21 +117,8 @@ def test_render_of_an_invalid_tenant_touches_nothing(
 def test_render_of_an_invalid_tenant_keeps_a_previous_render(tmp_path: Path) -> None:
     tenants, stacks = bad_tenant_dirs(tmp_path)
     out = tmp_path / "acme"
-    assert (
-        main(
-            [
-                "render",
-                "acme",
-                "--out",
-                str(out),
-                "--tenants",
-                str(ROOT / "tenants"),
-                "--stacks",
-                str(ROOT / "stacks"),
-            ]
-        )
-        == 0
-    )
+    args = ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
+    assert main(["render", "acme", "--out", str(out), *args]) == 0
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     assert (
         main(
