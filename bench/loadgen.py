@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tritonclient.grpc as grpcclient
 
-NUMPY = {"FP32": np.float32, "FP16": np.float16, "INT64": np.int64, "INT32": np.int32}
+from components.verify.checks import NUMPY
 
 
 @dataclass(frozen=True)

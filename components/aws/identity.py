@@ -79,17 +79,24 @@ class TenantIdentity(pulumi.ComponentResource):
             if isinstance(mode, PodIdentity)
             else irsa_trust(names, mode.oidc_provider_arn, mode.oidc_issuer)
         )
-        self.inference_role = aws.iam.Role(
-            f"{name}-inference-role",
-            name=names.role_name("inference"),
-            path=IAM_PATH,
-            description=f"tenantry: inference pods of tenant {names.tenant}",
-            assume_role_policy=trust.to_json(),
-            permissions_boundary=self.boundary.arn,
-            max_session_duration=MAX_SESSION_SECONDS,
-            force_detach_policies=True,
-            tags=dict(tags),
-            opts=child,
+
+        def role(purpose: str, description: str, trust_json: str) -> aws.iam.Role:
+            """Every tenant role: under the boundary, /tenantry/ path, 1 h sessions."""
+            return aws.iam.Role(
+                f"{name}-{purpose}-role",
+                name=names.role_name(purpose),
+                path=IAM_PATH,
+                description=description,
+                assume_role_policy=trust_json,
+                permissions_boundary=self.boundary.arn,
+                max_session_duration=MAX_SESSION_SECONDS,
+                force_detach_policies=True,
+                tags=dict(tags),
+                opts=child,
+            )
+
+        self.inference_role = role(
+            "inference", f"tenantry: inference pods of tenant {names.tenant}", trust.to_json()
         )
         self.inference_policy = aws.iam.RolePolicy(
             f"{name}-inference-read",
@@ -112,17 +119,10 @@ class TenantIdentity(pulumi.ComponentResource):
             )
         self.admin_role: aws.iam.Role | None = None
         if tenant_admins:
-            self.admin_role = aws.iam.Role(
-                f"{name}-admin-role",
-                name=names.role_name("admin"),
-                path=IAM_PATH,
-                description=f"tenantry: model uploads by the admins of tenant {names.tenant}",
-                assume_role_policy=admin_trust(tenant_admins).to_json(),
-                permissions_boundary=self.boundary.arn,
-                max_session_duration=MAX_SESSION_SECONDS,
-                force_detach_policies=True,
-                tags=dict(tags),
-                opts=child,
+            self.admin_role = role(
+                "admin",
+                f"tenantry: model uploads by the admins of tenant {names.tenant}",
+                admin_trust(tenant_admins).to_json(),
             )
             self.admin_policy = aws.iam.RolePolicy(
                 f"{name}-admin-read-write",

@@ -95,6 +95,3 @@ class TenantNames:
     @property
     def service_account(self) -> str:
         return f"{self.tenant}-inference"
-
-    def cluster_arn(self, cluster_name: str) -> str:
-        return f"arn:{self.partition}:eks:{self.region}:{self.account_id}:cluster/{cluster_name}"

@@ -177,16 +177,6 @@ def read_write_grant(
     )
 
 
-def inference_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
-    """Read the tenant's ``models/`` prefix, decrypt with its key through S3."""
-    return read_grant(n.bucket_arn, key_arn, n.region)
-
-
-def admin_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
-    """Upload, read and delete under ``models/``; data keys from the tenant key through S3."""
-    return read_write_grant(n.bucket_arn, key_arn, n.region)
-
-
 def boundary_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
     """The permissions boundary of every tenant role: the most any tenant role can ever do."""
     both = (n.bucket_arn, f"{n.bucket_arn}/*")

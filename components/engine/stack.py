@@ -89,9 +89,14 @@ def record_tenant(
             "tenantry:stacksDir": str(stacks_dir.resolve()),
         }
     )
+    return _run(program, name, config)
+
+
+def _run(program: Path, stack: str, config: dict[str, str]) -> list[Record]:
+    """Run the stack program as ``stack`` under the recorder."""
     return record(
         lambda: runpy.run_path(str(program), run_name="__main__"),
-        stack=name,
+        stack=stack,
         project=PROJECT,
         config=config,
     )
@@ -122,12 +127,7 @@ def record_platform(
             "tenantry:stacksDir": str(stacks_dir.resolve()),
         }
     )
-    return record(
-        lambda: runpy.run_path(str(program), run_name="__main__"),
-        stack=PLATFORM_STACK,
-        project=PROJECT,
-        config=config,
-    )
+    return _run(program, PLATFORM_STACK, config)
 
 
 def record_stack(

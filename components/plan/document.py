@@ -54,6 +54,12 @@ def build(
     }
 
 
+def _layout(gpu: Mapping[str, Any] | None) -> str:
+    if not gpu or not gpu["slots"]:
+        return "free"
+    return ", ".join(f"{s['profile']}@{s['start']}" for s in gpu["slots"])
+
+
 def _reconfigured(head: Mapping[str, Any], base: Mapping[str, Any]) -> list[dict[str, Any]]:
     """GPUs whose layout changes, with the tenants whose slices they hold before and after."""
     base_pools = {p["name"]: p for p in base.get("fleetPlan", {}).get("pools", [])}
@@ -74,21 +80,13 @@ def _reconfigured(head: Mapping[str, Any], base: Mapping[str, Any]) -> list[dict
                     if s["tenant"]
                 }
             )
-
-            def layout(g: Mapping[str, Any] | None) -> str:
-                return (
-                    ", ".join(f"{s['profile']}@{s['start']}" for s in g["slots"])
-                    if g and g["slots"]
-                    else "free"
-                )
-
             out.append(
                 {
                     "pool": pool["name"],
                     "node": key[0],
                     "gpu": key[1],
-                    "before": layout(before.get(key)),
-                    "after": layout(after.get(key)),
+                    "before": _layout(before.get(key)),
+                    "after": _layout(after.get(key)),
                     "tenants": tenants,
                 }
             )

@@ -93,12 +93,9 @@ def _diff_lines(doc: Mapping[str, Any], markdown: bool) -> list[str]:
     for name, d in sorted(diff["tenants"].items()):
         if d["status"] == "unchanged":
             continue
+        title = f"**{name}**" if markdown else name
         out.append(
-            f"{bullet}**{name}** ({d['status']}), monthly cost "
-            f"{_delta(d['costDelta']['monthlyUsdMin'])} (min) / "
-            f"{_delta(d['costDelta']['monthlyUsdMax'])} (max)"
-            if markdown
-            else f"{bullet}{name} ({d['status']}), monthly cost "
+            f"{bullet}{title} ({d['status']}), monthly cost "
             f"{_delta(d['costDelta']['monthlyUsdMin'])} (min) / "
             f"{_delta(d['costDelta']['monthlyUsdMax'])} (max)"
         )
@@ -122,9 +119,13 @@ def _diff_lines(doc: Mapping[str, Any], markdown: bool) -> list[str]:
     return out
 
 
-def _flat(value: Any) -> str:
+def _shown(value: Any, nested: bool = False) -> str:
+    """A fact as Markdown text: lists comma-separated, mappings ``key: value``."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+        inner = ", ".join(f"{k}: {_shown(v, nested=True)}" for k, v in value.items())
+        return "{" + inner + "}" if nested else inner
     return str(value)
 
 
@@ -136,11 +137,7 @@ def as_markdown(doc: Mapping[str, Any]) -> str:
         for k, v in t["facts"].items():
             if v in ([], {}, None):
                 continue
-            shown = (
-                ", ".join(v)
-                if isinstance(v, list)
-                else (", ".join(f"{a}: {b}" for a, b in v.items()) if isinstance(v, dict) else v)
-            )
+            shown = _shown(v)
             out.append(f"- **{k}**: {shown}")
         if t["guardrails"]["violations"]:
             out += ["", "Guardrail violations:"]

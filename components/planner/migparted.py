@@ -69,11 +69,6 @@ def _config(key: NodeKey) -> tuple[str, list[dict[str, Any]]]:
     return f"tenantry-mixed-{digest}", entries
 
 
-def node_entries(gpus: Sequence[GpuPlan]) -> list[dict[str, Any]]:
-    """Per-device mig-parted entries of one node (devices with equal layouts grouped)."""
-    return _entries(_node_key(gpus))
-
-
 def node_config(gpus: Sequence[GpuPlan]) -> tuple[str, list[dict[str, Any]]]:
     """(label value, mig-parted entries) of one node."""
     return _config(_node_key(gpus))

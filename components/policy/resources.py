@@ -30,9 +30,6 @@ class Context:
     tenants: frozenset[str] = field(default_factory=frozenset)
 
 
-K8S_KINDS_WITH_PODS = ("serving.kserve.io/v1beta1:InferenceService",)
-
-
 def is_k8s(r: PolicyResource) -> bool:
     return r.type.startswith("kubernetes:")
 

@@ -20,9 +20,7 @@ from .resources import (
     Violation,
     is_aws,
     is_k8s,
-    k8s_kind,
     labels,
-    metadata,
     namespace_of,
     of_kind,
     of_type,
@@ -380,8 +378,4 @@ def evaluate(
     return out
 
 
-def metadata_name(r: PolicyResource) -> str:
-    return str(metadata(r).get("name") or r.name)
-
-
-__all__ = ["RULES", "Rule", "evaluate", "is_k8s", "k8s_kind"]
+__all__ = ["RULES", "Rule", "evaluate"]

@@ -105,8 +105,8 @@ def provisioned(moto: Moto) -> dict[str, Provisioned]:
         )["Policy"]["Arn"]
         assert boundary == n.boundary_arn
         for purpose, doc in (
-            ("inference", tp.inference_policy(n, key["Arn"])),
-            ("admin", tp.admin_policy(n, key["Arn"])),
+            ("inference", tp.read_grant(n.bucket_arn, key["Arn"], n.region)),
+            ("admin", tp.read_write_grant(n.bucket_arn, key["Arn"], n.region)),
         ):
             role = iam.create_role(
                 RoleName=n.role_name(purpose),

@@ -26,7 +26,7 @@ from components.devserver import (
 )
 from components.spec import ResolvedTenant, load_platform, load_registry
 from components.triton import model_config, serving_caps, versions
-from tests.conftest import ROOT, STACKS, TENANTS
+from tests.conftest import STACKS, TENANTS
 
 pytestmark = pytest.mark.server
 TENANTS_BY_NAME = load_registry([TENANTS], load_platform(STACKS)).tenants
@@ -184,7 +184,3 @@ def test_server_down(capsys: pytest.CaptureFixture[str]) -> None:
     [(key, check)] = checks.items()
     assert key == ("-", "-", "server") and not check["ok"]
     assert "Connection refused" in str(check["detail"])
-
-
-def test_readme_command_shape() -> None:
-    assert (ROOT / "components" / "cli" / "verify.py").is_file()
