@@ -14,16 +14,6 @@ import atexit
 import sys
 from pathlib import Path
 
-import pulumi
-
-from ..engine import (
-    RenderError,
-    WriteError,
-    close_runtime,
-    record_stack,
-    render_files,
-    write_atomic,
-)
 from ..spec import SpecError
 from .common import EXIT_INVALID, EXIT_OK, UsageError
 
@@ -47,6 +37,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..engine import close_runtime  # Pulumi loads here, not at every CLI start
+
     # Close the runtime's event loop when the process exits, before interpreter teardown
     # (an unclosed loop torn down then prints a spurious traceback). Registered once.
     atexit.unregister(close_runtime)
@@ -55,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    import pulumi
+
+    from ..engine import RenderError, WriteError, record_stack, render_files, write_atomic
+
     try:
         records = record_stack(args.tenant, args.tenants, args.stacks)
     except SpecError as exc:

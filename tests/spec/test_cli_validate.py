@@ -81,3 +81,13 @@ def test_console_script_on_junk_never_tracebacks(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "not UTF-8 text" in proc.stderr
+
+
+def test_cli_start_up_does_not_load_pulumi() -> None:
+    """Every command pays the CLI's import cost; Pulumi (~0.1-0.2 s) loads only in the
+    commands that run a program (render, plan, fleet)."""
+    code = "import sys, components.cli.main; print('pulumi' in sys.modules)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert proc.stdout.strip() == "False"
