@@ -17,7 +17,7 @@ from .pydantic_errors import problems_from
 from .resolve import resolve
 from .resolved import ResolvedTenant
 from .rules import check
-from .yamlio import line_of, load_document
+from .yamlio import compose, line_of, load_document
 
 MAX_FILE_BYTES = 1 << 20
 SUFFIXES = (".yaml", ".yml")
@@ -172,7 +172,9 @@ def load_tenant(path: Path, platform: PlatformSettings) -> ResolvedTenant:
 
 
 def _with_lines(problems: list[Problem], text: str) -> list[Problem]:
-    out = []
-    for p in problems:
-        out.append(replace(p, line=line_of(text, parse_path(p.path))))
-    return out
+    """Each problem with the line of its field (the file is composed once, and only when
+    there is something to report)."""
+    if not problems:
+        return problems
+    root = compose(text)
+    return [replace(p, line=line_of(root, parse_path(p.path))) for p in problems]

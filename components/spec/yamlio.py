@@ -39,12 +39,17 @@ def load_document(text: str) -> Any:
     return docs[0] if docs else None
 
 
-def line_of(text: str, path: tuple[str | int, ...]) -> int | None:
-    """1-based line of the deepest node along ``path`` that exists (None if unparseable)."""
+def compose(text: str) -> Node | None:
+    """The document's node tree (positions included), or None if it does not parse."""
     try:
-        node: Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
+
+
+def line_of(root: Node | None, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest node along ``path`` that exists (None without a tree)."""
+    node = root
     line = None
     for part in path:
         if node is None:
