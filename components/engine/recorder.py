@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import gc
 import pickle
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 
+from google.protobuf import struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, resource, rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -34,7 +35,12 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 class Record:
     """One registered resource: type token, logical name, URN, parent URN (None for the
     stack's direct children), custom (provider-managed) or component, and its inputs with
-    secrets replaced by ``SECRET`` and values known only after deployment by ``UNKNOWN``."""
+    secrets replaced by ``SECRET`` and values known only after deployment by ``UNKNOWN``.
+
+    Engine wiring, kept out of :meth:`to_data` (the plan document): ``dependencies``, the
+    URNs the resource waits for (``depends_on`` and the resources its input values come
+    from, as the SDK sends them to the engine), and ``provider``, the URN of an explicit
+    provider (empty for the default one)."""
 
     type: str
     name: str
@@ -42,6 +48,8 @@ class Record:
     parent: str | None
     custom: bool
     inputs: dict[str, Any] = field(compare=True)
+    dependencies: frozenset[str] = field(default=frozenset(), compare=False)
+    provider: str = field(default="", compare=False)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -136,29 +144,103 @@ class _Mocks(mocks.Mocks):
         return dict(LOOKUPS.get(args.token, {})), []  # (result, no check failures)
 
 
+_SCALARS = (str, bool, int, float, type(None))
+NOT_PLAIN, PLAIN, WITH_UNKNOWNS = 0, 1, 2
+
+
+def _plain(value: Any) -> int:
+    """``PLAIN`` for JSON-like data (what a protobuf ``Struct`` holds as it is, without the
+    SDK's serializer), ``WITH_UNKNOWNS`` for JSON-like data with ``Unknown`` values in it,
+    else ``NOT_PLAIN`` (assets, resources, ...)."""
+    if isinstance(value, _SCALARS):
+        return PLAIN
+    if isinstance(value, Unknown):
+        return WITH_UNKNOWNS
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return NOT_PLAIN
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return NOT_PLAIN
+    kind = PLAIN
+    for v in items:
+        k = _plain(v)
+        if k == NOT_PLAIN:
+            return NOT_PLAIN
+        kind = max(kind, k)
+    return kind
+
+
+def _struct(state: dict[str, Any]) -> struct_pb2.Struct:
+    """``rpc.serialize_properties(state, {})``; for plain data (the usual case) without an
+    event loop, giving the same message (checked by a test): a top-level None is left out,
+    everything else kept as it is."""
+    if _plain(state) != PLAIN:
+        return _sync_await(rpc.serialize_properties(state, {}))
+    out = struct_pb2.Struct()
+    out.update({k: v for k, v in state.items() if v is not None})
+    return out
+
+
 class _RecordingMonitor(mocks.MockMonitor):
     def __init__(self) -> None:
         super().__init__(_Mocks())
         self.records: list[Record] = []
         self._lock = Lock()
 
+    def _register(self, request: Any, inputs: Any) -> Any:
+        """``MockMonitor.RegisterResource``, given the inputs deserialized with unknowns.
+
+        ``MockMonitor`` deserializes them again and serializes the mock's state through the
+        SDK's async serializer on an event loop of the executor thread: most of the
+        recorder's time, and each poll of that loop hands the GIL back to the program's
+        thread. For plain data (the usual case) this answers the same without either; the
+        mocks get the same inputs and the engine the same state (both checked by tests).
+        Anything else (assets, resource references, transforms) takes ``MockMonitor``'s
+        own path."""
+        kind = _plain(inputs)
+        if request.transforms or kind == NOT_PLAIN:
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if kind == WITH_UNKNOWNS:  # what MockMonitor passes: deserialized without unknowns
+            inputs = rpc.deserialize_properties(request.object)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        args = mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=bool(request.custom),
+        )
+        id_, state = self.mocks.new_resource(args)
+        id_ = id_ or ""  # what the response carries for None
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_struct(state))
+
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != STACK_TYPE:
-            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
-            parent = request.parent or None
-            if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
-                parent = None  # the stack's direct children
-            rec = Record(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=parent,
-                custom=bool(request.custom),
-                inputs=clean(inputs),
-            )
-            with self._lock:
-                self.records.append(rec)
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        response = self._register(request, inputs)
+        parent = request.parent or None
+        if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
+            parent = None  # the stack's direct children
+        rec = Record(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            parent=parent,
+            custom=bool(request.custom),
+            inputs=clean(inputs),
+            dependencies=frozenset(request.dependencies).union(
+                *(deps.urns for deps in request.propertyDependencies.values())
+            ),
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+        )
+        with self._lock:
+            self.records.append(rec)
         return response
 
 

@@ -1,0 +1,116 @@
+"""The recorder's monitor answers exactly as the SDK's ``MockMonitor`` would, without its
+second deserialization and its event-loop serializer (``components.engine.recorder``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+from google.protobuf import struct_pb2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.sync_await import _sync_await
+
+from components.engine import SECRET, UNKNOWN, record, recorder
+from components.engine.recorder import PLAIN, _plain, _struct
+
+SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
+keys = st.text(min_size=1, max_size=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.just(rpc.UNKNOWN),
+)
+plain = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(keys, inner, max_size=4),
+        inner.map(lambda v: {**SECRET_SIG, "value": v}),
+    ),
+    max_leaves=25,
+)
+
+
+def _sdk(state: dict[str, Any]) -> struct_pb2.Struct:
+    return _sync_await(rpc.serialize_properties(state, {}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, plain, max_size=6))
+def test_plain_state_is_serialized_as_the_sdk_does(state: dict[str, Any]) -> None:
+    assert _plain(state) == PLAIN
+    assert _struct(state) == _sdk(state)
+
+
+class _Spy(recorder._Mocks):
+    """The recorder's mocks, noting what they are given."""
+
+    def __init__(self, seen: list[tuple[str, Any]]) -> None:
+        self.seen = seen
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.seen.append((args.name, args.inputs))
+        return super().new_resource(args)
+
+
+def _run_both(program: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record ``program`` with the recorder's monitor, then with ``MockMonitor``'s own
+    ``RegisterResource``; return (mock inputs, records) of each."""
+    out = []
+    for sdk_path in (False, True):
+        seen: list[tuple[str, Any]] = []
+        with monkeypatch.context() as m:
+            m.setattr(recorder, "_Mocks", lambda seen=seen: _Spy(seen))
+            if sdk_path:
+                m.setattr(
+                    recorder._RecordingMonitor,
+                    "_register",
+                    lambda self, request, inputs: mocks.MockMonitor.RegisterResource(self, request),
+                )
+            records = record(program, stack="s")
+        out.append((sorted(seen, key=lambda x: x[0]), records))
+    return out
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(payload=plain)
+def test_mocks_and_dependents_see_what_mock_monitor_gives_them(
+    payload: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def program() -> None:
+        a = pulumi.CustomResource("test:index:A", "a", {"payload": payload, "n": 1})
+        pulumi.CustomResource("test:index:B", "b", {"echo": a.payload})  # type: ignore[attr-defined]
+
+    fast, sdk = _run_both(program, monkeypatch)
+    assert fast == sdk
+
+
+def test_state_that_is_not_plain_data_takes_the_sdk_serializer() -> None:
+    state = {"asset": pulumi.StringAsset("text"), "n": 1}
+    assert _plain(state) != PLAIN
+    assert _struct(state) == _sdk(state)
+
+
+def test_inputs_that_are_not_plain_data_are_still_recorded() -> None:
+    def program() -> None:
+        res = pulumi.CustomResource(
+            "test:index:Thing",
+            "thing",
+            {"asset": pulumi.StringAsset("hello"), "token": pulumi.Output.secret("s3cr3t")},
+        )
+        pulumi.CustomResource("test:index:User", "user", {"of": res.id, "n": 2, "tags": {"a": "b"}})
+
+    records = {r.name: r for r in record(program, stack="s")}
+    assert records["thing"].inputs["token"] == SECRET
+    assert isinstance(records["thing"].inputs["asset"], pulumi.StringAsset)
+    assert records["thing"].inputs["asset"].text == "hello"
+    # the mock's id is not known offline, so the dependent input is unknown
+    assert records["user"].inputs == {"n": 2, "of": UNKNOWN, "tags": {"a": "b"}}
