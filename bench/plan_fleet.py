@@ -10,13 +10,16 @@ baselines for the same tenant (interleaved: same process, same warm runtime, sam
   real ``stacks/__main__.py`` under the recorder: the ``Tenant`` component and all its
   children) and ``tenant_plan`` (facts, every guardrail rule, the cost estimate), timed
   apart;
-- raw: the SAME custom resources (types, names and inputs, checked equal for every tenant)
-  declared flat with the provider SDKs' classes (``bench/raw_resources.py``) under the same
-  ``record()``: no validation, no config, no components, no guardrails, no cost;
+- raw: the SAME custom resources (types, names, inputs, explicit provider and the
+  resources each waits for: all checked equal for every tenant) declared flat with the
+  provider SDKs' classes (``bench/raw_resources.py``) under the same ``record()``: no
+  validation, no config, no components, no guardrails, no cost;
 - raw+tree: the same, under the same component tree made of empty ``ComponentResource``s
   (checked: identical URNs and parents): what Pulumi itself charges for the tree;
-- generic: the same inputs as plain ``pulumi.CustomResource(type, name, props)``: the
-  engine's floor.
+- raw unwired: the same resources flat without the provider and dependency edges (each
+  independent: a program that could not deploy, shown as the engine's cheapest SDK case);
+- generic: the same inputs, unwired, as plain ``pulumi.CustomResource(type, name, props)``:
+  the engine's floor.
 
 The targets (<= 50 ms per tenant, <= 1.3x raw) are judged on components total (record +
 plan) against raw, medians. Like ``plan``, the heap is frozen after the first tenant
@@ -66,7 +69,7 @@ from components.spec.errors import errors
 STACKS = Path(__file__).resolve().parents[1] / "stacks"
 TARGET_MS = 50.0
 TARGET_RATIO = 1.3
-SIDES = ("record", "plan", "total", "raw", "raw+tree", "generic")
+SIDES = ("record", "plan", "total", "raw", "raw+tree", "unwired", "generic")
 
 
 def generic_program(records: Sequence[Record]) -> Callable[[], None]:
@@ -151,15 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 freeze_heap()  # as `tenantry plan` does after its first tenant
             raw, tw = timed(raw_program(recs), name)
             tree, tt = timed(raw_program(recs, shells=True), name)
+            unwired, tu = timed(raw_program(recs, wired=False), name)
             generic, tg = timed(generic_program(recs), name)
             problems = same_resources(recs, raw) + same_resources(recs, tree, tree=True)
-            problems += same_resources(recs, generic)
+            problems += same_resources(recs, unwired, wired=False)
+            problems += same_resources(recs, generic, wired=False)
             if problems:
                 raise SystemExit(f"{name}: a baseline declared other resources: {problems[:5]}")
             n_res.append(len(recs))
             n_custom.append(len(raw))
             if i >= args.warmup:
-                for k, v in zip(SIDES, (tr, tp, tr + tp, tw, tt, tg), strict=True):
+                for k, v in zip(SIDES, (tr, tp, tr + tp, tw, tt, tu, tg), strict=True):
                     times[k].append(v)
 
         sample = sorted(reg.tenants)[:: max(1, args.tenants // max(1, args.mem_sample))]
@@ -194,13 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     out(line("components record", times["record"], "validate file + run stacks/__main__.py"))
     out(line("components plan", times["plan"], "facts + guardrails + cost"))
     out(line("components total", times["total"], "= what `tenantry plan --all` spends"))
-    out(line("raw (SDK classes)", times["raw"], "same custom resources, flat, no components"))
+    out(line("raw (SDK classes)", times["raw"], "same resources and edges, flat, no components"))
     out(line("raw + empty tree", times["raw+tree"], "same, under empty ComponentResources"))
-    out(line("generic CustomResource", times["generic"], "same inputs, untyped: engine floor"))
+    out(line("raw unwired", times["unwired"], "same, flat, no provider/dependency edges"))
+    out(line("generic CustomResource", times["generic"], "unwired, untyped: engine floor"))
     out(
         f"  ratios of medians: total/raw {med['total'] / med['raw']:.2f}x, "
         f"record/raw {med['record'] / med['raw']:.2f}x, "
-        f"record/raw+tree {med['record'] / med['raw+tree']:.2f}x"
+        f"record/raw+tree {med['record'] / med['raw+tree']:.2f}x, "
+        f"total/raw unwired {med['total'] / med['unwired']:.2f}x"
     )
     out(f"memory, peak Python allocations per tenant (tracemalloc, {len(sample)} tenants):")
     out(

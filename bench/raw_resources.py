@@ -11,7 +11,13 @@ Tenantry -- so the Pulumi runtime does the same per-resource work for the same p
   resource's output, e.g. a KMS alias's key id) is passed as an Output of nothing, which
   the engine leaves out just the same;
 - anything else (the dynamic vector-store resources, whose provider is a pickled Python
-  object) -> ``pulumi.CustomResource(type, name, inputs)`` with the recorded inputs.
+  object) -> ``pulumi.CustomResource(type, name, inputs)`` with the recorded inputs;
+- wired (the default): each resource gets the same explicit provider and waits for the same
+  resources as in the recording (``depends_on``, a component expanded to the custom
+  resources under it; the platform's ``StackReference`` read as the stack program reads
+  it). A hand-written program gets these edges from passing one resource's outputs to
+  another; without them it could not deploy (a bucket encrypted with a key not yet made).
+  ``wired=False`` leaves them out: every resource independent, the engine's cheapest case.
 """
 
 from __future__ import annotations
@@ -75,8 +81,7 @@ def _provider_value(value: Any) -> Any:
         return value
 
 
-def declare(r: Record, parent: pulumi.Resource | None = None) -> pulumi.CustomResource:
-    opts = pulumi.ResourceOptions(parent=parent) if parent is not None else None
+def declare(r: Record, opts: pulumi.ResourceOptions | None = None) -> pulumi.CustomResource:
     found = typed_class(r.type)
     inputs = dict(r.inputs)
     if r.type.startswith("pulumi:providers:"):
@@ -103,12 +108,34 @@ def declare(r: Record, parent: pulumi.Resource | None = None) -> pulumi.CustomRe
     return pulumi.CustomResource(r.type, r.name, inputs, opts)
 
 
-def raw_program(records: Sequence[Record], shells: bool = False) -> Callable[[], None]:
+def _custom_closure(records: Sequence[Record]) -> Callable[[str], list[str]]:
+    """URN -> the custom resources it stands for: itself, a component's custom
+    descendants, or (not a record: a read resource such as the StackReference) itself."""
+    by_urn = {r.urn: r for r in records}
+    children: dict[str, list[str]] = {}
+    for r in records:
+        if r.parent is not None:
+            children.setdefault(r.parent, []).append(r.urn)
+
+    def customs(urn: str) -> list[str]:
+        r = by_urn.get(urn)
+        if r is None or r.custom:
+            return [urn]
+        return [u for child in children.get(urn, []) for u in customs(child)]
+
+    return customs
+
+
+def raw_program(
+    records: Sequence[Record], shells: bool = False, wired: bool = True
+) -> Callable[[], None]:
     """A program that declares ``records``' custom resources with the SDK classes: flat (no
     components), or with ``shells`` under the same component tree as the records, every
     component an empty ``pulumi.ComponentResource`` (registered, outputs registered empty)
-    -- what Pulumi itself charges for the tree, without any of the components' logic."""
+    -- what Pulumi itself charges for the tree, without any of the components' logic.
+    ``wired``: the same providers and dependencies as recorded (see the module's notes)."""
     by_urn = {r.urn: r for r in records}
+    customs = _custom_closure(records)
 
     def program() -> None:
         made: dict[str, pulumi.Resource] = {}
@@ -123,29 +150,58 @@ def raw_program(records: Sequence[Record], shells: bool = False) -> Callable[[],
                 shell.register_outputs({})
             return made[r.parent]
 
+        def make(urn: str) -> pulumi.Resource:
+            if urn in made:
+                return made[urn]
+            r = by_urn.get(urn)
+            if r is None:  # a read resource: the platform's StackReference
+                made[urn] = pulumi.StackReference(urn.rsplit("::", 1)[1])
+                return made[urn]
+            deps = sorted({u for d in r.dependencies for u in customs(d)}) if wired else []
+            opts = pulumi.ResourceOptions(
+                parent=parent_of(r),
+                depends_on=[make(u) for u in deps] or None,
+                provider=make(r.provider) if wired and r.provider else None,  # type: ignore[arg-type]
+            )
+            made[urn] = declare(r, opts)
+            return made[urn]
+
         for r in records:
             if r.custom:
-                declare(r, parent_of(r))
+                make(r.urn)
 
     return program
 
 
 def same_resources(
-    components: Sequence[Record], raw: Sequence[Record], tree: bool = False
+    components: Sequence[Record], raw: Sequence[Record], tree: bool = False, wired: bool = True
 ) -> list[str]:
     """Differences between the components' custom resources and the baseline's: type, name
-    and inputs (with ``tree``, also URN and parent); empty when the baseline declared the
-    same resources."""
+    and inputs; with ``wired``, also the explicit provider and the resources each waits for
+    (components expanded to their custom resources); with ``tree``, also URN and parent.
+    Empty when the baseline declared the same resources."""
+
+    def ref(urn: str) -> tuple[str, str]:  # (type, name): the same flat or in a tree
+        qualified, name = urn.rsplit("::", 1)
+        return qualified.rsplit("::", 1)[1].rsplit("$", 1)[-1], name
 
     def key(rs: Sequence[Record]) -> dict[tuple[str, str], Any]:
-        return {
-            (r.type, r.name): (r.inputs, r.urn, r.parent) if tree else r.inputs
-            for r in rs
-            if r.custom
-        }
+        customs = _custom_closure(rs)
+        out: dict[tuple[str, str], Any] = {}
+        for r in rs:
+            if not r.custom:
+                continue
+            facts: list[Any] = [r.inputs]
+            if wired:
+                facts.append(ref(r.provider) if r.provider else None)
+                facts.append(sorted({ref(u) for d in r.dependencies for u in customs(d)}))
+            if tree:
+                facts += [r.urn, r.parent]
+            out[(r.type, r.name)] = facts
+        return out
 
     a, b = key(components), key(raw)
     out = [f"missing {k}" for k in sorted(set(a) - set(b))]
     out += [f"extra {k}" for k in sorted(set(b) - set(a))]
-    out += [f"inputs differ: {k}" for k in sorted(set(a) & set(b)) if a[k] != b[k]]
+    out += [f"differ: {k}" for k in sorted(set(a) & set(b)) if a[k] != b[k]]
     return out
