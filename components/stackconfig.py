@@ -4,6 +4,7 @@ file so that the two can never disagree. Pure: no Pulumi import."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,16 +27,19 @@ def tenant_tags(t: ResolvedTenant) -> dict[str, str]:
     )
 
 
-def stack_config_text(t: ResolvedTenant, tenants_dir: str = "tenants") -> str:
-    source = f"{tenants_dir}/{t.name}.yaml"
-    config = {
-        "config": {
-            "aws:region": t.region,
-            "aws:defaultTags": {"tags": tenant_tags(t)},
-            "tenantry:tenant": t.name,
-            "tenantry:tenantFile": source,
-        }
+def stack_config_values(t: ResolvedTenant, tenants_dir: str = "tenants") -> dict[str, Any]:
+    """The ``config:`` mapping of the tenant's stack config file."""
+    return {
+        "aws:region": t.region,
+        "aws:defaultTags": {"tags": tenant_tags(t)},
+        "tenantry:tenant": t.name,
+        "tenantry:tenantFile": f"{tenants_dir}/{t.name}.yaml",
     }
+
+
+def stack_config_text(t: ResolvedTenant, tenants_dir: str = "tenants") -> str:
+    config = {"config": stack_config_values(t, tenants_dir)}
+    source = f"{tenants_dir}/{t.name}.yaml"
     return HEADER.format(source=source) + yaml.safe_dump(config, sort_keys=True)
 
 

@@ -3,9 +3,12 @@ stack, under the recorder."""
 
 from __future__ import annotations
 
+import functools
 import json
-import runpy
+import sys
+import types
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import yaml
@@ -13,7 +16,7 @@ import yaml
 from ..loaded import load_platform, load_tenant
 from ..spec import PLATFORM_STACK, ResolvedTenant
 from ..spec.platform import platform_config_path
-from ..stackconfig import stack_config_path, stack_config_text
+from ..stackconfig import stack_config_path, stack_config_values
 from .recorder import Record, record
 
 PROJECT = "tenantry"
@@ -34,12 +37,14 @@ def stack_config(stacks_dir: Path, tenant: ResolvedTenant) -> dict[str, str]:
     """The stack's config as the Pulumi CLI would pass it: ``Pulumi.<tenant>.yaml`` when it
     exists, else the config ``tenantry stacks --write`` would generate. Objects become JSON."""
     path = stack_config_path(stacks_dir, tenant.name)
-    text = path.read_text("utf-8") if path.exists() else stack_config_text(tenant)
-    return _config_values(path, text)
+    if not path.exists():
+        return _config_values(path, {"config": stack_config_values(tenant)})
+    return _config_values(path, yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER))
 
 
-def _config_values(path: Path, text: str) -> dict[str, str]:
-    doc: Any = yaml.load(text, Loader=SAFE_LOADER) or {}
+def _config_values(path: Path, doc: Any) -> dict[str, str]:
+    """A parsed stack config file's ``config:`` as Pulumi passes it to the program."""
+    doc = doc or {}
     config = doc.get("config", {}) if isinstance(doc, dict) else {}
     if not isinstance(config, dict):
         raise RenderError(f"{path}: 'config' is not a mapping")
@@ -92,14 +97,32 @@ def record_tenant(
     return _run(program, name, config)
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled(path: str, mtime_ns: int, size: int) -> CodeType:
+    """The program's code, compiled once per version of the file (a process that plans
+    many tenants runs the same program for each)."""
+    return compile(Path(path).read_bytes(), path, "exec")
+
+
+def _run_main(program: Path) -> None:
+    """``runpy.run_path(program, run_name="__main__")`` without compiling the file again:
+    a fresh ``__main__`` module, in ``sys.modules`` while it runs."""
+    st = program.stat()
+    code = _compiled(str(program), st.st_mtime_ns, st.st_size)
+    module = types.ModuleType("__main__")
+    module.__file__ = str(program)
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def _run(program: Path, stack: str, config: dict[str, str]) -> list[Record]:
     """Run the stack program as ``stack`` under the recorder."""
-    return record(
-        lambda: runpy.run_path(str(program), run_name="__main__"),
-        stack=stack,
-        project=PROJECT,
-        config=config,
-    )
+    return record(lambda: _run_main(program), stack=stack, project=PROJECT, config=config)
 
 
 def record_platform(
@@ -114,7 +137,7 @@ def record_platform(
     path = platform_config_path(stacks_dir)
     try:
         load_platform(stacks_dir)
-        config = _config_values(path, path.read_text("utf-8"))
+        config = _config_values(path, yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER))
     except (OSError, ValueError) as exc:
         raise RenderError(str(exc)) from exc
     config = {

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
 from components.cli.main import main
+from components.engine.stack import stack_config
+from components.loaded import load_platform, load_tenant
 from components.spec import json_schema, json_schema_text
 from components.spec.schema import SCHEMA_FILE
+from components.stackconfig import stack_config_text
 from tests.conftest import EXAMPLES, ROOT, TENANTS
 
 
@@ -47,3 +52,19 @@ def test_stack_configs_match_tenant_files(
     cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.acme.yaml").read_text())["config"]
     assert cfg["tenantry:tenant"] == "acme"
     assert cfg["aws:defaultTags"]["tags"]["cost-center"] == "CC-1042"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_a_tenant_without_a_stack_file_runs_with_the_config_stacks_would_write(
+    name: str, tmp_path: Path
+) -> None:
+    """Without ``Pulumi.<tenant>.yaml`` the program gets the config that ``tenantry stacks
+    --write`` would write (built directly, not dumped and parsed again)."""
+    tenant = load_tenant(TENANTS / f"{name}.yaml", load_platform(ROOT / "stacks"))
+    shutil.copy(ROOT / "stacks" / "Pulumi.platform.yaml", tmp_path)
+    written = yaml.safe_load(stack_config_text(tenant))["config"]
+    expected = {
+        k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in written.items()
+    }
+    assert stack_config(tmp_path, tenant) == expected
+    assert stack_config(ROOT / "stacks", tenant) == expected  # the committed file agrees
