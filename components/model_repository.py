@@ -1,5 +1,5 @@
-"""``TritonModelConfig``: a model revision's ``config.pbtxt`` declared in the tenant's model
-repository bucket, so the deployed repository always matches the tenant file."""
+"""A model revision's ``config.pbtxt`` declared in the tenant's model repository bucket, so
+the deployed repository always matches the tenant file."""
 
 from __future__ import annotations
 
@@ -18,45 +18,40 @@ from .stackconfig import tenant_tags
 from .triton import config_key, model_config, serving_caps
 
 
-class TritonModelConfig(pulumi.ComponentResource):
-    """Creates one ``aws:s3/bucketObjectv2:BucketObjectv2`` ``<name>-object`` in ``bucket_name``
-    at ``models/<model>/v<version>/<model>/config.pbtxt`` whose content is the generated Triton
-    configuration (:func:`components.triton.model_config`), tagged with the tag policy.
+def triton_model_config(
+    name: str,
+    tenant: ResolvedTenant,
+    model: ResolvedModel,
+    version: str,
+    *,
+    bucket_name: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str] | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> BucketObjectv2:
+    """Declares one ``aws:s3/bucketObjectv2:BucketObjectv2`` ``<name>-object`` in
+    ``bucket_name`` at ``models/<model>/v<version>/<model>/config.pbtxt`` whose content is the
+    generated Triton configuration (:func:`components.triton.model_config`), tagged with the
+    tag policy, with ``opts`` (its parent: the caller's component).
 
     Encryption: the bucket's default encryption (the tenant's KMS key, set on the AWS side);
     pass ``kms_key_arn`` to name the key on the object as well. The weights under
-    ``<model>/<version>/`` are uploaded by the tenant's CI, not by this component.
+    ``<model>/<version>/`` are uploaded by the tenant's CI, not here.
+
+    A function, not a component: one object needs no grouping of its own, and every
+    component costs the engine a registration and an outputs registration per plan.
     """
-
-    TYPE = "tenantry:triton:TritonModelConfig"
-
-    def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        model: ResolvedModel,
-        version: str,
-        *,
-        bucket_name: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
-        self.key = config_key(model.name, version)
-        self.content = model_config(model, tenant.tier, serving_caps(tenant), version, tenant.name)
-        encryption = (
-            {"server_side_encryption": "aws:kms", "kms_key_id": kms_key_arn}
-            if kms_key_arn is not None
-            else {}
-        )
-        self.object = BucketObjectv2(
-            f"{name}-object",
-            bucket=bucket_name,
-            key=self.key,
-            content=self.content,
-            content_type="text/plain; charset=utf-8",
-            tags=tenant_tags(tenant),
-            opts=pulumi.ResourceOptions(parent=self),
-            **encryption,
-        )
-        self.register_outputs({"key": self.key})
+    encryption = (
+        {"server_side_encryption": "aws:kms", "kms_key_id": kms_key_arn}
+        if kms_key_arn is not None
+        else {}
+    )
+    return BucketObjectv2(
+        f"{name}-object",
+        bucket=bucket_name,
+        key=config_key(model.name, version),
+        content=model_config(model, tenant.tier, serving_caps(tenant), version, tenant.name),
+        content_type="text/plain; charset=utf-8",
+        tags=tenant_tags(tenant),
+        opts=opts,
+        **encryption,
+    )

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pulumi
 
 from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission
-from .k8s.inference_service import InferenceService
+from .k8s.inference_service import inference_service
 from .k8s.namespace import Identity, TenantNamespace
-from .model_repository import TritonModelConfig
+from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
 from .triton import versions
 
@@ -20,10 +20,12 @@ class TenantServing(pulumi.ComponentResource):
     - ``TenantNamespace`` ``<name>-ns`` (namespace, quotas, limits, network policies, service
       account, admin RBAC);
     - ``GatewayAdmission`` ``<name>-gateway`` (Istio authorization + per-tenant rate limit);
-    - per model and revision, ``TritonModelConfig`` ``<name>-<model>-v<version>-config``
-      (stable version, and the canary version while a canary runs);
-    - per model, ``InferenceService`` ``<name>-<model>`` (after its namespace, service account
-      and configs).
+    - per model and revision, the ``config.pbtxt`` object
+      ``<name>-<model>-v<version>-config-object`` in the model bucket (stable version, and
+      the canary version while a canary runs;
+      :func:`~components.model_repository.triton_model_config`);
+    - per model, the KServe InferenceService ``<name>-<model>-isvc`` (after its namespace,
+      service account and configs; :func:`~components.k8s.inference_service.inference_service`).
 
     AWS-side inputs (from the AWS components, wired in the stack program): ``bucket_name``
     (the tenant's model repository bucket), ``role_arn`` (the tenant's runtime role; used here
@@ -59,12 +61,12 @@ class TenantServing(pulumi.ComponentResource):
             ingress_domain=ingress_domain,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
-        self.model_configs: dict[tuple[str, str], TritonModelConfig] = {}
-        self.inference_services: dict[str, InferenceService] = {}
+        self.model_configs: dict[tuple[str, str], pulumi.CustomResource] = {}
+        self.inference_services: dict[str, pulumi.CustomResource] = {}
         for m in t.models:
             configs = []
             for version in versions(m):
-                cfg = TritonModelConfig(
+                cfg = triton_model_config(
                     f"{name}-{m.name}-v{version}-config",
                     t,
                     m,
@@ -75,7 +77,7 @@ class TenantServing(pulumi.ComponentResource):
                 )
                 self.model_configs[(m.name, version)] = cfg
                 configs.append(cfg)
-            self.inference_services[m.name] = InferenceService(
+            self.inference_services[m.name] = inference_service(
                 f"{name}-{m.name}",
                 t,
                 m,

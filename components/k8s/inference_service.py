@@ -1,4 +1,4 @@
-"""``InferenceService``: one tenant model served by KServe on the Triton runtime."""
+"""One tenant model served by KServe on the Triton runtime: its InferenceService."""
 
 from __future__ import annotations
 
@@ -118,11 +118,18 @@ def model_labels(t: ResolvedTenant, m: ResolvedModel) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-class InferenceService(pulumi.ComponentResource):
-    """One ``serving.kserve.io/v1beta1`` InferenceService for one model of one tenant.
-
-    Creates ``<name>-isvc`` (a CustomResource; the object is named after the model, in the
-    tenant's namespace):
+def inference_service(
+    name: str,
+    tenant: ResolvedTenant,
+    model: ResolvedModel,
+    *,
+    bucket_name: pulumi.Input[str],
+    service_account: str,
+    opts: pulumi.ResourceOptions | None = None,
+) -> CustomResource:
+    """Declares one ``serving.kserve.io/v1beta1`` InferenceService ``<name>-isvc`` for one
+    model of one tenant (the object is named after the model, in the tenant's namespace),
+    with ``opts`` (its parent: the caller's component):
     the ``kserve-tritonserver`` runtime with protocol v2; ``storageUri`` =
     ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version while a canary runs,
     with ``canaryTrafficPercent``; see :mod:`components.triton.repository`); requests = limits,
@@ -134,49 +141,37 @@ class InferenceService(pulumi.ComponentResource):
     ``/tmp`` and ``/dev/shm``, no privilege escalation, all capabilities dropped, seccomp
     RuntimeDefault); no service-account token; cost labels (tag policy + model + version) on
     the object and its pods; Prometheus scraping annotations for Triton's metrics port.
+
+    A function, not a component: one object needs no grouping of its own, and every
+    component costs the engine a registration and an outputs registration per plan.
     """
-
-    TYPE = "tenantry:k8s:InferenceService"
-
-    def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        model: ResolvedModel,
-        *,
-        bucket_name: pulumi.Input[str],
-        service_account: str,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
-        t, m = tenant, model
-        labels = model_labels(t, m)
-        annotations = {
-            "serving.kserve.io/deploymentMode": "Serverless",
-            "serving.kserve.io/enable-prometheus-scraping": "true",
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": METRICS_PORT,
-            "prometheus.io/path": "/metrics",
-        }
-        spec = pulumi.Output.from_input(bucket_name).apply(
-            lambda bucket: _with_pod_metadata(
-                inference_service_spec(t, m, bucket, service_account), labels, annotations
-            )
+    t, m = tenant, model
+    labels = model_labels(t, m)
+    annotations = {
+        "serving.kserve.io/deploymentMode": "Serverless",
+        "serving.kserve.io/enable-prometheus-scraping": "true",
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": METRICS_PORT,
+        "prometheus.io/path": "/metrics",
+    }
+    spec = pulumi.Output.from_input(bucket_name).apply(
+        lambda bucket: _with_pod_metadata(
+            inference_service_spec(t, m, bucket, service_account), labels, annotations
         )
-        self.resource = CustomResource(
-            f"{name}-isvc",
-            api_version="serving.kserve.io/v1beta1",
-            kind="InferenceService",
-            metadata={
-                "name": m.name,
-                "namespace": t.name,
-                "labels": labels,
-                "annotations": annotations,
-            },
-            spec=spec,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"name": m.name, "namespace": t.name})
+    )
+    return CustomResource(
+        f"{name}-isvc",
+        api_version="serving.kserve.io/v1beta1",
+        kind="InferenceService",
+        metadata={
+            "name": m.name,
+            "namespace": t.name,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        spec=spec,
+        opts=opts,
+    )
 
 
 def _with_pod_metadata(

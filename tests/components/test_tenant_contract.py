@@ -23,6 +23,8 @@ NS_CHILDREN = [
     ("kubernetes:rbac.authorization.k8s.io/v1:Role", "admin"),
     ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "admin-binding"),
 ]
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 GW_CHILDREN = [
     ("kubernetes:security.istio.io/v1:AuthorizationPolicy", "callers"),
     ("kubernetes:security.istio.io/v1:AuthorizationPolicy", "admission"),
@@ -40,17 +42,9 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     out |= {(typ, f"{name}-ns-{suffix}", f"{name}-ns") for typ, suffix in NS_CHILDREN}
     out |= {(typ, f"{name}-gateway-{suffix}", f"{name}-gateway") for typ, suffix in GW_CHILDREN}
     for m in t.models:
-        isvc = f"{name}-{m.name}"
-        out |= {
-            ("tenantry:k8s:InferenceService", isvc, name),
-            ("kubernetes:serving.kserve.io/v1beta1:InferenceService", f"{isvc}-isvc", isvc),
-        }
+        out.add((ISVC, f"{name}-{m.name}-isvc", name))
         for v in versions(m):
-            cfg = f"{name}-{m.name}-v{v}-config"
-            out |= {
-                ("tenantry:triton:TritonModelConfig", cfg, name),
-                ("aws:s3/bucketObjectv2:BucketObjectv2", f"{cfg}-object", cfg),
-            }
+            out.add((OBJECT, f"{name}-{m.name}-v{v}-config-object", name))
     return out
 
 
