@@ -4,7 +4,7 @@ Each revision (the stable ``version`` and, while a canary runs, ``canary.version
 one-model Triton model repository::
 
     s3://<bucket>/models/<model>/v<version>/            <- the InferenceService's storageUri
-        <model>/config.pbtxt                            <- declared by Tenantry (triton_model_config)
+        <model>/config.pbtxt                            <- declared by triton_model_config()
         <model>/<version>/<weights>                     <- uploaded by the tenant's CI
 
 KServe downloads ``storageUri`` to ``/mnt/models`` and starts Triton with that directory as its
