@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -70,21 +71,23 @@ def test_platform_stack_program_requires_the_vector_db_password() -> None:
         )
 
 
+def render_acme(out: Path, tenants: Path = ROOT / "tenants", stacks: Path = ROOT / "stacks") -> int:
+    """``tenantry render acme --out OUT`` on the given tenant and stack directories."""
+    return main(
+        ["render", "acme", "--out", str(out), "--tenants", str(tenants), "--stacks", str(stacks)]
+    )
+
+
 def test_render_cli_writes_and_replaces_atomically(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "render" / "acme"
-
-    def render() -> int:
-        args = ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
-        return main(["render", "acme", "--out", str(out), *args])
-
-    assert render() == 0
+    assert render_acme(out) == 0
     assert (out / "kubernetes/acme/inferenceservice-fraud-detector.yaml").is_file()
     assert (out / "triton/models/fraud-detector/v13/fraud-detector/config.pbtxt").is_file()
     assert "18 Kubernetes object(s), 3 Triton config(s)" in capsys.readouterr().out
     (out / "stale.yaml").write_text("x")
-    assert render() == 0
+    assert render_acme(out) == 0
     assert not (out / "stale.yaml").exists()  # replaced whole
     assert [p.name for p in out.parent.iterdir()] == ["acme"]  # no temp dirs left
 
@@ -102,11 +105,7 @@ def test_render_of_an_invalid_tenant_touches_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenants, stacks = bad_tenant_dirs(tmp_path)
-    out = tmp_path / "out" / "acme"
-    code = main(
-        ["render", "acme", "--out", str(out), "--tenants", str(tenants), "--stacks", str(stacks)]
-    )
-    assert code == 1
+    assert render_acme(tmp_path / "out" / "acme", tenants, stacks) == 1
     err = capsys.readouterr().err
     assert "spec.models[0].gpu" in err and "nothing was written" in err
     assert not (tmp_path / "out").exists()
@@ -117,24 +116,9 @@ def test_render_of_an_invalid_tenant_touches_nothing(
 def test_render_of_an_invalid_tenant_keeps_a_previous_render(tmp_path: Path) -> None:
     tenants, stacks = bad_tenant_dirs(tmp_path)
     out = tmp_path / "acme"
-    args = ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
-    assert main(["render", "acme", "--out", str(out), *args]) == 0
+    assert render_acme(out) == 0
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
-    assert (
-        main(
-            [
-                "render",
-                "acme",
-                "--out",
-                str(out),
-                "--tenants",
-                str(tenants),
-                "--stacks",
-                str(stacks),
-            ]
-        )
-        == 1
-    )
+    assert render_acme(out, tenants, stacks) == 1
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acme", "stacks", "tenants"]
 
@@ -163,6 +147,21 @@ def test_recording_leaves_the_sdk_and_pickle_as_it_found_them() -> None:
 
     trace = resource._get_stack_trace
     setitems = pickle._Pickler.__dict__["_batch_setitems"]
+    paused: list[bool] = []
+
+    def program() -> None:
+        paused.append(not gc.isenabled())
+        raise pulumi.RunError("boom")
+
+    with pytest.raises(pulumi.RunError):
+        record(program, stack="t")
+    assert paused == [True] and gc.isenabled()  # collector paused inside, back on after
+    gc.disable()
+    try:
+        record(lambda: None, stack="t")
+        assert not gc.isenabled()  # a caller's own pause is left as it was
+    finally:
+        gc.enable()
     records = record_tenant("acme", ROOT / "tenants", ROOT / "stacks")
     assert any(r.type.startswith("pulumi-python:dynamic") for r in records)
     # The SDK wraps this once more per dynamic provider it serializes and never unwraps it:
