@@ -162,6 +162,16 @@ def test_recording_leaves_the_sdk_and_pickle_as_it_found_them() -> None:
         assert not gc.isenabled()  # a caller's own pause is left as it was
     finally:
         gc.enable()
+    threshold = gc.get_threshold()
+    gc.set_threshold(threshold[0], threshold[1], 2)
+    try:
+        full = gc.get_stats()[2]["collections"]
+        for _ in range(4):
+            record(lambda: None, stack="t")
+        # What young collections promote is freed only by full ones: they must still run.
+        assert gc.get_stats()[2]["collections"] >= full + 1
+    finally:
+        gc.set_threshold(*threshold)
     records = record_tenant("acme", ROOT / "tenants", ROOT / "stacks")
     assert any(r.type.startswith("pulumi-python:dynamic") for r in records)
     # The SDK wraps this once more per dynamic provider it serializes and never unwraps it:
