@@ -76,6 +76,10 @@ def _mask(value: Any) -> Any:
 
 def clean(value: Any) -> Any:
     """Plain data: secrets masked, unknowns marked, mapping keys sorted."""
+    if isinstance(value, str):  # the common case first
+        return UNKNOWN if value == rpc.UNKNOWN else value
+    if value is None or isinstance(value, bool | int):
+        return value
     if rpc.is_rpc_secret(value):
         return _mask(value)
     if isinstance(value, Unknown) or value == rpc.UNKNOWN:
@@ -173,15 +177,61 @@ def _plain(value: Any) -> int:
     return kind
 
 
-def _struct(state: dict[str, Any]) -> struct_pb2.Struct:
+def _struct(state: dict[str, Any], plain: Mapping[str, Any] | None = None) -> struct_pb2.Struct:
     """``rpc.serialize_properties(state, {})``; for plain data (the usual case) without an
     event loop, giving the same message (checked by a test): a top-level None is left out,
-    everything else kept as it is."""
-    if _plain(state) != PLAIN:
+    everything else kept as it is. ``plain``: a mapping already known to be ``PLAIN``, whose
+    values ``state`` may share (the mocks' state echoes the inputs) and need no second look."""
+    known = plain or {}
+    if not all(isinstance(k, str) for k in state) or any(
+        v is not known.get(k) and _plain(v) != PLAIN for k, v in state.items()
+    ):
         return _sync_await(rpc.serialize_properties(state, {}))
     out = struct_pb2.Struct()
     out.update({k: v for k, v in state.items() if v is not None})
     return out
+
+
+class _Signed(Exception):
+    """A struct with Pulumi's signature key: a secret, asset, archive, resource or output."""
+
+
+def _from_value(v: struct_pb2.Value) -> Any:
+    kind = v.WhichOneof("kind")
+    if kind == "string_value":
+        if v.string_value == rpc.UNKNOWN:
+            return Unknown()  # type: ignore[no-untyped-call]
+        return v.string_value
+    if kind == "number_value":
+        return v.number_value
+    if kind == "bool_value":
+        return v.bool_value
+    if kind == "struct_value":
+        return _from_struct(v.struct_value)
+    if kind == "list_value":
+        return [_from_value(x) for x in v.list_value.values]
+    return None
+
+
+def _from_struct(s: struct_pb2.Struct) -> dict[str, Any]:
+    if rpc._special_sig_key in s.fields:
+        raise _Signed
+    out = {}
+    for k, v in s.fields.items():
+        value = _from_value(v)
+        if value is not None:  # as the SDK: a None value is an absent key
+            out[k] = value
+    return out
+
+
+def _inputs(props: struct_pb2.Struct) -> Any:
+    """``rpc.deserialize_properties(props, keep_unknowns=True)``: for plain data (no
+    signature key anywhere: the usual case) read straight off the message, giving the same
+    result (checked by a test); anything signed takes the SDK's deserializer."""
+    try:
+        return _from_struct(props)
+    except _Signed:
+        return rpc.deserialize_properties(props, keep_unknowns=True)
 
 
 class _RecordingMonitor(mocks.MockMonitor):
@@ -217,12 +267,13 @@ class _RecordingMonitor(mocks.MockMonitor):
         id_, state = self.mocks.new_resource(args)
         id_ = id_ or ""  # what the response carries for None
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_struct(state))
+        plain = inputs if kind == PLAIN else None
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_struct(state, plain))
 
     def RegisterResource(self, request: Any) -> Any:
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs = _inputs(request.object)
         response = self._register(request, inputs)
         parent = request.parent or None
         if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:

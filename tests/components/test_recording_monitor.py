@@ -10,11 +10,12 @@ import pytest
 from google.protobuf import struct_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.sync_await import _sync_await
 
 from components.engine import SECRET, UNKNOWN, record, recorder
-from components.engine.recorder import PLAIN, _plain, _struct
+from components.engine.recorder import PLAIN, _inputs, _plain, _struct
 
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
 keys = st.text(min_size=1, max_size=6)
@@ -36,6 +37,12 @@ plain = st.recursive(
     max_leaves=25,
 )
 
+unsigned = st.recursive(  # no signature key anywhere: what the recorder reads itself
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=25,
+)
+
 
 def _sdk(state: dict[str, Any]) -> struct_pb2.Struct:
     return _sync_await(rpc.serialize_properties(state, {}))
@@ -46,6 +53,34 @@ def _sdk(state: dict[str, Any]) -> struct_pb2.Struct:
 def test_plain_state_is_serialized_as_the_sdk_does(state: dict[str, Any]) -> None:
     assert _plain(state) == PLAIN
     assert _struct(state) == _sdk(state)
+
+
+def _marked(value: Any) -> Any:
+    """``value`` with each ``Unknown`` (equal only to itself) replaced by a marker."""
+    if isinstance(value, Unknown):
+        return "<Unknown>"
+    if isinstance(value, dict):
+        return {k: _marked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_marked(v) for v in value]
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, st.one_of(unsigned, plain), max_size=6))
+def test_inputs_are_deserialized_as_the_sdk_does(state: dict[str, Any]) -> None:
+    message = _sdk(state)
+    ours = _inputs(message)
+    sdk = rpc.deserialize_properties(message, keep_unknowns=True)
+    assert _marked(ours) == _marked(sdk)
+    assert repr(_marked(ours)) == repr(_marked(sdk))  # same key order, same float/int types
+
+
+def test_signed_inputs_take_the_sdk_deserializer() -> None:
+    message = _sdk({"asset": pulumi.StringAsset("text"), "n": 1})
+    ours = _inputs(message)
+    assert isinstance(ours["asset"], pulumi.StringAsset) and ours["asset"].text == "text"
+    assert ours["n"] == 1.0
 
 
 class _Spy(recorder._Mocks):
