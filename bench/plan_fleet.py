@@ -23,10 +23,12 @@ baselines for the same tenant (interleaved: same process, same warm runtime, sam
 
 The targets (<= 50 ms per tenant, <= 1.3x raw) are judged on components total (record +
 plan) against raw, medians. Like ``plan``, the heap is frozen after the first tenant
-(``components.engine.freeze_heap``); the first ``--warmup`` tenants are left out of the
-statistics. Time: ``time.perf_counter``. Memory: peak of Python allocations per tenant above
-the level before it (``tracemalloc``, in a separate pass over ``--mem-sample`` tenants,
-since tracing slows everything down), and the process's ``ru_maxrss`` at the end.
+(``components.engine.freeze_heap``), and every side records through the same ``record()``
+(which pauses the cyclic collector during each recording); the first ``--warmup`` tenants are
+left out of the statistics. Time: ``time.perf_counter``. Memory: peak of Python allocations
+per tenant above the level before it (``tracemalloc``, in a separate pass over
+``--mem-sample`` tenants, since tracing slows everything down), and the process's
+``ru_maxrss`` at the end.
 
     PYTHONPATH=$PWD python bench/plan_fleet.py --tenants 100
     PYTHONPATH=$PWD python bench/plan_fleet.py --tenants 1000
