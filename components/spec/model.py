@@ -151,6 +151,17 @@ class Model(Strict):
     p99_latency_ms: Annotated[float, Field(gt=0, le=600_000)] = 100
     canary: Canary | None = None
 
+    @property
+    def revisions(self) -> int:
+        """Revisions that run at once: 2 while a canary splits traffic."""
+        return revisions(self.canary)
+
+
+def revisions(canary: Canary | None) -> int:
+    """How many revisions of a model run at once: 2 while a canary splits traffic, else 1.
+    Quotas, the GPU planner and the cost model all count replicas x this."""
+    return 2 if canary else 1
+
 
 class Storage(Strict):
     retention_days: Annotated[int, Field(ge=1, le=36500)] = 365

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .model import Access, Canary, Storage, TenantSpec, Tensor, VectorNamespace
+from .model import Access, Canary, Storage, TenantSpec, Tensor, VectorNamespace, revisions
 from .tiers import TierPolicy
 
 TargetKind = Literal["shared-pool", "node-group", "cpu-nodes"]
@@ -60,7 +60,7 @@ class ResolvedModel:
     @property
     def revisions(self) -> int:
         """Revisions that run at once: 2 while a canary splits traffic."""
-        return 2 if self.canary else 1
+        return revisions(self.canary)
 
 
 @dataclass(frozen=True)

@@ -245,7 +245,7 @@ def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]
     cpu = mem = 0.0
     gpus: Counter[str] = Counter()
     for m in spec.spec.models:
-        n = getattr(m, replicas) * (2 if m.canary else 1)
+        n = getattr(m, replicas) * m.revisions
         cpu += n * m.cpu
         mem += n * m.memory_gib
         if m.gpu:
