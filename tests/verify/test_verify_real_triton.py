@@ -79,8 +79,18 @@ def server_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]
     yield from _serve(repo)
 
 
+# A passing run must not fail on one scheduling hiccup of this shared 2-core machine (CI once
+# saw a single 406 ms request among 1.5 ms ones): with 200 requests the p99 ignores the two
+# slowest, with 20 it is the slowest. Runs expected to fail keep 20 (one model sleeps 60 ms).
+PASSING_REQUESTS = 200
+
+
 def _verify(
-    capsys: pytest.CaptureFixture[str], tenant: str, url: str, *extra: str
+    capsys: pytest.CaptureFixture[str],
+    tenant: str,
+    url: str,
+    *extra: str,
+    requests: int = 20,
 ) -> tuple[int, dict[tuple[str, str, str], dict[str, object]]]:
     code = main(
         [
@@ -89,7 +99,7 @@ def _verify(
             "--url",
             url,
             "--requests",
-            "20",
+            str(requests),
             "--format",
             "json",
             "--tenants",
@@ -104,7 +114,7 @@ def _verify(
 
 
 def test_passing_run(server_a: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
-    code, checks = _verify(capsys, "globex", server_a.http_url)
+    code, checks = _verify(capsys, "globex", server_a.http_url, requests=PASSING_REQUESTS)
     assert code == 0, [(c["check"], c["detail"]) for c in checks.values() if not c["ok"]]
     assert set(checks) == {("-", "-", "server")} | {
         (m, v, c)
@@ -129,7 +139,7 @@ def test_passing_run_over_grpc_and_table(
             "--revisions",
             "stable",
             "--requests",
-            "5",
+            str(PASSING_REQUESTS),
             "--tenants",
             str(TENANTS),
             "--stacks",
@@ -144,7 +154,9 @@ def test_passing_run_over_grpc_and_table(
 def test_canary_revision_at_its_own_url(
     server_b: TritonServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, checks = _verify(capsys, "acme", server_b.http_url, "--revisions", "canary")
+    code, checks = _verify(
+        capsys, "acme", server_b.http_url, "--revisions", "canary", requests=PASSING_REQUESTS
+    )
     assert code == 0, [(c["check"], c["detail"]) for c in checks.values() if not c["ok"]]
     assert {v for _, v, _ in checks} == {"-", "13"}
 
