@@ -196,10 +196,11 @@ class _Signed(Exception):
     """A struct with Pulumi's signature key: a secret, asset, archive, resource or output."""
 
 
-def _from_value(v: struct_pb2.Value) -> Any:
+def _from_value(v: struct_pb2.Value, unknowns: list[bool]) -> Any:
     kind = v.WhichOneof("kind")
     if kind == "string_value":
         if v.string_value == rpc.UNKNOWN:
+            unknowns.append(True)
             return Unknown()  # type: ignore[no-untyped-call]
         return v.string_value
     if kind == "number_value":
@@ -207,31 +208,36 @@ def _from_value(v: struct_pb2.Value) -> Any:
     if kind == "bool_value":
         return v.bool_value
     if kind == "struct_value":
-        return _from_struct(v.struct_value)
+        return _from_struct(v.struct_value, unknowns)
     if kind == "list_value":
-        return [_from_value(x) for x in v.list_value.values]
+        return [_from_value(x, unknowns) for x in v.list_value.values]
     return None
 
 
-def _from_struct(s: struct_pb2.Struct) -> dict[str, Any]:
+def _from_struct(s: struct_pb2.Struct, unknowns: list[bool]) -> dict[str, Any]:
     if rpc._special_sig_key in s.fields:
         raise _Signed
     out = {}
     for k, v in s.fields.items():
-        value = _from_value(v)
+        value = _from_value(v, unknowns)
         if value is not None:  # as the SDK: a None value is an absent key
             out[k] = value
     return out
 
 
-def _inputs(props: struct_pb2.Struct) -> Any:
-    """``rpc.deserialize_properties(props, keep_unknowns=True)``: for plain data (no
-    signature key anywhere: the usual case) read straight off the message, giving the same
-    result (checked by a test); anything signed takes the SDK's deserializer."""
+def _inputs(props: struct_pb2.Struct) -> tuple[Any, int]:
+    """``rpc.deserialize_properties(props, keep_unknowns=True)`` and its :func:`_plain` kind.
+    Plain data (no signature key anywhere: the usual case) is read straight off the message,
+    giving the same result (checked by a test) and its kind on the way (``PLAIN``, or
+    ``WITH_UNKNOWNS`` when an unknown was read); anything signed takes the SDK's
+    deserializer, and then a walk for its kind."""
+    unknowns: list[bool] = []
     try:
-        return _from_struct(props)
+        inputs = _from_struct(props, unknowns)
     except _Signed:
-        return rpc.deserialize_properties(props, keep_unknowns=True)
+        inputs = rpc.deserialize_properties(props, keep_unknowns=True)
+        return inputs, _plain(inputs)
+    return inputs, WITH_UNKNOWNS if unknowns else PLAIN
 
 
 class _RecordingMonitor(mocks.MockMonitor):
@@ -240,8 +246,9 @@ class _RecordingMonitor(mocks.MockMonitor):
         self.records: list[Record] = []
         self._lock = Lock()
 
-    def _register(self, request: Any, inputs: Any) -> Any:
-        """``MockMonitor.RegisterResource``, given the inputs deserialized with unknowns.
+    def _register(self, request: Any, inputs: Any, kind: int) -> Any:
+        """``MockMonitor.RegisterResource``, given the inputs deserialized with unknowns and
+        their :func:`_plain` kind.
 
         ``MockMonitor`` deserializes them again and serializes the mock's state through the
         SDK's async serializer on an event loop of the executor thread: most of the
@@ -250,7 +257,6 @@ class _RecordingMonitor(mocks.MockMonitor):
         mocks get the same inputs and the engine the same state (both checked by tests).
         Anything else (assets, resource references, transforms) takes ``MockMonitor``'s
         own path."""
-        kind = _plain(inputs)
         if request.transforms or kind == NOT_PLAIN:
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if kind == WITH_UNKNOWNS:  # what MockMonitor passes: deserialized without unknowns
@@ -273,8 +279,8 @@ class _RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        inputs = _inputs(request.object)
-        response = self._register(request, inputs)
+        inputs, kind = _inputs(request.object)
+        response = self._register(request, inputs, kind)
         parent = request.parent or None
         if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
             parent = None  # the stack's direct children
@@ -386,7 +392,8 @@ def freeze_heap() -> None:
     collection. Call it once, after the first recording (when the SDKs and the provider
     modules are imported), in a process that records many stacks: each recording allocates
     thousands of short-lived objects, and every full collection would otherwise walk the
-    ~200,000 objects of the imported SDKs again (tens of ms each, several per tenant).
+    ~200,000 objects of the imported SDKs again (tens of ms each; :func:`record` runs one
+    every ``threshold2``-th recording, 10 by default).
     What is frozen is never freed, so call it at a point where little garbage is alive."""
     gc.collect()
     gc.freeze()

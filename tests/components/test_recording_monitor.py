@@ -15,7 +15,7 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.sync_await import _sync_await
 
 from components.engine import SECRET, UNKNOWN, record, recorder
-from components.engine.recorder import PLAIN, _inputs, _plain, _struct
+from components.engine.recorder import NOT_PLAIN, PLAIN, _inputs, _plain, _struct
 
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
 keys = st.text(min_size=1, max_size=6)
@@ -70,15 +70,17 @@ def _marked(value: Any) -> Any:
 @given(st.dictionaries(keys, st.one_of(unsigned, plain), max_size=6))
 def test_inputs_are_deserialized_as_the_sdk_does(state: dict[str, Any]) -> None:
     message = _sdk(state)
-    ours = _inputs(message)
+    ours, kind = _inputs(message)
     sdk = rpc.deserialize_properties(message, keep_unknowns=True)
     assert _marked(ours) == _marked(sdk)
     assert repr(_marked(ours)) == repr(_marked(sdk))  # same key order, same float/int types
+    assert kind == _plain(sdk)  # the kind found while reading is the kind of what was read
 
 
 def test_signed_inputs_take_the_sdk_deserializer() -> None:
     message = _sdk({"asset": pulumi.StringAsset("text"), "n": 1})
-    ours = _inputs(message)
+    ours, kind = _inputs(message)
+    assert kind == NOT_PLAIN
     assert isinstance(ours["asset"], pulumi.StringAsset) and ours["asset"].text == "text"
     assert ours["n"] == 1.0
 
@@ -106,7 +108,9 @@ def _run_both(program: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
                 m.setattr(
                     recorder._RecordingMonitor,
                     "_register",
-                    lambda self, request, inputs: mocks.MockMonitor.RegisterResource(self, request),
+                    lambda self, request, inputs, kind: mocks.MockMonitor.RegisterResource(
+                        self, request
+                    ),
                 )
             records = record(program, stack="s")
         out.append((sorted(seen, key=lambda x: x[0]), records))
@@ -116,7 +120,7 @@ def _run_both(program: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(payload=plain)
+@given(payload=st.one_of(unsigned, plain))
 def test_mocks_and_dependents_see_what_mock_monitor_gives_them(
     payload: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
