@@ -16,6 +16,7 @@ import yaml
 from ..loaded import load_platform, load_tenant
 from ..spec import PLATFORM_STACK, ResolvedTenant
 from ..spec.platform import platform_config_path
+from ..spec.yamlio import SAFE_LOADER
 from ..stackconfig import stack_config_path, stack_config_values
 from .recorder import Record, record
 
@@ -25,8 +26,6 @@ PROGRAM = Path(__file__).resolve().parents[2] / "stacks" / "__main__.py"
 # the recorder shows every secret as "<secret>", so the value never appears anyway.
 PASSWORD_KEY = "tenantry:vectorDbPassword"
 PASSWORD_PLACEHOLDER = "offline-render-placeholder"
-# libyaml's parser when PyYAML has it (same documents, same safe constructors, faster)
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RenderError(ValueError):
@@ -39,12 +38,14 @@ def stack_config(stacks_dir: Path, tenant: ResolvedTenant) -> dict[str, str]:
     path = stack_config_path(stacks_dir, tenant.name)
     if not path.exists():
         return _config_values(path, {"config": stack_config_values(tenant)})
-    return _config_values(path, yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER))
+    return _config_values(path)
 
 
-def _config_values(path: Path, doc: Any) -> dict[str, str]:
-    """A parsed stack config file's ``config:`` as Pulumi passes it to the program."""
-    doc = doc or {}
+def _config_values(path: Path, doc: Any = None) -> dict[str, str]:
+    """A stack config file's ``config:`` as Pulumi passes it to the program: the file at
+    ``path``, or ``doc`` when given (its parsed content)."""
+    if doc is None:
+        doc = yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER) or {}
     config = doc.get("config", {}) if isinstance(doc, dict) else {}
     if not isinstance(config, dict):
         raise RenderError(f"{path}: 'config' is not a mapping")
@@ -118,6 +119,8 @@ def _run_main(program: Path) -> None:
     finally:
         if saved is not None:
             sys.modules["__main__"] = saved
+        else:
+            del sys.modules["__main__"]
 
 
 def _run(program: Path, stack: str, config: dict[str, str]) -> list[Record]:
@@ -137,7 +140,7 @@ def record_platform(
     path = platform_config_path(stacks_dir)
     try:
         load_platform(stacks_dir)
-        config = _config_values(path, yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER))
+        config = _config_values(path)
     except (OSError, ValueError) as exc:
         raise RenderError(str(exc)) from exc
     config = {

@@ -13,8 +13,13 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
     pass
 
 
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+# libyaml's parser when PyYAML was built with it (the wheels are): the same documents and
+# node positions, about ten times faster than the pure-Python one.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """Safe loading that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -28,7 +33,8 @@ class StrictLoader(yaml.SafeLoader):
                 raise DuplicateKeyError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             with contextlib.suppress(TypeError):
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def load_document(text: str) -> Any:
@@ -42,7 +48,7 @@ def load_document(text: str) -> Any:
 def compose(text: str) -> Node | None:
     """The document's node tree (positions included), or None if it does not parse."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sys
 from pathlib import Path
 
 import pulumi
@@ -172,7 +173,9 @@ def test_recording_leaves_the_sdk_and_pickle_as_it_found_them() -> None:
         assert gc.get_stats()[2]["collections"] >= full + 1
     finally:
         gc.set_threshold(*threshold)
+    main_module = sys.modules["__main__"]
     records = record_tenant("acme", ROOT / "tenants", ROOT / "stacks")
+    assert sys.modules["__main__"] is main_module  # the stack program ran as its own __main__
     assert any(r.type.startswith("pulumi-python:dynamic") for r in records)
     # The SDK wraps this once more per dynamic provider it serializes and never unwraps it:
     # left alone, a few hundred tenants in one process end in RecursionError.
