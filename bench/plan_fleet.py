@@ -6,10 +6,10 @@ needed), computes the fleet GPU plan once (as ``plan --all`` does), then plans e
 this one process the way ``tenantry plan --all`` does, and right after each tenant runs the
 baselines for the same tenant (interleaved: same process, same warm runtime, same engine):
 
-- components: ``record_tenant`` (validate the tenant file, build its stack config, run the
-  real ``stacks/__main__.py`` under the recorder: the ``Tenant`` component and all its
-  children) and ``tenant_plan`` (facts, every guardrail rule, the cost estimate), timed
-  apart;
+- components: ``record_tenant`` (check the tenant file: a cache hit, since ``load_registry``
+  validated it; build its stack config; run the real ``stacks/__main__.py`` under the
+  recorder: the ``Tenant`` component and all its children) and ``tenant_plan`` (facts, every
+  guardrail rule, the cost estimate), timed apart;
 - raw: the SAME custom resources (types, names, inputs, explicit provider and the
   resources each waits for: all checked equal for every tenant) declared flat with the
   provider SDKs' classes (``bench/raw_resources.py``) under the same ``record()``: no
@@ -22,13 +22,15 @@ baselines for the same tenant (interleaved: same process, same warm runtime, sam
   the engine's floor.
 
 The targets (<= 50 ms per tenant, <= 1.3x raw) are judged on components total (record +
-plan) against raw, medians. Like ``plan``, the heap is frozen after the first tenant
-(``components.engine.freeze_heap``), and every side records through the same ``record()``
-(which pauses the cyclic collector during each recording); the first ``--warmup`` tenants are
-left out of the statistics. Time: ``time.perf_counter``. Memory: peak of Python allocations
-per tenant above the level before it (``tracemalloc``, in a separate pass over
-``--mem-sample`` tenants, since tracing slows everything down), and the process's
-``ru_maxrss`` at the end.
+plan) against raw, medians; the 50 ms also on the end-to-end figure (load_registry, the
+fleet GPU plan and every tenant's record + plan, warm-up tenants included, divided by N),
+which charges each tenant its share of the validation and the fleet plan. Like ``plan``,
+the heap is frozen after the first tenant (``components.engine.freeze_heap``), and every side
+records through the same ``record()`` (which pauses the cyclic collector during each
+recording); the first ``--warmup`` tenants are left out of the statistics. Time:
+``time.perf_counter``. Memory: peak of Python allocations per tenant above the level before
+it (``tracemalloc``, in a separate pass over ``--mem-sample`` tenants, since tracing slows
+everything down), and the process's ``ru_maxrss`` at the end.
 
     PYTHONPATH=$PWD python bench/plan_fleet.py --tenants 100
     PYTHONPATH=$PWD python bench/plan_fleet.py --tenants 1000
@@ -197,8 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{t_fleet * 1000:.0f} ms ({len(gpu_plan.pools)} pools); planning all {args.tenants} "
         f"tenants {t_plan_all:.1f} s"
     )
+    end_to_end_ms = (t_registry + t_fleet + t_plan_all) * 1000 / args.tenants
+    out(
+        f"  end to end (load_registry + fleet plan + planning every tenant) / N: "
+        f"{end_to_end_ms:.1f} ms per tenant"
+    )
     out(f"per tenant, {len(times['total'])} tenants (first {args.warmup} left out as warm-up):")
-    out(line("components record", times["record"], "validate file + run stacks/__main__.py"))
+    out(line("components record", times["record"], "file check (cached) + stacks/__main__.py"))
     out(line("components plan", times["plan"], "facts + guardrails + cost"))
     out(line("components total", times["total"], "= what `tenantry plan --all` spends"))
     out(line("raw (SDK classes)", times["raw"], "same resources and edges, flat, no components"))
@@ -224,11 +231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  process ru_maxrss at exit: {maxrss_mib:.0f} MiB; bench wall time "
         f"{time.perf_counter() - wall0:.0f} s"
     )
-    ok_ms = med["total"] * 1000 <= TARGET_MS
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    ok_median = med["total"] * 1000 <= TARGET_MS
     ok_ratio = med["total"] / med["raw"] <= TARGET_RATIO
     out(
-        f"targets: <= {TARGET_MS:g} ms per tenant: {'met' if ok_ms else 'NOT met'}; "
-        f"<= {TARGET_RATIO:g}x raw: {'met' if ok_ratio else 'NOT met'}"
+        f"targets: <= {TARGET_MS:g} ms per tenant: median {verdict(ok_median)}, "
+        f"end to end {verdict(end_to_end_ms <= TARGET_MS)}; "
+        f"<= {TARGET_RATIO:g}x raw: {verdict(ok_ratio)}"
     )
     return 0
 
