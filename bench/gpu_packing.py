@@ -1,12 +1,12 @@
 """Benchmark of the fleet GPU planner (issue 5). Run from the repository root:
 
-    PYTHONPATH=$PWD python bench/gpu_packing.py [--mixes 300] [--seed 5] [--tenants 10000]
+    .venv/bin/python bench/gpu_packing.py [--mixes 300] [--seed 5] [--tenants 10000]
 
 1. Packing quality: random demand mixes per GPU model, GPUs used / LB+ for the planner and
    for three baselines on the same mixes: one whole GPU per replica (KServe's default), the
    static NVIDIA ``all-balanced`` layout on every GPU, and placement-aware first-fit
    decreasing. LB+ is mig.md §5's formula; "tight" is the planner's tightened bound. OPT is
-   the proven optimum (``components.planner.optimum``: an exhaustive search shows that no
+   the proven optimum (``tenantry.planner.optimum``: an exhaustive search shows that no
    packing with fewer GPUs exists); OPT / LB+ is what no packer can beat, so a max ratio
    above the issue's 1.10 is only a planner miss where planner / OPT is above 1. The same
    is then measured on mig.md §5's own synthetic set (0-4 requests per profile).
@@ -27,13 +27,13 @@ import sys
 import time
 from pathlib import Path
 
-from components.planner import SHARED, PoolDemand, PoolPlan, Request, extract_demands, plan_pool
-from components.planner.fleet import plan
-from components.planner.geometry import Vec, geometry
-from components.planner.layouts import Layout, add_instance, placements
-from components.planner.optimum import optimum
-from components.planner.packer import pack_vec
-from components.spec import load_platform, load_registry
+from tenantry.planner import SHARED, PoolDemand, PoolPlan, Request, extract_demands, plan_pool
+from tenantry.planner.fleet import plan
+from tenantry.planner.geometry import Vec, geometry
+from tenantry.planner.layouts import Layout, add_instance, placements
+from tenantry.planner.optimum import optimum
+from tenantry.planner.packer import pack_vec
+from tenantry.spec import load_platform, load_registry
 
 MODELS = ["H100-80GB", "A100-40GB", "A30-24GB"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tritonclient.grpc as grpcclient
 
-from components.verify.checks import NUMPY
+from tenantry.verify.checks import NUMPY
 
 
 @dataclass(frozen=True)

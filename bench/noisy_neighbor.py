@@ -32,14 +32,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loadgen import Gateway, Input, Outcome, closed_loop, open_loop
 
-from components.devserver import running_tritonserver, write_standin
-from components.spec import ResolvedModel, load_platform, load_registry
-from components.triton import DEVICE_RESOURCE, model_config, serving_caps
+from tenantry.devserver import running_tritonserver, write_standin
+from tenantry.spec import ResolvedModel, load_platform, load_registry
+from tenantry.triton import DEVICE_RESOURCE, model_config, serving_caps
 
 ROOT = Path(__file__).resolve().parents[1]
 VICTIM, AGGRESSOR = ("acme", "fraud-detector"), ("globex", "intent-classifier")

@@ -25,15 +25,15 @@ The targets (<= 50 ms per tenant, <= 1.3x raw) are judged on components total (r
 plan) against raw, medians; the 50 ms also on the end-to-end figure (load_registry, the
 fleet GPU plan and every tenant's record + plan, warm-up tenants included, divided by N),
 which charges each tenant its share of the validation and the fleet plan. Like ``plan``,
-the heap is frozen after the first tenant (``components.engine.freeze_heap``), and every side
+the heap is frozen after the first tenant (``tenantry.engine.freeze_heap``), and every side
 records through the same ``record()`` (which pauses the cyclic collector during each
 recording); the first ``--warmup`` tenants are left out of the statistics. Time:
 ``time.perf_counter``. Memory: peak of Python allocations per tenant above the level before
 it (``tracemalloc``, in a separate pass over ``--mem-sample`` tenants, since tracing slows
 everything down), and the process's ``ru_maxrss`` at the end.
 
-    PYTHONPATH=$PWD python bench/plan_fleet.py --tenants 100
-    PYTHONPATH=$PWD python bench/plan_fleet.py --tenants 1000
+    .venv/bin/python bench/plan_fleet.py --tenants 100
+    .venv/bin/python bench/plan_fleet.py --tenants 1000
 """
 
 from __future__ import annotations
@@ -57,18 +57,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet_tenants import tenant_files
 from raw_resources import raw_program, same_resources
 
-from components.engine import (
+from tenantry.engine import (
     Record,
     close_runtime,
     freeze_heap,
     record,
     record_tenant,
 )
-from components.loaded import load_platform, load_registry
-from components.plan.document import fleet_plan
-from components.plan.snapshot import tenant_plan
-from components.spec import PlatformSettings, Registry
-from components.spec.errors import errors
+from tenantry.loaded import load_platform, load_registry
+from tenantry.plan.document import fleet_plan
+from tenantry.plan.snapshot import tenant_plan
+from tenantry.spec import PlatformSettings, Registry
+from tenantry.spec.errors import errors
 
 STACKS = Path(__file__).resolve().parents[1] / "stacks"
 TARGET_MS = 50.0

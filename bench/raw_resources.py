@@ -32,7 +32,7 @@ from typing import Any
 
 import pulumi
 
-from components.engine import Record
+from tenantry.engine import Record
 
 REQUIRED = re.compile(r"Missing required property '(\w+)'")
 K8S_GROUPS = {

@@ -9,7 +9,7 @@ The ``platform`` stack (``Pulumi.platform.yaml``): plan the GPU pools from every
 (``tenantry:tenantsDir``, default ``tenants/``; a bad tenant file or an unplannable demand
 stops here, every problem listed), then build the ``Platform`` with the secret
 ``tenantry:vectorDbPassword`` and export what tenant stacks read
-(:data:`components.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs`` and
+(:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs`` and
 ``sharedPools``.
 
 Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; default: this
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pulumi
 
-from components.aws.identity import IdentityMode, Irsa, PodIdentity
-from components.loaded import load_platform, load_tenant
-from components.platform import Platform, PlatformProgramError, PoolPlanError, fleet_plan_for
-from components.platform_ref import from_stack
-from components.spec import PLATFORM_STACK
-from components.tenant import Tenant
+from tenantry.aws.identity import IdentityMode, Irsa, PodIdentity
+from tenantry.loaded import load_platform, load_tenant
+from tenantry.platform import Platform, PlatformProgramError, PoolPlanError, fleet_plan_for
+from tenantry.platform_ref import from_stack
+from tenantry.spec import PLATFORM_STACK
+from tenantry.tenant import Tenant
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

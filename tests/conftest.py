@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.spec import PlatformSettings, load_platform
+from tenantry.spec import PlatformSettings, load_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANTS = ROOT / "tenants"

@@ -9,8 +9,8 @@ import re
 import pytest
 import yaml
 
-from components.cli.main import main
-from components.spec import parse_text
+from tenantry.cli.main import main
+from tenantry.spec import parse_text
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"

@@ -26,7 +26,7 @@ with warnings.catch_warnings():
         pulumi_aws.Provider,
     )
 
-from components.spec import ResolvedTenant
+from tenantry.spec import ResolvedTenant
 
 from .mocks import Recording, example_tenants, record
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from components.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+from tenantry.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "111122223333"  # the platform account of stacks/Pulumi.platform.yaml's admins
@@ -91,7 +91,7 @@ def example_tenants() -> dict[str, ResolvedTenant]:
 
 
 def default_args(**overrides: Any) -> Any:
-    from components.aws import TenantAwsArgs
+    from tenantry.aws import TenantAwsArgs
 
     base: dict[str, Any] = dict(
         account_id=ACCOUNT,
@@ -107,7 +107,7 @@ def record(tenant: ResolvedTenant, args: Any = None, name: str | None = None) ->
     component's resolved outputs."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="tenantry", stack=tenant.name, preview=False)
-    from components.aws import TenantAws
+    from tenantry.aws import TenantAws
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from components.aws.identity import Irsa
-from components.spec import ResolvedTenant
+from tenantry.aws.identity import Irsa
+from tenantry.spec import ResolvedTenant
 
 from .mocks import ACCOUNT, PLATFORM_KEY_ARN, SUBNETS, Recording, default_args, platform, record
 

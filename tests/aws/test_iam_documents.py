@@ -14,9 +14,9 @@ from pathlib import Path
 import parliament
 import pytest
 
-from components.aws.names import TenantNames
-from components.aws.policy import is_data_action
-from components.spec import ResolvedTenant
+from tenantry.aws.names import TenantNames
+from tenantry.aws.policy import is_data_action
+from tenantry.spec import ResolvedTenant
 
 from .documents import Doc, as_list, documents, strings
 from .mocks import ACCOUNT, PLATFORM_KEY_ARN, Recording, platform
@@ -204,7 +204,7 @@ def test_irsa_trust_known_parliament_gaps(issue: str) -> None:
     """IRSA is an option no example tenant uses. parliament 1.6.4 knows no OIDC providers and
     no per-issuer condition keys, so it reports these two MEDIUM findings on every IRSA
     trust policy; the test pins that these are the *only* findings."""
-    from components.aws.tenant_policies import irsa_trust
+    from tenantry.aws.tenant_policies import irsa_trust
 
     n = TenantNames("acme", ACCOUNT, "us-east-1")
     issuer = "oidc.eks.us-east-1.amazonaws.com/id/ABC"

@@ -2,7 +2,7 @@
 
 Two example tenants (acme, initech) get a real KMS key, a bucket with default SSE-KMS under
 that key, the generated permissions boundary, and roles carrying the generated identity
-policies (:mod:`components.aws.tenant_policies`, with the real key ARNs moto returns). Each
+policies (:mod:`tenantry.aws.tenant_policies`, with the real key ARNs moto returns). Each
 tenant's inference role, assumed through STS, reads its own ``models/`` prefix and is denied
 everywhere else; the admin role uploads to its own prefix only.
 
@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from components.aws import tenant_policies as tp
-from components.aws.names import IAM_PATH, TenantNames
+from tenantry.aws import tenant_policies as tp
+from tenantry.aws.names import IAM_PATH, TenantNames
 
 from .moto_server import MOTO_ACCOUNT, Moto, moto_server
 

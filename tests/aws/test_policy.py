@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws.names import TenantNames
-from components.aws.policy import (
+from tenantry.aws.names import TenantNames
+from tenantry.aws.policy import (
     PolicyDocument,
     Statement,
     document,

@@ -9,9 +9,9 @@ import inspect
 import json
 from functools import cache
 
-from components.spec import ResolvedTenant
-from components.stackconfig import tenant_tags
-from components.tags import MANDATORY_KEYS
+from tenantry.spec import ResolvedTenant
+from tenantry.stackconfig import tenant_tags
+from tenantry.tags import MANDATORY_KEYS
 
 from .mocks import Recording
 
@@ -90,7 +90,7 @@ def test_provider_default_tags_and_every_resource_uses_it(
 def test_mandatory_keys_win_over_labels() -> None:
     """Precedence comes from the one tag policy (tags.merge_tags): a label can never replace
     a mandatory key; labels that do not collide are kept."""
-    from components.tags import mandatory_tags, merge_tags
+    from tenantry.tags import mandatory_tags, merge_tags
 
     m = mandatory_tags(tenant="acme", cost_center="CC-1", tier="premium", environment="prod")
     merged = merge_tags(m, {"tenant": "evil", "team": "fraud"})

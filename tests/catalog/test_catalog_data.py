@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from components.catalog import gpu_models, instance_types
+from tenantry.catalog import gpu_models, instance_types
 
 REQUIRED = ["A100-40GB", "A100-80GB", "H100-80GB", "H100-94GB", "H200-141GB", "A30-24GB"]
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from components.catalog import gpu_models, layout_name, layout_problems, place
+from tenantry.catalog import gpu_models, layout_name, layout_problems, place
 
 H100 = gpu_models()["H100-80GB"]
 

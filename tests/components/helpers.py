@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from components.engine import Record, record
-from components.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+from tenantry.engine import Record, record
+from tenantry.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
 from tests.schemas import strict
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components.cli.main import main
-from components.engine import SECRET, UNKNOWN, WriteError, record, record_tenant, write_atomic
-from components.spec import SpecError
+from tenantry.cli.main import main
+from tenantry.engine import SECRET, UNKNOWN, WriteError, record, record_tenant, write_atomic
+from tenantry.spec import SpecError
 
 from .helpers import ROOT
 
@@ -64,7 +64,7 @@ def test_program_errors_propagate() -> None:
 def test_platform_stack_program_requires_the_vector_db_password() -> None:
     import runpy
 
-    from components.engine.stack import PROGRAM
+    from tenantry.engine.stack import PROGRAM
 
     with pytest.raises(pulumi.RunError, match="tenantry:vectorDbPassword"):
         record(

@@ -1,5 +1,5 @@
 """The recorder's monitor answers exactly as the SDK's ``MockMonitor`` would, without its
-second deserialization and its event-loop serializer (``components.engine.recorder``)."""
+second deserialization and its event-loop serializer (``tenantry.engine.recorder``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.sync_await import _sync_await
 
-from components.engine import SECRET, UNKNOWN, record, recorder
-from components.engine.recorder import NOT_PLAIN, PLAIN, _inputs, _plain, _struct
+from tenantry.engine import SECRET, UNKNOWN, record, recorder
+from tenantry.engine.recorder import NOT_PLAIN, PLAIN, _inputs, _plain, _struct
 
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
 keys = st.text(min_size=1, max_size=6)

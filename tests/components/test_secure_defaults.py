@@ -7,11 +7,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.engine import Record
-from components.k8s.gateway import GatewayAdmission
-from components.k8s.namespace import NON_PUBLIC, TenantNamespace
-from components.spec import TIERS
-from components.tenant_serving import TenantServing as Tenant
+from tenantry.engine import Record
+from tenantry.k8s.gateway import GatewayAdmission
+from tenantry.k8s.namespace import NON_PUBLIC, TenantNamespace
+from tenantry.spec import TIERS
+from tenantry.tenant_serving import TenantServing as Tenant
 
 from .helpers import BUCKET, EXAMPLES, build, platform, tenants
 
@@ -296,7 +296,7 @@ def test_rate_limit_tokens_are_requests_per_second() -> None:
 # components are also exercised outside the recording engine.
 @pulumi.runtime.test
 def test_service_account_automount_off_under_plain_mocks() -> Any:
-    import components.engine.recorder as rec
+    import tenantry.engine.recorder as rec
 
     pulumi.runtime.set_mocks(rec._Mocks(), project="tenantry", stack="acme", preview=False)
     ns = TenantNamespace("acme", tenants()["acme"], platform())

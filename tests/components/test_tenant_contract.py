@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.tenant_serving import TenantServing as Tenant
-from components.triton import config_key, versions
+from tenantry.tenant_serving import TenantServing as Tenant
+from tenantry.triton import config_key, versions
 
 from .helpers import BUCKET, EXAMPLES, TIER_OF_EXAMPLE, build, parent_name, platform, tenants
 

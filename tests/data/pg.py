@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from components.data.pgvector import AdminConnection
+from tenantry.data.pgvector import AdminConnection
 
 OS_USER = "tenantry-pg"
 SUPERUSER = "pgadmin"

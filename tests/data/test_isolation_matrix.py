@@ -19,9 +19,9 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from components.data.backend import NamespaceSpec, TenantStore
-from components.data.pgvector import PgVectorBackend
-from components.spec import load_platform, load_registry
+from tenantry.data.backend import NamespaceSpec, TenantStore
+from tenantry.data.pgvector import PgVectorBackend
+from tenantry.spec import load_platform, load_registry
 
 from .conftest import REPORTS
 from .pg import PgServer

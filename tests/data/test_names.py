@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.data.names import IdentifierError, check_identifier, tenant_identifier
+from tenantry.data.names import IdentifierError, check_identifier, tenant_identifier
 
 SAFE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 DNS = st.from_regex(r"\A[a-z]([-a-z0-9]{0,38}[a-z0-9])?\Z")

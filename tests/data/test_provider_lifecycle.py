@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from components.data.backend import DataLossError, NamespaceError, VectorBackend
-from components.data.names import IdentifierError
-from components.data.pgvector import PgVectorBackend
-from components.data.provider import (
+from tenantry.data.backend import DataLossError, NamespaceError, VectorBackend
+from tenantry.data.names import IdentifierError
+from tenantry.data.pgvector import PgVectorBackend
+from tenantry.data.provider import (
     TenantStoreProvider,
     VectorNamespaceProvider,
     admin_connection,

@@ -11,10 +11,10 @@ import dill  # type: ignore[import-untyped]
 import pulumi
 import pytest
 
-from components.data.provider import VectorNamespaceProvider, make_backend
-from components.data.store import SECRET_NAME, AdminArgs, TenantVectorStore
-from components.spec import ResolvedTenant, load_platform, load_registry
-from components.spec.model import VectorNamespace
+from tenantry.data.provider import VectorNamespaceProvider, make_backend
+from tenantry.data.store import SECRET_NAME, AdminArgs, TenantVectorStore
+from tenantry.spec import ResolvedTenant, load_platform, load_registry
+from tenantry.spec.model import VectorNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE_TYPE = "pulumi-python:dynamic/tenantry:TenantVectorSchema"

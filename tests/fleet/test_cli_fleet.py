@@ -7,10 +7,10 @@ import argparse
 
 import pytest
 
-from components.cli import fleet
-from components.cli.common import UsageError
-from components.cli.main import main
-from components.fleet import AutomationRunner, CliMissing, pulumi_cli
+from tenantry.cli import fleet
+from tenantry.cli.common import UsageError
+from tenantry.cli.main import main
+from tenantry.fleet import AutomationRunner, CliMissing, pulumi_cli
 from tests.conftest import ROOT
 from tests.fleet.test_orchestrate import FakeRunner
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.fleet import NodeChange, ReconfigureError, assign, reconfigure
-from components.fleet.drain import MIG_CONFIG, MIG_STATE
+from tenantry.fleet import NodeChange, ReconfigureError, assign, reconfigure
+from tenantry.fleet.drain import MIG_CONFIG, MIG_STATE
 
 
 class FakeNodes:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.fleet import run_fleet
-from components.fleet.migrollout import planned_changes, rollout, selector
-from components.planner import extract_demands, plan
-from components.spec import PlatformSettings, load_registry
+from tenantry.fleet import run_fleet
+from tenantry.fleet.migrollout import planned_changes, rollout, selector
+from tenantry.planner import extract_demands, plan
+from tenantry.spec import PlatformSettings, load_registry
 from tests.conftest import TENANTS
 from tests.fleet.test_drain import FakeNodes
 from tests.fleet.test_orchestrate import FakeRunner

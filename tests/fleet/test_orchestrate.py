@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from components.fleet import StackResult, run_fleet
-from components.spec import PlatformSettings, ResolvedTenant, load_registry
+from tenantry.fleet import StackResult, run_fleet
+from tenantry.spec import PlatformSettings, ResolvedTenant, load_registry
 from tests.conftest import TENANTS
 
 

@@ -15,8 +15,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.cli.main import main
-from components.engine import record_platform, render_files, write_atomic
+from tenantry.cli.main import main
+from tenantry.engine import record_platform, render_files, write_atomic
 from tests.components.helpers import ROOT
 
 GOLDEN = Path(__file__).resolve().parent / "platform"

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.engine import record_tenant, render_files, write_atomic
+from tenantry.engine import record_tenant, render_files, write_atomic
 from tests.components.helpers import EXAMPLES, ROOT, isvc_validator
 
 GOLDEN = Path(__file__).resolve().parent / "tenants"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from components.cli import gpus as gpus_cli
-from components.gpus import NoDriverError, catalog_entry, differences, inventory
+from tenantry.cli import gpus as gpus_cli
+from tenantry.gpus import NoDriverError, catalog_entry, differences, inventory
 from tests.gpus.fake_nvml import FakeNvml
 
 

@@ -1,7 +1,7 @@
 """Every generated config.pbtxt, loaded by a REAL tritonserver (the one bundled in the
 nvidia-pytriton wheel, on CPU), and its served configuration read back with tritonclient.
 
-Stand-ins (:mod:`components.devserver`): each model directory gets the generated
+Stand-ins (:mod:`tenantry.devserver`): each model directory gets the generated
 ``config.pbtxt`` with only its backend line and instance kind rewritten, and a Python-backend
 ``model.py`` of the same signature. Stable and canary revisions share a model name, so they
 load on two servers in turn.
@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from components.devserver import (
+from tenantry.devserver import (
     TritonUnavailable,
     parse_config_key,
     running_tritonserver,
     write_standin,
 )
-from components.engine import record_tenant, render_files
+from tenantry.engine import record_tenant, render_files
 from tests.components.helpers import EXAMPLES, ROOT, tenants
 
 pytestmark = pytest.mark.server

@@ -1,4 +1,4 @@
-"""components.loaded: parse once per content, never stale, failures never remembered."""
+"""tenantry.loaded: parse once per content, never stale, failures never remembered."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from components import loaded
-from components.policy.rules import _tenants_named
-from components.spec import SpecError, load_platform, load_tenant
+from tenantry import loaded
+from tenantry.policy.rules import _tenants_named
+from tenantry.spec import SpecError, load_platform, load_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 

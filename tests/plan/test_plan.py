@@ -4,15 +4,17 @@ exactly the change made to one tenant file (with its cost delta), on a real git 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components.cli.main import main
-from components.plan.snapshot import policy_resources
-from components.policy import Context, evaluate
+from tenantry.cli.main import main
+from tenantry.plan.snapshot import policy_resources
+from tenantry.policy import Context, evaluate
 from tests.conftest import ROOT, git
 
 
@@ -133,3 +135,51 @@ def test_base_diff_new_tenant_and_markdown(repo: Path, capsys: pytest.CaptureFix
 def test_unknown_base_ref_is_a_usage_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "acme", "--base", "no-such-ref"]) == 2
     assert "no-such-ref" in capsys.readouterr().err
+
+
+def _rev(repo: Path) -> str:
+    out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True)
+    return out.stdout.decode().strip()
+
+
+def _pre_rename_layout(repo: Path) -> None:
+    """Rewrite ``repo`` into the layout before the library was renamed: the code directly in
+    ``components/`` and imported as ``components`` (commit ce1e6e5 and earlier)."""
+    code = repo / "components"
+    shutil.rmtree(code)
+    shutil.copytree(
+        ROOT / "components" / "tenantry", code, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for path in [*code.rglob("*.py"), *(repo / "stacks").rglob("*.py")]:
+        text = path.read_text()
+        text = re.sub(r"^(\s*)(from|import) tenantry\b", r"\1\2 components", text, flags=re.M)
+        path.write_text(text)
+    engine = code / "engine" / "stack.py"
+    engine.write_text(engine.read_text().replace("parents[3]", "parents[2]"))
+    # a resource only the old commit's own program declares: proves that code ran
+    program = repo / "stacks" / "__main__.py"
+    program.write_text(
+        program.read_text()
+        + "\nimport pulumi_kubernetes\n"
+        + 'pulumi_kubernetes.core.v1.ConfigMap("old-layout-marker")\n'
+    )
+
+
+def test_base_ref_from_before_the_rename_still_plans(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--base`` runs the base commit's own code: a commit whose package was ``components``
+    is run under that name from its own root, and gives the same plan."""
+    head = _rev(repo)
+    _pre_rename_layout(repo)
+    assert not (repo / "components" / "tenantry").exists()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "old layout")
+    old = _rev(repo)
+    git(repo, "reset", "-q", "--hard", head)
+    assert (repo / "components" / "tenantry").is_dir()
+    code, out = _plan(capsys, "globex", "--base", old, "--format", "json")
+    assert code == 0, out
+    diff = json.loads(out)["diff"]["tenants"]["globex"]
+    assert diff["removed"] == ["kubernetes:core/v1:ConfigMap old-layout-marker"], diff
+    assert diff["added"] == [] and diff["changed"] == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from components.planner import WHOLE_GPU, PoolDemand, PoolPlan
-from components.planner.layouts import layout_problems_of
+from tenantry.planner import WHOLE_GPU, PoolDemand, PoolPlan
+from tenantry.planner.layouts import layout_problems_of
 
 
 def check_pool(d: PoolDemand, p: PoolPlan) -> None:

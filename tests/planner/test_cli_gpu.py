@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.cli.main import main
-from components.planner.layouts import layout_problems_of
+from tenantry.cli.main import main
+from tenantry.planner.layouts import layout_problems_of
 from tests.conftest import STACKS, TENANTS
 
 

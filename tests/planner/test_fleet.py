@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.planner import (
+from tenantry.planner import (
     SHARED,
     FleetPlan,
     PoolDemand,
@@ -16,7 +16,7 @@ from components.planner import (
     plan,
     plan_pool,
 )
-from components.spec import PlatformSettings, load_registry
+from tenantry.spec import PlatformSettings, load_registry
 from tests.conftest import TENANTS
 from tests.planner.checks import check_pool
 
@@ -139,7 +139,7 @@ MODELS = {"H100-80GB": 8, "A100-40GB": 8, "A30-24GB": 4}
 
 @st.composite
 def pool_demands(draw: st.DrawFn) -> PoolDemand:
-    from components.catalog import gpu_models
+    from tenantry.catalog import gpu_models
 
     model = draw(st.sampled_from(sorted(MODELS)))
     profiles = [p.name for p in gpu_models()[model].profiles if "+me" not in p.name] + ["gpu"]

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.planner import geometry, pack_vec
-from components.planner.optimum import fits, optimum
+from tenantry.planner import geometry, pack_vec
+from tenantry.planner.optimum import fits, optimum
 
 MODELS = ["H100-80GB", "A100-40GB", "A30-24GB"]
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.catalog import gpu_models, place
-from components.planner import geometry, pack, pack_vec
-from components.planner.geometry import _dominated
+from tenantry.catalog import gpu_models, place
+from tenantry.planner import geometry, pack, pack_vec
+from tenantry.planner.geometry import _dominated
 
 
 def test_geometry_counts_match_the_reference() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from components.engine import Record, record_platform
-from components.planner import FleetPlan, extract_demands, plan
+from tenantry.engine import Record, record_platform
+from tenantry.planner import FleetPlan, extract_demands, plan
 from tests.components.helpers import ROOT, platform, tenants
 from tests.schemas import strict
 

@@ -7,13 +7,13 @@ import json
 
 import yaml
 
-from components.aws.node_group import AMI_TYPE
-from components.engine import SECRET, UNKNOWN
-from components.planner import mig_parted_config
-from components.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP, TRITON_IMAGE
-from components.platform.names import platform_tags
-from components.spec.tiers import TIERS
-from components.tags import MANDATORY_KEYS
+from tenantry.aws.node_group import AMI_TYPE
+from tenantry.engine import SECRET, UNKNOWN
+from tenantry.planner import mig_parted_config
+from tenantry.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP, TRITON_IMAGE
+from tenantry.platform.names import platform_tags
+from tenantry.spec.tiers import TIERS
+from tenantry.tags import MANDATORY_KEYS
 from tests.components.helpers import parent_name, platform
 
 from .helpers import by_name, example_plan, platform_records, taggable

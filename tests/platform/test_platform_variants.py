@@ -13,11 +13,11 @@ import pytest
 import yaml
 from pulumi_kubernetes.core.v1 import ConfigMap
 
-from components.engine import SECRET, UNKNOWN, Record, record, record_platform
-from components.platform import Platform, PoolPlanError
-from components.platform.gpu_pool import pool_size
-from components.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _require
-from components.spec import PlatformSettings
+from tenantry.engine import SECRET, UNKNOWN, Record, record, record_platform
+from tenantry.platform import Platform, PoolPlanError
+from tenantry.platform.gpu_pool import pool_size
+from tenantry.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _require
+from tenantry.spec import PlatformSettings
 from tests.components.helpers import ROOT, platform
 
 from .helpers import by_name, example_plan
@@ -190,7 +190,7 @@ def test_missing_platform_outputs_are_named() -> None:
 
 def test_tenant_stack_fails_clearly_without_platform_outputs() -> None:
     """A tenant program whose StackReference has no outputs stops with the named list."""
-    from components.platform_ref import from_stack
+    from tenantry.platform_ref import from_stack
 
     class EmptyRef(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:

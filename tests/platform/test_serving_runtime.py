@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from components.k8s.inference_service import CONTAINER_SECURITY, MODEL_FORMAT, RUNTIME
-from components.platform.kserve import PATCH_FORCE
+from tenantry.k8s.inference_service import CONTAINER_SECURITY, MODEL_FORMAT, RUNTIME
+from tenantry.platform.kserve import PATCH_FORCE
 
 from .helpers import by_name, platform_records, runtime_validator
 

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "components"))
 
 from pulumi_policy import StackValidationArgs
 from pulumi_policy.policy import (
@@ -14,7 +14,7 @@ from pulumi_policy.policy import (
     PolicyResourceOptions,
 )
 
-from components.policy.crossguard import policies
+from tenantry.policy.crossguard import policies
 
 payload = json.load(sys.stdin)
 opts = PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from components.policy import evaluate
+from tenantry.policy import evaluate
 from tests.conftest import ROOT
 from tests.policy.test_rules import CASES, CTX, compliant
 
@@ -23,7 +23,7 @@ def _crossguard(resources: list, tenants: frozenset[str]) -> list[dict[str, str]
             pytest.fail(f"{POLICY_PYTHON} missing: .ci/run must create the policy environment")
         pytest.skip(
             "no .venv-policy (python3 -m venv .venv-policy && .venv-policy/bin/pip "
-            "install -r components/policy/pack/requirements.txt)"
+            "install -r components/tenantry/policy/pack/requirements.txt)"
         )
     payload = {
         "tenants": sorted(tenants),

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.policy import Context, PolicyResource, evaluate
-from components.policy.rules import RULES
+from tenantry.policy import Context, PolicyResource, evaluate
+from tenantry.policy.rules import RULES
 
 TAGS = {
     "tenant": "acme",

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.spec import PlatformSettings, Problem, parse_text
+from tenantry.spec import PlatformSettings, Problem, parse_text
 from tests.conftest import example_text
 
 Doc = dict[str, Any]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.cli.main import main
+from tenantry.cli.main import main
 from tests.conftest import ROOT, example_text
 
 
@@ -72,7 +72,7 @@ def test_console_script_on_junk_never_tracebacks(tmp_path: Path) -> None:
     f = tmp_path / "junk.yaml"
     f.write_bytes(bytes(range(256)) * 4)
     proc = subprocess.run(
-        [sys.executable, "-m", "components", "validate", str(f), "--stacks", str(ROOT / "stacks")],
+        [sys.executable, "-m", "tenantry", "validate", str(f), "--stacks", str(ROOT / "stacks")],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -86,7 +86,7 @@ def test_console_script_on_junk_never_tracebacks(tmp_path: Path) -> None:
 def test_cli_start_up_does_not_load_pulumi() -> None:
     """Every command pays the CLI's import cost; Pulumi (~0.1-0.2 s) loads only in the
     commands that run a program (render, plan, fleet)."""
-    code = "import sys, components.cli.main; print('pulumi' in sys.modules)"
+    code = "import sys, tenantry.cli.main; print('pulumi' in sys.modules)"
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )

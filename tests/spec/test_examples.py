@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.spec import TIERS, PlatformSettings, load_registry
+from tenantry.spec import TIERS, PlatformSettings, load_registry
 from tests.conftest import TENANTS
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.spec import PlatformSettings, SpecError, load_registry, load_tenant
+from tenantry.spec import PlatformSettings, SpecError, load_registry, load_tenant
 from tests.conftest import TENANTS, example_text
 
 

@@ -13,8 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.cli.main import main
-from components.spec import PlatformSettings, load_file, load_platform, parse_text
+from tenantry.cli.main import main
+from tenantry.spec import PlatformSettings, load_file, load_platform, parse_text
 from tests.conftest import EXAMPLES, STACKS, example_text
 
 PLATFORM: PlatformSettings = load_platform(STACKS)

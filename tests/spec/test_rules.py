@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.spec import PlatformSettings
+from tenantry.spec import PlatformSettings
 
 from .helpers import Doc, codes, problems_for, variant
 

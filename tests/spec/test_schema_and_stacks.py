@@ -10,12 +10,12 @@ import jsonschema
 import pytest
 import yaml
 
-from components.cli.main import main
-from components.engine.stack import stack_config
-from components.loaded import load_platform, load_tenant
-from components.spec import json_schema, json_schema_text
-from components.spec.schema import SCHEMA_FILE
-from components.stackconfig import stack_config_text
+from tenantry.cli.main import main
+from tenantry.engine.stack import stack_config
+from tenantry.loaded import load_platform, load_tenant
+from tenantry.spec import json_schema, json_schema_text
+from tenantry.spec.schema import SCHEMA_FILE
+from tenantry.stackconfig import stack_config_text
 from tests.conftest import EXAMPLES, ROOT, TENANTS
 
 

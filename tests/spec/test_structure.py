@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.spec import PlatformSettings
+from tenantry.spec import PlatformSettings
 
 from .helpers import Doc, problems_for, variant
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.tags import MANDATORY_KEYS, mandatory_tags, merge_tags
+from tenantry.tags import MANDATORY_KEYS, mandatory_tags, merge_tags
 
 
 def test_mandatory_keys_win() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.spec import TIERS
+from tenantry.spec import TIERS
 
 ORDER = ["shared", "premium", "isolated", "dedicated"]
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from components.triton import (
+from tenantry.triton import (
     BACKEND_BY_FORMAT,
     PRIORITY_LEVELS,
     ConfigError,

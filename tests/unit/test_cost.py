@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.cost import HOURS_PER_MONTH, estimate
-from components.spec import PlatformSettings, load_registry
+from tenantry.cost import HOURS_PER_MONTH, estimate
+from tenantry.spec import PlatformSettings, load_registry
 from tests.conftest import TENANTS
 
 
@@ -56,7 +56,7 @@ def test_cost_command_formats(
     import io
     import json
 
-    from components.cli.main import main
+    from tenantry.cli.main import main
     from tests.conftest import ROOT
 
     monkeypatch.chdir(ROOT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.plan.diff import FieldChange, diff_snapshots
+from tenantry.plan.diff import FieldChange, diff_snapshots
 
 
 def _r(type_: str, name: str, **inputs: object) -> dict[str, object]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.gitrefs import GitError, affected_tenants, changed_files, export_tree
+from tenantry.plan.gitrefs import GitError, affected_tenants, changed_files, export_tree
 from tests.conftest import git
 
 

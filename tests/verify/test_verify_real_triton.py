@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from components.cli.main import main
-from components.devserver import (
+from tenantry.cli.main import main
+from tenantry.devserver import (
     TritonServer,
     TritonUnavailable,
     running_tritonserver,
     write_standin,
 )
-from components.spec import ResolvedTenant, load_platform, load_registry
-from components.triton import model_config, serving_caps, versions
+from tenantry.spec import ResolvedTenant, load_platform, load_registry
+from tenantry.triton import model_config, serving_caps, versions
 from tests.conftest import STACKS, TENANTS
 
 pytestmark = pytest.mark.server

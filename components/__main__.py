@@ -1,5 +1,0 @@
-import sys
-
-from components.cli.main import main
-
-sys.exit(main())

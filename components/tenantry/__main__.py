@@ -1,0 +1,5 @@
+import sys
+
+from tenantry.cli.main import main
+
+sys.exit(main())

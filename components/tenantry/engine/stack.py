@@ -1,0 +1,165 @@
+"""Run the real stack program (``stacks/__main__.py``) for one tenant, or for the platform
+stack, under the recorder."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import types
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+import yaml
+
+from ..loaded import load_platform, load_tenant
+from ..spec import PLATFORM_STACK, ResolvedTenant
+from ..spec.platform import platform_config_path
+from ..spec.yamlio import SAFE_LOADER
+from ..stackconfig import stack_config_path, stack_config_values
+from .recorder import Record, record
+
+PROJECT = "tenantry"
+PROGRAM = Path(__file__).resolve().parents[3] / "stacks" / "__main__.py"
+# The platform's secret config, when the stack config does not hold it (offline renders):
+# the recorder shows every secret as "<secret>", so the value never appears anyway.
+PASSWORD_KEY = "tenantry:vectorDbPassword"
+PASSWORD_PLACEHOLDER = "offline-render-placeholder"
+
+
+class RenderError(ValueError):
+    """Input that cannot be rendered (missing tenant, bad platform config); names the input."""
+
+
+def stack_config(stacks_dir: Path, tenant: ResolvedTenant) -> dict[str, str]:
+    """The stack's config as the Pulumi CLI would pass it: ``Pulumi.<tenant>.yaml`` when it
+    exists, else the config ``tenantry stacks --write`` would generate. Objects become JSON."""
+    path = stack_config_path(stacks_dir, tenant.name)
+    if not path.exists():
+        return _config_values(path, {"config": stack_config_values(tenant)})
+    return _config_values(path)
+
+
+def _config_values(path: Path, doc: Any = None) -> dict[str, str]:
+    """A stack config file's ``config:`` as Pulumi passes it to the program: the file at
+    ``path``, or ``doc`` when given (its parsed content)."""
+    if doc is None:
+        doc = yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER) or {}
+    config = doc.get("config", {}) if isinstance(doc, dict) else {}
+    if not isinstance(config, dict):
+        raise RenderError(f"{path}: 'config' is not a mapping")
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+        for k, v in config.items()
+    }
+
+
+def load(name: str, tenants_dir: Path, stacks_dir: Path) -> ResolvedTenant:
+    """Validate before anything runs: raises RenderError or SpecError (every problem)."""
+    if name == PLATFORM_STACK:
+        raise RenderError(
+            "'platform' is the platform stack, not a tenant (render it with record_platform)"
+        )
+    path = tenants_dir / f"{name}.yaml"
+    if not path.is_file():
+        raise RenderError(f"{path}: no such tenant file (tenant {name!r})")
+    try:
+        platform = load_platform(stacks_dir)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from exc
+    tenant = load_tenant(path, platform)
+    if tenant.name != name:
+        raise RenderError(f"{path}: metadata.name is {tenant.name!r}, expected {name!r}")
+    return tenant
+
+
+def record_tenant(
+    name: str,
+    tenants_dir: Path = Path("tenants"),
+    stacks_dir: Path = Path("stacks"),
+    program: Path = PROGRAM,
+) -> list[Record]:
+    """Validate tenant ``name`` then run the stack program for it; return its records."""
+    tenant = load(name, tenants_dir, stacks_dir)
+    config = stack_config(stacks_dir, tenant)
+    if config.get("tenantry:tenant", name) != name:
+        raise RenderError(
+            f"{stack_config_path(stacks_dir, name)}: tenantry:tenant is "
+            f"{config['tenantry:tenant']!r}, expected {name!r}"
+        )
+    config.update(
+        {
+            "tenantry:tenant": name,
+            "tenantry:tenantFile": str((tenants_dir / f"{name}.yaml").resolve()),
+            "tenantry:stacksDir": str(stacks_dir.resolve()),
+        }
+    )
+    return _run(program, name, config)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(path: str, mtime_ns: int, size: int) -> CodeType:
+    """The program's code, compiled once per version of the file (a process that plans
+    many tenants runs the same program for each)."""
+    return compile(Path(path).read_bytes(), path, "exec")
+
+
+def _run_main(program: Path) -> None:
+    """``runpy.run_path(program, run_name="__main__")`` without compiling the file again:
+    a fresh ``__main__`` module, in ``sys.modules`` while it runs."""
+    st = program.stat()
+    code = _compiled(str(program), st.st_mtime_ns, st.st_size)
+    module = types.ModuleType("__main__")
+    module.__file__ = str(program)
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+        else:
+            del sys.modules["__main__"]
+
+
+def _run(program: Path, stack: str, config: dict[str, str]) -> list[Record]:
+    """Run the stack program as ``stack`` under the recorder."""
+    return record(lambda: _run_main(program), stack=stack, project=PROJECT, config=config)
+
+
+def record_platform(
+    tenants_dir: Path = Path("tenants"),
+    stacks_dir: Path = Path("stacks"),
+    program: Path = PROGRAM,
+) -> list[Record]:
+    """Run the stack program as the platform stack (config ``Pulumi.platform.yaml``, the
+    GPU plan over every tenant file in ``tenants_dir``); return its records. A secure
+    config value (``secure:``) cannot be decrypted offline: it and a missing
+    ``tenantry:vectorDbPassword`` are given a placeholder, which the records show masked."""
+    path = platform_config_path(stacks_dir)
+    try:
+        load_platform(stacks_dir)
+        config = _config_values(path)
+    except (OSError, ValueError) as exc:
+        raise RenderError(str(exc)) from exc
+    config = {
+        k: PASSWORD_PLACEHOLDER if v.startswith('{"secure":') else v for k, v in config.items()
+    }
+    config.setdefault(PASSWORD_KEY, PASSWORD_PLACEHOLDER)
+    config.update(
+        {
+            "tenantry:tenantsDir": str(tenants_dir.resolve()),
+            "tenantry:stacksDir": str(stacks_dir.resolve()),
+        }
+    )
+    return _run(program, PLATFORM_STACK, config)
+
+
+def record_stack(
+    name: str, tenants_dir: Path = Path("tenants"), stacks_dir: Path = Path("stacks")
+) -> list[Record]:
+    """:func:`record_platform` for ``platform``, :func:`record_tenant` for a tenant."""
+    if name == PLATFORM_STACK:
+        return record_platform(tenants_dir, stacks_dir)
+    return record_tenant(name, tenants_dir, stacks_dir)

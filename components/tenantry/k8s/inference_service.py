@@ -1,0 +1,186 @@
+"""One tenant model served by KServe on the Triton runtime: its InferenceService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+
+from ..spec import ResolvedModel, ResolvedTenant
+from ..triton import revision_prefix, served_version, serving_caps
+from .labels import (
+    GPU_TAINT_KEY,
+    MODEL_LABEL,
+    MODEL_VERSION_LABEL,
+    NODE_GROUP_LABEL,
+    POOL_LABEL,
+    TENANT_LABEL,
+    cpu_quantity,
+    memory_quantity,
+    tenant_labels,
+)
+
+RUNTIME = "kserve-tritonserver"
+MODEL_FORMAT = {  # tenant file format -> KServe modelFormat the Triton runtime supports
+    "onnx": "onnx",
+    "pytorch": "pytorch",
+    "tensorflow": "tensorflow",
+    "tensorrt": "tensorrt",
+    "python": "triton",
+}
+METRICS_PORT = "8002"  # Triton's Prometheus endpoint
+RUN_AS = 1000  # the Triton image's non-root user
+CONTAINER_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "readOnlyRootFilesystem": True,
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS,
+    "runAsGroup": RUN_AS,
+    "fsGroup": RUN_AS,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+SCRATCH_VOLUMES = [  # writable paths under a read-only root filesystem
+    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}},
+]
+SCRATCH_MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"}]
+
+
+def placement(t: ResolvedTenant, m: ResolvedModel) -> dict[str, Any]:
+    """nodeSelector and tolerations by where the model runs (see :mod:`.labels`)."""
+    gpu_toleration = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+    if m.target_kind == "node-group":
+        return {
+            "nodeSelector": {TENANT_LABEL: t.name, NODE_GROUP_LABEL: m.target},
+            "tolerations": [
+                {"key": TENANT_LABEL, "operator": "Equal", "value": t.name, "effect": "NoSchedule"},
+                gpu_toleration,
+            ],
+        }
+    if m.target_kind == "shared-pool":
+        return {"nodeSelector": {POOL_LABEL: m.target}, "tolerations": [gpu_toleration]}
+    return {}  # CPU-only model on the general nodes: no GPU taint tolerated
+
+
+def resources(m: ResolvedModel) -> dict[str, Any]:
+    """Requests equal limits (Guaranteed QoS), the GPU or MIG resource included."""
+    amounts = {"cpu": cpu_quantity(m.cpu), "memory": memory_quantity(m.memory_gib)}
+    if m.gpu_resource:
+        amounts[m.gpu_resource] = "1"
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def inference_service_spec(
+    t: ResolvedTenant, m: ResolvedModel, bucket: str, service_account: str
+) -> dict[str, Any]:
+    caps = serving_caps(t)
+    args = ["--disable-auto-complete-config"]  # the declared config.pbtxt is the whole truth
+    if m.gpu:
+        args.append("--rate-limit=execution_count")
+    predictor: dict[str, Any] = {
+        "minReplicas": m.min_replicas,
+        "maxReplicas": m.max_replicas,
+        "scaleMetric": "concurrency",
+        "scaleTarget": caps.scale_target,
+        "containerConcurrency": caps.container_concurrency,
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "priorityClassName": t.tier.priority_class,
+        "securityContext": POD_SECURITY,
+        **placement(t, m),
+        "volumes": SCRATCH_VOLUMES,
+        "model": {
+            "modelFormat": {"name": MODEL_FORMAT[m.format]},
+            "runtime": RUNTIME,
+            "protocolVersion": "v2",
+            "storageUri": f"s3://{bucket}/{revision_prefix(m.name, served_version(m))}",
+            "args": args,
+            "resources": resources(m),
+            "securityContext": CONTAINER_SECURITY,
+            "volumeMounts": SCRATCH_MOUNTS,
+        },
+    }
+    if m.canary:
+        predictor["canaryTrafficPercent"] = m.canary.traffic_percent
+    return {"predictor": predictor}
+
+
+def model_labels(t: ResolvedTenant, m: ResolvedModel) -> dict[str, str]:
+    labels = tenant_labels(t)
+    labels.update({MODEL_LABEL: m.name, MODEL_VERSION_LABEL: served_version(m)})
+    return dict(sorted(labels.items()))
+
+
+def inference_service(
+    name: str,
+    tenant: ResolvedTenant,
+    model: ResolvedModel,
+    *,
+    bucket_name: pulumi.Input[str],
+    service_account: str,
+    opts: pulumi.ResourceOptions | None = None,
+) -> CustomResource:
+    """Declares one ``serving.kserve.io/v1beta1`` InferenceService ``<name>-isvc`` for one
+    model of one tenant (the object is named after the model, in the tenant's namespace),
+    with ``opts`` (its parent: the caller's component):
+    the ``kserve-tritonserver`` runtime with protocol v2; ``storageUri`` =
+    ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version while a canary runs,
+    with ``canaryTrafficPercent``; see :mod:`tenantry.triton.repository`); requests = limits,
+    the MIG or GPU resource included; ``minReplicas``/``maxReplicas`` with concurrency
+    autoscaling and ``containerConcurrency`` from the tenant's caps
+    (:func:`tenantry.triton.serving_caps`); placement by tier (shared pool selector + GPU
+    toleration, or the tenant's node group labels + its taint); the tier's PriorityClass;
+    restricted security context (non-root uid 1000, read-only root filesystem with emptyDir
+    ``/tmp`` and ``/dev/shm``, no privilege escalation, all capabilities dropped, seccomp
+    RuntimeDefault); no service-account token; cost labels (tag policy + model + version) on
+    the object and its pods; Prometheus scraping annotations for Triton's metrics port.
+
+    A function, not a component: one object needs no grouping of its own, and every
+    component costs the engine a registration and an outputs registration per plan.
+    """
+    t, m = tenant, model
+    labels = model_labels(t, m)
+    annotations = {
+        "serving.kserve.io/deploymentMode": "Serverless",
+        "serving.kserve.io/enable-prometheus-scraping": "true",
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": METRICS_PORT,
+        "prometheus.io/path": "/metrics",
+    }
+    spec = pulumi.Output.from_input(bucket_name).apply(
+        lambda bucket: _with_pod_metadata(
+            inference_service_spec(t, m, bucket, service_account), labels, annotations
+        )
+    )
+    return CustomResource(
+        f"{name}-isvc",
+        api_version="serving.kserve.io/v1beta1",
+        kind="InferenceService",
+        metadata={
+            "name": m.name,
+            "namespace": t.name,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        spec=spec,
+        opts=opts,
+    )
+
+
+def _with_pod_metadata(
+    spec: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]
+) -> dict[str, Any]:
+    """Pods carry the cost labels and scraping annotations too (the predictor's
+    ``labels``/``annotations`` are copied to its pods)."""
+    spec["predictor"]["labels"] = labels
+    spec["predictor"]["annotations"] = {
+        k: v for k, v in annotations.items() if k.startswith("prometheus.io/")
+    }
+    return spec

@@ -1,0 +1,381 @@
+"""The guardrail rule set: one set of rules, run offline by ``tenantry plan`` over recorded
+resources and by Pulumi CrossGuard (``components/tenantry/policy/pack``) during a real preview.
+
+Every rule is a pure function ``(resources, context) -> violations`` over
+:class:`PolicyResource`s; nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from ..tags import MANDATORY_KEYS
+from . import iam
+from .resources import (
+    Context,
+    PolicyResource,
+    Violation,
+    is_aws,
+    is_k8s,
+    labels,
+    namespace_of,
+    of_kind,
+    of_type,
+)
+
+Check = Callable[[Sequence[PolicyResource], Context], list[Violation]]
+TENANT_LABEL = "tenantry.dev/tenant"
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    check: Check
+
+
+def _v(rule: str, r: PolicyResource, message: str) -> Violation:
+    return Violation(rule, f"{r.type} {r.name}", message)
+
+
+@cache
+def _aws_taggable(type_token: str) -> bool:
+    """True when the pulumi_aws class for ``aws:<module>/<x>:<Class>`` takes ``tags``."""
+    try:
+        module, cls = type_token.split(":")[1].split("/")[0], type_token.rsplit(":", 1)[1]
+        import importlib
+        import inspect
+
+        mod = importlib.import_module(f"pulumi_aws.{module}")
+        return "tags" in inspect.signature(getattr(mod, cls).__init__).parameters
+    except Exception:  # pulumi_aws absent (policy-pack venv) or unknown type: fall back
+        return False
+
+
+def _taggable(r: PolicyResource) -> bool:
+    return "tags" in r.props or _aws_taggable(r.type)
+
+
+def mandatory_tags(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    for r in resources:
+        if is_aws(r) and _taggable(r):
+            have: Mapping[str, Any] = r.props.get("tags") or {}
+            where = "tags"
+        elif is_k8s(r) and r.type != "kubernetes:scheduling.k8s.io/v1:PriorityClass":
+            have, where = labels(r), "labels"
+        else:
+            continue
+        missing = [k for k in MANDATORY_KEYS if not have.get(k)]
+        if missing:
+            out.append(_v("mandatory-tags", r, f"missing {where}: {', '.join(missing)}"))
+    return out
+
+
+def no_public_buckets(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    buckets = of_type(resources, *BUCKETS)
+    blocks = of_type(resources, "aws:s3/bucketPublicAccessBlock:")
+    keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    for b in blocks:
+        off = [k for k in keys if b.props.get(k) is not True]
+        if off:
+            out.append(_v("no-public-buckets", b, f"public access blocks off: {', '.join(off)}"))
+    if len(blocks) < len(buckets):
+        for b in buckets:
+            out.append(_v("no-public-buckets", b, "no BucketPublicAccessBlock for this bucket"))
+    for r in resources:
+        acl = r.props.get("acl")
+        if is_aws(r) and isinstance(acl, str) and acl.startswith("public-"):
+            out.append(_v("no-public-buckets", r, f"public ACL {acl!r}"))
+    for p in of_type(resources, "aws:s3/bucketPolicy:"):
+        for doc in iam.documents(p.props):
+            for st in iam.statements(doc):
+                if (
+                    st.get("Effect") == "Allow"
+                    and "*" in iam.principals(st)
+                    and not st.get("Condition")
+                ):
+                    out.append(_v("no-public-buckets", p, "Allow to Principal '*'"))
+    return out
+
+
+def tenant_key_encryption(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    buckets = of_type(resources, *BUCKETS)
+    configs = of_type(resources, "aws:s3/bucketServerSideEncryptionConfiguration")
+    good = 0
+    for c in configs:
+        for rule in c.props.get("rules") or []:
+            default = rule.get("applyServerSideEncryptionByDefault") or {}
+            key = str(default.get("kmsMasterKeyId") or "")
+            if default.get("sseAlgorithm") != "aws:kms" or not key or "alias/aws/s3" in key:
+                out.append(
+                    _v(
+                        "tenant-key-encryption",
+                        c,
+                        "default encryption must be aws:kms with the tenant's key",
+                    )
+                )
+            elif rule.get("bucketKeyEnabled") is not True:
+                out.append(_v("tenant-key-encryption", c, "bucket key not enabled"))
+            else:
+                good += 1
+    if good < len(buckets) and not out:
+        for b in buckets:
+            out.append(_v("tenant-key-encryption", b, "no default encryption with a KMS key"))
+    return out
+
+
+def _owner(r: PolicyResource) -> str | None:
+    tags = r.props.get("tags") or {}
+    owner = tags.get("tenant") if isinstance(tags, Mapping) else None
+    return str(owner) if owner else None
+
+
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _tenants_named(text: str, names: frozenset[str]) -> set[str]:
+    """Tenant names that appear in ``text`` as whole words (any character but ``a-z0-9``
+    delimits, so ``-``, ``/`` and ``:`` do); scanning left to right, the longest name at a
+    position wins, so ``acme-corp`` is not read as ``acme``. Set lookups of the substrings
+    between delimiters: the cost depends on ``text``, not on how many tenants there are."""
+    if not names:
+        return set()
+    n = len(text)
+    ends = [j for j in range(n, 0, -1) if j == n or text[j] not in _ALNUM]  # longest first
+    found: set[str] = set()
+    i = 0
+    while i < n:
+        if i == 0 or text[i - 1] not in _ALNUM:
+            end = next((j for j in ends if j > i and text[i:j] in names), None)
+            if end is not None:
+                found.add(text[i:end])
+                i = end
+                continue
+        i += 1
+    return found
+
+
+def least_privilege_iam(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    stack_owner = next((o for o in map(_owner, resources) if o), None)
+    for r in resources:
+        if not is_aws(r):
+            continue
+        key_policy = r.type.startswith("aws:kms/key:")  # "*" there means "this key"
+        for doc in iam.documents(r.props):
+            for st in iam.statements(doc):
+                if st.get("Effect") != "Allow":
+                    continue
+                actions = [str(a) for a in iam.as_list(st.get("Action"))]
+                res = [str(x) for x in iam.as_list(st.get("Resource"))]
+                if any(a == "*" or a.endswith(":*") for a in actions):
+                    out.append(_v("least-privilege-iam", r, f"wildcard action in {actions}"))
+                data = [a for a in actions if iam.DATA_ACTION.match(a)]
+                if data and "*" in res and not key_policy:
+                    out.append(
+                        _v("least-privilege-iam", r, f"data action(s) {data} on Resource '*'")
+                    )
+        owner = _owner(r) or stack_owner
+        if owner is None:
+            continue
+        for arn in iam.arns([r.props.get(k) for k in iam.POLICY_PROPS]):
+            named = _tenants_named(arn.split(":", 5)[-1], ctx.tenants | {owner})
+            for other in sorted(named - {owner}):
+                out.append(
+                    _v("least-privilege-iam", r, f"names tenant {other!r}'s resource: {arn}")
+                )
+    return out
+
+
+def _default_deny(np: PolicyResource) -> bool:
+    spec = np.props.get("spec") or {}
+    types = set(spec.get("policyTypes") or [])
+    return (
+        spec.get("podSelector") in ({}, {"matchLabels": {}}, None)
+        and {"Ingress", "Egress"} <= types
+        and not spec.get("ingress")
+        and not spec.get("egress")
+    )
+
+
+def namespace_isolation(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    for ns in of_kind(resources, "Namespace"):
+        if "tenant" not in labels(ns):
+            continue
+        name = namespace_of(ns)
+        if not any(namespace_of(q) == name for q in of_kind(resources, "ResourceQuota")):
+            out.append(_v("namespace-isolation", ns, "no ResourceQuota in the namespace"))
+        if not any(
+            namespace_of(p) == name and _default_deny(p)
+            for p in of_kind(resources, "NetworkPolicy")
+        ):
+            out.append(
+                _v("namespace-isolation", ns, "no default-deny NetworkPolicy (ingress and egress)")
+            )
+    return out
+
+
+def _predictor(isvc: PolicyResource) -> Mapping[str, Any]:
+    return ((isvc.props.get("spec") or {}).get("predictor")) or {}
+
+
+def _containers(pred: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [pred["model"]] if isinstance(pred.get("model"), Mapping) else []
+    return found + [c for c in pred.get("containers") or [] if isinstance(c, Mapping)]
+
+
+def gpu_within_quota(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    hard: dict[tuple[str | None, str], float] = {}
+    for q in of_kind(resources, "ResourceQuota"):
+        for k, v in ((q.props.get("spec") or {}).get("hard") or {}).items():
+            if k.startswith("requests.nvidia.com/"):
+                hard[(namespace_of(q), k.removeprefix("requests."))] = float(v)
+    used: dict[tuple[str | None, str], float] = {}
+    for isvc in of_kind(resources, "InferenceService"):
+        pred = _predictor(isvc)
+        replicas = int(pred.get("minReplicas") or 1)
+        revisions = 2 if pred.get("canaryTrafficPercent") is not None else 1
+        for c in _containers(pred):
+            res = c.get("resources") or {}
+            lim, req = res.get("limits") or {}, res.get("requests") or {}
+            for k in set(lim) | set(req):
+                if not k.startswith("nvidia.com/"):
+                    continue
+                if str(lim.get(k)) != str(req.get(k)):
+                    out.append(_v("gpu-within-quota", isvc, f"{k}: requests must equal limits"))
+                key = (namespace_of(isvc), k)
+                used[key] = used.get(key, 0) + float(lim.get(k) or 0) * replicas * revisions
+    for (ns, k), n in sorted(used.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        if n > hard.get((ns, k), 0):
+            isvc = next(i for i in of_kind(resources, "InferenceService") if namespace_of(i) == ns)
+            out.append(
+                _v(
+                    "gpu-within-quota",
+                    isvc,
+                    f"{k}: minimum {n:g} requested in {ns}, quota {hard.get((ns, k), 0):g}",
+                )
+            )
+    return out
+
+
+def dedicated_pinned(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    dedicated = {
+        namespace_of(ns): labels(ns).get("tenant")
+        for ns in of_kind(resources, "Namespace")
+        if labels(ns).get("tier") == "dedicated"
+    }
+    for isvc in of_kind(resources, "InferenceService"):
+        ns = namespace_of(isvc)
+        if ns not in dedicated:
+            continue
+        pred = _predictor(isvc)
+        selector = pred.get("nodeSelector") or {}
+        if selector.get(TENANT_LABEL) != dedicated[ns]:
+            out.append(
+                _v(
+                    "dedicated-pinned",
+                    isvc,
+                    f"nodeSelector must pin {TENANT_LABEL}={dedicated[ns]}",
+                )
+            )
+        if not any(t.get("key") == TENANT_LABEL for t in pred.get("tolerations") or []):
+            out.append(_v("dedicated-pinned", isvc, f"no toleration for the {TENANT_LABEL} taint"))
+    return out
+
+
+def restricted_pods(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    out = []
+    for isvc in of_kind(resources, "InferenceService"):
+        pred = _predictor(isvc)
+        pod = pred.get("securityContext") or {}
+        for flag in ("hostNetwork", "hostPID", "hostIPC"):
+            if pred.get(flag):
+                out.append(_v("restricted-pods", isvc, f"{flag} is on"))
+        if any("hostPath" in v for v in pred.get("volumes") or []):
+            out.append(_v("restricted-pods", isvc, "hostPath volume"))
+        for c in _containers(pred):
+            sc = {**pod, **(c.get("securityContext") or {})}
+            problems = []
+            if sc.get("runAsNonRoot") is not True:
+                problems.append("runAsNonRoot must be true")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append("allowPrivilegeEscalation must be false")
+            if sc.get("privileged"):
+                problems.append("privileged")
+            caps = sc.get("capabilities") or {}
+            if "ALL" not in (caps.get("drop") or []):
+                problems.append("capabilities must drop ALL")
+            if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+                problems.append(f"capabilities added: {caps.get('add')}")
+            if (sc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+                problems.append("seccompProfile must be RuntimeDefault")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problems.append("readOnlyRootFilesystem must be true")
+            for p in problems:
+                out.append(_v("restricted-pods", isvc, f"container {c.get('name', '?')}: {p}"))
+    return out
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "mandatory-tags",
+        "Every taggable AWS resource carries the mandatory cost tags and "
+        "every Kubernetes object the same keys as labels.",
+        mandatory_tags,
+    ),
+    Rule("no-public-buckets", "Buckets block every kind of public access.", no_public_buckets),
+    Rule(
+        "tenant-key-encryption",
+        "Buckets encrypt by default with a customer KMS key and a bucket key.",
+        tenant_key_encryption,
+    ),
+    Rule(
+        "least-privilege-iam",
+        "No wildcard actions, no data actions on Resource '*', no ARN of another tenant.",
+        least_privilege_iam,
+    ),
+    Rule(
+        "namespace-isolation",
+        "Every tenant namespace has a ResourceQuota and a default-deny NetworkPolicy.",
+        namespace_isolation,
+    ),
+    Rule(
+        "gpu-within-quota",
+        "GPU and MIG requests equal limits and fit the namespace quota at minimum replicas.",
+        gpu_within_quota,
+    ),
+    Rule(
+        "dedicated-pinned",
+        "Dedicated-tier workloads are pinned to the tenant's own nodes.",
+        dedicated_pinned,
+    ),
+    Rule(
+        "restricted-pods",
+        "Inference pods meet the restricted Pod Security profile (and a "
+        "read-only root filesystem).",
+        restricted_pods,
+    ),
+)
+
+
+def evaluate(
+    resources: Sequence[PolicyResource], ctx: Context | None = None, rules: Sequence[Rule] = RULES
+) -> list[Violation]:
+    ctx = ctx or Context()
+    out: list[Violation] = []
+    for rule in rules:
+        out += rule.check(resources, ctx)
+    return out
+
+
+__all__ = ["RULES", "Rule", "evaluate"]

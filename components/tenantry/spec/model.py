@@ -1,0 +1,222 @@
+"""The tenant file, ``tenantry.dev/v1alpha1`` ``Tenant``: pydantic models (pure, no Pulumi).
+
+YAML keys are camelCase, Python attributes snake_case; unknown keys are rejected. These
+models check each field on its own; rules that relate fields to each other, to the tier or
+to the platform (quotas, MIG placement, node groups) live in :mod:`tenantry.spec.rules`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "tenantry.dev/v1alpha1"
+KIND = "Tenant"
+
+Tier = Literal["shared", "premium", "isolated", "dedicated"]
+ModelFormat = Literal["onnx", "pytorch", "tensorflow", "tensorrt", "python"]
+Metric = Literal["cosine", "l2", "inner_product"]
+CapacityType = Literal["on-demand", "spot"]
+DataType = Literal[
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BF16",
+    "BYTES",
+]  # Triton / KServe v2 protocol tensor types
+
+# DNS-1123 label: lower-case alphanumerics and '-', starting with a letter, ending alnum.
+DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+TenantName = Annotated[str, StringConstraints(min_length=3, max_length=40, pattern=DNS_LABEL)]
+ChildName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=DNS_LABEL)]
+# Vector namespaces become SQL identifiers: lower-case letters, digits, underscores.
+VectorName = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+]
+CostCenter = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+LabelKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$"),
+]
+LabelValue = Annotated[
+    str, StringConstraints(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+]
+# A MIG profile name (``1g.10gb``, ``1g.10gb+me``) or ``gpu`` for a whole GPU. Whether the
+# profile exists on the GPU that will run it is a rule (it depends on the pool).
+GpuRequest = Annotated[str, StringConstraints(pattern=r"^(gpu|\d+g\.\d+gb(\+me)?)$")]
+Version = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,8}$")]
+TensorName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
+]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Strict(BaseModel):
+    """Base: camelCase aliases, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        coerce_numbers_to_str=True,  # `version: 12` in YAML means "12"
+    )
+
+
+class Metadata(Strict):
+    name: TenantName = Field(
+        description="DNS-1123 label, 3-40 chars; equals the file and stack name."
+    )
+    display_name: str | None = Field(default=None, max_length=100)
+    cost_center: CostCenter = Field(description="Finance cost center; mandatory on every resource.")
+    owner: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Owning team's e-mail."
+    )
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Extra tags/labels. They can never override the mandatory keys.",
+    )
+
+
+class Quotas(Strict):
+    """Per-tenant caps. A field left out takes the tier's default (see `tiers`)."""
+
+    cpu: Annotated[float, Field(gt=0, le=4096)] | None = Field(default=None, description="Cores.")
+    memory_gib: Annotated[float, Field(gt=0, le=65536)] | None = Field(
+        default=None, alias="memoryGiB"
+    )
+    gpus: dict[GpuRequest, Annotated[int, Field(ge=0, le=4096)]] | None = Field(
+        default=None, description='MIG profile name or "gpu" (whole GPU) -> count.'
+    )
+    max_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    requests_per_second: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    max_queue_depth: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class NodeGroup(Strict):
+    """A dedicated EKS managed node group (isolated and dedicated tiers)."""
+
+    name: ChildName
+    instance_type: str = Field(
+        description="A GPU instance type from the catalog, e.g. p5.48xlarge."
+    )
+    min_size: Annotated[int, Field(ge=0, le=1000)]
+    max_size: Annotated[int, Field(ge=1, le=1000)]
+    capacity_type: CapacityType = "on-demand"
+    mig_layout: dict[str, PositiveInt] | None = Field(
+        default=None, description="Per-GPU MIG layout {profile: count}; omitted = whole GPUs."
+    )
+
+
+class Tensor(Strict):
+    name: TensorName
+    data_type: DataType
+    dims: Annotated[
+        list[Annotated[int, Field(ge=-1, le=1_000_000)]], Field(min_length=1, max_length=8)
+    ]
+
+
+class Canary(Strict):
+    version: Version
+    traffic_percent: Annotated[int, Field(ge=1, le=99)]
+
+
+class Model(Strict):
+    name: ChildName
+    format: ModelFormat
+    version: Version
+    gpu: GpuRequest | None = Field(
+        default=None, description='MIG profile, "gpu" for a whole GPU, or omitted for CPU-only.'
+    )
+    cpu: Annotated[float, Field(gt=0, le=512)] = 1
+    memory_gib: Annotated[float, Field(gt=0, le=4096)] = Field(default=4, alias="memoryGiB")
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 1
+    max_batch_size: Annotated[int, Field(ge=0, le=4096)] = 8
+    inputs: Annotated[list[Tensor], Field(min_length=1)]
+    outputs: Annotated[list[Tensor], Field(min_length=1)]
+    p99_latency_ms: Annotated[float, Field(gt=0, le=600_000)] = 100
+    canary: Canary | None = None
+
+    @property
+    def revisions(self) -> int:
+        """Revisions that run at once: 2 while a canary splits traffic."""
+        return revisions(self.canary)
+
+
+def revisions(canary: Canary | None) -> int:
+    """How many revisions of a model run at once: 2 while a canary splits traffic, else 1.
+    Quotas, the GPU planner and the cost model all count replicas x this."""
+    return 2 if canary else 1
+
+
+class Storage(Strict):
+    retention_days: Annotated[int, Field(ge=1, le=36500)] = 365
+    versioning: bool = True
+    encryption: Literal["tenant-key", "platform-key"] = Field(
+        default="tenant-key",
+        description="tenant-key: the tenant's own KMS key (required above the shared tier).",
+    )
+    force_destroy: bool = Field(
+        default=False, description="Allow deleting a non-empty bucket. Default: refused."
+    )
+
+
+class VectorNamespace(Strict):
+    name: VectorName
+    dimension: Annotated[int, Field(ge=1, le=16000)]
+    metric: Metric = "cosine"
+    retain_on_delete: bool = Field(default=True, description="Keep the data when removed.")
+
+
+IamArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user|group)(/[A-Za-z0-9+=,.@_-]+)+$"
+    ),
+]
+
+
+class Access(Strict):
+    admins: list[IamArn] = Field(
+        default_factory=list, description="IAM principals that administer."
+    )
+    allowed_namespaces: list[ChildName] = Field(
+        default_factory=list,
+        description="Kubernetes namespaces whose pods may call this tenant's models.",
+    )
+
+
+class TenantBody(Strict):
+    tier: Tier
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    quotas: Quotas = Field(default_factory=Quotas)
+    node_groups: list[NodeGroup] = Field(default_factory=list)
+    models: list[Model] = Field(default_factory=list)
+    storage: Storage = Field(default_factory=Storage)
+    vector_namespaces: list[VectorNamespace] = Field(default_factory=list)
+    access: Access = Field(default_factory=Access)
+
+
+class TenantSpec(Strict):
+    """One tenant file (``tenants/<name>.yaml``)."""
+
+    model_config = ConfigDict(json_schema_extra={"title": "Tenantry tenant (v1alpha1)"})
+
+    api_version: Literal["tenantry.dev/v1alpha1"]
+    kind: Literal["Tenant"]
+    metadata: Metadata
+    spec: TenantBody
