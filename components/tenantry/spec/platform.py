@@ -13,6 +13,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from .model import CapacityType, ChildName, IamArn, Strict
+from .templates import TemplateError, check_template
 
 PLATFORM_STACK = "platform"
 CONFIG_KEY = "tenantry:platform"
@@ -107,6 +108,70 @@ class RdsVectorDb(Strict):
 
 VectorDb = Annotated[ExistingVectorDb | RdsVectorDb, Field(discriminator="kind")]
 
+# A DNS subdomain (RFC 1123): dot-separated labels of lower-case letters, digits and '-'.
+DnsDomain = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$",
+    ),
+]
+
+
+class Ingress(Strict):
+    """How the platform names the hosts of every InferenceService: Knative Serving's
+    ``config-domain`` and ``config-network`` settings, which the platform stack applies
+    (and KServe's ``ingress`` config, kept equal). :mod:`tenantry.spec.hosts` derives every
+    host of a model from these; validation checks each against DNS's limits.
+
+    Sources: Knative Serving ``config-domain`` and ``config-network``
+    (https://knative.dev/docs/serving/using-a-custom-domain/,
+    https://knative.dev/docs/serving/services/custom-domains/ and knative/networking
+    ``pkg/config/config.go``: ``domain-template`` and ``tag-template``, Go templates over
+    ``.Name``/``.Namespace``/``.Domain`` and ``.Tag``/``.Name``); KServe's
+    ``inferenceservice-config`` ``ingress.domainTemplate``
+    (``{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}`` in the KServe chart).
+    """
+
+    domain: DnsDomain = Field(
+        default="example.com",
+        description="The ingress domain (Knative config-domain; KServe ingressDomain). "
+        "Knative's and KServe's default is example.com: set the platform's own domain.",
+    )
+    domain_template: str = Field(
+        default="{{.Name}}-{{.Namespace}}.{{.Domain}}",
+        description="Knative config-network domain-template: the external host of a route "
+        "from {{.Name}} (the route), {{.Namespace}} and {{.Domain}}. Must name {{.Name}} "
+        "and {{.Namespace}} (hosts stay unique per model and tenant).",
+    )
+    tag_template: str = Field(
+        default="{{.Tag}}-{{.Name}}",
+        description="Knative config-network tag-template: the name of a tagged route from "
+        "{{.Tag}} and {{.Name}} (KServe canaries use the tags prev and latest).",
+    )
+
+    @model_validator(mode="after")
+    def _templates(self) -> Ingress:
+        try:
+            check_template(
+                "domainTemplate",
+                self.domain_template,
+                fields=("Name", "Namespace", "Domain"),
+                required=("Name", "Namespace"),
+                kind="host",
+            )
+            check_template(
+                "tagTemplate",
+                self.tag_template,
+                fields=("Tag", "Name"),
+                required=("Tag", "Name"),
+                kind="label",
+            )
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
 
 class PlatformSettings(Strict):
     environment: ChildName = "prod"
@@ -122,6 +187,10 @@ class PlatformSettings(Strict):
         "reserve on top of guaranteed demand.",
     )
     gateway_namespace: ChildName = "istio-system"
+    ingress: Ingress = Field(
+        default_factory=Ingress,
+        description="Knative/KServe host naming: ingress domain, domain and tag templates.",
+    )
     stack_reference: str = Field(
         default="organization/tenantry/platform",
         description="How tenant stacks name the platform stack (StackReference).",
