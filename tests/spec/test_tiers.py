@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import yaml
+
 from tenantry.spec import TIERS
 
 ORDER = ["shared", "premium", "isolated", "dedicated"]
@@ -40,3 +44,38 @@ def test_priority_class_names_are_stable() -> None:
         "isolated": "tenantry-isolated",
         "dedicated": "tenantry-dedicated",
     }
+
+
+def test_vector_db_limits_grow_with_the_tier() -> None:
+    limits = [TIERS[t].defaults.vector_db for t in ORDER]
+    for field in (
+        "connection_limit",
+        "statement_timeout_seconds",
+        "lock_timeout_seconds",
+        "idle_in_transaction_timeout_seconds",
+    ):
+        values = [getattr(v, field) for v in limits]
+        assert values == sorted(values) and values[0] >= 1, field
+
+
+def test_vector_db_limits_from_the_tenant_file_win_over_the_tier() -> None:
+    from tenantry.spec import parse_text
+    from tests.components.helpers import platform
+    from tests.spec.helpers import doc
+
+    d = doc("acme")
+    d["spec"].setdefault("quotas", {})["vectorDb"] = {
+        "connectionLimit": 3,
+        "statementTimeoutSeconds": 2,
+    }
+    text = yaml.safe_dump(d, sort_keys=False)
+    tenant, problems = parse_text(text, "acme.yaml", platform(), stem="acme")
+    assert tenant is not None, problems
+    tier = TIERS[tenant.tier.name].defaults.vector_db
+    assert tenant.quotas.vector_db == dataclasses.replace(
+        tier, connection_limit=3, statement_timeout_seconds=2
+    )
+    d["spec"]["quotas"]["vectorDb"] = {"connectionLimit": 0, "lockTimeout": 5}
+    _, problems = parse_text(yaml.safe_dump(d), "acme.yaml", platform(), stem="acme")
+    paths = {p.path for p in problems}
+    assert paths == {"spec.quotas.vectorDb.connectionLimit", "spec.quotas.vectorDb.lockTimeout"}

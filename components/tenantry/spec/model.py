@@ -91,6 +91,25 @@ class Metadata(Strict):
     )
 
 
+class VectorDbQuotas(Strict):
+    """Limits the shared vector database enforces on the tenant's login role. A field left
+    out takes the tier's default (see `tiers`)."""
+
+    connection_limit: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description="Concurrent sessions of the tenant's database role."
+    )
+    statement_timeout_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = Field(
+        default=None, description="A statement running longer is cancelled."
+    )
+    lock_timeout_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = Field(
+        default=None, description="A statement waiting longer for a lock is cancelled."
+    )
+    idle_in_transaction_timeout_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = Field(
+        default=None,
+        description="A session idle inside an open transaction longer is terminated.",
+    )
+
+
 class Quotas(Strict):
     """Per-tenant caps. A field left out takes the tier's default (see `tiers`)."""
 
@@ -104,6 +123,7 @@ class Quotas(Strict):
     max_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] | None = None
     requests_per_second: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     max_queue_depth: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    vector_db: VectorDbQuotas = Field(default_factory=VectorDbQuotas)
 
 
 class NodeGroup(Strict):

@@ -7,7 +7,7 @@ from .model import TenantSpec
 from .platform import PlatformSettings
 from .resolved import ResolvedModel, ResolvedNodeGroup, ResolvedQuotas, ResolvedTenant, TargetKind
 from .targets import gpu_resource, gpu_targets, target_for
-from .tiers import TIERS
+from .tiers import TIERS, VectorDbLimits
 
 
 def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> ResolvedTenant:
@@ -24,6 +24,15 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
         max_concurrent_requests=q.max_concurrent_requests or d.max_concurrent_requests,
         requests_per_second=q.requests_per_second or d.requests_per_second,
         max_queue_depth=q.max_queue_depth or d.max_queue_depth,
+        vector_db=VectorDbLimits(
+            connection_limit=q.vector_db.connection_limit or d.vector_db.connection_limit,
+            statement_timeout_seconds=q.vector_db.statement_timeout_seconds
+            or d.vector_db.statement_timeout_seconds,
+            lock_timeout_seconds=q.vector_db.lock_timeout_seconds
+            or d.vector_db.lock_timeout_seconds,
+            idle_in_transaction_timeout_seconds=q.vector_db.idle_in_transaction_timeout_seconds
+            or d.vector_db.idle_in_transaction_timeout_seconds,
+        ),
     )
     node_groups = []
     for ng in s.node_groups:

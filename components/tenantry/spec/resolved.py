@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .model import Access, Canary, Storage, TenantSpec, Tensor, VectorNamespace, revisions
-from .tiers import TierPolicy
+from .tiers import TierPolicy, VectorDbLimits
 
 TargetKind = Literal["shared-pool", "node-group", "cpu-nodes"]
 
@@ -22,6 +22,7 @@ class ResolvedQuotas:
     max_concurrent_requests: int
     requests_per_second: int
     max_queue_depth: int
+    vector_db: VectorDbLimits
 
 
 @dataclass(frozen=True)

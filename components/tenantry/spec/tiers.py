@@ -14,12 +14,26 @@ Requirement = Literal["forbidden", "allowed", "required"]
 
 
 @dataclass(frozen=True)
+class VectorDbLimits:
+    """What the shared vector database enforces on the tenant's login role (see
+    :class:`tenantry.data.backend.RoleLimits`): concurrent sessions, and the seconds after
+    which a statement is cancelled, a lock wait is cancelled, and a session idle inside an
+    open transaction is terminated."""
+
+    connection_limit: int
+    statement_timeout_seconds: int
+    lock_timeout_seconds: int
+    idle_in_transaction_timeout_seconds: int
+
+
+@dataclass(frozen=True)
 class DefaultQuotas:
     cpu: float
     memory_gib: float
     max_concurrent_requests: int
     requests_per_second: int
     max_queue_depth: int
+    vector_db: VectorDbLimits
     # GPUs have no default: GPU spend is always declared in the tenant file.
 
 
@@ -54,6 +68,12 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=16,
             requests_per_second=50,
             max_queue_depth=32,
+            vector_db=VectorDbLimits(
+                connection_limit=10,
+                statement_timeout_seconds=30,
+                lock_timeout_seconds=5,
+                idle_in_transaction_timeout_seconds=60,
+            ),
         ),
     ),
     "premium": TierPolicy(
@@ -72,6 +92,12 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=64,
             requests_per_second=200,
             max_queue_depth=128,
+            vector_db=VectorDbLimits(
+                connection_limit=30,
+                statement_timeout_seconds=60,
+                lock_timeout_seconds=10,
+                idle_in_transaction_timeout_seconds=60,
+            ),
         ),
     ),
     "isolated": TierPolicy(
@@ -91,6 +117,12 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=128,
             requests_per_second=500,
             max_queue_depth=256,
+            vector_db=VectorDbLimits(
+                connection_limit=60,
+                statement_timeout_seconds=120,
+                lock_timeout_seconds=10,
+                idle_in_transaction_timeout_seconds=120,
+            ),
         ),
     ),
     "dedicated": TierPolicy(
@@ -109,6 +141,12 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=256,
             requests_per_second=1000,
             max_queue_depth=512,
+            vector_db=VectorDbLimits(
+                connection_limit=100,
+                statement_timeout_seconds=300,
+                lock_timeout_seconds=30,
+                idle_in_transaction_timeout_seconds=300,
+            ),
         ),
     ),
 }
