@@ -28,6 +28,7 @@ def pg() -> Iterator[PgServer]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORTS:
+        terminalreporter.write_sep("=", "vector database: isolation and per-tenant limits")
     for block in REPORTS:
-        terminalreporter.write_sep("=", "vector namespace isolation")
         terminalreporter.write_line(block)

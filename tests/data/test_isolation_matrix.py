@@ -21,6 +21,7 @@ from psycopg import errors, sql
 
 from tenantry.data.backend import NamespaceSpec, TenantStore
 from tenantry.data.pgvector import PgVectorBackend
+from tenantry.data.store import role_limits
 from tenantry.spec import load_platform, load_registry
 
 from .conftest import REPORTS
@@ -52,7 +53,7 @@ def tenants(pg: PgServer) -> dict[str, Tenant]:
         t = reg.tenants[name]
         store = TenantStore.for_tenant(t.name)
         password = secrets.token_urlsafe(24)
-        backend.ensure_tenant(store, password)
+        backend.ensure_tenant(store, password, role_limits(t.quotas.vector_db))
         specs = [
             NamespaceSpec(store, ns.name, ns.dimension, ns.metric) for ns in t.vector_namespaces
         ]

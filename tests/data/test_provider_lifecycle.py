@@ -41,9 +41,10 @@ class RecordingConnection(psycopg.Connection[Any]):
 
 
 class Recorder:
-    def __init__(self, pg: PgServer | None) -> None:
+    def __init__(self, pg: PgServer | None, lock_timeout_s: float = 10) -> None:
         self.pg = pg
         self.connects = 0
+        self.lock_timeout_s = lock_timeout_s
         RecordingConnection.log = []
 
     @property
@@ -65,7 +66,18 @@ class Recorder:
                 sslmode=a.sslmode,
             )
 
-        return PgVectorBackend(connect)
+        def connect_to(dbname: str) -> psycopg.Connection[Any]:
+            self.connects += 1
+            return RecordingConnection.connect(
+                host=a.host,
+                port=a.port,
+                dbname=dbname,
+                user=a.user,
+                password=a.password,
+                sslmode=a.sslmode,
+            )
+
+        return PgVectorBackend(connect, connect_to=connect_to, lock_timeout_s=self.lock_timeout_s)
 
 
 @pytest.fixture
@@ -91,8 +103,21 @@ def offline() -> tuple[Recorder, dict[str, Any]]:
     }
 
 
-def store_props(admin: dict[str, Any], tenant: str) -> dict[str, Any]:
-    return {"backend": "pgvector", "admin": admin, "tenant": tenant}
+LIMITS = {
+    "connectionLimit": 5,
+    "statementTimeoutMs": 30_000,
+    "lockTimeoutMs": 5_000,
+    "idleInTransactionSessionTimeoutMs": 60_000,
+}
+
+
+def store_props(admin: dict[str, Any], tenant: str, **limits: int) -> dict[str, Any]:
+    return {
+        "backend": "pgvector",
+        "admin": admin,
+        "tenant": tenant,
+        "limits": {**LIMITS, **limits},
+    }
 
 
 def ns_props(

@@ -91,6 +91,12 @@ def test_children_contract(mocks: Recorder, acme: ResolvedTenant) -> Any:
             "backend": "pgvector",
             "admin": 0,
             "tenant": "acme",
+            "limits": {  # acme is premium: the tier's defaults, in ms
+                "connectionLimit": 30.0,
+                "statementTimeoutMs": 60000.0,
+                "lockTimeoutMs": 10000.0,
+                "idleInTransactionSessionTimeoutMs": 60000.0,
+            },
         }
         assert without_provider(r["acme-vectors-docs"].inputs) | {"admin": 0} == {
             "backend": "pgvector",

@@ -16,6 +16,8 @@ from .names import check_identifier, tenant_identifier
 Metric = Literal["cosine", "l2", "inner_product"]
 METRICS: Final[tuple[str, ...]] = get_args(Metric)
 MAX_DIMENSION: Final = 16000
+MAX_CONNECTION_LIMIT: Final = 10_000
+MAX_TIMEOUT_MS: Final = 86_400_000  # one day; PostgreSQL accepts up to INT_MAX ms
 
 
 class NamespaceError(ValueError):
@@ -61,6 +63,54 @@ class NamespaceSpec:
             raise NamespaceError(
                 "metric", f"{self.metric!r} is not accepted; accepted: {', '.join(METRICS)}"
             )
+
+
+@dataclass(frozen=True)
+class RoleLimits:
+    """What the database enforces on a tenant's login role, per role (PostgreSQL terms).
+
+    - ``connection_limit``: concurrent sessions of the role (``CONNECTION LIMIT``; checked
+      by the server at login, and a role cannot change its own).
+    - ``statement_timeout_ms``: a statement running longer is cancelled (SQLSTATE 57014).
+    - ``lock_timeout_ms``: a statement waiting longer for a lock is cancelled (55P03).
+    - ``idle_in_transaction_session_timeout_ms``: a session idle inside an open transaction
+      longer is terminated (25P03), releasing its locks and snapshot.
+
+    The three timeouts are the role's session defaults in the vector database (``ALTER ROLE
+    ... IN DATABASE ... SET``): PostgreSQL lets a session ``SET`` them itself (they are
+    user-settable parameters), so they bound every default client; the connection limit is
+    the bound a session cannot lift. Source: PostgreSQL 16 documentation, "CREATE ROLE"
+    (CONNECTION LIMIT) and "Client Connection Defaults" (the three timeouts).
+    """
+
+    connection_limit: int
+    statement_timeout_ms: int
+    lock_timeout_ms: int
+    idle_in_transaction_session_timeout_ms: int
+
+    def __post_init__(self) -> None:
+        for name, value, top in (
+            ("connectionLimit", self.connection_limit, MAX_CONNECTION_LIMIT),
+            ("statementTimeoutMs", self.statement_timeout_ms, MAX_TIMEOUT_MS),
+            ("lockTimeoutMs", self.lock_timeout_ms, MAX_TIMEOUT_MS),
+            (
+                "idleInTransactionSessionTimeoutMs",
+                self.idle_in_transaction_session_timeout_ms,
+                MAX_TIMEOUT_MS,
+            ),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise NamespaceError(
+                    f"limits.{name}", f"{value!r} is not accepted; accepted: an integer 1..{top}"
+                )
+
+    def settings(self) -> dict[str, str]:
+        """The role's session settings in the vector database: parameter -> value (ms)."""
+        return {
+            "idle_in_transaction_session_timeout": str(self.idle_in_transaction_session_timeout_ms),
+            "lock_timeout": str(self.lock_timeout_ms),
+            "statement_timeout": str(self.statement_timeout_ms),
+        }
 
 
 @dataclass(frozen=True)
@@ -124,17 +174,19 @@ class VectorBackend(Protocol):
 
     kind: str  # "pgvector", later "milvus", "qdrant", "pinecone"
 
-    def ensure_tenant(self, store: TenantStore, password: str | None) -> None:
-        """Create or repair the store (schema, login role, shared extension, grants).
-
-        ``password`` sets the role's password; None keeps the current one.
+    def ensure_tenant(self, store: TenantStore, password: str | None, limits: RoleLimits) -> None:
+        """Create or repair the store (schema, login role, shared extension, grants) and the
+        role's ``limits``. ``password`` sets the role's password; None keeps the current one.
         """
 
-    def inspect_tenant(self, store: TenantStore) -> TenantState:
-        """Read the store's state, including isolation drift (extra grants, role rights)."""
+    def inspect_tenant(self, store: TenantStore, limits: RoleLimits | None) -> TenantState:
+        """Read the store's state, including isolation drift (extra grants, role rights) and
+        any difference from ``limits`` (connection limit, role settings; None: not compared,
+        for a state written before stores had limits)."""
 
     def drop_tenant(self, store: TenantStore) -> bool:
-        """Remove the login role; remove the schema only if it holds no tables.
+        """Remove the login role, its sessions and whatever it owns; remove the schema only
+        if it holds no tables.
 
         Returns True when the schema was removed, False when retained data kept it.
         """
@@ -152,3 +204,9 @@ class VectorBackend(Protocol):
 
 class DataLossError(RuntimeError):
     """A change would destroy a namespace's data and was not opted into."""
+
+
+class ProvisioningBlocked(RuntimeError):
+    """A lock the provider needs stayed held by another session past the provider's lock
+    timeout; the message names the sessions holding it. Nothing was changed (the operation's
+    transaction was rolled back); rerun once they are gone."""

@@ -6,6 +6,14 @@ cannot create, alter, drop or grant anything (no GRANT OPTION, no ownership). ``
 every privilege on the database, on ``public`` and on each tenant schema; the ``vector``
 extension lives in a shared ``extensions`` schema where tenants have USAGE and nothing else.
 
+Per tenant, the database also enforces :class:`~tenantry.data.backend.RoleLimits`: the
+role's connection limit and its statement, lock and idle-in-transaction timeouts in this
+database, read back and repaired like every other fact (a tenant may persist its own
+session defaults with ``ALTER ROLE``; they are drift). Provider transactions serialize on a
+table lock tenants cannot take and wait for no lock longer than ``lock_timeout_s``; a store
+is deleted together with its sessions and everything its role owns, anywhere on the server
+(:mod:`.pgcontrol`).
+
 Every name is checked by :mod:`tenantry.data.names` before a connection is opened and then
 quoted with :class:`psycopg.sql.Identifier`; values travel as bound parameters or
 :class:`psycopg.sql.Literal`. Role passwords are sent as SCRAM verifiers, never in clear.
@@ -13,23 +21,27 @@ quoted with :class:`psycopg.sql.Identifier`; values travel as bound parameters o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, LiteralString
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 
+from . import pgcontrol
 from .backend import (
     DataLossError,
     Grant,
     NamespaceError,
     NamespaceSpec,
     NamespaceState,
+    RoleLimits,
     TenantState,
     TenantStore,
 )
 from .names import check_identifier
+from .pgcontrol import LOCK_TIMEOUT_S, TERMINATE_TIMEOUT_S
 from .scram import scram_sha256_verifier
 
 EXTENSION_SCHEMA: Final = "extensions"
@@ -71,7 +83,6 @@ _ROLE_FLAGS: Final[tuple[tuple[LiteralString, LiteralString, str], ...]] = (
     ("rolinherit", "NOINHERIT", "INHERIT"),
 )
 MANAGED: Final = "managed by tenantry"
-_LOCK_KEY: Final = "tenantry:vector"
 
 Connection = psycopg.Connection[Any]
 
@@ -87,11 +98,12 @@ class AdminConnection:
     password: str
     sslmode: str = "require"
 
-    def connect(self) -> Connection:
+    def connect(self, dbname: str | None = None) -> Connection:
+        """A connection to the vector database, or to ``dbname`` on the same server."""
         return psycopg.connect(
             host=self.host,
             port=self.port,
-            dbname=self.dbname,
+            dbname=dbname or self.dbname,
             user=self.user,
             password=self.password,
             sslmode=self.sslmode,
@@ -133,21 +145,56 @@ class PgVectorBackend:
     """:class:`~tenantry.data.backend.VectorBackend` on PostgreSQL with pgvector.
 
     ``connect`` opens an admin connection (a new one per operation; the context manager
-    commits on success and rolls back on error, so each operation is one transaction).
+    commits on success and rolls back on error, so each operation is one transaction);
+    ``connect_to(dbname)`` one to another database of the same server (only a store
+    deletion needs it, when the tenant's role owns something there). Changes wait at most
+    ``lock_timeout_s`` for any lock, then raise
+    :class:`~tenantry.data.backend.ProvisioningBlocked`; a deletion waits at most
+    ``terminate_timeout_s`` for the role's sessions to end.
     """
 
     kind = "pgvector"
 
-    def __init__(self, connect: Callable[[], Connection]) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        *,
+        connect_to: Callable[[str], Connection] | None = None,
+        lock_timeout_s: float = LOCK_TIMEOUT_S,
+        terminate_timeout_s: float = TERMINATE_TIMEOUT_S,
+    ) -> None:
         self._connect = connect
+        self._connect_to = connect_to
+        self.lock_timeout_s = lock_timeout_s
+        self.terminate_timeout_s = terminate_timeout_s
+        self._control_ready = False
+
+    @contextmanager
+    def _locked(self, schema: str | None = None) -> Iterator[Connection]:
+        """One admin transaction holding the provisioning lock, with ``lock_timeout`` set
+        for every statement in it. A lock wait past the timeout (on the provisioning lock,
+        or on a tenant's table a session holds) rolls everything back and raises
+        :class:`ProvisioningBlocked` naming the holders (``schema``: the tenant's)."""
+        if not self._control_ready:
+            try:
+                with self._connect() as conn:
+                    pgcontrol.ensure_control_schema(conn)
+            except (errors.UniqueViolation, errors.DuplicateSchema, errors.DuplicateTable):
+                pass  # a concurrent provider created it first
+            self._control_ready = True
+        try:
+            with self._connect() as conn:
+                pgcontrol.take_lock(conn, self.lock_timeout_s)
+                yield conn
+        except errors.LockNotAvailable as exc:
+            raise pgcontrol.blocked(self._connect, self.lock_timeout_s, schema, exc) from exc
 
     # -- tenants -------------------------------------------------------------------------
 
-    def ensure_tenant(self, store: TenantStore, password: str | None) -> None:
+    def ensure_tenant(self, store: TenantStore, password: str | None, limits: RoleLimits) -> None:
         check_store(store)
         verifier = scram_sha256_verifier(password) if password is not None else None
-        with self._connect() as conn:
-            self._lock(conn)
+        with self._locked(store.schema) as conn:
             db = self._database(conn)
             me = self._scalar(conn, "SELECT current_user")
             self._bootstrap(conn, db)
@@ -165,7 +212,13 @@ class PgVectorBackend:
                     )
                 attrs = sql.SQL(" ").join(sql.SQL(off) for _, off, _ in _ROLE_FLAGS)
                 conn.execute(
-                    _q("CREATE ROLE {} LOGIN {} PASSWORD {}", role, attrs, sql.Literal(verifier))
+                    _q(
+                        "CREATE ROLE {} LOGIN {} CONNECTION LIMIT {} PASSWORD {}",
+                        role,
+                        attrs,
+                        sql.Literal(limits.connection_limit),
+                        sql.Literal(verifier),
+                    )
                 )
                 conn.execute(
                     _q(
@@ -178,9 +231,13 @@ class PgVectorBackend:
                 # Only what differs: a non-superuser admin (RDS) may not even restate
                 # SUPERUSER/REPLICATION/BYPASSRLS, and an ALTER that changes nothing is noise.
                 flags = self._role_flags(conn, store.role)
-                fixes = [sql.SQL(off) for col, off, _ in _ROLE_FLAGS if flags[col]]
+                fixes: list[sql.Composable] = [
+                    sql.SQL(off) for col, off, _ in _ROLE_FLAGS if flags[col]
+                ]
                 if not flags["rolcanlogin"]:
                     fixes.append(sql.SQL("LOGIN"))
+                if self._connection_limit(conn, store.role) != limits.connection_limit:
+                    fixes.append(_q("CONNECTION LIMIT {}", sql.Literal(limits.connection_limit)))
                 if fixes:
                     conn.execute(_q("ALTER ROLE {} {}", role, sql.SQL(" ").join(fixes)))
                 if verifier is not None:
@@ -209,15 +266,25 @@ class PgVectorBackend:
                     f"{', '.join(left)} (granted by a role the admin login "
                     "cannot act for); a superuser must revoke it",
                 )
-            conn.execute(
-                _q(
-                    "ALTER ROLE {} IN DATABASE {} SET search_path = {}, {}",
-                    role,
-                    _ident(db),
-                    schema,
-                    _ident(EXTENSION_SCHEMA),
+            # An interrupted deletion may have left the admin login a member of the role.
+            if self._scalar(
+                conn,
+                "SELECT 1 FROM pg_auth_members WHERE roleid = (SELECT oid FROM pg_roles "
+                "WHERE rolname = %s) AND member = (SELECT oid FROM pg_roles WHERE "
+                "rolname = current_user) AND grantor = member",
+                store.role,
+            ):
+                conn.execute(_q("REVOKE {} FROM CURRENT_USER", role))
+            if pgcontrol.settings_drift(conn, store.role, db, self._settings(store, limits)):
+                pgcontrol.apply_settings(
+                    conn,
+                    store.role,
+                    db,
+                    {
+                        "search_path": _q("{}, {}", _ident(store.schema), _ident(EXTENSION_SCHEMA)),
+                        **{k: sql.Literal(int(v)) for k, v in limits.settings().items()},
+                    },
                 )
-            )
             conn.execute(_q("GRANT CONNECT ON DATABASE {} TO {}", _ident(db), role))
             conn.execute(_q("GRANT USAGE ON SCHEMA {} TO {}", _ident(EXTENSION_SCHEMA), role))
             owner = self._scalar(
@@ -245,7 +312,7 @@ class PgVectorBackend:
                     conn.execute(_q("REVOKE ALL ON SCHEMA {} FROM {}", schema, _grantee(g)))
             conn.execute(_q("GRANT USAGE ON SCHEMA {} TO {}", schema, role))
 
-    def inspect_tenant(self, store: TenantStore) -> TenantState:
+    def inspect_tenant(self, store: TenantStore, limits: RoleLimits | None) -> TenantState:
         check_store(store)
         with self._connect() as conn:
             flags = self._role_flags(conn, store.role)
@@ -265,6 +332,16 @@ class PgVectorBackend:
                     store.role,
                 ):
                     problems.append(f"role {store.role} is a member of {granted}")
+                limit = self._connection_limit(conn, store.role)
+                if limits is not None and limit != limits.connection_limit:
+                    problems.append(
+                        f"role {store.role}: connection limit is {limit}, "
+                        f"declared {limits.connection_limit}"
+                    )
+                if limits is not None:
+                    problems += pgcontrol.settings_drift(
+                        conn, store.role, self._database(conn), self._settings(store, limits)
+                    )
             extra = tuple(
                 g
                 for g in self._schema_grants(conn, store.schema)
@@ -282,27 +359,76 @@ class PgVectorBackend:
 
     def drop_tenant(self, store: TenantStore) -> bool:
         check_store(store)
-        with self._connect() as conn:
-            self._lock(conn)
-            schema_exists = self._exists(
+        with self._locked(store.schema) as conn:
+            managed = self._role_comment(conn, store.role) is not None
+            if managed:  # no new session from here on; the admin may act for the role
+                conn.execute(_q("ALTER ROLE {} NOLOGIN", _ident(store.role)))
+                try:
+                    pgcontrol.act_as(conn, store.role)
+                except errors.InsufficientPrivilege as exc:
+                    raise NamespaceError(
+                        "tenant",
+                        f"the admin login cannot act for role {store.role} ({exc}); a "
+                        f"superuser must run DROP OWNED BY {store.role}; DROP ROLE "
+                        f"{store.role} in every database",
+                    ) from exc
+        if managed:
+            pgcontrol.end_sessions(self._connect, store.role, self.terminate_timeout_s)
+            pgcontrol.unlink_large_objects(self._connect, store.role)
+            with self._connect() as conn:
+                elsewhere = pgcontrol.databases_with(conn, store.role)
+            for db in elsewhere:
+                self._drop_owned_in(db, store.role)
+        with self._locked(store.schema) as conn:
+            if managed and self._role_comment(conn, store.role) is not None:
+                conn.execute(_q("DROP OWNED BY {}", _ident(store.role)))
+                try:
+                    conn.execute(_q("DROP ROLE {}", _ident(store.role)))
+                except errors.DependentObjectsStillExist as exc:
+                    detail = (exc.diag.message_detail or "").replace("\n", "; ")
+                    raise NamespaceError(
+                        "tenant",
+                        f"role {store.role} cannot be dropped: {detail or exc}. What is left "
+                        "was granted or created by a role the admin login cannot act for "
+                        "(DROP OWNED revokes only what the admin login may revoke): a "
+                        "superuser must revoke or drop it, in each database named, then "
+                        "rerun the delete. The role has lost LOGIN and its sessions.",
+                    ) from exc
+            if not self._exists(
                 conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", store.schema
-            )
-            comment = self._role_comment(conn, store.role)
-            if comment is not None:
-                self._revoke_everything(conn, store.role)
-                conn.execute(_q("DROP ROLE {}", _ident(store.role)))
-            if not schema_exists:
+            ):
                 return True
             tables = self._scalar(
                 conn,
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
-                "n.oid = c.relnamespace WHERE n.nspname = %s",
+                "n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'm')",
                 store.schema,
             )
             if tables:
                 return False  # retained namespaces keep the schema; nothing is lost
-            conn.execute(_q("DROP SCHEMA {} RESTRICT", _ident(store.schema)))
+            # Whatever else is left (views, sequences, functions, types someone added)
+            # holds no data: the schema's owner drops it with the schema.
+            conn.execute(_q("DROP SCHEMA {} CASCADE", _ident(store.schema)))
             return True
+
+    def _drop_owned_in(self, db: str, role: str) -> None:
+        """DROP OWNED BY ``role`` in another database of the server (large objects first)."""
+        connect_to = self._connect_to
+        if connect_to is None:
+            raise NamespaceError(
+                "tenant",
+                f"role {role} owns objects or holds privileges in database {db}; this "
+                f"backend cannot connect there: run DROP OWNED BY {role} in {db} and retry",
+            )
+        try:
+            pgcontrol.drop_owned(lambda: connect_to(db), role)
+        except psycopg.OperationalError as exc:
+            raise NamespaceError(
+                "tenant",
+                f"role {role} owns objects or holds privileges in database {db} and the "
+                f"admin login cannot connect there ({str(exc).strip()}); run DROP OWNED BY "
+                f"{role} in {db} and retry",
+            ) from exc
 
     # -- namespaces ----------------------------------------------------------------------
 
@@ -310,8 +436,7 @@ class PgVectorBackend:
         check_namespace(spec)
         store = spec.store
         table = _ident(store.schema, spec.name)
-        with self._connect() as conn:
-            self._lock(conn)
+        with self._locked(store.schema) as conn:
             if self._role_comment(conn, store.role) is None:
                 raise NamespaceError(
                     "tenant", f"role {store.role!r} does not exist: create the tenant's store first"
@@ -391,8 +516,7 @@ class PgVectorBackend:
 
     def drop_namespace(self, spec: NamespaceSpec) -> None:
         check_namespace(spec)
-        with self._connect() as conn:
-            self._lock(conn)
+        with self._locked(spec.store.schema) as conn:
             conn.execute(
                 _q("DROP TABLE IF EXISTS {} RESTRICT", _ident(spec.store.schema, spec.name))
             )
@@ -451,6 +575,7 @@ class PgVectorBackend:
         conn.execute(_q("REVOKE ALL ON SCHEMA {} FROM PUBLIC", ext))
         conn.execute(_q("REVOKE ALL ON SCHEMA {} FROM PUBLIC", _ident("public")))
         conn.execute(_q("REVOKE ALL ON DATABASE {} FROM PUBLIC", _ident(db)))
+        pgcontrol.repair_control(conn)
 
     def _role_flags(self, conn: Connection, role: str) -> dict[str, bool]:
         """pg_roles flags of ``role`` ({} when it does not exist)."""
@@ -461,30 +586,6 @@ class PgVectorBackend:
         )
         row = conn.execute(query, (role,)).fetchone()
         return {} if row is None else {c: bool(v) for c, v in zip(cols, row, strict=True)}
-
-    def _revoke_everything(self, conn: Connection, role: str) -> None:
-        """Revoke what ``role`` holds in this database so DROP ROLE can succeed.
-
-        Explicit revokes instead of DROP OWNED: an RDS-style admin (CREATEROLE, not
-        superuser) administers the role but does not have its privileges.
-        """
-        for schema, rel in conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace, aclexplode(c.relacl) g "
-            "WHERE g.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) "
-            "GROUP BY 1, 2",
-            (role,),
-        ).fetchall():
-            conn.execute(_q("REVOKE ALL ON TABLE {} FROM {}", _ident(schema, rel), _ident(role)))
-        for (schema,) in conn.execute(
-            "SELECT DISTINCT n.nspname FROM pg_namespace n, aclexplode(n.nspacl) g "
-            "WHERE g.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)",
-            (role,),
-        ).fetchall():
-            conn.execute(_q("REVOKE ALL ON SCHEMA {} FROM {}", _ident(schema), _ident(role)))
-        db = _ident(self._database(conn))
-        conn.execute(_q("REVOKE ALL ON DATABASE {} FROM {}", db, _ident(role)))
-        conn.execute(_q("ALTER ROLE {} IN DATABASE {} RESET ALL", _ident(role), db))
 
     def _shared_problems(self, conn: Connection) -> list[str]:
         problems: list[str] = []
@@ -497,7 +598,7 @@ class PgVectorBackend:
             "WHERE d.datname = current_database() AND g.grantee = 0"
         ).fetchall():
             problems.append(f"database: grant {privilege} to PUBLIC ({grantee})")
-        return problems
+        return problems + pgcontrol.control_problems(conn)
 
     def _schema_grants(self, conn: Connection, schema: str) -> list[Grant]:
         return _grants(
@@ -522,9 +623,13 @@ class PgVectorBackend:
             "table",
         )
 
-    def _lock(self, conn: Connection) -> None:
-        # Serializes concurrent providers (CREATE EXTENSION/ROLE IF NOT EXISTS races).
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY,))
+    def _connection_limit(self, conn: Connection, role: str) -> int:
+        return int(self._scalar(conn, "SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", role))
+
+    @staticmethod
+    def _settings(store: TenantStore, limits: RoleLimits) -> dict[str, str]:
+        """The role's settings in the vector database as ``pg_db_role_setting`` stores them."""
+        return {"search_path": f"{store.schema}, {EXTENSION_SCHEMA}", **limits.settings()}
 
     def _database(self, conn: Connection) -> str:
         return str(self._scalar(conn, "SELECT current_database()"))

@@ -10,16 +10,22 @@ Semantics (what a database owner can accept):
   any connection is opened, and refuses a dimension or metric change unless the namespace
   input ``allowDataLoss`` is true (the message says how to opt in).
 - **read** inspects the live database and reports drift in ``drift`` (missing table or index,
-  changed dimension or metric, extra or missing grants, role rights); the live dimension and
-  metric become the state, so a change made behind Pulumi's back needs the same opt-in.
+  changed dimension or metric, extra or missing grants, role rights, the role's connection
+  limit and session settings); the live dimension and metric become the state, so a change
+  made behind Pulumi's back needs the same opt-in.
 - **diff** replaces on a tenant, name, dimension, metric or database change (delete before
   replace) and updates when ``drift`` is non-empty or a flag changed; it raises
   :class:`~tenantry.data.backend.DataLossError` for an unapproved dimension/metric change.
 - **create/update** are idempotent ``ensure`` calls: a rerun, or a create over a retained
   table with the same shape, adopts what is there and repairs grants.
 - **delete** of a namespace drops its table only when ``retainOnDelete`` is false (default
-  true: nothing is lost by accident); delete of a store drops the role and the schema only
-  when no table is left in it.
+  true: nothing is lost by accident); delete of a store ends the role's sessions, drops what
+  the role owns (large objects included, in any database) and the role, and drops the schema
+  only when no table is left in it.
+
+The store's ``limits`` input (``connectionLimit``, ``statementTimeoutMs``, ``lockTimeoutMs``,
+``idleInTransactionSessionTimeoutMs``) becomes the role's connection limit and its session
+settings in the vector database; a change is an update, never a replacement.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from .backend import (
     DataLossError,
     NamespaceError,
     NamespaceSpec,
+    RoleLimits,
     TenantStore,
     VectorBackend,
 )
@@ -78,7 +85,8 @@ def admin_connection(admin: Mapping[str, Any]) -> AdminConnection:
 def make_backend(kind: str, admin: Mapping[str, Any]) -> VectorBackend:
     """The backend for ``kind``; the only place that knows which backends exist."""
     if kind == "pgvector":
-        return PgVectorBackend(admin_connection(admin).connect)
+        conn = admin_connection(admin)
+        return PgVectorBackend(conn.connect, connect_to=conn.connect)
     raise ValueError(f"backend: {kind!r} is not supported; accepted: {', '.join(BACKENDS)}")
 
 
@@ -95,6 +103,29 @@ def whole(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+LIMIT_KEYS: Final = (
+    "connectionLimit",
+    "statementTimeoutMs",
+    "lockTimeoutMs",
+    "idleInTransactionSessionTimeoutMs",
+)
+
+
+def limits_of(props: Mapping[str, Any]) -> RoleLimits:
+    """The store's ``limits`` input; raises NamespaceError naming the field."""
+    limits = props.get("limits")
+    if not isinstance(limits, Mapping):
+        raise NamespaceError(
+            "limits",
+            f"{limits!r} is not accepted; accepted: a mapping with {', '.join(LIMIT_KEYS)}",
+        )
+    missing = [k for k in LIMIT_KEYS if k not in limits]
+    if missing:
+        raise NamespaceError("limits", f"missing {', '.join(missing)}")
+    values = [whole(limits[k]) for k in LIMIT_KEYS]
+    return RoleLimits(*values)
 
 
 def namespace_of(props: Mapping[str, Any]) -> NamespaceSpec:
@@ -176,18 +207,31 @@ class TenantStoreProvider(ResourceProvider):
         return self.backend_factory(props.get("backend", "pgvector"), props["admin"])
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, _check_common(news))
+        failures = _check_common(news)
+        limits = news.get("limits")
+        if _known(limits) and (
+            not isinstance(limits, Mapping) or all(_known(v) for v in limits.values())
+        ):
+            failures += _failures(lambda: limits_of(news))
+        return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in ("tenant", "backend") if _changed(olds, news, k)]
         if _database_changed(olds, news):
             replaces.append("admin")
-        changes = bool(replaces or olds.get("drift") or _changed(olds, news, "admin"))
+        changes = bool(
+            replaces
+            or olds.get("drift")
+            or _changed(olds, news, "admin")
+            or _changed(olds, news, "limits")
+        )
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def _outs(self, props: Mapping[str, Any], password: str) -> dict[str, Any]:
         store = store_of(props)
-        state = self._backend(props).inspect_tenant(store)
+        # A state written before stores had limits has none: the next update sets them.
+        limits = limits_of(props) if "limits" in props else None
+        state = self._backend(props).inspect_tenant(store, limits)
         drift = list(state.problems)
         if not state.role_exists:
             drift.insert(0, f"role {store.role} is missing")
@@ -207,7 +251,7 @@ class TenantStoreProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         store = store_of(props)
         password = secrets.token_urlsafe(PASSWORD_BYTES)
-        self._backend(props).ensure_tenant(store, password)
+        self._backend(props).ensure_tenant(store, password, limits_of(props))
         return CreateResult(
             f"{props['admin']['dbname']}/{store.schema}", self._outs(props, password)
         )
@@ -219,7 +263,7 @@ class TenantStoreProvider(ResourceProvider):
         # Re-asserting the stored password also repairs a role dropped or changed behind
         # our back; the secret in state stays the one delivered to the tenant.
         password = str(olds["password"])
-        self._backend(news).ensure_tenant(store_of(news), password)
+        self._backend(news).ensure_tenant(store_of(news), password, limits_of(news))
         return UpdateResult(self._outs(news, password))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

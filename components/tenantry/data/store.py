@@ -9,8 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..spec import ResolvedTenant
+from ..spec.tiers import VectorDbLimits
 from ..stackconfig import tenant_tags
-from .backend import NamespaceSpec, TenantStore
+from .backend import NamespaceSpec, RoleLimits, TenantStore
 from .pgvector import check_namespace
 from .provider import BACKENDS
 from .resources import TenantStoreResource, VectorNamespaceResource
@@ -30,13 +31,35 @@ class AdminArgs(TypedDict):
     sslmode: NotRequired[pulumi.Input[str]]  # default "require"
 
 
+def role_limits(limits: VectorDbLimits) -> RoleLimits:
+    """The tenant file's (or tier's) vector-database limits as the role enforces them (ms)."""
+    return RoleLimits(
+        connection_limit=limits.connection_limit,
+        statement_timeout_ms=limits.statement_timeout_seconds * 1000,
+        lock_timeout_ms=limits.lock_timeout_seconds * 1000,
+        idle_in_transaction_session_timeout_ms=limits.idle_in_transaction_timeout_seconds * 1000,
+    )
+
+
+def limits_input(limits: RoleLimits) -> dict[str, int]:
+    """The store resource's ``limits`` input (see :mod:`.provider`)."""
+    return {
+        "connectionLimit": limits.connection_limit,
+        "statementTimeoutMs": limits.statement_timeout_ms,
+        "lockTimeoutMs": limits.lock_timeout_ms,
+        "idleInTransactionSessionTimeoutMs": limits.idle_in_transaction_session_timeout_ms,
+    }
+
+
 class TenantVectorStore(pulumi.ComponentResource):
     """A tenant's vector store on the shared database, one child per fact:
 
     - ``<name>-store`` (dynamic, ``TenantVectorSchema``): schema and login role
       ``tenant_<tenant>`` with a generated password (secret output). The admin login owns the
       schema; the role gets USAGE on it and on the shared ``extensions`` schema, nothing else;
-      PUBLIC has nothing on the database, ``public`` or the tenant schema.
+      PUBLIC has nothing on the database, ``public`` or the tenant schema. The role's
+      connection limit and statement, lock and idle-in-transaction timeouts come from
+      ``spec.quotas.vectorDb`` (the tier's defaults for what the file leaves out).
     - ``<name>-<namespace>`` (dynamic, ``VectorNamespace``), one per ``spec.vectorNamespaces``:
       table ``id text, embedding vector(dimension), metadata jsonb`` with an HNSW index using
       the metric's operator class; the role may SELECT/INSERT/UPDATE/DELETE rows only.
@@ -89,13 +112,14 @@ class TenantVectorStore(pulumi.ComponentResource):
                 f"replace_namespaces: {unknown} are not vector namespaces of "
                 f"tenant {tenant.name}; accepted: {[s.name for s in specs]}"
             )
+        limits = role_limits(tenant.quotas.vector_db)
         super().__init__(self.TYPE, name, None, opts)
         secret_admin = pulumi.Output.secret(dict(admin))
         common: dict[str, Any] = {"backend": backend, "admin": secret_admin, "tenant": tenant.name}
         child = pulumi.ResourceOptions(parent=self)
         self.store = TenantStoreResource(
             f"{name}-store",
-            dict(common),
+            {**common, "limits": limits_input(limits)},
             pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(additional_secret_outputs=["password", "admin"])
             ),
