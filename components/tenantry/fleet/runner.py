@@ -4,7 +4,9 @@ injected runner instead)."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -32,9 +34,38 @@ def pulumi_cli() -> str | None:
     return shutil.which("pulumi")
 
 
+def config_json(config: Mapping[str, object]) -> str:
+    """``config`` in the shape ``pulumi config --json`` prints and ``pulumi config set-all
+    --json`` reads back: ``{key: {"value": text, "secret": false}}``, plus ``"objectValue"``
+    for a mapping or list, so the CLI stores it as a typed YAML value, not as a string of
+    JSON (pulumi/pulumi#19427; CLI docs, "pulumi config set-all": "--json ... in the format
+    produced by 'pulumi config --json'").
+
+    A value already encrypted in the stack's file (``{secure: ...}``) is left out: it is
+    there under that stack's secrets provider, and only the CLI may write it.
+    """
+    out: dict[str, dict[str, object]] = {}
+    for key, value in sorted(config.items()):
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            continue
+        if isinstance(value, Mapping | list | tuple):
+            text = json.dumps(value, sort_keys=True)
+            out[key] = {"value": text, "objectValue": json.loads(text), "secret": False}
+        else:
+            out[key] = {"value": _scalar(value), "secret": False}
+    return json.dumps(out, sort_keys=True)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class AutomationRunner:
     """Local program (this repository's ``Pulumi.yaml``), one stack per tenant, config set
-    from the generated ``stacks/Pulumi.<stack>.yaml`` values passed in ``config``."""
+    from the generated ``stacks/Pulumi.<stack>.yaml`` values passed in ``config``, with
+    their types kept (:func:`config_json`)."""
 
     def __init__(self, work_dir: Path) -> None:
         if pulumi_cli() is None:
@@ -49,9 +80,7 @@ class AutomationRunner:
 
         try:
             s = auto.create_or_select_stack(stack_name=stack, work_dir=str(self.work_dir))
-            s.set_all_config(
-                {k: auto.ConfigValue(value=_text(v)) for k, v in config.items()}, path=False
-            )
+            s.set_all_config_json(config_json(config))
             if action == "preview":
                 preview = s.preview(color="never")
                 counts = {str(k): int(v) for k, v in preview.change_summary.items()}
@@ -66,9 +95,3 @@ class AutomationRunner:
             return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
         summary = ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
         return StackResult(stack, True, summary, counts)
-
-
-def _text(value: object) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)

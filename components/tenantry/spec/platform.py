@@ -6,6 +6,7 @@ They live in the platform stack's config (``stacks/Pulumi.platform.yaml``, key
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -217,6 +218,26 @@ def platform_config_path(stacks_dir: Path) -> Path:
     return stacks_dir / f"Pulumi.{PLATFORM_STACK}.yaml"
 
 
+def _mapping(path: Path, value: object) -> dict[str, Any]:
+    """``tenantry:platform`` as a mapping. The CLI stores a value set as text (``pulumi config
+    set tenantry:platform '{...}'``, or ``set-all --plaintext``) as a string of JSON, and
+    programs read it back with ``Config.get_object`` (``json.loads``), so that form is
+    accepted too."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path}: {CONFIG_KEY} is a string that is not JSON ({exc}); accepted: a "
+                "mapping, or its JSON text"
+            ) from exc
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{path}: {CONFIG_KEY} is {type(value).__name__}; accepted: a mapping, or its JSON text"
+        )
+    return dict(value)
+
+
 def load_platform(stacks_dir: Path) -> PlatformSettings:
     """Read the platform stack's config; raises ValueError naming the file when it is bad."""
     path = platform_config_path(stacks_dir)
@@ -227,7 +248,7 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
     config = (doc or {}).get("config", {}) if isinstance(doc, dict) else {}
     if CONFIG_KEY not in config:
         raise ValueError(f"{path}: missing config key {CONFIG_KEY!r}")
-    settings = dict(config[CONFIG_KEY])
+    settings = _mapping(path, config[CONFIG_KEY])
     settings.setdefault("region", config.get("aws:region", "us-east-1"))
     try:
         return PlatformSettings.model_validate(settings)
