@@ -12,6 +12,9 @@ stops here, every problem listed), then build the ``Platform`` with the secret
 (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs`` and
 ``sharedPools``.
 
+``tenantry:offlineRender`` is set by ``tenantry render``/``plan`` only (never in a stack file):
+the platform then renders without ``tritonImageDigest``, naming the image by tag.
+
 Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; default: this
 directory), ``tenantry:platformStack`` (default: the platform settings' ``stackReference``),
 ``tenantry:identity`` (``pod-identity`` or ``irsa``; IRSA also needs
@@ -47,6 +50,7 @@ def platform_main() -> None:
             settings,
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
+            unpinned_preview=cfg.get_bool("offlineRender") or False,
         )
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:
         raise pulumi.RunError(str(exc)) from exc

@@ -22,7 +22,7 @@ from tests.components.helpers import ROOT
 GOLDEN = Path(__file__).resolve().parent / "platform"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
 K8S_VERSION = "1.33.0"
-CRD_KINDS = {"ClusterServingRuntime"}  # validated against the KServe CRD in tests/platform
+CRD_KINDS = {"ClusterServingRuntime", "ClusterStorageContainer"}  # KServe CRDs: tests/platform
 
 
 def rendered() -> dict[str, bytes]:
@@ -70,7 +70,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "9 Kubernetes object(s)" in capsys.readouterr().out
+    assert "10 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

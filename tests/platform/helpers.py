@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -33,17 +34,25 @@ def by_name(records: tuple[Record, ...] | list[Record]) -> dict[str, Record]:
     return out
 
 
+STORAGE_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_clusterstoragecontainers.yaml"
+
+
 @functools.cache
-def runtime_validator() -> Any:
+def crd_validator(path: Path, version: str = "v1alpha1") -> Any:
+    """A strict validator for one version of the CRD at ``path`` (unknown fields rejected)."""
     import jsonschema
 
-    crd = yaml.safe_load(RUNTIME_CRD.read_text("utf-8"))
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
-    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    crd = yaml.safe_load(path.read_text("utf-8"))
+    found = next(v for v in crd["spec"]["versions"] if v["name"] == version)
+    schema: dict[str, Any] = found["schema"]["openAPIV3Schema"]
     strict(schema)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+def runtime_validator() -> Any:
+    return crd_validator(RUNTIME_CRD)
 
 
 def aws_class(type_token: str) -> type:

@@ -10,10 +10,9 @@ import yaml
 from tenantry.aws.node_group import AMI_TYPE
 from tenantry.engine import SECRET, UNKNOWN
 from tenantry.planner import mig_parted_config
-from tenantry.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP, TRITON_IMAGE
+from tenantry.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP
 from tenantry.platform.names import platform_tags
 from tenantry.spec.tiers import TIERS
-from tenantry.tags import MANDATORY_KEYS
 from tests.components.helpers import parent_name, platform
 
 from .helpers import by_name, example_plan, platform_records, taggable
@@ -50,16 +49,14 @@ EXPECTED_CUSTOM = {
     ("kubernetes:helm.sh/v3:Release", f"{P}-kserve-crd"),
     ("kubernetes:helm.sh/v3:Release", f"{P}-kserve-release"),
     ("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", f"{P}-kserve-tritonserver"),
+    ("kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer", f"{P}-kserve-storage"),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-features"),
     *{("kubernetes:scheduling.k8s.io/v1:PriorityClass", f"{P}-priority-{tier}") for tier in TIERS},
     ("aws:rds/subnetGroup:SubnetGroup", f"{P}-vector-db-subnets"),
     ("aws:ec2/securityGroup:SecurityGroup", f"{P}-vector-db-sg"),
     ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"{P}-vector-db-from-cluster"),
     ("aws:rds/instance:Instance", f"{P}-vector-db-instance"),
-    *{
-        ("aws:costexplorer/costAllocationTag:CostAllocationTag", f"{P}-cost-tags-{key}")
-        for key in MANDATORY_KEYS
-    },
+    # No CostAllocationTag: the example platform does not activate them (a member account).
 }
 EXPECTED_COMPONENTS = {
     ("tenantry:platform:Platform", P, None),
@@ -145,8 +142,8 @@ def test_helm_charts_are_pinned() -> None:
     assert set(releases) == {c.release for c in CHARTS}
     pins = {
         "cert-manager": "v1.18.2",
-        "kserve-crd": "v0.15.2",
-        "kserve": "v0.15.2",
+        "kserve-crd": "v0.20.0",
+        "kserve": "v0.20.0",
         "gpu-operator": "v25.10.0",
     }
     for c in CHARTS:
@@ -159,9 +156,11 @@ def test_helm_charts_are_pinned() -> None:
         else:
             assert c.chart.startswith("oci://") and "repositoryOpts" not in rel
     assert GPU_OPERATOR.repo == "https://helm.ngc.nvidia.com/nvidia"
+    assert releases["kserve"]["chart"] == "oci://ghcr.io/kserve/charts/kserve-resources"
     kserve = releases["kserve"]["values"]["kserve"]
-    assert kserve["controller"]["deploymentMode"] == "Serverless"
-    assert kserve["servingruntime"]["tritonserver"]["image"] == TRITON_IMAGE
+    assert kserve["controller"]["deploymentMode"] == "Knative"
+    assert kserve["storage"] == {"s3": {"region": "us-east-1"}}
+    assert "servingruntime" not in kserve  # runtimes are not the chart's business any more
 
 
 def test_priority_classes_match_the_tiers() -> None:
@@ -196,10 +195,10 @@ def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
     assert provider["region"] == "us-east-1"
 
 
-def test_cost_allocation_tags_activate_every_mandatory_key() -> None:
+def test_cost_allocation_tags_are_not_activated_unless_asked() -> None:
     recs = platform_records()
-    active = {r.inputs["tagKey"]: r.inputs["status"] for r in recs if "costAllocationTag" in r.type}
-    assert active == dict.fromkeys(MANDATORY_KEYS, "Active")
+    assert [r.name for r in recs if "costAllocationTag" in r.type] == []
+    assert [r.name for r in recs if r.parent and r.parent.endswith(f"::{P}-cost-tags")] == []
 
 
 def test_rds_vector_database_is_private_encrypted_pg16() -> None:

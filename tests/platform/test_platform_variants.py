@@ -37,7 +37,13 @@ def build(settings: PlatformSettings) -> tuple[list[Record], dict[str, Any]]:
     seen: dict[str, Any] = {}
 
     def program() -> None:
-        p = Platform("platform", settings, example_plan(), vector_db_password="pw-123")
+        p = Platform(
+            "platform",
+            settings,
+            example_plan(),
+            vector_db_password="pw-123",
+            unpinned_preview=settings.triton_image_digest is None,  # the example has none
+        )
         seen.update(p.outputs)
         for key, value in p.outputs.items():
             ConfigMap(
@@ -106,7 +112,9 @@ def test_existing_vector_db_connection_values() -> None:
     got: dict[str, Any] = {}
 
     def program() -> None:
-        p = Platform("platform", s, example_plan(), vector_db_password="pw-123")
+        p = Platform(
+            "platform", s, example_plan(), vector_db_password="pw-123", unpinned_preview=True
+        )
         p.vector_db.connection.apply(got.update)
 
     record(program, stack="platform")

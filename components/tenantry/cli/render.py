@@ -13,9 +13,13 @@ import argparse
 import atexit
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..spec import SpecError
 from .common import EXIT_INVALID, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from ..engine import Record
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,4 +75,24 @@ def _render(args: argparse.Namespace) -> int:
         f"{args.out}: {kube} Kubernetes object(s), {triton} Triton config(s), "
         f"{len(records)} resource(s) recorded"
     )
+    pins = pinned_versions(records)
+    if pins:
+        print("pinned: " + "; ".join(pins))
     return EXIT_OK
+
+
+def pinned_versions(records: list[Record]) -> list[str]:
+    """What a render pins, from its records: every Helm release (``<release> <chart>
+    <version>``) and the image of every serving runtime, with a note when it names no
+    digest."""
+    out: list[str] = []
+    for r in sorted(records, key=lambda r: r.name):
+        if r.type == "kubernetes:helm.sh/v3:Release":
+            chart = str(r.inputs.get("chart", "")).rsplit("/", 1)[-1]
+            out.append(f"{r.inputs.get('name')} ({chart}) {r.inputs.get('version')}")
+        elif r.type.endswith(":ClusterServingRuntime"):
+            for c in r.inputs.get("spec", {}).get("containers", []):
+                image = str(c.get("image", ""))
+                note = "" if "@sha256:" in image else " (no digest: set tritonImageDigest)"
+                out.append(f"runtime {r.inputs['metadata']['name']}: {image}{note}")
+    return out

@@ -26,6 +26,9 @@ PROGRAM = Path(__file__).resolve().parents[3] / "stacks" / "__main__.py"
 # the recorder shows every secret as "<secret>", so the value never appears anyway.
 PASSWORD_KEY = "tenantry:vectorDbPassword"
 PASSWORD_PLACEHOLDER = "offline-render-placeholder"
+# Tells the platform program it runs offline: without ``tritonImageDigest`` it renders the
+# runtime's image by tag (marked) instead of refusing, as ``pulumi up`` does.
+OFFLINE_KEY = "tenantry:offlineRender"
 
 
 class RenderError(ValueError):
@@ -136,7 +139,9 @@ def record_platform(
     """Run the stack program as the platform stack (config ``Pulumi.platform.yaml``, the
     GPU plan over every tenant file in ``tenants_dir``); return its records. A secure
     config value (``secure:``) cannot be decrypted offline: it and a missing
-    ``tenantry:vectorDbPassword`` are given a placeholder, which the records show masked."""
+    ``tenantry:vectorDbPassword`` are given a placeholder, which the records show masked.
+    ``tenantry:offlineRender`` lets a platform without ``tritonImageDigest`` render (the
+    runtime's image by tag, annotated ``tenantry.dev/unpinned-image``)."""
     path = platform_config_path(stacks_dir)
     try:
         load_platform(stacks_dir)
@@ -151,6 +156,7 @@ def record_platform(
         {
             "tenantry:tenantsDir": str(tenants_dir.resolve()),
             "tenantry:stacksDir": str(stacks_dir.resolve()),
+            OFFLINE_KEY: "true",
         }
     )
     return _run(program, PLATFORM_STACK, config)

@@ -22,6 +22,10 @@ from .labels import (
 )
 
 RUNTIME = "kserve-tritonserver"
+STORAGE_CONTAINER = "tenantry-s3"  # the platform's ClusterStorageContainer (S3 region set)
+# KServe >= 0.19's name for the Serverless mode ("Serverless" is read as a deprecated alias,
+# kserve/kserve pkg/constants/constants.go at v0.20.0).
+DEPLOYMENT_MODE = "Knative"
 MODEL_FORMAT = {  # tenant file format -> KServe modelFormat the Triton runtime supports
     "onnx": "onnx",
     "pytorch": "pytorch",
@@ -91,6 +95,7 @@ def inference_service_spec(
         "scaleTarget": caps.scale_target,
         "containerConcurrency": caps.container_concurrency,
         "serviceAccountName": service_account,
+        "storageContainerName": STORAGE_CONTAINER,
         "automountServiceAccountToken": False,
         "priorityClassName": t.tier.priority_class,
         "securityContext": POD_SECURITY,
@@ -130,9 +135,11 @@ def inference_service(
     """Declares one ``serving.kserve.io/v1beta1`` InferenceService ``<name>-isvc`` for one
     model of one tenant (the object is named after the model, in the tenant's namespace),
     with ``opts`` (its parent: the caller's component):
-    the ``kserve-tritonserver`` runtime with protocol v2; ``storageUri`` =
-    ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version while a canary runs,
-    with ``canaryTrafficPercent``; see :mod:`tenantry.triton.repository`); requests = limits,
+    the ``kserve-tritonserver`` runtime with protocol v2, KServe's ``Knative`` deployment mode;
+    ``storageUri`` = ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version
+    while a canary runs, with ``canaryTrafficPercent``; see :mod:`tenantry.triton.repository`),
+    downloaded by the platform's ``tenantry-s3`` storage container (which sets the S3 region;
+    :func:`tenantry.platform.runtime.storage_container_manifest`); requests = limits,
     the MIG or GPU resource included; ``minReplicas``/``maxReplicas`` with concurrency
     autoscaling and ``containerConcurrency`` from the tenant's caps
     (:func:`tenantry.triton.serving_caps`); placement by tier (shared pool selector + GPU
@@ -148,7 +155,7 @@ def inference_service(
     t, m = tenant, model
     labels = model_labels(t, m)
     annotations = {
-        "serving.kserve.io/deploymentMode": "Serverless",
+        "serving.kserve.io/deploymentMode": DEPLOYMENT_MODE,
         "serving.kserve.io/enable-prometheus-scraping": "true",
         "prometheus.io/scrape": "true",
         "prometheus.io/port": METRICS_PORT,

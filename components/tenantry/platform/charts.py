@@ -1,7 +1,9 @@
-"""Pinned Helm charts and their values for the platform stack (pure, no Pulumi).
+"""Pinned Helm charts, images and their values for the platform stack (pure, no Pulumi).
 
-Every chart is pinned to one version here, in one place; a test pins each of them, so an
-upgrade is a visible, reviewed change (see docs/platform.md for the upgrade order).
+Every chart and image is pinned here, in one place, with its source; a test pins each of
+them and checks every value Tenantry sets against the pinned chart's own ``values.yaml``
+(vendored under ``tests/data/charts/``), so an upgrade is a visible, reviewed change (see
+docs/platform.md, "Pinned versions").
 """
 
 from __future__ import annotations
@@ -10,10 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..k8s.gateway import DEFAULT_INGRESS_DOMAIN
+from ..k8s.inference_service import DEPLOYMENT_MODE
 from ..k8s.labels import GPU_TAINT_KEY
 
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver"
 TRITON_TAG = "25.09-py3"
+# The digest of TRITON_TAG is a platform setting (``tritonImageDigest``): no public source
+# available to this project states it, and an invented one would either fail every pull or,
+# worse, name another image. ``pulumi up`` refuses the platform until it is set.
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 MIG_CONFIG_MAP = "tenantry-mig-parted-config"
 MIG_CONFIG_KEY = "config.yaml"  # the key the GPU operator's mig-manager requires
 MIG_DEFAULT_CONFIG = "all-disabled"
@@ -34,10 +41,19 @@ class Chart:
 CERT_MANAGER = Chart(
     "cert-manager", "cert-manager", "v1.18.2", "https://charts.jetstack.io", "cert-manager"
 )
+# KServe v0.20.0 (kserve/kserve tag v0.20.0, 2026-08-06, the newest release): the CRDs, and
+# the controller in `kserve-resources` (the `kserve` chart's name up to v0.15). From v0.18
+# the ClusterServingRuntimes are in their own chart, `kserve-runtime-configs`, which the
+# platform does not install: `kserve-tritonserver` has one owner, the platform stack.
+KSERVE_VERSION = "v0.20.0"
 KSERVE_CRD = Chart(
-    "kserve-crd", "oci://ghcr.io/kserve/charts/kserve-crd", "v0.15.2", None, "kserve"
+    "kserve-crd", "oci://ghcr.io/kserve/charts/kserve-crd", KSERVE_VERSION, None, "kserve"
 )
-KSERVE = Chart("kserve", "oci://ghcr.io/kserve/charts/kserve", "v0.15.2", None, "kserve")
+# The release keeps its name: `helm upgrade` moves an existing `kserve` release (chart
+# `kserve` v0.15) onto `kserve-resources` in place.
+KSERVE = Chart(
+    "kserve", "oci://ghcr.io/kserve/charts/kserve-resources", KSERVE_VERSION, None, "kserve"
+)
 GPU_OPERATOR = Chart(
     "gpu-operator",
     "gpu-operator",
@@ -67,11 +83,13 @@ def gpu_operator_values() -> dict[str, Any]:
     per MIG profile, ``nvidia.com/mig-<profile>``; nodes hold different layouts per GPU);
     mig-manager reboots when a MIG mode change needs it (``WITH_REBOOT``) and reads the
     planner's configs from ConfigMap ``tenantry-mig-parted-config`` (key ``config.yaml``);
-    a node without an ``nvidia.com/mig.config`` label gets ``all-disabled``."""
+    a node without an ``nvidia.com/mig.config`` label gets ``all-disabled``.
+
+    Only keys the pinned chart reads (its ``values.yaml`` at v25.10.0): the container
+    runtime is detected by the operator, ``operator.defaultRuntime`` is no longer a value."""
     return {
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
-        "operator": {"defaultRuntime": "containerd"},
         "devicePlugin": {"enabled": True},
         "mig": {"strategy": "mixed"},
         "migManager": {
@@ -89,19 +107,28 @@ def cert_manager_values() -> dict[str, Any]:
     return {"crds": {"enabled": True}}
 
 
-def kserve_values() -> dict[str, Any]:
-    """Serverless (Knative) deployment mode, the ingress domain the tenants' gateway
-    admission uses, and the chart's own Triton runtime on the same image as ours (the
-    platform stack owns ``kserve-tritonserver``; see :mod:`.runtime`)."""
+def kserve_values(region: str) -> dict[str, Any]:
+    """``kserve-resources`` values: the ``Knative`` deployment mode (KServe >= 0.19's name
+    for Serverless), the ingress domain the tenants' gateway admission uses, and the S3
+    region the storage initializer is given wherever KServe builds its S3 environment (a
+    service account with an IRSA role or an S3 secret; chart value ``kserve.storage.s3.
+    region`` -> ``AWS_DEFAULT_REGION``). Pod Identity service accounts get theirs from the
+    platform's ClusterStorageContainer (:func:`.runtime.storage_container_manifest`)."""
     return {
         "kserve": {
             "controller": {
-                "deploymentMode": "Serverless",
+                "deploymentMode": DEPLOYMENT_MODE,
                 "gateway": {"domain": DEFAULT_INGRESS_DOMAIN},
             },
-            "servingruntime": {"tritonserver": {"image": TRITON_IMAGE, "tag": TRITON_TAG}},
+            "storage": {"s3": {"region": region}},
         }
     }
+
+
+def triton_image(digest: str | None) -> str:
+    """``nvcr.io/nvidia/tritonserver:<tag>@<digest>``: the digest decides what is pulled,
+    the tag says which release it is. Without a digest (offline renders only), the tag."""
+    return f"{TRITON_IMAGE}:{TRITON_TAG}" + (f"@{digest}" if digest else "")
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

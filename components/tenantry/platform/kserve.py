@@ -21,11 +21,12 @@ from .charts import (
     cert_manager_values,
     kserve_values,
 )
-from .runtime import serving_runtime_manifest
+from .runtime import serving_runtime_manifest, storage_container_manifest
 
-# The KServe chart ships its own ``kserve-tritonserver``; the platform stack takes its
-# fields over (server-side apply, forced) so the tenants' runtime is the one declared here.
+# Knative owns ``config-features``; the platform patches its keys (server-side apply, forced).
 PATCH_FORCE = "pulumi.com/patchForce"
+# On a runtime whose image names no digest (offline renders only: ``pulumi up`` refuses it).
+UNPINNED = "tenantry.dev/unpinned-image"
 
 
 def _release(
@@ -51,17 +52,22 @@ def _release(
 
 
 class KServe(pulumi.ComponentResource):
-    """KServe in Serverless mode on the cluster's Knative Serving and Istio (prerequisites,
-    see docs/platform.md), with the runtime every tenant InferenceService names.
+    """KServe (:data:`.charts.KSERVE_VERSION`) in its ``Knative`` deployment mode on the
+    cluster's Knative Serving and Istio (prerequisites, see docs/platform.md), with the
+    runtime and the storage container every tenant InferenceService names.
 
     Creates ``<name>-cert-manager-namespace`` and ``<name>-cert-manager`` (pinned
     ``cert-manager`` chart, its CRDs included: KServe's webhook certificates),
     ``<name>-namespace`` (``kserve``), ``<name>-crd`` (pinned ``kserve-crd`` chart) and
-    ``<name>-release`` (pinned ``kserve`` chart, :func:`.charts.kserve_values`),
-    ``<name>-tritonserver`` (ClusterServingRuntime ``kserve-tritonserver``,
-    :func:`.runtime.serving_runtime_spec`; protocol v2) and ``<name>-knative-features``
-    (a patch of Knative's ``config-features``: the pod-spec features the tenants'
-    InferenceServices use). Every Helm release is atomic (rolled back when it fails).
+    ``<name>-release`` (release ``kserve`` of the pinned ``kserve-resources`` chart,
+    :func:`.charts.kserve_values`; it installs no runtime), ``<name>-tritonserver``
+    (ClusterServingRuntime ``kserve-tritonserver`` on ``triton_image``,
+    :func:`.runtime.serving_runtime_spec`; protocol v2; its only owner is this stack),
+    ``<name>-storage`` (ClusterStorageContainer ``tenantry-s3``: the storage initializer
+    with ``region``, :func:`.runtime.storage_container_manifest`) and
+    ``<name>-knative-features`` (a patch of Knative's ``config-features``: the pod-spec
+    features the tenants' InferenceServices use). Every Helm release is atomic (rolled back
+    when it fails).
     """
 
     TYPE = "tenantry:platform:KServe"
@@ -71,6 +77,8 @@ class KServe(pulumi.ComponentResource):
         name: str,
         *,
         labels: Mapping[str, str],
+        region: str,
+        triton_image: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
@@ -90,15 +98,32 @@ class KServe(pulumi.ComponentResource):
         )
         self.crd = _release(f"{name}-crd", KSERVE_CRD, {}, self, [ns])
         self.release = _release(
-            f"{name}-release", KSERVE, kserve_values(), self, [ns, self.crd, self.cert_manager]
+            f"{name}-release",
+            KSERVE,
+            kserve_values(region),
+            self,
+            [ns, self.crd, self.cert_manager],
         )
-        runtime = serving_runtime_manifest(labels)
+        runtime = serving_runtime_manifest(labels, triton_image)
+        if "@sha256:" not in triton_image:
+            runtime["metadata"]["annotations"] = {
+                UNPINNED: "tritonImageDigest is not set; pulumi up refuses this platform"
+            }
         self.runtime = CustomResource(
             f"{name}-tritonserver",
             api_version=runtime["apiVersion"],
             kind=runtime["kind"],
-            metadata={**runtime["metadata"], "annotations": {PATCH_FORCE: "true"}},
+            metadata=runtime["metadata"],
             spec=runtime["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+        )
+        storage = storage_container_manifest(labels, region)
+        self.storage = CustomResource(
+            f"{name}-storage",
+            api_version=storage["apiVersion"],
+            kind=storage["kind"],
+            metadata=storage["metadata"],
+            spec=storage["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
         self.knative_features = ConfigMapPatch(
@@ -112,5 +137,10 @@ class KServe(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs(
-            {"runtime": runtime["metadata"]["name"], "kserveVersion": KSERVE.version}
+            {
+                "runtime": runtime["metadata"]["name"],
+                "storageContainer": storage["metadata"]["name"],
+                "kserveVersion": KSERVE.version,
+                "tritonImage": triton_image,
+            }
         )

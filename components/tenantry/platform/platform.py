@@ -10,6 +10,9 @@ import pulumi_aws as aws
 
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
+from ..spec.platform import CONFIG_KEY
+from ..tags import MANDATORY_KEYS
+from .charts import KSERVE_VERSION, TRITON_IMAGE, TRITON_TAG, triton_image
 from .cluster import PlatformCluster
 from .cost_tags import CostAllocationTags
 from .gpu_operator import GpuOperator
@@ -19,6 +22,7 @@ from .kserve import KServe
 from .names import platform_tags, pool_group_name, prefix
 from .node_role import NodeRole
 from .priority import PriorityClasses
+from .program import PlatformProgramError
 from .vector_db import VectorDatabase
 
 
@@ -34,15 +38,20 @@ class Platform(pulumi.ComponentResource):
     - one :class:`.gpu_pool.SharedGpuPool` per shared pool (``<name>-pool-<pool>``), sized
       and labelled by ``plan`` (the planner is the one source of node counts and layouts);
     - :class:`.gpu_operator.GpuOperator` (``<name>-gpu-operator``) with
-      ``mig_parted_config(plan)``; :class:`.kserve.KServe` (``<name>-kserve``);
-      :class:`.priority.PriorityClasses` (``<name>-priority``);
+      ``mig_parted_config(plan)``; :class:`.kserve.KServe` (``<name>-kserve``, the Triton
+      runtime on the image pinned by ``tritonImageDigest``, the S3 region for the storage
+      initializer); :class:`.priority.PriorityClasses` (``<name>-priority``);
     - :class:`.vector_db.VectorDatabase` (``<name>-vector-db``);
-    - :class:`.cost_tags.CostAllocationTags` (``<name>-cost-tags``).
+    - :class:`.cost_tags.CostAllocationTags` (``<name>-cost-tags``; activates nothing
+      unless ``costAllocationTags.activate``).
 
     ``outputs``: every output tenant stacks read (:data:`tenantry.platform_ref.
-    PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs`` and ``sharedPools``.
-    Raises :class:`.gpu_pool.PoolPlanError` before declaring anything when the plan does
-    not fit a pool (planner errors, more nodes than ``maxNodes``).
+    PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs``, ``sharedPools``,
+    ``kserveVersion``, ``tritonImage`` and ``costAllocationTags`` (keys, activated).
+    Raises, before declaring anything, :class:`.gpu_pool.PoolPlanError` when the plan does
+    not fit a pool (planner errors, more nodes than ``maxNodes``) and
+    :class:`.program.PlatformProgramError` when ``tritonImageDigest`` is not set, unless
+    ``unpinned_preview`` (offline renders: the runtime then names the tag and says so).
     """
 
     TYPE = "tenantry:platform:Platform"
@@ -54,8 +63,17 @@ class Platform(pulumi.ComponentResource):
         plan: FleetPlan,
         *,
         vector_db_password: pulumi.Input[str],
+        unpinned_preview: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        if settings.triton_image_digest is None and not unpinned_preview:
+            raise PlatformProgramError(
+                f"{CONFIG_KEY}: tritonImageDigest is not set; the Triton runtime pulls "
+                f"{TRITON_IMAGE}:{TRITON_TAG} by digest and Tenantry ships none it could "
+                "verify. Look it up (docker buildx imagetools inspect "
+                f"{TRITON_IMAGE}:{TRITON_TAG}, or the NGC catalog) and set tritonImageDigest: "
+                "sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; nothing was declared"
+            )
         pools = {p.name: p for p in plan.pools if p.kind == "shared-pool"}
         missing = [sp.name for sp in settings.shared_pools if sp.name not in pools]
         if missing:
@@ -110,7 +128,14 @@ class Platform(pulumi.ComponentResource):
         self.gpu_operator = GpuOperator(
             f"{name}-gpu-operator", mig_config=self.mig_config, labels=labels, opts=on_k8s
         )
-        self.kserve = KServe(f"{name}-kserve", labels=labels, opts=on_k8s)
+        self.triton_image = triton_image(settings.triton_image_digest)
+        self.kserve = KServe(
+            f"{name}-kserve",
+            labels=labels,
+            region=settings.region,
+            triton_image=self.triton_image,
+            opts=on_k8s,
+        )
         self.priority = PriorityClasses(f"{name}-priority", labels=labels, opts=on_k8s)
         self.vector_db = VectorDatabase(
             f"{name}-vector-db",
@@ -124,7 +149,9 @@ class Platform(pulumi.ComponentResource):
             tags=tags,
             opts=on_aws,
         )
-        self.cost_tags = CostAllocationTags(f"{name}-cost-tags", opts=on_aws)
+        self.cost_tags = CostAllocationTags(
+            f"{name}-cost-tags", settings.cost_allocation_tags, opts=on_aws
+        )
         self.outputs: dict[str, Any] = {
             "clusterName": self.cluster.cluster_name,
             "nodeRoleArn": self.node_role.arn,
@@ -135,6 +162,12 @@ class Platform(pulumi.ComponentResource):
             "sharedPools": {
                 n: {"nodeGroup": p.node_group_name, "desiredSize": p.desired_size}
                 for n, p in sorted(self.pools.items())
+            },
+            "kserveVersion": KSERVE_VERSION,
+            "tritonImage": self.triton_image,
+            "costAllocationTags": {
+                "keys": list(MANDATORY_KEYS),
+                "activated": self.cost_tags.activated,
             },
         }
         self.register_outputs(self.outputs)

@@ -1,23 +1,30 @@
-"""The Triton ``ClusterServingRuntime`` and the tier PriorityClasses as manifests (pure)."""
+"""The Triton ``ClusterServingRuntime``, the S3 ``ClusterStorageContainer`` and the tier
+PriorityClasses as manifests (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..k8s.inference_service import CONTAINER_SECURITY, METRICS_PORT, MODEL_FORMAT, RUNTIME
+from ..k8s.inference_service import (
+    CONTAINER_SECURITY,
+    METRICS_PORT,
+    MODEL_FORMAT,
+    RUNTIME,
+    STORAGE_CONTAINER,
+)
 from ..spec.tiers import TIERS
-from .charts import TRITON_IMAGE, TRITON_TAG
 
 # modelFormat name -> the version KServe matches (formats from the tenant file's `format`)
 FORMAT_VERSIONS = {"onnx": "1", "pytorch": "1", "tensorflow": "2", "tensorrt": "8", "triton": "2"}
 
 
-def serving_runtime_spec() -> dict[str, Any]:
-    """``kserve-tritonserver``: every format a tenant model may declare (explicitly selected
-    by the InferenceServices, so ``autoSelect`` stays off), protocol v2 over HTTP and gRPC,
-    Triton's metrics port, the restricted container security context the InferenceServices
-    use, and small default resources (every InferenceService sets its own)."""
+def serving_runtime_spec(image: str) -> dict[str, Any]:
+    """``kserve-tritonserver`` on ``image`` (:func:`.charts.triton_image`): every format a
+    tenant model may declare (explicitly selected by the InferenceServices, so
+    ``autoSelect`` stays off), protocol v2 over HTTP and gRPC, Triton's metrics port, the
+    restricted container security context the InferenceServices use, and small default
+    resources (every InferenceService sets its own)."""
     formats = sorted(set(MODEL_FORMAT.values()))
     missing = [f for f in formats if f not in FORMAT_VERSIONS]
     if missing:
@@ -36,7 +43,7 @@ def serving_runtime_spec() -> dict[str, Any]:
         "containers": [
             {
                 "name": "kserve-container",
-                "image": f"{TRITON_IMAGE}:{TRITON_TAG}",
+                "image": image,
                 "args": [
                     "tritonserver",
                     "--model-store=/mnt/models",
@@ -55,12 +62,35 @@ def serving_runtime_spec() -> dict[str, Any]:
     }
 
 
-def serving_runtime_manifest(labels: Mapping[str, str]) -> dict[str, Any]:
+def serving_runtime_manifest(labels: Mapping[str, str], image: str) -> dict[str, Any]:
     return {
         "apiVersion": "serving.kserve.io/v1alpha1",
         "kind": "ClusterServingRuntime",
         "metadata": {"name": RUNTIME, "labels": dict(labels)},
-        "spec": serving_runtime_spec(),
+        "spec": serving_runtime_spec(image),
+    }
+
+
+def storage_container_manifest(labels: Mapping[str, str], region: str) -> dict[str, Any]:
+    """``tenantry-s3``: the storage initializer for ``s3://`` URIs, with the platform's region
+    in ``AWS_DEFAULT_REGION`` (what KServe's storage initializer reads, kserve/kserve
+    ``python/storage/kserve_storage/kserve_storage.py``) and ``AWS_REGION`` (the AWS SDKs'
+    name). Every tenant InferenceService selects it by name (``storageContainerName``,
+    KServe >= 0.20), because KServe itself sets the region only for a service account with
+    an IRSA role annotation or an S3 secret (``pkg/credentials``), not for EKS Pod Identity.
+    KServe merges this container over its default storage initializer (image and resources
+    stay the chart's). Tenant buckets are in the platform's region (validation refuses any
+    other), so one region serves every tenant."""
+    env = [{"name": n, "value": region} for n in ("AWS_DEFAULT_REGION", "AWS_REGION")]
+    return {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "ClusterStorageContainer",
+        "metadata": {"name": STORAGE_CONTAINER, "labels": dict(labels)},
+        "spec": {
+            "container": {"name": "storage-initializer", "env": env},
+            "supportedUriFormats": [{"prefix": "s3://"}],
+            "workloadType": "initContainer",
+        },
     }
 
 

@@ -174,6 +174,38 @@ class Ingress(Strict):
         return self
 
 
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+RoleArn = Annotated[
+    str, Field(pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role(/[A-Za-z0-9+=,.@_-]+)+$")
+]
+
+
+class CostAllocationTagSettings(Strict):
+    """Whether the platform stack activates the tag policy's keys as cost-allocation tags.
+
+    AWS lets only an organization's management (payer) account, or an account in no
+    organization, activate them ("Using user-defined cost allocation tags", AWS Billing
+    User Guide), and a key can be activated only once it has appeared on a resource's
+    billing data (up to 24 hours after the first tagged resource). So activation is an
+    explicit choice, off by default."""
+
+    activate: bool = Field(
+        default=False,
+        description="true: the platform stack activates the keys (from the payer account, "
+        "directly or through payerRoleArn). false: the payer account's team does it.",
+    )
+    payer_account_id: AccountId | None = Field(
+        default=None,
+        description="The organization's management (payer) account; for an account in no "
+        "organization, the account itself. Required with activate: true.",
+    )
+    payer_role_arn: RoleArn | None = Field(
+        default=None,
+        description="A role in the payer account the platform stack assumes to activate the "
+        "keys, when the platform deploys into a member account.",
+    )
+
+
 class PlatformSettings(Strict):
     environment: ChildName = "prod"
     region: str = "us-east-1"
@@ -209,6 +241,49 @@ class PlatformSettings(Strict):
         description="The shared vector database: kind 'rds' (default: the platform stack "
         "creates an RDS PostgreSQL instance) or kind 'existing' (connect to a PostgreSQL).",
     )
+    triton_image_digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
+        default=None,
+        description="Digest (sha256:<64 hex>) of the pinned Triton image tag; the runtime "
+        "pulls the image by it. Required to deploy the platform stack.",
+    )
+    cost_allocation_tags: CostAllocationTagSettings = Field(
+        default_factory=CostAllocationTagSettings,
+        description="Activation of the tag policy's keys as cost-allocation tags.",
+    )
+
+    @model_validator(mode="after")
+    def _cost_tags_from_the_payer(self) -> PlatformSettings:
+        c = self.cost_allocation_tags
+        role_account = c.payer_role_arn.split(":")[4] if c.payer_role_arn else None
+        if c.payer_role_arn and not c.activate:
+            raise ValueError(
+                "costAllocationTags.payerRoleArn: only used with activate: true; remove it or "
+                "set activate: true"
+            )
+        if not c.activate:
+            return self
+        if c.payer_account_id is None:
+            raise ValueError(
+                "costAllocationTags.payerAccountId: required with activate: true: the "
+                "organization's management (payer) account, the only account that can "
+                "activate cost-allocation tags (the account itself if it is in no "
+                "organization)"
+            )
+        if role_account is not None and role_account != c.payer_account_id:
+            raise ValueError(
+                f"costAllocationTags.payerRoleArn: {c.payer_role_arn!r} is in account "
+                f"{role_account}, not in the payer account {c.payer_account_id}"
+            )
+        if c.payer_account_id != self.account_id and role_account is None:
+            raise ValueError(
+                f"costAllocationTags: cost-allocation tags can only be activated in the "
+                f"organization's management (payer) account {c.payer_account_id}, and the "
+                f"platform deploys into member account {self.account_id}. Set "
+                "costAllocationTags.payerRoleArn to a role in the payer account that the "
+                "platform stack may assume, or set activate: false and activate the keys "
+                "there (Billing and Cost Management console, Cost allocation tags)"
+            )
+        return self
 
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)
