@@ -54,6 +54,14 @@ def facts(t: ResolvedTenant, records: Sequence[Mapping[str, Any]]) -> dict[str, 
             "maxConcurrentRequests": t.quotas.max_concurrent_requests,
             "requestsPerSecond": t.quotas.requests_per_second,
             "maxQueueDepth": t.quotas.max_queue_depth,
+            "vectorDb": {
+                "connectionLimit": t.quotas.vector_db.connection_limit,
+                "statementTimeoutSeconds": t.quotas.vector_db.statement_timeout_seconds,
+                "lockTimeoutSeconds": t.quotas.vector_db.lock_timeout_seconds,
+                "idleInTransactionTimeoutSeconds": (
+                    t.quotas.vector_db.idle_in_transaction_timeout_seconds
+                ),
+            },
         },
     }
 
