@@ -133,12 +133,8 @@ def check_store(store: TenantStore) -> None:
     check_identifier("role", store.role)
 
 
-def _ident(*parts: str) -> sql.Identifier:
-    return sql.Identifier(*parts)
-
-
-def _q(template: LiteralString, *args: sql.Composable) -> sql.Composed:
-    return sql.SQL(template).format(*args)
+_ident = pgcontrol.ident
+_q = pgcontrol.q
 
 
 class PgVectorBackend:
@@ -645,12 +641,11 @@ class PgVectorBackend:
 
     @staticmethod
     def _scalar(conn: Connection, query: LiteralString, *params: Any) -> Any:
-        row = conn.execute(query, params or None).fetchone()
-        return None if row is None else row[0]
+        return pgcontrol.scalar(conn, query, *params)
 
     @staticmethod
     def _column(conn: Connection, query: LiteralString, *params: Any) -> list[str]:
-        return [str(r[0]) for r in conn.execute(query, params or None).fetchall()]
+        return pgcontrol.column(conn, query, *params)
 
     def _exists(self, conn: Connection, query: LiteralString, *params: Any) -> bool:
         return self._scalar(conn, query, *params) is not None

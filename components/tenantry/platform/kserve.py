@@ -51,6 +51,20 @@ def _release(
     )
 
 
+def _custom_resource(
+    name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
+) -> CustomResource:
+    """A custom resource declared from its manifest (apiVersion, kind, metadata, spec)."""
+    return CustomResource(
+        name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=opts,
+    )
+
+
 class KServe(pulumi.ComponentResource):
     """KServe (:data:`.charts.KSERVE_VERSION`) in its ``Knative`` deployment mode on the
     cluster's Knative Serving and Istio (prerequisites, see docs/platform.md), with the
@@ -109,23 +123,10 @@ class KServe(pulumi.ComponentResource):
             runtime["metadata"]["annotations"] = {
                 UNPINNED: "tritonImageDigest is not set; pulumi up refuses this platform"
             }
-        self.runtime = CustomResource(
-            f"{name}-tritonserver",
-            api_version=runtime["apiVersion"],
-            kind=runtime["kind"],
-            metadata=runtime["metadata"],
-            spec=runtime["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
-        )
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+        self.runtime = _custom_resource(f"{name}-tritonserver", runtime, after_release)
         storage = storage_container_manifest(labels, region)
-        self.storage = CustomResource(
-            f"{name}-storage",
-            api_version=storage["apiVersion"],
-            kind=storage["kind"],
-            metadata=storage["metadata"],
-            spec=storage["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
-        )
+        self.storage = _custom_resource(f"{name}-storage", storage, after_release)
         self.knative_features = ConfigMapPatch(
             f"{name}-knative-features",
             metadata={
