@@ -443,3 +443,18 @@ def test_what_only_a_superuser_can_revoke_fails_the_deletion_loudly(
         su.execute("DROP SCHEMA granted")
     store.delete("", outs)  # the rerun finishes
     assert as_admin(pg, "SELECT 1 FROM pg_roles WHERE rolname = 'tenant_lim_super'") == []
+
+
+def test_an_admin_without_create_on_the_database_is_told_what_to_do(pg: PgServer) -> None:
+    with pg.superuser("postgres") as su:
+        su.execute("CREATE DATABASE lim_nocreate")  # owned by the superuser, not the admin
+    try:
+        admin = {**asdict(pg.admin), "dbname": "lim_nocreate"}
+        with pytest.raises(NamespaceError) as exc:
+            TenantStoreProvider(Recorder(pg).factory).create(store_props(admin, "lim-nocreate"))
+        message = str(exc.value)
+        assert message.startswith("admin: the admin login cannot create the provider's schema")
+        assert "CREATE SCHEMA tenantry AUTHORIZATION <admin login>" in message
+    finally:
+        with pg.superuser("postgres") as su:
+            su.execute("DROP DATABASE lim_nocreate")

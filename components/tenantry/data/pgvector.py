@@ -177,6 +177,14 @@ class PgVectorBackend:
                     pgcontrol.ensure_control_schema(conn)
             except (errors.UniqueViolation, errors.DuplicateSchema, errors.DuplicateTable):
                 pass  # a concurrent provider created it first
+            except errors.InsufficientPrivilege as exc:
+                raise NamespaceError(
+                    "admin",
+                    f"the admin login cannot create the provider's schema "
+                    f"{pgcontrol.CONTROL_SCHEMA} ({str(exc).strip()}); it needs CREATE on the "
+                    f"database: have the database's owner run CREATE SCHEMA "
+                    f"{pgcontrol.CONTROL_SCHEMA} AUTHORIZATION <admin login> once",
+                ) from exc
             self._control_ready = True
         try:
             with self._connect() as conn:
