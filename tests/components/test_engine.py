@@ -144,9 +144,9 @@ def test_write_atomic_refuses_a_directory_that_is_not_a_render(tmp_path: Path) -
 def test_recording_leaves_the_sdk_and_pickle_as_it_found_them() -> None:
     import pickle
 
-    from pulumi.runtime import resource
+    from tenantry import _sdk
 
-    trace = resource._get_stack_trace
+    trace = _sdk._resource_module._get_stack_trace
     setitems = pickle._Pickler.__dict__["_batch_setitems"]
     paused: list[bool] = []
 
@@ -180,4 +180,4 @@ def test_recording_leaves_the_sdk_and_pickle_as_it_found_them() -> None:
     # The SDK wraps this once more per dynamic provider it serializes and never unwraps it:
     # left alone, a few hundred tenants in one process end in RecursionError.
     assert pickle._Pickler.__dict__["_batch_setitems"] is setitems
-    assert resource._get_stack_trace is trace
+    assert _sdk._resource_module._get_stack_trace is trace

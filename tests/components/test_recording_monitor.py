@@ -10,14 +10,14 @@ import pytest
 from google.protobuf import struct_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pulumi.output import Unknown
-from pulumi.runtime import mocks, rpc
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime import MockResourceArgs
 
+from tenantry import _sdk as sdk
+from tenantry._sdk import Unknown
 from tenantry.engine import SECRET, UNKNOWN, record, recorder
 from tenantry.engine.recorder import NOT_PLAIN, PLAIN, _inputs, _plain, _struct
 
-SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
+SECRET_SIG = {sdk.SIGNATURE_KEY: sdk.SECRET_SIGNATURE}
 keys = st.text(min_size=1, max_size=6)
 scalars = st.one_of(
     st.none(),
@@ -25,7 +25,7 @@ scalars = st.one_of(
     st.integers(-(2**40), 2**40),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8),
-    st.just(rpc.UNKNOWN),
+    st.just(sdk.UNKNOWN),
 )
 plain = st.recursive(
     scalars,
@@ -45,7 +45,7 @@ unsigned = st.recursive(  # no signature key anywhere: what the recorder reads i
 
 
 def _sdk(state: dict[str, Any]) -> struct_pb2.Struct:
-    return _sync_await(rpc.serialize_properties(state, {}))
+    return sdk.sync_await(sdk.serialize_properties(state, {}))
 
 
 @settings(max_examples=300, deadline=None)
@@ -71,10 +71,10 @@ def _marked(value: Any) -> Any:
 def test_inputs_are_deserialized_as_the_sdk_does(state: dict[str, Any]) -> None:
     message = _sdk(state)
     ours, kind = _inputs(message)
-    sdk = rpc.deserialize_properties(message, keep_unknowns=True)
-    assert _marked(ours) == _marked(sdk)
-    assert repr(_marked(ours)) == repr(_marked(sdk))  # same key order, same float/int types
-    assert kind == _plain(sdk)  # the kind found while reading is the kind of what was read
+    theirs = sdk.deserialize_properties(message, keep_unknowns=True)
+    assert _marked(ours) == _marked(theirs)
+    assert repr(_marked(ours)) == repr(_marked(theirs))  # same key order, same float/int types
+    assert kind == _plain(theirs)  # the kind found while reading is the kind of what was read
 
 
 def test_signed_inputs_take_the_sdk_deserializer() -> None:
@@ -85,13 +85,13 @@ def test_signed_inputs_take_the_sdk_deserializer() -> None:
     assert ours["n"] == 1.0
 
 
-class _Spy(recorder._Mocks):
+class _Spy(recorder.OfflineMocks):
     """The recorder's mocks, noting what they are given."""
 
     def __init__(self, seen: list[tuple[str, Any]]) -> None:
         self.seen = seen
 
-    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.seen.append((args.name, args.inputs))
         return super().new_resource(args)
 
@@ -103,16 +103,15 @@ def _run_both(program: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     for sdk_path in (False, True):
         seen: list[tuple[str, Any]] = []
         with monkeypatch.context() as m:
-            m.setattr(recorder, "_Mocks", lambda seen=seen: _Spy(seen))
             if sdk_path:
                 m.setattr(
                     recorder._RecordingMonitor,
                     "_register",
-                    lambda self, request, inputs, kind: mocks.MockMonitor.RegisterResource(
+                    lambda self, request, inputs, kind: sdk.MockMonitor.RegisterResource(
                         self, request
                     ),
                 )
-            records = record(program, stack="s")
+            records = record(program, stack="s", mocks=_Spy(seen))
         out.append((sorted(seen, key=lambda x: x[0]), records))
     return out
 
@@ -128,8 +127,8 @@ def test_mocks_and_dependents_see_what_mock_monitor_gives_them(
         a = pulumi.CustomResource("test:index:A", "a", {"payload": payload, "n": 1})
         pulumi.CustomResource("test:index:B", "b", {"echo": a.payload})  # type: ignore[attr-defined]
 
-    fast, sdk = _run_both(program, monkeypatch)
-    assert fast == sdk
+    fast, slow = _run_both(program, monkeypatch)
+    assert fast == slow
 
 
 def test_state_that_is_not_plain_data_takes_the_sdk_serializer() -> None:

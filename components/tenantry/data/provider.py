@@ -44,6 +44,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from .. import _sdk
 from .backend import (
     METRICS,
     DataLossError,
@@ -56,7 +57,7 @@ from .backend import (
 from .names import IdentifierError, check_identifier
 from .pgvector import AdminConnection, PgVectorBackend, check_namespace
 
-UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
+UNKNOWN: Final = _sdk.UNKNOWN  # an output known only after deployment
 BACKENDS: Final = ("pgvector",)
 ADMIN_KEYS: Final = ("host", "port", "dbname", "user", "password")
 ADMIN_IDENTITY: Final = ("host", "port", "dbname")  # a change here means another database

@@ -9,7 +9,6 @@ SDK's worker threads happened to register resources.
 from __future__ import annotations
 
 import gc
-import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,13 +16,17 @@ from threading import Lock
 from typing import Any
 
 from google.protobuf import struct_pb2
-from pulumi.output import Unknown
-from pulumi.runtime import mocks, resource, rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2, source_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime import (
+    MockCallArgs,
+    MockResourceArgs,
+    Mocks,
+    reset_options,
+    set_all_config,
+    set_mocks,
+)
 
+from .. import _sdk
+from .._sdk import Unknown
 from ..platform_ref import placeholder_outputs
 
 UNKNOWN = "<unknown: after deploy>"
@@ -65,8 +68,8 @@ class Record:
 def _mask(value: Any) -> Any:
     """A secret's shape with every value replaced: a Secret's ``stringData`` stays a mapping
     of its keys (so the manifest is still a valid object), but no value is shown."""
-    if rpc.is_rpc_secret(value):
-        return _mask(rpc.unwrap_rpc_secret(value))
+    if _sdk.is_rpc_secret(value):
+        return _mask(_sdk.unwrap_rpc_secret(value))
     if isinstance(value, Mapping):
         return {str(k): _mask(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, list | tuple):
@@ -77,12 +80,12 @@ def _mask(value: Any) -> Any:
 def clean(value: Any) -> Any:
     """Plain data: secrets masked, unknowns marked, mapping keys sorted."""
     if isinstance(value, str):  # the common case first
-        return UNKNOWN if value == rpc.UNKNOWN else value
+        return UNKNOWN if value == _sdk.UNKNOWN else value
     if value is None or isinstance(value, bool | int):
         return value
-    if rpc.is_rpc_secret(value):
+    if _sdk.is_rpc_secret(value):
         return _mask(value)
-    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+    if isinstance(value, Unknown) or value == _sdk.UNKNOWN:
         return UNKNOWN
     if isinstance(value, Mapping):
         return {str(k): clean(value[k]) for k in sorted(value, key=str)}
@@ -107,7 +110,7 @@ def _dynamic_outputs(type_token: str) -> list[str]:
     from pulumi.dynamic import Resource
 
     for cls in _subclasses(Resource):
-        if f"pulumi-python:{getattr(cls, '_resource_type_name', '')}" == type_token:
+        if f"pulumi-python:{_sdk.dynamic_type_name(cls)}" == type_token:
             return sorted(getattr(cls, "__annotations__", {}))
     return []
 
@@ -130,10 +133,10 @@ LOOKUPS: dict[str, dict[str, Any]] = {
 }
 
 
-class _Mocks(mocks.Mocks):
+class OfflineMocks(Mocks):
     """Every resource echoes its inputs; what only a deployment knows (ids, ARNs) is UNKNOWN."""
 
-    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
             return UNKNOWN, {**state, "outputs": placeholder_outputs(UNKNOWN)}
@@ -144,7 +147,7 @@ class _Mocks(mocks.Mocks):
             state.setdefault("arn", UNKNOWN)
         return UNKNOWN, state
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         return dict(LOOKUPS.get(args.token, {})), []  # (result, no check failures)
 
 
@@ -186,7 +189,7 @@ def _struct(state: dict[str, Any], plain: Mapping[str, Any] | None = None) -> st
     if not all(isinstance(k, str) for k in state) or any(
         v is not known.get(k) and _plain(v) != PLAIN for k, v in state.items()
     ):
-        return _sync_await(rpc.serialize_properties(state, {}))
+        return _sdk.sync_await(_sdk.serialize_properties(state, {}))
     out = struct_pb2.Struct()
     out.update({k: v for k, v in state.items() if v is not None})
     return out
@@ -199,9 +202,9 @@ class _Signed(Exception):
 def _from_value(v: struct_pb2.Value, unknowns: list[bool]) -> Any:
     kind = v.WhichOneof("kind")
     if kind == "string_value":
-        if v.string_value == rpc.UNKNOWN:
+        if v.string_value == _sdk.UNKNOWN:
             unknowns.append(True)
-            return Unknown()  # type: ignore[no-untyped-call]
+            return Unknown()
         return v.string_value
     if kind == "number_value":
         return v.number_value
@@ -215,7 +218,7 @@ def _from_value(v: struct_pb2.Value, unknowns: list[bool]) -> Any:
 
 
 def _from_struct(s: struct_pb2.Struct, unknowns: list[bool]) -> dict[str, Any]:
-    if rpc._special_sig_key in s.fields:
+    if _sdk.SIGNATURE_KEY in s.fields:
         raise _Signed
     out = {}
     for k, v in s.fields.items():
@@ -226,7 +229,7 @@ def _from_struct(s: struct_pb2.Struct, unknowns: list[bool]) -> dict[str, Any]:
 
 
 def _inputs(props: struct_pb2.Struct) -> tuple[Any, int]:
-    """``rpc.deserialize_properties(props, keep_unknowns=True)`` and its :func:`_plain` kind.
+    """``_sdk.deserialize_properties(props, keep_unknowns=True)`` and its :func:`_plain` kind.
     Plain data (no signature key anywhere: the usual case) is read straight off the message,
     giving the same result (checked by a test) and its kind on the way (``PLAIN``, or
     ``WITH_UNKNOWNS`` when an unknown was read); anything signed takes the SDK's
@@ -235,14 +238,14 @@ def _inputs(props: struct_pb2.Struct) -> tuple[Any, int]:
     try:
         inputs = _from_struct(props, unknowns)
     except _Signed:
-        inputs = rpc.deserialize_properties(props, keep_unknowns=True)
+        inputs = _sdk.deserialize_properties(props, keep_unknowns=True)
         return inputs, _plain(inputs)
     return inputs, WITH_UNKNOWNS if unknowns else PLAIN
 
 
-class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self) -> None:
-        super().__init__(_Mocks())
+class _RecordingMonitor(_sdk.MockMonitor):  # type: ignore[misc]
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
         self.records: list[Record] = []
         self._lock = Lock()
 
@@ -258,11 +261,11 @@ class _RecordingMonitor(mocks.MockMonitor):
         Anything else (assets, resource references, transforms) takes ``MockMonitor``'s
         own path."""
         if request.transforms or kind == NOT_PLAIN:
-            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if kind == WITH_UNKNOWNS:  # what MockMonitor passes: deserialized without unknowns
-            inputs = rpc.deserialize_properties(request.object)
+            return super().RegisterResource(request)
+        if kind == WITH_UNKNOWNS:  # what ``MockMonitor`` passes: deserialized without unknowns
+            inputs = _sdk.deserialize_properties(request.object)
         urn = self.make_urn(request.parent, request.type, request.name)
-        args = mocks.MockResourceArgs(
+        args = MockResourceArgs(
             typ=request.type,
             name=request.name,
             inputs=inputs,
@@ -272,13 +275,13 @@ class _RecordingMonitor(mocks.MockMonitor):
         )
         id_, state = self.mocks.new_resource(args)
         id_ = id_ or ""  # what the response carries for None
-        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        self.resources[urn] = _sdk.MockMonitor.ResourceRegistration(urn, id_, state)
         plain = inputs if kind == PLAIN else None
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_struct(state, plain))
+        return _sdk.RegisterResourceResponse(urn=urn, id=id_, object=_struct(state, plain))
 
     def RegisterResource(self, request: Any) -> Any:
         if request.type == STACK_TYPE:
-            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+            return super().RegisterResource(request)
         inputs, kind = _inputs(request.object)
         response = self._register(request, inputs, kind)
         parent = request.parent or None
@@ -301,22 +304,12 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def _no_stack_trace() -> Any:
-    return source_pb2.StackTrace()
-
-
 @contextmanager
 def _offline_runtime() -> Iterator[None]:
     """Around one recording:
 
-    - skip what the recorder never reads: the source position the SDK computes for every
-      resource (a full ``traceback.extract_stack`` and a URI per frame, deeper the more
-      components nest; the mock monitor discards it);
-    - undo what the SDK leaves behind: each dynamic resource's provider serialization
-      (``pulumi.dynamic.serialize_provider``) wraps ``pickle._Pickler._batch_setitems`` in
-      one more sorting wrapper and never unwraps it, so a process that records many stacks
-      with dynamic resources nests them until ``RecursionError`` (about 950 serializations:
-      a few hundred tenants with vector namespaces). Restored after every recording;
+    - the SDK shortcuts of :func:`tenantry._sdk.offline_shortcuts` (no source positions the
+      mock monitor discards; the pickler that ``pulumi.dynamic`` patches restored);
     - pause the cyclic garbage collector: a recording allocates tens of thousands of
       futures, tasks and ``Output`` objects that live until it ends, so collections during it walk
       them again and again and free next to nothing (about 7% of a tenant's recording).
@@ -326,22 +319,15 @@ def _offline_runtime() -> Iterator[None]:
       it, a process recording 400 tenants grew by 200 MiB).
 
     All are restored afterwards, so a real deployment in the same process is unaffected."""
-    saved_trace = getattr(resource, "_get_stack_trace", None)
-    saved_setitems = pickle._Pickler.__dict__.get("_batch_setitems")
     collecting = gc.isenabled()
-    if saved_trace is not None:
-        resource._get_stack_trace = _no_stack_trace
     gc.disable()
     try:
-        yield
+        with _sdk.offline_shortcuts():
+            yield
     finally:
         if collecting:
             gc.enable()
             _collect_after_pause()
-        if saved_trace is not None:
-            resource._get_stack_trace = saved_trace
-        if saved_setitems is not None:
-            pickle._Pickler._batch_setitems = saved_setitems  # type: ignore[attr-defined]
 
 
 def _collect_after_pause() -> None:
@@ -358,28 +344,29 @@ def record(
     stack: str,
     project: str = "tenantry",
     config: Mapping[str, str] | None = None,
+    mocks: Mocks | None = None,
 ) -> list[Record]:
     """Run ``program`` (which declares resources) and return what it registered.
 
     ``config`` is the stack config as Pulumi passes it (``"tenantry:tenant": "acme"``; objects
-    as JSON text). Exceptions from the program propagate after the runtime has settled.
+    as JSON text). ``mocks`` answer each registration's state and each invoke (default
+    :class:`OfflineMocks`: what only a deployment knows is ``UNKNOWN``). Exceptions from the
+    program propagate after the runtime has settled.
     """
-    monitor = _RecordingMonitor()
-    settings.reset_options(project=project, stack=stack, preview=False)
+    monitor = _RecordingMonitor(mocks or OfflineMocks())
+    reset_options(project=project, stack=stack, preview=False)
     set_all_config(dict(config or {}), secret_keys=[])
-    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    settings.SETTINGS.rpc_manager.clear()
-    settings.SETTINGS.outputs.clear()
+    set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _sdk.clear_pending()
 
     def run() -> None:
         program()
 
     try:
         with _offline_runtime():
-            _sync_await(run_pulumi_func(run))
+            _sdk.run_program(run)
     finally:
-        settings.SETTINGS.rpc_manager.clear()
-        settings.SETTINGS.outputs.clear()
+        _sdk.clear_pending()
     urns = [r.urn for r in monitor.records]
     duplicates = sorted({u for u in urns if urns.count(u) > 1})
     if duplicates:  # the real engine refuses these; the mock monitor does not (pitfall P9)
