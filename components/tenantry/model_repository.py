@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     from pulumi_aws.s3 import BucketObjectv2
 
 from .spec import ResolvedModel, ResolvedTenant
-from .stackconfig import tenant_tags
+from .tags import tenant_tags
 from .triton import config_key, model_config, serving_caps
 
 

@@ -9,22 +9,12 @@ from typing import Any
 import yaml
 
 from .spec import ResolvedTenant
-from .tags import mandatory_tags, merge_tags
+from .tags import tenant_tags
 
 HEADER = (
     "# Generated from {source} by `tenantry stacks --write`. Do not edit: change the tenant\n"
     "# file and regenerate (a test fails when the two disagree).\n"
 )
-
-
-def tenant_tags(t: ResolvedTenant) -> dict[str, str]:
-    """Mandatory cost-allocation tags plus the tenant's labels (mandatory keys win)."""
-    return merge_tags(
-        mandatory_tags(
-            tenant=t.name, cost_center=t.cost_center, tier=t.tier.name, environment=t.environment
-        ),
-        t.labels,
-    )
 
 
 def stack_config_values(t: ResolvedTenant, tenants_dir: str = "tenants") -> dict[str, Any]:

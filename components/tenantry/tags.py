@@ -3,15 +3,23 @@
 Precedence, stated once: the tenant's own ``metadata.labels`` first, then the mandatory
 cost-allocation keys on top, so a mandatory key always wins. (Validation also rejects a
 tenant label that names a mandatory key, so the override never happens silently.)
-AWS resources get these as tags, Kubernetes objects as labels, with the same keys and values.
+AWS resources get these as tags, Kubernetes objects as labels, with the same keys and values:
+:func:`tenant_tags` and :func:`tenant_labels` for a tenant's resources, :func:`platform_tags`
+for the platform's own (``tenant=platform``, a name no tenant may take, ``tier=platform``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the spec imports MANDATORY_KEYS from here: no import cycle at run time
+    from .spec import PlatformSettings, ResolvedTenant
 
 MANDATORY_KEYS = ("tenant", "cost-center", "tier", "environment", "managed-by")
 MANAGED_BY = "tenantry"
+PLATFORM_TENANT = "platform"  # the platform stack's name, reserved: no tenant may use it
+PLATFORM_TIER = "platform"
 
 
 def mandatory_tags(*, tenant: str, cost_center: str, tier: str, environment: str) -> dict[str, str]:
@@ -33,3 +41,30 @@ def merge_tags(
         out.update(layer)
     out.update(mandatory)
     return out
+
+
+def tenant_tags(t: ResolvedTenant) -> dict[str, str]:
+    """A tenant's tags: the mandatory cost-allocation keys over the tenant's labels
+    (``metadata.labels``); mandatory keys win."""
+    return merge_tags(
+        mandatory_tags(
+            tenant=t.name, cost_center=t.cost_center, tier=t.tier.name, environment=t.environment
+        ),
+        t.labels,
+    )
+
+
+def tenant_labels(t: ResolvedTenant) -> dict[str, str]:
+    """:func:`tenant_tags` as Kubernetes labels (same keys and values, sorted by key)."""
+    return dict(sorted(tenant_tags(t).items()))
+
+
+def platform_tags(settings: PlatformSettings) -> dict[str, str]:
+    """The platform's own resources: ``tenant=platform``, ``tier=platform``, the platform's
+    ``costCenter`` and ``environment``, so finance sees the shared cost apart."""
+    return mandatory_tags(
+        tenant=PLATFORM_TENANT,
+        cost_center=settings.cost_center,
+        tier=PLATFORM_TIER,
+        environment=settings.environment,
+    )

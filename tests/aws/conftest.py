@@ -9,10 +9,12 @@ import pytest
 # Third-party import-time warnings, silenced once here so that the project's -W error policy
 # fails only on warnings from our code: pulumi_aws's lazily loaded modules warn about their
 # own deprecated V2 aliases (DeprecationWarning) when first touched, and parliament 1.6.4
-# leaves its data files open at import (ResourceWarning).
+# leaves its data files open at import (ResourceWarning) and imports setuptools'
+# pkg_resources, which warns that it is deprecated (UserWarning, setuptools 67.5 to 80).
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     warnings.simplefilter("ignore", ResourceWarning)
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
     import parliament  # noqa: F401
     import pulumi_aws
 

@@ -10,8 +10,7 @@ import json
 from functools import cache
 
 from tenantry.spec import ResolvedTenant
-from tenantry.stackconfig import tenant_tags
-from tenantry.tags import MANDATORY_KEYS
+from tenantry.tags import MANDATORY_KEYS, tenant_tags
 
 from .mocks import Recording
 

@@ -11,8 +11,8 @@ from tenantry.aws.node_group import AMI_TYPE
 from tenantry.engine import SECRET, UNKNOWN
 from tenantry.planner import mig_parted_config
 from tenantry.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP
-from tenantry.platform.names import platform_tags
 from tenantry.spec.tiers import TIERS
+from tenantry.tags import platform_tags
 from tests.components.helpers import parent_name, platform
 
 from .helpers import by_name, example_plan, platform_records, taggable

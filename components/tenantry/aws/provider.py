@@ -11,14 +11,14 @@ import pulumi
 import pulumi_aws as aws
 
 from ..spec import ResolvedTenant
-from ..stackconfig import tenant_tags
+from ..tags import tenant_tags
 
 
 def tenant_provider(
     name: str, t: ResolvedTenant, opts: pulumi.ResourceOptions | None = None
 ) -> aws.Provider:
     """``aws.Provider`` named ``<name>`` in ``t.region`` with ``default_tags`` = the tenant's
-    tags (:func:`tenantry.stackconfig.tenant_tags`: mandatory keys win over labels)."""
+    tags (:func:`tenantry.tags.tenant_tags`: mandatory keys win over labels)."""
     return aws.Provider(
         name,
         region=t.region,

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..spec import PlatformSettings, ResolvedTenant
-from ..stackconfig import tenant_tags
+from ..tags import tenant_tags
 from .bucket import TenantBucket
 from .identity import IdentityMode, PodIdentity, TenantIdentity
 from .kms_key import DEFAULT_DELETION_WINDOW_DAYS, TenantKey
@@ -51,7 +51,7 @@ class TenantAws(pulumi.ComponentResource):
     ``storage.encryption`` is ``platform-key``: then ``args.platform_key_arn`` is used),
     ``<name>-storage`` (:class:`TenantBucket`), ``<name>-identity`` (:class:`TenantIdentity`)
     and ``<name>-ng-<group>`` (:class:`DedicatedNodeGroup`) per ``spec.nodeGroups`` entry.
-    Every taggable resource carries :func:`tenantry.stackconfig.tenant_tags` explicitly.
+    Every taggable resource carries :func:`tenantry.tags.tenant_tags` explicitly.
 
     Outputs for the Kubernetes side: ``bucket_name``, ``inference_role_arn``, ``key_arn``
     (and ``service_account`` / ``namespace``, plain strings, for the Pod Identity binding).

@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from ..spec import ResolvedTenant
 from ..spec.tiers import VectorDbLimits
-from ..stackconfig import tenant_tags
+from ..tags import tenant_tags
 from .backend import NamespaceSpec, RoleLimits, TenantStore
 from .pgvector import check_namespace
 from .provider import BACKENDS

@@ -8,8 +8,9 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
 from ..spec import PlatformSettings, ResolvedTenant
+from ..tags import tenant_labels
 from ..triton import serving_caps
-from .labels import SERVING_SYSTEM_NAMESPACE, tenant_labels
+from .labels import SERVING_SYSTEM_NAMESPACE
 
 DEFAULT_INGRESS_DOMAIN = "example.com"  # Knative's and KServe's default domain
 CLUSTER_DOMAIN = "cluster.local"

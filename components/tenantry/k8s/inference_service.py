@@ -8,6 +8,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
 from ..spec import ResolvedModel, ResolvedTenant
+from ..tags import tenant_labels
 from ..triton import revision_prefix, served_version, serving_caps
 from .labels import (
     GPU_TAINT_KEY,
@@ -18,7 +19,6 @@ from .labels import (
     TENANT_LABEL,
     cpu_quantity,
     memory_quantity,
-    tenant_labels,
 )
 
 RUNTIME = "kserve-tritonserver"

@@ -12,9 +12,6 @@ these components only select on them):
 
 from __future__ import annotations
 
-from ..spec import ResolvedTenant
-from ..stackconfig import tenant_tags
-
 POOL_LABEL = "tenantry.dev/pool"
 TENANT_LABEL = "tenantry.dev/tenant"
 NODE_GROUP_LABEL = "tenantry.dev/node-group"
@@ -25,11 +22,6 @@ SERVING_SYSTEM_NAMESPACE = "knative-serving"  # Knative activator and autoscaler
 MONITORING_NAMESPACE = "monitoring"  # Prometheus, scrapes the metrics ports only
 # Kubernetes group of the tenant's admins (mapped from its IAM admins by an EKS access entry)
 ADMIN_GROUP = "tenantry:{tenant}:admins"
-
-
-def tenant_labels(t: ResolvedTenant) -> dict[str, str]:
-    """The tag policy's keys and values as Kubernetes labels (mandatory keys win)."""
-    return dict(sorted(tenant_tags(t).items()))
 
 
 def admin_group(tenant: str) -> str:

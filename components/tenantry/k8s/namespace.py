@@ -11,6 +11,7 @@ from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
 from ..spec import PlatformSettings, ResolvedTenant
+from ..tags import tenant_labels
 from ..triton import serving_caps
 from .labels import (
     MONITORING_NAMESPACE,
@@ -18,7 +19,6 @@ from .labels import (
     admin_group,
     cpu_quantity,
     memory_quantity,
-    tenant_labels,
 )
 
 Identity = Literal["pod-identity", "irsa"]

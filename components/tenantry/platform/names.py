@@ -1,27 +1,11 @@
 """Names and tags of the platform's own resources (pure, no Pulumi).
 
-Tags: the one tag policy (:mod:`tenantry.tags`) with ``tenant=platform`` (a reserved tenant
-name, so no tenant's cost mixes with the shared cost), ``tier=platform``, the platform's
-``costCenter`` and ``environment``.
+Tags: :func:`tenantry.tags.platform_tags` (the one tag policy).
 """
 
 from __future__ import annotations
 
 from ..spec import PLATFORM_STACK, PlatformSettings
-from ..tags import mandatory_tags, merge_tags
-
-PLATFORM_TIER = "platform"
-
-
-def platform_tags(settings: PlatformSettings) -> dict[str, str]:
-    return merge_tags(
-        mandatory_tags(
-            tenant=PLATFORM_STACK,
-            cost_center=settings.cost_center,
-            tier=PLATFORM_TIER,
-            environment=settings.environment,
-        )
-    )
 
 
 def prefix(settings: PlatformSettings) -> str:

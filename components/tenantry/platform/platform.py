@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY
-from ..tags import MANDATORY_KEYS
+from ..tags import MANDATORY_KEYS, platform_tags
 from .charts import KSERVE_VERSION, TRITON_IMAGE, TRITON_TAG, triton_image
 from .cluster import PlatformCluster
 from .cost_tags import CostAllocationTags
@@ -19,7 +19,7 @@ from .gpu_operator import GpuOperator
 from .gpu_pool import PoolPlanError, SharedGpuPool
 from .key import PlatformKey
 from .kserve import KServe
-from .names import platform_tags, pool_group_name, prefix
+from .names import pool_group_name, prefix
 from .node_role import NodeRole
 from .priority import PriorityClasses
 from .program import PlatformProgramError
