@@ -27,12 +27,10 @@ from pathlib import Path
 
 import pulumi
 
-from tenantry.aws.identity import IdentityMode, Irsa, PodIdentity
+from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
 from tenantry.loaded import load_platform, load_tenant
-from tenantry.platform import Platform, PlatformProgramError, PoolPlanError, fleet_plan_for
-from tenantry.platform_ref import from_stack
+from tenantry.platform import PlatformProgramError, PoolPlanError, fleet_plan_for
 from tenantry.spec import PLATFORM_STACK
-from tenantry.tenant import Tenant
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -45,13 +43,13 @@ def platform_main() -> None:
     try:
         settings = load_platform(stacks_dir)
         plan = fleet_plan_for(tenants_dir, settings)
-        p = Platform(
-            PLATFORM_STACK,
+        args = PlatformArgs.from_spec(
             settings,
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
         )
+        p = Platform(PLATFORM_STACK, args)
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:
         raise pulumi.RunError(str(exc)) from exc
     for key, value in p.outputs.items():
@@ -72,21 +70,19 @@ def main() -> None:
         raise pulumi.RunError(
             f"tenantry:tenant is {name!r} but {tenant_file} declares {tenant.name!r}"
         )
-    identity = cfg.get("identity") or "pod-identity"
-    if identity not in ("pod-identity", "irsa"):
-        raise pulumi.RunError(
-            f"tenantry:identity: {identity!r} is not accepted; accepted: pod-identity, irsa"
+    try:
+        identity = Identity(
+            mode=cfg.get("identity") or "pod-identity",  # checked: ValueError names it
+            oidc_provider_arn=cfg.get("oidcProviderArn"),
+            oidc_issuer=cfg.get("oidcIssuer"),
         )
-    mode: IdentityMode = PodIdentity()
-    if identity == "irsa":
-        mode = Irsa(
-            oidc_provider_arn=cfg.require("oidcProviderArn"), oidc_issuer=cfg.require("oidcIssuer")
-        )
-    inputs = from_stack(cfg.get("platformStack") or platform.stack_reference)
-    t = Tenant(tenant.name, tenant, platform, inputs, identity=mode)
-    pulumi.export("namespace", t.serving.namespace.namespace_name)
-    pulumi.export("bucket", t.aws.bucket_name)
-    pulumi.export("models", sorted(t.serving.inference_services))
+    except ValueError as exc:
+        raise pulumi.RunError(f"tenantry:identity: {exc}") from exc
+    inputs = platform_inputs(cfg.get("platformStack") or platform.stack_reference)
+    t = Tenant(tenant.name, TenantArgs.from_spec(tenant, platform, inputs, identity=identity))
+    pulumi.export("namespace", t.namespace)
+    pulumi.export("bucket", t.bucket_name)
+    pulumi.export("models", t.models)
 
 
 main()

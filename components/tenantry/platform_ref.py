@@ -2,9 +2,11 @@
 
 The platform stack exports these outputs (issue 9); a tenant stack fails with a message that
 names every missing one instead of a ``KeyError`` deep in a provider.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations``: :class:`PlatformInputs` is part of
+:class:`tenantry.tenant.TenantArgs`, whose annotations Pulumi's schema inference reads as
+objects.
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,14 +48,19 @@ def _require(stack: str, outputs: Mapping[str, Any]) -> Mapping[str, Any]:
     return outputs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlatformInputs:
-    """The platform's outputs as inputs for one tenant's components."""
+    """The platform stack's outputs as inputs for one tenant's components
+    (:data:`PLATFORM_OUTPUTS`; :func:`from_stack` reads them through a StackReference)."""
 
     node_role_arn: pulumi.Input[str]
+    """IAM role ARN of EKS worker nodes (the tenant's dedicated node groups)."""
     subnet_ids: pulumi.Input[list[str]]
+    """Private subnet ids for node groups."""
     platform_key_arn: pulumi.Input[str]
+    """The platform's KMS key (tenants with ``storage.encryption: platform-key``)."""
     vector_db: AdminArgs
+    """Admin connection to the shared vector database."""
 
 
 def from_stack(stack: str, opts: pulumi.ResourceOptions | None = None) -> PlatformInputs:

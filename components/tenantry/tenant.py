@@ -1,20 +1,134 @@
-"""``Tenant``: one tenant's whole stack from its resolved spec (``tenantry:tenant:Tenant``)."""
+"""``Tenant``: one tenant's whole stack from its tenant spec (``tenantry:tenant:Tenant``).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Pulumi's schema inference for components
+(``pulumi.provider.experimental``) reads ``TenantArgs``' annotations as objects.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
-from .aws.identity import IdentityMode, Irsa, PodIdentity
 from .aws.tenant_aws import TenantAws, TenantAwsArgs
-from .data.store import TenantVectorStore
-from .k8s.gateway import DEFAULT_INGRESS_DOMAIN
+from .data.store import TenantVectorStore, TenantVectorStoreArgs
+from .identity import POD_IDENTITY, Identity
 from .platform_ref import PlatformInputs
-from .spec import PlatformSettings, ResolvedTenant
-from .tenant_serving import TenantServing
+from .spec import PlatformSettings, ResolvedTenant, SpecError, parse_document
+from .spec.platform import parse_platform
+from .tenant_serving import TenantServing, TenantServingArgs
+
+TENANT_SOURCE = "TenantArgs.tenant"
+PLATFORM_SOURCE = "TenantArgs.platform"
+
+
+def _document(value: Any) -> dict[str, Any]:
+    """A pydantic model's document as its file holds it (camelCase keys, no nulls)."""
+    doc: dict[str, Any] = value.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return doc
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantArgs:
+    """What a :class:`Tenant` is built from: the tenant as data, the platform it stands on,
+    the platform stack's outputs and two options.
+
+    ``tenant`` and ``platform`` are documents (what a tenant file and the platform stack's
+    ``tenantry:platform`` config hold, keys camelCase), so any Pulumi language can pass them;
+    the tenant is checked and resolved against the platform when the :class:`Tenant` is
+    built, and a bad document raises :class:`~tenantry.spec.SpecError` (every problem, each
+    naming ``TenantArgs.tenant`` and the field) before any resource is declared.
+
+    From Python, build them with :meth:`from_spec` (a tenant already loaded and resolved,
+    e.g. :func:`tenantry.load_tenant`: it is not checked a second time) or
+    :meth:`from_document` (a mapping built in code, checked at once).
+    """
+
+    tenant: dict[str, Any]
+    """The tenant document (apiVersion ``tenantry.dev/v1alpha1``, kind ``Tenant``, metadata,
+    spec), as in a tenant file."""
+    platform: dict[str, Any]
+    """The platform settings (the platform stack config's ``tenantry:platform`` value)."""
+    platform_outputs: PlatformInputs
+    """The platform stack's outputs (node role, subnets, platform key, vector database)."""
+    identity: Identity | None = None
+    """How inference pods get AWS credentials (default: EKS Pod Identity)."""
+    replace_vector_namespaces: Sequence[str] | None = None
+    """Vector namespaces whose dimension or metric change may destroy their data in this
+    deployment (default: none)."""
+    _resolved: tuple[object, object, ResolvedTenant, PlatformSettings] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_spec(
+        cls,
+        resolved: ResolvedTenant,
+        platform: PlatformSettings,
+        inputs: PlatformInputs,
+        *,
+        identity: Identity | None = None,
+        replace_vector_namespaces: Sequence[str] = (),
+    ) -> "TenantArgs":
+        """The args of a tenant already resolved against ``platform`` (by
+        :func:`tenantry.load_tenant`, :func:`tenantry.load_registry` or
+        :func:`tenantry.spec.parse_text`), on the platform stack's outputs ``inputs``.
+        The resolved objects travel with the documents, so nothing is validated twice."""
+        if resolved.spec is None:
+            raise ValueError(
+                f"tenant {resolved.name}: from_spec needs a tenant resolved from its spec "
+                "(tenantry.load_tenant or parse_text), not one built field by field"
+            )
+        tenant, settings = _document(resolved.spec), _document(platform)
+        return cls(
+            tenant=tenant,
+            platform=settings,
+            platform_outputs=inputs,
+            identity=identity,
+            replace_vector_namespaces=tuple(replace_vector_namespaces),
+            _resolved=(tenant, settings, resolved, platform),
+        )
+
+    @classmethod
+    def from_document(
+        cls,
+        tenant: dict[str, Any],
+        platform: PlatformSettings,
+        inputs: PlatformInputs,
+        *,
+        identity: Identity | None = None,
+        replace_vector_namespaces: Sequence[str] = (),
+    ) -> "TenantArgs":
+        """The args of a tenant document built in code (the content of a tenant file, as a
+        mapping), checked and resolved against ``platform`` now: raises
+        :class:`~tenantry.spec.SpecError` with every problem."""
+        resolved, problems = parse_document(tenant, TENANT_SOURCE, platform)
+        if resolved is None:
+            raise SpecError(problems)
+        return cls.from_spec(
+            resolved,
+            platform,
+            inputs,
+            identity=identity,
+            replace_vector_namespaces=replace_vector_namespaces,
+        )
+
+    def resolve(self) -> tuple[ResolvedTenant, PlatformSettings]:
+        """The resolved tenant and the platform settings these args describe (checked now
+        unless :meth:`from_spec` carried them). Raises ``ValueError`` for bad platform
+        settings, :class:`~tenantry.spec.SpecError` for a bad tenant."""
+        carried = self._resolved
+        if carried is not None and carried[0] is self.tenant and carried[1] is self.platform:
+            return carried[2], carried[3]
+        settings = parse_platform(self.platform, PLATFORM_SOURCE)
+        resolved, problems = parse_document(self.tenant, TENANT_SOURCE, settings)
+        if resolved is None:
+            raise SpecError(problems)
+        return resolved, settings
 
 
 class Tenant(pulumi.ComponentResource):
-    """Composes, for one resolved tenant, with children all named from ``name``:
+    """Composes, for one tenant, with children all named from ``name``:
 
     - :class:`~tenantry.aws.tenant_aws.TenantAws` (provider with the tag policy as default
       tags, KMS key, model bucket, inference/admin roles with a permissions boundary, Pod
@@ -26,66 +140,73 @@ class Tenant(pulumi.ComponentResource):
       namespaces (schema + role on the shared database, one table per namespace, credentials
       as a Secret in the tenant's namespace).
 
-    ``inputs`` are the platform stack's outputs (:mod:`tenantry.platform_ref`).
-    Defaults: EKS Pod Identity (``identity="irsa"`` needs ``oidc_provider_arn`` and
-    ``oidc_issuer``), Knative's default ingress domain, vector namespaces retained on delete.
+    Arguments: :class:`TenantArgs`. Defaults: EKS Pod Identity, the platform settings'
+    ingress domain, vector namespaces retained on delete. A bad tenant or platform document
+    raises before any resource is declared.
+
+    Outputs: ``namespace``, ``bucketName``, ``inferenceRoleArn`` and ``models`` (the
+    tenant's model names, sorted).
     """
 
     TYPE = "tenantry:tenant:Tenant"
 
+    namespace: pulumi.Output[str]
+    """The tenant's Kubernetes namespace."""
+    bucket_name: pulumi.Output[str]
+    """The tenant's model repository bucket."""
+    inference_role_arn: pulumi.Output[str]
+    """The IAM role the tenant's inference pods run as."""
+    models: pulumi.Output[list[str]]
+    """The tenant's model names (one KServe InferenceService each), sorted."""
+
     def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        platform: PlatformSettings,
-        inputs: PlatformInputs,
-        *,
-        identity: IdentityMode | None = None,
-        ingress_domain: str = DEFAULT_INGRESS_DOMAIN,
-        replace_vector_namespaces: tuple[str, ...] = (),
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        tenant, platform = args.resolve()
+        inputs = args.platform_outputs
+        identity = args.identity or POD_IDENTITY
+        replace = tuple(args.replace_vector_namespaces or ())
+        vectors_args: TenantVectorStoreArgs | None = None
+        if tenant.vector_namespaces or replace:
+            vectors_args = TenantVectorStoreArgs(
+                tenant=tenant, admin=inputs.vector_db, replace_namespaces=replace
+            )
+            TenantVectorStore.check(vectors_args)
         super().__init__(self.TYPE, name, None, opts)
-        mode = identity or PodIdentity()
+        self.tenant = tenant
         self.aws = TenantAws(
             name,
-            tenant,
-            platform,
-            TenantAwsArgs(
-                account_id=platform.account_id,
-                cluster_name=platform.cluster.name,
-                node_role_arn=inputs.node_role_arn,
-                subnet_ids=inputs.subnet_ids,
-                platform_key_arn=inputs.platform_key_arn,
-                identity=mode,
-            ),
+            TenantAwsArgs.from_spec(tenant, platform, inputs, identity=identity),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.serving = TenantServing(
             name,
-            tenant,
-            platform,
-            bucket_name=self.aws.bucket_name,
-            role_arn=self.aws.inference_role_arn,
-            kms_key_arn=self.aws.key_arn,
-            identity="irsa" if isinstance(mode, Irsa) else "pod-identity",
-            ingress_domain=ingress_domain,
+            TenantServingArgs.from_spec(
+                tenant,
+                platform,
+                bucket_name=self.aws.bucket_name,
+                role_arn=self.aws.inference_role_arn,
+                kms_key_arn=self.aws.key_arn,
+                identity=identity,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.vectors: TenantVectorStore | None = None
-        if tenant.vector_namespaces:
+        if vectors_args is not None and tenant.vector_namespaces:
             self.vectors = TenantVectorStore(
                 name,
-                tenant,
-                inputs.vector_db,
-                replace_namespaces=replace_vector_namespaces,
+                vectors_args,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.serving.namespace]),
             )
+        self.namespace = pulumi.Output.from_input(self.serving.namespace.namespace_name)
+        self.bucket_name = self.aws.bucket_name
+        self.inference_role_arn = self.aws.inference_role_arn
+        self.models = pulumi.Output.from_input(sorted(self.serving.inference_services))
         self.register_outputs(
             {
-                "namespace": self.serving.namespace.namespace_name,
-                "bucket": self.aws.bucket_name,
-                "inferenceRoleArn": self.aws.inference_role_arn,
-                "models": sorted(self.serving.inference_services),
+                "namespace": self.namespace,
+                "bucketName": self.bucket_name,
+                "inferenceRoleArn": self.inference_role_arn,
+                "models": self.models,
             }
         )

@@ -4,14 +4,58 @@ the AWS and data sides."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
-from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission
+from .identity import POD_IDENTITY, Identity
+from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission, GatewayAdmissionArgs
 from .k8s.inference_service import inference_service
-from .k8s.namespace import Identity, TenantNamespace
+from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
 from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
 from .triton import versions
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantServingArgs:
+    """``tenant``: the resolved tenant. From the platform: ``gateway_namespace`` (Istio) and
+    ``ingress_domain`` (default ``example.com``, Knative's). From the AWS side:
+    ``bucket_name`` (the tenant's model repository bucket), ``role_arn`` (the tenant's
+    inference role; used here only for IRSA, Pod Identity associations are AWS-side),
+    ``kms_key_arn`` (optional, named on the config objects). ``identity``: default EKS Pod
+    Identity."""
+
+    tenant: ResolvedTenant
+    gateway_namespace: str
+    bucket_name: pulumi.Input[str]
+    role_arn: pulumi.Input[str] | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
+    identity: Identity = POD_IDENTITY
+    ingress_domain: str = DEFAULT_INGRESS_DOMAIN
+
+    @classmethod
+    def from_spec(
+        cls,
+        tenant: ResolvedTenant,
+        platform: PlatformSettings,
+        *,
+        bucket_name: pulumi.Input[str],
+        role_arn: pulumi.Input[str] | None = None,
+        kms_key_arn: pulumi.Input[str] | None = None,
+        identity: Identity = POD_IDENTITY,
+    ) -> TenantServingArgs:
+        """The args of a tenant resolved against ``platform`` (gateway namespace and
+        ingress domain from its settings)."""
+        return cls(
+            tenant=tenant,
+            gateway_namespace=platform.gateway_namespace,
+            ingress_domain=platform.ingress.domain,
+            bucket_name=bucket_name,
+            role_arn=role_arn,
+            kms_key_arn=kms_key_arn,
+            identity=identity,
+        )
 
 
 class TenantServing(pulumi.ComponentResource):
@@ -27,38 +71,37 @@ class TenantServing(pulumi.ComponentResource):
     - per model, the KServe InferenceService ``<name>-<model>-isvc`` (after its namespace,
       service account and configs; :func:`~tenantry.k8s.inference_service.inference_service`).
 
-    AWS-side inputs (from the AWS components, wired in the stack program): ``bucket_name``
-    (the tenant's model repository bucket), ``role_arn`` (the tenant's runtime role; used here
-    only for IRSA, Pod Identity associations are AWS-side), ``kms_key_arn`` (optional, named
-    on the config objects). Defaults: EKS Pod Identity, Knative's default ingress domain.
+    Arguments: :class:`TenantServingArgs`.
     """
 
     TYPE = "tenantry:tenant:TenantServing"
 
     def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        platform: PlatformSettings,
-        *,
-        bucket_name: pulumi.Input[str],
-        role_arn: pulumi.Input[str] | None = None,
-        kms_key_arn: pulumi.Input[str] | None = None,
-        identity: Identity = "pod-identity",
-        ingress_domain: str = DEFAULT_INGRESS_DOMAIN,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantServingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        if args.identity.is_irsa and args.role_arn is None:
+            raise ValueError("role_arn: required when identity.mode is 'irsa'")
         super().__init__(self.TYPE, name, None, opts)
-        t = tenant
+        t = args.tenant
+        bucket_name, kms_key_arn = args.bucket_name, args.kms_key_arn
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = TenantNamespace(
-            f"{name}-ns", t, platform, identity=identity, role_arn=role_arn, opts=child
+            f"{name}-ns",
+            TenantNamespaceArgs(
+                tenant=t,
+                gateway_namespace=args.gateway_namespace,
+                identity=args.identity,
+                role_arn=args.role_arn,
+            ),
+            opts=child,
         )
         self.gateway = GatewayAdmission(
             f"{name}-gateway",
-            t,
-            platform,
-            ingress_domain=ingress_domain,
+            GatewayAdmissionArgs(
+                tenant=t,
+                gateway_namespace=args.gateway_namespace,
+                ingress_domain=args.ingress_domain,
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self.model_configs: dict[tuple[str, str], pulumi.CustomResource] = {}

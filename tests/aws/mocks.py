@@ -90,28 +90,33 @@ def example_tenants() -> dict[str, ResolvedTenant]:
     return reg.tenants
 
 
-def default_args(**overrides: Any) -> Any:
-    from tenantry.aws import TenantAwsArgs
-
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """``TenantAwsArgs`` fields but the tenant: the example platform's, then ``overrides``."""
+    settings = platform()
     base: dict[str, Any] = dict(
         account_id=ACCOUNT,
+        cluster_name=settings.cluster.name,
+        admins=tuple(settings.admins),
         node_role_arn=NODE_ROLE_ARN,
         subnet_ids=SUBNETS,
         platform_key_arn=PLATFORM_KEY_ARN,
     )
-    return TenantAwsArgs(**(base | overrides))
+    return base | overrides
 
 
-def record(tenant: ResolvedTenant, args: Any = None, name: str | None = None) -> Recording:
+def record(
+    tenant: ResolvedTenant, args: dict[str, Any] | None = None, name: str | None = None
+) -> Recording:
     """Run ``TenantAws`` for ``tenant`` under mocks; return every registration and the
     component's resolved outputs."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="tenantry", stack=tenant.name, preview=False)
-    from tenantry.aws import TenantAws
+    from tenantry import TenantAws, TenantAwsArgs
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        c = TenantAws(name or tenant.name, tenant, platform(), args or default_args())
+        fields = default_args() if args is None else args
+        c = TenantAws(name or tenant.name, TenantAwsArgs(tenant=tenant, **fields))
         outs = {
             "bucket_name": c.bucket_name,
             "inference_role_arn": c.inference_role_arn,

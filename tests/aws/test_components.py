@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tenantry.aws.identity import Irsa
+from tenantry import Identity
 from tenantry.spec import ResolvedTenant
 
 from .mocks import ACCOUNT, PLATFORM_KEY_ARN, SUBNETS, Recording, default_args, platform, record
@@ -206,7 +206,10 @@ def test_no_admin_role_without_tenant_admins(tenants: dict[str, ResolvedTenant])
 
 def test_irsa_option(tenants: dict[str, ResolvedTenant]) -> None:
     issuer = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
-    mode = Irsa(f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}", f"https://{issuer}")
+    mode = Identity.irsa(
+        oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}",
+        oidc_issuer=f"https://{issuer}",
+    )
     rec = record(tenants["acme"], default_args(identity=mode))
     assert rec.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []
     trust = policy(rec.named("acme-identity-inference-role").inputs, "assumeRolePolicy")

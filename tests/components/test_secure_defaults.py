@@ -7,18 +7,32 @@ from typing import Any
 import pulumi
 import pytest
 
+from tenantry import (
+    GatewayAdmission,
+    GatewayAdmissionArgs,
+    Identity,
+    TenantNamespace,
+    TenantNamespaceArgs,
+    TenantServing,
+    TenantServingArgs,
+)
 from tenantry.engine import Record
-from tenantry.k8s.gateway import GatewayAdmission
-from tenantry.k8s.namespace import NON_PUBLIC, TenantNamespace
+from tenantry.k8s.namespace import NON_PUBLIC
 from tenantry.spec import TIERS
-from tenantry.tenant_serving import TenantServing as Tenant
 
 from .helpers import BUCKET, EXAMPLES, build, platform, tenants
+
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+IRSA = Identity.irsa(
+    oidc_provider_arn=f"arn:aws:iam::111122223333:oidc-provider/{ISSUER}",
+    oidc_issuer=f"https://{ISSUER}",
+)
 
 
 def tenant_records(name: str, **kw: Any) -> dict[str, Record]:
     t = tenants()[name]
-    recs = build(name, lambda: Tenant(name, t, platform(), bucket_name=BUCKET, **kw))
+    args = TenantServingArgs.from_spec(t, platform(), bucket_name=BUCKET, **kw)
+    recs = build(name, lambda: TenantServing(name, args))
     return {r.name: r for r in recs}
 
 
@@ -162,7 +176,7 @@ def test_service_account_token_not_mounted_and_no_irsa_by_default(name: str) -> 
 
 def test_irsa_annotates_the_service_account_only_when_chosen() -> None:
     arn = "arn:aws:iam::111122223333:role/acme-runtime"
-    sa = tenant_records("acme", identity="irsa", role_arn=arn)["acme-ns-inference-sa"].inputs
+    sa = tenant_records("acme", identity=IRSA, role_arn=arn)["acme-ns-inference-sa"].inputs
     assert sa["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
     assert sa["automountServiceAccountToken"] is False
 
@@ -170,7 +184,8 @@ def test_irsa_annotates_the_service_account_only_when_chosen() -> None:
 def test_irsa_without_role_is_refused() -> None:
     t = tenants()["acme"]
     with pytest.raises(ValueError, match="role_arn: required"):
-        build("acme", lambda: TenantNamespace("acme", t, platform(), identity="irsa"))
+        args = TenantNamespaceArgs(tenant=t, gateway_namespace="istio-system", identity=IRSA)
+        build("acme", lambda: TenantNamespace("acme", args))
 
 
 def test_admin_role_is_namespaced_read_mostly_and_bound_to_the_tenant_group() -> None:
@@ -298,9 +313,10 @@ def test_rate_limit_tokens_are_requests_per_second() -> None:
 def test_service_account_automount_off_under_plain_mocks() -> Any:
     import tenantry.engine.recorder as rec
 
-    pulumi.runtime.set_mocks(rec._Mocks(), project="tenantry", stack="acme", preview=False)
-    ns = TenantNamespace("acme", tenants()["acme"], platform())
-    gw = GatewayAdmission("acme-gw", tenants()["acme"], platform())
+    pulumi.runtime.set_mocks(rec.OfflineMocks(), project="tenantry", stack="acme", preview=False)
+    acme, gw_ns = tenants()["acme"], platform().gateway_namespace
+    ns = TenantNamespace("acme", TenantNamespaceArgs(tenant=acme, gateway_namespace=gw_ns))
+    gw = GatewayAdmission("acme-gw", GatewayAdmissionArgs(tenant=acme, gateway_namespace=gw_ns))
 
     def check(values: list[Any]) -> None:
         automount, action = values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenantry.tenant_serving import TenantServing as Tenant
+from tenantry import TenantServing, TenantServingArgs
 from tenantry.triton import config_key, versions
 
 from .helpers import BUCKET, EXAMPLES, TIER_OF_EXAMPLE, build, parent_name, platform, tenants
@@ -50,7 +50,8 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
 
 def build_tenant(name: str, **kw: object) -> list:
     t = tenants()[name]
-    return build(name, lambda: Tenant(name, t, platform(), bucket_name=BUCKET, **kw))  # type: ignore[arg-type]
+    args = TenantServingArgs.from_spec(t, platform(), bucket_name=BUCKET, **kw)  # type: ignore[arg-type]
+    return build(name, lambda: TenantServing(name, args))
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

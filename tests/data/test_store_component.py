@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from tenantry.data.provider import VectorNamespaceProvider, make_backend
-from tenantry.data.store import SECRET_NAME, AdminArgs, TenantVectorStore
+from tenantry.data.store import SECRET_NAME, AdminArgs, TenantVectorStore, TenantVectorStoreArgs
 from tenantry.spec import ResolvedTenant, load_platform, load_registry
 from tenantry.spec.model import VectorNamespace
 
@@ -73,7 +73,7 @@ def unwrap_secret(value: Any) -> Any:
 
 @pulumi.runtime.test
 def test_children_contract(mocks: Recorder, acme: ResolvedTenant) -> Any:
-    store = TenantVectorStore("acme-vectors", acme, ADMIN)
+    store = TenantVectorStore("acme-vectors", TenantVectorStoreArgs(tenant=acme, admin=ADMIN))
 
     def check(_: Any) -> None:
         r = mocks.resources
@@ -137,7 +137,7 @@ def test_children_contract(mocks: Recorder, acme: ResolvedTenant) -> Any:
 
 @pulumi.runtime.test
 def test_password_and_admin_are_secret(mocks: Recorder, acme: ResolvedTenant) -> Any:
-    store = TenantVectorStore("acme-vectors", acme, ADMIN)
+    store = TenantVectorStore("acme-vectors", TenantVectorStoreArgs(tenant=acme, admin=ADMIN))
     docs = store.namespaces["docs"]
 
     async def secrets() -> None:
@@ -151,7 +151,7 @@ def test_password_and_admin_are_secret(mocks: Recorder, acme: ResolvedTenant) ->
 
 @pulumi.runtime.test
 def test_children_are_parented_to_the_component(mocks: Recorder, acme: ResolvedTenant) -> Any:
-    store = TenantVectorStore("acme-vectors", acme, ADMIN)
+    store = TenantVectorStore("acme-vectors", TenantVectorStoreArgs(tenant=acme, admin=ADMIN))
     children = [store.store, *store.namespaces.values(), store.secret]
 
     def check(urns: list[str]) -> None:
@@ -163,7 +163,10 @@ def test_children_are_parented_to_the_component(mocks: Recorder, acme: ResolvedT
 
 @pulumi.runtime.test
 def test_replace_opt_in_is_per_namespace(mocks: Recorder, acme: ResolvedTenant) -> Any:
-    store = TenantVectorStore("acme-vectors", acme, ADMIN, replace_namespaces=["merchants"])
+    store = TenantVectorStore(
+        "acme-vectors",
+        TenantVectorStoreArgs(tenant=acme, admin=ADMIN, replace_namespaces=["merchants"]),
+    )
 
     def check(_: Any) -> None:
         flags = {
@@ -185,7 +188,7 @@ def test_retain_on_delete_comes_from_the_tenant_file(mocks: Recorder, acme: Reso
             ),
         ),
     )
-    store = TenantVectorStore("acme-vectors", t, ADMIN)
+    store = TenantVectorStore("acme-vectors", TenantVectorStoreArgs(tenant=t, admin=ADMIN))
 
     def check(_: Any) -> None:
         assert mocks.resources["acme-vectors-scratch"].inputs["retainOnDelete"] is False
@@ -215,5 +218,5 @@ def test_bad_input_fails_before_any_resource(
 ) -> None:
     t = dataclasses.replace(acme, vector_namespaces=namespaces) if namespaces else acme
     with pytest.raises(ValueError, match=message):
-        TenantVectorStore("acme-vectors", t, ADMIN, **kwargs)
+        TenantVectorStore("acme-vectors", TenantVectorStoreArgs(tenant=t, admin=ADMIN, **kwargs))
     assert mocks.resources == {}

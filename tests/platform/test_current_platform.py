@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from tenantry import Platform, PlatformArgs
 from tenantry.cli.main import main
 from tenantry.engine import Record, record, record_platform
 from tenantry.engine.stack import PASSWORD_KEY, PROGRAM, _config_values, _run
@@ -23,7 +24,7 @@ from tenantry.k8s.inference_service import (
     STORAGE_CONTAINER,
     inference_service_spec,
 )
-from tenantry.platform import Platform, PlatformProgramError
+from tenantry.platform import PlatformProgramError
 from tenantry.platform.charts import (
     GPU_OPERATOR,
     KSERVE,
@@ -74,7 +75,8 @@ def settings_with(**changes: Any) -> PlatformSettings:
 
 def platform_with(settings: PlatformSettings, **kw: Any) -> list[Record]:
     def program() -> None:
-        Platform("platform", settings, example_plan(), vector_db_password="pw", **kw)
+        args = PlatformArgs.from_spec(settings, example_plan(), vector_db_password="pw", **kw)
+        Platform("platform", args)
 
     return record(program, stack="platform")
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from pulumi_kubernetes.core.v1 import ConfigMap
 
+from tenantry import Platform, PlatformArgs, PoolPlanError
 from tenantry.engine import SECRET, UNKNOWN, Record, record, record_platform
-from tenantry.platform import Platform, PoolPlanError
 from tenantry.platform.gpu_pool import pool_size
 from tenantry.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _require
 from tenantry.spec import PlatformSettings
@@ -39,10 +39,12 @@ def build(settings: PlatformSettings) -> tuple[list[Record], dict[str, Any]]:
     def program() -> None:
         p = Platform(
             "platform",
-            settings,
-            example_plan(),
-            vector_db_password="pw-123",
-            unpinned_preview=settings.triton_image_digest is None,  # the example has none
+            PlatformArgs.from_spec(
+                settings,
+                example_plan(),
+                vector_db_password="pw-123",
+                unpinned_preview=settings.triton_image_digest is None,  # the example has none
+            ),
         )
         seen.update(p.outputs)
         for key, value in p.outputs.items():
@@ -113,9 +115,12 @@ def test_existing_vector_db_connection_values() -> None:
 
     def program() -> None:
         p = Platform(
-            "platform", s, example_plan(), vector_db_password="pw-123", unpinned_preview=True
+            "platform",
+            PlatformArgs.from_spec(
+                s, example_plan(), vector_db_password="pw-123", unpinned_preview=True
+            ),
         )
-        p.vector_db.connection.apply(got.update)
+        p.vector_db.apply(got.update)
 
     record(program, stack="platform")
     assert got == {

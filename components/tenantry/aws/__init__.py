@@ -7,22 +7,45 @@ Re-exports only. The Pulumi components are imported lazily so that the pure modu
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .bucket import TenantBucket, TenantBucketArgs
+    from .identity import TenantIdentity, TenantIdentityArgs
+    from .kms_key import TenantKey, TenantKeyArgs
+    from .names import TenantNames
+    from .node_group import DedicatedNodeGroup, DedicatedNodeGroupArgs
+    from .provider import tenant_provider
+    from .tenant_aws import TenantAws, TenantAwsArgs
 
 _EXPORTS = {
     "TenantAws": "tenant_aws",
     "TenantAwsArgs": "tenant_aws",
     "TenantKey": "kms_key",
+    "TenantKeyArgs": "kms_key",
     "TenantBucket": "bucket",
+    "TenantBucketArgs": "bucket",
     "TenantIdentity": "identity",
-    "PodIdentity": "identity",
-    "Irsa": "identity",
+    "TenantIdentityArgs": "identity",
     "DedicatedNodeGroup": "node_group",
-    "NodeGroupPlatform": "node_group",
+    "DedicatedNodeGroupArgs": "node_group",
     "tenant_provider": "provider",
     "TenantNames": "names",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DedicatedNodeGroup",
+    "DedicatedNodeGroupArgs",
+    "TenantAws",
+    "TenantAwsArgs",
+    "TenantBucket",
+    "TenantBucketArgs",
+    "TenantIdentity",
+    "TenantIdentityArgs",
+    "TenantKey",
+    "TenantKeyArgs",
+    "TenantNames",
+    "tenant_provider",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +14,21 @@ from .policy import PolicyDocument, check_prefix
 from .tenant_policies import bucket_policy, read_grant, read_write_grant
 
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantBucketArgs:
+    """``names``: the tenant's AWS names. ``storage``: the tenant file's ``spec.storage``
+    (versioning, retention, force destroy). ``key_arn``: the KMS key of the default
+    encryption. ``admins``: the platform administrators (named in the bucket policy).
+    ``admin_role``: whether the tenant has an admin role. ``tags``: the tag policy's tags."""
+
+    names: TenantNames
+    storage: Storage
+    key_arn: pulumi.Input[str]
+    admins: Sequence[str]
+    admin_role: bool
+    tags: Mapping[str, str]
 
 
 class TenantBucket(pulumi.ComponentResource):
@@ -37,20 +53,12 @@ class TenantBucket(pulumi.ComponentResource):
     TYPE = "tenantry:aws:TenantBucket"
 
     def __init__(
-        self,
-        name: str,
-        names: TenantNames,
-        *,
-        storage: Storage,
-        key_arn: pulumi.Input[str],
-        admins: Sequence[str],
-        admin_role: bool,
-        tags: Mapping[str, str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
-        self.names = names
-        self.key_arn: pulumi.Output[str] = pulumi.Output.from_input(key_arn)
+        self.names = names = args.names
+        storage, tags, admin_role = args.storage, args.tags, args.admin_role
+        self.key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.key_arn)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
@@ -122,7 +130,7 @@ class TenantBucket(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
-        admins = list(admins)
+        admins = list(args.admins)
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket_id,
@@ -133,7 +141,7 @@ class TenantBucket(pulumi.ComponentResource):
         )
         self.bucket_name: pulumi.Output[str] = self.bucket.bucket
         self.arn: pulumi.Output[str] = self.bucket.arn
-        self.register_outputs({"bucket_name": self.bucket_name, "arn": self.arn})
+        self.register_outputs({"bucketName": self.bucket_name, "arn": self.arn})
 
     def grant_read(self, prefix: str = MODELS_PREFIX) -> pulumi.Output[PolicyDocument]:
         """Identity-policy statements: read and list ``prefix``, decrypt with this bucket's

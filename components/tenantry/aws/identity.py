@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from ..identity import POD_IDENTITY, Identity
 from .bucket import TenantBucket
 from .names import IAM_PATH, MODELS_PREFIX, TenantNames
 from .tenant_policies import admin_trust, boundary_policy, irsa_trust, pod_identity_trust
@@ -16,20 +17,20 @@ from .tenant_policies import admin_trust, boundary_policy, irsa_trust, pod_ident
 MAX_SESSION_SECONDS = 3600
 
 
-@dataclass(frozen=True)
-class PodIdentity:
-    """Default: EKS Pod Identity (trust ``pods.eks.amazonaws.com``, an association per SA)."""
+@dataclass(frozen=True, kw_only=True)
+class TenantIdentityArgs:
+    """``names``: the tenant's AWS names. ``bucket``: the tenant's bucket (its grants and
+    key). ``cluster_name``: the EKS cluster (Pod Identity trust and association).
+    ``tenant_admins``: the tenant file's ``access.admins`` (an admin role when not empty).
+    ``tags``: the tag policy's tags. ``identity``: :class:`tenantry.identity.Identity`
+    (default EKS Pod Identity)."""
 
-
-@dataclass(frozen=True)
-class Irsa:
-    """Option: IAM roles for service accounts through the cluster's OIDC provider."""
-
-    oidc_provider_arn: str
-    oidc_issuer: str  # https://oidc.eks.<region>.amazonaws.com/id/<id>
-
-
-IdentityMode = PodIdentity | Irsa
+    names: TenantNames
+    bucket: TenantBucket
+    cluster_name: str
+    tenant_admins: Sequence[str]
+    tags: Mapping[str, str]
+    identity: Identity = POD_IDENTITY
 
 
 class TenantIdentity(pulumi.ComponentResource):
@@ -42,28 +43,21 @@ class TenantIdentity(pulumi.ComponentResource):
     ``<name>-inference-read`` (read ``models/``, decrypt through S3), and by default
     ``<name>-pod-identity`` (``aws.eks.PodIdentityAssociation`` for service account
     ``<tenant>-inference`` in namespace ``<tenant>``, session tags on because the trust
-    policy checks them). With :class:`Irsa` the trust goes to the OIDC provider instead and no
-    association is created. When ``access.admins`` is not empty: ``<name>-admin-role``
-    (``tenantry-<tenant>-admin``, assumable by those ARNs) with ``<name>-admin-read-write``
+    policy checks them). With IRSA (:class:`tenantry.identity.Identity`) the trust goes to
+    the OIDC provider instead and no association is created. When ``access.admins`` is not
+    empty: ``<name>-admin-role`` (``tenantry-<tenant>-admin``, assumable by those ARNs) with
+    ``<name>-admin-read-write``
     (upload/read/delete ``models/``, data keys through S3). Sessions last at most one hour.
     """
 
     TYPE = "tenantry:aws:TenantIdentity"
 
     def __init__(
-        self,
-        name: str,
-        names: TenantNames,
-        *,
-        bucket: TenantBucket,
-        cluster_name: str,
-        tenant_admins: Sequence[str],
-        tags: Mapping[str, str],
-        mode: IdentityMode | None = None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
-        mode = mode or PodIdentity()
+        names, bucket, tags, identity = args.names, args.bucket, args.tags, args.identity
+        cluster_name, tenant_admins = args.cluster_name, args.tenant_admins
         child = pulumi.ResourceOptions(parent=self)
         self.boundary = aws.iam.Policy(
             f"{name}-boundary",
@@ -75,9 +69,9 @@ class TenantIdentity(pulumi.ComponentResource):
             opts=child,
         )
         trust = (
-            pod_identity_trust(names, cluster_name)
-            if isinstance(mode, PodIdentity)
-            else irsa_trust(names, mode.oidc_provider_arn, mode.oidc_issuer)
+            irsa_trust(names, identity.oidc_provider_arn or "", identity.oidc_issuer or "")
+            if identity.is_irsa
+            else pod_identity_trust(names, cluster_name)
         )
 
         def role(purpose: str, description: str, trust_json: str) -> aws.iam.Role:
@@ -106,7 +100,7 @@ class TenantIdentity(pulumi.ComponentResource):
             opts=child,
         )
         self.pod_identity: aws.eks.PodIdentityAssociation | None = None
-        if isinstance(mode, PodIdentity):
+        if not identity.is_irsa:
             self.pod_identity = aws.eks.PodIdentityAssociation(
                 f"{name}-pod-identity",
                 cluster_name=cluster_name,
@@ -136,5 +130,5 @@ class TenantIdentity(pulumi.ComponentResource):
             self.admin_role.arn if self.admin_role else pulumi.Output.from_input(None)
         )
         self.register_outputs(
-            {"inference_role_arn": self.inference_role_arn, "admin_role_arn": self.admin_role_arn}
+            {"inferenceRoleArn": self.inference_role_arn, "adminRoleArn": self.admin_role_arn}
         )

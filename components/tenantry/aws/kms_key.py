@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -40,6 +41,20 @@ def secure_key(
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class TenantKeyArgs:
+    """``names``: the tenant's AWS names. ``admins``: the platform administrators (manage
+    the key, no cryptographic use). ``admin_role``: whether the tenant has an admin role (it
+    may encrypt/decrypt through S3). ``tags``: the tag policy's tags.
+    ``deletion_window_days``: 7 to 30 (default 30)."""
+
+    names: TenantNames
+    admins: Sequence[str]
+    admin_role: bool
+    tags: Mapping[str, str]
+    deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
+
+
 class TenantKey(pulumi.ComponentResource):
     """A symmetric KMS key and its alias for one tenant.
 
@@ -56,28 +71,21 @@ class TenantKey(pulumi.ComponentResource):
     TYPE = "tenantry:aws:TenantKey"
 
     def __init__(
-        self,
-        name: str,
-        names: TenantNames,
-        *,
-        admins: Sequence[str],
-        admin_role: bool,
-        tags: Mapping[str, str],
-        deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
-        if not 7 <= deletion_window_days <= 30:
+        names = args.names
+        if not 7 <= args.deletion_window_days <= 30:
             raise ValueError(
-                f"deletion_window_days {deletion_window_days}: accepted is 7 to 30 (days)"
+                f"deletion_window_days {args.deletion_window_days}: accepted is 7 to 30 (days)"
             )
+        super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.key = secure_key(
             f"{name}-key",
             description=f"tenantry: model artifacts of tenant {names.tenant}",
-            policy=key_policy(names, admins, admin_role=admin_role).to_json(),
-            tags=tags,
-            deletion_window_days=deletion_window_days,
+            policy=key_policy(names, args.admins, admin_role=args.admin_role).to_json(),
+            tags=args.tags,
+            deletion_window_days=args.deletion_window_days,
             opts=child,
         )
         self.alias = aws.kms.Alias(

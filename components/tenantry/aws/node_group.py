@@ -24,15 +24,23 @@ CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
 TAGGED_AT_LAUNCH = ("instance", "volume", "network-interface")
 
 
-@dataclass(frozen=True)
-class NodeGroupPlatform:
-    """What the platform stack provides to every dedicated node group."""
+@dataclass(frozen=True, kw_only=True)
+class DedicatedNodeGroupArgs:
+    """``tenant``/``tier``: the tenant's name and tier (labels, taint, names).
+    ``node_group``: one resolved ``spec.nodeGroups`` entry. From the platform:
+    ``cluster_name``, ``node_role_arn``, ``subnet_ids``; ``root_volume_gib`` (20-16384,
+    default 200) and ``ebs_kms_key_arn`` (``None``: the account's default EBS key).
+    ``tags``: the tag policy's tags."""
 
+    tenant: str
+    tier: str
+    node_group: ResolvedNodeGroup
     cluster_name: str
     node_role_arn: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    tags: Mapping[str, str]
     root_volume_gib: int = DEFAULT_ROOT_VOLUME_GIB
-    ebs_kms_key_arn: pulumi.Input[str] | None = None  # None: the account's default EBS key
+    ebs_kms_key_arn: pulumi.Input[str] | None = None
 
 
 def node_labels(tenant: str, tier: str, ng: ResolvedNodeGroup) -> dict[str, str]:
@@ -117,25 +125,17 @@ class DedicatedNodeGroup(pulumi.ComponentResource):
     TYPE = "tenantry:aws:DedicatedNodeGroup"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        tenant: str,
-        tier: str,
-        node_group: ResolvedNodeGroup,
-        platform: NodeGroupPlatform,
-        tags: Mapping[str, str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DedicatedNodeGroupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
-        ng = node_group
+        ng, tenant, platform = args.node_group, args.tenant, args
         if ng.capacity_type not in CAPACITY_TYPES:
             raise ValueError(
                 f"nodeGroups[{ng.name}].capacityType {ng.capacity_type!r}: "
                 f"accepted is one of {sorted(CAPACITY_TYPES)}"
             )
+        super().__init__(self.TYPE, name, None, opts)
         group_name = f"tenantry-{tenant}-{ng.name}"
-        tags = dict(tags)
+        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         self.launch_template = gpu_launch_template(
             f"{name}-launch-template",
@@ -162,10 +162,10 @@ class DedicatedNodeGroup(pulumi.ComponentResource):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
             ),
-            labels=node_labels(tenant, tier, ng),
+            labels=node_labels(tenant, args.tier, ng),
             taints=[aws.eks.NodeGroupTaintArgs(**t) for t in node_taints(tenant)],
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
         )
         self.node_group_name: pulumi.Output[str] = self.node_group.node_group_name
-        self.register_outputs({"node_group_name": self.node_group_name})
+        self.register_outputs({"nodeGroupName": self.node_group_name})

@@ -3,44 +3,78 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
+from ..identity import POD_IDENTITY, Identity
 from ..spec import PlatformSettings, ResolvedTenant
 from ..tags import tenant_tags
-from .bucket import TenantBucket
-from .identity import IdentityMode, PodIdentity, TenantIdentity
-from .kms_key import DEFAULT_DELETION_WINDOW_DAYS, TenantKey
+from .bucket import TenantBucket, TenantBucketArgs
+from .identity import TenantIdentity, TenantIdentityArgs
+from .kms_key import DEFAULT_DELETION_WINDOW_DAYS, TenantKey, TenantKeyArgs
 from .names import TenantNames
-from .node_group import DEFAULT_ROOT_VOLUME_GIB, DedicatedNodeGroup, NodeGroupPlatform
+from .node_group import DEFAULT_ROOT_VOLUME_GIB, DedicatedNodeGroup, DedicatedNodeGroupArgs
 from .provider import tenant_provider
 
+if TYPE_CHECKING:
+    from ..platform_ref import PlatformInputs
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class TenantAwsArgs:
-    """Inputs that come from the platform (its stack outputs or config), not the tenant file.
+    """What :class:`TenantAws` builds from.
 
-    ``account_id``: the platform account (names, key policy). ``cluster_name``: default the
-    platform settings' cluster. ``node_role_arn``/``subnet_ids``: required only when the tenant
-    has ``nodeGroups``. ``platform_key_arn``: required only for ``storage.encryption:
-    platform-key``. ``provider``: ``None`` creates ``<name>-provider`` with
-    :func:`provider.tenant_provider`; pass one to share it.
+    ``tenant``: the resolved tenant. From the platform (its settings and stack outputs):
+    ``account_id`` (names, key policy), ``cluster_name``, ``admins`` (the platform
+    administrators: they manage the key and are named in the bucket policy),
+    ``node_role_arn``/``subnet_ids`` (required only when the tenant has ``nodeGroups``),
+    ``platform_key_arn`` (required only for ``storage.encryption: platform-key``),
+    ``partition`` (default ``aws``), ``ebs_kms_key_arn`` (node root volumes; ``None``: the
+    account's default EBS key). Options: ``identity`` (default EKS Pod Identity),
+    ``bucket_suffix`` (default: the account id), ``key_deletion_window_days`` (7-30, default
+    30), ``root_volume_gib`` (default 200), ``provider`` (``None`` creates
+    ``<name>-provider`` with :func:`provider.tenant_provider`; pass one to share it).
     """
 
+    tenant: ResolvedTenant
     account_id: str
-    cluster_name: str | None = None
+    cluster_name: str
+    admins: Sequence[str] = ()
     node_role_arn: pulumi.Input[str] | None = None
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     platform_key_arn: pulumi.Input[str] | None = None
     partition: str = "aws"
     bucket_suffix: str | None = None
-    identity: IdentityMode = field(default_factory=PodIdentity)
+    identity: Identity = POD_IDENTITY
     key_deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
     root_volume_gib: int = DEFAULT_ROOT_VOLUME_GIB
     ebs_kms_key_arn: pulumi.Input[str] | None = None
     provider: aws.Provider | None = None
+
+    @classmethod
+    def from_spec(
+        cls,
+        tenant: ResolvedTenant,
+        platform: PlatformSettings,
+        inputs: PlatformInputs,
+        *,
+        identity: Identity = POD_IDENTITY,
+    ) -> TenantAwsArgs:
+        """The args of a tenant resolved against ``platform``, on the platform stack's
+        outputs ``inputs``."""
+        return cls(
+            tenant=tenant,
+            account_id=platform.account_id,
+            cluster_name=platform.cluster.name,
+            admins=tuple(platform.admins),
+            node_role_arn=inputs.node_role_arn,
+            subnet_ids=inputs.subnet_ids,
+            platform_key_arn=inputs.platform_key_arn,
+            identity=identity,
+        )
 
 
 class TenantAws(pulumi.ComponentResource):
@@ -60,19 +94,9 @@ class TenantAws(pulumi.ComponentResource):
     TYPE = "tenantry:aws:TenantAws"
 
     def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        platform: PlatformSettings,
-        args: TenantAwsArgs,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantAwsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
-        t = tenant
-        self.names = names = TenantNames(
-            t.name, args.account_id, t.region, args.partition, args.bucket_suffix
-        )
-        self.tags = tags = tenant_tags(t)
+        t = args.tenant
         if t.storage.encryption == "platform-key" and not args.platform_key_arn:
             raise ValueError(
                 f"tenant {t.name}: storage.encryption is 'platform-key', so "
@@ -83,8 +107,13 @@ class TenantAws(pulumi.ComponentResource):
                 f"tenant {t.name}: spec.nodeGroups is not empty, so "
                 "TenantAwsArgs.node_role_arn and subnet_ids are required"
             )
-        cluster_name = args.cluster_name or platform.cluster.name
-        admins = list(platform.admins)
+        super().__init__(self.TYPE, name, None, opts)
+        self.names = names = TenantNames(
+            t.name, args.account_id, t.region, args.partition, args.bucket_suffix
+        )
+        self.tags = tags = tenant_tags(t)
+        cluster_name = args.cluster_name
+        admins = list(args.admins)
         admin_role = bool(t.access.admins)
 
         self.provider = args.provider or tenant_provider(
@@ -96,11 +125,13 @@ class TenantAws(pulumi.ComponentResource):
         if t.storage.encryption == "tenant-key":
             self.key = TenantKey(
                 f"{name}-key",
-                names,
-                admins=admins,
-                admin_role=admin_role,
-                tags=tags,
-                deletion_window_days=args.key_deletion_window_days,
+                TenantKeyArgs(
+                    names=names,
+                    admins=admins,
+                    admin_role=admin_role,
+                    tags=tags,
+                    deletion_window_days=args.key_deletion_window_days,
+                ),
                 opts=child,
             )
             key_arn: pulumi.Input[str] = self.key.arn
@@ -109,42 +140,45 @@ class TenantAws(pulumi.ComponentResource):
             key_arn = args.platform_key_arn
         self.storage = TenantBucket(
             f"{name}-storage",
-            names,
-            storage=t.storage,
-            key_arn=key_arn,
-            admins=admins,
-            admin_role=admin_role,
-            tags=tags,
+            TenantBucketArgs(
+                names=names,
+                storage=t.storage,
+                key_arn=key_arn,
+                admins=admins,
+                admin_role=admin_role,
+                tags=tags,
+            ),
             opts=child,
         )
         self.identity = TenantIdentity(
             f"{name}-identity",
-            names,
-            bucket=self.storage,
-            cluster_name=cluster_name,
-            tenant_admins=t.access.admins,
-            tags=tags,
-            mode=args.identity,
+            TenantIdentityArgs(
+                names=names,
+                bucket=self.storage,
+                cluster_name=cluster_name,
+                tenant_admins=t.access.admins,
+                tags=tags,
+                identity=args.identity,
+            ),
             opts=child,
         )
         self.node_groups: list[DedicatedNodeGroup] = []
         if t.node_groups:
             assert args.node_role_arn is not None and args.subnet_ids is not None
-            ng_platform = NodeGroupPlatform(
-                cluster_name=cluster_name,
-                node_role_arn=args.node_role_arn,
-                subnet_ids=args.subnet_ids,
-                root_volume_gib=args.root_volume_gib,
-                ebs_kms_key_arn=args.ebs_kms_key_arn,
-            )
             self.node_groups = [
                 DedicatedNodeGroup(
                     f"{name}-ng-{ng.name}",
-                    tenant=t.name,
-                    tier=t.tier.name,
-                    node_group=ng,
-                    platform=ng_platform,
-                    tags=tags,
+                    DedicatedNodeGroupArgs(
+                        tenant=t.name,
+                        tier=t.tier.name,
+                        node_group=ng,
+                        cluster_name=cluster_name,
+                        node_role_arn=args.node_role_arn,
+                        subnet_ids=args.subnet_ids,
+                        root_volume_gib=args.root_volume_gib,
+                        ebs_kms_key_arn=args.ebs_kms_key_arn,
+                        tags=tags,
+                    ),
                     opts=child,
                 )
                 for ng in t.node_groups
@@ -157,10 +191,10 @@ class TenantAws(pulumi.ComponentResource):
         self.namespace = names.namespace
         self.register_outputs(
             {
-                "bucket_name": self.bucket_name,
-                "inference_role_arn": self.inference_role_arn,
-                "key_arn": self.key_arn,
-                "admin_role_arn": self.identity.admin_role_arn,
-                "node_group_names": [g.node_group_name for g in self.node_groups],
+                "bucketName": self.bucket_name,
+                "inferenceRoleArn": self.inference_role_arn,
+                "keyArn": self.key_arn,
+                "adminRoleArn": self.identity.admin_role_arn,
+                "nodeGroupNames": [g.node_group_name for g in self.node_groups],
             }
         )

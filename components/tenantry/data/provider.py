@@ -192,8 +192,8 @@ def replacement_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str
     return (
         f"vector namespace {where}: {'; '.join(changes)} replaces the table and destroys "
         "its data (a metric change rebuilds the index). Opt in by listing this namespace "
-        "in TenantVectorStore(replace_namespaces=[...]) (sets allowDataLoss) for this "
-        "deployment, or revert the change."
+        "in TenantArgs.replace_vector_namespaces (TenantVectorStoreArgs.replace_namespaces; "
+        "sets allowDataLoss) for this deployment, or revert the change."
     )
 
 

@@ -1,8 +1,11 @@
-"""``TenantVectorStore``: a tenant's isolated vector namespaces, declared from its tenant file."""
+"""``TenantVectorStore``: a tenant's isolated vector namespaces, declared from its tenant file.
 
-from __future__ import annotations
+No ``from __future__ import annotations``: :class:`AdminArgs` is part of
+:class:`tenantry.tenant.TenantArgs`, whose annotations Pulumi's schema inference reads as
+objects."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -51,6 +54,20 @@ def limits_input(limits: RoleLimits) -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class TenantVectorStoreArgs:
+    """``tenant``: the resolved tenant (its ``spec.vectorNamespaces`` and
+    ``spec.quotas.vectorDb``). ``admin``: the platform's admin login (:class:`AdminArgs`, the
+    platform stack's ``vectorDb`` output). ``replace_namespaces``: namespaces whose dimension
+    or metric change may destroy their data in this deployment (see
+    :class:`TenantVectorStore`). ``backend``: ``pgvector``."""
+
+    tenant: ResolvedTenant
+    admin: AdminArgs
+    replace_namespaces: Sequence[str] = ()
+    backend: str = "pgvector"
+
+
 class TenantVectorStore(pulumi.ComponentResource):
     """A tenant's vector store on the shared database, one child per fact:
 
@@ -85,16 +102,11 @@ class TenantVectorStore(pulumi.ComponentResource):
     role: pulumi.Output[str]
     password: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        admin: AdminArgs,
-        *,
-        replace_namespaces: Sequence[str] = (),
-        backend: str = "pgvector",
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    @staticmethod
+    def check(args: TenantVectorStoreArgs) -> list[NamespaceSpec]:
+        """The namespaces ``args`` declare, each checked (names, backend, dimension, the
+        replace opt-in); raises ``ValueError`` naming the field. Nothing is declared."""
+        tenant, backend = args.tenant, args.backend
         store = TenantStore.for_tenant(tenant.name)
         if backend not in BACKENDS:
             raise ValueError(
@@ -106,12 +118,20 @@ class TenantVectorStore(pulumi.ComponentResource):
         ]
         for spec in specs:
             check_namespace(spec)
-        unknown = sorted(set(replace_namespaces) - {s.name for s in specs})
+        unknown = sorted(set(args.replace_namespaces) - {s.name for s in specs})
         if unknown:
             raise ValueError(
                 f"replace_namespaces: {unknown} are not vector namespaces of "
                 f"tenant {tenant.name}; accepted: {[s.name for s in specs]}"
             )
+        return specs
+
+    def __init__(
+        self, name: str, args: TenantVectorStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        tenant, admin, backend = args.tenant, args.admin, args.backend
+        replace_namespaces = args.replace_namespaces
+        specs = self.check(args)
         limits = role_limits(tenant.quotas.vector_db)
         super().__init__(self.TYPE, name, None, opts)
         secret_admin = pulumi.Output.secret(dict(admin))

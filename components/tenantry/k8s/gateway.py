@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
-from ..spec import PlatformSettings, ResolvedTenant
+from ..spec import ResolvedTenant
 from ..tags import tenant_labels
 from ..triton import serving_caps
 from .labels import SERVING_SYSTEM_NAMESPACE
@@ -35,7 +36,7 @@ def model_hosts(t: ResolvedTenant, domain: str) -> list[str]:
     return hosts
 
 
-def callers_policy_spec(t: ResolvedTenant, platform: PlatformSettings) -> dict[str, Any]:
+def callers_policy_spec(t: ResolvedTenant, gateway_namespace: str) -> dict[str, Any]:
     """ALLOW in the tenant's namespace: mesh identities from the allowed namespaces, the serving
     path (gateways, Knative activator) and metric scrapes; everything else is denied."""
     rules: list[dict[str, Any]] = []
@@ -44,11 +45,7 @@ def callers_policy_spec(t: ResolvedTenant, platform: PlatformSettings) -> dict[s
     rules.append(
         {
             "from": [
-                {
-                    "source": {
-                        "namespaces": sorted({platform.gateway_namespace, SERVING_SYSTEM_NAMESPACE})
-                    }
-                }
+                {"source": {"namespaces": sorted({gateway_namespace, SERVING_SYSTEM_NAMESPACE})}}
             ]
         }
     )
@@ -133,6 +130,17 @@ def rate_limit_spec(t: ResolvedTenant) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class GatewayAdmissionArgs:
+    """``tenant``: the resolved tenant. ``gateway_namespace``: the platform's Istio gateway
+    namespace. ``ingress_domain``: the domain of external model hosts (default
+    ``example.com``, Knative's; the platform settings' ``ingress.domain``)."""
+
+    tenant: ResolvedTenant
+    gateway_namespace: str
+    ingress_domain: str = DEFAULT_INGRESS_DOMAIN
+
+
 class GatewayAdmission(pulumi.ComponentResource):
     """Gateway admission for one tenant, with Istio (the mesh KServe's Serverless mode uses).
 
@@ -157,16 +165,10 @@ class GatewayAdmission(pulumi.ComponentResource):
     TYPE = "tenantry:k8s:GatewayAdmission"
 
     def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        platform: PlatformSettings,
-        *,
-        ingress_domain: str = DEFAULT_INGRESS_DOMAIN,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: GatewayAdmissionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
-        t = tenant
+        t = args.tenant
         labels = tenant_labels(t)
         child = pulumi.ResourceOptions(parent=self)
         self.callers = CustomResource(
@@ -174,7 +176,7 @@ class GatewayAdmission(pulumi.ComponentResource):
             api_version="security.istio.io/v1",
             kind="AuthorizationPolicy",
             metadata={"name": f"{t.name}-callers", "namespace": t.name, "labels": labels},
-            spec=callers_policy_spec(t, platform),
+            spec=callers_policy_spec(t, args.gateway_namespace),
             opts=child,
         )
         self.admission = CustomResource(
@@ -183,10 +185,10 @@ class GatewayAdmission(pulumi.ComponentResource):
             kind="AuthorizationPolicy",
             metadata={
                 "name": f"tenantry-{t.name}-admission",
-                "namespace": platform.gateway_namespace,
+                "namespace": args.gateway_namespace,
                 "labels": labels,
             },
-            spec=admission_policy_spec(t, ingress_domain),
+            spec=admission_policy_spec(t, args.ingress_domain),
             opts=child,
         )
         self.rate_limit = CustomResource(
@@ -197,4 +199,4 @@ class GatewayAdmission(pulumi.ComponentResource):
             spec=rate_limit_spec(t),
             opts=child,
         )
-        self.register_outputs({"requests_per_second": serving_caps(t).requests_per_second})
+        self.register_outputs({"requestsPerSecond": serving_caps(t).requests_per_second})

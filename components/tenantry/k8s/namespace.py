@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes.core.v1 import LimitRange, Namespace, ResourceQuota, ServiceAccount
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
-from ..spec import PlatformSettings, ResolvedTenant
+from ..identity import POD_IDENTITY, Identity
+from ..spec import ResolvedTenant
 from ..tags import tenant_labels
 from ..triton import serving_caps
 from .labels import (
@@ -21,7 +23,6 @@ from .labels import (
     memory_quantity,
 )
 
-Identity = Literal["pod-identity", "irsa"]
 POD_SECURITY = "restricted"
 POD_IDENTITY_AGENT = "169.254.170.23/32"  # EKS Pod Identity agent (link-local, port 80)
 NON_PUBLIC = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
@@ -70,6 +71,19 @@ def _from_namespaces(names: Sequence[str]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class TenantNamespaceArgs:
+    """``tenant``: the resolved tenant. ``gateway_namespace``: the platform's Istio gateway
+    namespace (callers and egress). ``identity``: :class:`tenantry.identity.Identity`
+    (default EKS Pod Identity). ``role_arn``: the tenant's inference role, required for IRSA
+    (the service account's ``eks.amazonaws.com/role-arn`` annotation), unused otherwise."""
+
+    tenant: ResolvedTenant
+    gateway_namespace: str
+    identity: Identity = POD_IDENTITY
+    role_arn: pulumi.Input[str] | None = None
+
+
 class TenantNamespace(pulumi.ComponentResource):
     """The tenant's namespace and everything that makes it a boundary.
 
@@ -97,7 +111,7 @@ class TenantNamespace(pulumi.ComponentResource):
       platform limits to its region's S3 endpoints - no direct internet egress at all);
     - ``ServiceAccount`` ``<tenant>-inference`` with ``automountServiceAccountToken: false``
       (the Pod Identity / IRSA webhooks mount their own projected token); annotated with
-      ``eks.amazonaws.com/role-arn`` only when ``identity="irsa"``. Default: EKS Pod Identity,
+      ``eks.amazonaws.com/role-arn`` only with IRSA. Default: EKS Pod Identity,
       whose association is created on the AWS side;
     - ``Role``/``RoleBinding`` ``<name>-admin``: the group ``tenantry:<tenant>:admins`` may read
       the tenant's serving objects, pods and logs and delete (restart) pods, in this namespace
@@ -107,23 +121,12 @@ class TenantNamespace(pulumi.ComponentResource):
     TYPE = "tenantry:k8s:TenantNamespace"
 
     def __init__(
-        self,
-        name: str,
-        tenant: ResolvedTenant,
-        platform: PlatformSettings,
-        *,
-        identity: Identity = "pod-identity",
-        role_arn: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        if args.identity.is_irsa and args.role_arn is None:
+            raise ValueError("role_arn: required when identity.mode is 'irsa'")
         super().__init__(self.TYPE, name, None, opts)
-        if identity not in ("pod-identity", "irsa"):
-            raise ValueError(
-                f"identity: {identity!r} is not accepted; accepted: 'pod-identity', 'irsa'"
-            )
-        if identity == "irsa" and role_arn is None:
-            raise ValueError("role_arn: required when identity='irsa'")
-        t = tenant
+        t = args.tenant
         self.namespace_name = t.name
         self.service_account_name = f"{t.name}-inference"
         labels = tenant_labels(t)
@@ -187,12 +190,12 @@ class TenantNamespace(pulumi.ComponentResource):
 
         self.network_policies = [
             NetworkPolicy(f"{name}-{pol}", metadata=meta(pol), spec=_untyped(spec), opts=inner)
-            for pol, spec in network_policy_specs(t, platform).items()
+            for pol, spec in network_policy_specs(t, args.gateway_namespace).items()
         ]
 
         sa_meta = meta(self.service_account_name)
-        if identity == "irsa":
-            sa_meta["annotations"] = {"eks.amazonaws.com/role-arn": role_arn}
+        if args.identity.is_irsa:
+            sa_meta["annotations"] = {"eks.amazonaws.com/role-arn": args.role_arn}
         self.service_account = ServiceAccount(
             f"{name}-inference-sa",
             metadata=sa_meta,
@@ -224,7 +227,7 @@ class TenantNamespace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.admin_role]),
         )
 
-        self.register_outputs({"namespace": t.name, "service_account": self.service_account_name})
+        self.register_outputs({"namespace": t.name, "serviceAccount": self.service_account_name})
 
 
 def quota_hard(t: ResolvedTenant) -> dict[str, str]:
@@ -246,9 +249,9 @@ def quota_hard(t: ResolvedTenant) -> dict[str, str]:
     return dict(sorted(hard.items()))
 
 
-def network_policy_specs(t: ResolvedTenant, platform: PlatformSettings) -> dict[str, Any]:
+def network_policy_specs(t: ResolvedTenant, gateway_namespace: str) -> dict[str, Any]:
     """Policy name -> NetworkPolicy spec (see :class:`TenantNamespace`)."""
-    gw = platform.gateway_namespace
+    gw = gateway_namespace
     all_pods: dict[str, Any] = {}
     if t.tier.network_isolation == "strict":
         s3: dict[str, Any] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -34,6 +35,20 @@ def cluster_trust_policy() -> str:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PlatformClusterArgs:
+    """``settings``: the platform settings' ``cluster`` (adopt or create, version, subnets,
+    public access, system nodes). ``region``: the platform's region (kubeconfig).
+    ``node_role_arn``: the node role (a created cluster's system node group). ``tags``: the
+    platform's tags. ``partition``: default ``aws``."""
+
+    settings: Cluster
+    region: str
+    node_role_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    partition: str = "aws"
+
+
 class PlatformCluster(pulumi.ComponentResource):
     """The cluster the platform and every tenant stand on; one explicit choice,
     ``cluster.create``:
@@ -55,17 +70,11 @@ class PlatformCluster(pulumi.ComponentResource):
     TYPE = "tenantry:platform:Cluster"
 
     def __init__(
-        self,
-        name: str,
-        settings: Cluster,
-        *,
-        region: str,
-        node_role_arn: pulumi.Input[str],
-        tags: Mapping[str, str],
-        partition: str = "aws",
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: PlatformClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        settings, region, tags = args.settings, args.region, args.tags
+        node_role_arn, partition = args.node_role_arn, args.partition
         child = pulumi.ResourceOptions(parent=self)
         self.created: aws.eks.Cluster | None = None
         endpoint: pulumi.Output[str]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -12,6 +13,16 @@ from ..spec.platform import CostAllocationTagSettings
 from ..tags import MANDATORY_KEYS
 
 COST_EXPLORER_REGION = "us-east-1"  # the Cost Explorer API's one endpoint (ce.us-east-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostAllocationTagsArgs:
+    """``settings``: the platform settings' ``costAllocationTags`` (whether to activate, and
+    the payer account's role). ``keys``: the tag keys (default: the tag policy's mandatory
+    keys)."""
+
+    settings: CostAllocationTagSettings
+    keys: Sequence[str] = MANDATORY_KEYS
 
 
 class CostAllocationTags(pulumi.ComponentResource):
@@ -40,14 +51,10 @@ class CostAllocationTags(pulumi.ComponentResource):
     TYPE = "tenantry:platform:CostAllocationTags"
 
     def __init__(
-        self,
-        name: str,
-        settings: CostAllocationTagSettings,
-        *,
-        keys: Sequence[str] = MANDATORY_KEYS,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: CostAllocationTagsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        settings, keys = args.settings, args.keys
         self.activated = settings.activate
         self.tags: list[aws.costexplorer.CostAllocationTag] = []
         if settings.activate:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -19,6 +20,15 @@ def mig_config_text(config: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(config), sort_keys=True, default_flow_style=False)
 
 
+@dataclass(frozen=True, kw_only=True)
+class GpuOperatorArgs:
+    """``mig_config``: the mig-parted config (:func:`tenantry.planner.mig_parted_config`).
+    ``labels``: the platform's tags as labels."""
+
+    mig_config: Mapping[str, Any]
+    labels: Mapping[str, str]
+
+
 class GpuOperator(pulumi.ComponentResource):
     """Creates ``<name>-namespace`` (``gpu-operator``; pod security ``privileged``: the
     operator's daemonsets manage the host's GPUs), ``<name>-mig-config`` (ConfigMap
@@ -31,14 +41,10 @@ class GpuOperator(pulumi.ComponentResource):
     TYPE = "tenantry:platform:GpuOperator"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        mig_config: Mapping[str, Any],
-        labels: Mapping[str, str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        mig_config, labels = args.mig_config, args.labels
         chart = GPU_OPERATOR
         ns_labels = {
             **labels,

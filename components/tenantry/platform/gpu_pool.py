@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -53,6 +54,23 @@ def pool_taints() -> list[dict[str, str]]:
     return [{"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}]
 
 
+@dataclass(frozen=True, kw_only=True)
+class SharedGpuPoolArgs:
+    """``pool``: one ``sharedPools`` entry. ``planned``: the planner's plan of that pool
+    (node count, layouts). ``group_name``: the node group's name. From the platform:
+    ``cluster_name``, ``node_role_arn``, ``subnet_ids``. ``tags``: the platform's tags.
+    ``root_volume_gib``: default 200."""
+
+    pool: SharedPool
+    planned: PoolPlan
+    group_name: str
+    cluster_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    tags: Mapping[str, str]
+    root_volume_gib: int = DEFAULT_ROOT_VOLUME_GIB
+
+
 class SharedGpuPool(pulumi.ComponentResource):
     """One shared pool from ``sharedPools``, sized by the planner.
 
@@ -69,32 +87,22 @@ class SharedGpuPool(pulumi.ComponentResource):
     TYPE = "tenantry:platform:SharedGpuPool"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        pool: SharedPool,
-        planned: PoolPlan,
-        group_name: str,
-        cluster_name: pulumi.Input[str],
-        node_role_arn: pulumi.Input[str],
-        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-        tags: Mapping[str, str],
-        root_volume_gib: int = DEFAULT_ROOT_VOLUME_GIB,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: SharedGpuPoolArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
+        pool, planned, tags, group_name = args.pool, args.planned, args.tags, args.group_name
         if planned.name != pool.name or planned.instance_type != pool.instance_type:
             raise PoolPlanError(
                 f"shared pool {pool.name!r} ({pool.instance_type}) was given the plan of "
                 f"{planned.name!r} ({planned.instance_type})"
             )
         low, desired, high = pool_size(pool, planned)
+        super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.launch_template = gpu_launch_template(
             f"{name}-launch-template",
             template_name=group_name,
             description=f"tenantry: shared GPU pool {pool.name}",
-            root_volume_gib=root_volume_gib,
+            root_volume_gib=args.root_volume_gib,
             ebs_kms_key_arn=None,
             tags=tags,
             opts=child,
@@ -103,10 +111,10 @@ class SharedGpuPool(pulumi.ComponentResource):
         self.labels = pool_labels(pool.name, planned)
         self.node_group = aws.eks.NodeGroup(
             f"{name}-node-group",
-            cluster_name=cluster_name,
+            cluster_name=args.cluster_name,
             node_group_name=group_name,
-            node_role_arn=node_role_arn,
-            subnet_ids=subnet_ids,
+            node_role_arn=args.node_role_arn,
+            subnet_ids=args.subnet_ids,
             ami_type=AMI_TYPE,
             instance_types=[pool.instance_type],
             capacity_type=CAPACITY_TYPES[pool.capacity_type],

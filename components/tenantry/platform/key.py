@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -54,6 +55,16 @@ def platform_key_policy(account_id: str, admins: Sequence[str], partition: str =
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PlatformKeyArgs:
+    """``account_id``: the platform account. ``admins``: the platform administrators (manage
+    the key). ``tags``: the platform's tags."""
+
+    account_id: str
+    admins: Sequence[str]
+    tags: Mapping[str, str]
+
+
 class PlatformKey(pulumi.ComponentResource):
     """A symmetric KMS key for the platform: the bucket key of tenants with
     ``storage.encryption: platform-key`` and the RDS vector database's storage key.
@@ -66,15 +77,10 @@ class PlatformKey(pulumi.ComponentResource):
     TYPE = "tenantry:platform:PlatformKey"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        account_id: str,
-        admins: Sequence[str],
-        tags: Mapping[str, str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: PlatformKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        account_id, admins, tags = args.account_id, args.admins, args.tags
         child = pulumi.ResourceOptions(parent=self)
         self.key = secure_key(
             f"{name}-key",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -65,6 +66,17 @@ def _custom_resource(
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class KServeArgs:
+    """``labels``: the platform's tags as labels. ``region``: the platform's region (the
+    storage initializer's S3 region). ``triton_image``: the Triton server image the runtime
+    runs (pinned by digest: :func:`.charts.triton_image`)."""
+
+    labels: Mapping[str, str]
+    region: str
+    triton_image: str
+
+
 class KServe(pulumi.ComponentResource):
     """KServe (:data:`.charts.KSERVE_VERSION`) in its ``Knative`` deployment mode on the
     cluster's Knative Serving and Istio (prerequisites, see docs/platform.md), with the
@@ -87,15 +99,10 @@ class KServe(pulumi.ComponentResource):
     TYPE = "tenantry:platform:KServe"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        labels: Mapping[str, str],
-        region: str,
-        triton_image: str,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        labels, region, triton_image = args.labels, args.region, args.triton_image
         child = pulumi.ResourceOptions(parent=self)
         cm_ns = Namespace(
             f"{name}-cert-manager-namespace",

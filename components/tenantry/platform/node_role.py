@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +32,16 @@ def node_trust_policy() -> str:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class NodeRoleArgs:
+    """``role_name``: the IAM role's name. ``tags``: the platform's tags. ``partition``:
+    default ``aws``."""
+
+    role_name: str
+    tags: Mapping[str, str]
+    partition: str = "aws"
+
+
 class NodeRole(pulumi.ComponentResource):
     """Creates ``<name>-role`` (``aws.iam.Role`` ``role_name``, trusted by EC2 only) and one
     ``<name>-<policy>`` attachment for each of the AWS managed node policies
@@ -42,15 +53,10 @@ class NodeRole(pulumi.ComponentResource):
     TYPE = "tenantry:platform:NodeRole"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        role_name: str,
-        tags: Mapping[str, str],
-        partition: str = "aws",
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: NodeRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        role_name, tags, partition = args.role_name, args.tags, args.partition
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}-role",

@@ -1,8 +1,12 @@
 """``Platform``: the shared platform every tenant stack stands on
-(``tenantry:platform:Platform``)."""
+(``tenantry:platform:Platform``).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Pulumi's schema inference for components
+(``pulumi.provider.experimental``) reads ``PlatformArgs``' annotations as objects.
+"""
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -10,20 +14,84 @@ import pulumi_aws as aws
 
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
-from ..spec.platform import CONFIG_KEY
+from ..spec.platform import CONFIG_KEY, parse_platform
 from ..tags import MANDATORY_KEYS, platform_tags
 from .charts import KSERVE_VERSION, TRITON_IMAGE, TRITON_TAG, triton_image
-from .cluster import PlatformCluster
-from .cost_tags import CostAllocationTags
-from .gpu_operator import GpuOperator
-from .gpu_pool import PoolPlanError, SharedGpuPool
-from .key import PlatformKey
-from .kserve import KServe
+from .cluster import PlatformCluster, PlatformClusterArgs
+from .cost_tags import CostAllocationTags, CostAllocationTagsArgs
+from .gpu_operator import GpuOperator, GpuOperatorArgs
+from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
+from .key import PlatformKey, PlatformKeyArgs
+from .kserve import KServe, KServeArgs
 from .names import pool_group_name, prefix
-from .node_role import NodeRole
-from .priority import PriorityClasses
-from .program import PlatformProgramError
-from .vector_db import VectorDatabase
+from .node_role import NodeRole, NodeRoleArgs
+from .priority import PriorityClasses, PriorityClassesArgs
+from .program import PlatformProgramError, fleet_plan_for
+from .vector_db import VectorDatabase, VectorDatabaseArgs
+
+SETTINGS_SOURCE = "PlatformArgs.settings"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformArgs:
+    """What the :class:`Platform` is built from: its settings as data, where the tenant
+    files are (the GPU plan sizes the shared pools from them) and the vector database's
+    admin password.
+
+    ``settings`` is a document (the platform stack config's ``tenantry:platform`` value,
+    keys camelCase), so any Pulumi language can pass it; it is checked, and the tenant files
+    in ``tenants_dir`` planned, when the :class:`Platform` is built (``ValueError`` or
+    :class:`~tenantry.platform.PlatformProgramError` naming every problem, before any
+    resource is declared). From Python, :meth:`from_spec` takes settings and a plan already
+    made (nothing is checked or planned twice).
+    """
+
+    settings: dict[str, Any]
+    """The platform settings (the platform stack config's ``tenantry:platform`` value)."""
+    vector_db_password: pulumi.Input[str]
+    """The vector database's admin password (pass a secret)."""
+    tenants_dir: str | None = None
+    """The directory of tenant files the GPU plan is made from (required unless the args
+    come from :meth:`from_spec`)."""
+    unpinned_preview: bool | None = None
+    """Offline renders only: let a platform without ``tritonImageDigest`` render (the
+    runtime names the tag and says so); default false: such a platform is refused."""
+    _resolved: tuple[object, PlatformSettings, FleetPlan] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_spec(
+        cls,
+        settings: PlatformSettings,
+        plan: FleetPlan,
+        *,
+        vector_db_password: pulumi.Input[str],
+        unpinned_preview: bool = False,
+    ) -> "PlatformArgs":
+        """The args of settings already loaded (:func:`tenantry.load_platform`) and the
+        fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`)."""
+        doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return cls(
+            settings=doc,
+            vector_db_password=vector_db_password,
+            unpinned_preview=unpinned_preview,
+            _resolved=(doc, settings, plan),
+        )
+
+    def resolve(self) -> tuple[PlatformSettings, FleetPlan]:
+        """The platform settings and the fleet plan these args describe (checked and planned
+        now unless :meth:`from_spec` carried them)."""
+        carried = self._resolved
+        if carried is not None and carried[0] is self.settings:
+            return carried[1], carried[2]
+        settings = parse_platform(self.settings, SETTINGS_SOURCE)
+        if not self.tenants_dir:
+            raise ValueError(
+                "PlatformArgs.tenants_dir: required (the directory of tenant files the GPU "
+                "plan sizes the shared pools from)"
+            )
+        return settings, fleet_plan_for(Path(self.tenants_dir), settings)
 
 
 class Platform(pulumi.ComponentResource):
@@ -45,9 +113,10 @@ class Platform(pulumi.ComponentResource):
     - :class:`.cost_tags.CostAllocationTags` (``<name>-cost-tags``; activates nothing
       unless ``costAllocationTags.activate``).
 
-    ``outputs``: every output tenant stacks read (:data:`tenantry.platform_ref.
-    PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs``, ``sharedPools``,
-    ``kserveVersion``, ``tritonImage`` and ``costAllocationTags`` (keys, activated).
+    Arguments: :class:`PlatformArgs`. ``outputs``: every output tenant stacks read
+    (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs``,
+    ``sharedPools``, ``kserveVersion``, ``tritonImage`` and ``costAllocationTags`` (keys,
+    activated), keyed as the stack exports them.
     Raises, before declaring anything, :class:`.gpu_pool.PoolPlanError` when the plan does
     not fit a pool (planner errors, more nodes than ``maxNodes``) and
     :class:`.program.PlatformProgramError` when ``tritonImageDigest`` is not set, unless
@@ -56,17 +125,26 @@ class Platform(pulumi.ComponentResource):
 
     TYPE = "tenantry:platform:Platform"
 
+    cluster_name: pulumi.Output[str]
+    """The EKS cluster's name."""
+    node_role_arn: pulumi.Output[str]
+    """IAM role ARN of EKS worker nodes."""
+    subnet_ids: pulumi.Output[list[str]]
+    """Private subnet ids for node groups."""
+    platform_key_arn: pulumi.Output[str]
+    """The platform's KMS key."""
+    vector_db: pulumi.Output[dict[str, Any]]
+    """Admin connection to the shared vector database (secret)."""
+    mig_configs: pulumi.Output[list[str]]
+    """The names of the MIG configurations the GPU operator applies."""
+    shared_pools: pulumi.Output[dict[str, Any]]
+    """Per shared pool: its node group's name and planned node count."""
+
     def __init__(
-        self,
-        name: str,
-        settings: PlatformSettings,
-        plan: FleetPlan,
-        *,
-        vector_db_password: pulumi.Input[str],
-        unpinned_preview: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if settings.triton_image_digest is None and not unpinned_preview:
+        settings, plan = args.resolve()
+        if settings.triton_image_digest is None and not args.unpinned_preview:
             raise PlatformProgramError(
                 f"{CONFIG_KEY}: tritonImageDigest is not set; the Triton runtime pulls "
                 f"{TRITON_IMAGE}:{TRITON_TAG} by digest and Tenantry ships none it could "
@@ -90,20 +168,22 @@ class Platform(pulumi.ComponentResource):
         on_aws = pulumi.ResourceOptions(parent=self, providers=[self.aws_provider])
         self.key = PlatformKey(
             f"{name}-key",
-            account_id=settings.account_id,
-            admins=settings.admins,
-            tags=tags,
+            PlatformKeyArgs(account_id=settings.account_id, admins=settings.admins, tags=tags),
             opts=on_aws,
         )
         self.node_role = NodeRole(
-            f"{name}-node-role", role_name=f"{prefix(settings)}-node", tags=tags, opts=on_aws
+            f"{name}-node-role",
+            NodeRoleArgs(role_name=f"{prefix(settings)}-node", tags=tags),
+            opts=on_aws,
         )
         self.cluster = PlatformCluster(
             f"{name}-cluster",
-            settings.cluster,
-            region=settings.region,
-            node_role_arn=self.node_role.arn,
-            tags=tags,
+            PlatformClusterArgs(
+                settings=settings.cluster,
+                region=settings.region,
+                node_role_arn=self.node_role.arn,
+                tags=tags,
+            ),
             opts=pulumi.ResourceOptions(
                 parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
             ),
@@ -112,13 +192,15 @@ class Platform(pulumi.ComponentResource):
         for sp in settings.shared_pools:
             self.pools[sp.name] = SharedGpuPool(
                 f"{name}-pool-{sp.name}",
-                pool=sp,
-                planned=pools[sp.name],
-                group_name=pool_group_name(settings, sp.name),
-                cluster_name=self.cluster.cluster_name,
-                node_role_arn=self.node_role.arn,
-                subnet_ids=self.cluster.subnet_ids,
-                tags=tags,
+                SharedGpuPoolArgs(
+                    pool=sp,
+                    planned=pools[sp.name],
+                    group_name=pool_group_name(settings, sp.name),
+                    cluster_name=self.cluster.cluster_name,
+                    node_role_arn=self.node_role.arn,
+                    subnet_ids=self.cluster.subnet_ids,
+                    tags=tags,
+                ),
                 opts=pulumi.ResourceOptions(
                     parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
                 ),
@@ -126,43 +208,58 @@ class Platform(pulumi.ComponentResource):
         on_k8s = pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider])
         self.mig_config = mig_parted_config(plan)
         self.gpu_operator = GpuOperator(
-            f"{name}-gpu-operator", mig_config=self.mig_config, labels=labels, opts=on_k8s
+            f"{name}-gpu-operator",
+            GpuOperatorArgs(mig_config=self.mig_config, labels=labels),
+            opts=on_k8s,
         )
         self.triton_image = triton_image(settings.triton_image_digest)
         self.kserve = KServe(
             f"{name}-kserve",
-            labels=labels,
-            region=settings.region,
-            triton_image=self.triton_image,
+            KServeArgs(labels=labels, region=settings.region, triton_image=self.triton_image),
             opts=on_k8s,
         )
-        self.priority = PriorityClasses(f"{name}-priority", labels=labels, opts=on_k8s)
-        self.vector_db = VectorDatabase(
+        self.priority = PriorityClasses(
+            f"{name}-priority", PriorityClassesArgs(labels=labels), opts=on_k8s
+        )
+        self.vector_database = VectorDatabase(
             f"{name}-vector-db",
-            settings.vector_db,
-            password=vector_db_password,
-            subnet_ids=self.cluster.subnet_ids,
-            vpc_id=self.cluster.vpc_id,
-            cluster_security_group_id=self.cluster.security_group_id,
-            kms_key_arn=self.key.arn,
-            identifier=f"{prefix(settings)}-vectors",
-            tags=tags,
+            VectorDatabaseArgs(
+                settings=settings.vector_db,
+                password=args.vector_db_password,
+                subnet_ids=self.cluster.subnet_ids,
+                vpc_id=self.cluster.vpc_id,
+                cluster_security_group_id=self.cluster.security_group_id,
+                kms_key_arn=self.key.arn,
+                identifier=f"{prefix(settings)}-vectors",
+                tags=tags,
+            ),
             opts=on_aws,
         )
         self.cost_tags = CostAllocationTags(
-            f"{name}-cost-tags", settings.cost_allocation_tags, opts=on_aws
+            f"{name}-cost-tags",
+            CostAllocationTagsArgs(settings=settings.cost_allocation_tags),
+            opts=on_aws,
         )
-        self.outputs: dict[str, Any] = {
-            "clusterName": self.cluster.cluster_name,
-            "nodeRoleArn": self.node_role.arn,
-            "subnetIds": self.cluster.subnet_ids,
-            "platformKeyArn": self.key.arn,
-            "vectorDb": self.vector_db.connection,
-            "migConfigs": sorted(self.mig_config["mig-configs"]),
-            "sharedPools": {
+        self.cluster_name = self.cluster.cluster_name
+        self.node_role_arn = self.node_role.arn
+        self.subnet_ids = self.cluster.subnet_ids
+        self.platform_key_arn = self.key.arn
+        self.vector_db = self.vector_database.connection
+        self.mig_configs = pulumi.Output.from_input(sorted(self.mig_config["mig-configs"]))
+        self.shared_pools = pulumi.Output.from_input(
+            {
                 n: {"nodeGroup": p.node_group_name, "desiredSize": p.desired_size}
                 for n, p in sorted(self.pools.items())
-            },
+            }
+        )
+        self.outputs: dict[str, Any] = {
+            "clusterName": self.cluster_name,
+            "nodeRoleArn": self.node_role_arn,
+            "subnetIds": self.subnet_ids,
+            "platformKeyArn": self.platform_key_arn,
+            "vectorDb": self.vector_db,
+            "migConfigs": self.mig_configs,
+            "sharedPools": self.shared_pools,
             "kserveVersion": KSERVE_VERSION,
             "tritonImage": self.triton_image,
             "costAllocationTags": {

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_kubernetes.scheduling.v1 import PriorityClass
 
 from .runtime import priority_class_manifests
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriorityClassesArgs:
+    """``labels``: the platform's tags as labels."""
+
+    labels: Mapping[str, str]
 
 
 class PriorityClasses(pulumi.ComponentResource):
@@ -19,13 +27,10 @@ class PriorityClasses(pulumi.ComponentResource):
     TYPE = "tenantry:platform:PriorityClasses"
 
     def __init__(
-        self,
-        name: str,
-        *,
-        labels: Mapping[str, str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: PriorityClassesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        labels = args.labels
         self.classes: dict[str, PriorityClass] = {}
         manifests = priority_class_manifests(labels)
         for m in manifests:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -29,6 +30,24 @@ def connection(
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class VectorDatabaseArgs:
+    """``settings``: the platform settings' ``vectorDb`` (``existing`` or ``rds``).
+    ``password``: the admin password (the secret ``tenantry:vectorDbPassword``). From the
+    cluster: ``subnet_ids``, ``vpc_id``, ``cluster_security_group_id``. ``kms_key_arn``: the
+    platform key (storage, Performance Insights). ``identifier``: the RDS instance, subnet
+    group and security group name. ``tags``: the platform's tags."""
+
+    settings: ExistingVectorDb | RdsVectorDb
+    password: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    vpc_id: pulumi.Input[str]
+    cluster_security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    identifier: str
+    tags: Mapping[str, str]
+
+
 class VectorDatabase(pulumi.ComponentResource):
     """The vector database tenant stacks create their schemas in; one explicit choice,
     ``vectorDb.kind``:
@@ -52,20 +71,13 @@ class VectorDatabase(pulumi.ComponentResource):
     TYPE = "tenantry:platform:VectorDatabase"
 
     def __init__(
-        self,
-        name: str,
-        settings: ExistingVectorDb | RdsVectorDb,
-        *,
-        password: pulumi.Input[str],
-        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-        vpc_id: pulumi.Input[str],
-        cluster_security_group_id: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        identifier: str,
-        tags: Mapping[str, str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: VectorDatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
+        settings, identifier, tags = args.settings, args.identifier, args.tags
+        kms_key_arn, subnet_ids = args.kms_key_arn, args.subnet_ids
+        vpc_id, cluster_security_group_id = args.vpc_id, args.cluster_security_group_id
+        password = args.password
         secret = pulumi.Output.secret(password)
         self.instance: aws.rds.Instance | None = None
         if isinstance(settings, ExistingVectorDb):

@@ -325,7 +325,13 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
         raise ValueError(f"{path}: missing config key {CONFIG_KEY!r}")
     settings = _mapping(path, config[CONFIG_KEY])
     settings.setdefault("region", config.get("aws:region", "us-east-1"))
+    return parse_platform(settings, f"{path}: {CONFIG_KEY}")
+
+
+def parse_platform(doc: object, source: str) -> PlatformSettings:
+    """Platform settings from their document (the ``tenantry:platform`` config value, keys
+    camelCase); raises ValueError naming ``source`` and every invalid field."""
     try:
-        return PlatformSettings.model_validate(settings)
+        return PlatformSettings.model_validate(doc)
     except Exception as exc:
-        raise ValueError(f"{path}: invalid {CONFIG_KEY}: {exc}") from exc
+        raise ValueError(f"{source}: invalid platform settings: {exc}") from exc

@@ -79,6 +79,32 @@ def parse_text(
                 accepted="a Tenant document (apiVersion, kind, metadata, spec)",
             )
         ]
+    return _checked(doc, file, platform, stem, text)
+
+
+def parse_document(
+    doc: object, file: str, platform: PlatformSettings, stem: str | None = None
+) -> tuple[ResolvedTenant | None, list[Problem]]:
+    """One tenant document already parsed (a mapping built in code, or passed by another
+    Pulumi language): the same checks and resolution as :func:`parse_text`, its problems
+    named after ``file`` (there are no lines to give)."""
+    if not isinstance(doc, dict):
+        return None, [
+            Problem(
+                file,
+                "",
+                "dict_type",
+                "the document is not a mapping",
+                value=type(doc).__name__,
+                accepted="a Tenant document (apiVersion, kind, metadata, spec)",
+            )
+        ]
+    return _checked(doc, file, platform, stem, None)
+
+
+def _checked(
+    doc: dict[str, Any], file: str, platform: PlatformSettings, stem: str | None, text: str | None
+) -> tuple[ResolvedTenant | None, list[Problem]]:
     try:
         spec = TenantSpec.model_validate(doc)
     except ValidationError as exc:
@@ -171,10 +197,10 @@ def load_tenant(path: Path, platform: PlatformSettings) -> ResolvedTenant:
     return tenant
 
 
-def _with_lines(problems: list[Problem], text: str) -> list[Problem]:
+def _with_lines(problems: list[Problem], text: str | None) -> list[Problem]:
     """Each problem with the line of its field (the file is composed once, and only when
-    there is something to report)."""
-    if not problems:
+    there is something to report); as they are when there is no text."""
+    if not problems or text is None:
         return problems
     root = compose(text)
     return [replace(p, line=line_of(root, parse_path(p.path))) for p in problems]
