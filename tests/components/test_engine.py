@@ -64,12 +64,29 @@ def test_program_errors_propagate() -> None:
 def test_platform_stack_program_requires_the_vector_db_password() -> None:
     import runpy
 
-    from tenantry.engine.stack import PROGRAM
-
+    program = ROOT / "stacks" / "__main__.py"
     with pytest.raises(pulumi.RunError, match="tenantry:vectorDbPassword"):
         record(
-            lambda: runpy.run_path(str(PROGRAM), run_name="__main__"), stack="platform", config={}
+            lambda: runpy.run_path(str(program), run_name="__main__"), stack="platform", config={}
         )
+
+
+def test_the_program_comes_from_the_stacks_directory(tmp_path: Path) -> None:
+    """No path into the library's own checkout: a stacks directory without a program is
+    named, and another directory's program is the one that runs."""
+    from tenantry.engine import RenderError, record_platform
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    shutil.copy(ROOT / "stacks" / "Pulumi.platform.yaml", stacks)
+    with pytest.raises(RenderError, match=r"__main__\.py.*no stack program"):
+        record_tenant("acme", ROOT / "tenants", stacks)
+    with pytest.raises(RenderError, match="no stack program"):
+        record_platform(ROOT / "tenants", stacks)
+    (stacks / "__main__.py").write_text(
+        "import pulumi\npulumi.CustomResource('test:index:Marker', 'marker', {})\n"
+    )
+    assert [r.name for r in record_tenant("acme", ROOT / "tenants", stacks)] == ["marker"]
 
 
 def render_acme(out: Path, tenants: Path = ROOT / "tenants", stacks: Path = ROOT / "stacks") -> int:

@@ -1,5 +1,7 @@
-"""Run the real stack program (``stacks/__main__.py``) for one tenant, or for the platform
-stack, under the recorder."""
+"""Run a project's stack program for one tenant, or for the platform stack, under the
+recorder. The program is the stacks directory's ``__main__.py`` (in this repository
+``stacks/__main__.py``) unless the caller names another: the library never reaches for a
+file of its own checkout, so an installed wheel plans a user's project the same way."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from ..stackconfig import stack_config_path, stack_config_values
 from .recorder import Record, record
 
 PROJECT = "tenantry"
-PROGRAM = Path(__file__).resolve().parents[3] / "stacks" / "__main__.py"
+PROGRAM_FILE = "__main__.py"  # the stack program, in the stacks directory (Pulumi.yaml's main)
 # The platform's secret config, when the stack config does not hold it (offline renders):
 # the recorder shows every secret as "<secret>", so the value never appears anyway.
 PASSWORD_KEY = "tenantry:vectorDbPassword"
@@ -58,6 +60,18 @@ def _config_values(path: Path, doc: Any = None) -> dict[str, str]:
     }
 
 
+def stack_program(stacks_dir: Path, program: Path | None = None) -> Path:
+    """``program``, or the stacks directory's ``__main__.py``; RenderError when it is not a
+    file."""
+    path = program if program is not None else stacks_dir / PROGRAM_FILE
+    if not path.is_file():
+        raise RenderError(
+            f"{path}: no stack program (the Pulumi program that builds each stack; "
+            f"expected {PROGRAM_FILE} in the stacks directory {stacks_dir})"
+        )
+    return path
+
+
 def load(name: str, tenants_dir: Path, stacks_dir: Path) -> ResolvedTenant:
     """Validate before anything runs: raises RenderError or SpecError (every problem)."""
     if name == PLATFORM_STACK:
@@ -81,10 +95,12 @@ def record_tenant(
     name: str,
     tenants_dir: Path = Path("tenants"),
     stacks_dir: Path = Path("stacks"),
-    program: Path = PROGRAM,
+    program: Path | None = None,
 ) -> list[Record]:
-    """Validate tenant ``name`` then run the stack program for it; return its records."""
+    """Validate tenant ``name`` then run the stack program for it (``program``, default
+    :func:`stack_program` of ``stacks_dir``); return its records."""
     tenant = load(name, tenants_dir, stacks_dir)
+    path = stack_program(stacks_dir, program)
     config = stack_config(stacks_dir, tenant)
     if config.get("tenantry:tenant", name) != name:
         raise RenderError(
@@ -98,7 +114,7 @@ def record_tenant(
             "tenantry:stacksDir": str(stacks_dir.resolve()),
         }
     )
-    return _run(program, name, config)
+    return _run(path, name, config)
 
 
 @functools.lru_cache(maxsize=16)
@@ -134,10 +150,11 @@ def _run(program: Path, stack: str, config: dict[str, str]) -> list[Record]:
 def record_platform(
     tenants_dir: Path = Path("tenants"),
     stacks_dir: Path = Path("stacks"),
-    program: Path = PROGRAM,
+    program: Path | None = None,
 ) -> list[Record]:
-    """Run the stack program as the platform stack (config ``Pulumi.platform.yaml``, the
-    GPU plan over every tenant file in ``tenants_dir``); return its records. A secure
+    """Run the stack program (default :func:`stack_program` of ``stacks_dir``) as the
+    platform stack (config ``Pulumi.platform.yaml``, the GPU plan over every tenant file in
+    ``tenants_dir``); return its records. A secure
     config value (``secure:``) cannot be decrypted offline: it and a missing
     ``tenantry:vectorDbPassword`` are given a placeholder, which the records show masked.
     ``tenantry:offlineRender`` lets a platform without ``tritonImageDigest`` render (the
@@ -148,6 +165,7 @@ def record_platform(
         config = _config_values(path)
     except (OSError, ValueError) as exc:
         raise RenderError(str(exc)) from exc
+    main = stack_program(stacks_dir, program)
     config = {
         k: PASSWORD_PLACEHOLDER if v.startswith('{"secure":') else v for k, v in config.items()
     }
@@ -159,7 +177,7 @@ def record_platform(
             OFFLINE_KEY: "true",
         }
     )
-    return _run(program, PLATFORM_STACK, config)
+    return _run(main, PLATFORM_STACK, config)
 
 
 def record_stack(
