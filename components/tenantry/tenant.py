@@ -10,6 +10,7 @@ from typing import Any
 
 import pulumi
 
+from ._args import args_of
 from .aws.tenant_aws import TenantAws, TenantAwsArgs
 from .data.store import TenantVectorStore, TenantVectorStoreArgs
 from .identity import POD_IDENTITY, Identity
@@ -162,6 +163,7 @@ class Tenant(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(TenantArgs, args)  # a mapping when the provider host builds it
         tenant, platform = args.resolve()
         inputs = args.platform_outputs
         identity = args.identity or POD_IDENTITY

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from tenantry.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+from tenantry.testing import TenantryMocks
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "111122223333"  # the platform account of stacks/Pulumi.platform.yaml's admins
@@ -46,37 +47,21 @@ class Recording:
         return found[0]
 
 
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Returns the inputs as state plus the outputs AWS would compute (ARNs, ids)."""
+class RecordingMocks(TenantryMocks):
+    """tenantry.testing's mocks (the inputs as state plus what AWS would compute: ARNs,
+    ids), noting every registration."""
 
     def __init__(self) -> None:
+        super().__init__(account_id=ACCOUNT, region=REGION)
         self.recording = Recording()
 
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str | None, dict[str, Any]]:
-        inputs = dict(args.inputs)
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.recording.resources.append(
-            Recorded(args.typ, args.name, inputs, args.provider, args.custom)
+            Recorded(args.typ, args.name, dict(args.inputs), args.provider, args.custom)
         )
-        state = dict(inputs)
-        rid = f"{args.name}-id"
-        if args.typ == "aws:kms/key:Key":
-            rid = args.name
-            state |= {"arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{rid}", "keyId": rid}
-        elif args.typ == "aws:iam/role:Role":
-            rid = inputs["name"]
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role{inputs.get('path', '/')}{rid}"
-        elif args.typ == "aws:iam/policy:Policy":
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:policy{inputs.get('path', '/')}{inputs['name']}"
-        elif args.typ == "aws:s3/bucket:Bucket":
-            rid = inputs["bucket"]
-            state["arn"] = f"arn:aws:s3:::{rid}"
-        elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
-            rid, state["latestVersion"] = f"lt-{args.name}", 1
-        return rid, state
+        return super().new_resource(args)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         raise AssertionError(f"unexpected invoke {args.token}")
 
 

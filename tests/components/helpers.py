@@ -10,8 +10,9 @@ from typing import Any
 
 import yaml
 
-from tenantry.engine import Record, record
+from tenantry.engine import Record
 from tenantry.spec import PlatformSettings, ResolvedTenant, load_platform, load_registry
+from tenantry.testing import PreviewMocks, record
 from tests.schemas import strict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,8 @@ def tenants() -> dict[str, ResolvedTenant]:
 
 
 def build(name: str, factory: Callable[[], Any]) -> list[Record]:
-    return record(factory, stack=name)
+    """What ``factory`` declares, as ``tenantry plan`` sees it (tenantry.testing)."""
+    return list(record(factory, stack=name, mocks=PreviewMocks()))
 
 
 def by_name(records: list[Record]) -> dict[str, Record]:

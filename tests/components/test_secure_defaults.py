@@ -311,9 +311,9 @@ def test_rate_limit_tokens_are_requests_per_second() -> None:
 # components are also exercised outside the recording engine.
 @pulumi.runtime.test
 def test_service_account_automount_off_under_plain_mocks() -> Any:
-    import tenantry.engine.recorder as rec
+    from tenantry.testing import TenantryMocks
 
-    pulumi.runtime.set_mocks(rec.OfflineMocks(), project="tenantry", stack="acme", preview=False)
+    pulumi.runtime.set_mocks(TenantryMocks(), project="tenantry", stack="acme", preview=False)
     acme, gw_ns = tenants()["acme"], platform().gateway_namespace
     ns = TenantNamespace("acme", TenantNamespaceArgs(tenant=acme, gateway_namespace=gw_ns))
     gw = GatewayAdmission("acme-gw", GatewayAdmissionArgs(tenant=acme, gateway_namespace=gw_ns))

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .._args import args_of
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
@@ -143,6 +144,7 @@ class Platform(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(PlatformArgs, args)  # a mapping when the provider host builds it
         settings, plan = args.resolve()
         if settings.triton_image_digest is None and not args.unpinned_preview:
             raise PlatformProgramError(
