@@ -159,3 +159,20 @@ def test_pulumi_schema_inference_accepts_tenant_and_platform() -> None:
     assert types["IdentityMode"].enum is not None
     assert {e.value for e in types["IdentityMode"].enum} == {"pod-identity", "irsa"}
     assert all(p.description for p in tenant.inputs.values())
+
+
+PURE = ("spec", "catalog", "planner", "tags", "triton", "cost", "identity", "stackconfig", "_args")
+
+
+def test_the_pure_modules_import_no_pulumi() -> None:
+    """What validation, planning, tags and cost need loads without the Pulumi SDK."""
+    code = (
+        "import importlib, sys; "
+        f"[importlib.import_module('tenantry.' + m) for m in {PURE!r}]; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pulumi', 'pulumi_aws', "
+        "'pulumi_kubernetes'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"
