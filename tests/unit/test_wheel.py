@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.unit.test_package_layout import _sources
 
 pytestmark = pytest.mark.package
 
@@ -54,15 +55,9 @@ def test_own_components_and_tenantry_side_by_side() -> None:
 """
 
 
-def _sources(dest: Path) -> None:
+def _copy_sources(dest: Path) -> None:
     """The files a build reads, as git tracks them (no build outputs of the checkout)."""
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for rel in listed:
+    for rel in _sources():
         wanted = rel in ("pyproject.toml", "README.md") or rel.startswith("components/")
         if wanted and (ROOT / rel).is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +72,7 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 def test_the_wheel_installs_tenantry_alone_and_a_scratch_project_uses_it(tmp_path: Path) -> None:
     src, dist, venv, proj = (tmp_path / d for d in ("src", "dist", "venv", "proj"))
-    _sources(src)
+    _copy_sources(src)
     name = _run(
         [
             sys.executable,

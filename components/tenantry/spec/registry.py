@@ -68,17 +68,6 @@ def parse_text(
                 accepted="a Tenant document (apiVersion, kind, metadata, spec)",
             )
         ]
-    if not isinstance(doc, dict):
-        return None, [
-            Problem(
-                file,
-                "",
-                "dict_type",
-                "the document is not a mapping",
-                value=type(doc).__name__,
-                accepted="a Tenant document (apiVersion, kind, metadata, spec)",
-            )
-        ]
     return _checked(doc, file, platform, stem, text)
 
 
@@ -88,6 +77,12 @@ def parse_document(
     """One tenant document already parsed (a mapping built in code, or passed by another
     Pulumi language): the same checks and resolution as :func:`parse_text`, its problems
     named after ``file`` (there are no lines to give)."""
+    return _checked(doc, file, platform, stem, None)
+
+
+def _checked(
+    doc: object, file: str, platform: PlatformSettings, stem: str | None, text: str | None
+) -> tuple[ResolvedTenant | None, list[Problem]]:
     if not isinstance(doc, dict):
         return None, [
             Problem(
@@ -99,12 +94,6 @@ def parse_document(
                 accepted="a Tenant document (apiVersion, kind, metadata, spec)",
             )
         ]
-    return _checked(doc, file, platform, stem, None)
-
-
-def _checked(
-    doc: dict[str, Any], file: str, platform: PlatformSettings, stem: str | None, text: str | None
-) -> tuple[ResolvedTenant | None, list[Problem]]:
     try:
         spec = TenantSpec.model_validate(doc)
     except ValidationError as exc:
