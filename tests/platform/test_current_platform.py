@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from tenantry import Platform, PlatformArgs
 from tenantry.cli.main import main
 from tenantry.engine import Record, record, record_platform
-from tenantry.engine.stack import PASSWORD_KEY, PROGRAM, _config_values, _run
+from tenantry.engine.stack import PASSWORD_KEY, _config_values, _run, stack_program
 from tenantry.k8s.inference_service import (
     DEPLOYMENT_MODE,
     RUNTIME,
@@ -208,7 +208,7 @@ def test_without_a_digest_the_platform_program_refuses_before_declaring_anything
         }
     )  # what `pulumi up` gives the program: no tenantry:offlineRender
     with pytest.raises(pulumi.RunError) as exc:
-        _run(PROGRAM, "platform", config)
+        _run(stack_program(ROOT / "stacks"), "platform", config)
     message = str(exc.value)
     assert "tritonImageDigest is not set" in message and "nothing was declared" in message
     assert f"docker buildx imagetools inspect {TRITON_IMAGE}:{TRITON_TAG}" in message
