@@ -192,7 +192,9 @@ def test_with_the_digest_set_the_runtime_pulls_by_digest(tmp_path: Path) -> None
     doc = yaml.safe_load((stacks / "Pulumi.platform.yaml").read_text())
     doc["config"]["tenantry:platform"]["tritonImageDigest"] = TEST_DIGEST
     (stacks / "Pulumi.platform.yaml").write_text(yaml.safe_dump(doc))
-    runtime = by_name(record_platform(ROOT / "tenants", stacks))[f"{P}-kserve-tritonserver"]
+    program = ROOT / "stacks" / "__main__.py"
+    records = record_platform(ROOT / "tenants", stacks, program)
+    runtime = by_name(records)[f"{P}-kserve-tritonserver"]
     (container,) = runtime.inputs["spec"]["containers"]
     assert container["image"] == f"{TRITON_IMAGE}:{TRITON_TAG}@{TEST_DIGEST}"
     assert "annotations" not in runtime.inputs["metadata"]

@@ -129,7 +129,9 @@ def test_component_outputs_are_camel_case(monkeypatch: pytest.MonkeyPatch) -> No
                 name, TenantArgs.from_spec(t, platform(), platform_inputs())
             )
         )
-    args = PlatformArgs.from_spec(platform(), example_plan(), vector_db_password="pw")
+    args = PlatformArgs.from_spec(
+        platform(), example_plan(), vector_db_password="pw", unpinned_preview=True
+    )
     record(lambda: Platform("platform", args), stack="platform")
     assert {c.__name__ for c in components()} - set(keys) == set()  # every one was seen
     bad = {c: sorted(k for k in ks if not CAMEL.match(k)) for c, ks in keys.items()}

@@ -158,10 +158,15 @@ def test_the_provider_hosts_mapping_builds_the_same_tenant() -> None:
 def test_platform_args_from_documents_plan_the_tenant_files() -> None:
     settings = platform().model_dump(by_alias=True, mode="json")
     args = PlatformArgs(
-        settings=settings, vector_db_password="pw", tenants_dir=str(ROOT / "tenants")
+        settings=settings,
+        vector_db_password="pw",
+        tenants_dir=str(ROOT / "tenants"),
+        unpinned_preview=True,  # the example platform pins no Triton digest
     )
     from_docs = record(lambda: Platform("platform", args), stack="platform")
-    carried = PlatformArgs.from_spec(platform(), example_plan(), vector_db_password="pw")
+    carried = PlatformArgs.from_spec(
+        platform(), example_plan(), vector_db_password="pw", unpinned_preview=True
+    )
     assert (
         from_docs.records == record(lambda: Platform("platform", carried), stack="platform").records
     )
