@@ -21,7 +21,7 @@ Nothing else in Tenantry imports ``pulumi.runtime`` internals; grep for this mod
 
 import importlib
 import pickle
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
@@ -182,3 +182,25 @@ def offline_shortcuts() -> Iterator[None]:
         _resource_module._get_stack_trace = saved_trace
         if saved_setitems is not None:
             pickle._Pickler._batch_setitems = saved_setitems  # type: ignore[attr-defined]
+
+
+# --- the component provider host (multi-language package, tenantry.component_package) -----
+# ``pulumi.provider.experimental`` exports only ``component_provider_host``; the provider class
+# it runs (schema inference and the host's argument mapping) is not in its ``__all__``.
+
+
+def component_provider(components: Sequence[type[Any]], name: str, version: str) -> Any:
+    """The SDK's ``ComponentProvider`` for ``components``: what
+    ``component_provider_host(components, name, version=version)`` serves, built in-process
+    (it infers the schema with the SDK's analyzer; no gRPC server is started)."""
+    provider_cls = _internal("pulumi.provider.experimental.component", "ComponentProvider")
+    return provider_cls(list(components), name, None, version)
+
+
+def host_args(provider: Any, component: str, inputs: Mapping[str, Any]) -> Any:
+    """What the host passes as ``args`` to ``component``'s constructor for ``inputs`` keyed
+    as the schema names them (``ComponentProvider.construct`` -> ``map_inputs``): a dict with
+    the Python field names, nested types as dicts, enums as members. Raises the SDK's
+    ``InputPropertyError`` for a missing required input."""
+    definition = provider._component_defs[component]
+    return provider.map_inputs(dict(inputs), definition)

@@ -37,7 +37,10 @@ class Identity:
     provider is checked where the trust policy is written,
     :func:`tenantry.aws.tenant_policies.irsa_trust`)."""
 
-    mode: IdentityMode = IdentityMode.POD_IDENTITY
+    # ``None`` (not the enum member) as the default: Pulumi's schema inference for components
+    # marks a field optional only when its annotation is Optional, so a defaulted plain field
+    # would be *required* for callers in other languages. ``__post_init__`` sets the member.
+    mode: IdentityMode | None = None
     """``pod-identity`` (default) or ``irsa``."""
     oidc_provider_arn: str | None = None
     """IRSA only: the ARN of the cluster's IAM OIDC provider."""
@@ -46,7 +49,7 @@ class Identity:
 
     def __post_init__(self) -> None:
         try:
-            mode = IdentityMode(self.mode)
+            mode = IdentityMode.POD_IDENTITY if self.mode is None else IdentityMode(self.mode)
         except ValueError:
             raise ValueError(
                 f"identity.mode: {self.mode!r} is not accepted; accepted: {ACCEPTED_MODES}"

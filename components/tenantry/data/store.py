@@ -27,11 +27,17 @@ class AdminArgs(TypedDict):
     platform stack; the component marks the whole mapping secret anyway)."""
 
     host: pulumi.Input[str]
+    """The database server's host name."""
     port: pulumi.Input[int]
+    """The database server's TCP port (PostgreSQL's default is 5432)."""
     dbname: pulumi.Input[str]
+    """The shared database that holds every tenant's schema."""
     user: pulumi.Input[str]
+    """The platform's admin login (owns the tenants' schemas, tables and roles)."""
     password: pulumi.Input[str]
-    sslmode: NotRequired[pulumi.Input[str]]  # default "require"
+    """The admin login's password (pass a secret)."""
+    sslmode: NotRequired[pulumi.Input[str]]
+    """libpq ``sslmode`` of the admin connection (default ``require``)."""
 
 
 def role_limits(limits: VectorDbLimits) -> RoleLimits:
