@@ -40,9 +40,12 @@ def test_the_source_root_holds_only_the_tenantry_package() -> None:
     entries = {
         p.name
         for p in (ROOT / "components").iterdir()
-        if p.name != "__pycache__" and not p.name.endswith(".egg-info")  # build metadata
+        if p.name not in ("__pycache__", "venv")  # venv: made by `pulumi package add`
+        and not p.name.endswith(".egg-info")  # build metadata
     }
-    assert entries == {"tenantry"}
+    # besides the package: the multi-language component package's files (no Python package)
+    plugin = {"PulumiPlugin.yaml", "__main__.py", "requirements.txt", "schema.json"}
+    assert entries == {"tenantry"} | plugin
     assert (ROOT / "components" / "tenantry" / "py.typed").is_file()
 
 
