@@ -100,6 +100,7 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "settings": ["map", ANY["$ref"]],
         "vectorDbPassword": "string",
         "tenantsDir": "string",
+        "unpinnedPreview": "boolean",
     }
     assert sorted(platform["requiredInputs"]) == ["settings", "vectorDbPassword"]
     assert "plain" not in inputs["vectorDbPassword"]  # an Input: a secret output may flow in
@@ -304,15 +305,20 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
         "settings": settings["config"]["tenantry:platform"],
         "tenantsDir": str(TENANTS),
         "vectorDbPassword": "mock-admin-password",
+        "unpinnedPreview": True,  # the example platform pins no Triton image digest
     }
     provider = _sdk.component_provider(COMPONENTS, PACKAGE, package_version())
     hosted = record(lambda: Platform("platform", _sdk.host_args(provider, "Platform", inputs)))
     loaded = load_platform(STACKS)
     args = PlatformArgs.from_spec(
-        loaded, fleet_plan_for(TENANTS, loaded), vector_db_password="mock-admin-password"
+        loaded,
+        fleet_plan_for(TENANTS, loaded),
+        vector_db_password="mock-admin-password",
+        unpinned_preview=True,
     )
     native = record(lambda: Platform("platform", args))
     assert _summary(hosted) == _summary(native)
+    assert [r.inputs for r in hosted] == [r.inputs for r in native]
 
 
 @pytest.mark.engine
