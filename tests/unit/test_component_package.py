@@ -30,6 +30,7 @@ from tenantry.component_package import (
     schema,
     schema_text,
     schema_token,
+    serve,
 )
 from tenantry.fleet import pulumi_cli
 from tenantry.platform.platform import Platform, PlatformArgs
@@ -319,6 +320,30 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
     native = record(lambda: Platform("platform", args))
     assert _summary(hosted) == _summary(native)
     assert [r.inputs for r in hosted] == [r.inputs for r in native]
+
+
+def test_the_host_process_registers_the_schema_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve() hands COMPONENTS to the SDK's host and, in that process, makes each register
+    under the token its consumers' SDKs declare; Python programs keep their own tokens."""
+    import pulumi.provider.experimental as experimental
+
+    calls: list[tuple[list[type], str, str | None]] = []
+    monkeypatch.setattr(
+        experimental,
+        "component_provider_host",
+        lambda components, name, namespace=None, version=None: calls.append(
+            (components, name, version)
+        ),
+    )
+    for component in COMPONENTS:
+        monkeypatch.setattr(component, "TYPE", component.TYPE)  # restored afterwards
+    assert Tenant.TYPE == "tenantry:tenant:Tenant" and Platform.TYPE == "tenantry:platform:Platform"
+    serve()
+    assert calls == [(list(COMPONENTS), PACKAGE, package_version())]
+    provider = _sdk.component_provider(COMPONENTS, PACKAGE, package_version())
+    hosted = record(lambda: Tenant("acme", _sdk.host_args(provider, "Tenant", _consumer_inputs())))
+    assert hosted.one("tenantry:index:Tenant").name == "acme"
+    assert hosted.of_type("tenantry:tenant:Tenant") == []
 
 
 @pytest.mark.engine
