@@ -18,7 +18,10 @@ the platform then renders without ``tritonImageDigest``, naming the image by tag
 Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; default: this
 directory), ``tenantry:platformStack`` (default: the platform settings' ``stackReference``),
 ``tenantry:identity`` (``pod-identity`` or ``irsa``; IRSA also needs
-``tenantry:oidcProviderArn`` and ``tenantry:oidcIssuer``).
+``tenantry:oidcProviderArn`` and ``tenantry:oidcIssuer``); on the platform stack
+``tenantry:previousPlan`` (the GPU plan the cluster runs now, a ``tenantry gpu plan --json``
+file: the pools are re-planned from it with the minimal-disruption strategy;
+``tenantry fleet up --previous-plan`` sets it).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ def platform_main() -> None:
     tenants_dir = ROOT / (cfg.get("tenantsDir") or "tenants")
     try:
         settings = load_platform(stacks_dir)
-        plan = fleet_plan_for(tenants_dir, settings)
+        previous = cfg.get("previousPlan")
+        plan = fleet_plan_for(tenants_dir, settings, ROOT / previous if previous else None)
         args = PlatformArgs.from_spec(
             settings,
             plan,

@@ -79,7 +79,7 @@ def test_reconfigure_mig_runs_between_platform_and_tenants(
     from tests.fleet.test_migrollout import FakeCluster
 
     runner = FakeRunner()
-    nodes = FakeNodes()
+    nodes = FakeNodes(settle_polls=0)
     cluster = FakeCluster({"tenantry.dev/pool=h100": {"gpu-node-1": "all-disabled"}})
     code = fleet.run(
         _args("up", "--tenant", "platform", "--tenant", "acme", "--reconfigure-mig"),
@@ -92,3 +92,42 @@ def test_reconfigure_mig_runs_between_platform_and_tenants(
     assert out.index("[mig-reconfiguration] gpu-node-1") < out.index("[acme] up...")
     assert nodes.events[:2] == [("cordon", "gpu-node-1"), ("drain", "gpu-node-1")]
     assert nodes.events[-1] == ("uncordon", "gpu-node-1")
+
+
+def test_previous_plan_reaches_the_platform_stack_and_the_rollout(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from pathlib import Path
+
+    from tenantry.cli.main import main as cli
+    from tests.fleet.test_drain import FakeNodes
+    from tests.fleet.test_migrollout import FakeCluster, FakePods
+
+    seen: dict[str, dict[str, object]] = {}
+
+    class Recording(FakeRunner):
+        def run(self, action: str, stack: str, config: dict[str, object]):  # type: ignore[no-untyped-def]
+            seen[stack] = dict(config)
+            return super().run(action, stack, config)
+
+    assert cli(["gpu", "plan", "--json"]) == 0
+    saved = Path(str(tmp_path)) / "applied.json"
+    saved.write_text(capsys.readouterr().out)
+    [h100] = [p for p in json.loads(saved.read_text())["pools"] if p["name"] == "h100"]
+    labels = {f"n{i}": cfg["nvidia.com/mig.config"] for i, cfg in enumerate(h100["node_labels"])}
+    nodes = FakeNodes(settle_polls=0)
+    pods = FakePods({})
+    code = fleet.run(
+        _args("up", "--tenant", "platform", "--reconfigure-mig", "--previous-plan", str(saved)),
+        Recording(),
+        (FakeCluster({"tenantry.dev/pool=h100": labels}), nodes),
+        pods,
+    )
+    assert code == 0
+    assert seen["platform"]["tenantry:previousPlan"] == str(saved.resolve())
+    assert nodes.events == []  # same tenants, same plan: nothing to reconfigure
+    assert "every node already carries its planned config" in capsys.readouterr().out
+    saved.write_text("{}")
+    with pytest.raises(UsageError, match="not a plan written by"):
+        fleet.run(_args("up", "--previous-plan", str(saved)), FakeRunner())

@@ -49,7 +49,7 @@ def test_new_layouts_drain_only_changed_nodes(fleet_plan) -> None:  # type: igno
     cluster = FakeCluster(
         {"tenantry.dev/pool=h100": {"n-a": "all-disabled", "n-b": h100.node_configs[0]}}
     )
-    nodes = FakeNodes()
+    nodes = FakeNodes(settle_polls=0)  # mig-manager done at once: no real sleeps
     assert rollout(fleet_plan, cluster, nodes, log=lambda m: None) is None
     touched = {e[1] for e in nodes.events}
     assert touched <= {"n-a"}
@@ -72,3 +72,113 @@ def test_fleet_up_reconfigures_between_platform_and_tenants(platform: PlatformSe
     report = run_fleet("up", tenants, {}, runner, after_platform=lambda: "n1: failed")
     assert runner.calls == [("up", "platform")]
     assert report.failed[0] == "mig-reconfiguration"
+
+
+class FakePods:
+    """dcgm-exporter's view: which pod holds which GPU index, per node."""
+
+    def __init__(self, held: dict[str, dict[int, set[tuple[str, str]]]]) -> None:
+        self.held = held
+        self.evicted: list[tuple[str, str]] = []
+
+    def gpu_pods(self, node: str) -> dict[int, set[tuple[str, str]]] | None:
+        if node not in self.held:
+            return None
+        return {i: set(p) for i, p in self.held[node].items()}
+
+    def evict(self, namespace: str, pod: str) -> None:
+        self.evicted.append((namespace, pod))
+        for pods in self.held.values():
+            for holders in pods.values():
+                holders.discard((namespace, pod))
+
+
+def _pool_plans():  # type: ignore[no-untyped-def]
+    from tenantry.planner import SHARED, FleetPlan, PoolDemand, Request, plan_pool
+
+    def req(t: str, profile: str, n: int) -> Request:
+        return Request(SHARED, t, "m", profile, n, "guaranteed", False)
+
+    def demand(*reqs: Request) -> PoolDemand:
+        return PoolDemand("h100", "shared-pool", "H100-80GB", "p5.48xlarge", 8, 0, None, None, reqs)
+
+    before = demand(req("a", "3g.40gb", 2), req("b", "4g.40gb", 1), req("c", "1g.10gb", 7))
+    first = FleetPlan((plan_pool(before),))
+    after = demand(req("a", "3g.40gb", 2), req("b", "4g.40gb", 1), req("c", "1g.10gb", 3))
+    return first, FleetPlan((plan_pool(after, first.pools[0], extra_gpus=0),))
+
+
+def test_only_the_pods_on_changed_gpus_are_evicted() -> None:
+    from tenantry.fleet.migrollout import device_configs
+
+    first, second = _pool_plans()
+    pool = second.pools[0]
+    assert pool.disturbed, "the re-plan must change a GPU for this test"
+    cluster = FakeCluster({"tenantry.dev/pool=h100": {"node-x": first.pools[0].node_configs[0]}})
+    [change] = planned_changes(second, cluster, previous=first)
+    devices = device_configs(first, second)
+    assert change.gpus == tuple(
+        i
+        for i in range(8)
+        if devices[change.old or ""].get(i) != devices[change.new].get(i)  # type: ignore[union-attr]
+    )
+    holders = {i: {("c" if i in change.gpus else "a", f"pod-{i}")} for i in range(8)}
+    pods = FakePods({"node-x": holders})
+    nodes = FakeNodes(settle_polls=0)  # mig-manager done at once: no real sleeps
+    messages: list[str] = []
+    assert rollout(second, cluster, nodes, messages.append, previous=first, pods=pods) is None
+    assert ("drain", "node-x") not in nodes.events  # no whole-node drain
+    assert sorted(pods.evicted) == sorted(("c", f"pod-{i}") for i in change.gpus)
+    assert nodes.events[0] == ("cordon", "node-x") and nodes.events[-1] == ("uncordon", "node-x")
+    assert any("evicting" in m and "of c;" in m for m in messages)
+
+
+def test_without_pod_information_the_node_is_drained() -> None:
+    first, second = _pool_plans()
+    cluster = FakeCluster({"tenantry.dev/pool=h100": {"node-x": first.pools[0].node_configs[0]}})
+    for pods, previous in ((FakePods({}), first), (None, first), (FakePods({}), None)):
+        nodes = FakeNodes(settle_polls=0)  # mig-manager done at once: no real sleeps
+        assert rollout(second, cluster, nodes, lambda m: None, previous=previous, pods=pods) is None
+        assert ("drain", "node-x") in nodes.events
+
+
+def test_pods_still_holding_a_gpu_stop_the_rollout() -> None:
+    from tenantry.fleet import NodeChange, reconfigure
+    from tenantry.fleet.drain import ReconfigureError
+
+    class Stubborn(FakePods):
+        def evict(self, namespace: str, pod: str) -> None:
+            self.evicted.append((namespace, pod))
+
+    pods = Stubborn({"n1": {0: {("t", "p")}}})
+    ticks = iter(range(100))
+    with pytest.raises(ReconfigureError, match="pods still hold GPU"):
+        reconfigure(
+            [NodeChange("n1", "a", "b", (0,))],
+            FakeNodes(),
+            pods=pods,
+            timeout_s=3,
+            clock=lambda: float(next(ticks)),
+            sleep=lambda s: None,
+        )
+
+
+def test_dcgm_exporter_metrics_name_the_pod_on_each_gpu() -> None:
+    from tenantry.fleet.drain import pods_by_gpu
+
+    text = "\n".join(
+        [
+            "# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).",
+            "# TYPE DCGM_FI_DEV_FB_USED gauge",
+            'DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1",device="nvidia0",modelName="NVIDIA H100 '
+            '80GB HBM3",GPU_I_PROFILE="3g.40gb",GPU_I_ID="2",Hostname="n1",container="kserve-'
+            'container",namespace="acme",pod="fraud-detector-00001-deployment-abc"} 4120',
+            'DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1",GPU_I_PROFILE="1g.10gb",GPU_I_ID="9",'
+            'namespace="",pod=""} 0',
+            'DCGM_FI_DEV_GPU_TEMP{gpu="3",UUID="GPU-4",namespace="globex",pod="intent-1"} 41',
+        ]
+    )
+    assert pods_by_gpu(text) == {
+        0: {("acme", "fraud-detector-00001-deployment-abc")},
+        3: {("globex", "intent-1")},
+    }

@@ -129,3 +129,24 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "2 GPU(s) configured, lower bound 2" in out
     assert "nvidia.com/mig.config=" in out
+
+
+def test_replan_names_the_tenants_each_drain_disturbs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["gpu", "plan", "--gpu", "H100-80GB", "--json"]
+    _, out, _ = run([*base, "--demand", "3g.40gb=2", "--demand", "4g.40gb=1"], capsys)
+    prev = tmp_path / "plan.json"
+    prev.write_text(out)
+    change = ["gpu", "plan", "--gpu", "H100-80GB", "--demand", "3g.40gb=1"]
+    code, text, _ = run(
+        [*change, "--demand", "4g.40gb=1", "--previous", str(prev), "--extra-gpus", "0"], capsys
+    )
+    assert code == 0
+    assert "drain, then reconfigure: node" in text and "(drains adhoc)" in text
+    code, relaxed, _ = run(
+        [*change, "--demand", "4g.40gb=1", "--previous", str(prev), "--json"], capsys
+    )
+    assert code == 0 and json.loads(relaxed)["pools"][0]["disturbed"] == []
+    code, _, err = run([*change, "--previous", str(prev), "--extra-gpus", "-1"], capsys)
+    assert code == 1 and "--extra-gpus must be 0 or more, got -1" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from pathlib import Path
@@ -10,11 +11,12 @@ from pathlib import Path
 import yaml
 
 from ..fleet import AutomationRunner, CliMissing, FleetReport, StackRunner, run_fleet
-from ..fleet.drain import KubectlNodeOps, NodeOps
+from ..fleet.drain import KubectlNodeOps, NodeOps, PodOps
 from ..fleet.migrollout import PoolNodes, rollout
 from ..fleet.safety import data_retained
 from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
-from ..planner import extract_demands, plan
+from ..planner import FleetPlan, extract_demands, plan
+from ..platform.program import PREVIOUS_PLAN_KEY
 from ..spec import PLATFORM_STACK, ResolvedTenant
 from ..stackconfig import stack_config_path
 from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
@@ -50,6 +52,14 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="on up: after the platform stack, move every GPU node to its planned "
         "MIG layout (cordon, drain, relabel, wait for mig-manager, uncordon)",
     )
+    p.add_argument(
+        "--previous-plan",
+        type=Path,
+        metavar="PLAN",
+        help="the GPU plan the cluster runs now (`tenantry gpu plan --json`): the platform "
+        "stack and --reconfigure-mig re-plan it with the minimal-disruption strategy instead "
+        "of planning from scratch, so only GPUs whose tenants change are drained",
+    )
     p.add_argument("--tenants", type=Path, default=Path("tenants"))
     p.add_argument("--stacks", type=Path, default=Path("stacks"))
     p.set_defaults(func=run)
@@ -79,9 +89,11 @@ def run(
     args: argparse.Namespace,
     runner: StackRunner | None = None,
     nodes: tuple[PoolNodes, NodeOps] | None = None,
+    pods: PodOps | None = None,
 ) -> int:
-    """``runner`` and ``nodes`` (the cluster's node list and node operations) default to the
-    Automation API and kubectl; tests inject their own."""
+    """``runner``, ``nodes`` (the cluster's node list and node operations) and ``pods`` (who
+    holds which GPU, evictions) default to the Automation API and kubectl; tests inject
+    their own."""
     if args.parallel < 1:
         raise UsageError(f"--parallel must be at least 1, got {args.parallel}")
     platform, reg = valid_registry([args.tenants], args.stacks)
@@ -102,17 +114,25 @@ def run(
             print(f"[{stack}] {message}", flush=True)
 
     chosen = [reg.tenants[n] for n in names]
+    previous = _previous_plan(args.previous_plan)
+    if previous is not None and PLATFORM_STACK in configs:
+        configs[PLATFORM_STACK][PREVIOUS_PLAN_KEY] = str(args.previous_plan.resolve())
     after_platform = None
     if args.reconfigure_mig and args.action == "up":
-        fleet_plan = plan(extract_demands(list(reg.tenants.values()), platform))
+        fleet_plan = plan(extract_demands(list(reg.tenants.values()), platform), previous)
         if nodes is None:
             kubectl = KubectlNodeOps()
-            nodes = (kubectl, kubectl)
+            nodes, pods = (kubectl, kubectl), kubectl
         cluster, ops = nodes
 
         def after_platform() -> str | None:
             return rollout(
-                fleet_plan, cluster, ops, log=lambda msg: progress("mig-reconfiguration", msg)
+                fleet_plan,
+                cluster,
+                ops,
+                log=lambda msg: progress("mig-reconfiguration", msg),
+                previous=previous,
+                pods=pods,
             )
 
     report = run_fleet(
@@ -128,6 +148,17 @@ def run(
     )
     _summary(report, chosen)
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _previous_plan(path: Path | None) -> FleetPlan | None:
+    if path is None:
+        return None
+    try:
+        return FleetPlan.from_dict(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"--previous-plan {path}: not a plan written by `tenantry gpu plan --json` ({exc})"
+        ) from exc
 
 
 def _summary(report: FleetReport, tenants: list[ResolvedTenant]) -> None:

@@ -12,6 +12,7 @@ import yaml
 
 from ..planner import DemandError, FleetPlan, adhoc_demand, extract_demands, plan
 from ..planner.demand import check_gpu_model
+from ..planner.fleet import EXTRA_GPUS, STRATEGIES
 from ..spec import load_registry
 from ..spec.errors import errors
 from .common import EXIT_INVALID, EXIT_OK, platform_from, print_problems
@@ -44,7 +45,23 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pp.add_argument(
         "--previous",
         type=Path,
-        help="a previous plan (JSON from --json): re-plan changing as few GPUs as possible",
+        help="a previous plan (JSON from --json): re-plan it instead of planning from scratch",
+    )
+    pp.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="minimal-disruption",
+        help="with --previous: minimal-disruption (default) leaves GPUs holding other "
+        "tenants' slices alone within --extra-gpus of a fresh plan; fewest-gpus never uses "
+        "more GPUs than a fresh plan",
+    )
+    pp.add_argument(
+        "--extra-gpus",
+        type=int,
+        default=EXTRA_GPUS,
+        metavar="N",
+        help=f"GPUs per pool a minimal-disruption re-plan may add over a fresh plan "
+        f"(default {EXTRA_GPUS})",
     )
     pp.add_argument("--json", action="store_true", help="print the plan as JSON")
     pp.add_argument(
@@ -93,6 +110,8 @@ def _previous(path: Path | None) -> FleetPlan | None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.extra_gpus < 0:
+            raise DemandError(f"--extra-gpus must be 0 or more, got {args.extra_gpus}")
         previous = _previous(args.previous)
         if args.gpu is not None or args.demand:
             if args.gpu is None:
@@ -114,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             demands = extract_demands(reg.tenants.values(), platform)
     except DemandError as exc:
         return _fail(str(exc))
-    fleet = plan(demands, previous=previous)
+    fleet = plan(demands, previous=previous, strategy=args.strategy, extra_gpus=args.extra_gpus)
     if args.json:
         json.dump(fleet.to_dict(), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
@@ -144,7 +163,10 @@ def _print_text(fleet: FleetPlan) -> None:
                 for s in g.slots
             )
             print(f"    gpu {g.node}/{g.index} [{g.group}]: {cells}")
-        for n, i in p.reconfigured:
-            print(f"  drain, then reconfigure: node {n} gpu {i}")
+        kept = set(p.reconfigured)
+        for n, i, tenants in p.disturbed:
+            who = f" (drains {', '.join(tenants)})" if tenants else " (no tenant's slices)"
+            what = "drain, then reconfigure" if (n, i) in kept else "drain, node removed"
+            print(f"  {what}: node {n} gpu {i}{who}")
         for w in p.warnings:
             print(f"  warning: {w}")

@@ -4,17 +4,28 @@ NVIDIA's mig-manager repartitions a node when that label changes, but it neither
 node nor evicts the pods that hold MIG devices (gpu-operator#262; mig.md §6.3). So, one node
 at a time (the pool keeps its other nodes serving):
 
-1. cordon the node; 2. drain it (evict the pods, DaemonSets excepted); 3. set the label to the
-planned config; 4. wait until mig-manager reports ``nvidia.com/mig.config.state=success``
+1. cordon the node; 2. evict the pods that hold the GPUs whose config changes, or drain the
+whole node (DaemonSets excepted) when that is not known; 3. set the label to the planned
+config; 4. wait until mig-manager reports ``nvidia.com/mig.config.state=success``
 (``failed`` or a timeout stops the rollout and leaves the node cordoned for a human);
 5. uncordon it.
 
-Which real node gets which planned layout is chosen to change as few nodes as possible: a node
-already carrying a planned config keeps it.
+Only the changed GPUs need to be free: ``nvidia-mig-parted apply`` skips every GPU whose MIG
+config already equals the desired one ("Skipping -- already set to desired value",
+NVIDIA/mig-parted ``cmd/nvidia-mig-parted/apply/config.go``), so pods on the node's other
+GPUs keep running. Which pod holds which GPU is read from dcgm-exporter, which labels each
+GPU's (and MIG instance's) metrics with the ``pod`` and ``namespace`` using it; the device
+plugin hands any free slice of a profile to any pod, so the plan's slot owners are not
+enough.
+
+Which real node gets which planned layout is chosen to change as few GPUs as possible: a node
+already carrying a planned config keeps it, and the others get the config closest to theirs.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import time
 from collections import Counter
@@ -26,11 +37,25 @@ MIG_CONFIG = "nvidia.com/mig.config"
 MIG_STATE = "nvidia.com/mig.config.state"
 
 
+DeviceConfig = tuple[bool, tuple[tuple[str, int], ...]]  # (MIG enabled, counts per profile)
+NodeDevices = Mapping[int, DeviceConfig]  # GPU index -> its config, for one named config
+
+
 @dataclass(frozen=True)
 class NodeChange:
     node: str
     old: str | None
     new: str
+    gpus: tuple[int, ...] | None = None  # GPU indices whose config changes; None: not known
+
+
+class PodOps(Protocol):
+    def gpu_pods(self, node: str) -> dict[int, set[tuple[str, str]]] | None:
+        """GPU index -> (namespace, pod) of the pods holding it (or one of its MIG
+        instances); None when it cannot be told."""
+        ...
+
+    def evict(self, namespace: str, pod: str) -> None: ...
 
 
 class NodeOps(Protocol):
@@ -45,11 +70,27 @@ class ReconfigureError(RuntimeError):
     pass
 
 
-def assign(current: Mapping[str, str | None], planned: Sequence[str]) -> list[NodeChange]:
+def changed_gpus(old: NodeDevices | None, new: NodeDevices | None) -> tuple[int, ...] | None:
+    """GPU indices whose (MIG enabled, counts) differ between two node configs; None when
+    either is unknown."""
+    if old is None or new is None:
+        return None
+    return tuple(sorted(i for i in set(old) | set(new) if old.get(i) != new.get(i)))
+
+
+def assign(
+    current: Mapping[str, str | None],
+    planned: Sequence[str],
+    devices: Mapping[str, NodeDevices] | None = None,
+) -> list[NodeChange]:
     """Map planned per-node configs onto real nodes (``current``: node -> its label now),
-    keeping every node whose config is still wanted; returns only the nodes that change."""
+    keeping every node whose config is still wanted; each other node gets the remaining
+    config that changes the fewest of its GPUs (``devices``: config name -> per-GPU config;
+    unknown configs count as changing every GPU). Returns only the nodes that change, with
+    the GPUs that change where both configs are known."""
     if len(planned) > len(current):
         raise ReconfigureError(f"the plan has {len(planned)} nodes, the pool has {len(current)}")
+    devices = devices or {}
     wanted = Counter(planned)
     keep: set[str] = set()
     for node in sorted(current):
@@ -62,7 +103,16 @@ def assign(current: Mapping[str, str | None], planned: Sequence[str]) -> list[No
     for node in sorted(n for n in current if n not in keep):
         if not remaining:
             break
-        changes.append(NodeChange(node, current[node], remaining.pop(0)))
+        old = current[node]
+
+        def cost(cfg: str, old: str | None = old) -> tuple[int, str]:
+            gpus = changed_gpus(devices.get(old) if old else None, devices.get(cfg))
+            return (len(gpus) if gpus is not None else 1_000_000, cfg)
+
+        best = min(remaining, key=cost)
+        remaining.remove(best)
+        gpus = changed_gpus(devices.get(old) if old else None, devices.get(best))
+        changes.append(NodeChange(node, old, best, gpus))
     return changes
 
 
@@ -70,19 +120,26 @@ def reconfigure(
     changes: Sequence[NodeChange],
     ops: NodeOps,
     *,
+    pods: PodOps | None = None,
     timeout_s: float = 900.0,
     poll_s: float = 5.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = lambda msg: None,
 ) -> None:
-    """Apply each change with cordon -> drain -> label -> wait for success -> uncordon."""
+    """Apply each change with cordon -> evict (the changed GPUs' pods, or drain the node) ->
+    label -> wait for success -> uncordon."""
     for change in changes:
-        log(f"{change.node}: {change.old} -> {change.new}: cordon and drain")
         ops.cordon(change.node)
-        ops.drain(change.node)
-        ops.label(change.node, MIG_CONFIG, change.new)
         deadline = clock() + timeout_s
+        held = pods.gpu_pods(change.node) if pods is not None and change.gpus is not None else None
+        if held is None or change.gpus is None:
+            log(f"{change.node}: {change.old} -> {change.new}: cordon and drain the node")
+            ops.drain(change.node)
+        else:
+            assert pods is not None
+            _evict_gpus(change, held, pods, deadline, poll_s, clock, sleep, log)
+        ops.label(change.node, MIG_CONFIG, change.new)
         while True:
             state = ops.label_value(change.node, MIG_STATE)
             if state == "success" and ops.label_value(change.node, MIG_CONFIG) == change.new:
@@ -100,6 +157,63 @@ def reconfigure(
             sleep(poll_s)
         ops.uncordon(change.node)
         log(f"{change.node}: {change.new} applied, uncordoned")
+
+
+def _evict_gpus(
+    change: NodeChange,
+    held: Mapping[int, set[tuple[str, str]]],
+    pods: PodOps,
+    deadline: float,
+    poll_s: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    log: Callable[[str], None],
+) -> None:
+    """Evict the pods on ``change.gpus`` and wait until none holds them any more."""
+    gpus = change.gpus or ()
+    victims = sorted({p for i in gpus for p in held.get(i, set())})
+    tenants = sorted({ns for ns, _ in victims})
+    log(
+        f"{change.node}: {change.old} -> {change.new}: cordon; GPU(s) "
+        f"{', '.join(map(str, gpus))} change; evicting {len(victims)} pod(s)"
+        + (f" of {', '.join(tenants)}" if tenants else "")
+        + "; the node's other pods keep running"
+    )
+    for namespace, pod in victims:
+        pods.evict(namespace, pod)
+    while True:
+        now = pods.gpu_pods(change.node) or {}
+        left = sorted({p for i in gpus for p in now.get(i, set())})
+        if not left:
+            return
+        if clock() > deadline:
+            raise ReconfigureError(
+                f"{change.node}: pods still hold GPU(s) {', '.join(map(str, gpus))} after "
+                f"eviction ({', '.join(f'{ns}/{p}' for ns, p in left)}); the node stays cordoned"
+            )
+        sleep(poll_s)
+
+
+def pods_by_gpu(metrics: str) -> dict[int, set[tuple[str, str]]]:
+    """GPU index -> (namespace, pod) from dcgm-exporter's Prometheus text: every sample
+    carries ``gpu`` (the physical index, also for MIG instances, which add ``GPU_I_ID``) and,
+    with its Kubernetes mapping on (the GPU operator's default), ``namespace`` and ``pod``
+    of the pod using that device."""
+    out: dict[int, set[tuple[str, str]]] = {}
+    for line in metrics.splitlines():
+        if line.startswith("#") or "{" not in line:
+            continue
+        labels = dict(_LABEL.findall(line[line.index("{") : line.rindex("}") + 1]))
+        if labels.get("pod") and labels.get("gpu", "").isdigit():
+            out.setdefault(int(labels["gpu"]), set()).add(
+                (labels.get("namespace", ""), labels["pod"])
+            )
+    return out
+
+
+_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+DCGM_EXPORTER = "app=nvidia-dcgm-exporter"  # the GPU operator's dcgm-exporter pods
+DCGM_PORT = 9400
 
 
 class KubectlNodeOps:
@@ -137,6 +251,58 @@ class KubectlNodeOps:
 
     def uncordon(self, node: str) -> None:
         self._run("uncordon", node)
+
+    def gpu_pods(self, node: str) -> dict[int, set[tuple[str, str]]] | None:
+        """Read the node's dcgm-exporter metrics through the API server's pod proxy; None
+        when no dcgm-exporter pod runs there or its metrics cannot be read."""
+        try:
+            out = self._run(
+                "get",
+                "pods",
+                "-A",
+                "-l",
+                DCGM_EXPORTER,
+                "--field-selector",
+                f"spec.nodeName={node}",
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{'\\n'}{end}",
+            )
+            found = [line for line in out.splitlines() if "/" in line]
+            if not found:
+                return None
+            namespace, pod = found[0].split("/", 1)
+            text = self._run(
+                "get",
+                "--raw",
+                f"/api/v1/namespaces/{namespace}/pods/{pod}:{DCGM_PORT}/proxy/metrics",
+            )
+        except ReconfigureError:
+            return None
+        return pods_by_gpu(text)
+
+    def evict(self, namespace: str, pod: str) -> None:
+        """The Eviction API (honours PodDisruptionBudgets, unlike a delete)."""
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": pod, "namespace": namespace},
+        }
+        proc = subprocess.run(
+            [
+                self.kubectl,
+                "create",
+                "--raw",
+                f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction",
+                "-f",
+                "-",
+            ],
+            input=json.dumps(body),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 and "NotFound" not in proc.stderr:
+            raise ReconfigureError(f"evict {namespace}/{pod}: {proc.stderr.strip()}")
 
     def nodes(self, selector: str) -> dict[str, str | None]:
         out = self._run(

@@ -1,23 +1,38 @@
 """``plan()``: demands (and optionally the previous plan) -> nodes and per-GPU layouts.
 
 Per pool, every isolation group (the shared tenants together; each isolated tenant alone; a
-node group's tenant) is packed onto GPUs of its own, so no GPU ever holds two groups. With a
-previous plan, a group first keeps every previous GPU whose layout is still fully used, then
-those partly used when keeping them costs no extra GPU, and packs only what is left; if that
-would need more GPUs than a fresh packing, the fresh packing is used. New layouts go first to
-positions whose previous layout is identical (no change), then to free GPUs, then to GPUs
-being reconfigured. GPU positions are filled index-major (GPU 0 of every node, then GPU 1...),
-so a group's GPUs alternate between nodes; replicas of models with minReplicas >= 2 are then
-assigned to slices on two nodes, adding a slice on another node where that is impossible.
+node group's tenant) is packed onto GPUs of its own, so no GPU ever holds two groups.
+
+With a previous plan there are two re-plan strategies:
+
+- ``minimal-disruption`` (default): reconfigure no GPU that holds running slices of a tenant
+  whose demand did not change, using spare slots, free GPUs and new GPUs first, as long as
+  the pool stays within ``extra_gpus`` GPUs of a from-scratch packing (see :mod:`.replan`);
+  only when that budget cannot be met otherwise are the GPUs disturbing the fewest other
+  tenants reconfigured. Nodes holding such GPUs are kept.
+- ``fewest-gpus``: a group first keeps every previous GPU whose layout is still fully used,
+  then those partly used when keeping them costs no extra GPU, and packs only what is left;
+  if that would need more GPUs than a fresh packing, the fresh packing is used. This is also
+  the fallback of the first strategy.
+
+Either way, every request first takes back the slots it held on GPUs whose layout did not
+change; new layouts go first to positions whose previous layout is identical (no change),
+then to free GPUs, then to GPUs being reconfigured. GPU positions are filled index-major (GPU
+0 of every node, then GPU 1...), so a group's GPUs alternate between nodes; replicas of models
+with minReplicas >= 2 are then assigned to slices on two nodes, adding a slice on another node
+where that is impossible. ``PoolPlan.disturbed`` names, per GPU that is reconfigured or loses
+its node, the tenants whose slices it held.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 from ..catalog import gpu_models, place
 from .demand import SHARED, WHOLE_GPU, PoolDemand, Request
@@ -26,9 +41,13 @@ from .layouts import Layout, add_instance, placements
 from .migparted import node_label
 from .model import FleetPlan, GpuPlan, PoolPlan, Slot
 from .packer import pack_vec
+from .replan import Held, choose
 
 Pos = tuple[int, int]  # (node, gpu index)
 PHASE_B_LIMIT = 64  # partly used previous GPUs considered per group
+Strategy = Literal["minimal-disruption", "fewest-gpus"]
+STRATEGIES: tuple[Strategy, ...] = ("minimal-disruption", "fewest-gpus")
+EXTRA_GPUS = 1  # default: GPUs per pool a minimal-disruption re-plan may use over a fresh one
 
 
 @dataclass
@@ -37,23 +56,51 @@ class _Gpu:
     layout: Layout  # (profile, start); whole GPU: (("gpu", 0),)
     pos: Pos | None = None
     slots: list[Slot] = field(default_factory=list)
+    kept: bool = False  # a previous GPU kept in place with its layout
+    others: frozenset[str] = frozenset()  # kept: tenants on it whose demand did not change
 
 
-def plan(demands: Sequence[PoolDemand], previous: FleetPlan | None = None) -> FleetPlan:
-    """Plan every pool; with ``previous``, change as few GPUs as possible."""
+def plan(
+    demands: Sequence[PoolDemand],
+    previous: FleetPlan | None = None,
+    *,
+    strategy: Strategy = "minimal-disruption",
+    extra_gpus: int = EXTRA_GPUS,
+) -> FleetPlan:
+    """Plan every pool; with ``previous``, re-plan by ``strategy`` (see the module doc):
+    ``extra_gpus`` is how many GPUs per pool a minimal-disruption re-plan may use beyond a
+    from-scratch packing of the same demand to leave other tenants' GPUs alone."""
     return FleetPlan(
-        tuple(plan_pool(d, previous.pool(d.name) if previous else None) for d in demands)
+        tuple(
+            plan_pool(
+                d,
+                previous.pool(d.name) if previous else None,
+                strategy=strategy,
+                extra_gpus=extra_gpus,
+            )
+            for d in demands
+        )
     )
 
 
-def plan_pool(d: PoolDemand, prev: PoolPlan | None = None) -> PoolPlan:
+def plan_pool(
+    d: PoolDemand,
+    prev: PoolPlan | None = None,
+    *,
+    strategy: Strategy = "minimal-disruption",
+    extra_gpus: int = EXTRA_GPUS,
+) -> PoolPlan:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"re-plan strategy {strategy!r}; accepted: {', '.join(STRATEGIES)}")
+    if extra_gpus < 0:
+        raise ValueError(f"extra_gpus must be 0 or more, got {extra_gpus}")
     if prev is not None and (
         prev.gpu_model != d.gpu_model or prev.gpus_per_node != d.gpus_per_node
     ):
         prev = None  # another instance type: nothing carries over
     if d.fixed_layout is not None:
         return _plan_fixed(d, prev)
-    return _plan_packed(d, prev)
+    return _plan_packed(d, prev, strategy, extra_gpus)
 
 
 def _by_group(d: PoolDemand) -> dict[str, list[Request]]:
@@ -101,7 +148,7 @@ def _stable(
         if not g.mig:
             if whole > 0:
                 whole -= 1
-                kept.append(_Gpu(group, g.layout, (g.node, g.index)))
+                kept.append(_Gpu(group, g.layout, (g.node, g.index), kept=True))
             continue
         try:
             v = geo.vec(g.counts())
@@ -109,7 +156,7 @@ def _stable(
             continue
         if all(x <= r for x, r in zip(v, rem, strict=True)):
             rem = [r - x for x, r in zip(v, rem, strict=True)]
-            kept.append(_Gpu(group, g.layout, (g.node, g.index)))
+            kept.append(_Gpu(group, g.layout, (g.node, g.index), kept=True))
         else:
             rest.append((g, v))
     # phase B: partly used previous GPUs, kept when that costs no extra GPU
@@ -129,12 +176,83 @@ def _stable(
         after_rem = tuple(r - x for x, r in zip(inter, rem, strict=True))
         after = len(pack_vec(gpu_model, after_rem))
         if after + 1 <= base:
-            kept.append(_Gpu(group, g.layout, (g.node, g.index)))
+            kept.append(_Gpu(group, g.layout, (g.node, g.index), kept=True))
             rem, base = list(after_rem), after
     new = _fresh(gpu_model, group, tuple(rem), whole)
     if len(kept) + len(new) > len(fresh):
         return fresh  # stability would cost GPUs: re-pack, matching positions where equal
     return kept + new
+
+
+def _owner_counts(slots: Sequence[Slot]) -> Counter[tuple[str, str, str, str]]:
+    return Counter((s.tenant, s.model, s.profile, s.role) for s in slots if s.role != "spare")
+
+
+def changed_tenants(requests: Sequence[Request], previous: Sequence[GpuPlan]) -> frozenset[str]:
+    """Tenants whose slots in ``previous`` differ from what ``requests`` ask for (by model,
+    profile, role and count)."""
+    before = _owner_counts([s for g in previous for s in g.slots])
+    now: Counter[tuple[str, str, str, str]] = Counter()
+    for r in requests:
+        now[(r.tenant, r.model, r.profile, r.role)] += r.count
+    return frozenset(t for t, _, _, _ in (before - now) + (now - before) if t)
+
+
+def _minimal(
+    gpu_model: str,
+    group: str,
+    requests: Sequence[Request],
+    vec: Vec,
+    whole: int,
+    previous: list[GpuPlan],
+    budget: int,
+) -> list[_Gpu] | None:
+    """The group's GPUs by :func:`.replan.choose`; None when it finds none within budget."""
+    if not previous:
+        return _fresh(gpu_model, group, vec, whole)
+    geo = geometry(gpu_model)
+    changed = changed_tenants(requests, previous)
+    held: list[Held] = []
+    kept_from: list[GpuPlan] = []  # previous GPUs that may be kept, parallel to ``held``
+    for g in previous:
+        others = frozenset(s.tenant for s in g.slots if s.tenant and s.role != "spare") - changed
+        busy = sum(s.role != "spare" for s in g.slots)
+        if g.mig:
+            try:
+                v: Vec | None = geo.vec(g.counts())
+            except KeyError:  # a profile this GPU model lacks: the GPU cannot be kept
+                continue
+        else:
+            v = None
+        spare = sum(_slices(gpu_model, s.profile) for s in g.slots if s.role == "spare")
+        held.append(Held(v, others, busy, spare))
+        kept_from.append(g)
+    c = choose(gpu_model, vec, whole, held, budget)
+    if c is None:
+        return None
+    out = [
+        _Gpu(
+            group,
+            kept_from[i].layout,
+            (kept_from[i].node, kept_from[i].index),
+            kept=True,
+            others=held[i].others,
+        )
+        for i in c.keep
+    ]
+    out += [_Gpu(group, placements(gpu_model, v)) for v in c.new]
+    out += [_Gpu(group, ((WHOLE_GPU, 0),)) for _ in range(c.new_whole)]
+    return out
+
+
+@lru_cache(maxsize=256)
+def _slices(gpu_model: str, profile: str) -> int:
+    """Compute plus memory slices of one instance (a whole GPU: all of them)."""
+    gpu = gpu_models()[gpu_model]
+    p = gpu.profile(profile)
+    if p is None:
+        return gpu.compute_slices + gpu.memory_slices
+    return p.compute_slices + p.memory_slices
 
 
 def _positions(nodes: int, gpn: int) -> list[Pos]:
@@ -190,8 +308,31 @@ def _pos(g: _Gpu) -> Pos:
     return g.pos
 
 
-def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
-    """Fill each GPU's slots with replicas; returns the spread requests left on one node."""
+def _sticky(
+    by_profile: Mapping[str, list[tuple[int, _Gpu, int]]], prev_at: Mapping[Pos, GpuPlan]
+) -> dict[tuple[str, str, str, str], list[int]]:
+    """(tenant, model, profile, role) -> indices (into ``by_profile[profile]``) of the slots
+    it held before on GPUs whose layout and group did not change."""
+    out: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
+    if not prev_at:
+        return out
+    for profile, lst in by_profile.items():
+        for j, (_, g, start) in enumerate(lst):
+            pg = prev_at.get(_pos(g))
+            if pg is None or pg.layout != g.layout or pg.group != g.group:
+                continue
+            for s in pg.slots:
+                if s.start == start and s.role != "spare":
+                    out[(s.tenant, s.model, profile, s.role)].append(j)
+    return out
+
+
+def _assign(
+    requests: list[Request], gpus: list[_Gpu], prev_at: Mapping[Pos, GpuPlan] | None = None
+) -> list[Request]:
+    """Fill each GPU's slots with replicas, each request first taking back the slots it held
+    in ``prev_at`` (the previous plan by position); returns the spread requests left on one
+    node."""
     by_profile: dict[str, list[tuple[int, _Gpu, int]]] = defaultdict(list)
     for g in gpus:
         assert g.pos is not None
@@ -202,6 +343,15 @@ def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
         lst.sort(key=lambda s: (s[1].pos[1], s[1].pos[0], s[2]))  # type: ignore[index]
     used: dict[str, list[bool]] = {p: [False] * len(v) for p, v in by_profile.items()}
     ptr: dict[str, int] = defaultdict(int)
+    held: dict[int, list[tuple[int, Slot]]] = defaultdict(list)  # id(request) -> (index, slot)
+
+    def mark(r: Request, j: int) -> int:
+        used[r.profile][j] = True
+        node, g, start = by_profile[r.profile][j]
+        slot = Slot(start, r.profile, r.tenant, r.model, r.role)
+        g.slots.append(slot)
+        held[id(r)].append((j, slot))
+        return node
 
     def take(r: Request, avoid: int | None = None) -> int | None:
         lst, flags = by_profile.get(r.profile, []), used.get(r.profile, [])
@@ -214,23 +364,48 @@ def _assign(requests: list[Request], gpus: list[_Gpu]) -> list[Request]:
             j += 1
         if j >= len(lst):
             return None
-        flags[j] = True
-        node, g, start = lst[j]
-        g.slots.append(Slot(start, r.profile, r.tenant, r.model, r.role))
+        return mark(r, j)
+
+    def release(r: Request) -> int:
+        """Give back ``r``'s last slot; returns the node it was on."""
+        j, slot = held[id(r)].pop()
+        node, g, _ = by_profile[r.profile][j]
+        used[r.profile][j] = False
+        ptr[r.profile] = min(ptr[r.profile], j)
+        g.slots.remove(slot)
         return node
 
     order = sorted(
         requests, key=lambda r: (r.role != "guaranteed", not r.spread, r.tenant, r.model, r.profile)
     )
     left = {id(r): r.count for r in order}
+    sticky = _sticky(by_profile, prev_at or {})
+    for r in order:  # slots held before, where they still exist
+        for j in sticky.get((r.tenant, r.model, r.profile, r.role), ()):
+            if left[id(r)] == 0:
+                break
+            if not used[r.profile][j]:
+                mark(r, j)
+                left[id(r)] -= 1
     violations = []
     for r in order:  # first two replicas of each spread model on two nodes
-        if r.role == "guaranteed" and r.spread and r.count >= 2:
+        if not (r.role == "guaranteed" and r.spread and r.count >= 2):
+            continue
+        nodes = {by_profile[r.profile][j][0] for j, _ in held[id(r)]}
+        if len(nodes) >= 2:
+            continue
+        if not nodes:
             first = take(r)
-            second = take(r, avoid=first)
-            left[id(r)] -= (first is not None) + (second is not None)
-            if second is None:
-                violations.append(r)
+            left[id(r)] -= first is not None
+        else:
+            first = next(iter(nodes))
+            if left[id(r)] == 0:  # every replica came back on one node: move one
+                release(r)
+                left[id(r)] += 1
+        second = take(r, avoid=first)
+        left[id(r)] -= second is not None
+        if second is None:
+            violations.append(r)
     for r in order:
         for _ in range(left[id(r)]):
             if take(r) is None:
@@ -248,29 +423,50 @@ def _spare(profile: str, start: int) -> Slot:
     return Slot(start, profile)
 
 
-def _repair_spread(d: PoolDemand, gpus: list[_Gpu], r: Request, nodes: int) -> int:
-    """Add one ``r.profile`` instance on a node other than the one holding ``r``'s replicas;
-    returns the (possibly larger) node count."""
+def _repair_spread(
+    d: PoolDemand, gpus: list[_Gpu], r: Request, nodes: int, leave_others: bool = False
+) -> int:
+    """Add one ``r.profile`` instance on a node other than the one holding ``r``'s replicas:
+    on a GPU that changes anyway, else on a free GPU, else (unless ``leave_others``) by
+    growing a kept GPU that holds other tenants' slices, else on a new node; returns the
+    (possibly larger) node count."""
     holding = {
         _pos(g)[0]
         for g in gpus
         for s in g.slots
         if s.tenant == r.tenant and s.model == r.model and s.profile == r.profile
     }
-    if r.profile != WHOLE_GPU:
-        for g in sorted(
-            (g for g in gpus if g.group == r.group and g.layout and g.layout[0][0] != WHOLE_GPU),
-            key=lambda g: _rank(_pos(g)),
-        ):
-            if g.pos is not None and g.pos[0] not in holding:
-                grown = add_instance(d.gpu_model, g.layout, r.profile)
-                if grown is not None:
-                    g.layout = grown
-                    return nodes
+    growable = sorted(
+        (
+            g
+            for g in gpus
+            if r.profile != WHOLE_GPU
+            and g.group == r.group
+            and g.layout
+            and g.layout[0][0] != WHOLE_GPU
+            and _pos(g)[0] not in holding
+        ),
+        key=lambda g: (g.kept, _rank(_pos(g))),
+    )
+
+    def grow(candidates: list[_Gpu]) -> bool:
+        for g in candidates:
+            grown = add_instance(d.gpu_model, g.layout, r.profile)
+            if grown is not None:
+                g.layout = grown
+                g.kept = False
+                return True
+        return False
+
+    # GPUs that change anyway first; a kept GPU holding other tenants only as a last resort
+    if grow([g for g in growable if not g.others]):
+        return nodes
     occupied = {g.pos for g in gpus}
     free = [
         p for p in _positions(nodes, d.gpus_per_node) if p not in occupied and p[0] not in holding
     ]
+    if not free and not leave_others and grow([g for g in growable if g.others]):
+        return nodes
     if not free:
         nodes += 1
         free = [(nodes - 1, 0)]
@@ -305,19 +501,7 @@ def _finish(
     for gp in out:
         by_node[gp.node].append(gp)
     configs = tuple(node_label(by_node[n]) for n in range(nodes))
-    reconfigured: list[Pos] = []
-    removed: list[int] = []
-    if prev is not None:
-        now = {(g.node, g.index): g for g in out}
-        for pg in prev.gpus:
-            if not pg.used:
-                continue
-            if pg.node >= nodes:
-                continue
-            ng = now[(pg.node, pg.index)]
-            if ng.layout != pg.layout or ng.group != pg.group:
-                reconfigured.append((pg.node, pg.index))
-        removed = list(range(nodes, prev.nodes))
+    reconfigured, removed, disturbed = _changes(prev, out, nodes)
     return PoolPlan(
         name=d.name,
         kind=d.kind,
@@ -329,11 +513,38 @@ def _finish(
         lower_bound=lower,
         lb_plus=lb_plus,
         node_configs=configs,
-        reconfigured=tuple(sorted(reconfigured)),
-        removed_nodes=tuple(removed),
+        reconfigured=reconfigured,
+        removed_nodes=removed,
+        disturbed=disturbed,
         errors=tuple(errors),
         warnings=tuple(warnings),
     )
+
+
+Disturbed = tuple[tuple[int, int, tuple[str, ...]], ...]
+
+
+def _changes(
+    prev: PoolPlan | None, gpus: Sequence[GpuPlan], nodes: int
+) -> tuple[tuple[Pos, ...], tuple[int, ...], Disturbed]:
+    """(reconfigured GPUs, removed nodes, disturbed GPUs with their tenants) from ``prev``
+    to ``gpus``: a previously used GPU whose layout or group changes is reconfigured, and
+    disturbed with every GPU on a node that goes away."""
+    if prev is None:
+        return (), (), ()
+    reconfigured: list[Pos] = []
+    disturbed: list[tuple[int, int, tuple[str, ...]]] = []
+    now = {(g.node, g.index): g for g in gpus}
+    for pg in prev.gpus:
+        if not pg.used:
+            continue
+        ng = now.get((pg.node, pg.index))
+        if ng is not None and ng.layout == pg.layout and ng.group == pg.group:
+            continue
+        if ng is not None:
+            reconfigured.append((pg.node, pg.index))
+        disturbed.append((pg.node, pg.index, tuple(sorted(_tenants(pg)))))
+    return tuple(sorted(reconfigured)), tuple(range(nodes, prev.nodes)), tuple(sorted(disturbed))
 
 
 def _node_limits(
@@ -354,7 +565,9 @@ def _node_limits(
         )
 
 
-def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
+def _plan_packed(
+    d: PoolDemand, prev: PoolPlan | None, strategy: Strategy, extra_gpus: int, tighten: int = 0
+) -> PoolPlan:
     geo = geometry(d.gpu_model)
     gpn = d.gpus_per_node
     spread = any(r.spread for r in d.requests)
@@ -366,9 +579,26 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     gpus: list[_Gpu] = []
     lower = lb_plus = guaranteed = 0
     by_group = _by_group(d)
+    fresh_plan: PoolPlan | None = None
+    budgets: dict[str, int] = {}
+    if strategy == "minimal-disruption" and prev is not None:
+        fresh_plan = _plan_packed(d, None, strategy, extra_gpus)
+        budgets = _group_budgets(d, by_group, prev_by_group, fresh_plan, extra_gpus - tighten)
     for group, reqs in by_group.items():
         vec, whole = _group_vec(d.gpu_model, reqs)
-        gpus.extend(_stable(d.gpu_model, group, vec, whole, prev_by_group.get(group, [])))
+        previous = prev_by_group.get(group, [])
+        mine: list[_Gpu] | None = None
+        if group in budgets:
+            if not changed_tenants(reqs, previous) and _same_demand(reqs, previous):
+                mine = [
+                    _Gpu(group, g.layout, (g.node, g.index), kept=True, others=_tenants(g))
+                    for g in previous
+                ]
+            else:
+                mine = _minimal(d.gpu_model, group, reqs, vec, whole, previous, budgets[group])
+        if mine is None:
+            mine = _stable(d.gpu_model, group, vec, whole, previous)
+        gpus.extend(mine)
         lower += geo.lower_bound(vec) + whole
         lb_plus += geo.plain_lower_bound(vec) + whole
         gvec, gwhole = _group_vec(d.gpu_model, reqs, guaranteed_only=True)
@@ -376,7 +606,9 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     if spread:
         lower, lb_plus = max(lower, 2), max(lb_plus, 2)
     min_spread = 2 if spread else 0
-    nodes = max(d.min_nodes, math.ceil(len(gpus) / gpn), min_spread)
+    # a node holding a kept GPU with other tenants' slices stays (moving it would drain them)
+    holding = max((g.pos[0] + 1 for g in gpus if g.pos is not None and g.others), default=0)
+    nodes = max(d.min_nodes, math.ceil(len(gpus) / gpn), min_spread, holding)
     errors: list[str] = []
     warnings: list[str] = []
     _node_limits(
@@ -388,23 +620,84 @@ def _plan_packed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     )
     for g in gpus:
         if g.pos is not None and g.pos[0] >= nodes:
-            g.pos = None  # on a node that goes away
+            g.pos, g.kept = None, False  # on a node that goes away
     _place_gpus(gpus, nodes, gpn, prev)
+    prev_at = {(g.node, g.index): g for g in prev.gpus if g.used} if prev is not None else {}
     gpus_of: dict[str, list[_Gpu]] = defaultdict(list)
     for g in gpus:
         gpus_of[g.group].append(g)
     for group, reqs in by_group.items():
         mine = gpus_of[group]
         for _ in range(len(reqs) + 1):
-            violations = _assign(reqs, mine)
+            violations = _assign(reqs, mine, prev_at)
             if not violations:
                 break
             before = len(gpus)
-            nodes = _repair_spread(d, gpus, violations[0], nodes)
+            nodes = _repair_spread(
+                d, gpus, violations[0], nodes, leave_others=fresh_plan is not None
+            )
             mine.extend(gpus[before:])  # a repair adds at most one GPU, of this group
         else:
             warnings.append(f"group {group!r}: could not spread every model over two nodes")
-    return _finish(d, gpus, nodes, prev, lower, lb_plus, errors, warnings)
+    out = _finish(d, gpus, nodes, prev, lower, lb_plus, errors, warnings)
+    if fresh_plan is None:
+        return out
+    over = out.used_gpus - fresh_plan.used_gpus - extra_gpus
+    if over > 0 and tighten == 0:  # spread repairs went over the budget: once more with less
+        out = _plan_packed(d, prev, strategy, extra_gpus, over)
+    for fallback in ("fewest-gpus", "from-scratch"):
+        if out.used_gpus <= fresh_plan.used_gpus + extra_gpus or tighten:
+            break
+        if fallback == "fewest-gpus":
+            out = _plan_packed(d, prev, "fewest-gpus", extra_gpus)
+        else:  # the from-scratch plan itself, named against the previous one
+            moved = _changes(prev, fresh_plan.gpus, fresh_plan.nodes)
+            out = dataclasses.replace(
+                fresh_plan, reconfigured=moved[0], removed_nodes=moved[1], disturbed=moved[2]
+            )
+    return out
+
+
+def _tenants(g: GpuPlan) -> frozenset[str]:
+    return frozenset(s.tenant for s in g.slots if s.tenant and s.role != "spare")
+
+
+def _same_demand(requests: Sequence[Request], previous: Sequence[GpuPlan]) -> bool:
+    """Whether ``previous`` holds exactly the slots ``requests`` ask for (pooled headroom,
+    which has no tenant, included)."""
+    now: Counter[tuple[str, str, str, str]] = Counter()
+    for r in requests:
+        now[(r.tenant, r.model, r.profile, r.role)] += r.count
+    return _owner_counts([s for g in previous for s in g.slots]) == now
+
+
+def _group_budgets(
+    d: PoolDemand,
+    by_group: Mapping[str, Sequence[Request]],
+    prev_by_group: Mapping[str, Sequence[GpuPlan]],
+    fresh: PoolPlan,
+    extra_gpus: int,
+) -> dict[str, int]:
+    """GPUs each group may use so that the pool stays within ``extra_gpus`` of ``fresh``:
+    a group whose demand did not change keeps what it holds; the groups that changed share
+    the rest, each its from-scratch count plus what is left of the allowance, in plan order
+    (the shared group first)."""
+    fresh_of: Counter[str] = Counter(g.group for g in fresh.gpus if g.used)
+    unchanged = {
+        group
+        for group, reqs in by_group.items()
+        if prev_by_group.get(group) and _same_demand(reqs, prev_by_group[group])
+    }
+    left = fresh.used_gpus + extra_gpus
+    left -= sum(len(prev_by_group[g]) for g in unchanged)
+    left -= sum(fresh_of[g] for g in by_group if g not in unchanged)
+    out = {}
+    for group in by_group:
+        if group in unchanged:
+            out[group] = len(prev_by_group[group])
+        else:
+            out[group] = fresh_of[group] + max(left, 0)
+    return out
 
 
 def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:

@@ -64,6 +64,9 @@ class PoolPlan:
     node_configs: tuple[str, ...]  # nvidia.com/mig.config label value of each node
     reconfigured: tuple[tuple[int, int], ...] = ()  # (node, gpu) to drain, then reconfigure
     removed_nodes: tuple[int, ...] = ()
+    # (node, gpu, tenants): every previously used GPU that is reconfigured or loses its node,
+    # with the tenants whose guaranteed or headroom slices it held (pooled headroom: no tenant)
+    disturbed: tuple[tuple[int, int, tuple[str, ...]], ...] = ()
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -109,6 +112,7 @@ class PoolPlan:
             ],
             "reconfigured": [{"node": n, "gpu": i} for n, i in self.reconfigured],
             "removed_nodes": list(self.removed_nodes),
+            "disturbed": [{"node": n, "gpu": i, "tenants": list(t)} for n, i, t in self.disturbed],
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
@@ -146,6 +150,10 @@ class PoolPlan:
             node_configs=tuple(x["nvidia.com/mig.config"] for x in d.get("node_labels", [])),
             reconfigured=tuple((int(x["node"]), int(x["gpu"])) for x in d.get("reconfigured", [])),
             removed_nodes=tuple(int(x) for x in d.get("removed_nodes", [])),
+            disturbed=tuple(
+                (int(x["node"]), int(x["gpu"]), tuple(str(t) for t in x.get("tenants", [])))
+                for x in d.get("disturbed", [])
+            ),
             errors=tuple(d.get("errors", [])),
             warnings=tuple(d.get("warnings", [])),
         )

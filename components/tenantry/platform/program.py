@@ -3,20 +3,28 @@ over every tenant file (pure, no Pulumi)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, load_registry
 from ..spec.errors import errors
 
+PREVIOUS_PLAN_KEY = "tenantry:previousPlan"  # stack config: the plan the cluster runs now
+
 
 class PlatformProgramError(ValueError):
     """The tenant registry or the plan is not deployable; names every problem."""
 
 
-def fleet_plan_for(tenants_dir: Path, settings: PlatformSettings) -> FleetPlan:
+def fleet_plan_for(
+    tenants_dir: Path, settings: PlatformSettings, previous: Path | None = None
+) -> FleetPlan:
     """Plan the shared pools (and tenant node groups) from every tenant file in
-    ``tenants_dir``: the same plan ``tenantry gpu plan`` and ``tenantry plan`` show."""
+    ``tenants_dir``: the same plan ``tenantry gpu plan`` and ``tenantry plan`` show. With
+    ``previous`` (a plan JSON, ``tenantry gpu plan --json``: what the cluster runs now), a
+    minimal-disruption re-plan of it, as ``tenantry gpu plan --previous`` and ``tenantry
+    fleet up --previous-plan`` compute it."""
     reg = load_registry([tenants_dir], settings)
     bad = errors(reg.problems)
     if bad:
@@ -24,8 +32,17 @@ def fleet_plan_for(tenants_dir: Path, settings: PlatformSettings) -> FleetPlan:
             f"{len(bad)} problem(s) in the tenant files under {tenants_dir}; nothing was "
             "declared:\n" + "\n".join(p.render() for p in bad)
         )
+    before = None
+    if previous is not None:
+        try:
+            before = FleetPlan.from_dict(json.loads(previous.read_text("utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise PlatformProgramError(
+                f"{PREVIOUS_PLAN_KEY} {previous}: not a plan written by "
+                f"`tenantry gpu plan --json` ({exc})"
+            ) from exc
     try:
-        fleet = plan(extract_demands(list(reg.tenants.values()), settings))
+        fleet = plan(extract_demands(list(reg.tenants.values()), settings), before)
     except DemandError as exc:
         raise PlatformProgramError(f"GPU demand cannot be planned: {exc}") from exc
     if fleet.errors:
