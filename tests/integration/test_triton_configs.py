@@ -1,5 +1,6 @@
 """Every generated config.pbtxt, loaded by a REAL tritonserver (the one bundled in the
-nvidia-pytriton wheel, on CPU), and its served configuration read back with tritonclient.
+nvidia-pytriton wheel, on CPU), and its served configuration read back with tritonclient;
+every generated ``model_warmup`` runs before the server reports ready.
 
 Stand-ins (:mod:`tenantry.devserver`): each model directory gets the generated
 ``config.pbtxt`` with only its backend line and instance kind rewritten, and a Python-backend
@@ -11,6 +12,7 @@ Skipped when the wheel's tritonserver is missing, except with CI=true, where tha
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +27,7 @@ from tenantry.devserver import (
     write_standin,
 )
 from tenantry.engine import record_tenant, render_files
+from tenantry.triton import warmup_samples
 from tests.components.helpers import EXAMPLES, ROOT, tenants
 
 pytestmark = pytest.mark.server
@@ -66,18 +69,24 @@ REVISION_SETS["canary"] = {k: v for k, v in CONFIGS.items() if k not in REVISION
 @pytest.fixture(scope="module", params=sorted(REVISION_SETS))
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Any]]:
+) -> Iterator[tuple[str, Any, list[dict[str, Any]]]]:
+    """(which revisions, a client, the executions each stand-in ran before the server
+    reported ready): every stand-in logs each request it executes."""
     import tritonclient.http as httpclient
 
-    repo = tmp_path_factory.mktemp("triton") / request.param
+    root = tmp_path_factory.mktemp("triton")
+    repo = root / request.param
+    log = root / "executions.jsonl"
+    log.touch()
     for key, text in REVISION_SETS[request.param].items():
         model, version = parse_config_key(key)
-        write_standin(repo, model, version, text)
+        write_standin(repo, model, version, text, {"execution_log": str(log)})
     try:
         with running_tritonserver(
             repo, ["--disable-auto-complete-config", "--rate-limit=execution_count"]
         ) as server:
-            yield request.param, httpclient.InferenceServerClient(server.http_url)
+            before_ready = [json.loads(line) for line in log.read_text().splitlines()]
+            yield request.param, httpclient.InferenceServerClient(server.http_url), before_ready
     except TritonUnavailable as exc:
         _missing(str(exc))
 
@@ -91,8 +100,10 @@ def expected() -> dict[tuple[str, str], tuple[Any, Any]]:
     }
 
 
-def test_every_generated_config_is_served_with_its_queue_policy(served: tuple[str, Any]) -> None:
-    which, client = served
+def test_every_generated_config_is_served_with_its_queue_policy(
+    served: tuple[str, Any, list[dict[str, Any]]],
+) -> None:
+    which, client, _ = served
     keys = REVISION_SETS[which]
     assert keys, "nothing to load"
     want = expected()
@@ -120,10 +131,33 @@ def test_every_generated_config_is_served_with_its_queue_policy(served: tuple[st
         assert [o["name"] for o in cfg["output"]] == [o.name for o in m.outputs]
 
 
-def test_a_served_model_answers(served: tuple[str, Any]) -> None:
+def test_every_model_ran_its_generated_warmup_before_ready(
+    served: tuple[str, Any, list[dict[str, Any]]],
+) -> None:
+    """The server answered ready (strict readiness: every model ready) only after each
+    model had executed every warm-up sample of its generated config: one execution per
+    sample, holding ``batch_size`` requests of the declared input shape (Triton duplicates
+    the sample's inputs into that many requests and runs them together)."""
+    which, client, before_ready = served
+    want = expected()
+    for key in REVISION_SETS[which]:
+        model, version = parse_config_key(key)
+        _, m = want[(model, version)]
+        served_warmup = client.get_model_config(model)["model_warmup"]
+        samples = warmup_samples(m)
+        assert [w["name"] for w in served_warmup] == [w.name for w in samples]
+        assert [w["batch_size"] for w in served_warmup] == [w.batch_size for w in samples]
+        first = m.inputs[0]
+        dims = [1 if d == -1 else d for d in first.dims]
+        ran = [e["shapes"] for e in before_ready if (e["model"], e["version"]) == (model, version)]
+        one = [1, *dims] if m.max_batch_size > 0 else dims
+        assert ran == [[one] * w.batch_size for w in samples], (model, version, ran)
+
+
+def test_a_served_model_answers(served: tuple[str, Any, list[dict[str, Any]]]) -> None:
     import tritonclient.http as httpclient
 
-    which, client = served
+    which, client, _ = served
     model, version = ("fraud-detector", "12") if which == "stable" else ("fraud-detector", "13")
     x = httpclient.InferInput("features", [3, 64], "FP32")
     x.set_data_from_numpy(np.ones((3, 64), dtype=np.float32))

@@ -50,6 +50,12 @@ def test_exact_config_of_a_cpu_python_model() -> None:
         'output [\n  {\n    name: "lang"\n    data_type: TYPE_STRING\n    dims: [ 1 ]\n  }\n]\n'
         'instance_group [\n  {\n    name: "language-id-cpu"\n    count: 1\n'
         "    kind: KIND_CPU\n  }\n]\n"
+        'model_warmup [\n  {\n    name: "zero-batch-1"\n    batch_size: 1\n'
+        '    inputs {\n      key: "text"\n      value {\n        data_type: TYPE_STRING\n'
+        "        dims: [ 1 ]\n        zero_data: true\n      }\n    }\n  },\n"
+        '  {\n    name: "zero-batch-64"\n    batch_size: 64\n'
+        '    inputs {\n      key: "text"\n      value {\n        data_type: TYPE_STRING\n'
+        "        dims: [ 1 ]\n        zero_data: true\n      }\n    }\n  }\n]\n"
         "dynamic_batching {\n  max_queue_delay_microseconds: 1000\n  priority_levels: 2\n"
         "  default_priority_level: 2\n  default_queue_policy {\n    timeout_action: REJECT\n"
         "    default_timeout_microseconds: 1000000\n    allow_timeout_override: true\n"
@@ -86,3 +92,25 @@ def test_repository_layout_per_revision() -> None:
         "models/fraud-detector/v13/fraud-detector/config.pbtxt"
     )
     assert storage_uri("b", "fraud-detector", "13") == "s3://b/models/fraud-detector/v13"
+
+
+def test_warmup_follows_the_declared_inputs() -> None:
+    from tenantry.spec.model import Tensor
+    from tenantry.triton import warmup_samples
+
+    t = tenants()["acme"]
+    m = dataclasses.replace(
+        t.models[0],
+        max_batch_size=0,
+        inputs=(
+            Tensor(name="ids", data_type="INT64", dims=[-1, 128]),
+            Tensor(name="mask", data_type="BOOL", dims=[-1, 128]),
+        ),
+    )
+    [only] = warmup_samples(m)  # no batching: one sample, batch_size 1
+    assert only.batch_size == 1
+    assert only.inputs == (("ids", "TYPE_INT64", (1, 128)), ("mask", "TYPE_BOOL", (1, 128)))
+    text = model_config(m, t.tier, serving_caps(t), m.version, "acme")
+    assert text.count("zero_data: true") == 2 and "dims: [ 1, 128 ]" in text
+    batched = dataclasses.replace(m, max_batch_size=1)
+    assert [w.batch_size for w in warmup_samples(batched)] == [1]

@@ -7,8 +7,10 @@ from .config import (
     DEVICE_RESOURCE,
     PRIORITY_LEVELS,
     ConfigError,
+    WarmupSample,
     batching_settings,
     model_config,
+    warmup_samples,
 )
 from .repository import config_key, revision_prefix, served_version, storage_uri, versions
 
@@ -18,6 +20,7 @@ __all__ = [
     "PRIORITY_LEVELS",
     "ConfigError",
     "ServingCaps",
+    "WarmupSample",
     "batching_settings",
     "config_key",
     "model_config",
@@ -26,4 +29,5 @@ __all__ = [
     "serving_caps",
     "storage_uri",
     "versions",
+    "warmup_samples",
 ]

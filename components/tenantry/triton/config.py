@@ -25,6 +25,16 @@ What it sets and why:
   busy 2-core host while p99 was otherwise within target).
   A model with ``maxBatchSize: 0`` cannot batch, so Triton has no dynamic batcher, priorities
   or queue policy for it; only the outer layers limit it.
+- ``model_warmup`` built from the declared inputs (``zero_data``, ``-1`` dims as 1): one
+  sample at batch size 1 and, for a batching model, one at ``max_batch_size``, so lazy
+  initialisation (CUDA context, kernel selection, allocator growth) happens during load,
+  the largest batch's memory is allocated before traffic arrives, and the model reports
+  ready only once the samples have run (Triton runs warm-up while loading the model; with
+  a real ``tritonserver`` here, a stand-in's warm-up executions are recorded before the
+  server reports ready: ``tests/integration/test_triton_configs.py``). Fields per
+  ``ModelWarmup`` in triton-inference-server/common ``protobuf/model_config.proto``:
+  ``batch_size`` must be 1 for models that do not batch; a ``TYPE_STRING`` input gets zero
+  data (empty strings).
 """
 
 from __future__ import annotations
@@ -103,6 +113,44 @@ def _tensors(section: str, tensors: tuple[object, ...]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class WarmupSample:
+    name: str
+    batch_size: int
+    inputs: tuple[tuple[str, str, tuple[int, ...]], ...]  # (name, TYPE_..., dims)
+
+
+def warmup_samples(m: ResolvedModel) -> tuple[WarmupSample, ...]:
+    """The warm-up requests of ``m``: zero data of every declared input (``-1`` dims as 1),
+    at batch size 1 and, when the model batches, at ``max_batch_size``."""
+    inputs = tuple(
+        (t.name, _dtype(t.data_type), tuple(1 if d == -1 else d for d in t.dims)) for t in m.inputs
+    )
+    sizes = [1] if m.max_batch_size <= 1 else [1, m.max_batch_size]
+    return tuple(WarmupSample(f"zero-batch-{n}", n, inputs) for n in sizes)
+
+
+def _warmup(m: ResolvedModel) -> list[str]:
+    out = ["model_warmup ["]
+    samples = warmup_samples(m)
+    for i, w in enumerate(samples):
+        out += ["  {", f"    name: {_q(w.name)}", f"    batch_size: {w.batch_size}"]
+        for name, dtype, dims in w.inputs:
+            out += [
+                "    inputs {",
+                f"      key: {_q(name)}",
+                "      value {",
+                f"        data_type: {dtype}",
+                f"        dims: [ {', '.join(str(d) for d in dims)} ]",
+                "        zero_data: true",
+                "      }",
+                "    }",
+            ]
+        out.append("  }" + ("," if i < len(samples) - 1 else ""))
+    out.append("]")
+    return out
+
+
 def model_config(
     m: ResolvedModel, tier: TierPolicy, caps: ServingCaps, version: str, tenant: str
 ) -> str:
@@ -136,6 +184,7 @@ def model_config(
             "    }",
         ]
     lines += ["  }", "]"]
+    lines += _warmup(m)
     if m.max_batch_size > 0:
         b = batching_settings(m, tier, caps)
         lines += [
