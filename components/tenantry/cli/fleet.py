@@ -16,8 +16,8 @@ from ..fleet.migrollout import PoolNodes, rollout
 from ..fleet.safety import data_retained
 from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
 from ..planner import FleetPlan, extract_demands, plan
-from ..platform.program import PREVIOUS_PLAN_KEY
 from ..spec import PLATFORM_STACK, ResolvedTenant
+from ..spec.platform import PREVIOUS_PLAN_KEY
 from ..stackconfig import stack_config_path
 from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
 

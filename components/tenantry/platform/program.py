@@ -9,8 +9,7 @@ from pathlib import Path
 from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, load_registry
 from ..spec.errors import errors
-
-PREVIOUS_PLAN_KEY = "tenantry:previousPlan"  # stack config: the plan the cluster runs now
+from ..spec.platform import PREVIOUS_PLAN_KEY
 
 
 class PlatformProgramError(ValueError):

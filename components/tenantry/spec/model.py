@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "tenantry.dev/v1alpha1"
@@ -149,9 +149,48 @@ class Tensor(Strict):
     ]
 
 
+Sha256Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+# An OCI image pinned by digest: [registry[:port]/]repository@sha256:<64 hex> (OCI
+# distribution spec: lower-case path components separated by '.', '_', '__' or '-').
+OciImage = Annotated[
+    str,
+    StringConstraints(
+        max_length=512,
+        pattern=r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?"
+        r"(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)+@sha256:[0-9a-f]{64}$",
+    ),
+]
+
+
+class Artifact(Strict):
+    """What a model version serves, pinned by content: exactly one of ``digest`` (the
+    model directory uploaded to the tenant's bucket; computed with ``tenantry digest DIR``,
+    defined in docs/operations.md) or ``image`` (an OCI image by digest, served through
+    KServe's OCI storage, ``oci://``)."""
+
+    digest: Sha256Digest | None = Field(
+        default=None,
+        description="sha256:<hex> over the version's model directory (tenantry digest DIR).",
+    )
+    image: OciImage | None = Field(
+        default=None,
+        description="registry/repository@sha256:<hex>: served from this OCI image (KServe "
+        "modelcar) instead of the bucket.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Artifact:
+        if (self.digest is None) == (self.image is None):
+            raise ValueError("give exactly one of digest (bucket upload) or image (OCI image)")
+        return self
+
+
 class Canary(Strict):
     version: Version
     traffic_percent: Annotated[int, Field(ge=1, le=99)]
+    artifact: Artifact | None = Field(
+        default=None, description="The canary version's artifact (see the model's artifact)."
+    )
 
 
 class Model(Strict):
@@ -169,6 +208,11 @@ class Model(Strict):
     inputs: Annotated[list[Tensor], Field(min_length=1)]
     outputs: Annotated[list[Tensor], Field(min_length=1)]
     p99_latency_ms: Annotated[float, Field(gt=0, le=600_000)] = 100
+    artifact: Artifact | None = Field(
+        default=None,
+        description="The version's artifact, pinned by digest; required above the shared tier "
+        "(platform setting onboarding.requireArtifactDigest).",
+    )
     canary: Canary | None = None
 
     @property
@@ -220,6 +264,14 @@ class Access(Strict):
     )
 
 
+class Rollout(Strict):
+    early_access: bool = Field(
+        default=False,
+        description="Take part in the early rollout waves (the platform's canary cohort) "
+        "and experiments.",
+    )
+
+
 class TenantBody(Strict):
     tier: Tier
     region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
@@ -229,6 +281,7 @@ class TenantBody(Strict):
     storage: Storage = Field(default_factory=Storage)
     vector_namespaces: list[VectorNamespace] = Field(default_factory=list)
     access: Access = Field(default_factory=Access)
+    rollout: Rollout = Field(default_factory=Rollout)
 
 
 class TenantSpec(Strict):

@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, model_validator
 
-from .model import CapacityType, ChildName, IamArn, Strict
+from .model import CapacityType, ChildName, IamArn, Strict, TenantName, Tier
 from .templates import TemplateError, check_template
 
 PLATFORM_STACK = "platform"
 CONFIG_KEY = "tenantry:platform"
+PREVIOUS_PLAN_KEY = "tenantry:previousPlan"  # platform stack config: the GPU plan running now
 
 
 class SharedPool(Strict):
@@ -206,6 +207,59 @@ class CostAllocationTagSettings(Strict):
     )
 
 
+def _above_shared() -> list[Tier]:
+    return ["premium", "isolated", "dedicated"]
+
+
+class Onboarding(Strict):
+    """What a model version must declare before it may be deployed."""
+
+    require_artifact_digest: list[Tier] = Field(
+        default_factory=_above_shared,
+        description="Tiers whose model versions (and canaries) must declare artifact.digest or "
+        "artifact.image. Default: every tier above shared.",
+    )
+
+
+class Cohort(Strict):
+    """One rollout wave: the tenants matching any of its selectors (a tenant joins the
+    first cohort that matches it)."""
+
+    name: ChildName
+    tenants: list[TenantName] = Field(default_factory=list, description="Tenants by name.")
+    tiers: list[Tier] = Field(default_factory=list, description="Every tenant of these tiers.")
+    early_access: bool = Field(
+        default=False, description="Every tenant with spec.rollout.earlyAccess: true."
+    )
+
+    @model_validator(mode="after")
+    def _selects(self) -> Cohort:
+        if not (self.tenants or self.tiers or self.early_access):
+            raise ValueError(
+                f"cohort {self.name!r} selects no tenant: give tenants, tiers or earlyAccess"
+            )
+        return self
+
+
+class RolloutSettings(Strict):
+    """``tenantry fleet up --waves``: the cohorts, in order. Empty (default): an
+    ``early-access`` cohort (tenants with spec.rollout.earlyAccess), then one per tier:
+    shared, premium, isolated, dedicated. Tenants no cohort selects form a last wave."""
+
+    cohorts: list[Cohort] = Field(default_factory=list)
+    parallel: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=4, description="Stacks applied at once within a wave."
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> RolloutSettings:
+        names = [c.name for c in self.cohorts]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"rollout.cohorts: duplicate cohort names {dups}")
+        return self
+
+
 class PlatformSettings(Strict):
     environment: ChildName = "prod"
     region: str = "us-east-1"
@@ -250,6 +304,8 @@ class PlatformSettings(Strict):
         default_factory=CostAllocationTagSettings,
         description="Activation of the tag policy's keys as cost-allocation tags.",
     )
+    onboarding: Onboarding = Field(default_factory=Onboarding)
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
     @model_validator(mode="after")
     def _cost_tags_from_the_payer(self) -> PlatformSettings:

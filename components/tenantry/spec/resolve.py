@@ -84,6 +84,7 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
                 outputs=tuple(m.outputs),
                 p99_latency_ms=m.p99_latency_ms,
                 canary=m.canary,
+                artifact=m.artifact,
             )
         )
     md = spec.metadata
@@ -102,6 +103,7 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
         storage=s.storage,
         vector_namespaces=tuple(s.vector_namespaces),
         access=s.access,
+        early_access=s.rollout.early_access,
         source=source,
         spec=spec,
     )

@@ -8,7 +8,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .model import Access, Canary, Storage, TenantSpec, Tensor, VectorNamespace, revisions
+from .model import (
+    Access,
+    Artifact,
+    Canary,
+    Storage,
+    TenantSpec,
+    Tensor,
+    VectorNamespace,
+    revisions,
+)
 from .tiers import TierPolicy, VectorDbLimits
 
 TargetKind = Literal["shared-pool", "node-group", "cpu-nodes"]
@@ -57,11 +66,18 @@ class ResolvedModel:
     outputs: tuple[Tensor, ...]
     p99_latency_ms: float
     canary: Canary | None
+    artifact: Artifact | None = None  # the stable version's; the canary's is on ``canary``
 
     @property
     def revisions(self) -> int:
         """Revisions that run at once: 2 while a canary splits traffic."""
         return revisions(self.canary)
+
+    def artifact_of(self, version: str) -> Artifact | None:
+        """The declared artifact of ``version`` (the stable one or the canary's)."""
+        if self.canary is not None and version == self.canary.version:
+            return self.canary.artifact
+        return self.artifact if version == self.version else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,7 @@ class ResolvedTenant:
     storage: Storage
     vector_namespaces: tuple[VectorNamespace, ...]
     access: Access
+    early_access: bool = False  # spec.rollout.earlyAccess: joins the early rollout waves
     source: str = ""
     spec: TenantSpec | None = field(default=None, compare=False, repr=False)
 

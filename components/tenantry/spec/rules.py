@@ -48,7 +48,7 @@ def check(
             )
         )
 
-    for rule in (_names, _labels, _tier, _node_groups, _models, _quotas):
+    for rule in (_names, _labels, _tier, _node_groups, _models, _quotas, _artifacts):
         rule(spec, platform, stem, report)
     return problems
 
@@ -335,4 +335,37 @@ def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
                 f"at maxSize ({capacity[m.gpu]})",
                 m.min_replicas,
                 "fewer replicas, or a larger maxSize",
+            )
+
+
+def _artifacts(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """The onboarding gate: above the shared tier (``onboarding.requireArtifactDigest``),
+    every model version and canary pins what it serves by digest."""
+    tier = spec.spec.tier
+    if tier not in platform.onboarding.require_artifact_digest:
+        return
+    accepted = (
+        "artifact: {digest: sha256:<64 hex>} (tenantry digest DIR) or "
+        "artifact: {image: registry/repository@sha256:<64 hex>}"
+    )
+    for i, m in enumerate(spec.spec.models):
+        if m.artifact is None:
+            report(
+                f"spec.models[{i}].artifact",
+                "artifact_required",
+                f"model {m.name!r} version {m.version}: the {tier} tier requires the "
+                "version's artifact digest (onboarding.requireArtifactDigest)",
+                None,
+                accepted,
+            )
+        if m.canary is not None and m.canary.artifact is None:
+            report(
+                f"spec.models[{i}].canary.artifact",
+                "artifact_required",
+                f"model {m.name!r} canary version {m.canary.version}: the {tier} tier "
+                "requires the version's artifact digest (onboarding.requireArtifactDigest)",
+                None,
+                accepted,
             )
