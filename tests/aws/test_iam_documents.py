@@ -17,6 +17,7 @@ import pytest
 from tenantry.aws.names import TenantNames
 from tenantry.aws.policy import is_data_action
 from tenantry.spec import ResolvedTenant
+from tenantry.triton import deployed_prefixes
 
 from .documents import Doc, as_list, documents, strings
 from .mocks import ACCOUNT, PLATFORM_KEY_ARN, Recording, platform
@@ -116,6 +117,7 @@ def _own_arns(t: ResolvedTenant, key_arn: str) -> set[str]:
         b,
         f"{b}/*",
         f"{b}/models/*",
+        *(f"{b}/{prefix}*" for prefix in deployed_prefixes(t.models)),  # write-once prefixes
         key_arn,
         n.inference_role_arn,
         n.admin_role_arn,

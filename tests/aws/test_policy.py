@@ -101,3 +101,36 @@ def test_names() -> None:
         TenantNames("acme", "111122223333", "us-east-1", partition="aws-x")
     with pytest.raises(ValueError, match="bucket_suffix"):
         TenantNames("a" * 40, "111122223333", "us-east-1", bucket_suffix="x" * 20)
+
+
+def test_write_once_covers_deployed_prefixes_for_the_tenant_roles_only() -> None:
+    from tenantry.aws.names import TenantNames
+    from tenantry.aws.tenant_policies import bucket_policy, write_once
+
+    n = TenantNames("acme", "111122223333", "us-east-1")
+    assert write_once(n, [], admin_role=True) == ()
+    put, delete = write_once(n, ["models/m/v1/", "models/m/v2/"], admin_role=False)
+    assert put.actions == ("s3:PutObject",) and put.effect == delete.effect == "Deny"
+    assert (
+        put.resources
+        == delete.resources
+        == (
+            f"{n.bucket_arn}/models/m/v1/*",
+            f"{n.bucket_arn}/models/m/v2/*",
+        )
+    )
+    assert put.conditions["Null"] == {"s3:if-none-match": "true"}  # upload only if absent
+    for s in (put, delete):
+        assert s.conditions["ArnLike"] == {"aws:PrincipalArn": [n.inference_role_arn]}
+    assert set(delete.actions) == {"s3:DeleteObject", "s3:DeleteObjectVersion"}
+    doc = bucket_policy(
+        n,
+        "arn:aws:kms:us-east-1:111122223333:key/k",
+        ["arn:aws:iam::111122223333:role/a"],
+        admin_role=True,
+        deployed=["models/m/v1/"],
+    ).to_dict()
+    sids = [s["Sid"] for s in doc["Statement"]]
+    assert sids[-2:] == ["DenyOverwriteOfDeployedVersions", "DenyDeleteOfDeployedVersions"]
+    with pytest.raises(ValueError, match="prefix"):
+        write_once(n, ["models/m/v1"], admin_role=True)  # not a prefix ending in '/'

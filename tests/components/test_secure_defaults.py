@@ -239,17 +239,27 @@ def test_requests_equal_limits_including_the_gpu_resource(name: str) -> None:
         assert not any(k.startswith("nvidia.com/") for k in res["limits"]) or m.gpu
 
 
+def _by_model(tenant: str) -> dict[str, Any]:
+    """Predictors by model name (the InferenceService's model label)."""
+    return {p["labels"]["tenantry.dev/model"]: p for p in predictors(tenant)}
+
+
 def test_placement_by_tier() -> None:
-    acme = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("acme")}
+    acme = _by_model("acme")
     assert acme["fraud-detector"]["nodeSelector"] == {"tenantry.dev/pool": "h100"}
     assert acme["fraud-detector"]["tolerations"] == [
         {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}
     ]
-    globex = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("globex")}
+    globex = _by_model("globex")
     assert globex["intent-classifier"]["nodeSelector"] == {"tenantry.dev/pool": "a100"}
     assert "nodeSelector" not in globex["language-id"]  # CPU model: general nodes
     assert "tolerations" not in globex["language-id"]  # and no GPU taint tolerated
-    umbrella = {p["model"]["storageUri"].split("/")[-2]: p for p in predictors("umbrella")}
+    umbrella = _by_model("umbrella")
+    # a canary pinned to an OCI image is served through KServe's OCI storage (modelcar)
+    assert umbrella["protein-folder"]["model"]["storageUri"] == (
+        "oci://registry.umbrella.example/models/protein-folder@sha256:"
+        "c6b1fd7daeb4a7698e308f3387e2f66c44548cb77ebc86e9121b559804f6e0f1"
+    )
     assert umbrella["protein-folder"]["nodeSelector"] == {
         "tenantry.dev/node-group": "h100",
         "tenantry.dev/tenant": "umbrella",

@@ -119,10 +119,25 @@ def test_passing_run(server_a: TritonServer, capsys: pytest.CaptureFixture[str])
     assert set(checks) == {("-", "-", "server")} | {
         (m, v, c)
         for m, v in (("intent-classifier", "7"), ("language-id", "1"))
-        for c in ("ready", "signature", "config", "inference", "latency")
+        for c in (
+            "ready",
+            "artifact",
+            "signature",
+            "config",
+            "memory",
+            "inference",
+            "warm",
+            "latency",
+        )
     }
     assert "queue 32 REJECT" in str(checks[("intent-classifier", "7", "config")]["detail"])
     assert str(checks[("language-id", "1", "latency")]["detail"]).startswith("p50 ")
+    # globex (shared) declares no digests; the python stand-ins report no memory
+    skipped = {k[2] for k, c in checks.items() if c["skipped"]}
+    assert skipped == {"artifact", "memory"}
+    warm = checks[("intent-classifier", "7", "warm")]
+    assert warm["ok"] and not warm["skipped"]
+    assert str(warm["detail"]).startswith("2 execution(s) before the first request")
 
 
 def test_passing_run_over_grpc_and_table(
@@ -144,25 +159,32 @@ def test_passing_run_over_grpc_and_table(
             str(TENANTS),
             "--stacks",
             str(STACKS),
+            "--skip-artifacts",
         ]
     )
     table = capsys.readouterr().out
     assert code == 0, table
-    assert table.rstrip().endswith("11 passed, 0 failed")
+    assert table.rstrip().endswith("13 passed, 0 failed, 4 skipped")
 
 
 def test_canary_revision_at_its_own_url(
     server_b: TritonServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, checks = _verify(
-        capsys, "acme", server_b.http_url, "--revisions", "canary", requests=PASSING_REQUESTS
+        capsys,
+        "acme",
+        server_b.http_url,
+        "--revisions",
+        "canary",
+        "--skip-artifacts",
+        requests=PASSING_REQUESTS,
     )
     assert code == 0, [(c["check"], c["detail"]) for c in checks.values() if not c["ok"]]
     assert {v for _, v, _ in checks} == {"-", "13"}
 
 
 def test_model_missing(server_a: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
-    code, checks = _verify(capsys, "initech", server_a.http_url)
+    code, checks = _verify(capsys, "initech", server_a.http_url, "--skip-artifacts")
     assert code == 1
     failed = {k: c["detail"] for k, c in checks.items() if not c["ok"]}
     assert set(failed) == {("clinical-ner", "5", "ready"), ("summarizer", "2", "ready")}

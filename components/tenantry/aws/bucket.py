@@ -21,7 +21,9 @@ class TenantBucketArgs:
     """``names``: the tenant's AWS names. ``storage``: the tenant file's ``spec.storage``
     (versioning, retention, force destroy). ``key_arn``: the KMS key of the default
     encryption. ``admins``: the platform administrators (named in the bucket policy).
-    ``admin_role``: whether the tenant has an admin role. ``tags``: the tag policy's tags."""
+    ``admin_role``: whether the tenant has an admin role. ``tags``: the tag policy's tags.
+    ``deployed_prefixes``: the prefixes of the versions the tenant file deploys
+    (:func:`tenantry.triton.deployed_prefixes`), kept write-once for the tenant's roles."""
 
     names: TenantNames
     storage: Storage
@@ -29,6 +31,7 @@ class TenantBucketArgs:
     admins: Sequence[str]
     admin_role: bool
     tags: Mapping[str, str]
+    deployed_prefixes: Sequence[str] = ()  # models/<model>/v<version>/: write-once for tenants
 
 
 class TenantBucket(pulumi.ComponentResource):
@@ -41,7 +44,8 @@ class TenantBucket(pulumi.ComponentResource):
     else ``Suspended``), ``lifecycle`` (noncurrent versions expire after
     ``storage.retentionDays``, expired delete markers removed, incomplete multipart uploads
     aborted after 7 days) and ``policy`` (:func:`tenant_policies.bucket_policy`: TLS only,
-    uploads only with this key, no principal but the tenant's roles and the platform admins).
+    uploads only with this key, no principal but the tenant's roles and the platform admins,
+    ``deployed_prefixes`` (``models/<model>/v<version>/``) write-once for the tenant's roles).
 
     Deletion: ``force_destroy`` is ``storage.forceDestroy`` (default false), so deleting a
     bucket that still holds objects or versions fails and nothing is lost; an empty bucket
@@ -130,12 +134,14 @@ class TenantBucket(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
-        admins = list(args.admins)
+        admins, deployed = list(args.admins), tuple(args.deployed_prefixes)
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket_id,
             policy=self.key_arn.apply(
-                lambda k: bucket_policy(names, k, admins, admin_role=admin_role).to_json()
+                lambda k: bucket_policy(
+                    names, k, admins, admin_role=admin_role, deployed=deployed
+                ).to_json()
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )

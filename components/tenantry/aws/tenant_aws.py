@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from ..identity import POD_IDENTITY, Identity
 from ..spec import PlatformSettings, ResolvedTenant
 from ..tags import tenant_tags
+from ..triton.repository import deployed_prefixes
 from .bucket import TenantBucket, TenantBucketArgs
 from .identity import TenantIdentity, TenantIdentityArgs
 from .kms_key import DEFAULT_DELETION_WINDOW_DAYS, TenantKey, TenantKeyArgs
@@ -147,6 +148,7 @@ class TenantAws(pulumi.ComponentResource):
                 admins=admins,
                 admin_role=admin_role,
                 tags=tags,
+                deployed_prefixes=deployed_prefixes(t.models),
             ),
             opts=child,
         )

@@ -33,6 +33,7 @@ from .policy import (
     S3_WRITE_OBJECT,
     PolicyDocument,
     Statement,
+    check_prefix,
     document,
     grant_decrypt_via_s3,
     grant_encrypt_via_s3,
@@ -108,11 +109,56 @@ def key_policy(n: TenantNames, admins: Sequence[str], *, admin_role: bool) -> Po
     return document(statements)
 
 
+S3_DELETE_OBJECT = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+
+
+def write_once(
+    n: TenantNames, deployed: Sequence[str], *, admin_role: bool
+) -> tuple[Statement, ...]:
+    """Deployed versions' prefixes are write-once for the tenant's roles: no delete (nor a
+    delete marker), and an upload only with ``If-None-Match: *``, which S3 refuses with
+    ``412 Precondition Failed`` when the key exists (S3 conditional writes; the
+    ``s3:if-none-match`` condition key lets a bucket policy require the header, so
+    ``Null: true`` denies an upload without it). New files can still be added to a
+    deployed prefix, which changes its digest, and ``tenantry verify`` reports that. The
+    platform's deployer (which writes ``config.pbtxt``) and admins are not restricted."""
+    if not deployed:
+        return ()
+    roles = [n.inference_role_arn, *([n.admin_role_arn] if admin_role else [])]
+    tenant_roles = {"aws:PrincipalArn": roles}
+    objects = tuple(f"{n.bucket_arn}/{check_prefix(p)}*" for p in deployed)
+    return (
+        Statement(
+            "DenyOverwriteOfDeployedVersions",
+            "Deny",
+            ("s3:PutObject",),
+            objects,
+            principals="*",
+            conditions={"Null": {"s3:if-none-match": "true"}, "ArnLike": tenant_roles},
+        ),
+        Statement(
+            "DenyDeleteOfDeployedVersions",
+            "Deny",
+            S3_DELETE_OBJECT,
+            objects,
+            principals="*",
+            conditions={"ArnLike": tenant_roles},
+        ),
+    )
+
+
 def bucket_policy(
-    n: TenantNames, key_arn: str, admins: Sequence[str], *, admin_role: bool
+    n: TenantNames,
+    key_arn: str,
+    admins: Sequence[str],
+    *,
+    admin_role: bool,
+    deployed: Sequence[str] = (),
 ) -> PolicyDocument:
     """TLS only; uploads only with the bucket's key (or no SSE header, then the default
-    encryption applies the same key); nobody but the tenant's roles and the platform admins."""
+    encryption applies the same key); nobody but the tenant's roles and the platform admins;
+    the ``deployed`` prefixes (``models/<model>/v<version>/``) write-once for the tenant's
+    roles (:func:`write_once`)."""
     both = (n.bucket_arn, f"{n.bucket_arn}/*")
     allowed = [
         n.inference_role_arn,
@@ -156,6 +202,7 @@ def bucket_policy(
             principals="*",
             conditions={"ArnNotLike": {"aws:PrincipalArn": allowed}},
         ),
+        write_once(n, deployed, admin_role=admin_role),
     )
 
 

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import cost, fleet, gpu, gpus, plan, render, schema, stacks, validate, verify
+from . import cost, digest, fleet, gpu, gpus, plan, render, schema, stacks, validate, verify
 from .common import EXIT_INVALID, EXIT_USAGE, InvalidTenants, UsageError
 
-COMMANDS = (validate, plan, render, cost, schema, stacks, gpu, gpus, verify, fleet)
+COMMANDS = (validate, plan, render, cost, schema, stacks, gpu, gpus, digest, verify, fleet)
 
 
 def parser() -> argparse.ArgumentParser:

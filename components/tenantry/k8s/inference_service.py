@@ -9,7 +9,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 
 from ..spec import ResolvedModel, ResolvedTenant
 from ..tags import tenant_labels
-from ..triton import revision_prefix, served_version, serving_caps
+from ..triton import served_version, serving_caps, storage_uri_of
 from .labels import (
     GPU_TAINT_KEY,
     MODEL_LABEL,
@@ -105,7 +105,7 @@ def inference_service_spec(
             "modelFormat": {"name": MODEL_FORMAT[m.format]},
             "runtime": RUNTIME,
             "protocolVersion": "v2",
-            "storageUri": f"s3://{bucket}/{revision_prefix(m.name, served_version(m))}",
+            "storageUri": storage_uri_of(m, bucket, served_version(m)),
             "args": args,
             "resources": resources(m),
             "securityContext": CONTAINER_SECURITY,
@@ -139,7 +139,9 @@ def inference_service(
     ``storageUri`` = ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version
     while a canary runs, with ``canaryTrafficPercent``; see :mod:`tenantry.triton.repository`),
     downloaded by the platform's ``tenantry-s3`` storage container (which sets the S3 region;
-    :func:`tenantry.platform.runtime.storage_container_manifest`); requests = limits,
+    :func:`tenantry.platform.runtime.storage_container_manifest`), or ``oci://<image>`` for a
+    version whose artifact is an OCI image (KServe modelcars, enabled by the platform's
+    KServe values); requests = limits,
     the MIG or GPU resource included; ``minReplicas``/``maxReplicas`` with concurrency
     autoscaling and ``containerConcurrency`` from the tenant's caps
     (:func:`tenantry.triton.serving_caps`); placement by tier (shared pool selector + GPU

@@ -113,14 +113,19 @@ def kserve_values(region: str) -> dict[str, Any]:
     region the storage initializer is given wherever KServe builds its S3 environment (a
     service account with an IRSA role or an S3 secret; chart value ``kserve.storage.s3.
     region`` -> ``AWS_DEFAULT_REGION``). Pod Identity service accounts get theirs from the
-    platform's ClusterStorageContainer (:func:`.runtime.storage_container_manifest`)."""
+    platform's ClusterStorageContainer (:func:`.runtime.storage_container_manifest`). Modelcars
+    are on, so a model version pinned to an OCI image (``storageUri: oci://...``) can be
+    served: KServe's OCI storage is off by default and enabled by
+    ``storageInitializer.enableModelcar`` in the ``inferenceservice-config`` ConfigMap,
+    which the chart's ``kserve.storage.enableModelcar`` sets (KServe docs, "Serving Models
+    with OCI Images")."""
     return {
         "kserve": {
             "controller": {
                 "deploymentMode": DEPLOYMENT_MODE,
                 "gateway": {"domain": DEFAULT_INGRESS_DOMAIN},
             },
-            "storage": {"s3": {"region": region}},
+            "storage": {"s3": {"region": region}, "enableModelcar": True},
         }
     }
 

@@ -12,7 +12,16 @@ from .config import (
     model_config,
     warmup_samples,
 )
-from .repository import config_key, revision_prefix, served_version, storage_uri, versions
+from .repository import (
+    bucket_versions,
+    config_key,
+    deployed_prefixes,
+    revision_prefix,
+    served_version,
+    storage_uri,
+    storage_uri_of,
+    versions,
+)
 
 __all__ = [
     "BACKEND_BY_FORMAT",
@@ -22,12 +31,15 @@ __all__ = [
     "ServingCaps",
     "WarmupSample",
     "batching_settings",
+    "bucket_versions",
     "config_key",
+    "deployed_prefixes",
     "model_config",
     "revision_prefix",
     "served_version",
     "serving_caps",
     "storage_uri",
+    "storage_uri_of",
     "versions",
     "warmup_samples",
 ]

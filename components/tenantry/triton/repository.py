@@ -15,6 +15,8 @@ canary revision gets a new config, and a restarted stable pod never picks up can
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..spec import ResolvedModel
 
 MODELS_PREFIX = "models"
@@ -43,3 +45,23 @@ def served_version(m: ResolvedModel) -> str:
     the new revision plus ``canaryTrafficPercent``; the previous (stable) revision keeps the rest
     of the traffic until the canary is promoted."""
     return m.canary.version if m.canary else m.version
+
+
+def bucket_versions(m: ResolvedModel) -> tuple[str, ...]:
+    """The revisions served from the bucket: all but those pinned to an OCI image."""
+    return tuple(v for v in versions(m) if (a := m.artifact_of(v)) is None or a.image is None)
+
+
+def deployed_prefixes(models: Iterable[ResolvedModel]) -> tuple[str, ...]:
+    """``models/<model>/v<version>/`` of every revision the tenant file deploys from the
+    bucket (stable and canary): the prefixes the bucket policy keeps write-once."""
+    return tuple(f"{revision_prefix(m.name, v)}/" for m in models for v in bucket_versions(m))
+
+
+def storage_uri_of(m: ResolvedModel, bucket: str, version: str) -> str:
+    """``oci://<image>`` for a revision pinned to an OCI image (KServe modelcar), else its
+    bucket prefix."""
+    a = m.artifact_of(version)
+    if a is not None and a.image is not None:
+        return f"oci://{a.image}"
+    return storage_uri(bucket, m.name, version)

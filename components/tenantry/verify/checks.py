@@ -1,9 +1,14 @@
-"""Post-deploy checks of one tenant against a live Triton endpoint.
+"""Post-deploy checks of one tenant against a live Triton endpoint (and its bucket).
 
-For every model (and its canary version): ready; metadata matches the declared signature;
-served queueing config matches what Tenantry generated; one inference with inputs of the
-declared shape returns outputs of the declared shape; p50/p95/p99 latency over N requests
-against the model's ``p99LatencyMs``. Each failure names tenant, model, version and check.
+For every model (and its canary version): ready; the artifact in the bucket has the
+declared digest; metadata matches the declared signature; served queueing config matches
+what Tenantry generated; the model's GPU memory fits its MIG slice; one inference with
+inputs of the declared shape returns outputs of the declared shape; the model is warm (it
+serves the generated warm-up, has executed before verify's first request, and that first
+request is within the p99 target); p50/p95/p99 latency over N requests against the model's
+``p99LatencyMs``. Each failure names tenant, model, version and check; a check that cannot
+be made here (no bucket access asked for, a backend that reports no memory) is reported as
+skipped with the reason, never as passed.
 """
 
 from __future__ import annotations
@@ -12,13 +17,20 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ..spec import ResolvedModel, ResolvedTenant
+from ..triton.config import QUEUE_DEADLINE_FACTOR, QUEUE_DEADLINE_MIN_US
 from .endpoint import Array, Endpoint, EndpointError, TensorSpec
-from .expected import served_shape, settings_from_pbtxt, settings_from_served
+from .expected import (
+    served_shape,
+    settings_from_pbtxt,
+    settings_from_served,
+    warmup_from_pbtxt,
+    warmup_from_served,
+)
 
 NUMPY = {
     "BOOL": np.bool_,
@@ -45,6 +57,11 @@ class CheckResult:
     check: str
     ok: bool
     detail: str
+    skipped: bool = False  # not checked (``detail`` says why); counts neither way
+
+
+BucketDigest = Callable[[str, str], str]  # (model, version) -> digest of what the bucket holds
+GIB = 1 << 30
 
 
 def _request_shape(model: ResolvedModel, dims: list[int]) -> list[int]:
@@ -80,14 +97,19 @@ def verify_tenant(
     requests: int = 50,
     clock: Callable[[], float] = time.perf_counter,
     revisions: Revisions = "all",
+    artifacts: BucketDigest | None = None,
 ) -> list[CheckResult]:
     """Run every check; ``generated`` maps (model, version) to its generated config.pbtxt.
     ``revisions`` picks the versions checked: while a canary runs, KServe serves the stable
-    and the canary revision from separate pods, so each is verified at its own URL."""
+    and the canary revision from separate pods, so each is verified at its own URL.
+    ``artifacts`` reads the digest of a version's model directory from the tenant's bucket
+    (:func:`tenantry.artifacts.bucket_digest`); without it the artifact check is skipped."""
     results: list[CheckResult] = []
 
-    def record(model: str, version: str, check: str, ok: bool, detail: str) -> None:
-        results.append(CheckResult(tenant.name, model, version, check, ok, detail))
+    def record(
+        model: str, version: str, check: str, ok: bool, detail: str, skipped: bool = False
+    ) -> None:
+        results.append(CheckResult(tenant.name, model, version, check, ok, detail, skipped))
 
     try:
         live, ready = endpoint.live(), endpoint.ready()
@@ -112,8 +134,12 @@ def verify_tenant(
                 requests,
                 clock,
                 functools.partial(record, model.name, version),
+                artifacts,
             )
     return results
+
+
+Record = Callable[..., None]  # (check, ok, detail, skipped=False)
 
 
 def _verify_version(
@@ -123,7 +149,8 @@ def _verify_version(
     pbtxt: str | None,
     requests: int,
     clock: Callable[[], float],
-    record: Callable[[str, bool, str], None],
+    record: Record,
+    artifacts: BucketDigest | None,
 ) -> None:
     try:
         if not endpoint.model_ready(model.name, version):
@@ -133,13 +160,154 @@ def _verify_version(
         record("ready", False, str(exc))
         return
     record("ready", True, "ready")
+    _artifact(model, version, artifacts, record)
     try:
         _signature(model, version, endpoint, record)
         _config(model, version, endpoint, pbtxt, record)
-        if _inference(model, version, endpoint, record):
+        stats = endpoint.statistics(model.name, version)
+        _memory(model, stats, endpoint, record)
+        first_ms = _inference(model, version, endpoint, record, clock)
+        _warm(model, version, endpoint, pbtxt, stats, first_ms, record)
+        if first_ms is not None:
             _latency(model, version, endpoint, requests, clock, record)
     except EndpointError as exc:
         record("request", False, str(exc))
+
+
+def _artifact(
+    model: ResolvedModel, version: str, artifacts: BucketDigest | None, record: Record
+) -> None:
+    declared = model.artifact_of(version)
+    if declared is None:
+        record("artifact", True, "no artifact digest declared: not checked", True)
+    elif declared.image is not None:
+        record(
+            "artifact",
+            True,
+            f"served from oci://{declared.image}: pinned by digest, the registry and the "
+            "kubelet verify the image's content against it",
+        )
+    elif artifacts is None:
+        record("artifact", True, "bucket not read (--skip-artifacts): not checked", True)
+    else:
+        try:
+            got = artifacts(model.name, version)
+        except Exception as exc:  # S3 errors, DigestError: a failed check, not a traceback
+            record("artifact", False, f"cannot read the artifact: {exc}")
+            return
+        ok = got == declared.digest
+        record(
+            "artifact",
+            ok,
+            f"bucket holds {declared.digest}"
+            if ok
+            else f"declared {declared.digest}, bucket holds {got}: not the reviewed artifact",
+        )
+
+
+def slice_memory_bytes(model: ResolvedModel) -> int | None:
+    """Usable memory of the MIG slice (or whole GPU) the model runs on, in bytes, from the
+    catalog (``nvidia-smi mig -lgip`` where known, else the profile's nominal size); None
+    for a CPU model."""
+    if model.gpu is None or model.gpu_model is None:
+        return None
+    from ..catalog import gpu_models
+
+    gpu = gpu_models()[model.gpu_model]
+    if model.gpu == "gpu":
+        return int(gpu.memory_gib * GIB)
+    prof = gpu.profile(model.gpu)
+    if prof is None:
+        return None
+    return int((prof.usable_memory_gib or prof.memory_gib) * GIB)
+
+
+def _memory(
+    model: ResolvedModel, stats: Mapping[str, Any], endpoint: Endpoint, record: Record
+) -> None:
+    limit = slice_memory_bytes(model)
+    if limit is None:
+        record("memory", True, "CPU model: no GPU memory to check", True)
+        return
+    where = f"the {model.gpu} slice" if model.gpu != "gpu" else "the GPU"
+    gpu = [
+        int(u.get("byte_size", 0)) for u in stats.get("memory_usage", []) if u.get("type") == "GPU"
+    ]
+    device = endpoint.device_memory()
+    if not gpu and device is None:
+        record(
+            "memory",
+            True,
+            "the backend reports no GPU memory (Triton's memory_usage statistics; filled "
+            "by the ONNX Runtime and TensorRT backends) and no GPU metrics were read: not "
+            "checked",
+            True,
+        )
+        return
+    problems, seen = [], []
+    if gpu:
+        used = sum(gpu)
+        seen.append(f"model {used / GIB:.2f} GiB")
+        if used > limit:
+            problems.append(f"the model holds {used / GIB:.2f} GiB")
+    if device is not None:
+        used_dev, total = device
+        seen.append(f"device {used_dev / GIB:.2f} of {total / GIB:.2f} GiB")
+        if used_dev > limit:
+            problems.append(f"its device has {used_dev / GIB:.2f} GiB in use")
+    record(
+        "memory",
+        not problems,
+        f"{'; '.join(problems)}: over {where}'s {limit / GIB:.2f} GiB"
+        if problems
+        else f"{', '.join(seen)} within {where}'s {limit / GIB:.2f} GiB",
+    )
+
+
+def cold_threshold_ms(model: ResolvedModel) -> float:
+    """A first request slower than this paid a cold start: ten times the p99 target, at
+    least 1 s, the queue deadline of the generated config (by then its caller has given up;
+    see :mod:`tenantry.triton.config`). Lazy initialisation on a GPU (CUDA context, engine
+    deserialisation, kernel autotuning) costs seconds, far above it; one scheduling hiccup
+    on a busy host does not."""
+    return max(QUEUE_DEADLINE_FACTOR * model.p99_latency_ms, QUEUE_DEADLINE_MIN_US / 1000.0)
+
+
+def _warm(
+    model: ResolvedModel,
+    version: str,
+    endpoint: Endpoint,
+    pbtxt: str | None,
+    stats: Mapping[str, Any],
+    first_ms: float | None,
+    record: Record,
+) -> None:
+    """Warm: the served config runs the generated warm-up, the model had executed before
+    verify's first request (Triton counts warm-up executions in its statistics), and that
+    first request was not a cold start (:func:`cold_threshold_ms`)."""
+    problems = []
+    if pbtxt is not None:
+        want = warmup_from_pbtxt(pbtxt)
+        got = warmup_from_served(endpoint.config(model.name, version))
+        if want != got:
+            problems.append(
+                f"model_warmup: generated {[w[:2] for w in want]}, served {[w[:2] for w in got]}"
+            )
+    executions = int(stats.get("execution_count", 0))
+    if executions == 0:
+        problems.append("no execution before verify's first request (no warm-up ran)")
+    cold_ms = cold_threshold_ms(model)
+    if first_ms is not None and first_ms > cold_ms:
+        problems.append(
+            f"the first request took {first_ms:.1f} ms, over {cold_ms:g} ms (ten times the "
+            f"p99 target, at least 1 s): the model was cold"
+        )
+    record(
+        "warm",
+        not problems,
+        "; ".join(problems)
+        or f"{executions} execution(s) before the first request, which took {first_ms or 0:.1f} ms",
+    )
 
 
 def _signature(
@@ -180,9 +348,16 @@ def _config(
 
 
 def _inference(
-    model: ResolvedModel, version: str, endpoint: Endpoint, record: Callable[[str, bool, str], None]
-) -> bool:
+    model: ResolvedModel,
+    version: str,
+    endpoint: Endpoint,
+    record: Record,
+    clock: Callable[[], float],
+) -> float | None:
+    """One request; its latency in ms when the outputs have the declared shape, else None."""
+    start = clock()
     shapes = endpoint.infer(model.name, version, _inputs(model), [t.name for t in model.outputs])
+    elapsed = (clock() - start) * 1000.0
     problems = []
     for t in model.outputs:
         # batch of one; a declared -1 dim may come back with any size
@@ -190,7 +365,7 @@ def _inference(
         if not _shape_ok(shapes[t.name], want):
             problems.append(f"{t.name}: expected {list(want)}, got {list(shapes[t.name])}")
     record("inference", not problems, "; ".join(problems) or "outputs have the declared shape")
-    return not problems
+    return None if problems else elapsed
 
 
 def _latency(

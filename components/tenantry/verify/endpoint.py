@@ -30,6 +30,17 @@ class Endpoint(Protocol):
     def model_ready(self, model: str, version: str) -> bool: ...
     def metadata(self, model: str, version: str) -> tuple[list[TensorSpec], list[TensorSpec]]: ...
     def config(self, model: str, version: str) -> dict[str, Any]: ...
+    def statistics(self, model: str, version: str) -> dict[str, Any]:
+        """Triton's statistics of one model version (``model_stats[0]`` of the v2
+        statistics extension: execution counts, batch_stats, memory_usage)."""
+        ...
+
+    def device_memory(self) -> tuple[int, int] | None:
+        """(used, total) bytes of the device the server runs on, from Triton's GPU metrics
+        (``nv_gpu_memory_used_bytes`` / ``nv_gpu_memory_total_bytes``); None when the
+        server exports none or no metrics URL was given."""
+        ...
+
     def infer(
         self,
         model: str,
@@ -48,9 +59,11 @@ class TritonEndpoint:
         protocol: Protocol_ = "http",
         token: str | None = None,
         timeout_s: float = 10.0,
+        metrics_url: str | None = None,
     ) -> None:
         self.protocol = protocol
         self.timeout_s = timeout_s
+        self.metrics_url = metrics_url
         url = url.removeprefix("http://").removeprefix("https://").removeprefix("grpc://")
         self.headers: dict[str, str] = {"Authorization": f"Bearer {token}"} if token else {}
         try:
@@ -113,6 +126,31 @@ class TritonEndpoint:
             return dict(cfg.get("config", cfg))
         return dict(self._call("config", self._client.get_model_config, model, version))
 
+    def statistics(self, model: str, version: str) -> dict[str, Any]:
+        fn = self._client.get_inference_statistics
+        if self.protocol == "grpc":
+            stats = self._call("statistics", fn, model, version, as_json=True)
+        else:
+            stats = self._call("statistics", fn, model, version)
+        found = [s for s in stats.get("model_stats", []) if str(s.get("version")) in (version, "")]
+        if not found:
+            raise EndpointError(f"statistics: no statistics for {model} v{version}")
+        return dict(found[0])
+
+    def device_memory(self) -> tuple[int, int] | None:
+        if not self.metrics_url:
+            return None
+        import urllib.request
+
+        url = self.metrics_url if "://" in self.metrics_url else f"http://{self.metrics_url}"
+        url = url.rstrip("/") + ("" if url.rstrip("/").endswith("/metrics") else "/metrics")
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout_s) as resp:
+                text = resp.read().decode("utf-8", "replace")
+        except OSError as exc:
+            raise EndpointError(f"metrics {url}: {exc}") from exc
+        return device_memory_from_metrics(text)
+
     def infer(
         self,
         model: str,
@@ -144,3 +182,21 @@ class TritonEndpoint:
                 raise EndpointError(f"infer {model} v{version}: no output {name!r} in the reply")
             shapes[name] = tuple(array.shape)
         return shapes
+
+
+def device_memory_from_metrics(text: str) -> tuple[int, int] | None:
+    """Sum of ``nv_gpu_memory_used_bytes`` and of ``nv_gpu_memory_total_bytes`` over the
+    devices in Triton's Prometheus text (a pod holding one MIG slice sees one device);
+    None when the server exports no GPU memory metrics (no GPU, or GPU metrics off)."""
+    used = total = 0.0
+    seen = False
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in ("nv_gpu_memory_used_bytes", "nv_gpu_memory_total_bytes"):
+            value = float(line.rsplit(" ", 1)[1])
+            seen = True
+            if name == "nv_gpu_memory_used_bytes":
+                used += value
+            else:
+                total += value
+    return (int(used), int(total)) if seen else None

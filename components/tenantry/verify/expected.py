@@ -60,3 +60,41 @@ def settings_from_served(config: dict[str, Any]) -> QueueingSettings:
 def served_shape(model: ResolvedModel, dims: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     """Shape the server reports in metadata: a leading -1 batch dim when batching."""
     return (-1, *dims) if model.max_batch_size > 0 else tuple(dims)
+
+
+Warmup = tuple[tuple[str, int, tuple[tuple[str, str, tuple[int, ...]], ...]], ...]
+
+
+def _warmup(cfg: Any) -> Warmup:
+    dtype_name = (
+        type(cfg)
+        .DESCRIPTOR.fields_by_name["input"]
+        .message_type.fields_by_name["data_type"]
+        .enum_type.values_by_number
+    )
+    return tuple(
+        (
+            w.name,
+            w.batch_size,
+            tuple(
+                sorted(
+                    (key, dtype_name[i.data_type].name, tuple(i.dims))
+                    for key, i in w.inputs.items()
+                )
+            ),
+        )
+        for w in cfg.model_warmup
+    )
+
+
+def warmup_from_pbtxt(text: str) -> Warmup:
+    """The ``model_warmup`` samples of a generated ``config.pbtxt``: (name, batch size,
+    (input, TYPE_..., dims) sorted by input)."""
+    return _warmup(text_format.Parse(text, _model_config_class()()))
+
+
+def warmup_from_served(config: dict[str, Any]) -> Warmup:
+    """The same, from the JSON a server returns for its model config."""
+    return _warmup(
+        json_format.ParseDict(config, _model_config_class()(), ignore_unknown_fields=True)
+    )
