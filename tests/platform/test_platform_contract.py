@@ -159,7 +159,7 @@ def test_helm_charts_are_pinned() -> None:
     assert releases["kserve"]["chart"] == "oci://ghcr.io/kserve/charts/kserve-resources"
     kserve = releases["kserve"]["values"]["kserve"]
     assert kserve["controller"]["deploymentMode"] == "Knative"
-    assert kserve["storage"] == {"s3": {"region": "us-east-1"}}
+    assert kserve["storage"] == {"s3": {"region": "us-east-1"}, "enableModelcar": True}
     assert "servingruntime" not in kserve  # runtimes are not the chart's business any more
 
 

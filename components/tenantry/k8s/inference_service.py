@@ -85,6 +85,7 @@ def inference_service_spec(
     t: ResolvedTenant, m: ResolvedModel, bucket: str, service_account: str
 ) -> dict[str, Any]:
     caps = serving_caps(t)
+    uri = storage_uri_of(m, bucket, served_version(m))
     args = ["--disable-auto-complete-config"]  # the declared config.pbtxt is the whole truth
     if m.gpu:
         args.append("--rate-limit=execution_count")
@@ -95,7 +96,8 @@ def inference_service_spec(
         "scaleTarget": caps.scale_target,
         "containerConcurrency": caps.container_concurrency,
         "serviceAccountName": service_account,
-        "storageContainerName": STORAGE_CONTAINER,
+        # an oci:// model is mounted by KServe's modelcar, not downloaded by a container
+        **({} if uri.startswith("oci://") else {"storageContainerName": STORAGE_CONTAINER}),
         "automountServiceAccountToken": False,
         "priorityClassName": t.tier.priority_class,
         "securityContext": POD_SECURITY,
@@ -105,7 +107,7 @@ def inference_service_spec(
             "modelFormat": {"name": MODEL_FORMAT[m.format]},
             "runtime": RUNTIME,
             "protocolVersion": "v2",
-            "storageUri": storage_uri_of(m, bucket, served_version(m)),
+            "storageUri": uri,
             "args": args,
             "resources": resources(m),
             "securityContext": CONTAINER_SECURITY,
