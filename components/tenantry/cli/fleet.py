@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import threading
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
 from ..fleet import AutomationRunner, CliMissing, FleetReport, StackRunner, run_fleet
 from ..fleet.drain import KubectlNodeOps, NodeOps, PodOps
 from ..fleet.migrollout import PoolNodes, rollout
+from ..fleet.runner import GitRollback
 from ..fleet.safety import data_retained
+from ..fleet.waves import (
+    Rollback,
+    Verdict,
+    Verify,
+    WaveReport,
+    plan_waves,
+    run_waves,
+    summary_lines,
+)
 from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
 from ..planner import FleetPlan, extract_demands, plan
-from ..spec import PLATFORM_STACK, ResolvedTenant
+from ..spec import PLATFORM_STACK, PlatformSettings, ResolvedTenant
 from ..spec.platform import PREVIOUS_PLAN_KEY
 from ..stackconfig import stack_config_path
 from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
@@ -40,8 +52,9 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--parallel",
         type=int,
-        default=4,
-        help="stacks at once (each stack's providers use hundreds of MB; default 4)",
+        default=None,
+        help="stacks at once (each stack's providers use hundreds of MB; default 4, with "
+        "--waves the platform setting rollout.parallel)",
     )
     p.add_argument(
         "--force", action="store_true", help="destroy even when a tenant's data would be lost"
@@ -59,6 +72,36 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the GPU plan the cluster runs now (`tenantry gpu plan --json`): the platform "
         "stack and --reconfigure-mig re-plan it with the minimal-disruption strategy instead "
         "of planning from scratch, so only GPUs whose tenants change are drained",
+    )
+    w = p.add_argument_group("rollout in waves (up only)")
+    w.add_argument(
+        "--waves",
+        action="store_true",
+        help="apply tenants one cohort at a time (rollout.cohorts in the platform settings; "
+        "default: early-access, then shared, premium, isolated, dedicated), verify each "
+        "tenant of a wave, stop at the first failing wave and roll its failed tenants back",
+    )
+    w.add_argument(
+        "--verify-url",
+        metavar="TEMPLATE",
+        help="where `tenantry verify` reaches a model version: host:port with {tenant}, "
+        "{model}, {version} and {host} (the model's external InferenceService host), e.g. "
+        "'{model}-predictor.{tenant}.svc.cluster.local:80' from inside the cluster",
+    )
+    w.add_argument(
+        "--verify-requests", type=int, default=20, help="latency sample per model (default 20)"
+    )
+    w.add_argument("--verify-token", help="bearer token verify sends (the gateway's)")
+    w.add_argument(
+        "--skip-artifacts",
+        action="store_true",
+        help="verify does not read the buckets to check artifact digests",
+    )
+    w.add_argument(
+        "--last-good",
+        metavar="REF",
+        help="roll failed tenants back to this commit instead of each stack's last "
+        "successful update (its git.head in the stack history)",
     )
     p.add_argument("--tenants", type=Path, default=Path("tenants"))
     p.add_argument("--stacks", type=Path, default=Path("stacks"))
@@ -90,12 +133,22 @@ def run(
     runner: StackRunner | None = None,
     nodes: tuple[PoolNodes, NodeOps] | None = None,
     pods: PodOps | None = None,
+    verify: Verify | None = None,
+    rollback: Rollback | None = None,
 ) -> int:
-    """``runner``, ``nodes`` (the cluster's node list and node operations) and ``pods`` (who
-    holds which GPU, evictions) default to the Automation API and kubectl; tests inject
-    their own."""
-    if args.parallel < 1:
+    """``runner``, ``nodes`` (the cluster's node list and node operations), ``pods`` (who
+    holds which GPU, evictions), and for ``--waves`` ``verify`` (one tenant) and
+    ``rollback`` (last good states) default to the Automation API, kubectl, ``tenantry
+    verify`` and git; tests inject their own."""
+    if args.parallel is not None and args.parallel < 1:
         raise UsageError(f"--parallel must be at least 1, got {args.parallel}")
+    if args.waves and args.action != "up":
+        raise UsageError(f"--waves applies to up only, not {args.action}")
+    if args.waves and verify is None and not args.verify_url:
+        raise UsageError(
+            "--waves needs --verify-url TEMPLATE: each wave is gated by `tenantry verify` "
+            "of its tenants (e.g. --verify-url '{model}-predictor.{tenant}.svc.cluster.local:80')"
+        )
     platform, reg = valid_registry([args.tenants], args.stacks)
     names, with_platform = select(args, reg.tenants)
     configs: dict[str, dict[str, object]] = {}
@@ -135,12 +188,31 @@ def run(
                 pods=pods,
             )
 
+    if args.waves:
+        waves = plan_waves(chosen, platform.rollout)
+        if rollback is None:
+            rollback = GitRollback(Path.cwd(), _commit(args.last_good) if args.last_good else None)
+        wave_report = run_waves(
+            chosen,
+            configs,
+            runner,
+            verify or _verifier(args, platform, args.tenants, args.stacks),
+            waves,
+            commit=_commit("HEAD"),
+            rollback=rollback,
+            parallel=args.parallel or platform.rollout.parallel,
+            include_platform=with_platform,
+            progress=progress,
+            after_platform=after_platform,
+        )
+        _wave_summary(wave_report, chosen)
+        return EXIT_OK if wave_report.ok else EXIT_INVALID
     report = run_fleet(
         args.action,
         chosen,
         configs,
         runner,
-        parallel=args.parallel,
+        parallel=args.parallel or 4,
         include_platform=with_platform,
         force=args.force,
         progress=progress,
@@ -148,6 +220,105 @@ def run(
     )
     _summary(report, chosen)
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _commit(ref: str) -> str:
+    """The commit ``ref`` names (``git rev-parse``), with ``+changes`` when HEAD and the
+    working tree differ; ``working tree`` outside a git repository."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        if ref == "HEAD":
+            return "working tree"
+        raise UsageError(f"--last-good {ref}: not a commit here ({proc.stderr.strip()})")
+    sha = proc.stdout.strip()
+    if ref == "HEAD":
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if dirty.stdout.strip():
+            return f"{sha}+changes"
+    return sha
+
+
+def _verifier(
+    args: argparse.Namespace, platform: PlatformSettings, tenants_dir: Path, stacks_dir: Path
+) -> Verify:
+    """``tenantry verify`` of one tenant: each model version at ``--verify-url`` rendered
+    for it; the verdict counts failed checks (skipped ones are not failures)."""
+    from ..aws.names import TenantNames
+    from ..spec.hosts import model_hosts
+    from ..triton import model_config, serving_caps, versions
+    from ..verify import EndpointError, TritonEndpoint, verify_tenant
+    from .verify import bucket_reader
+
+    template: str = args.verify_url
+
+    def verify(t: ResolvedTenant) -> Verdict:
+        caps = serving_caps(t)
+        artifacts = None
+        if not args.skip_artifacts:
+            bucket = TenantNames(t.name, platform.account_id, t.region).bucket_name
+            artifacts = bucket_reader(bucket, t.region)
+        failed, total, problems = 0, 0, []
+        for m in t.models:
+            host = next(
+                h.name
+                for h in model_hosts(m.name, t.name, platform.ingress)
+                if h.route == "inference-service" and h.visibility == "external"
+            )
+            for v in versions(m):
+                url = template.format(tenant=t.name, model=m.name, version=v, host=host)
+                one = dataclasses.replace(t, models=(m,))
+                generated = {(m.name, v): model_config(m, t.tier, caps, v, t.name)}
+                revision: Literal["canary", "stable"] = (
+                    "canary" if m.canary and v == m.canary.version else "stable"
+                )
+                try:
+                    endpoint = TritonEndpoint(url, token=args.verify_token)
+                except EndpointError as exc:
+                    failed, total = failed + 1, total + 1
+                    problems.append(f"{m.name} v{v}: {exc}")
+                    continue
+                results = verify_tenant(
+                    one,
+                    endpoint,
+                    generated,
+                    requests=args.verify_requests,
+                    revisions=revision,
+                    artifacts=artifacts,
+                )
+                total += len(results)
+                bad = [r for r in results if not r.ok]
+                failed += len(bad)
+                problems += [f"{m.name} v{v} {r.check}: {r.detail}" for r in bad]
+        if failed:
+            return Verdict(False, f"{failed} of {total} checks failed: " + "; ".join(problems))
+        return Verdict(True, f"{total} checks passed")
+
+    return verify
+
+
+def _wave_summary(report: WaveReport, tenants: list[ResolvedTenant]) -> None:
+    for r in report.platform:
+        print(f"{r.stack}: {'ok' if r.ok else 'FAILED'}  {r.summary}")
+    print(f"\nrolled out: {report.commit}")
+    for line in summary_lines(report, tenants):
+        print(line)
+    if report.stopped_at:
+        print(
+            f"stopped at wave {report.stopped_at}: later waves were not applied",
+            file=sys.stderr,
+        )
 
 
 def _previous_plan(path: Path | None) -> FleetPlan | None:

@@ -95,3 +95,76 @@ class AutomationRunner:
             return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
         summary = ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
         return StackResult(stack, True, summary, counts)
+
+
+class GitRollback:
+    """A tenant's last good state from its stack history, restored from git.
+
+    ``last_good``: the ``git.head`` the Pulumi CLI records in the environment of every
+    update run inside a git repository, of the stack's most recent *successful* update
+    (``pulumi stack history``; Automation API ``Stack.history``). ``restore``: the
+    repository at that commit (``git archive``) in a temporary directory, run with this
+    checkout's virtualenv but the commit's own ``components/`` first on ``PYTHONPATH``, so
+    the program, the library and the tenant file are all the commit's; the stack config is
+    that commit's ``stacks/Pulumi.<stack>.yaml``. ``fixed`` overrides the history with one
+    commit for every stack (``--last-good REF``)."""
+
+    def __init__(self, work_dir: Path, fixed: str | None = None) -> None:
+        self.work_dir = work_dir
+        self.fixed = fixed
+
+    def last_good(self, stack: str) -> str | None:
+        if self.fixed is not None:
+            return self.fixed
+        from pulumi import automation as auto
+
+        try:
+            s = auto.select_stack(stack_name=stack, work_dir=str(self.work_dir))
+            history = s.history()
+        except auto.errors.CommandError:
+            return None
+        for update in history:  # newest first
+            env = update.environment or {}
+            if update.kind == "update" and update.result == "succeeded" and env.get("git.head"):
+                return str(env["git.head"])
+        return None
+
+    def restore(self, stack: str, commit: str) -> StackResult:
+        import subprocess
+        import tempfile
+
+        import yaml
+        from pulumi import automation as auto
+
+        with tempfile.TemporaryDirectory(prefix="tenantry-rollback-") as tmp:
+            archive = subprocess.run(
+                ["git", "-C", str(self.work_dir), "archive", "--format=tar", commit],
+                capture_output=True,
+                check=False,
+            )
+            if archive.returncode != 0:
+                return StackResult(stack, False, f"git archive {commit}: {archive.stderr!r}")
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+            root = Path(tmp)
+            venv = self.work_dir / ".venv"
+            if venv.exists():
+                (root / ".venv").symlink_to(venv)
+            config_file = root / "stacks" / f"Pulumi.{stack}.yaml"
+            if not config_file.exists():
+                return StackResult(stack, False, f"{commit} has no stacks/Pulumi.{stack}.yaml")
+            config = dict((yaml.safe_load(config_file.read_text("utf-8")) or {}).get("config", {}))
+            env = {"PYTHONPATH": str(root / "components")}
+            try:
+                s = auto.create_or_select_stack(
+                    stack_name=stack,
+                    work_dir=tmp,
+                    opts=auto.LocalWorkspaceOptions(env_vars=env),
+                )
+                s.set_all_config_json(config_json(config))
+                up = s.up(color="never")
+            except auto.errors.CommandError as exc:
+                lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+                return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
+        counts = {str(k): int(v) for k, v in (up.summary.resource_changes or {}).items()}
+        summary = ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
+        return StackResult(stack, True, f"restored {commit[:12]}: {summary}", counts)
