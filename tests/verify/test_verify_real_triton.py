@@ -218,3 +218,34 @@ def test_server_down(capsys: pytest.CaptureFixture[str]) -> None:
     [(key, check)] = checks.items()
     assert key == ("-", "-", "server") and not check["ok"]
     assert "Connection refused" in str(check["detail"])
+
+
+def test_the_wave_gate_verifies_each_model_version_at_its_url(server_a: TritonServer) -> None:
+    """What `fleet up --waves` runs per tenant: every model version at --verify-url."""
+    import argparse
+
+    from tenantry.cli import fleet
+
+    p = argparse.ArgumentParser()
+    fleet.add(p.add_subparsers())
+    port = server_a.http_url.rsplit(":", 1)[1]
+    args = p.parse_args(
+        [
+            "fleet",
+            "up",
+            "--waves",
+            "--verify-url",
+            "127.0.0.1:" + port,  # one server holds every model here
+            "--verify-requests",
+            "50",
+            "--skip-artifacts",
+        ]
+    )
+    platform = load_platform(STACKS)
+    verify = fleet._verifier(args, platform, TENANTS, STACKS)
+    ok = verify(TENANTS_BY_NAME["globex"])
+    assert ok.ok, ok.summary
+    assert ok.summary == "18 checks passed"  # 2 models x (server + 8 checks)
+    missing = verify(TENANTS_BY_NAME["initech"])
+    assert not missing.ok
+    assert missing.summary.startswith("2 of 4 checks failed: clinical-ner v5 ready:")
