@@ -237,7 +237,7 @@ def test_the_wave_gate_verifies_each_model_version_at_its_url(server_a: TritonSe
             "--verify-url",
             "127.0.0.1:" + port,  # one server holds every model here
             "--verify-requests",
-            "50",
+            str(PASSING_REQUESTS),
             "--skip-artifacts",
         ]
     )
