@@ -91,10 +91,18 @@ class AutomationRunner:
                 down = s.destroy(color="never")
                 counts = {str(k): int(v) for k, v in (down.summary.resource_changes or {}).items()}
         except auto.errors.CommandError as exc:
-            lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-            return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
-        summary = ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
-        return StackResult(stack, True, summary, counts)
+            return _failed(stack, exc)
+        return StackResult(stack, True, _summary(counts), counts)
+
+
+def _failed(stack: str, exc: Exception) -> StackResult:
+    """The last line of a Pulumi CLI error (its own summary of what went wrong)."""
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
+
+
+def _summary(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
 
 
 class GitRollback:
@@ -163,8 +171,6 @@ class GitRollback:
                 s.set_all_config_json(config_json(config))
                 up = s.up(color="never")
             except auto.errors.CommandError as exc:
-                lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-                return StackResult(stack, False, lines[-1][:300] if lines else "pulumi failed")
+                return _failed(stack, exc)
         counts = {str(k): int(v) for k, v in (up.summary.resource_changes or {}).items()}
-        summary = ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "no changes"
-        return StackResult(stack, True, f"restored {commit[:12]}: {summary}", counts)
+        return StackResult(stack, True, f"restored {commit[:12]}: {_summary(counts)}", counts)
