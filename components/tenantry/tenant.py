@@ -18,6 +18,7 @@ from .platform_ref import PlatformInputs
 from .spec import PlatformSettings, ResolvedTenant, SpecError, parse_document
 from .spec.platform import parse_platform
 from .tenant_serving import TenantServing, TenantServingArgs
+from .triton import admin_key
 
 TENANT_SOURCE = "TenantArgs.tenant"
 PLATFORM_SOURCE = "TenantArgs.platform"
@@ -187,6 +188,11 @@ class Tenant(pulumi.ComponentResource):
                 tenant,
                 platform,
                 bucket_name=self.aws.bucket_name,
+                triton_admin_key=pulumi.Output.secret(
+                    pulumi.Output.from_input(inputs.vector_db["password"]).apply(
+                        lambda secret: admin_key(str(secret), tenant.name)
+                    )
+                ),
                 role_arn=self.aws.inference_role_arn,
                 kms_key_arn=self.aws.key_arn,
                 identity=identity,

@@ -24,11 +24,13 @@ class TenantServingArgs:
     ``bucket_name`` (the tenant's model repository bucket), ``role_arn`` (the tenant's
     inference role; used here only for IRSA, Pod Identity associations are AWS-side),
     ``kms_key_arn`` (optional, named on the config objects). ``identity``: default EKS Pod
-    Identity."""
+    Identity. ``triton_admin_key``: the header value that opens the tenant's Triton admin APIs
+    (:func:`tenantry.triton.admin_key` of a platform secret; pass a secret)."""
 
     tenant: ResolvedTenant
     gateway_namespace: str
     bucket_name: pulumi.Input[str]
+    triton_admin_key: pulumi.Input[str]
     role_arn: pulumi.Input[str] | None = None
     kms_key_arn: pulumi.Input[str] | None = None
     identity: Identity = POD_IDENTITY
@@ -41,6 +43,7 @@ class TenantServingArgs:
         platform: PlatformSettings,
         *,
         bucket_name: pulumi.Input[str],
+        triton_admin_key: pulumi.Input[str],
         role_arn: pulumi.Input[str] | None = None,
         kms_key_arn: pulumi.Input[str] | None = None,
         identity: Identity = POD_IDENTITY,
@@ -52,6 +55,7 @@ class TenantServingArgs:
             gateway_namespace=platform.gateway_namespace,
             ingress_domain=platform.ingress.domain,
             bucket_name=bucket_name,
+            triton_admin_key=triton_admin_key,
             role_arn=role_arn,
             kms_key_arn=kms_key_arn,
             identity=identity,
@@ -92,6 +96,7 @@ class TenantServing(pulumi.ComponentResource):
                 gateway_namespace=args.gateway_namespace,
                 identity=args.identity,
                 role_arn=args.role_arn,
+                triton_admin_key=args.triton_admin_key,
             ),
             opts=child,
         )

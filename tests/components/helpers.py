@@ -24,6 +24,7 @@ TIER_OF_EXAMPLE = {
 }
 EXAMPLES = sorted(TIER_OF_EXAMPLE)
 BUCKET = "test-models-bucket"
+ADMIN_KEY = "test-triton-admin-key"  # the platform-derived header value (a test stand-in)
 KSERVE_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 
 

@@ -20,7 +20,7 @@ from tenantry.engine import Record
 from tenantry.k8s.namespace import NON_PUBLIC
 from tenantry.spec import TIERS
 
-from .helpers import BUCKET, EXAMPLES, build, platform, tenants
+from .helpers import ADMIN_KEY, BUCKET, EXAMPLES, build, platform, tenants
 
 ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
 IRSA = Identity.irsa(
@@ -31,7 +31,9 @@ IRSA = Identity.irsa(
 
 def tenant_records(name: str, **kw: Any) -> dict[str, Record]:
     t = tenants()[name]
-    args = TenantServingArgs.from_spec(t, platform(), bucket_name=BUCKET, **kw)
+    args = TenantServingArgs.from_spec(
+        t, platform(), bucket_name=BUCKET, triton_admin_key=ADMIN_KEY, **kw
+    )
     recs = build(name, lambda: TenantServing(name, args))
     return {r.name: r for r in recs}
 
@@ -76,9 +78,13 @@ def test_quota_values_for_acme() -> None:
     hard = spec(tenant_records("acme"), "acme-ns-quota")["hard"]
     assert hard == {
         "limits.cpu": "32",
+        # fraud-detector: 8 GiB files + 1 /tmp + 1 logs + 2 sidecars x 1 = 12, x 4 replicas
+        # x 2 revisions (canary) = 96; risk-embedder: (16 + 2 + 2) x 2 x 1 = 40; x 2 = 272
+        "limits.ephemeral-storage": "272Gi",
         "limits.memory": "128Gi",
         "pods": "20",
         "requests.cpu": "32",
+        "requests.ephemeral-storage": "272Gi",
         "requests.memory": "128Gi",
         "requests.nvidia.com/gpu": "0",
         "requests.nvidia.com/mig-1g.10gb": "8",
@@ -184,7 +190,9 @@ def test_irsa_annotates_the_service_account_only_when_chosen() -> None:
 def test_irsa_without_role_is_refused() -> None:
     t = tenants()["acme"]
     with pytest.raises(ValueError, match="role_arn: required"):
-        args = TenantNamespaceArgs(tenant=t, gateway_namespace="istio-system", identity=IRSA)
+        args = TenantNamespaceArgs(
+            tenant=t, gateway_namespace="istio-system", identity=IRSA, triton_admin_key="k"
+        )
         build("acme", lambda: TenantNamespace("acme", args))
 
 
@@ -325,7 +333,9 @@ def test_service_account_automount_off_under_plain_mocks() -> Any:
 
     pulumi.runtime.set_mocks(TenantryMocks(), project="tenantry", stack="acme", preview=False)
     acme, gw_ns = tenants()["acme"], platform().gateway_namespace
-    ns = TenantNamespace("acme", TenantNamespaceArgs(tenant=acme, gateway_namespace=gw_ns))
+    ns = TenantNamespace(
+        "acme", TenantNamespaceArgs(tenant=acme, gateway_namespace=gw_ns, triton_admin_key="k")
+    )
     gw = GatewayAdmission("acme-gw", GatewayAdmissionArgs(tenant=acme, gateway_namespace=gw_ns))
 
     def check(values: list[Any]) -> None:

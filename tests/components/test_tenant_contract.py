@@ -7,13 +7,23 @@ import pytest
 from tenantry import TenantServing, TenantServingArgs
 from tenantry.triton import config_key, versions
 
-from .helpers import BUCKET, EXAMPLES, TIER_OF_EXAMPLE, build, parent_name, platform, tenants
+from .helpers import (
+    ADMIN_KEY,
+    BUCKET,
+    EXAMPLES,
+    TIER_OF_EXAMPLE,
+    build,
+    parent_name,
+    platform,
+    tenants,
+)
 
 NS_CHILDREN = [
     ("kubernetes:core/v1:Namespace", "namespace"),
     ("kubernetes:core/v1:ResourceQuota", "quota"),
     ("kubernetes:core/v1:ResourceQuota", "priority-guard"),
     ("kubernetes:core/v1:LimitRange", "limits"),
+    ("kubernetes:core/v1:Secret", "triton-admin"),
     ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "default-deny"),
     ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "allow-dns"),
     ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "allow-callers"),
@@ -50,7 +60,9 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
 
 def build_tenant(name: str, **kw: object) -> list:
     t = tenants()[name]
-    args = TenantServingArgs.from_spec(t, platform(), bucket_name=BUCKET, **kw)  # type: ignore[arg-type]
+    args = TenantServingArgs.from_spec(
+        t, platform(), bucket_name=BUCKET, triton_admin_key=ADMIN_KEY, **kw
+    )  # type: ignore[arg-type]
     return build(name, lambda: TenantServing(name, args))
 
 

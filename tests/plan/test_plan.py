@@ -100,9 +100,15 @@ def test_base_diff_shows_exactly_the_change_and_its_cost(
     }
     isvc = "kubernetes:serving.kserve.io/v1beta1:InferenceService acme-"
     # more pods at full scale-out: the pods quota grows and the tenant's concurrency cap
-    # (64) is split over 16 instead of 10 pods, for every model of the tenant
+    # (64) is split over 16 instead of 10 pods, for every model of the tenant; the
+    # ephemeral-storage quota grows by 2 x 2 more pods x 2 revisions x 12 GiB each
+    eph = ("272Gi", "368Gi")
     assert changed == {
-        "kubernetes:core/v1:ResourceQuota acme-ns-quota": {"inputs.spec.hard.pods": ("20", "28")},
+        "kubernetes:core/v1:ResourceQuota acme-ns-quota": {
+            "inputs.spec.hard.pods": ("20", "28"),
+            'inputs.spec.hard["limits.ephemeral-storage"]': eph,
+            'inputs.spec.hard["requests.ephemeral-storage"]': eph,
+        },
         f"{isvc}fraud-detector-isvc": {
             "inputs.spec.predictor.maxReplicas": (4, 6),
             "inputs.spec.predictor.containerConcurrency": (6, 4),

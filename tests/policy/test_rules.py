@@ -9,6 +9,7 @@ import pytest
 
 from tenantry.policy import Context, PolicyResource, evaluate
 from tenantry.policy.rules import RULES
+from tenantry.triton_admin import admin_args
 
 TAGS = {
     "tenant": "acme",
@@ -55,6 +56,25 @@ SECURE = {
 }
 
 
+LIMIT_DEFAULTS = {
+    "type": "Container",
+    "default": {"cpu": "1", "ephemeral-storage": "1Gi"},
+    "defaultRequest": {"cpu": "250m", "ephemeral-storage": "256Mi"},
+}
+
+
+MODEL: dict[str, Any] = {
+    "name": "kserve-container",
+    "runtime": "kserve-tritonserver",
+    "args": ["--disable-auto-complete-config", *admin_args("k")],
+    "securityContext": SECURE,
+    "resources": {
+        "limits": {"nvidia.com/mig-1g.10gb": "1", "ephemeral-storage": "10Gi"},
+        "requests": {"nvidia.com/mig-1g.10gb": "1", "ephemeral-storage": "10Gi"},
+    },
+}
+
+
 def isvc(**pred: Any) -> PolicyResource:
     predictor = {
         "minReplicas": 2,
@@ -67,14 +87,7 @@ def isvc(**pred: Any) -> PolicyResource:
                 "effect": "NoSchedule",
             }
         ],
-        "model": {
-            "name": "kserve-container",
-            "securityContext": dict(SECURE),
-            "resources": {
-                "limits": {"nvidia.com/mig-1g.10gb": "1"},
-                "requests": {"nvidia.com/mig-1g.10gb": "1"},
-            },
-        },
+        "model": dict(MODEL),
     }
     predictor.update(pred)
     return k8s("InferenceService", "fraud", api="serving.kserve.io/v1beta1", predictor=predictor)
@@ -137,7 +150,16 @@ def compliant() -> list[PolicyResource]:
             ),
         ),
         k8s("Namespace", "acme", ns=None),
-        k8s("ResourceQuota", "quota", hard={"requests.nvidia.com/mig-1g.10gb": "8"}),
+        k8s(
+            "ResourceQuota",
+            "quota",
+            hard={
+                "requests.nvidia.com/mig-1g.10gb": "8",
+                "requests.ephemeral-storage": "48Gi",
+                "limits.ephemeral-storage": "48Gi",
+            },
+        ),
+        k8s("LimitRange", "limits", limits=[LIMIT_DEFAULTS]),
         k8s(
             "NetworkPolicy",
             "default-deny",
@@ -354,6 +376,87 @@ CASES = [
         "allowPrivilegeEscalation must be false",
     ),
     ("restricted-pods", _with({"fraud": isvc(hostNetwork=True)}), "hostNetwork is on"),
+    (
+        "ephemeral-storage-bounded",
+        _with({"fraud": isvc(model={**MODEL, "resources": {"limits": {"cpu": "1"}}})}),
+        "container kserve-container: no limits.ephemeral-storage",
+    ),
+    (
+        "ephemeral-storage-bounded",
+        _with(
+            {
+                "fraud": isvc(
+                    initContainers=[
+                        {"name": "storage-initializer", "resources": {"limits": {"cpu": "1"}}}
+                    ]
+                )
+            }
+        ),
+        "container storage-initializer: no requests.ephemeral-storage",
+    ),
+    (
+        "ephemeral-storage-bounded",
+        _with({"quota": k8s("ResourceQuota", "quota", hard={"requests.ephemeral-storage": "1"})}),
+        "no ResourceQuota on limits.ephemeral-storage in namespace acme",
+    ),
+    (
+        "ephemeral-storage-bounded",
+        _with(drop=("limits",)),
+        "no LimitRange default and defaultRequest for ephemeral-storage",
+    ),
+    (
+        "ephemeral-storage-bounded",
+        _with(
+            {
+                "limits": k8s(
+                    "LimitRange",
+                    "limits",
+                    limits=[{**LIMIT_DEFAULTS, "defaultRequest": {"cpu": "250m"}}],
+                )
+            }
+        ),
+        "no LimitRange default and defaultRequest for ephemeral-storage",
+    ),
+    (
+        "triton-admin-restricted",
+        _with({"fraud": isvc(model={**MODEL, "args": admin_args("k")[1:]})}),
+        "model-control mode must be pinned to 'none'",
+    ),
+    (
+        "triton-admin-restricted",
+        _with(
+            {
+                "fraud": isvc(
+                    model={**MODEL, "args": [*admin_args("k"), "--model-control-mode=explicit"]}
+                )
+            }
+        ),
+        "model-control mode must be pinned to 'none'",
+    ),
+    (
+        "triton-admin-restricted",
+        _with(
+            {
+                "fraud": isvc(
+                    model={
+                        **MODEL,
+                        "args": [
+                            "--model-control-mode=none",
+                            "--http-restricted-api=model-repository:h=v",
+                            "--grpc-restricted-protocol=logging,model-repository,shared-memory,"
+                            "statistics,trace:h=",
+                        ],
+                    }
+                )
+            }
+        ),
+        "--http-restricted-api does not restrict logging, shared-memory, statistics, trace",
+    ),
+    (
+        "triton-admin-restricted",
+        _with({"fraud": isvc(model={**MODEL, "args": admin_args("k")[:2]})}),
+        "--grpc-restricted-protocol does not restrict logging, model-repository, shared-memory",
+    ),
     (
         "restricted-pods",
         _with(

@@ -10,6 +10,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from ..spec import ResolvedModel, ResolvedTenant
 from ..tags import tenant_labels
 from ..triton import served_version, serving_caps, storage_uri_of
+from ..triton_admin import ADMIN_ENV, ADMIN_SECRET, ADMIN_SECRET_KEY, admin_args
 from .labels import (
     GPU_TAINT_KEY,
     MODEL_LABEL,
@@ -50,8 +51,10 @@ POD_SECURITY: dict[str, Any] = {
     "fsGroup": RUN_AS,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+TMP_GIB = 1  # the /tmp emptyDir's sizeLimit
+LOG_GIB = 1  # container logs and writable layer (kubelet counts both as ephemeral storage)
 SCRATCH_VOLUMES = [  # writable paths under a read-only root filesystem
-    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+    {"name": "tmp", "emptyDir": {"sizeLimit": f"{TMP_GIB}Gi"}},
     {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}},
 ]
 SCRATCH_MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"}]
@@ -73,9 +76,34 @@ def placement(t: ResolvedTenant, m: ResolvedModel) -> dict[str, Any]:
     return {}  # CPU-only model on the general nodes: no GPU taint tolerated
 
 
+def artifact_gib(m: ResolvedModel) -> float:
+    """The most disk the model's files may take (GiB): its ``memoryGiB``. KServe's storage
+    initializer copies the whole ``storageUri`` into the pod's ``kserve-provision-location``
+    emptyDir (mounted at ``/mnt/models``; KServe docs, "Storage Containers") and Triton reads
+    every file of the version into the server's memory to load it, so a model whose files
+    exceed the memory the tenant file grants it could not be served anyway."""
+    return m.memory_gib
+
+
+def ephemeral_storage_gib(m: ResolvedModel) -> float:
+    """The Triton container's ephemeral-storage request and limit (GiB): the model's files
+    (:func:`artifact_gib`, in KServe's emptyDir, which the kubelet charges to the pod) plus
+    the ``/tmp`` emptyDir (:data:`TMP_GIB`) plus logs and writable layer (:data:`LOG_GIB`).
+    The kubelet evicts a pod whose emptyDirs, logs and writable layers exceed the sum of its
+    containers' limits (Kubernetes docs, "Local ephemeral storage"); the storage initializer
+    and the injected sidecars get the namespace LimitRange's default
+    (:func:`tenantry.k8s.namespace.sidecar_ephemeral_storage`)."""
+    return artifact_gib(m) + TMP_GIB + LOG_GIB
+
+
 def resources(m: ResolvedModel) -> dict[str, Any]:
-    """Requests equal limits (Guaranteed QoS), the GPU or MIG resource included."""
-    amounts = {"cpu": cpu_quantity(m.cpu), "memory": memory_quantity(m.memory_gib)}
+    """Requests equal limits (Guaranteed QoS), the GPU or MIG resource and ephemeral storage
+    (:func:`ephemeral_storage_gib`) included."""
+    amounts = {
+        "cpu": cpu_quantity(m.cpu),
+        "memory": memory_quantity(m.memory_gib),
+        "ephemeral-storage": memory_quantity(ephemeral_storage_gib(m)),
+    }
     if m.gpu_resource:
         amounts[m.gpu_resource] = "1"
     return {"requests": dict(amounts), "limits": dict(amounts)}
@@ -86,7 +114,8 @@ def inference_service_spec(
 ) -> dict[str, Any]:
     caps = serving_caps(t)
     uri = storage_uri_of(m, bucket, served_version(m))
-    args = ["--disable-auto-complete-config"]  # the declared config.pbtxt is the whole truth
+    # the declared config.pbtxt is the whole truth; admin APIs only with the platform's key
+    args = ["--disable-auto-complete-config", *admin_args()]
     if m.gpu:
         args.append("--rate-limit=execution_count")
     predictor: dict[str, Any] = {
@@ -109,6 +138,12 @@ def inference_service_spec(
             "protocolVersion": "v2",
             "storageUri": uri,
             "args": args,
+            "env": [
+                {
+                    "name": ADMIN_ENV,
+                    "valueFrom": {"secretKeyRef": {"name": ADMIN_SECRET, "key": ADMIN_SECRET_KEY}},
+                }
+            ],
             "resources": resources(m),
             "securityContext": CONTAINER_SECURITY,
             "volumeMounts": SCRATCH_MOUNTS,
@@ -148,6 +183,9 @@ def inference_service(
     autoscaling and ``containerConcurrency`` from the tenant's caps
     (:func:`tenantry.triton.serving_caps`); placement by tier (shared pool selector + GPU
     toleration, or the tenant's node group labels + its taint); the tier's PriorityClass;
+    ephemeral storage requested and limited (:func:`ephemeral_storage_gib`); Triton's
+    model-control mode pinned to ``none`` and its admin APIs restricted to the platform's key
+    (:mod:`tenantry.triton_admin`, read from the ``tenantry-triton-admin`` Secret);
     restricted security context (non-root uid 1000, read-only root filesystem with emptyDir
     ``/tmp`` and ``/dev/shm``, no privilege escalation, all capabilities dropped, seccomp
     RuntimeDefault); no service-account token; cost labels (tag policy + model + version) on

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_kubernetes.core.v1 import LimitRange, Namespace, ResourceQuota, ServiceAccount
+from pulumi_kubernetes.core.v1 import (
+    LimitRange,
+    Namespace,
+    ResourceQuota,
+    Secret,
+    ServiceAccount,
+)
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
@@ -15,6 +21,8 @@ from ..identity import POD_IDENTITY, Identity
 from ..spec import ResolvedTenant
 from ..tags import tenant_labels
 from ..triton import serving_caps
+from ..triton_admin import ADMIN_SECRET, ADMIN_SECRET_KEY
+from .inference_service import ephemeral_storage_gib
 from .labels import (
     MONITORING_NAMESPACE,
     SERVING_SYSTEM_NAMESPACE,
@@ -29,6 +37,13 @@ NON_PUBLIC = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", 
 NS_NAME = "kubernetes.io/metadata.name"
 QUEUE_PROXY_PORTS = (8012, 8013, 8022, 9090)  # Knative activator traffic, health, autoscaler
 METRICS_PORTS = (8002, 9091)  # Triton metrics, queue-proxy user metrics
+# Containers Tenantry does not write itself: KServe's storage-initializer (init container),
+# Knative's queue-proxy and Istio's istio-proxy. The LimitRange gives each this much ephemeral
+# storage; the LimitRanger admission plugin also defaults containers that a mutating webhook
+# injects (it is re-invoked after webhooks since Kubernetes 1.15, see linkerd/linkerd2#3750).
+SIDECARS_PER_POD = 2  # queue-proxy and istio-proxy (the init container runs before them)
+SIDECAR_EPHEMERAL_LIMIT_GIB = 1
+SIDECAR_EPHEMERAL_REQUEST = "256Mi"
 ADMIN_RULES: list[dict[str, Any]] = [
     {
         "apiGroups": ["serving.kserve.io"],
@@ -82,6 +97,9 @@ class TenantNamespaceArgs:
     gateway_namespace: str
     identity: Identity = POD_IDENTITY
     role_arn: pulumi.Input[str] | None = None
+    triton_admin_key: pulumi.Input[str]
+    """The header value that opens the tenant's Triton admin APIs
+    (:func:`tenantry.triton.admin_key`; pass a secret)."""
 
 
 class TenantNamespace(pulumi.ComponentResource):
@@ -94,13 +112,20 @@ class TenantNamespace(pulumi.ComponentResource):
       restricted``;
     - ``ResourceQuota`` ``<name>-quota``: cpu and memory (requests and limits), pods
       (2 x the most pods the models can run at once, room for a rolling revision),
+      ``requests.ephemeral-storage`` and ``limits.ephemeral-storage`` (the same 2 x, each pod
+      at its Triton container's size plus the sidecars' LimitRange default: see
+      :func:`ephemeral_storage_hard`),
       ``requests.nvidia.com/gpu`` (0 unless whole GPUs are in the quota) and one
       ``requests.nvidia.com/mig-<profile>`` per quota profile, ``services.loadbalancers: 0`` and
       ``services.nodeports: 0`` (models are reached only through the gateway);
     - ``ResourceQuota`` ``<name>-priority-guard``: no pod may use any PriorityClass but the
       tier's (PriorityClasses themselves belong to the platform);
-    - ``LimitRange`` ``<name>-limits``: containers without requests/limits get 250m/256Mi
-      requested and 1 CPU/1Gi limit;
+    - ``LimitRange`` ``<name>-limits``: containers without requests/limits get 250m/256Mi/256Mi
+      (cpu/memory/ephemeral-storage) requested and 1 CPU/1Gi/1Gi limit: KServe's storage
+      initializer and the injected queue-proxy and istio-proxy sidecars, whose resources
+      Tenantry does not write (the quota on ephemeral storage makes every container need one);
+    - ``Secret`` ``tenantry-triton-admin`` (key ``key``): the Triton admin header value the
+      model containers read (:mod:`tenantry.triton_admin`); tenant admins cannot read it;
     - ``NetworkPolicy``s: ``default-deny`` (ingress and egress), ``allow-dns`` (kube-dns in
       kube-system, 53/UDP+TCP), ``allow-callers`` (ingress only from the gateway namespace and
       ``access.allowedNamespaces``), ``allow-serving-system`` (Knative's activator/autoscaler on
@@ -179,12 +204,28 @@ class TenantNamespace(pulumi.ComponentResource):
                     "limits": [
                         {
                             "type": "Container",
-                            "default": {"cpu": "1", "memory": "1Gi"},
-                            "defaultRequest": {"cpu": "250m", "memory": "256Mi"},
+                            "default": {
+                                "cpu": "1",
+                                "memory": "1Gi",
+                                "ephemeral-storage": f"{SIDECAR_EPHEMERAL_LIMIT_GIB}Gi",
+                            },
+                            "defaultRequest": {
+                                "cpu": "250m",
+                                "memory": "256Mi",
+                                "ephemeral-storage": SIDECAR_EPHEMERAL_REQUEST,
+                            },
                         }
                     ]
                 }
             ),
+            opts=inner,
+        )
+
+        self.triton_admin = Secret(
+            f"{name}-triton-admin",
+            metadata=meta(ADMIN_SECRET),
+            type="Opaque",
+            string_data={ADMIN_SECRET_KEY: pulumi.Output.secret(args.triton_admin_key)},
             opts=inner,
         )
 
@@ -239,6 +280,8 @@ def quota_hard(t: ResolvedTenant) -> dict[str, str]:
         "requests.memory": mem,
         "limits.memory": mem,
         "pods": str(2 * serving_caps(t).max_pods),
+        "requests.ephemeral-storage": ephemeral_storage_hard(t),
+        "limits.ephemeral-storage": ephemeral_storage_hard(t),
         "requests.nvidia.com/gpu": str(q.gpus.get("gpu", 0)),
         "services.loadbalancers": "0",
         "services.nodeports": "0",
@@ -247,6 +290,20 @@ def quota_hard(t: ResolvedTenant) -> dict[str, str]:
         if profile != "gpu":
             hard[f"requests.nvidia.com/mig-{profile}"] = str(count)
     return dict(sorted(hard.items()))
+
+
+def ephemeral_storage_hard(t: ResolvedTenant) -> str:
+    """The namespace's ephemeral-storage quota: 2 x (every model's ``maxReplicas`` x
+    revisions) pods, each at its Triton container's ephemeral storage
+    (:func:`~tenantry.k8s.inference_service.ephemeral_storage_gib`) plus
+    :data:`SIDECARS_PER_POD` sidecars at the LimitRange's default limit; the same 2 x as the
+    pods quota (room for a rolling revision). At least one sidecar pod's worth when the
+    tenant has no models."""
+    per_pod = SIDECARS_PER_POD * SIDECAR_EPHEMERAL_LIMIT_GIB
+    total = sum(
+        m.max_replicas * m.revisions * (ephemeral_storage_gib(m) + per_pod) for m in t.models
+    )
+    return memory_quantity(2 * max(total, per_pod))
 
 
 def network_policy_specs(t: ResolvedTenant, gateway_namespace: str) -> dict[str, Any]:

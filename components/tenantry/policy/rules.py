@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from ..tags import MANDATORY_KEYS
+from ..triton_admin import ADMIN_APIS, MODEL_CONTROL_MODE, model_control_mode, restricted
 from . import iam
 from .resources import (
     Context,
@@ -232,6 +233,88 @@ def _containers(pred: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return found + [c for c in pred.get("containers") or [] if isinstance(c, Mapping)]
 
 
+def _all_containers(pred: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The model container, extra containers and init containers a predictor declares."""
+    inits = [c for c in pred.get("initContainers") or [] if isinstance(c, Mapping)]
+    return _containers(pred) + inits
+
+
+EPHEMERAL = "ephemeral-storage"
+
+
+def ephemeral_storage_bounded(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    """Every container an InferenceService declares requests and limits ephemeral storage;
+    every tenant namespace has a ResourceQuota on ``requests.ephemeral-storage`` and
+    ``limits.ephemeral-storage`` and a LimitRange that gives containers Tenantry does not
+    write (storage initializer, queue-proxy, istio-proxy) a default request and limit."""
+    rule = "ephemeral-storage-bounded"
+    out = []
+    for isvc in of_kind(resources, "InferenceService"):
+        for c in _all_containers(_predictor(isvc)):
+            res = c.get("resources") or {}
+            for part in ("requests", "limits"):
+                if not (res.get(part) or {}).get(EPHEMERAL):
+                    out.append(
+                        _v(rule, isvc, f"container {c.get('name', '?')}: no {part}.{EPHEMERAL}")
+                    )
+    for ns in of_kind(resources, "Namespace"):
+        if "tenant" not in labels(ns):
+            continue
+        name = namespace_of(ns)
+        hard: dict[str, Any] = {}
+        for q in of_kind(resources, "ResourceQuota"):
+            if namespace_of(q) == name:
+                hard.update((q.props.get("spec") or {}).get("hard") or {})
+        for key in (f"requests.{EPHEMERAL}", f"limits.{EPHEMERAL}"):
+            if not hard.get(key):
+                out.append(_v(rule, ns, f"no ResourceQuota on {key} in namespace {name}"))
+        defaults = [
+            item
+            for lr in of_kind(resources, "LimitRange")
+            if namespace_of(lr) == name
+            for item in (lr.props.get("spec") or {}).get("limits") or []
+            if item.get("type") == "Container"
+            and (item.get("default") or {}).get(EPHEMERAL)
+            and (item.get("defaultRequest") or {}).get(EPHEMERAL)
+        ]
+        if not defaults:
+            out.append(
+                _v(
+                    rule,
+                    ns,
+                    f"no LimitRange default and defaultRequest for {EPHEMERAL} in namespace "
+                    f"{name} (the storage initializer and sidecars need one)",
+                )
+            )
+    return out
+
+
+TRITON_RUNTIME = "kserve-tritonserver"
+
+
+def triton_admin_restricted(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    """Every InferenceService on the Triton runtime pins ``--model-control-mode=none`` and
+    restricts Triton's admin APIs (:data:`tenantry.triton_admin.ADMIN_APIS`) on HTTP and gRPC
+    to a header key."""
+    rule = "triton-admin-restricted"
+    out = []
+    for isvc in of_kind(resources, "InferenceService"):
+        model = _predictor(isvc).get("model") or {}
+        if model.get("runtime") != TRITON_RUNTIME:
+            continue
+        args = [str(a) for a in model.get("args") or []]
+        mode = model_control_mode(args)
+        if mode != MODEL_CONTROL_MODE or f"--model-control-mode={MODEL_CONTROL_MODE}" not in args:
+            out.append(
+                _v(rule, isvc, f"model-control mode must be pinned to {MODEL_CONTROL_MODE!r}")
+            )
+        for flag in ("--http-restricted-api", "--grpc-restricted-protocol"):
+            missing = sorted(set(ADMIN_APIS) - restricted(args, flag))
+            if missing:
+                out.append(_v(rule, isvc, f"{flag} does not restrict {', '.join(missing)}"))
+    return out
+
+
 def gpu_within_quota(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
     out = []
     hard: dict[tuple[str | None, str], float] = {}
@@ -358,6 +441,18 @@ RULES: tuple[Rule, ...] = (
         "dedicated-pinned",
         "Dedicated-tier workloads are pinned to the tenant's own nodes.",
         dedicated_pinned,
+    ),
+    Rule(
+        "ephemeral-storage-bounded",
+        "Every container requests and limits ephemeral storage; every tenant namespace has a "
+        "quota on it and a LimitRange default for containers Tenantry does not write.",
+        ephemeral_storage_bounded,
+    ),
+    Rule(
+        "triton-admin-restricted",
+        "Triton runs with model-control mode none and its admin APIs behind the "
+        "platform's header key.",
+        triton_admin_restricted,
     ),
     Rule(
         "restricted-pods",

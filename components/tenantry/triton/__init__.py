@@ -1,6 +1,7 @@
 """Triton model configuration (pure, no Pulumi): ``config.pbtxt`` text, per-model serving caps
 and the model repository layout in the tenant's bucket."""
 
+from ..triton_admin import ADMIN_APIS, ADMIN_SECRET, admin_args, admin_key
 from .caps import ServingCaps, serving_caps
 from .config import (
     BACKEND_BY_FORMAT,
@@ -24,12 +25,16 @@ from .repository import (
 )
 
 __all__ = [
+    "ADMIN_APIS",
+    "ADMIN_SECRET",
     "BACKEND_BY_FORMAT",
     "DEVICE_RESOURCE",
     "PRIORITY_LEVELS",
     "ConfigError",
     "ServingCaps",
     "WarmupSample",
+    "admin_args",
+    "admin_key",
     "batching_settings",
     "bucket_versions",
     "config_key",
