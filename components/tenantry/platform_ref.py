@@ -18,6 +18,9 @@ from .data.store import AdminArgs
 
 # output name -> what it is
 PLATFORM_OUTPUTS: dict[str, str] = {
+    "clusterName": "the EKS cluster's name (the tenant's Kubernetes provider, aws eks get-token)",
+    "clusterEndpoint": "the EKS cluster's API server endpoint (the tenant's Kubernetes provider)",
+    "clusterCaData": "the EKS cluster's CA certificate, base64 (the tenant's Kubernetes provider)",
     "nodeRoleArn": "IAM role ARN for EKS worker nodes (dedicated node groups)",
     "subnetIds": "private subnet ids for node groups",
     "platformKeyArn": "the platform's KMS key (tenants with storage.encryption: platform-key)",
@@ -30,7 +33,15 @@ def placeholder_outputs(marker: str) -> dict[str, Any]:
     """Outputs of the right shape whose every value is ``marker``: what the recording engine
     answers for the platform StackReference when no platform stack exists (offline plans)."""
     db = {k: marker for k in ("host", "port", "dbname", "user", "password", "sslmode")}
-    return {"nodeRoleArn": marker, "subnetIds": [marker], "platformKeyArn": marker, "vectorDb": db}
+    return {
+        "clusterName": marker,
+        "clusterEndpoint": marker,
+        "clusterCaData": marker,
+        "nodeRoleArn": marker,
+        "subnetIds": [marker],
+        "platformKeyArn": marker,
+        "vectorDb": db,
+    }
 
 
 class PlatformOutputsMissing(pulumi.RunError):
@@ -61,6 +72,12 @@ class PlatformInputs:
     """The platform's KMS key (tenants with ``storage.encryption: platform-key``)."""
     vector_db: AdminArgs
     """Admin connection to the shared vector database."""
+    cluster_name: pulumi.Input[str]
+    """The EKS cluster's name (the tenant's Kubernetes provider)."""
+    cluster_endpoint: pulumi.Input[str]
+    """The EKS cluster's API server endpoint."""
+    cluster_ca_data: pulumi.Input[str]
+    """The EKS cluster's CA certificate (base64 PEM, as EKS returns it)."""
 
 
 def from_stack(stack: str, opts: pulumi.ResourceOptions | None = None) -> PlatformInputs:
@@ -72,6 +89,9 @@ def from_stack(stack: str, opts: pulumi.ResourceOptions | None = None) -> Platfo
 
     db = out("vectorDb")
     return PlatformInputs(
+        cluster_name=out("clusterName"),
+        cluster_endpoint=out("clusterEndpoint"),
+        cluster_ca_data=out("clusterCaData"),
         node_role_arn=out("nodeRoleArn"),
         subnet_ids=out("subnetIds"),
         platform_key_arn=out("platformKeyArn"),

@@ -14,6 +14,7 @@ from ._args import args_of
 from .aws.tenant_aws import TenantAws, TenantAwsArgs
 from .data.store import TenantVectorStore, TenantVectorStoreArgs
 from .identity import POD_IDENTITY, Identity
+from .k8s.provider import cluster_provider
 from .platform_ref import PlatformInputs
 from .spec import PlatformSettings, ResolvedTenant, SpecError, parse_document
 from .spec.platform import parse_platform
@@ -132,6 +133,10 @@ class TenantArgs:
 class Tenant(pulumi.ComponentResource):
     """Composes, for one tenant, with children all named from ``name``:
 
+    - ``<name>-k8s`` (``kubernetes.Provider`` of the platform's cluster, from the platform
+      stack's ``clusterName``, ``clusterEndpoint`` and ``clusterCaData`` with a token from
+      ``aws eks get-token``; :func:`tenantry.k8s.provider.cluster_provider`), the provider of
+      every Kubernetes resource below, whatever the local kubeconfig points at;
     - :class:`~tenantry.aws.tenant_aws.TenantAws` (provider with the tag policy as default
       tags, KMS key, model bucket, inference/admin roles with a permissions boundary, Pod
       Identity association, dedicated node groups);
@@ -182,6 +187,15 @@ class Tenant(pulumi.ComponentResource):
             TenantAwsArgs.from_spec(tenant, platform, inputs, identity=identity),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.k8s_provider = cluster_provider(
+            f"{name}-k8s",
+            cluster_name=inputs.cluster_name,
+            endpoint=inputs.cluster_endpoint,
+            ca_data=inputs.cluster_ca_data,
+            region=platform.region,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        on_cluster = pulumi.ResourceOptions(parent=self, providers=[self.k8s_provider])
         self.serving = TenantServing(
             name,
             TenantServingArgs.from_spec(
@@ -197,14 +211,16 @@ class Tenant(pulumi.ComponentResource):
                 kms_key_arn=self.aws.key_arn,
                 identity=identity,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=on_cluster,
         )
         self.vectors: TenantVectorStore | None = None
         if vectors_args is not None and tenant.vector_namespaces:
             self.vectors = TenantVectorStore(
                 name,
                 vectors_args,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.serving.namespace]),
+                opts=pulumi.ResourceOptions.merge(
+                    on_cluster, pulumi.ResourceOptions(depends_on=[self.serving.namespace])
+                ),
             )
         self.namespace = pulumi.Output.from_input(self.serving.namespace.namespace_name)
         self.bucket_name = self.aws.bucket_name

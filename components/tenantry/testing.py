@@ -31,6 +31,7 @@ and ``region``); :data:`PreviewMocks` answers as ``tenantry plan`` does (values 
 deployment knows are :data:`UNKNOWN`).
 """
 
+import base64
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -72,11 +73,19 @@ STORE_TYPE = "pulumi-python:dynamic/tenantry:TenantVectorSchema"
 NAMESPACE_TYPE = "pulumi-python:dynamic/tenantry:VectorNamespace"
 
 
+# base64 of a PEM-shaped stand-in certificate (EKS returns the CA this way)
+MOCK_CA_DATA = base64.b64encode(
+    b"-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n"
+).decode()
+
+
 def platform_outputs(account_id: str = ACCOUNT_ID, region: str = REGION) -> dict[str, Any]:
     """What a deployed platform stack exports (:data:`tenantry.PLATFORM_OUTPUTS`), with
     well-formed values in ``account_id`` and ``region``."""
     return {
         "clusterName": CLUSTER,
+        "clusterEndpoint": f"https://0123456789ABCDEF0123456789ABCDEF.gr7.{region}.eks.amazonaws.com",
+        "clusterCaData": MOCK_CA_DATA,
         "nodeRoleArn": f"arn:aws:iam::{account_id}:role/tenantry-platform-prod-node",
         "subnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"],
         "platformKeyArn": f"arn:aws:kms:{region}:{account_id}:key/platform-key",
@@ -105,6 +114,9 @@ def platform_inputs(account_id: str = ACCOUNT_ID, region: str = REGION) -> Platf
         "sslmode": db["sslmode"],
     }
     return PlatformInputs(
+        cluster_name=out["clusterName"],
+        cluster_endpoint=out["clusterEndpoint"],
+        cluster_ca_data=out["clusterCaData"],
         node_role_arn=out["nodeRoleArn"],
         subnet_ids=list(out["subnetIds"]),
         platform_key_arn=out["platformKeyArn"],

@@ -197,7 +197,15 @@ def test_missing_platform_outputs_are_named() -> None:
     text = str(partial.value)
     assert "subnetIds" in text and "platformKeyArn" in text and "vectorDb" in text
     assert "nodeRoleArn," not in text and "output(s) nodeRoleArn" not in text
-    full = {"nodeRoleArn": "a", "subnetIds": ["s"], "platformKeyArn": "k", "vectorDb": {"h": 1}}
+    full = {
+        "clusterName": "c",
+        "clusterEndpoint": "https://e",
+        "clusterCaData": "Y2E=",
+        "nodeRoleArn": "a",
+        "subnetIds": ["s"],
+        "platformKeyArn": "k",
+        "vectorDb": {"h": 1},
+    }
     assert _require(stack, full) == full
 
 

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "components"))
 from pulumi_policy import StackValidationArgs
 from pulumi_policy.policy import (
     PolicyCustomTimeouts,
+    PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
 )
@@ -18,6 +19,17 @@ from tenantry.policy.crossguard import policies
 
 payload = json.load(sys.stdin)
 opts = PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def provider(urn):
+    """The resource's provider as CrossGuard passes it (None: not known)."""
+    if not urn or urn == "default":
+        return None
+    return PolicyProviderResource(
+        urn.split("::")[2].rsplit("$", 1)[-1], {}, urn, urn.split("::")[-1]
+    )
+
+
 resources = [
     PolicyResource(
         r["type"],
@@ -25,7 +37,7 @@ resources = [
         f"urn:pulumi:s::p::{r['type']}::{r['name']}",
         r["name"],
         opts,
-        None,
+        provider(r.get("provider")),
         None,
         [],
         {},

@@ -27,7 +27,10 @@ def _crossguard(resources: list, tenants: frozenset[str]) -> list[dict[str, str]
         )
     payload = {
         "tenants": sorted(tenants),
-        "resources": [{"type": r.type, "name": r.name, "props": r.props} for r in resources],
+        "resources": [
+            {"type": r.type, "name": r.name, "props": r.props, "provider": r.provider}
+            for r in resources
+        ],
     }
     proc = subprocess.run(
         [str(POLICY_PYTHON), str(Path(__file__).with_name("crossguard_probe.py"))],

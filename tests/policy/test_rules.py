@@ -39,8 +39,18 @@ def k8s(
             "kubernetes:serving.kserve.io/v1beta1:InferenceService",
             name,
             {"apiVersion": "serving.kserve.io/v1beta1", "kind": kind, **props},
+            provider=K8S_PROVIDER,
         )
-    return PolicyResource(f"kubernetes:{api}:{kind}", name, props)
+    return PolicyResource(f"kubernetes:{api}:{kind}", name, props, provider=K8S_PROVIDER)
+
+
+K8S_PROVIDER = (
+    "urn:pulumi:acme::tenantry::tenantry:tenant:Tenant$pulumi:providers:kubernetes::acme-k8s"
+)
+
+
+def with_provider(res: PolicyResource, provider: str) -> PolicyResource:
+    return PolicyResource(res.type, res.name, res.props, res.urn, provider)
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -416,6 +426,38 @@ CASES = [
             }
         ),
         "no LimitRange default and defaultRequest for ephemeral-storage",
+    ),
+    (
+        "explicit-k8s-provider",
+        _with({"fraud": with_provider(isvc(), "")}),
+        "uses the default Kubernetes provider",
+    ),
+    (
+        "explicit-k8s-provider",
+        _with({"fraud": with_provider(isvc(), "default")}),
+        "uses the default Kubernetes provider",
+    ),
+    (
+        "explicit-k8s-provider",
+        _with(
+            {
+                "fraud": with_provider(
+                    isvc(), "urn:pulumi:acme::tenantry::pulumi:providers:kubernetes::default_4_23_0"
+                )
+            }
+        ),
+        "uses the default Kubernetes provider",
+    ),
+    (
+        "explicit-k8s-provider",
+        _with(
+            {
+                "fraud": with_provider(
+                    isvc(), "urn:pulumi:acme::tenantry::pulumi:providers:aws::acme-provider"
+                )
+            }
+        ),
+        "is not a Kubernetes provider",
     ),
     (
         "triton-admin-restricted",

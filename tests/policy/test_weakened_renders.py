@@ -71,6 +71,15 @@ def explicit_model_control(recs: Records) -> None:
     model_container(recs)["args"].append("--model-control-mode=explicit")
 
 
+def default_k8s_provider(recs: Records) -> None:
+    kind(recs, "Secret")[0]["provider"] = "default"  # a resource declared without opts
+
+
+def aws_provider_for_k8s(recs: Records) -> None:
+    aws = next(r["urn"] for r in recs if r["type"] == "pulumi:providers:aws")
+    kind(recs, "Namespace")[0]["provider"] = aws
+
+
 WEAKENINGS: dict[str, tuple[Callable[[Records], None], str, str]] = {
     "container-limit": (no_container_limit, "ephemeral-storage-bounded", "no limits."),
     "container-request": (no_container_request, "ephemeral-storage-bounded", "no requests."),
@@ -78,12 +87,24 @@ WEAKENINGS: dict[str, tuple[Callable[[Records], None], str, str]] = {
     "limit-range": (no_limit_range_default, "ephemeral-storage-bounded", "no LimitRange"),
     "admin-http": (open_admin_http, "triton-admin-restricted", "--http-restricted-api"),
     "model-control": (explicit_model_control, "triton-admin-restricted", "model-control"),
+    "k8s-default-provider": (default_k8s_provider, "explicit-k8s-provider", "default Kubernetes"),
+    "k8s-aws-provider": (aws_provider_for_k8s, "explicit-k8s-provider", "not a Kubernetes"),
 }
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_renders_pass(name: str) -> None:
     assert rules_failing(records(name)) == {}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_kubernetes_resource_uses_the_tenants_cluster_provider(name: str) -> None:
+    recs = records(name)
+    (provider,) = [r for r in recs if r["type"] == "pulumi:providers:kubernetes"]
+    assert provider["name"] == f"{name}-k8s"
+    assert "get-token" in provider["inputs"]["kubeconfig"]
+    k8s = [r for r in recs if r["type"].startswith("kubernetes:")]
+    assert k8s and {r["provider"] for r in k8s} == {provider["urn"]}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -107,6 +107,8 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
     assert "plain" not in inputs["vectorDbPassword"]  # an Input: a secret output may flow in
     assert {k: _shape(v) for k, v in platform["properties"].items()} == {
         "clusterName": "string",
+        "clusterEndpoint": "string",
+        "clusterCaData": "string",
         "nodeRoleArn": "string",
         "subnetIds": ["array", "string"],
         "platformKeyArn": "string",
@@ -264,6 +266,9 @@ def _consumer_inputs() -> dict[str, Any]:
         "tenant": tenant_doc,
         "platform": settings["config"]["tenantry:platform"],
         "platformOutputs": {
+            "clusterName": out["clusterName"],
+            "clusterEndpoint": out["clusterEndpoint"],
+            "clusterCaData": out["clusterCaData"],
             "nodeRoleArn": out["nodeRoleArn"],
             "subnetIds": out["subnetIds"],
             "platformKeyArn": out["platformKeyArn"],

@@ -132,6 +132,9 @@ def test_the_provider_hosts_mapping_builds_the_same_tenant() -> None:
         "tenant": doc,
         "platform": platform().model_dump(by_alias=True, mode="json"),
         "platform_outputs": {
+            "cluster_name": inputs["clusterName"],
+            "cluster_endpoint": inputs["clusterEndpoint"],
+            "cluster_ca_data": inputs["clusterCaData"],
             "node_role_arn": inputs["nodeRoleArn"],
             "subnet_ids": inputs["subnetIds"],
             "platform_key_arn": inputs["platformKeyArn"],

@@ -34,6 +34,9 @@ SECRET = "<secret>"
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
+DEFAULT_PROVIDER = "default"  # a custom resource's provider when none is explicit
+
+
 @dataclass(frozen=True)
 class Record:
     """One registered resource: type token, logical name, URN, parent URN (None for the
@@ -55,7 +58,11 @@ class Record:
     provider: str = field(default="", compare=False)
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        """The plan document's view; a custom resource (not itself a provider) also shows its
+        ``provider``: the
+        explicit provider's URN, or ``default`` (the engine's default provider of its
+        package, configured from the environment: for Kubernetes, the local kubeconfig)."""
+        data = {
             "type": self.type,
             "name": self.name,
             "urn": self.urn,
@@ -63,6 +70,9 @@ class Record:
             "custom": self.custom,
             "inputs": self.inputs,
         }
+        if self.custom and not self.type.startswith("pulumi:providers:"):
+            data["provider"] = self.provider or DEFAULT_PROVIDER
+        return data
 
 
 def _mask(value: Any) -> Any:

@@ -68,7 +68,13 @@ def facts(t: ResolvedTenant, records: Sequence[Mapping[str, Any]]) -> dict[str, 
 
 def policy_resources(records: Sequence[Mapping[str, Any]]) -> list[PolicyResource]:
     return [
-        PolicyResource(str(r["type"]), str(r["name"]), r["inputs"], str(r.get("urn", "")))
+        PolicyResource(
+            str(r["type"]),
+            str(r["name"]),
+            r["inputs"],
+            str(r.get("urn", "")),
+            str(r.get("provider", "")),
+        )
         for r in records
         if r.get("custom", True)
     ]

@@ -12,8 +12,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from ..k8s.provider import kubeconfig
 from ..spec.platform import Cluster
-from .charts import kubeconfig
 
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -168,6 +168,7 @@ class PlatformCluster(pulumi.ComponentResource):
             )
         self.subnet_ids: pulumi.Output[list[str]] = subnet_ids
         self.endpoint = endpoint
+        self.ca_data: pulumi.Output[str] = ca_data
         config = pulumi.Output.all(self.cluster_name, endpoint, ca_data).apply(
             lambda a: kubeconfig(str(a[0]), str(a[1]), str(a[2]), region)
         )

@@ -128,6 +128,10 @@ class Platform(pulumi.ComponentResource):
 
     cluster_name: pulumi.Output[str]
     """The EKS cluster's name."""
+    cluster_endpoint: pulumi.Output[str]
+    """The EKS cluster's API server endpoint (tenant stacks' Kubernetes provider)."""
+    cluster_ca_data: pulumi.Output[str]
+    """The EKS cluster's CA certificate, base64 (tenant stacks' Kubernetes provider)."""
     node_role_arn: pulumi.Output[str]
     """IAM role ARN of EKS worker nodes."""
     subnet_ids: pulumi.Output[list[str]]
@@ -243,6 +247,8 @@ class Platform(pulumi.ComponentResource):
             opts=on_aws,
         )
         self.cluster_name = self.cluster.cluster_name
+        self.cluster_endpoint = self.cluster.endpoint
+        self.cluster_ca_data = self.cluster.ca_data
         self.node_role_arn = self.node_role.arn
         self.subnet_ids = self.cluster.subnet_ids
         self.platform_key_arn = self.key.arn
@@ -256,6 +262,8 @@ class Platform(pulumi.ComponentResource):
         )
         self.outputs: dict[str, Any] = {
             "clusterName": self.cluster_name,
+            "clusterEndpoint": self.cluster_endpoint,
+            "clusterCaData": self.cluster_ca_data,
             "nodeRoleArn": self.node_role_arn,
             "subnetIds": self.subnet_ids,
             "platformKeyArn": self.platform_key_arn,

@@ -20,8 +20,18 @@ CONFIG_SCHEMA = {
 
 
 def to_policy_resources(resources: Sequence[Any]) -> list[PolicyResource]:
-    """pulumi_policy PolicyResources -> ours (props copied into plain dicts)."""
-    return [PolicyResource(r.resource_type, r.name, _plain(r.props), r.urn) for r in resources]
+    """pulumi_policy PolicyResources -> ours (props copied into plain dicts; the provider by
+    its URN, which names a default provider ``default...``)."""
+    return [
+        PolicyResource(
+            r.resource_type,
+            r.name,
+            _plain(r.props),
+            r.urn,
+            str(getattr(getattr(r, "provider", None), "urn", "") or ""),
+        )
+        for r in resources
+    ]
 
 
 def _plain(value: Any) -> Any:

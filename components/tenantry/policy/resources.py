@@ -14,6 +14,7 @@ class PolicyResource:
     name: str
     props: Mapping[str, Any]
     urn: str = ""
+    provider: str = ""  # the explicit provider's URN; "" or "default": the default provider
 
 
 @dataclass(frozen=True)

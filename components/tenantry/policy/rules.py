@@ -289,6 +289,30 @@ def ephemeral_storage_bounded(resources: Sequence[PolicyResource], ctx: Context)
     return out
 
 
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+
+
+def explicit_k8s_provider(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    """Every Kubernetes resource names an explicit Kubernetes provider: never the engine's
+    default one (configured from whatever kubeconfig the machine running ``pulumi up`` has;
+    its URN's name starts with ``default``), so a stack deploys to the platform's cluster."""
+    out = []
+    for r in resources:
+        if not is_k8s(r):
+            continue
+        urn = r.provider  # urn:pulumi:<stack>::<project>::<parent types $>type::<name>
+        parts = urn.split("::")
+        name = parts[-1] if len(parts) == 4 else ""
+        type_ = parts[2].rsplit("$", 1)[-1] if len(parts) == 4 else ""
+        if not urn or urn == "default" or name.startswith("default"):
+            out.append(_v("explicit-k8s-provider", r, "uses the default Kubernetes provider"))
+        elif type_ != K8S_PROVIDER:
+            out.append(
+                _v("explicit-k8s-provider", r, f"provider {urn} is not a Kubernetes provider")
+            )
+    return out
+
+
 TRITON_RUNTIME = "kserve-tritonserver"
 
 
@@ -453,6 +477,12 @@ RULES: tuple[Rule, ...] = (
         "Triton runs with model-control mode none and its admin APIs behind the "
         "platform's header key.",
         triton_admin_restricted,
+    ),
+    Rule(
+        "explicit-k8s-provider",
+        "Every Kubernetes resource uses an explicit Kubernetes provider (the platform's "
+        "cluster), never the default one.",
+        explicit_k8s_provider,
     ),
     Rule(
         "restricted-pods",
