@@ -38,11 +38,10 @@ class AdapterReader:
 
 @dataclass(frozen=True)
 class AdapterObject:
-    """One granted adapter: the tenant, its bucket ARN, key alias and the adapter prefix."""
+    """One granted adapter: the tenant, its bucket ARN and the adapter prefix."""
 
     tenant: str
     bucket_arn: str
-    key_alias: str
     prefix: str
 
 
@@ -65,9 +64,10 @@ def shared_runtime_policy(
     """The identity policy of one shared runtime role. Per adapter (in the given order):
     ``Read<Tenant><n>`` (GetObject/GetObjectVersion on ``<bucket>/<prefix>*``) and
     ``List<Tenant><n>`` (ListBucket with ``s3:prefix`` under it); per tenant,
-    ``Decrypt<Tenant>`` (``kms:Decrypt`` on any key whose alias is the tenant's, only via S3
-    in ``region``, only for that bucket). With no adapter: one statement denying ``s3:*``
-    (IAM refuses an empty policy, and the runtime needs nothing from tenant buckets).
+    ``Decrypt<Tenant>`` (``kms:Decrypt`` of the account's keys only via S3 in ``region``, only
+    with the tenant bucket in the encryption context: S3 decrypting what the reads return).
+    With no adapter: one statement denying ``s3:*`` (IAM refuses an empty policy, and the
+    runtime needs nothing from tenant buckets).
     Raises ``ValueError`` for a prefix that is not a relative key prefix ending in '/'."""
     statements: list[Statement] = []
     counts: dict[str, int] = {}
@@ -102,7 +102,6 @@ def shared_runtime_policy(
                 (f"arn:{partition}:kms:{region}:{account_id}:key/*",),
                 conditions={
                     "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
-                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": a.key_alias},
                     "StringLike": {
                         "kms:EncryptionContext:aws:s3:arn": [a.bucket_arn, f"{a.bucket_arn}/*"]
                     },

@@ -19,7 +19,7 @@ from ..aws.llm_policies import (
     runtime_trust,
     shared_runtime_policy,
 )
-from ..aws.names import IAM_PATH, TenantNames
+from ..aws.names import IAM_PATH
 from ..k8s.llm_inference_service import (
     LLM_NAMESPACE,
     ROUTES_CONFIG_MAP,
@@ -87,7 +87,6 @@ class SharedLlms(pulumi.ComponentResource):
                 AdapterObject(
                     g.tenant,
                     f"arn:aws:s3:::{g.bucket}",
-                    TenantNames(g.tenant, s.account_id, s.region).key_alias,
                     g.adapter.path,
                 )
                 for g in sorted(args.grants, key=lambda g: (g.tenant, g.adapter.path))
