@@ -33,6 +33,7 @@ import pulumi
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
 from tenantry.loaded import load_platform, load_tenant
 from tenantry.platform import PlatformProgramError, PoolPlanError, fleet_plan_for
+from tenantry.platform.program import llm_grants_for
 from tenantry.spec import PLATFORM_STACK
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,7 @@ def platform_main() -> None:
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
+            llm_grants=llm_grants_for(tenants_dir, settings),
         )
         p = Platform(PLATFORM_STACK, args)
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .platform.gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
     from .platform.key import PlatformKey, PlatformKeyArgs
     from .platform.kserve import KServe, KServeArgs
+    from .platform.llm import SharedLlms, SharedLlmsArgs
     from .platform.node_role import NodeRole, NodeRoleArgs
     from .platform.platform import Platform, PlatformArgs
     from .platform.priority import PriorityClasses, PriorityClassesArgs
@@ -107,6 +108,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PlatformProgramError": ("platform.program", "PlatformProgramError"),
     "PlatformSettings": ("spec", "PlatformSettings"),
     "PoolPlanError": ("platform.gpu_pool", "PoolPlanError"),
+    "SharedLlms": ("platform.llm", "SharedLlms"),
+    "SharedLlmsArgs": ("platform.llm", "SharedLlmsArgs"),
     "PriorityClasses": ("platform.priority", "PriorityClasses"),
     "PriorityClassesArgs": ("platform.priority", "PriorityClassesArgs"),
     "Problem": ("spec", "Problem"),
@@ -204,6 +207,8 @@ __all__ = [
     "SdkIncompatible",
     "SharedGpuPool",
     "SharedGpuPoolArgs",
+    "SharedLlms",
+    "SharedLlmsArgs",
     "SharedPool",
     "SpecError",
     "Tenant",

@@ -5,15 +5,22 @@ the AWS and data sides."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
 
 from .identity import POD_IDENTITY, Identity
 from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission, GatewayAdmissionArgs
 from .k8s.inference_service import inference_service
+from .k8s.llm_inference_service import API_VERSION as LLM_API_VERSION
+from .k8s.llm_inference_service import KIND as LLM_KIND
+from .k8s.llm_inference_service import own_llm_manifest
 from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
 from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
+from .spec.platform import DEFAULT_VLLM_IMAGE
+from .spec.resolved import ResolvedLlm
 from .triton import versions
 
 
@@ -35,6 +42,8 @@ class TenantServingArgs:
     kms_key_arn: pulumi.Input[str] | None = None
     identity: Identity = POD_IDENTITY
     ingress_domain: str = DEFAULT_INGRESS_DOMAIN
+    vllm_image: str = DEFAULT_VLLM_IMAGE
+    """The vLLM image of the tenant's own LLMs (``spec.llms``; platform ``vllmImage``)."""
 
     @classmethod
     def from_spec(
@@ -54,6 +63,7 @@ class TenantServingArgs:
             tenant=tenant,
             gateway_namespace=platform.gateway_namespace,
             ingress_domain=platform.ingress.domain,
+            vllm_image=platform.vllm_image,
             bucket_name=bucket_name,
             triton_admin_key=triton_admin_key,
             role_arn=role_arn,
@@ -73,7 +83,9 @@ class TenantServing(pulumi.ComponentResource):
       the canary version while a canary runs;
       :func:`~tenantry.model_repository.triton_model_config`);
     - per model, the KServe InferenceService ``<name>-<model>-isvc`` (after its namespace,
-      service account and configs; :func:`~tenantry.k8s.inference_service.inference_service`).
+      service account and configs; :func:`~tenantry.k8s.inference_service.inference_service`);
+    - per own LLM (``spec.llms``), the KServe LLMInferenceService ``<name>-<llm>-llmisvc``
+      (:func:`~tenantry.k8s.llm_inference_service.own_llm_manifest`).
 
     Arguments: :class:`TenantServingArgs`.
     """
@@ -133,9 +145,26 @@ class TenantServing(pulumi.ComponentResource):
                 service_account=self.namespace.service_account_name,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *configs]),
             )
+        self.llm_services: dict[str, pulumi.CustomResource] = {}
+        sa_name = self.namespace.service_account_name
+        for llm in t.llms:
+
+            def _manifest(bucket: str, llm: ResolvedLlm = llm) -> dict[str, Any]:
+                return own_llm_manifest(t, llm, bucket, sa_name, args.vllm_image)
+
+            manifest = pulumi.Output.from_input(bucket_name).apply(_manifest)
+            self.llm_services[llm.name] = CustomResource(
+                f"{name}-{llm.name}-llmisvc",
+                api_version=LLM_API_VERSION,
+                kind=LLM_KIND,
+                metadata=manifest.apply(lambda m: m["metadata"]),
+                spec=manifest.apply(lambda m: m["spec"]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            )
         self.register_outputs(
             {
                 "namespace": self.namespace.namespace_name,
                 "models": sorted(self.inference_services),
+                "llms": sorted(self.llm_services),
             }
         )

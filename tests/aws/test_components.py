@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tenantry import Identity
+from tenantry.aws.llm_policies import runtime_role_arn
 from tenantry.spec import ResolvedTenant
 
 from .mocks import ACCOUNT, PLATFORM_KEY_ARN, SUBNETS, Recording, default_args, platform, record
@@ -129,6 +130,8 @@ def test_bucket_secure_defaults(
                 f"arn:aws:iam::{ACCOUNT}:role/tenantry/tenantry-{name}-inference",
                 f"arn:aws:iam::{ACCOUNT}:role/tenantry/tenantry-{name}-admin",
                 *platform().admins,
+                # shared LLM runtimes of the tenant's adapters (fenced to their prefixes)
+                *sorted({runtime_role_arn(ACCOUNT, a.base_model) for a in t.llm_adapters}),
             ]
         }
     }

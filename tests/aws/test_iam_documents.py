@@ -14,6 +14,7 @@ from pathlib import Path
 import parliament
 import pytest
 
+from tenantry.aws.llm_policies import runtime_role_arn
 from tenantry.aws.names import TenantNames
 from tenantry.aws.policy import is_data_action
 from tenantry.spec import ResolvedTenant
@@ -124,6 +125,9 @@ def _own_arns(t: ResolvedTenant, key_arn: str) -> set[str]:
         n.account_root_arn,
         *platform().admins,
         *t.access.admins,
+        # the shared LLM runtimes the tenant granted its adapters, and those prefixes
+        *(runtime_role_arn(ACCOUNT, a.base_model) for a in t.llm_adapters),
+        *(f"{b}/{a.path}*" for a in t.llm_adapters),
     }
 
 
@@ -174,19 +178,27 @@ def test_key_policy_gives_use_only_to_the_tenant_roles(
     recordings: dict[str, Recording], tenants: dict[str, ResolvedTenant]
 ) -> None:
     for name, rec in recordings.items():
-        n = TenantNames(name, ACCOUNT, tenants[name].region)
+        t = tenants[name]
+        n = TenantNames(name, ACCOUNT, t.region)
         for d in (x for x in docs_of(rec) if x.kind == "key"):
             crypto = [
                 s
                 for s in d.doc["Statement"]
                 if any(is_data_action(a) for a in as_list(s["Action"]))
             ]
+            runtimes = sorted({runtime_role_arn(ACCOUNT, a.base_model) for a in t.llm_adapters})
             assert {s["Sid"] for s in crypto} == {
                 "InferenceDecryptViaS3",
                 "AdminEncryptDecryptViaS3",
+                *(["LlmRuntimeDecryptViaS3"] if runtimes else []),
             }
             for s in crypto:
                 cond = s["Condition"]
+                if s["Sid"] == "LlmRuntimeDecryptViaS3":
+                    # decrypt only (no encrypt), only the runtimes of the tenant's adapters
+                    assert as_list(s["Action"]) == ["kms:Decrypt"]
+                    assert as_list(cond["ArnEquals"]["aws:PrincipalArn"]) == runtimes
+                    continue
                 assert cond["ArnEquals"]["aws:PrincipalArn"] in (
                     n.inference_role_arn,
                     n.admin_role_arn,

@@ -31,6 +31,12 @@ from typing import Any
 import pytest
 
 from tenantry.aws import tenant_policies as tp
+from tenantry.aws.llm_policies import (
+    AdapterObject,
+    runtime_role_arn,
+    runtime_role_name,
+    shared_runtime_policy,
+)
 from tenantry.aws.names import IAM_PATH, TenantNames
 
 from .moto_server import MOTO_ACCOUNT, Moto, moto_server
@@ -210,4 +216,54 @@ def test_tenant_roles_cannot_touch_iam(moto: Moto, provisioned: dict[str, Provis
             PolicyDocument=_trust_test_admin(moto),
         )
         == "AccessDenied"
+    )
+
+
+GRANTED = "adapters/support-agent/v3/"
+
+
+def test_shared_llm_runtime_reads_granted_adapter_prefixes_only(
+    moto: Moto, provisioned: dict[str, Provisioned]
+) -> None:
+    """The shared runtime of a base model, with the identity policy the platform generates
+    for acme's one granted adapter (:func:`tenantry.aws.llm_policies.shared_runtime_policy`),
+    reads that prefix and nothing else: not acme's models or other adapters, nothing of
+    initech's bucket, and it writes nowhere."""
+    acme, initech = provisioned["acme"].names, provisioned["initech"].names
+    s3_admin, iam = moto.client("s3"), moto.client("iam")
+    for n in (acme, initech):
+        for key in (f"{GRANTED}adapter_model.safetensors", "adapters/other/adapter.bin"):
+            s3_admin.put_object(Bucket=n.bucket_name, Key=key, Body=f"{n.tenant} {key}".encode())
+    policy = shared_runtime_policy(
+        [AdapterObject("acme", acme.bucket_arn, GRANTED)],
+        region="us-east-1",
+        account_id=MOTO_ACCOUNT,
+    )
+    role = iam.create_role(
+        RoleName=runtime_role_name("llama-3-8b"),
+        Path=IAM_PATH,
+        AssumeRolePolicyDocument=_trust_test_admin(moto),
+    )["Role"]
+    assert role["Arn"] == runtime_role_arn(MOTO_ACCOUNT, "llama-3-8b")  # what tenants name
+    iam.put_role_policy(
+        RoleName=runtime_role_name("llama-3-8b"),
+        PolicyName="adapters-read",
+        PolicyDocument=policy.to_json(),
+    )
+    s3 = _session(moto, role["Arn"], "s3")
+    key = f"{GRANTED}adapter_model.safetensors"
+    assert s3.get_object(Bucket=acme.bucket_name, Key=key)["Body"].read() == f"acme {key}".encode()
+    denied = [
+        (acme.bucket_name, MODEL_KEY),  # the tenant's own models
+        (acme.bucket_name, "adapters/other/adapter.bin"),  # an adapter not granted
+        (acme.bucket_name, "scratch/notes.txt"),
+        (initech.bucket_name, key),  # the same prefix in another tenant's bucket
+        (initech.bucket_name, MODEL_KEY),
+    ]
+    for bucket, k in denied:
+        assert _error(s3.get_object, Bucket=bucket, Key=k) == "AccessDenied", (bucket, k)
+    assert _error(s3.put_object, Bucket=acme.bucket_name, Key=key, Body=b"x") == "AccessDenied"
+    assert _error(s3.delete_object, Bucket=acme.bucket_name, Key=key) == "AccessDenied"
+    assert _error(s3.list_objects_v2, Bucket=initech.bucket_name, Prefix="adapters") == (
+        "AccessDenied"
     )

@@ -26,6 +26,7 @@ EXAMPLES = sorted(TIER_OF_EXAMPLE)
 BUCKET = "test-models-bucket"
 ADMIN_KEY = "test-triton-admin-key"  # the platform-derived header value (a test stand-in)
 KSERVE_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+LLMISVC_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_llminferenceservices.yaml"
 
 
 @functools.cache
@@ -73,6 +74,21 @@ def isvc_validator() -> Any:
     import jsonschema
 
     schema = isvc_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+@functools.cache
+def llmisvc_validator() -> Any:
+    """A strict validator for the LLMInferenceService CRD's ``v1alpha2`` schema (unknown
+    fields rejected, except under ``x-kubernetes-preserve-unknown-fields``)."""
+    import jsonschema
+
+    crd = yaml.safe_load(LLMISVC_CRD.read_text("utf-8"))
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha2")
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    strict(schema)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)

@@ -34,6 +34,7 @@ NS_CHILDREN = [
     ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "admin-binding"),
 ]
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+LLMISVC = "kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 GW_CHILDREN = [
     ("kubernetes:security.istio.io/v1:AuthorizationPolicy", "callers"),
@@ -51,6 +52,8 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     }
     out |= {(typ, f"{name}-ns-{suffix}", f"{name}-ns") for typ, suffix in NS_CHILDREN}
     out |= {(typ, f"{name}-gateway-{suffix}", f"{name}-gateway") for typ, suffix in GW_CHILDREN}
+    for llm in t.llms:  # the tenant's own LLMs
+        out.add((LLMISVC, f"{name}-{llm.name}-llmisvc", name))
     for m in t.models:
         out.add((ISVC, f"{name}-{m.name}-isvc", name))
         for v in versions(m):

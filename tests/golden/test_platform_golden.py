@@ -17,12 +17,13 @@ import yaml
 
 from tenantry.cli.main import main
 from tenantry.engine import record_platform, render_files, write_atomic
-from tests.components.helpers import ROOT
+from tests.components.helpers import ROOT, llmisvc_validator
 
 GOLDEN = Path(__file__).resolve().parent / "platform"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
 K8S_VERSION = "1.33.0"
-CRD_KINDS = {"ClusterServingRuntime", "ClusterStorageContainer"}  # KServe CRDs: tests/platform
+# KServe CRDs: validated in tests/platform (runtime, storage) and below (LLMInferenceService)
+CRD_KINDS = {"ClusterServingRuntime", "ClusterStorageContainer", "LLMInferenceService"}
 
 
 def rendered() -> dict[str, bytes]:
@@ -59,7 +60,25 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
             continue
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1
-    assert checked == 8  # 3 namespaces, the mig-parted ConfigMap, 4 PriorityClasses
+    # 4 namespaces (tenantry-llm included), the mig-parted and LLM routes ConfigMaps,
+    # 4 PriorityClasses, the shared LLM runtime's ServiceAccount
+    assert checked == 11
+
+
+def test_shared_llms_validate_against_the_kserve_crd() -> None:
+    llms = [
+        yaml.safe_load(d)
+        for p, d in rendered().items()
+        if p.startswith("kubernetes/") and yaml.safe_load(d)["kind"] == "LLMInferenceService"
+    ]
+    assert [o["metadata"]["name"] for o in llms] == ["tenantry-llm-llama-3-8b"]
+    for obj in llms:
+        llmisvc_validator().validate(obj)
+        kubernetes_validate.validate(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]},
+            K8S_VERSION,
+            strict=True,
+        )
 
 
 def test_render_platform_cli_is_byte_identical(
@@ -70,7 +89,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "10 Kubernetes object(s)" in capsys.readouterr().out
+    assert "14 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

@@ -18,13 +18,14 @@ import pytest
 import yaml
 
 from tenantry.engine import record_tenant, render_files, write_atomic
-from tests.components.helpers import EXAMPLES, ROOT, isvc_validator
+from tests.components.helpers import EXAMPLES, ROOT, isvc_validator, llmisvc_validator
 
 GOLDEN = Path(__file__).resolve().parent / "tenants"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
 K8S_VERSION = "1.33.0"
 # Istio CRDs: no schema ships with kubernetes-validate and none is vendored here; their
 # structure is pinned by the component tests and the golden files.
+KSERVE_KINDS = {"InferenceService", "LLMInferenceService"}  # validated against their CRDs
 NO_SCHEMA = {
     ("security.istio.io/v1", "AuthorizationPolicy"),
     ("networking.istio.io/v1alpha3", "EnvoyFilter"),
@@ -74,7 +75,7 @@ def manifests(name: str) -> list[tuple[str, dict[str, Any]]]:
 def test_core_objects_validate_against_kubernetes_openapi(name: str) -> None:
     checked = 0
     for _path, obj in manifests(name):
-        if (obj["apiVersion"], obj["kind"]) in NO_SCHEMA or obj["kind"] == "InferenceService":
+        if (obj["apiVersion"], obj["kind"]) in NO_SCHEMA or obj["kind"] in KSERVE_KINDS:
             continue
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1
@@ -93,6 +94,35 @@ def test_inference_services_validate_against_the_kserve_crd(name: str) -> None:
             K8S_VERSION,
             strict=True,
         )
+
+
+def test_llm_inference_services_validate_against_the_kserve_crd() -> None:
+    """A tenant's own LLM (initech) renders as its own LLMInferenceService, valid under the
+    v1alpha2 CRD (strict), in the tenant's namespace, read with the tenant's service account."""
+    seen = 0
+    for name in EXAMPLES:
+        for _, obj in manifests(name):
+            if obj["kind"] != "LLMInferenceService":
+                continue
+            llmisvc_validator().validate(obj)
+            kubernetes_validate.validate(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]},
+                K8S_VERSION,
+                strict=True,
+            )
+            assert obj["metadata"]["namespace"] == name
+            assert obj["spec"]["template"]["serviceAccountName"] == f"{name}-inference"
+            assert obj["spec"]["model"]["uri"].startswith(f"s3://tenantry-{name}-")
+            assert "lora" not in obj["spec"]["model"]  # its own runtime: no shared adapters
+            seen += 1
+    assert seen == 1  # initech's clinical-llm
+
+
+def test_strict_llmisvc_schema_rejects_unknown_fields() -> None:
+    obj = next(o for _, o in manifests("initech") if o["kind"] == "LLMInferenceService")
+    obj["spec"]["model"]["storageUri"] = "s3://typo"
+    with pytest.raises(jsonschema.ValidationError, match="storageUri"):
+        llmisvc_validator().validate(obj)
 
 
 def test_every_kind_is_validated_or_listed() -> None:

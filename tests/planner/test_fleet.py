@@ -44,6 +44,10 @@ def test_example_demand(platform: PlatformSettings) -> None:
         ("initech", "initech", "clinical-ner", "3g.40gb", "guaranteed"): (2, True),
         ("initech", "initech", "summarizer", "4g.40gb", "guaranteed"): (1, False),
         ("initech", "initech", "", "4g.40gb", "overflow"): (1, False),
+        # initech's own LLM: one whole GPU in its own group
+        ("initech", "initech", "llm:clinical-llm", "gpu", "guaranteed"): (1, False),
+        # the platform's shared base LLM: 2 replicas x one 3g.40gb slice, spread
+        (SHARED, "", "llm:llama-3-8b", "3g.40gb", "guaranteed"): (2, True),
     }
     assert by["umbrella/h100"].fixed_layout == (("3g.40gb", 2),)
     assert {(r.profile, r.count, r.role) for r in by["umbrella/h200"].requests} == {
@@ -59,10 +63,17 @@ def test_example_plan(platform: PlatformSettings) -> None:
         check_pool(d, p.pool(d.name))  # type: ignore[arg-type]
     h100 = p.pool("h100")
     assert h100 is not None
-    assert (h100.nodes, h100.used_gpus, h100.lower_bound) == (2, 4, 4)
+    # 4 GPUs for the Triton models, 1 whole GPU for initech's own LLM, and the shared base
+    # LLM's two 3g.40gb replicas spread over two GPUs (one per node)
+    assert (h100.nodes, h100.used_gpus, h100.lower_bound) == (2, 6, 6)
+    llm = [g for g in h100.gpus if "3g.40gb" in g.counts() and g.group == SHARED]
+    assert len({g.node for g in llm}) == 2
     initech = [g for g in h100.gpus if g.group == "initech"]
-    assert [g.counts() for g in initech] == [{"3g.40gb": 1, "4g.40gb": 1}] * 2
-    assert {g.node for g in initech} == {0, 1}  # clinical-ner spread over two nodes
+    assert sorted(g.counts() != {"gpu": 1} for g in initech) == [False, True, True]
+    assert [g.counts() for g in initech if g.counts() != {"gpu": 1}] == [
+        {"3g.40gb": 1, "4g.40gb": 1}
+    ] * 2  # and one whole GPU for its own LLM
+    assert {g.node for g in initech if g.counts() != {"gpu": 1}} == {0, 1}  # clinical-ner spread
     ng = p.pool("umbrella/h100")
     assert ng is not None and ng.nodes == 2  # minSize 2
     assert set(ng.node_configs) == {"tenantry-2x3g.40gb"}

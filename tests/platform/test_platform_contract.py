@@ -18,7 +18,16 @@ from tests.components.helpers import parent_name, platform
 from .helpers import by_name, example_plan, platform_records, taggable
 
 P = "platform"
+LLM = f"{P}-llm"
 EXPECTED_CUSTOM = {
+    # the shared base model of the example platform, llama-3-8b (SharedLlms)
+    ("kubernetes:core/v1:Namespace", f"{LLM}-namespace"),
+    ("kubernetes:core/v1:ConfigMap", f"{LLM}-routes"),
+    ("aws:iam/role:Role", f"{LLM}-llama-3-8b-role"),
+    ("aws:iam/rolePolicy:RolePolicy", f"{LLM}-llama-3-8b-adapters-read"),
+    ("aws:eks/podIdentityAssociation:PodIdentityAssociation", f"{LLM}-llama-3-8b-pod-identity"),
+    ("kubernetes:core/v1:ServiceAccount", f"{LLM}-llama-3-8b-sa"),
+    ("kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService", f"{LLM}-llama-3-8b-llmisvc"),
     ("pulumi:providers:aws", f"{P}-aws"),
     ("pulumi:providers:kubernetes", f"{P}-cluster-k8s"),
     ("aws:kms/key:Key", f"{P}-key-key"),
@@ -70,6 +79,7 @@ EXPECTED_COMPONENTS = {
     ("tenantry:platform:PriorityClasses", f"{P}-priority", P),
     ("tenantry:platform:VectorDatabase", f"{P}-vector-db", P),
     ("tenantry:platform:CostAllocationTags", f"{P}-cost-tags", P),
+    ("tenantry:platform:SharedLlms", LLM, P),
 }
 
 
@@ -189,7 +199,9 @@ def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
             checked += 1
         for spec in r.inputs.get("tagSpecifications", []):
             assert spec["tags"] == tags, r.urn
-    assert checked == 10  # key, node role, 2 launch templates, 2 node groups, 4 for the DB
+    # key, node role, 2 launch templates, 2 node groups, 4 for the DB, the shared LLM
+    # runtime's role and Pod Identity association
+    assert checked == 12
     provider = by_name(platform_records())[f"{P}-aws"].inputs
     assert json.loads(provider["defaultTags"])["tags"] == tags
     assert provider["region"] == "us-east-1"

@@ -19,6 +19,8 @@ def _set(path: str, value: Any):  # type: ignore[no-untyped-def]
             node = node[int(p)] if p.isdigit() else node[p]
         if value is _DELETE:
             del node[last]
+        elif last.isdigit() and int(last) == len(node):
+            node.append(value)  # one entry past the end: added
         elif last.isdigit():
             node[int(last)] = value
         else:
@@ -29,7 +31,74 @@ def _set(path: str, value: Any):  # type: ignore[no-untyped-def]
 
 _DELETE = object()
 
+ADAPTER = {
+    "name": "a2",
+    "baseModel": "llama-3-8b",
+    "path": "adapters/a2/",
+    "digest": "sha256:" + "1" * 64,
+    "rank": 8,
+}
 CASES = [
+    # LLMs: adapters on the platform's shared base models, tenant-own deployments
+    (
+        "acme",
+        "spec/llmAdapters/0/baseModel",
+        "llama-70b",
+        "llm_base_model_unknown",
+        "spec.llmAdapters[0].baseModel",
+    ),
+    ("acme", "spec/llmAdapters/0/rank", 32, "llm_rank_too_high", "spec.llmAdapters[0].rank"),
+    (
+        "acme",
+        "spec/llmAdapters/0/path",
+        "models/fraud-detector/",
+        "llm_adapter_path_outside",
+        "spec.llmAdapters[0].path",
+    ),
+    (
+        "acme",
+        "spec/llmAdapters/1",
+        {**ADAPTER, "path": "adapters/support-agent/"},
+        "llm_adapter_path_overlap",
+        "spec.llmAdapters[1].path",
+    ),
+    (
+        "acme",
+        "spec/llmAdapters/1",
+        {**ADAPTER, "name": "support-agent"},
+        "name_duplicate",
+        "spec.llmAdapters[1].name",
+    ),
+    (
+        "globex",
+        "spec/llmAdapters",
+        [ADAPTER],
+        "llm_adapter_needs_tenant_key",
+        "spec.storage.encryption",
+    ),
+    (
+        "initech",
+        "spec/llmAdapters",
+        [ADAPTER],
+        "llm_tier_not_allowed",
+        "spec.llmAdapters[0].baseModel",
+    ),
+    ("initech", "spec/llms/0/path", "adapters/x/", "llm_path_outside_models", "spec.llms[0].path"),
+    ("initech", "spec/llms/0/gpu", "1g.6gb", "gpu_unavailable", "spec.llms[0].gpu"),
+    ("initech", "spec/llms/0/gpus", 2, "quota_exceeded", "spec.quotas.gpus.gpu"),
+    (
+        "initech",
+        "spec/llms/0",
+        {
+            "name": "m",
+            "path": "models/m/",
+            "digest": "sha256:" + "2" * 64,
+            "gpu": "3g.40gb",
+            "gpus": 2,
+        },
+        "llm_gpus_need_whole_gpus",
+        "spec.llms[0].gpus",
+    ),
     # (tenant, mutation path, value, expected code, expected field path)
     ("acme", "metadata/name", "acme2", "name_mismatch", "metadata.name"),
     (
@@ -203,7 +272,9 @@ def test_isolated_tenant_with_node_groups_runs_there(platform: PlatformSettings)
                 "minSize": 1,
                 "maxSize": 2,
                 "migLayout": {"3g.40gb": 1, "4g.40gb": 1},
-            }
+            },
+            # whole GPUs for its own LLM (spec.llms)
+            {"name": "llm", "instanceType": "p4de.24xlarge", "minSize": 1, "maxSize": 1},
         ]
 
     problems = problems_for(variant("initech", own_groups), platform)

@@ -34,7 +34,7 @@ from tenantry.component_package import (
 )
 from tenantry.fleet import pulumi_cli
 from tenantry.platform.platform import Platform, PlatformArgs
-from tenantry.platform.program import fleet_plan_for
+from tenantry.platform.program import fleet_plan_for, llm_grants_for
 from tenantry.spec import load_platform, load_tenant
 from tenantry.tenant import Tenant, TenantArgs
 from tenantry.testing import platform_outputs, record
@@ -321,6 +321,7 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
         fleet_plan_for(TENANTS, loaded),
         vector_db_password="mock-admin-password",
         unpinned_preview=True,
+        llm_grants=llm_grants_for(TENANTS, loaded),
     )
     native = record(lambda: Platform("platform", args))
     assert _summary(hosted) == _summary(native)

@@ -9,6 +9,7 @@ import pulumi
 import pytest
 
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
+from tenantry.platform.program import llm_grants_for
 from tenantry.testing import (
     ACCOUNT_ID,
     UNKNOWN,
@@ -168,7 +169,11 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
     )
     from_docs = record(lambda: Platform("platform", args), stack="platform")
     carried = PlatformArgs.from_spec(
-        platform(), example_plan(), vector_db_password="pw", unpinned_preview=True
+        platform(),
+        example_plan(),
+        vector_db_password="pw",
+        unpinned_preview=True,
+        llm_grants=llm_grants_for(ROOT / "tenants", platform()),
     )
     assert (
         from_docs.records == record(lambda: Platform("platform", carried), stack="platform").records

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..spec.model import Storage
+from .llm_policies import AdapterReader
 from .names import MODELS_PREFIX, TenantNames
 from .policy import PolicyDocument, check_prefix
 from .tenant_policies import bucket_policy, read_grant, read_write_grant
@@ -32,6 +33,8 @@ class TenantBucketArgs:
     admin_role: bool
     tags: Mapping[str, str]
     deployed_prefixes: Sequence[str] = ()  # models/<model>/v<version>/: write-once for tenants
+    adapter_readers: Sequence[AdapterReader] = ()
+    """Shared LLM runtime roles that may read (only) their adapter prefixes."""
 
 
 class TenantBucket(pulumi.ComponentResource):
@@ -135,12 +138,18 @@ class TenantBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
         admins, deployed = list(args.admins), tuple(args.deployed_prefixes)
+        readers = tuple(args.adapter_readers)
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket_id,
             policy=self.key_arn.apply(
                 lambda k: bucket_policy(
-                    names, k, admins, admin_role=admin_role, deployed=deployed
+                    names,
+                    k,
+                    admins,
+                    admin_role=admin_role,
+                    deployed=deployed,
+                    adapter_readers=readers,
                 ).to_json()
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from .llm_policies import AdapterReader
 from .names import TenantNames
 from .tenant_policies import key_policy
 
@@ -53,6 +54,8 @@ class TenantKeyArgs:
     admin_role: bool
     tags: Mapping[str, str]
     deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
+    adapter_readers: Sequence[AdapterReader] = ()
+    """Shared LLM runtime roles reading the tenant's adapters (decrypt via S3 only)."""
 
 
 class TenantKey(pulumi.ComponentResource):
@@ -83,7 +86,12 @@ class TenantKey(pulumi.ComponentResource):
         self.key = secure_key(
             f"{name}-key",
             description=f"tenantry: model artifacts of tenant {names.tenant}",
-            policy=key_policy(names, args.admins, admin_role=args.admin_role).to_json(),
+            policy=key_policy(
+                names,
+                args.admins,
+                admin_role=args.admin_role,
+                adapter_readers=args.adapter_readers,
+            ).to_json(),
             tags=args.tags,
             deletion_window_days=args.deletion_window_days,
             opts=child,

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..spec.model import ADAPTERS_PREFIX, MODELS_PREFIX
+
 IAM_PATH = "/tenantry/"
-MODELS_PREFIX = "models/"
+__all__ = ["ADAPTERS_PREFIX", "IAM_PATH", "MODELS_PREFIX", "TenantNames"]
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")

@@ -16,6 +16,7 @@ from ..triton.repository import deployed_prefixes
 from .bucket import TenantBucket, TenantBucketArgs
 from .identity import TenantIdentity, TenantIdentityArgs
 from .kms_key import DEFAULT_DELETION_WINDOW_DAYS, TenantKey, TenantKeyArgs
+from .llm_policies import adapter_readers
 from .names import TenantNames
 from .node_group import DEFAULT_ROOT_VOLUME_GIB, DedicatedNodeGroup, DedicatedNodeGroupArgs
 from .provider import tenant_provider
@@ -116,6 +117,7 @@ class TenantAws(pulumi.ComponentResource):
         cluster_name = args.cluster_name
         admins = list(args.admins)
         admin_role = bool(t.access.admins)
+        readers = adapter_readers(t, names)
 
         self.provider = args.provider or tenant_provider(
             f"{name}-provider", t, pulumi.ResourceOptions(parent=self)
@@ -132,6 +134,7 @@ class TenantAws(pulumi.ComponentResource):
                     admin_role=admin_role,
                     tags=tags,
                     deletion_window_days=args.key_deletion_window_days,
+                    adapter_readers=readers,
                 ),
                 opts=child,
             )
@@ -149,6 +152,7 @@ class TenantAws(pulumi.ComponentResource):
                 admin_role=admin_role,
                 tags=tags,
                 deployed_prefixes=deployed_prefixes(t.models),
+                adapter_readers=readers,
             ),
             opts=child,
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .llm_policies import AdapterReader
 from .names import MODELS_PREFIX, TenantNames
 from .policy import (
     KMS_ADMIN,
@@ -73,8 +74,16 @@ def _require_admins(admins: Sequence[str]) -> tuple[str, ...]:
     return tuple(admins)
 
 
-def key_policy(n: TenantNames, admins: Sequence[str], *, admin_role: bool) -> PolicyDocument:
-    """The tenant key's policy. In a key policy ``Resource: "*"`` means *this key*."""
+def key_policy(
+    n: TenantNames,
+    admins: Sequence[str],
+    *,
+    admin_role: bool,
+    adapter_readers: Sequence[AdapterReader] = (),
+) -> PolicyDocument:
+    """The tenant key's policy. In a key policy ``Resource: "*"`` means *this key*.
+    ``adapter_readers``: shared LLM runtime roles that may decrypt via S3 for this bucket
+    (``LlmRuntimeDecryptViaS3``; their prefixes are enforced by the bucket policy)."""
     root = {"AWS": n.account_root_arn}
     caller = {"kms:CallerAccount": n.account_id}
 
@@ -106,6 +115,22 @@ def key_policy(n: TenantNames, admins: Sequence[str], *, admin_role: bool) -> Po
     ]
     if admin_role:
         statements.append(use("AdminEncryptDecryptViaS3", KMS_ENCRYPT, n.admin_role_arn))
+    readers = sorted({r.role_arn for r in adapter_readers})
+    if readers:
+        statements.append(
+            Statement(
+                "LlmRuntimeDecryptViaS3",
+                "Allow",
+                KMS_DECRYPT,
+                ("*",),
+                principals=root,
+                conditions={
+                    "StringEquals": {**via_s3(n.region, n.bucket_arn)["StringEquals"], **caller},
+                    "StringLike": via_s3(n.region, n.bucket_arn)["StringLike"],
+                    "ArnEquals": {"aws:PrincipalArn": readers},
+                },
+            )
+        )
     return document(statements)
 
 
@@ -154,16 +179,20 @@ def bucket_policy(
     *,
     admin_role: bool,
     deployed: Sequence[str] = (),
+    adapter_readers: Sequence[AdapterReader] = (),
 ) -> PolicyDocument:
     """TLS only; uploads only with the bucket's key (or no SSE header, then the default
-    encryption applies the same key); nobody but the tenant's roles and the platform admins;
-    the ``deployed`` prefixes (``models/<model>/v<version>/``) write-once for the tenant's
-    roles (:func:`write_once`)."""
+    encryption applies the same key); nobody but the tenant's roles and the platform admins,
+    and the shared LLM runtime roles of ``adapter_readers``, which may only read (and list)
+    their granted adapter prefixes (``DenyLlmRuntime<n>OutsideAdapters``); the ``deployed``
+    prefixes (``models/<model>/v<version>/``) write-once for the tenant's roles
+    (:func:`write_once`)."""
     both = (n.bucket_arn, f"{n.bucket_arn}/*")
     allowed = [
         n.inference_role_arn,
         *([n.admin_role_arn] if admin_role else []),
         *_require_admins(admins),
+        *sorted({r.role_arn for r in adapter_readers}),
     ]
     return document(
         Statement(
@@ -203,7 +232,73 @@ def bucket_policy(
             conditions={"ArnNotLike": {"aws:PrincipalArn": allowed}},
         ),
         write_once(n, deployed, admin_role=admin_role),
+        _runtime_fences(n, adapter_readers),
     )
+
+
+def _runtime_fences(n: TenantNames, readers: Sequence[AdapterReader]) -> list[Statement]:
+    """Per shared runtime role (an explicit deny wins over any allow):
+    ``DenyLlmRuntime<i>OutsideAdapters``: every action on every object outside its prefixes;
+    ``DenyLlmRuntime<i>ListOutsideAdapters``: listing, unless the ``s3:prefix`` is under its
+    prefixes (a request without the key matches the negated operator: IAM User Guide,
+    "Condition operators", negated operators and missing keys). Other bucket-level actions
+    are not fenced here: nothing allows them (the runtime's identity policy grants reads and
+    listing only, and this policy allows nothing);
+    ``DenyLlmRuntime<i>Writes``: object writes inside its prefixes."""
+    out: list[Statement] = []
+    for i, r in enumerate(sorted(readers, key=lambda r: r.role_arn), start=1):
+        prefixes = sorted(r.prefixes)
+        who = {"aws:PrincipalArn": r.role_arn}
+        out.append(
+            Statement(
+                f"DenyLlmRuntime{i}OutsideAdapters",
+                "Deny",
+                ("s3:*",),
+                not_resources=(n.bucket_arn, *(f"{n.bucket_arn}/{p}*" for p in prefixes)),
+                principals="*",
+                conditions={"ArnEquals": who},
+            )
+        )
+        out.append(
+            Statement(
+                f"DenyLlmRuntime{i}ListOutsideAdapters",
+                "Deny",
+                ("s3:ListBucket", "s3:ListBucketVersions"),
+                (n.bucket_arn,),
+                principals="*",
+                conditions={
+                    "ArnEquals": who,
+                    "StringNotLike": {"s3:prefix": [x for p in prefixes for x in (p, f"{p}*")]},
+                },
+            )
+        )
+        out.append(
+            Statement(
+                f"DenyLlmRuntime{i}Writes",
+                "Deny",
+                RUNTIME_DENIED_WRITES,
+                (f"{n.bucket_arn}/*",),
+                principals="*",
+                conditions={"ArnEquals": who},
+            )
+        )
+    return out
+
+
+# Object-level actions that change data or its protection; the runtime may do none of them.
+RUNTIME_DENIED_WRITES = (
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:RestoreObject",
+    "s3:AbortMultipartUpload",
+)
 
 
 def read_grant(

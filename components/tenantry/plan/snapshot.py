@@ -47,6 +47,15 @@ def facts(t: ResolvedTenant, records: Sequence[Mapping[str, Any]]) -> dict[str, 
             for m in t.models
         ],
         "vectorNamespaces": [f"{v.name} ({v.dimension}d {v.metric})" for v in t.vector_namespaces],
+        "llmAdapters": [
+            f"{a.served_name} on shared {a.base_model} (rank {a.rank}, "
+            f"{a.tokens_per_minute} tokens/min, {a.max_concurrent_requests} concurrent)"
+            for a in t.llm_adapters
+        ],
+        "llms": [
+            f"{llm.name} (own runtime, {llm.replicas} x {llm.gpus} x {llm.gpu}) on {llm.target}"
+            for llm in t.llms
+        ],
         "quotas": {
             "cpu": t.quotas.cpu,
             "memoryGiB": t.quotas.memory_gib,

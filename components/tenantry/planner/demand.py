@@ -117,11 +117,38 @@ def extract_demands(
                 shared_burst[(pool, m.gpu)] += burst
             else:
                 own_burst[(pool, m.gpu)] += burst
+        for llm in t.llms:  # own LLMs: a fixed replica count, all guaranteed
+            pool = llm.target if llm.target_kind == "shared-pool" else f"{t.name}/{llm.target}"
+            group = t.name if exclusive or llm.target_kind == "node-group" else SHARED
+            requests[pool].append(
+                Request(
+                    group,
+                    t.name,
+                    f"llm:{llm.name}",
+                    llm.gpu,
+                    llm.replicas * llm.gpus,
+                    "guaranteed",
+                    llm.replicas >= 2,
+                )
+            )
         for (pool, profile), burst in sorted(own_burst.items()):
             n = _headroom(platform.overflow_headroom, burst)
             if n:
                 group = t.name
                 requests[pool].append(Request(group, t.name, "", profile, n, "overflow", False))
+    for base in platform.llm_base_models:  # shared base LLMs: served once, on shared GPUs
+        devices = base.gpus if base.gpu == WHOLE_GPU else 1
+        requests[base.pool].append(
+            Request(
+                SHARED,
+                "",
+                f"llm:{base.name}",
+                base.gpu,
+                base.replicas * devices,
+                "guaranteed",
+                base.replicas >= 2,
+            )
+        )
     for (pool, profile), burst in sorted(shared_burst.items()):
         n = _headroom(platform.overflow_headroom, burst)
         if n:

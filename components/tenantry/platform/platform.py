@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference for co
 (``pulumi.provider.experimental``) reads ``PlatformArgs``' annotations as objects.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .._args import args_of
+from ..k8s.llm_inference_service import AdapterGrant
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
@@ -24,10 +26,11 @@ from .gpu_operator import GpuOperator, GpuOperatorArgs
 from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
+from .llm import SharedLlms, SharedLlmsArgs
 from .names import pool_group_name, prefix
 from .node_role import NodeRole, NodeRoleArgs
 from .priority import PriorityClasses, PriorityClassesArgs
-from .program import PlatformProgramError, fleet_plan_for
+from .program import PlatformProgramError, fleet_plan_for, llm_grants_for
 from .vector_db import VectorDatabase, VectorDatabaseArgs
 
 SETTINGS_SOURCE = "PlatformArgs.settings"
@@ -60,6 +63,7 @@ class PlatformArgs:
     _resolved: tuple[object, PlatformSettings, FleetPlan] | None = field(
         default=None, repr=False, compare=False
     )
+    _llm_grants: tuple[AdapterGrant, ...] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_spec(
@@ -69,15 +73,19 @@ class PlatformArgs:
         *,
         vector_db_password: pulumi.Input[str],
         unpinned_preview: bool = False,
+        llm_grants: Sequence[AdapterGrant] = (),
     ) -> "PlatformArgs":
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
-        fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`)."""
+        fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``llm_grants``:
+        the tenants' adapters on the shared base models
+        (:func:`tenantry.platform.program.llm_grants_for`; default none)."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
         return cls(
             settings=doc,
             vector_db_password=vector_db_password,
             unpinned_preview=unpinned_preview,
             _resolved=(doc, settings, plan),
+            _llm_grants=tuple(llm_grants),
         )
 
     def resolve(self) -> tuple[PlatformSettings, FleetPlan]:
@@ -93,6 +101,15 @@ class PlatformArgs:
                 "plan sizes the shared pools from)"
             )
         return settings, fleet_plan_for(Path(self.tenants_dir), settings)
+
+    def llm_grants(self, settings: PlatformSettings) -> tuple[AdapterGrant, ...]:
+        """The tenant adapters the shared base models serve: those :meth:`from_spec`
+        carried, else read from ``tenants_dir``."""
+        if self._llm_grants is not None:
+            return self._llm_grants
+        if not settings.llm_base_models or not self.tenants_dir:
+            return ()
+        return tuple(llm_grants_for(Path(self.tenants_dir), settings))
 
 
 class Platform(pulumi.ComponentResource):
@@ -111,6 +128,8 @@ class Platform(pulumi.ComponentResource):
       runtime on the image pinned by ``tritonImageDigest``, the S3 region for the storage
       initializer); :class:`.priority.PriorityClasses` (``<name>-priority``);
     - :class:`.vector_db.VectorDatabase` (``<name>-vector-db``);
+    - :class:`.llm.SharedLlms` (``<name>-llm``, only with ``llmBaseModels``: each shared base
+      LLM served once, with the tenants' adapters);
     - :class:`.cost_tags.CostAllocationTags` (``<name>-cost-tags``; activates nothing
       unless ``costAllocationTags.activate``).
 
@@ -241,6 +260,22 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=on_aws,
         )
+        self.llms: SharedLlms | None = None
+        if settings.llm_base_models:
+            self.llms = SharedLlms(
+                f"{name}-llm",
+                SharedLlmsArgs(
+                    settings=settings,
+                    grants=args.llm_grants(settings),
+                    cluster_name=self.cluster.cluster_name,
+                    labels=labels,
+                    tags=tags,
+                    after=[self.kserve],
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, providers=[self.aws_provider, self.cluster.provider]
+                ),
+            )
         self.cost_tags = CostAllocationTags(
             f"{name}-cost-tags",
             CostAllocationTagsArgs(settings=settings.cost_allocation_tags),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..aws.names import TenantNames
+from ..k8s.llm_inference_service import AdapterGrant, adapter_grants
 from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, load_registry
 from ..spec.errors import errors
@@ -47,3 +49,21 @@ def fleet_plan_for(
     if fleet.errors:
         raise PlatformProgramError("the GPU plan has errors: " + "; ".join(fleet.errors))
     return fleet
+
+
+def llm_grants_for(tenants_dir: Path, settings: PlatformSettings) -> list[AdapterGrant]:
+    """Every tenant adapter on the platform's shared base models, with the tenant's bucket
+    (named as :class:`tenantry.aws.names.TenantNames` names it, default suffix). Raises
+    :class:`PlatformProgramError` when a tenant file is invalid."""
+    reg = load_registry([tenants_dir], settings)
+    bad = errors(reg.problems)
+    if bad:
+        raise PlatformProgramError(
+            f"{len(bad)} problem(s) in the tenant files under {tenants_dir}; nothing was "
+            "declared:\n" + "\n".join(p.render() for p in bad)
+        )
+    tenants = sorted(reg.tenants.values(), key=lambda t: t.name)
+    buckets = {
+        t.name: TenantNames(t.name, settings.account_id, t.region).bucket_name for t in tenants
+    }
+    return adapter_grants(tenants, buckets)

@@ -272,6 +272,67 @@ class Rollout(Strict):
     )
 
 
+# Prefixes of the tenant's bucket (tenantry.aws.names re-exports them):
+# models/ is read by the tenant's own inference role, adapters/ by the shared LLM runtime.
+MODELS_PREFIX = "models/"
+ADAPTERS_PREFIX = "adapters/"
+Digest = Sha256Digest
+# An object-key prefix inside the tenant's own bucket: relative, '/'-separated DNS-ish
+# segments, ending in '/'. No '..', no leading '/', no wildcard (it becomes an IAM resource).
+BucketPrefix = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=200, pattern=r"^([a-z0-9][a-z0-9._-]*/)+$"),
+]
+LoraRank = Annotated[int, Field(ge=1, le=512)]
+
+
+class LlmAdapter(Strict):
+    """A LoRA adapter of the tenant on a shared base model (platform ``llmBaseModels``).
+
+    The artifact lives in the tenant's own bucket under ``path``; declaring the adapter
+    grants the shared runtime of ``baseModel`` read access to exactly that prefix."""
+
+    name: ChildName = Field(
+        description="Adapter name; callers name it as the OpenAI 'model' "
+        "(served as <tenant>-<name>)."
+    )
+    base_model: ChildName = Field(description="A shared base model of the platform.")
+    path: BucketPrefix = Field(
+        description="Key prefix of the PEFT adapter (adapter_config.json, "
+        "adapter_model.safetensors) in the tenant's own bucket, under adapters/, ending in '/'."
+    )
+    digest: Digest = Field(description="sha256 of the adapter artifact (sha256:<64 hex>).")
+    rank: LoraRank = Field(description="LoRA rank r; at most the base model's maxLoraRank.")
+    tokens_per_minute: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = Field(
+        default=None,
+        description="Token budget (prompt + completion) per minute; omitted: the tier's default.",
+    )
+    max_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None,
+        description="In-flight requests to this adapter; omitted: the tier's default.",
+    )
+
+
+class Llm(Strict):
+    """The tenant's own LLM deployment: its own vLLM runtime (LLMInferenceService) in the
+    tenant's namespace, sharing no runtime, cache or scheduler with another tenant."""
+
+    name: ChildName
+    path: BucketPrefix = Field(
+        description="Key prefix of the model (Hugging Face layout) in the tenant's own bucket, "
+        "under models/ (what the tenant's inference role reads), ending in '/'."
+    )
+    digest: Digest = Field(description="sha256 of the model artifact (sha256:<64 hex>).")
+    gpu: GpuRequest = Field(description='MIG profile or "gpu" (whole GPUs) per replica.')
+    gpus: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1, description='Whole GPUs per replica (gpu: "gpu" only); tensor parallelism.'
+    )
+    replicas: Annotated[int, Field(ge=1, le=1000)] = 1
+    max_model_len: Annotated[int, Field(ge=16, le=1_048_576)] = 8192
+    tokens_per_minute: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
+    max_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
 class TenantBody(Strict):
     tier: Tier
     region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
@@ -280,6 +341,13 @@ class TenantBody(Strict):
     models: list[Model] = Field(default_factory=list)
     storage: Storage = Field(default_factory=Storage)
     vector_namespaces: list[VectorNamespace] = Field(default_factory=list)
+    llm_adapters: list[LlmAdapter] = Field(
+        default_factory=list,
+        description="LoRA adapters on the platform's shared base models (llmBaseModels).",
+    )
+    llms: list[Llm] = Field(
+        default_factory=list, description="The tenant's own LLM deployments (own runtime)."
+    )
     access: Access = Field(default_factory=Access)
     rollout: Rollout = Field(default_factory=Rollout)
 

@@ -13,10 +13,22 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, model_validator
 
-from .model import CapacityType, ChildName, IamArn, Strict, TenantName, Tier
+from .model import (
+    CapacityType,
+    ChildName,
+    Digest,
+    GpuRequest,
+    IamArn,
+    LoraRank,
+    Strict,
+    TenantName,
+    Tier,
+)
 from .templates import TemplateError, check_template
 
 PLATFORM_STACK = "platform"
+# vLLM's OpenAI-compatible server image (docs.vllm.ai, "Using Docker"); pin a digest to deploy.
+DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
 CONFIG_KEY = "tenantry:platform"
 PREVIOUS_PLAN_KEY = "tenantry:previousPlan"  # platform stack config: the GPU plan running now
 
@@ -29,6 +41,46 @@ class SharedPool(Strict):
     min_nodes: Annotated[int, Field(ge=0, le=1000)] = 0
     max_nodes: Annotated[int, Field(ge=1, le=1000)]
     capacity_type: CapacityType = "on-demand"
+
+
+class LlmBaseModel(Strict):
+    """A base LLM the platform serves once (one vLLM LLMInferenceService in the platform
+    namespace, LoRA enabled) for every tenant of an allowed tier, each with its adapters."""
+
+    name: ChildName = Field(description="What tenants name as an adapter's baseModel.")
+    uri: Annotated[str, Field(pattern=r"^(s3|hf|pvc|oci)://[^\s]+$", max_length=1024)] = Field(
+        description="Artifact URI of the base model (KServe storage URI: s3://, hf://, "
+        "pvc://, oci://)."
+    )
+    digest: Digest = Field(description="sha256 of the artifact (sha256:<64 hex>).")
+    pool: ChildName = Field(description="The shared pool (sharedPools) whose GPUs serve it.")
+    gpu: GpuRequest = Field(description='MIG profile or "gpu" (whole GPUs) per replica.')
+    gpus: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1, description='Whole GPUs per replica (gpu: "gpu" only); tensor parallelism.'
+    )
+    replicas: Annotated[int, Field(ge=1, le=1000)] = 1
+    tiers: Annotated[list[Tier], Field(min_length=1)] = Field(
+        description="Tiers whose tenants may put adapters on it."
+    )
+    max_lora_rank: LoraRank = Field(
+        default=16, description="vLLM --max-lora-rank: the largest adapter rank accepted."
+    )
+    max_loras: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=8, description="vLLM --max-loras: adapters active in one batch."
+    )
+    max_cpu_loras: Annotated[int, Field(ge=1, le=4096)] = Field(
+        default=64, description="vLLM --max-cpu-loras: adapters cached in host memory."
+    )
+    max_model_len: Annotated[int, Field(ge=16, le=1_048_576)] = 8192
+
+    @model_validator(mode="after")
+    def _whole_gpus(self) -> LlmBaseModel:
+        if self.gpus > 1 and self.gpu != "gpu":
+            raise ValueError(
+                f"llmBaseModels[{self.name}].gpus: {self.gpus} GPUs per replica needs "
+                f'gpu: "gpu" (whole GPUs); a MIG slice ({self.gpu}) is one device'
+            )
+        return self
 
 
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
@@ -306,6 +358,21 @@ class PlatformSettings(Strict):
     )
     onboarding: Onboarding = Field(default_factory=Onboarding)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
+    llm_base_models: list[LlmBaseModel] = Field(
+        default_factory=list,
+        description="Shared base LLMs served once by the platform stack; tenants add LoRA "
+        "adapters (spec.llmAdapters).",
+    )
+    llm_prefix_caching: Literal["per-tenant-salt", "off"] = Field(
+        default="off",
+        description="Prefix caching of shared LLM runtimes. per-tenant-salt: on, the gateway "
+        "overwrites each request's cache_salt with the caller tenant's secret salt (vLLM "
+        "never shares KV blocks across salts); off: --no-enable-prefix-caching.",
+    )
+    vllm_image: str = Field(
+        default=DEFAULT_VLLM_IMAGE,
+        description="vLLM image of every LLMInferenceService the platform and tenants run.",
+    )
 
     @model_validator(mode="after")
     def _cost_tags_from_the_payer(self) -> PlatformSettings:
@@ -340,6 +407,24 @@ class PlatformSettings(Strict):
                 "there (Billing and Cost Management console, Cost allocation tags)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _llm_base_models(self) -> PlatformSettings:
+        names = [b.name for b in self.llm_base_models]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"llmBaseModels: names used more than once: {dups}")
+        pools = {p.name for p in self.shared_pools}
+        for b in self.llm_base_models:
+            if b.pool not in pools:
+                raise ValueError(
+                    f"llmBaseModels[{b.name}].pool: {b.pool!r} is not a shared pool; "
+                    f"accepted: {sorted(pools)}"
+                )
+        return self
+
+    def base_model(self, name: str) -> LlmBaseModel | None:
+        return next((b for b in self.llm_base_models if b.name == name), None)
 
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)

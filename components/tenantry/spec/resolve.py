@@ -5,7 +5,15 @@ from __future__ import annotations
 from ..catalog import instance_types, layout_name
 from .model import TenantSpec
 from .platform import PlatformSettings
-from .resolved import ResolvedModel, ResolvedNodeGroup, ResolvedQuotas, ResolvedTenant, TargetKind
+from .resolved import (
+    ResolvedLlm,
+    ResolvedLlmAdapter,
+    ResolvedModel,
+    ResolvedNodeGroup,
+    ResolvedQuotas,
+    ResolvedTenant,
+    TargetKind,
+)
 from .targets import gpu_resource, gpu_targets, target_for
 from .tiers import TIERS, VectorDbLimits
 
@@ -87,6 +95,43 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
                 artifact=m.artifact,
             )
         )
+    tpm = tier.defaults.llm_tokens_per_minute
+    adapters = tuple(
+        ResolvedLlmAdapter(
+            name=a.name,
+            served_name=f"{spec.metadata.name}-{a.name}",
+            base_model=a.base_model,
+            path=a.path,
+            digest=a.digest,
+            rank=a.rank,
+            tokens_per_minute=a.tokens_per_minute or tpm,
+            max_concurrent_requests=a.max_concurrent_requests or quotas.max_concurrent_requests,
+        )
+        for a in s.llm_adapters
+    )
+    llms = []
+    for llm in s.llms:
+        target = target_for(llm.gpu, targets)
+        if target is None:
+            raise ValueError(f"llm {llm.name!r}: no GPU target offers {llm.gpu!r}")
+        llms.append(
+            ResolvedLlm(
+                name=llm.name,
+                path=llm.path,
+                digest=llm.digest,
+                gpu=llm.gpu,
+                gpu_resource=gpu_resource(llm.gpu),
+                gpus=llm.gpus,
+                gpu_model=target.gpu_model,
+                target_kind="shared-pool" if target.kind == "shared-pool" else "node-group",
+                target=target.name,
+                replicas=llm.replicas,
+                max_model_len=llm.max_model_len,
+                tokens_per_minute=llm.tokens_per_minute or tpm,
+                max_concurrent_requests=llm.max_concurrent_requests
+                or quotas.max_concurrent_requests,
+            )
+        )
     md = spec.metadata
     return ResolvedTenant(
         name=md.name,
@@ -104,6 +149,8 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
         vector_namespaces=tuple(s.vector_namespaces),
         access=s.access,
         early_access=s.rollout.early_access,
+        llm_adapters=adapters,
+        llms=tuple(llms),
         source=source,
         spec=spec,
     )

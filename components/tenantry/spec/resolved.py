@@ -81,6 +81,39 @@ class ResolvedModel:
 
 
 @dataclass(frozen=True)
+class ResolvedLlmAdapter:
+    """A tenant's LoRA adapter on a shared base model, limits resolved (tier defaults)."""
+
+    name: str
+    served_name: str  # the OpenAI "model" callers send: <tenant>-<name>
+    base_model: str
+    path: str  # key prefix in the tenant's bucket, ending in '/'
+    digest: str
+    rank: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+
+
+@dataclass(frozen=True)
+class ResolvedLlm:
+    """The tenant's own LLM deployment, placed (shared pool or own node group)."""
+
+    name: str
+    path: str  # key prefix in the tenant's bucket (under models/), ending in '/'
+    digest: str
+    gpu: str
+    gpu_resource: str  # nvidia.com/mig-<profile> or nvidia.com/gpu
+    gpus: int  # devices per replica (tensor parallelism for whole GPUs)
+    gpu_model: str
+    target_kind: TargetKind
+    target: str
+    replicas: int
+    max_model_len: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+
+
+@dataclass(frozen=True)
 class ResolvedTenant:
     name: str
     display_name: str
@@ -97,6 +130,8 @@ class ResolvedTenant:
     vector_namespaces: tuple[VectorNamespace, ...]
     access: Access
     early_access: bool = False  # spec.rollout.earlyAccess: joins the early rollout waves
+    llm_adapters: tuple[ResolvedLlmAdapter, ...] = ()
+    llms: tuple[ResolvedLlm, ...] = ()
     source: str = ""
     spec: TenantSpec | None = field(default=None, compare=False, repr=False)
 

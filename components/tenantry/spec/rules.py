@@ -14,7 +14,7 @@ from typing import Any
 from ..catalog import gpu_models, instance_types, layout_problems
 from ..tags import MANDATORY_KEYS
 from .errors import Problem, Severity, format_path
-from .model import TenantSpec
+from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
 from .platform import PLATFORM_STACK, PlatformSettings
 from .targets import gpu_targets, target_for
 from .tiers import TIERS
@@ -48,7 +48,7 @@ def check(
             )
         )
 
-    for rule in (_names, _labels, _tier, _node_groups, _models, _quotas, _artifacts):
+    for rule in (_names, _labels, _tier, _node_groups, _models, _quotas, _artifacts, _llms):
         rule(spec, platform, stem, report)
     return problems
 
@@ -80,6 +80,8 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
         ("models", s.models),
         ("vectorNamespaces", s.vector_namespaces),
         ("nodeGroups", s.node_groups),
+        ("llmAdapters", s.llm_adapters),
+        ("llms", s.llms),
     )
     for field, items in lists:
         dups = _duplicates(i.name for i in items)
@@ -250,6 +252,8 @@ def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]
         mem += n * m.memory_gib
         if m.gpu:
             gpus[m.gpu] += n
+    for llm in spec.spec.llms:  # own LLMs run all their replicas always
+        gpus[llm.gpu] += llm.replicas * llm.gpus
     return cpu, mem, gpus
 
 
@@ -368,4 +372,100 @@ def _artifacts(
                 "requires the version's artifact digest (onboarding.requireArtifactDigest)",
                 None,
                 accepted,
+            )
+
+
+def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
+    """LLM adapters must name a shared base model the tenant's tier may use, within its
+    maximum rank, at a prefix of the tenant's bucket no other adapter shares; own LLMs must
+    be placeable where the tenant's models run."""
+    tier = spec.spec.tier
+    known = ", ".join(b.name for b in platform.llm_base_models) or "none (no llmBaseModels)"
+    paths = [a.path for a in spec.spec.llm_adapters]
+    if spec.spec.llm_adapters and spec.spec.storage.encryption != "tenant-key":
+        report(
+            "spec.storage.encryption",
+            "llm_adapter_needs_tenant_key",
+            "a shared LLM runtime reads adapters only from buckets under the tenant's own KMS "
+            "key (the platform key would let it decrypt every platform-key bucket's objects)",
+            spec.spec.storage.encryption,
+            "'tenant-key'",
+        )
+    for i, a in enumerate(spec.spec.llm_adapters):
+        base = f"spec.llmAdapters[{i}]"
+        bm = platform.base_model(a.base_model)
+        if bm is None:
+            report(
+                f"{base}.baseModel",
+                "llm_base_model_unknown",
+                "is not a shared base model of the platform (tenantry:platform.llmBaseModels)",
+                a.base_model,
+                known,
+            )
+        else:
+            if tier not in bm.tiers:
+                allowed = [b.name for b in platform.llm_base_models if tier in b.tiers]
+                report(
+                    f"{base}.baseModel",
+                    "llm_tier_not_allowed",
+                    f"the {tier} tier may not share the runtime of {bm.name} (allowed tiers: "
+                    f"{', '.join(bm.tiers)}); declare an own LLM under spec.llms instead",
+                    a.base_model,
+                    ", ".join(allowed) or f"no shared base model admits the {tier} tier",
+                )
+            if a.rank > bm.max_lora_rank:
+                report(
+                    f"{base}.rank",
+                    "llm_rank_too_high",
+                    f"exceeds the maximum LoRA rank of {bm.name} (vLLM --max-lora-rank)",
+                    a.rank,
+                    f"1..{bm.max_lora_rank}",
+                )
+        if not a.path.startswith(ADAPTERS_PREFIX):
+            report(
+                f"{base}.path",
+                "llm_adapter_path_outside",
+                f"the shared runtime may read adapters under {ADAPTERS_PREFIX} only (never "
+                f"the tenant's {MODELS_PREFIX} or other data)",
+                a.path,
+                f"{ADAPTERS_PREFIX}<name>/...",
+            )
+        for j, other in enumerate(paths):
+            if j != i and (other.startswith(a.path) or a.path.startswith(other)):
+                report(
+                    f"{base}.path",
+                    "llm_adapter_path_overlap",
+                    f"overlaps spec.llmAdapters[{j}].path {other!r}: each adapter's read grant "
+                    "must cover its own artifact only",
+                    a.path,
+                    "a prefix that neither contains nor is contained in another adapter's",
+                )
+                break
+    targets = gpu_targets(spec, platform)
+    where = "; ".join(f"{t.describe()}: {', '.join(sorted(t.offered))}" for t in targets)
+    for i, llm in enumerate(spec.spec.llms):
+        base = f"spec.llms[{i}]"
+        if target_for(llm.gpu, targets) is None:
+            report(
+                f"{base}.gpu",
+                "gpu_unavailable",
+                "is not offered where this tenant's models run",
+                llm.gpu,
+                where or "nothing: declare a node group with a GPU instance type",
+            )
+        if not llm.path.startswith(MODELS_PREFIX):
+            report(
+                f"{base}.path",
+                "llm_path_outside_models",
+                f"the tenant's inference role reads {MODELS_PREFIX} of its bucket only",
+                llm.path,
+                f"{MODELS_PREFIX}<name>/...",
+            )
+        if llm.gpus > 1 and llm.gpu != "gpu":
+            report(
+                f"{base}.gpus",
+                "llm_gpus_need_whole_gpus",
+                f"{llm.gpus} devices per replica need whole GPUs; a MIG slice is one device",
+                llm.gpus,
+                '1, or gpu: "gpu"',
             )

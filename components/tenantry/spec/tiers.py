@@ -34,6 +34,9 @@ class DefaultQuotas:
     requests_per_second: int
     max_queue_depth: int
     vector_db: VectorDbLimits
+    # Tokens (prompt + completion) per minute of one LLM adapter or own LLM, when the
+    # tenant file leaves tokensPerMinute out.
+    llm_tokens_per_minute: int
     # GPUs have no default: GPU spend is always declared in the tenant file.
 
 
@@ -68,6 +71,7 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=16,
             requests_per_second=50,
             max_queue_depth=32,
+            llm_tokens_per_minute=20_000,
             vector_db=VectorDbLimits(
                 connection_limit=10,
                 statement_timeout_seconds=30,
@@ -92,6 +96,7 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=64,
             requests_per_second=200,
             max_queue_depth=128,
+            llm_tokens_per_minute=100_000,
             vector_db=VectorDbLimits(
                 connection_limit=30,
                 statement_timeout_seconds=60,
@@ -117,6 +122,7 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=128,
             requests_per_second=500,
             max_queue_depth=256,
+            llm_tokens_per_minute=200_000,
             vector_db=VectorDbLimits(
                 connection_limit=60,
                 statement_timeout_seconds=120,
@@ -141,6 +147,7 @@ TIERS: dict[str, TierPolicy] = {
             max_concurrent_requests=256,
             requests_per_second=1000,
             max_queue_depth=512,
+            llm_tokens_per_minute=500_000,
             vector_db=VectorDbLimits(
                 connection_limit=100,
                 statement_timeout_seconds=300,

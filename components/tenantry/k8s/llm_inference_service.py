@@ -1,0 +1,265 @@
+"""LLMs served by KServe's ``LLMInferenceService`` (``serving.kserve.io/v1alpha2``) on vLLM.
+
+Two tenancy options, as pure manifest builders (no Pulumi; the platform and tenant
+components declare them):
+
+- :func:`shared_llm_manifest`: one shared base model of the platform, served once in the
+  platform's LLM namespace with every granted tenant adapter under ``spec.model.lora``
+  (``adapters`` with ``s3://`` URIs into each tenant's own bucket, ``maxAdapters``,
+  ``maxCpuAdapters``, ``maxRank``; fields of the v1alpha2 CRD).
+- :func:`own_llm_manifest`: a tenant's own LLM in the tenant's namespace, with the tenant's
+  service account (its inference role reads its ``models/`` prefix), its placement and
+  PriorityClass; no runtime, cache or scheduler is shared with another tenant.
+
+vLLM arguments, and why (vLLM source, ``vllm/engine/arg_utils.py`` and
+``vllm/config/cache.py``, checked live by the probe in ``docs/llm/vllm-cpu-probe.md``):
+
+- ``--scheduling-policy priority``: requests carry an integer ``priority`` (lower is served
+  first; ``vllm/v1/core/sched/scheduler.py`` orders the waiting queue by
+  ``(priority, arrival_time)``). The tier's ``queue_priority`` is that value
+  (:func:`tenant_llm_routes`); the caller cannot choose it: the gateway overwrites it.
+- Prefix caching: vLLM V1 turns it on by default. A request's ``cache_salt``
+  (``vllm/entrypoints/openai/protocol.py``, ``CompletionRequest``/``ChatCompletionRequest``)
+  is mixed into the hash of the first KV block (``vllm/v1/core/kv_cache_utils.py``,
+  ``generate_block_hash_extra_keys``), so requests with different salts never share cached
+  blocks. vLLM has no notion of a tenant: the salt is only an isolation when the gateway
+  overwrites it per caller identity. With ``llmPrefixCaching: per-tenant-salt`` the shared
+  runtime keeps prefix caching on and :func:`tenant_llm_routes` tells the gateway to set the
+  salt; with ``off`` (the default) it runs with ``--no-enable-prefix-caching``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..spec import PlatformSettings, ResolvedTenant
+from ..spec.platform import LlmBaseModel
+from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
+from ..spec.targets import gpu_resource
+from ..spec.tiers import TIERS
+from ..tags import tenant_labels
+from .inference_service import CONTAINER_SECURITY, POD_SECURITY
+from .labels import GPU_TAINT_KEY, MODEL_LABEL, NODE_GROUP_LABEL, POOL_LABEL, TENANT_LABEL
+
+API_VERSION = "serving.kserve.io/v1alpha2"
+KIND = "LLMInferenceService"
+LLM_NAMESPACE = "tenantry-llm"  # the platform's namespace of shared base models
+ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the gateway (issue 17) pins per caller
+BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"
+MAIN_CONTAINER = "main"  # the container KServe's LLMInferenceServiceConfig fills in
+# vLLM needs a writable cache and shared memory under a read-only root filesystem.
+LLM_VOLUMES = [
+    {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}},
+    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
+]
+LLM_MOUNTS = [
+    {"name": "tmp", "mountPath": "/tmp"},
+    {"name": "shm", "mountPath": "/dev/shm"},
+]
+
+
+@dataclass(frozen=True)
+class AdapterGrant:
+    """One tenant adapter on a shared base model, and the bucket it is read from."""
+
+    tenant: str
+    tier: str
+    bucket: str
+    adapter: ResolvedLlmAdapter
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.adapter.path}"
+
+
+def runtime_name(base: str) -> str:
+    """Name of a shared base model's LLMInferenceService, service account and IAM role."""
+    return f"tenantry-llm-{base}"
+
+
+def _resources(resource: str, count: int) -> dict[str, Any]:
+    amounts = {resource: str(count)}
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def vllm_args(*, max_model_len: int, prefix_caching: bool) -> list[str]:
+    """Arguments every Tenantry vLLM runtime gets (see the module docstring)."""
+    return [
+        "--scheduling-policy=priority",
+        f"--max-model-len={max_model_len}",
+        "--enable-prefix-caching" if prefix_caching else "--no-enable-prefix-caching",
+    ]
+
+
+def shared_llm_manifest(
+    platform: PlatformSettings,
+    base: LlmBaseModel,
+    grants: Sequence[AdapterGrant],
+    labels: Mapping[str, str],
+) -> dict[str, Any]:
+    """The LLMInferenceService of ``base``, served once for every tenant adapter in
+    ``grants`` on it (sorted by served name; adapters of other base models are ignored).
+
+    ``spec.model.lora.adapters`` lists each adapter as ``{name: <tenant>-<adapter>, uri:
+    s3://<tenant bucket>/<path>}``; the runtime's service account
+    (:func:`runtime_name`) reads exactly those prefixes
+    (:func:`tenantry.aws.llm_policies.shared_runtime_policy`). Changing the set of adapters
+    changes this object: KServe rolls the shared runtime (its pods restart one by one,
+    ``replicas`` >= 2 keeps it serving), a blast radius every tenant of the base shares.
+    """
+    mine = sorted(
+        (g for g in grants if g.adapter.base_model == base.name),
+        key=lambda g: g.adapter.served_name,
+    )
+    name = runtime_name(base.name)
+    all_labels = {**labels, BASE_MODEL_LABEL: base.name}
+    lora: dict[str, Any] = {
+        "maxAdapters": base.max_loras,
+        "maxCpuAdapters": base.max_cpu_loras,
+        "maxRank": base.max_lora_rank,
+    }
+    if mine:
+        lora["adapters"] = [{"name": g.adapter.served_name, "uri": g.uri} for g in mine]
+    devices = base.gpus if base.gpu == "gpu" else 1
+    spec: dict[str, Any] = {
+        "model": {"name": base.name, "uri": base.uri, "lora": lora},
+        "replicas": base.replicas,
+        "template": {
+            "serviceAccountName": name,
+            "automountServiceAccountToken": False,
+            # the highest tier it serves: a lower tier's pods must not preempt it
+            "priorityClassName": max(
+                (TIERS[t] for t in base.tiers), key=lambda p: p.priority_value
+            ).priority_class,
+            "securityContext": POD_SECURITY,
+            "nodeSelector": {POOL_LABEL: base.pool},
+            "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+            "volumes": LLM_VOLUMES,
+            "containers": [
+                {
+                    "name": MAIN_CONTAINER,
+                    "image": platform.vllm_image,
+                    "args": vllm_args(
+                        max_model_len=base.max_model_len,
+                        prefix_caching=platform.llm_prefix_caching == "per-tenant-salt",
+                    ),
+                    "resources": _resources(gpu_resource(base.gpu), devices),
+                    "securityContext": CONTAINER_SECURITY,
+                    "volumeMounts": LLM_MOUNTS,
+                }
+            ],
+        },
+    }
+    if devices > 1:
+        spec["parallelism"] = {"tensor": devices}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": name,
+            "namespace": LLM_NAMESPACE,
+            "labels": dict(sorted(all_labels.items())),
+            "annotations": {"tenantry.dev/artifact-digest": base.digest},
+        },
+        "spec": spec,
+    }
+
+
+def own_llm_manifest(
+    t: ResolvedTenant, llm: ResolvedLlm, bucket: str, service_account: str, image: str
+) -> dict[str, Any]:
+    """The tenant's own LLMInferenceService ``<llm>`` in namespace ``<tenant>``: model at
+    ``s3://<bucket>/<path>`` read with the tenant's service account, the tenant's placement
+    (shared pool selector or its node group and taint) and PriorityClass, no LoRA, its own
+    prefix cache (nobody else's requests reach it, so caching stays on)."""
+    labels = {**tenant_labels(t), MODEL_LABEL: llm.name}
+    gpu_toleration = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+    placement: dict[str, Any]
+    if llm.target_kind == "node-group":
+        placement = {
+            "nodeSelector": {TENANT_LABEL: t.name, NODE_GROUP_LABEL: llm.target},
+            "tolerations": [
+                {"key": TENANT_LABEL, "operator": "Equal", "value": t.name, "effect": "NoSchedule"},
+                gpu_toleration,
+            ],
+        }
+    else:
+        placement = {"nodeSelector": {POOL_LABEL: llm.target}, "tolerations": [gpu_toleration]}
+    spec: dict[str, Any] = {
+        "model": {"name": f"{t.name}-{llm.name}", "uri": f"s3://{bucket}/{llm.path}"},
+        "replicas": llm.replicas,
+        "template": {
+            "serviceAccountName": service_account,
+            "automountServiceAccountToken": False,
+            "priorityClassName": t.tier.priority_class,
+            "securityContext": POD_SECURITY,
+            **placement,
+            "volumes": LLM_VOLUMES,
+            "containers": [
+                {
+                    "name": MAIN_CONTAINER,
+                    "image": image,
+                    "args": vllm_args(max_model_len=llm.max_model_len, prefix_caching=True),
+                    "resources": _resources(llm.gpu_resource, llm.gpus),
+                    "securityContext": CONTAINER_SECURITY,
+                    "volumeMounts": LLM_MOUNTS,
+                }
+            ],
+        },
+    }
+    if llm.gpus > 1:
+        spec["parallelism"] = {"tensor": llm.gpus}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": llm.name,
+            "namespace": t.name,
+            "labels": dict(sorted(labels.items())),
+            "annotations": {"tenantry.dev/artifact-digest": llm.digest},
+        },
+        "spec": spec,
+    }
+
+
+def tenant_llm_routes(platform: PlatformSettings, grants: Sequence[AdapterGrant]) -> dict[str, Any]:
+    """What the gateway must pin per caller identity, per tenant: the served model names it
+    may request (its adapters only; any other name is refused), the base model runtime each
+    goes to, the vLLM ``priority`` of its tier (overwritten on every request), its token and
+    concurrency budgets, and whether it must overwrite ``cache_salt`` with the tenant's own
+    secret salt. The data of the ``tenantry-llm-routes`` ConfigMap; the request-path work
+    (issue 17) reads it."""
+    tenants: dict[str, Any] = {}
+    for g in sorted(grants, key=lambda g: (g.tenant, g.adapter.served_name)):
+        entry = tenants.setdefault(
+            g.tenant, {"priority": TIERS[g.tier].queue_priority, "models": {}}
+        )
+        entry["models"][g.adapter.served_name] = {
+            "runtime": f"{LLM_NAMESPACE}/{runtime_name(g.adapter.base_model)}",
+            "tokensPerMinute": g.adapter.tokens_per_minute,
+            "maxConcurrentRequests": g.adapter.max_concurrent_requests,
+        }
+    return {
+        "cacheSalt": platform.llm_prefix_caching == "per-tenant-salt",
+        "blockedPaths": list(BLOCKED_PATHS),
+        "tenants": tenants,
+    }
+
+
+# vLLM's adapter-management endpoints (enabled by VLLM_ALLOW_RUNTIME_LORA_UPDATING,
+# vllm/entrypoints/openai/api_server.py): a caller reaching them could load or unload any
+# adapter for everyone. The gateway refuses them from tenants.
+BLOCKED_PATHS = ("/v1/load_lora_adapter", "/v1/unload_lora_adapter")
+
+
+def adapter_grants(
+    tenants: Sequence[ResolvedTenant], bucket_of: Mapping[str, str]
+) -> list[AdapterGrant]:
+    """Every adapter of ``tenants`` with its tenant's bucket name (``bucket_of[tenant]``)."""
+    return [
+        AdapterGrant(t.name, t.tier.name, bucket_of[t.name], a)
+        for t in tenants
+        for a in t.llm_adapters
+    ]
