@@ -51,6 +51,8 @@ EXPECTED_CUSTOM = {
     ("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", f"{P}-kserve-tritonserver"),
     ("kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer", f"{P}-kserve-storage"),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-features"),
+    ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-domain"),
+    ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-network"),
     *{("kubernetes:scheduling.k8s.io/v1:PriorityClass", f"{P}-priority-{tier}") for tier in TIERS},
     ("aws:rds/subnetGroup:SubnetGroup", f"{P}-vector-db-subnets"),
     ("aws:ec2/securityGroup:SecurityGroup", f"{P}-vector-db-sg"),

@@ -217,7 +217,12 @@ class Platform(pulumi.ComponentResource):
         self.triton_image = triton_image(settings.triton_image_digest)
         self.kserve = KServe(
             f"{name}-kserve",
-            KServeArgs(labels=labels, region=settings.region, triton_image=self.triton_image),
+            KServeArgs(
+                labels=labels,
+                region=settings.region,
+                triton_image=self.triton_image,
+                ingress=settings.ingress,
+            ),
             opts=on_k8s,
         )
         self.priority = PriorityClasses(
