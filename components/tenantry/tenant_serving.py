@@ -4,23 +4,26 @@ the AWS and data sides."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
 from .identity import POD_IDENTITY, Identity
-from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission, GatewayAdmissionArgs
+from .k8s.gateway import GatewayAdmission, GatewayAdmissionArgs
 from .k8s.inference_service import inference_service
 from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
 from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
+from .spec.platform import Ingress, Mesh, TokenIssuer
 from .triton import versions
 
 
 @dataclass(frozen=True, kw_only=True)
 class TenantServingArgs:
-    """``tenant``: the resolved tenant. From the platform: ``gateway_namespace`` (Istio) and
-    ``ingress_domain`` (default ``example.com``, Knative's). From the AWS side:
+    """``tenant``: the resolved tenant. From the platform: ``gateway_namespace`` (Istio's
+    ingress gateway), ``ingress`` (host naming: Knative's domain and templates), ``mesh``
+    (the Istio installation) and ``token_issuers`` (whose tokens admit the tenant's external
+    clients); defaults Istio's and Knative's own, no issuers. From the AWS side:
     ``bucket_name`` (the tenant's model repository bucket), ``role_arn`` (the tenant's
     inference role; used here only for IRSA, Pod Identity associations are AWS-side),
     ``kms_key_arn`` (optional, named on the config objects). ``identity``: default EKS Pod
@@ -32,7 +35,9 @@ class TenantServingArgs:
     role_arn: pulumi.Input[str] | None = None
     kms_key_arn: pulumi.Input[str] | None = None
     identity: Identity = POD_IDENTITY
-    ingress_domain: str = DEFAULT_INGRESS_DOMAIN
+    ingress: Ingress = field(default_factory=Ingress)
+    mesh: Mesh = field(default_factory=Mesh)
+    token_issuers: tuple[TokenIssuer, ...] = ()
 
     @classmethod
     def from_spec(
@@ -45,12 +50,14 @@ class TenantServingArgs:
         kms_key_arn: pulumi.Input[str] | None = None,
         identity: Identity = POD_IDENTITY,
     ) -> TenantServingArgs:
-        """The args of a tenant resolved against ``platform`` (gateway namespace and
-        ingress domain from its settings)."""
+        """The args of a tenant resolved against ``platform`` (gateway namespace, ingress,
+        mesh and token issuers from its settings)."""
         return cls(
             tenant=tenant,
             gateway_namespace=platform.gateway_namespace,
-            ingress_domain=platform.ingress.domain,
+            ingress=platform.ingress,
+            mesh=platform.mesh,
+            token_issuers=tuple(platform.token_issuers),
             bucket_name=bucket_name,
             role_arn=role_arn,
             kms_key_arn=kms_key_arn,
@@ -63,7 +70,8 @@ class TenantServing(pulumi.ComponentResource):
 
     - ``TenantNamespace`` ``<name>-ns`` (namespace, quotas, limits, network policies, service
       account, admin RBAC);
-    - ``GatewayAdmission`` ``<name>-gateway`` (Istio authorization + per-tenant rate limit);
+    - ``GatewayAdmission`` ``<name>-gateway`` (Istio authorization, mTLS and per-tenant rate
+      limit: the request path's objects, :func:`tenantry.k8s.gateway.request_path_manifests`);
     - per model and revision, the ``config.pbtxt`` object
       ``<name>-<model>-v<version>-config-object`` in the model bucket (stable version, and
       the canary version while a canary runs;
@@ -90,6 +98,7 @@ class TenantServing(pulumi.ComponentResource):
             TenantNamespaceArgs(
                 tenant=t,
                 gateway_namespace=args.gateway_namespace,
+                mesh=args.mesh,
                 identity=args.identity,
                 role_arn=args.role_arn,
             ),
@@ -100,7 +109,9 @@ class TenantServing(pulumi.ComponentResource):
             GatewayAdmissionArgs(
                 tenant=t,
                 gateway_namespace=args.gateway_namespace,
-                ingress_domain=args.ingress_domain,
+                ingress=args.ingress,
+                mesh=args.mesh,
+                token_issuers=args.token_issuers,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )

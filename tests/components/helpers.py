@@ -25,6 +25,7 @@ TIER_OF_EXAMPLE = {
 EXAMPLES = sorted(TIER_OF_EXAMPLE)
 BUCKET = "test-models-bucket"
 KSERVE_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+ISTIO_CRDS = ROOT / "tests" / "data" / "istio" / "crd-all.gen.yaml"  # see its README
 
 
 @functools.cache
@@ -72,6 +73,43 @@ def isvc_validator() -> Any:
     import jsonschema
 
     schema = isvc_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+@functools.cache
+def _istio_crds() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> the strict openAPIV3Schema of every Istio CRD version."""
+    out = {}
+    for crd in yaml.safe_load_all(ISTIO_CRDS.read_text("utf-8")):
+        if not crd or crd.get("kind") != "CustomResourceDefinition":
+            continue
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+            # the API server accepts these on every object (Istio's schemas leave them out;
+            # metadata is checked as ObjectMeta by kubernetes-validate)
+            schema["properties"].setdefault("apiVersion", {"type": "string"})
+            schema["properties"].setdefault("kind", {"type": "string"})
+            schema["properties"].setdefault("metadata", {"type": "object"})
+            strict(schema)
+            schema["properties"]["metadata"].pop("additionalProperties", None)
+            out[(f"{group}/{version['name']}", kind)] = schema
+    return out
+
+
+def is_istio(obj: dict[str, Any]) -> bool:
+    return str(obj.get("apiVersion", "")).split("/")[0].endswith(".istio.io")
+
+
+@functools.cache
+def istio_validator(api_version: str, kind: str) -> Any:
+    """A compiled, strict validator for one Istio kind and version (unknown fields are errors,
+    as the API server's strict field validation makes them); KeyError for an unknown one."""
+    import jsonschema
+
+    schema = _istio_crds()[(api_version, kind)]
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)

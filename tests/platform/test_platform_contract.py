@@ -53,6 +53,8 @@ EXPECTED_CUSTOM = {
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-features"),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-domain"),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-network"),
+    ("kubernetes:core/v1:NamespacePatch", f"{P}-mesh-knative-serving-mesh"),
+    ("kubernetes:security.istio.io/v1:RequestAuthentication", f"{P}-mesh-token-issuers"),
     *{("kubernetes:scheduling.k8s.io/v1:PriorityClass", f"{P}-priority-{tier}") for tier in TIERS},
     ("aws:rds/subnetGroup:SubnetGroup", f"{P}-vector-db-subnets"),
     ("aws:ec2/securityGroup:SecurityGroup", f"{P}-vector-db-sg"),
@@ -70,6 +72,7 @@ EXPECTED_COMPONENTS = {
     ("tenantry:platform:GpuOperator", f"{P}-gpu-operator", P),
     ("tenantry:platform:KServe", f"{P}-kserve", P),
     ("tenantry:platform:PriorityClasses", f"{P}-priority", P),
+    ("tenantry:platform:PlatformMesh", f"{P}-mesh", P),
     ("tenantry:platform:VectorDatabase", f"{P}-vector-db", P),
     ("tenantry:platform:CostAllocationTags", f"{P}-cost-tags", P),
 }

@@ -24,6 +24,7 @@ from .gpu_operator import GpuOperator, GpuOperatorArgs
 from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
+from .mesh import PlatformMesh, PlatformMeshArgs
 from .names import pool_group_name, prefix
 from .node_role import NodeRole, NodeRoleArgs
 from .priority import PriorityClasses, PriorityClassesArgs
@@ -110,6 +111,8 @@ class Platform(pulumi.ComponentResource):
       ``mig_parted_config(plan)``; :class:`.kserve.KServe` (``<name>-kserve``, the Triton
       runtime on the image pinned by ``tritonImageDigest``, the S3 region for the storage
       initializer); :class:`.priority.PriorityClasses` (``<name>-priority``);
+      :class:`.mesh.PlatformMesh` (``<name>-mesh``: the activator in the mesh, the token
+      issuers' RequestAuthentication at the ingress gateway);
     - :class:`.vector_db.VectorDatabase` (``<name>-vector-db``);
     - :class:`.cost_tags.CostAllocationTags` (``<name>-cost-tags``; activates nothing
       unless ``costAllocationTags.activate``).
@@ -227,6 +230,9 @@ class Platform(pulumi.ComponentResource):
         )
         self.priority = PriorityClasses(
             f"{name}-priority", PriorityClassesArgs(labels=labels), opts=on_k8s
+        )
+        self.mesh = PlatformMesh(
+            f"{name}-mesh", PlatformMeshArgs.from_spec(settings, labels), opts=on_k8s
         )
         self.vector_database = VectorDatabase(
             f"{name}-vector-db",
