@@ -8,7 +8,7 @@ request reaches the model's pods and by which path.
 """
 
 from .istio import ModelError, Token
-from .matrix import ClientIntent, Edge, Intent, Report, Violation, analyze, intents_from
+from .matrix import ClientIntent, Edge, Intent, Report, Violation, analyze, intents_from, trace
 from .paths import Caller, Outcome, activator_target
 from .topology import Finding, ModelRef, World
 
@@ -28,4 +28,5 @@ __all__ = [
     "activator_target",
     "analyze",
     "intents_from",
+    "trace",
 ]

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from ...spec.platform import PlatformSettings
 from .istio import Cond, Token
-from .netpol import NS_NAME
+from .netpol import NS_NAME, Selector
 from .paths import Caller, Engine
 from .topology import KNATIVE_NAMESPACE, Finding, ModelRef, World
 
@@ -344,11 +344,17 @@ class Report:
 
 
 def _summary(outcomes: Sequence[Any]) -> Summary:
-    def order(texts: set[tuple[int, str]]) -> list[str]:
-        return [t for _, t in sorted(texts)]  # shortest paths first
+    def order(chosen: list[Any]) -> list[str]:
+        """The shortest path of each kind first, then the others, shortest first."""
+        texts = sorted({(o.text().count(" -> "), len(o.text()), o.text(), o.kind) for o in chosen})
+        first: dict[str, str] = {}
+        for _, _, text, kind in texts:
+            first.setdefault(kind, text)
+        lead = list(first.values())
+        return lead + [t for _, _, t, _ in texts if t not in lead]
 
-    reached = order({(len(o.steps), o.text()) for o in outcomes if o.reached})
-    netpol = order({(len(o.steps), o.text()) for o in outcomes if o.mesh_reached and not o.reached})
+    reached = order([o for o in outcomes if o.reached])
+    netpol = order([o for o in outcomes if o.mesh_reached and not o.reached])
     stops = Counter(o.stop for o in outcomes if not o.reached and o.stop)
     return Summary(
         bool(reached),
@@ -373,20 +379,31 @@ def _egress_fingerprint(world: World, c: Caller) -> str:
     return text.replace(repr(own), "'<self>'")
 
 
-def _selector_keys(world: World) -> set[str]:
-    keys: set[str] = set()
+def _peer_selectors(world: World) -> tuple[list[Selector], list[Selector]]:
+    """The distinct selectors ingress rules pick peers by: pod selectors, and namespace
+    selectors on labels other than the name (names are handled as mentions)."""
+    pods: dict[Selector, None] = {}
+    namespaces: dict[Selector, None] = {}
     for pols in world.network.by_ns.values():
         for p in pols:
             for r in p.ingress or ():
                 for peer in r.peers or ():
-                    for sel in (peer.pods, peer.namespaces):
-                        if sel is not None:
-                            keys |= {k for k, _ in sel.labels} | {k for k, _, _ in sel.expressions}
-    keys.discard(NS_NAME)
-    return keys
+                    if peer.pods is not None:
+                        pods[peer.pods] = None
+                    ns = peer.namespaces
+                    if ns is not None and (
+                        any(k != NS_NAME for k, _ in ns.labels)
+                        or any(k != NS_NAME for k, _, _ in ns.expressions)
+                    ):
+                        namespaces[ns] = None
+    return list(pods), list(namespaces)
 
 
-def _group_key(world: World, c: Caller, keys: set[str]) -> tuple[Any, ...]:
+def _group_key(
+    world: World, c: Caller, selectors: tuple[list[Selector], list[Selector]]
+) -> tuple[Any, ...]:
+    """Callers with one key take the same decisions wherever no rule names them: the same
+    mesh identity presence, own egress policies and answers from every peer selector."""
     if c.namespace is None:
         t = c.token
         return (
@@ -395,20 +412,21 @@ def _group_key(world: World, c: Caller, keys: set[str]) -> tuple[Any, ...]:
             t.valid if t else None,
             t.audiences if t else (),
         )
-    ns_labels = world.network.labels_of(c.namespace)
     pod = dict(c.pod_labels)
-
-    def proj(labels: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
-        return tuple(
-            (k, "<self>" if labels.get(k) == c.namespace else labels.get(k)) for k in sorted(keys)
-        )
-
-    return ("pod", c.sidecar, _egress_fingerprint(world, c), proj(ns_labels), proj(pod))
+    ns_labels = world.network.labels_of(c.namespace)
+    return (
+        "pod",
+        c.sidecar,
+        _egress_fingerprint(world, c),
+        tuple(sel.matches(pod) for sel in selectors[0]),
+        tuple(sel.matches(ns_labels) for sel in selectors[1]),
+    )
 
 
 @dataclass
 class _Mentions:
     namespaces: set[str] | None = field(default_factory=set)  # None: a wildcard names any
+    network: set[str] = field(default_factory=set)  # named by NetworkPolicies looked at
     token_values: set[str] | None = field(default_factory=set)
 
 
@@ -435,18 +453,19 @@ def _mentions(world: World, rules: set[tuple[str, int]], namespaces: set[str]) -
                     out.token_values.add(
                         v.rpartition("/")[2] if c.attr == "requestPrincipals" else v
                     )
-    if out.namespaces is not None:
-        for ns in namespaces:
-            out.namespaces.add(ns)
-            names = world.network.names_in_ingress(ns)
-            out.namespaces |= names or set()
+    for ns in namespaces:
+        out.network.add(ns)
+        out.network |= world.network.names_in_ingress(ns) or set()
     return out
 
 
 def _special(c: Caller, m: _Mentions) -> bool:
     """Whether a rule looked at may tell this caller apart from its group's representative."""
     if c.namespace is not None:
-        return m.namespaces is None or c.namespace in m.namespaces
+        if c.namespace in m.network:
+            return True
+        # a caller without a mesh identity: no authorization rule can see its namespace
+        return c.sidecar and (m.namespaces is None or c.namespace in m.namespaces)
     if c.token is None:
         return False
     if m.token_values is None:
@@ -475,10 +494,10 @@ def analyze(
         key=lambda r: (r.tenant, r.name),
     )
     report = Report(models, callers, findings=list(world.findings))
-    keys = _selector_keys(world)
+    selectors = _peer_selectors(world)
     groups: dict[tuple[Any, ...], list[Caller]] = {}
     for c in callers:
-        key = _group_key(world, c, keys) if reuse else (c.id,)
+        key = _group_key(world, c, selectors) if reuse else (c.id,)
         groups.setdefault(key, []).append(c)
     for ref in models:
         model = world.models[ref]
@@ -506,3 +525,18 @@ def analyze(
                     report.evaluated += 1
                 report.edges[(ref, c.id)] = Edge(ref, c, intent.declares(c), summary)
     return report
+
+
+def trace(
+    manifests: Iterable[Mapping[str, Any]],
+    platform: PlatformSettings,
+    intents: Mapping[str, Intent],
+    caller_id: str,
+    model: str,
+) -> list[Any]:
+    """Every path (:class:`~.paths.Outcome`) caller class ``caller_id`` has to ``model``
+    (``<tenant>/<name>``), reached or not: what the report summarizes, whole."""
+    world = World(manifests, platform)
+    caller = next(c for c in caller_classes(world, intents, platform) if c.id == caller_id)
+    ref = next(r for r in world.models if str(r) == model)
+    return list(Engine(world).paths(caller, world.models[ref]))

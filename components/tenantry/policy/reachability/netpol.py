@@ -245,9 +245,10 @@ class Network:
                     continue
                 if r.peers is None or any(x.matches(p.namespace, peer, peer_ns) for x in r.peers):
                     return ""
-        names = ", ".join(p.name for p in selecting)
-        side = "egress from" if egress else "ingress to"
-        return f"NetworkPolicy {side} {ep.namespace} ({names}) has no rule for port {port}"
+        names = ", ".join(sorted(p.name for p in selecting))
+        # the sender is named by the path; ingress names the receiving namespace
+        side = "egress of the sender's namespace" if egress else f"ingress to {ep.namespace}"
+        return f"NetworkPolicy {side} ({names}) has no rule for port {port}"
 
     def allows(self, src: Endpoint, dst: Endpoint, port: int, proto: str = "TCP") -> NetVerdict:
         key = (src, dst, port, proto)

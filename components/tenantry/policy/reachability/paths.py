@@ -22,8 +22,9 @@ namespace apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from ...spec.hosts import CLUSTER_DOMAIN
@@ -71,6 +72,10 @@ class Src:
     proxy: bool
     identity: str | None
 
+    @cached_property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.namespace, self.labels, self.ip)
+
 
 @dataclass(frozen=True)
 class Hop:
@@ -93,29 +98,29 @@ class Outcome:
     stop: str  # what refused it (empty when reached)
 
     def text(self) -> str:
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:
         return " -> ".join(self.steps)
 
 
-@dataclass(frozen=True)
-class _Trace:
-    kind: PathKind
-    steps: tuple[str, ...]
-    net_ok: bool = True
-    net_stop: str = ""
+Tail = tuple[tuple[str, ...], str, str]  # steps, NetworkPolicy stop, identity-layer stop
+END: list[Tail] = [((), "", "")]
 
-    def then(self, step: str, hop: Hop) -> tuple[_Trace, bool]:
-        """This trace with one more hop, and whether the request gets past it at all
-        (the identity layer refusing ends the path in both views)."""
-        t = replace(self, steps=(*self.steps, step))
-        if not hop.net_ok and t.net_ok:
-            t = replace(t, net_ok=False, net_stop=f"{step}: {hop.net_reason}")
-        return t, hop.mesh_ok
 
-    def end(self, hop: Hop | None, step: str = "") -> Outcome:
-        if hop is not None and not hop.mesh_ok:
-            stop = f"{step}: {hop.mesh_reason}"
-            return Outcome(self.kind, self.steps, False, False, self.net_stop or stop)
-        return Outcome(self.kind, self.steps, self.net_ok, True, self.net_stop)
+def _join(step: str, hop: Hop, rest: list[Tail]) -> list[Tail]:
+    """The ways on of a request that takes ``hop`` (described by ``step``) and then any of
+    ``rest``. The identity layer refusing ends it; a NetworkPolicy refusing is noted and the
+    path followed on (the identity layer must hold without NetworkPolicy)."""
+    net = "" if hop.net_ok else f"{step}: {hop.net_reason}"
+    if not hop.mesh_ok:
+        return [((step,), net, f"{step}: {hop.mesh_reason}")]
+    return [((step, *steps), net or n, m) for steps, n, m in rest]
+
+
+def _outcomes(kind: PathKind, tails: list[Tail]) -> list[Outcome]:
+    return [Outcome(kind, steps, not n and not m, not m, n or m) for steps, n, m in tails]
 
 
 def activator_target(req: Request) -> tuple[str, str] | None:
@@ -140,7 +145,19 @@ class Engine:
 
     def __init__(self, world: World) -> None:
         self.w = world
-        self._cache: dict[tuple[object, ...], Hop] = {}
+        self._cache: dict[
+            tuple[object, ...], tuple[bool, str, bool, frozenset[tuple[str, int]]]
+        ] = {}
+        self._modes: dict[tuple[str, str, int], tuple[str, str]] = {}
+        self._endpoints: dict[int, Endpoint] = {}
+        self._outcome_cache: dict[tuple[object, ...], list[Outcome]] = {}
+        self._ingress_cache: dict[
+            tuple[object, ...], tuple[list[Outcome], frozenset[tuple[str, int]], frozenset[str]]
+        ] = {}
+        self._tails: dict[
+            tuple[object, ...],
+            tuple[list[Tail], frozenset[tuple[str, int]], frozenset[str]],
+        ] = {}
         self.consulted: set[tuple[str, int]] | None = None  # rules looked at, when recording
         self.consulted_namespaces: set[str] | None = None
         w = world
@@ -162,54 +179,59 @@ class Engine:
     # --- one hop ----------------------------------------------------------------------------
 
     def hop(self, src: Src, dst: Workload, port: int, req: Request) -> Hop:
-        key = (src, dst.namespace, dst.name, port, req)
-        out = self._cache.get(key)
-        if out is None:
-            w = self.w
-            net = w.network.allows(
-                Endpoint(src.namespace, src.labels, src.ip),
-                Endpoint(dst.namespace, tuple(sorted(dst.labels.items())), dst.ip),
-                port,
+        ep = self._endpoints.get(id(dst))
+        if ep is None:
+            ep = self._endpoints[id(dst)] = Endpoint(
+                dst.namespace, tuple(sorted(dst.labels.items())), dst.ip
             )
-            out = self._mesh(src, dst, port, req, net.allowed, net.reason)
-            self._cache[key] = out
+        net = self.w.network.allows(src.endpoint, ep, port)
+        ok, reason, forwards, rules = self._mesh(src, dst, port, req)
         if self.consulted is not None:
-            self.consulted |= out.rules
+            self.consulted |= rules
         if self.consulted_namespaces is not None:
-            self.consulted_namespaces.update(n for n in (src.namespace, dst.namespace) if n)
-        return out
+            self.consulted_namespaces.add(dst.namespace)  # its ingress rules were looked at
+        return Hop(net.allowed, net.reason, ok, reason, req.token if forwards else None, rules)
 
     def _mesh(
-        self, src: Src, dst: Workload, port: int, req: Request, net_ok: bool, net_reason: str
-    ) -> Hop:
+        self, src: Src, dst: Workload, port: int, req: Request
+    ) -> tuple[bool, str, bool, frozenset[tuple[str, int]]]:
+        """The destination proxy's decision: (passes, why, the token goes on, rules looked
+        at). Cached on what its policies can see of the request."""
         w = self.w
         if not dst.proxy:
-            return Hop(net_ok, net_reason, True, "no sidecar: no Istio policy applies", req.token)
+            return True, "no sidecar: no Istio policy applies", True, frozenset()
         ps = w.policies(dst)
         peer: str | None = None
         if dst is not w.gateway:
-            mode, why = ps.mtls_mode(port, w.root)
+            mkey = (dst.namespace, dst.name, port)
+            mode_why = self._modes.get(mkey)
+            if mode_why is None:
+                mode_why = self._modes[mkey] = ps.mtls_mode(port, w.root)
+            mode, why = mode_why
             if src.proxy and mode != "DISABLE":
                 peer = src.identity
             elif mode == "STRICT":
-                return Hop(
-                    net_ok,
-                    net_reason,
+                return (
                     False,
                     f"STRICT mTLS ({why}) refuses a caller without a mesh identity",
-                    None,
+                    False,
+                    frozenset(),
                 )
-        auth, forwarded, refused = ps.authenticate(req)
+        creq = ps.canonical(req)
+        ip = src.ip if {"ipBlocks", "remoteIpBlocks"} & ps.inspects else ""
+        key = (dst.namespace, dst.name, port, creq, peer, ip)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        auth, forwarded, refused = ps.authenticate(creq)
         if refused:
-            return Hop(net_ok, net_reason, False, refused, None)
-        ctx = Context(req, peer, src.ip, src.ip, dst.ip, auth)
-        rules = frozenset(
-            (p.ref, r.index)
-            for index in (ps.custom, ps.deny, ps.allow)
-            for p, r in index.candidates(req)
-        )
-        verdict = ps.authorize(ctx)
-        return Hop(net_ok, net_reason, verdict.allowed, verdict.reason, forwarded, rules)
+            out = (False, refused, False, frozenset[tuple[str, int]]())
+        else:
+            verdict, seen = ps.decide(Context(creq, peer, src.ip, src.ip, dst.ip, auth))
+            forwards = creq.token is None or forwarded is not None
+            out = (verdict.allowed, verdict.reason, forwards, seen)
+        self._cache[key] = out
+        return out
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -235,14 +257,30 @@ class Engine:
             return None
         return f"{self.w.trust_domain}/ns/{c.namespace}/sa/{c.service_account}"
 
+    def _shared(self, key: tuple[object, ...], build: Callable[[], list[Tail]]) -> list[Tail]:
+        """A way on that does not depend on the caller (it starts at the gateway or the
+        activator), computed once; the rules it looked at count for every caller."""
+        hit = self._tails.get(key)
+        if hit is None:
+            outer_rules, outer_ns = self.consulted, self.consulted_namespaces
+            self.consulted, self.consulted_namespaces = set(), set()
+            tails = build()
+            hit = (tails, frozenset(self.consulted), frozenset(self.consulted_namespaces))
+            self._tails[key] = hit
+            self.consulted, self.consulted_namespaces = outer_rules, outer_ns
+        tails, rules, namespaces = hit
+        if self.consulted is not None:
+            self.consulted |= rules
+        if self.consulted_namespaces is not None:
+            self.consulted_namespaces |= namespaces
+        return tails
+
     def _direct(self, src: Src, m: Model) -> Iterator[Outcome]:
         for rev in m.revisions:
             for port in DIRECT_PORTS:
                 req = Request(rev.pod.ip, port, path=f"/v2/models/{m.ref.name}/infer")
-                step = f"pod {rev.name} :{port}"
                 hop = self.hop(src, rev.pod, port, req)
-                t, _ = _Trace("direct", ()).then(step, hop)
-                yield t.end(hop, step)
+                yield from _outcomes("direct", _join(f"pod {rev.name} :{port}", hop, END))
 
     def _activator_forms(self, m: Model, rev: Revision) -> list[tuple[str, Request]]:
         ns = m.ref.tenant
@@ -250,170 +288,214 @@ class Engine:
         host = f"{rev.name}.{ns}.svc.{CLUSTER_DOMAIN}"
         infer = f"/v2/models/{m.ref.name}/infer"
         hdrs = ((NS_HEADER, ns), (REV_HEADER, rev.name))
+        repeated = ((NS_HEADER, ns), (NS_HEADER, "default"), (REV_HEADER, rev.name))
+        empty = ((NS_HEADER, ""), (REV_HEADER, ""))
         return [
             ("headers", Request(svc, QUEUE_HTTP1, path=infer, headers=hdrs)),
-            (
-                "repeated namespace header",
-                Request(
-                    svc,
-                    QUEUE_HTTP1,
-                    path=infer,
-                    headers=((NS_HEADER, ns), (NS_HEADER, "default"), (REV_HEADER, rev.name)),
-                ),
-            ),
+            ("repeated namespace header", Request(svc, QUEUE_HTTP1, path=infer, headers=repeated)),
             ("Host", Request(host, QUEUE_HTTP1, path=infer)),
             ("Host with port", Request(f"{host}:80", QUEUE_HTTP1, path=infer)),
-            (
-                "empty headers and Host",
-                Request(host, QUEUE_HTTP1, path=infer, headers=((NS_HEADER, ""), (REV_HEADER, ""))),
-            ),
+            ("empty headers and Host", Request(host, QUEUE_HTTP1, path=infer, headers=empty)),
             ("headers, h2c port", Request(svc, QUEUE_H2C, path=infer, headers=hdrs)),
         ]
 
     def _activator(self, src: Src, m: Model, token: Token | None) -> Iterator[Outcome]:
         for rev in m.revisions:
             for form, req in self._activator_forms(m, rev):
-                req = replace(req, token=token)
-                step = f"activator :{req.port} [{form}: {_describe(req)}]"
+                req = req.with_token(token)
                 hop = self.hop(src, self.w.activator, req.port, req)
-                t, go_on = _Trace("activator", ()).then(step, hop)
-                if not go_on:
-                    yield t.end(hop, step)
-                    continue
-                yield from self._from_activator(t, m, rev, replace(req, token=hop.token))
+                step = f"activator :{req.port} [{form}: {_describe(req)}]"
+                rest = self._after_activator(m, rev, req.with_token(hop.token))
+                yield from _outcomes("activator", _join(step, hop, rest))
 
-    def _from_activator(
-        self, t: _Trace, m: Model, rev: Revision, req: Request
-    ) -> Iterator[Outcome]:
-        target = activator_target(req)
-        if target != (m.ref.tenant, rev.name):
-            yield replace(
-                t.end(None),
-                reached=False,
-                mesh_reached=False,
-                stop="the activator routes it elsewhere",
-            )
-            return
-        fwd = replace(req, port=QUEUE_HTTP1)
-        step = f"pod {rev.name} :{QUEUE_HTTP1} (from the activator)"
-        hop = self.hop(self.activator_src, rev.pod, QUEUE_HTTP1, fwd)
-        t2, _ = t.then(step, hop)
-        yield t2.end(hop, step)
+    def _after_activator(self, m: Model, rev: Revision, req: Request) -> list[Tail]:
+        """The activator proxies ``req`` to the revision it names, with its own identity."""
 
-    def _deliver(
-        self, t: _Trace, src: Src, m: Model, route: Route, req: Request
-    ) -> Iterator[Outcome]:
+        def build() -> list[Tail]:
+            if activator_target(req) != (m.ref.tenant, rev.name):
+                return [((), "", "the activator routes it elsewhere")]
+            fwd = Request(req.host, QUEUE_HTTP1, req.method, req.path, req.headers, req.token)
+            hop = self.hop(self.activator_src, rev.pod, QUEUE_HTTP1, fwd)
+            return _join(f"pod {rev.name} :{QUEUE_HTTP1} (from the activator)", hop, END)
+
+        return self._shared(("activator", m.ref, rev.name, req), build)
+
+    def _deliver(self, src: Src, m: Model, route: Route, req: Request) -> list[Tail]:
         """A router (a sidecar or the gateway) sends ``req`` on along a Knative route: to each
         revision's pods, or through the activator while it is in the data path."""
+        if src is self.gateway_src:
+            return self._shared(
+                ("deliver", m.ref, route.name, req),
+                lambda: self._deliver_from(src, m, route, req),
+            )
+        return self._deliver_from(src, m, route, req)
+
+    def _deliver_from(self, src: Src, m: Model, route: Route, req: Request) -> list[Tail]:
+        out: list[Tail] = []
+        kept = tuple((k, v) for k, v in req.headers if k not in (NS_HEADER, REV_HEADER))
         for name in route.revisions:
             rev = m.revision(name)
             if rev is None:
                 continue
-            routed = replace(
-                req,
-                headers=(
-                    *((k, v) for k, v in req.headers if k not in (NS_HEADER, REV_HEADER)),
-                    (NS_HEADER, m.ref.tenant),
-                    (REV_HEADER, rev.name),
-                ),
-                port=QUEUE_HTTP1,
+            routed = Request(
+                req.host,
+                QUEUE_HTTP1,
+                req.method,
+                req.path,
+                (*kept, (NS_HEADER, m.ref.tenant), (REV_HEADER, rev.name)),
+                req.token,
             )
             for mode in rev.modes:
                 if mode == "serve":
-                    step = f"pod {rev.name} :{QUEUE_HTTP1}"
                     hop = self.hop(src, rev.pod, QUEUE_HTTP1, routed)
-                    t2, _ = t.then(step, hop)
-                    yield t2.end(hop, step)
+                    out += _join(f"pod {rev.name} :{QUEUE_HTTP1}", hop, END)
                     continue
-                step = f"activator :{QUEUE_HTTP1} (revision {rev.name} in proxy mode)"
                 hop = self.hop(src, self.w.activator, QUEUE_HTTP1, routed)
-                t2, go_on = t.then(step, hop)
-                if not go_on:
-                    yield t2.end(hop, step)
-                    continue
-                yield from self._from_activator(t2, m, rev, replace(routed, token=hop.token))
+                step = f"activator :{QUEUE_HTTP1} (revision {rev.name} in proxy mode)"
+                rest = self._after_activator(m, rev, routed.with_token(hop.token))
+                out += _join(step, hop, rest)
+        return out
 
-    def _gateway_route(self, t: _Trace, m: Model, route: Route, req: Request) -> Iterator[Outcome]:
+    def _after_gateway(self, m: Model, route: Route, req: Request) -> list[Tail]:
         """The gateway has accepted ``req`` for ``route`` and sends it on."""
-        if route.kind == "inference-service":
-            yield from self._to_local_gateway(t, self.gateway_src, m, route, req)
-        else:
-            yield from self._deliver(t, self.gateway_src, m, route, req)
 
-    def _to_local_gateway(
-        self, t: _Trace, sender: Src, m: Model, route: Route, req: Request
-    ) -> Iterator[Outcome]:
+        def build() -> list[Tail]:
+            if route.kind == "inference-service":
+                return self._to_local_gateway(self.gateway_src, m, route, req)
+            return self._deliver(self.gateway_src, m, route, req)
+
+        return self._shared(("gateway", m.ref, route.name, req), build)
+
+    def _to_local_gateway(self, sender: Src, m: Model, route: Route, req: Request) -> list[Tail]:
         """KServe's route: on to the cluster-local gateway with the predictor's Host (and
         KServe's name headers), which routes it along the predictor's Knative route."""
         again = Request(
             route.predictor_host,
             GATEWAY_LOCAL_PORT,
-            path=req.path,
-            headers=(
+            req.method,
+            req.path,
+            (
                 *req.headers,
                 ("kserve-isvc-name", m.ref.name),
                 ("kserve-isvc-namespace", m.ref.tenant),
             ),
-            token=req.token,
+            req.token,
         )
-        step = f"cluster-local gateway :{GATEWAY_LOCAL_PORT} [Host {route.predictor_host}]"
         hop = self.hop(sender, self.w.gateway, GATEWAY_LOCAL_PORT, again)
-        t2, go_on = t.then(step, hop)
-        if not go_on:
-            yield t2.end(hop, step)
-            return
         predictor = next((r for r in m.routes if r.kind == "predictor"), None)
+        rest = END
         if predictor is not None:
-            yield from self._deliver(
-                t2, self.gateway_src, m, predictor, replace(again, token=hop.token)
-            )
+            rest = self._deliver(self.gateway_src, m, predictor, again.with_token(hop.token))
+        step = f"cluster-local gateway :{GATEWAY_LOCAL_PORT} [Host {route.predictor_host}]"
+        return _join(step, hop, rest)
 
     def _local_gateway(self, src: Src, m: Model, token: Token | None) -> Iterator[Outcome]:
+        """The gateway sees no identity (callers reach it in plaintext), so what it does with
+        each Host is the same for every caller: computed once per model and token; the
+        caller's own part is the network from it to the gateway."""
+        w = self.w
+        ep = self._endpoints.get(id(w.gateway))
+        if ep is None:
+            ep = self._endpoints[id(w.gateway)] = Endpoint(
+                w.gateway.namespace, tuple(sorted(w.gateway.labels.items())), w.gateway.ip
+            )
+        net = w.network.allows(src.endpoint, ep, GATEWAY_LOCAL_PORT)
+        if self.consulted_namespaces is not None:
+            self.consulted_namespaces.add(w.gateway.namespace)
+        families = self._shared(("local", m.ref, token), lambda: self._local_family(m, token))
+        key = ("local-outcomes", m.ref, token, net.allowed, net.reason)
+        outcomes = self._outcome_cache.get(key)
+        if outcomes is None:
+            outcomes = []
+            for steps, n, x in families:
+                if not net.allowed and not n:
+                    n = f"{steps[0]}: {net.reason}"
+                outcomes.append(
+                    Outcome("cluster-local gateway", steps, not n and not x, not x, n or x)
+                )
+            self._outcome_cache[key] = outcomes
+        yield from outcomes
+
+    def _local_family(self, m: Model, token: Token | None) -> list[Tail]:
+        anyone = Src(None, (), CALLER_IP, False, None)  # what the gateway sees of a caller
+        out: list[Tail] = []
+        infer = f"/v2/models/{m.ref.name}/infer"
         for route in m.routes:
             for host in route.local_gateway:
                 for form in (host, f"{host}:80"):
-                    req = Request(
-                        form, GATEWAY_LOCAL_PORT, path=f"/v2/models/{m.ref.name}/infer", token=token
+                    req = Request(form, GATEWAY_LOCAL_PORT, path=infer, token=token)
+                    ok, reason, forwards, rules = self._mesh(
+                        anyone, self.w.gateway, GATEWAY_LOCAL_PORT, req
                     )
+                    if self.consulted is not None:
+                        self.consulted |= rules
+                    hop = Hop(True, "", ok, reason, token if forwards else None, rules)
                     step = f"cluster-local gateway :{GATEWAY_LOCAL_PORT} [Host {form}]"
-                    hop = self.hop(src, self.w.gateway, GATEWAY_LOCAL_PORT, req)
-                    t, go_on = _Trace("cluster-local gateway", ()).then(step, hop)
-                    if not go_on:
-                        yield t.end(hop, step)
-                        continue
-                    yield from self._gateway_route(t, m, route, replace(req, token=hop.token))
+                    rest = self._after_gateway(m, route, req.with_token(hop.token))
+                    out += _join(step, hop, rest)
+        return out
 
     def _mesh_routes(self, src: Src, m: Model, token: Token | None) -> Iterator[Outcome]:
+        """Host forms that every workload on the route sees alike (its policies' canonical
+        request is the same) take the same decisions: followed once, named each."""
+        infer = f"/v2/models/{m.ref.name}/infer"
         for route in m.routes:
+            dsts: list[Workload] = []
+            for name in route.revisions:
+                rev = m.revision(name)
+                if rev is not None:
+                    dsts.append(rev.pod)
+                    if "proxy" in rev.modes:
+                        dsts.append(self.w.activator)
+            done: dict[object, list[Tail]] = {}
             for host in route.mesh:
                 for form in (host, f"{host}:80"):
-                    req = Request(
-                        form, QUEUE_HTTP1, path=f"/v2/models/{m.ref.name}/infer", token=token
-                    )
-                    t = _Trace("mesh", (f"own sidecar [Host {form}]",))
+                    req = Request(form, QUEUE_HTTP1, path=infer, token=token)
                     if route.kind == "inference-service":
-                        yield from self._to_local_gateway(t, src, m, route, req)
-                        continue
-                    yield from self._deliver(t, src, m, route, req)
+                        key: object = "rewritten"  # KServe sets the Host: every form alike
+                    else:
+                        key = tuple(
+                            self.w.policies(d).canonical(req) if d.proxy else None for d in dsts
+                        )
+                    tails = done.get(key)
+                    if tails is None:
+                        if route.kind == "inference-service":
+                            tails = self._to_local_gateway(src, m, route, req)
+                        else:
+                            tails = self._deliver(src, m, route, req)
+                        done[key] = tails
+                    step = f"own sidecar [Host {form}]"
+                    yield from _outcomes("mesh", [((step, *s), n, x) for s, n, x in tails])
 
     def _ingress(self, caller: Caller, m: Model) -> Iterator[Outcome]:
+        key = ("ingress-outcomes", m.ref, caller.token)
+        hit = self._ingress_cache.get(key)
+        if hit is None:
+            outer_rules, outer_ns = self.consulted, self.consulted_namespaces
+            self.consulted, self.consulted_namespaces = set(), set()
+            outcomes = list(self._ingress_paths(caller, m))
+            hit = (outcomes, frozenset(self.consulted), frozenset(self.consulted_namespaces))
+            self._ingress_cache[key] = hit
+            self.consulted, self.consulted_namespaces = outer_rules, outer_ns
+        outcomes, rules, namespaces = hit
+        if self.consulted is not None:
+            self.consulted |= rules
+        if self.consulted_namespaces is not None:
+            self.consulted_namespaces |= namespaces
+        yield from outcomes
+
+    def _ingress_paths(self, caller: Caller, m: Model) -> Iterator[Outcome]:
+        """A caller outside the cluster is its token: the same paths for one token."""
         src = Src(None, (), EXTERNAL_IP, False, None)
+        infer = f"/v2/models/{m.ref.name}/infer"
         for route in m.routes:
             for host in route.external:
                 for form in (host, f"{host}:80", f"{host}:443"):
-                    req = Request(
-                        form,
-                        GATEWAY_EXTERNAL_PORT,
-                        path=f"/v2/models/{m.ref.name}/infer",
-                        token=caller.token,
-                    )
-                    step = f"ingress gateway :{GATEWAY_EXTERNAL_PORT} [Host {form}]"
+                    req = Request(form, GATEWAY_EXTERNAL_PORT, path=infer, token=caller.token)
                     hop = self.hop(src, self.w.gateway, GATEWAY_EXTERNAL_PORT, req)
-                    t, go_on = _Trace("ingress gateway", ()).then(step, hop)
-                    if not go_on:
-                        yield t.end(hop, step)
-                        continue
-                    yield from self._gateway_route(t, m, route, replace(req, token=hop.token))
+                    step = f"ingress gateway :{GATEWAY_EXTERNAL_PORT} [Host {form}]"
+                    rest = self._after_gateway(m, route, req.with_token(hop.token))
+                    yield from _outcomes("ingress gateway", _join(step, hop, rest))
 
 
 def _describe(req: Request) -> str:
