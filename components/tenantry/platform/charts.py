@@ -130,7 +130,7 @@ def cert_manager_values() -> dict[str, Any]:
     return {"crds": {"enabled": True}}
 
 
-def kserve_values(region: str, ingress: Ingress) -> dict[str, Any]:
+def kserve_values(region: str, ingress: Ingress | None = None) -> dict[str, Any]:
     """``kserve-resources`` values: the ``Knative`` deployment mode (KServe >= 0.19's name
     for Serverless), the platform's ingress domain and domain template (settings
     ``ingress``; Knative's own config is patched by :class:`.KServe`), and the S3 region the
@@ -143,6 +143,7 @@ def kserve_values(region: str, ingress: Ingress) -> dict[str, Any]:
     ``storageInitializer.enableModelcar`` in the ``inferenceservice-config`` ConfigMap, which
     the chart's ``kserve.storage.enableModelcar`` sets (KServe docs, "Serving Models with OCI
     Images")."""
+    ingress = ingress or Ingress()
     return {
         "kserve": {
             "controller": {
