@@ -17,7 +17,7 @@ import yaml
 
 from tenantry.cli.main import main
 from tenantry.engine import record_platform, render_files, write_atomic
-from tests.components.helpers import ROOT, is_istio, istio_validator
+from tests.components.helpers import ROOT, is_istio, istio_validator, istio_webhook_errors
 
 GOLDEN = Path(__file__).resolve().parent / "platform"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
@@ -59,6 +59,7 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
             continue
         if is_istio(obj):
             istio_validator(obj["apiVersion"], obj["kind"]).validate(obj)
+            assert istio_webhook_errors(obj) == [], path
             obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1

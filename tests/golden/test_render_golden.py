@@ -18,7 +18,14 @@ import pytest
 import yaml
 
 from tenantry.engine import record_tenant, render_files, write_atomic
-from tests.components.helpers import EXAMPLES, ROOT, is_istio, istio_validator, isvc_validator
+from tests.components.helpers import (
+    EXAMPLES,
+    ROOT,
+    is_istio,
+    istio_validator,
+    istio_webhook_errors,
+    isvc_validator,
+)
 
 GOLDEN = Path(__file__).resolve().parent / "tenants"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
@@ -97,6 +104,7 @@ def test_istio_objects_validate_against_istios_crds(name: str) -> None:
     assert {o["kind"] for o in objs} == {"AuthorizationPolicy", "PeerAuthentication", "EnvoyFilter"}
     for obj in objs:
         istio_validator(obj["apiVersion"], obj["kind"]).validate(obj)
+        assert istio_webhook_errors(obj) == [], obj["metadata"]["name"]
         kubernetes_validate.validate(
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]},
             K8S_VERSION,
@@ -113,6 +121,22 @@ def test_strict_istio_schema_rejects_unknown_fields() -> None:
     pa["spec"]["mtls"]["mode"] = "MUTUAL"  # not an Istio mode
     with pytest.raises(jsonschema.ValidationError, match="MUTUAL"):
         istio_validator(pa["apiVersion"], pa["kind"]).validate(pa)
+
+
+def test_the_webhook_checks_refuse_what_istio_refuses() -> None:
+    deny = next(
+        o for _, o in manifests("acme") if o["metadata"]["name"] == "tenantry-acme-admission"
+    )
+    assert istio_webhook_errors(deny) == []
+    assert istio_webhook_errors({**deny, "spec": {"action": "DENY"}}) == [
+        "DENY action without rules is meaningless"
+    ]
+    scoped = {**deny, "spec": {**deny["spec"], "targetRefs": [{"kind": "Gateway", "name": "g"}]}}
+    assert istio_webhook_errors(scoped) == ["only one of targetRefs or selector can be set"]
+    pa = {"kind": "PeerAuthentication", "spec": {"portLevelMtls": {"8002": {"mode": "STRICT"}}}}
+    assert istio_webhook_errors(pa) == [
+        "mesh/namespace peer authentication cannot have port level mTLS"
+    ]
 
 
 def test_every_kind_is_validated() -> None:
