@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from ...spec.hosts import CLUSTER_DOMAIN
 from .istio import Context, Request, Token, Workload
@@ -42,6 +42,7 @@ from .topology import (
     World,
 )
 
+T = TypeVar("T")
 PathKind = Literal["direct", "mesh", "cluster-local gateway", "ingress gateway", "activator"]
 NS_HEADER, REV_HEADER = "knative-serving-namespace", "knative-serving-revision"
 EXTERNAL_IP = "198.51.100.7"  # a caller outside the cluster (TEST-NET-2)
@@ -151,12 +152,8 @@ class Engine:
         self._modes: dict[tuple[str, str, int], tuple[str, str]] = {}
         self._endpoints: dict[int, Endpoint] = {}
         self._outcome_cache: dict[tuple[object, ...], list[Outcome]] = {}
-        self._ingress_cache: dict[
-            tuple[object, ...], tuple[list[Outcome], frozenset[tuple[str, int]], frozenset[str]]
-        ] = {}
-        self._tails: dict[
-            tuple[object, ...],
-            tuple[list[Tail], frozenset[tuple[str, int]], frozenset[str]],
+        self._memo: dict[
+            tuple[object, ...], tuple[Any, frozenset[tuple[str, int]], frozenset[str]]
         ] = {}
         self.consulted: set[tuple[str, int]] | None = None  # rules looked at, when recording
         self.consulted_namespaces: set[str] | None = None
@@ -257,23 +254,24 @@ class Engine:
             return None
         return f"{self.w.trust_domain}/ns/{c.namespace}/sa/{c.service_account}"
 
-    def _shared(self, key: tuple[object, ...], build: Callable[[], list[Tail]]) -> list[Tail]:
-        """A way on that does not depend on the caller (it starts at the gateway or the
-        activator), computed once; the rules it looked at count for every caller."""
-        hit = self._tails.get(key)
+    def _shared(self, key: tuple[object, ...], build: Callable[[], list[T]]) -> list[T]:
+        """What does not depend on the caller (a way on from the gateway or the activator,
+        all an outside caller's paths for one token), computed once; the rules and
+        namespaces it looked at count for every caller that uses it."""
+        hit = self._memo.get(key)
         if hit is None:
             outer_rules, outer_ns = self.consulted, self.consulted_namespaces
             self.consulted, self.consulted_namespaces = set(), set()
-            tails = build()
-            hit = (tails, frozenset(self.consulted), frozenset(self.consulted_namespaces))
-            self._tails[key] = hit
+            value = build()
+            hit = (value, frozenset(self.consulted), frozenset(self.consulted_namespaces))
+            self._memo[key] = hit
             self.consulted, self.consulted_namespaces = outer_rules, outer_ns
-        tails, rules, namespaces = hit
+        value, rules, namespaces = hit
         if self.consulted is not None:
             self.consulted |= rules
         if self.consulted_namespaces is not None:
             self.consulted_namespaces |= namespaces
-        return tails
+        return value
 
     def _direct(self, src: Src, m: Model) -> Iterator[Outcome]:
         for rev in m.revisions:
@@ -468,21 +466,8 @@ class Engine:
                     yield from _outcomes("mesh", [((step, *s), n, x) for s, n, x in tails])
 
     def _ingress(self, caller: Caller, m: Model) -> Iterator[Outcome]:
-        key = ("ingress-outcomes", m.ref, caller.token)
-        hit = self._ingress_cache.get(key)
-        if hit is None:
-            outer_rules, outer_ns = self.consulted, self.consulted_namespaces
-            self.consulted, self.consulted_namespaces = set(), set()
-            outcomes = list(self._ingress_paths(caller, m))
-            hit = (outcomes, frozenset(self.consulted), frozenset(self.consulted_namespaces))
-            self._ingress_cache[key] = hit
-            self.consulted, self.consulted_namespaces = outer_rules, outer_ns
-        outcomes, rules, namespaces = hit
-        if self.consulted is not None:
-            self.consulted |= rules
-        if self.consulted_namespaces is not None:
-            self.consulted_namespaces |= namespaces
-        yield from outcomes
+        key = ("ingress", m.ref, caller.token)
+        yield from self._shared(key, lambda: list(self._ingress_paths(caller, m)))
 
     def _ingress_paths(self, caller: Caller, m: Model) -> Iterator[Outcome]:
         """A caller outside the cluster is its token: the same paths for one token."""
