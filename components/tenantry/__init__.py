@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .platform.gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
     from .platform.key import PlatformKey, PlatformKeyArgs
     from .platform.kserve import KServe, KServeArgs
+    from .platform.mesh import PlatformMesh, PlatformMeshArgs
     from .platform.node_role import NodeRole, NodeRoleArgs
     from .platform.platform import Platform, PlatformArgs
     from .platform.priority import PriorityClasses, PriorityClassesArgs
@@ -107,6 +108,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PlatformProgramError": ("platform.program", "PlatformProgramError"),
     "PlatformSettings": ("spec", "PlatformSettings"),
     "PoolPlanError": ("platform.gpu_pool", "PoolPlanError"),
+    "PlatformMesh": ("platform.mesh", "PlatformMesh"),
+    "PlatformMeshArgs": ("platform.mesh", "PlatformMeshArgs"),
     "PriorityClasses": ("platform.priority", "PriorityClasses"),
     "PriorityClassesArgs": ("platform.priority", "PriorityClassesArgs"),
     "Problem": ("spec", "Problem"),
@@ -188,6 +191,8 @@ __all__ = [
     "PlatformInputs",
     "PlatformKey",
     "PlatformKeyArgs",
+    "PlatformMesh",
+    "PlatformMeshArgs",
     "PlatformOutputsMissing",
     "PlatformProgramError",
     "PlatformSettings",
