@@ -451,27 +451,52 @@ class Rule:
         vals = [c.values for c in self.when if c.attr == attr and not c.negated]
         return [vals[0]] if vals else None
 
-    def namespaces_named(self) -> frozenset[str] | None:
-        """The source namespaces this rule names (None: a wildcard makes any namespace
-        possibly special)."""
+    def identities_named(
+        self, policy_ns: str
+    ) -> tuple[frozenset[str] | None, frozenset[tuple[str, str]]]:
+        """Which source identities this rule can tell apart from others: the namespaces it
+        names (any workload there may be told apart; None: a pattern could name any
+        namespace) and the workloads it names exactly (namespace, service account). A
+        bare ``*`` names nobody: it asks only for some identity (namespaces ``*`` matches
+        every identity, which always has a namespace)."""
         names: set[str] = set()
+        exact: set[tuple[str, str]] = set()
         conds = [c for p in self.principals for c in p] + list(self.when)
         for c in conds:
+            if c.attr not in ("namespaces", "principals", "serviceAccounts"):
+                continue
             for v in c.values:
+                if v == "*":
+                    continue
                 if c.attr == "namespaces":
                     if "*" in v:
-                        return None
+                        return None, frozenset()
                     names.add(v)
-                elif c.attr in ("principals", "serviceAccounts"):
-                    ns = namespace_of("/" + v + "/") if c.attr == "principals" else None
-                    if c.attr == "serviceAccounts":
-                        ns = v.partition("/")[0] if "/" in v else None
-                    if ns is None or "*" in ns:
-                        if c.attr == "serviceAccounts" and "/" not in v:
-                            continue  # the policy's own namespace: named by the policy
-                        return None
-                    names.add(ns)
-        return frozenset(names)
+                    continue
+                if c.attr == "serviceAccounts":
+                    ns, _, sa = v.partition("/")
+                    if not sa:
+                        ns, sa = policy_ns, v
+                    if _PLAIN.fullmatch(ns) and _PLAIN.fullmatch(sa):
+                        exact.add((ns, sa))
+                    elif _PLAIN.fullmatch(ns):
+                        names.add(ns)
+                    else:
+                        return None, frozenset()
+                    continue
+                m = _EXACT_PRINCIPAL.fullmatch(v)
+                if m and "*" not in v:
+                    exact.add((m.group(1), m.group(2)))
+                    continue
+                pattern_ns = namespace_of("/" + v + "/")
+                if pattern_ns is None or "*" in pattern_ns:
+                    return None, frozenset()
+                names.add(pattern_ns)
+        return frozenset(names), frozenset(exact)
+
+
+_PLAIN = re.compile(r"[a-z0-9-]+")  # no regular-expression syntax in a name
+_EXACT_PRINCIPAL = re.compile(r"[^/]*/ns/([^/]+)/sa/([^/]+)")
 
 
 def compile_rule(index: int, rule: Mapping[str, Any], policy_ns: str, where: str) -> Rule:

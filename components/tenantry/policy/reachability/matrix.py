@@ -20,9 +20,12 @@ changes the request path in ways the model does not evaluate.
 
 Callers that no policy on a model's paths tells apart are evaluated once: a class's result
 is reused for another class with the same mesh identity presence, the same own egress
-policies and the same labels on every selector the cluster's policies use, whose namespace
-(or token values) no rule looked at names. Evaluation is deterministic, so two such callers
-take the same decisions at every hop.
+policies and the same labels on every selector the cluster's policies use, when no rule the
+first one's paths looked at names the other's namespace or workload (an Istio source
+condition; a NetworkPolicy peer that selects its pods, in a rule on a port some path takes)
+or a value of its token, and, for a caller in a namespace those paths went through, it has
+no egress policy there. Evaluation is deterministic, so two such callers take the same
+decisions at every hop (tests hold the reuse to ``reuse=False``).
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ from typing import Any, Literal
 
 from ...spec.platform import PlatformSettings
 from .istio import Cond, Token
-from .netpol import NS_NAME, Selector
+from .netpol import NS_NAME, Peer, Selector
 from .paths import Caller, Engine
-from .topology import KNATIVE_NAMESPACE, Finding, ModelRef, World
+from .topology import KNATIVE_NAMESPACE, PROBED_PORTS, Finding, ModelRef, World
 
 MONITORING_NAMESPACE = "monitoring"
 UNRELATED_NAMESPACE = "unrelated"
@@ -425,8 +428,10 @@ def _group_key(
 
 @dataclass
 class _Mentions:
-    namespaces: set[str] | None = field(default_factory=set)  # None: a wildcard names any
-    network: set[str] = field(default_factory=set)  # named by NetworkPolicies looked at
+    namespaces: set[str] | None = field(default_factory=set)  # None: a pattern names any
+    workloads: set[tuple[str, str]] = field(default_factory=set)  # (namespace, account)
+    consulted: set[str] = field(default_factory=set)  # namespaces whose policies were read
+    peers: list[tuple[str, Peer]] = field(default_factory=list)  # (policy namespace, peer)
     token_values: set[str] | None = field(default_factory=set)
 
 
@@ -434,13 +439,14 @@ def _mentions(world: World, rules: set[tuple[str, int]], namespaces: set[str]) -
     by_ref = {p.ref: p for p in world.authz}
     out = _Mentions()
     for ref, index in rules:
-        rule = by_ref[ref].rules[index]
-        named = rule.namespaces_named()
+        policy = by_ref[ref]
+        rule = policy.rules[index]
+        named, exact = rule.identities_named(policy.namespace)
         if named is None or out.namespaces is None:
             out.namespaces = None
         else:
             out.namespaces |= named
-            out.namespaces.add(by_ref[ref].namespace)
+        out.workloads |= exact
         conds: list[Cond] = [c for p in rule.principals for c in p] + list(rule.when)
         for c in conds:
             if c.attr == "requestPrincipals" or c.attr.startswith("request.auth."):
@@ -453,19 +459,34 @@ def _mentions(world: World, rules: set[tuple[str, int]], namespaces: set[str]) -
                     out.token_values.add(
                         v.rpartition("/")[2] if c.attr == "requestPrincipals" else v
                     )
+    out.consulted = set(namespaces)
     for ns in namespaces:
-        out.network.add(ns)
-        out.network |= world.network.names_in_ingress(ns) or set()
+        out.peers += [(ns, peer) for peer in world.network.ingress_peers(ns, PROBED_PORTS)]
     return out
 
 
-def _special(c: Caller, m: _Mentions) -> bool:
-    """Whether a rule looked at may tell this caller apart from its group's representative."""
+def _special(world: World, c: Caller, m: _Mentions) -> bool:
+    """Whether a rule looked at may tell this caller apart from its group's representative.
+
+    In the cluster: a NetworkPolicy peer that names the caller's namespace and selects its
+    pods (address blocks cannot tell callers apart: they share one address), egress
+    policies of the caller's own in a namespace the paths went through (they may allow
+    "this namespace"), and, for a caller with a mesh identity, a rule that names its
+    namespace or its workload. Outside: a rule that names a value of its token."""
     if c.namespace is not None:
-        if c.namespace in m.network:
+        labels = dict(c.pod_labels)
+        for ns, peer in m.peers:
+            names = {ns} if peer.namespaces is None else peer.namespaces.names()
+            if c.namespace in names and (peer.pods is None or peer.pods.matches(labels)):
+                return True
+        if c.namespace in m.consulted and world.network.selects_for_egress(c.namespace, labels):
             return True
         # a caller without a mesh identity: no authorization rule can see its namespace
-        return c.sidecar and (m.namespaces is None or c.namespace in m.namespaces)
+        return c.sidecar and (
+            m.namespaces is None
+            or c.namespace in m.namespaces
+            or (c.namespace, c.service_account) in m.workloads
+        )
     if c.token is None:
         return False
     if m.token_values is None:
@@ -516,11 +537,11 @@ def analyze(
                 report.evaluated += 1
                 done[c.id] = summary
                 mentions = _mentions(world, seen_rules, seen_ns | {ref.tenant})
-                if not _special(c, mentions):
+                if not _special(world, c, mentions):
                     generic = summary
             for c in members:
                 summary = done.get(c.id) or generic  # type: ignore[assignment]
-                if c.id not in done and _special(c, mentions):
+                if c.id not in done and _special(world, c, mentions):
                     summary = _summary(list(engine.paths(c, model)))
                     report.evaluated += 1
                 report.edges[(ref, c.id)] = Edge(ref, c, intent.declares(c), summary)

@@ -262,14 +262,20 @@ class Network:
         self._cache[key] = out
         return out
 
-    def names_in_ingress(self, ns: str) -> set[str] | None:
-        """Every namespace name or label value the ingress rules of ``ns`` mention."""
-        out: set[str] = set()
+    def ingress_peers(self, ns: str, ports: Iterable[int]) -> list[Peer]:
+        """The peers the ingress rules of ``ns`` name by namespace or pod (address blocks
+        left out), in rules that can apply to one of ``ports``."""
+        wanted = tuple(ports)
+        out: list[Peer] = []
         for p in self.by_ns.get(ns, ()):
             for r in p.ingress or ():
-                for peer in r.peers or ():
-                    if peer.namespaces is not None:
-                        out |= peer.namespaces.names()
-                    if peer.pods is not None:
-                        out |= peer.pods.names()
+                if r.ports is not None and not any(
+                    pr.matches(port, "TCP") for pr in r.ports for port in wanted
+                ):
+                    continue
+                out.extend(x for x in r.peers or () if x.cidr is None)
         return out
+
+    def selects_for_egress(self, ns: str, labels: Mapping[str, str]) -> bool:
+        """Whether some policy of ``ns`` restricts the egress of pods with ``labels``."""
+        return any(p.egress is not None and p.pods.matches(labels) for p in self.by_ns.get(ns, ()))

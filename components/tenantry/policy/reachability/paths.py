@@ -28,12 +28,13 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from ...spec.hosts import CLUSTER_DOMAIN
-from .istio import Context, Request, Token, Workload
+from .istio import Context, ModelError, Request, Token, Workload
 from .netpol import Endpoint
 from .topology import (
     DIRECT_PORTS,
     GATEWAY_EXTERNAL_PORT,
     GATEWAY_LOCAL_PORT,
+    PROBED_PORTS,
     QUEUE_H2C,
     QUEUE_HTTP1,
     Model,
@@ -176,6 +177,8 @@ class Engine:
     # --- one hop ----------------------------------------------------------------------------
 
     def hop(self, src: Src, dst: Workload, port: int, req: Request) -> Hop:
+        if port not in PROBED_PORTS:  # the matrix's caller reuse reads rules on these only
+            raise ModelError(f"a path connects to port {port}, not one of PROBED_PORTS")
         ep = self._endpoints.get(id(dst))
         if ep is None:
             ep = self._endpoints[id(dst)] = Endpoint(

@@ -71,6 +71,8 @@ QUEUE_HTTP1, QUEUE_H2C = 8012, 8013
 USER_PORTS = (8080, 9000)  # Triton HTTP and gRPC (kserve-tritonserver runtime)
 DIRECT_PORTS = (QUEUE_HTTP1, QUEUE_H2C, *USER_PORTS)  # where an inference request is served
 GATEWAY_EXTERNAL_PORT, GATEWAY_LOCAL_PORT = 8080, 8081
+# every port a path connects to (the caller reuse in the matrix reads only rules on these)
+PROBED_PORTS = frozenset((*DIRECT_PORTS, GATEWAY_EXTERNAL_PORT, GATEWAY_LOCAL_PORT))
 TBC_ANNOTATION = "autoscaling.knative.dev/target-burst-capacity"
 TBC_DEFAULT = "200"  # Knative config-autoscaler default
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
