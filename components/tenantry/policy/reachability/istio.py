@@ -55,7 +55,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal, cast
 
 Action = Literal["ALLOW", "DENY", "CUSTOM", "AUDIT"]
@@ -559,7 +559,7 @@ class Attached:
     selector: dict[str, str] | None
     target_refs: tuple[tuple[str, str, str], ...]
 
-    @property
+    @cached_property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
 

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from ...spec.platform import PlatformSettings
 from .istio import Cond, Token
-from .netpol import NS_NAME, Peer, Selector
+from .netpol import NS_NAME, Selector
 from .paths import Caller, Engine
 from .topology import KNATIVE_NAMESPACE, PROBED_PORTS, Finding, ModelRef, World
 
@@ -431,12 +431,13 @@ class _Mentions:
     namespaces: set[str] | None = field(default_factory=set)  # None: a pattern names any
     workloads: set[tuple[str, str]] = field(default_factory=set)  # (namespace, account)
     consulted: set[str] = field(default_factory=set)  # namespaces whose policies were read
-    peers: list[tuple[str, Peer]] = field(default_factory=list)  # (policy namespace, peer)
+    # NetworkPolicy peers: the namespace names each may select, and its pod selector
+    peers: list[tuple[frozenset[str], Selector | None]] = field(default_factory=list)
     token_values: set[str] | None = field(default_factory=set)
 
 
 def _mentions(world: World, rules: set[tuple[str, int]], namespaces: set[str]) -> _Mentions:
-    by_ref = {p.ref: p for p in world.authz}
+    by_ref = world.authz_by_ref
     out = _Mentions()
     for ref, index in rules:
         policy = by_ref[ref]
@@ -461,7 +462,9 @@ def _mentions(world: World, rules: set[tuple[str, int]], namespaces: set[str]) -
                     )
     out.consulted = set(namespaces)
     for ns in namespaces:
-        out.peers += [(ns, peer) for peer in world.network.ingress_peers(ns, PROBED_PORTS)]
+        for peer in world.network.ingress_peers(ns, PROBED_PORTS):
+            names = {ns} if peer.namespaces is None else peer.namespaces.names()
+            out.peers.append((frozenset(names), peer.pods))
     return out
 
 
@@ -475,9 +478,8 @@ def _special(world: World, c: Caller, m: _Mentions) -> bool:
     namespace or its workload. Outside: a rule that names a value of its token."""
     if c.namespace is not None:
         labels = dict(c.pod_labels)
-        for ns, peer in m.peers:
-            names = {ns} if peer.namespaces is None else peer.namespaces.names()
-            if c.namespace in names and (peer.pods is None or peer.pods.matches(labels)):
+        for names, pods in m.peers:
+            if c.namespace in names and (pods is None or pods.matches(labels)):
                 return True
         if c.namespace in m.consulted and world.network.selects_for_egress(c.namespace, labels):
             return True

@@ -220,6 +220,7 @@ class World:
             except (KeyError, TypeError, ValueError) as exc:
                 raise ModelError(f"{ref}: cannot be read ({exc})") from exc
         self.authz, self.peer, self.jwt = authz, peer, jwt
+        self.authz_by_ref = {p.ref: p for p in authz}
         self.network = Network(netpols, self.namespace_labels)
         self._policy_sets: dict[str, PolicySet] = {}
         for p in authz:
