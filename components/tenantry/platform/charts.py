@@ -133,16 +133,16 @@ def cert_manager_values() -> dict[str, Any]:
 def kserve_values(region: str, ingress: Ingress | None = None) -> dict[str, Any]:
     """``kserve-resources`` values: the ``Knative`` deployment mode (KServe >= 0.19's name
     for Serverless), the platform's ingress domain and domain template (settings
-    ``ingress``; Knative's own config is patched by :class:`.KServe`), and the S3 region the
-    storage initializer is given wherever KServe builds its S3 environment (a service account
-    with an IRSA role or an S3 secret; chart value ``kserve.storage.s3.region`` ->
+    ``ingress``; Knative's own config is patched by :class:`.KServe`), and the S3 region
+    the storage initializer is given wherever KServe builds its S3 environment (a service
+    account with an IRSA role or an S3 secret; chart value ``kserve.storage.s3.region`` ->
     ``AWS_DEFAULT_REGION``). Pod Identity service accounts get theirs from the platform's
-    ClusterStorageContainer (:func:`.runtime.storage_container_manifest`). Modelcars are on,
-    so a model version pinned to an OCI image (``storageUri: oci://...``) can be served:
-    KServe's OCI storage is off by default and enabled by
-    ``storageInitializer.enableModelcar`` in the ``inferenceservice-config`` ConfigMap, which
-    the chart's ``kserve.storage.enableModelcar`` sets (KServe docs, "Serving Models with OCI
-    Images")."""
+    ClusterStorageContainer (:func:`.runtime.storage_container_manifest`). Modelcars
+    are on, so a model version pinned to an OCI image (``storageUri: oci://...``) can be
+    served: KServe's OCI storage is off by default and enabled by
+    ``storageInitializer.enableModelcar`` in the ``inferenceservice-config`` ConfigMap,
+    which the chart's ``kserve.storage.enableModelcar`` sets (KServe docs, "Serving Models
+    with OCI Images")."""
     ingress = ingress or Ingress()
     return {
         "kserve": {

@@ -75,8 +75,8 @@ def _custom_resource(
 class KServeArgs:
     """``labels``: the platform's tags as labels. ``region``: the platform's region (the
     storage initializer's S3 region). ``triton_image``: the Triton server image the runtime
-    runs (pinned by digest: :func:`.charts.triton_image`). ``ingress``: the platform's host
-    naming (Knative's ``config-domain``/``config-network`` and KServe's domain)."""
+    runs (pinned by digest: :func:`.charts.triton_image`). ``ingress``: the platform's
+    ingress settings (Knative's domain and templates, from which every host is derived)."""
 
     labels: Mapping[str, str]
     region: str
@@ -113,7 +113,6 @@ class KServe(pulumi.ComponentResource):
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         labels, region, triton_image = args.labels, args.region, args.triton_image
-        ingress = args.ingress
         child = pulumi.ResourceOptions(parent=self)
         cm_ns = Namespace(
             f"{name}-cert-manager-namespace",
@@ -132,7 +131,7 @@ class KServe(pulumi.ComponentResource):
         self.release = _release(
             f"{name}-release",
             KSERVE,
-            kserve_values(region, ingress),
+            kserve_values(region, args.ingress),
             self,
             [ns, self.crd, self.cert_manager],
         )
@@ -156,8 +155,8 @@ class KServe(pulumi.ComponentResource):
             opts=child,
         )
         for suffix, config_map, data in (
-            ("domain", KNATIVE_DOMAIN_CONFIG_MAP, knative_domain(ingress)),
-            ("network", KNATIVE_NETWORK_CONFIG_MAP, knative_network(ingress)),
+            ("domain", KNATIVE_DOMAIN_CONFIG_MAP, knative_domain(args.ingress)),
+            ("network", KNATIVE_NETWORK_CONFIG_MAP, knative_network(args.ingress)),
         ):
             ConfigMapPatch(
                 f"{name}-knative-{suffix}",
