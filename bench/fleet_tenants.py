@@ -5,6 +5,7 @@ dedicated node groups (own MIG layouts) for the isolated and dedicated tiers."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections import Counter
@@ -51,6 +52,12 @@ def _model(rng: random.Random, i: int, gpu: str | None) -> dict[str, Any]:
         m["gpu"] = gpu
     if rng.random() < 0.3:
         m["canary"] = {"version": str(int(m["version"]) + 1), "trafficPercent": rng.choice((5, 10))}
+    # the onboarding gate (onboarding.requireArtifactDigest) wants them above the shared tier;
+    # derived from the name, so the random sequence (and every other field) stays the same
+    for v in (m, m.get("canary")):
+        if v is not None:
+            seed = f"{m['name']}@{v['version']}".encode()
+            v["artifact"] = {"digest": "sha256:" + hashlib.sha256(seed).hexdigest()}
     return m
 
 

@@ -66,6 +66,7 @@ from tenantry.engine import (
 )
 from tenantry.loaded import load_platform, load_registry
 from tenantry.plan.document import fleet_plan
+from tenantry.plan.request_path import request_path
 from tenantry.plan.snapshot import tenant_plan
 from tenantry.spec import PlatformSettings, Registry
 from tenantry.spec.errors import errors
@@ -148,12 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         t_fleet = time.perf_counter() - t0
 
         times: dict[str, list[float]] = {k: [] for k in SIDES}
+        reach_objects: dict[str, list[dict[str, Any]]] = {}
         n_res: list[int] = []
         n_custom: list[int] = []
         t_plan_all = 0.0
         for i, name in enumerate(sorted(reg.tenants)):
             recs, tr, tp = fleet.plan(name)
             t_plan_all += tr + tp
+            reach_objects[name] = [r.to_data() for r in recs if r.type.startswith("kubernetes:")]
             if i == 0:
                 freeze_heap()  # as `tenantry plan` does after its first tenant
             raw, tw = timed(raw_program(recs), name)
@@ -170,6 +173,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if i >= args.warmup:
                 for k, v in zip(SIDES, (tr, tp, tr + tp, tw, tt, tu, tg), strict=True):
                     times[k].append(v)
+
+        # the request-path proof over every tenant's recorded objects, as `plan --all` runs it
+        t0 = time.perf_counter()
+        proof = request_path(sorted(reg.tenants), reg.tenants, platform, reach_objects)
+        t_reach = time.perf_counter() - t0
+        if not proof.passed:
+            raise SystemExit(f"the request-path proof fails: {proof.violations[:3]}")
+        del reach_objects
 
         sample = sorted(reg.tenants)[:: max(1, args.tenants // max(1, args.mem_sample))]
         sample = sample[: args.mem_sample]
@@ -199,10 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{t_fleet * 1000:.0f} ms ({len(gpu_plan.pools)} pools); planning all {args.tenants} "
         f"tenants {t_plan_all:.1f} s"
     )
-    end_to_end_ms = (t_registry + t_fleet + t_plan_all) * 1000 / args.tenants
     out(
-        f"  end to end (load_registry + fleet plan + planning every tenant) / N: "
-        f"{end_to_end_ms:.1f} ms per tenant"
+        f"  request-path proof over all {args.tenants} tenants: {t_reach:.2f} s "
+        f"({t_reach * 1000 / args.tenants:.1f} ms per tenant; {len(proof.models)} models x "
+        f"{len(proof.callers)} caller classes, {proof.evaluated} evaluated path by path)"
+    )
+    end_to_end_ms = (t_registry + t_fleet + t_plan_all + t_reach) * 1000 / args.tenants
+    out(
+        f"  end to end (load_registry + fleet plan + planning every tenant + request-path "
+        f"proof) / N: {end_to_end_ms:.1f} ms per tenant"
     )
     out(f"per tenant, {len(times['total'])} tenants (first {args.warmup} left out as warm-up):")
     out(line("components record", times["record"], "file check (cached) + stacks/__main__.py"))

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .platform.key import PlatformKey, PlatformKeyArgs
     from .platform.kserve import KServe, KServeArgs
     from .platform.llm import SharedLlms, SharedLlmsArgs
+    from .platform.mesh import PlatformMesh, PlatformMeshArgs
     from .platform.node_role import NodeRole, NodeRoleArgs
     from .platform.platform import Platform, PlatformArgs
     from .platform.priority import PriorityClasses, PriorityClassesArgs
@@ -110,6 +111,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PoolPlanError": ("platform.gpu_pool", "PoolPlanError"),
     "SharedLlms": ("platform.llm", "SharedLlms"),
     "SharedLlmsArgs": ("platform.llm", "SharedLlmsArgs"),
+    "PlatformMesh": ("platform.mesh", "PlatformMesh"),
+    "PlatformMeshArgs": ("platform.mesh", "PlatformMeshArgs"),
     "PriorityClasses": ("platform.priority", "PriorityClasses"),
     "PriorityClassesArgs": ("platform.priority", "PriorityClassesArgs"),
     "Problem": ("spec", "Problem"),
@@ -191,6 +194,8 @@ __all__ = [
     "PlatformInputs",
     "PlatformKey",
     "PlatformKeyArgs",
+    "PlatformMesh",
+    "PlatformMeshArgs",
     "PlatformOutputsMissing",
     "PlatformProgramError",
     "PlatformSettings",

@@ -4,14 +4,14 @@ the AWS and data sides."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
 from .identity import POD_IDENTITY, Identity
-from .k8s.gateway import DEFAULT_INGRESS_DOMAIN, GatewayAdmission, GatewayAdmissionArgs
+from .k8s.gateway import GatewayAdmission, GatewayAdmissionArgs
 from .k8s.inference_service import inference_service
 from .k8s.llm_inference_service import API_VERSION as LLM_API_VERSION
 from .k8s.llm_inference_service import KIND as LLM_KIND
@@ -19,15 +19,17 @@ from .k8s.llm_inference_service import own_llm_manifest
 from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
 from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
-from .spec.platform import DEFAULT_VLLM_IMAGE
+from .spec.platform import DEFAULT_VLLM_IMAGE, Ingress, Mesh, TokenIssuer
 from .spec.resolved import ResolvedLlm
 from .triton import versions
 
 
 @dataclass(frozen=True, kw_only=True)
 class TenantServingArgs:
-    """``tenant``: the resolved tenant. From the platform: ``gateway_namespace`` (Istio) and
-    ``ingress_domain`` (default ``example.com``, Knative's). From the AWS side:
+    """``tenant``: the resolved tenant. From the platform: ``gateway_namespace`` (Istio's
+    ingress gateway), ``ingress`` (host naming: Knative's domain and templates), ``mesh``
+    (the Istio installation) and ``token_issuers`` (whose tokens admit the tenant's external
+    clients); defaults Istio's and Knative's own, no issuers. From the AWS side:
     ``bucket_name`` (the tenant's model repository bucket), ``role_arn`` (the tenant's
     inference role; used here only for IRSA, Pod Identity associations are AWS-side),
     ``kms_key_arn`` (optional, named on the config objects). ``identity``: default EKS Pod
@@ -41,7 +43,9 @@ class TenantServingArgs:
     role_arn: pulumi.Input[str] | None = None
     kms_key_arn: pulumi.Input[str] | None = None
     identity: Identity = POD_IDENTITY
-    ingress_domain: str = DEFAULT_INGRESS_DOMAIN
+    ingress: Ingress = field(default_factory=Ingress)
+    mesh: Mesh = field(default_factory=Mesh)
+    token_issuers: tuple[TokenIssuer, ...] = ()
     vllm_image: str = DEFAULT_VLLM_IMAGE
     """The vLLM image of the tenant's own LLMs (``spec.llms``; platform ``vllmImage``)."""
 
@@ -57,13 +61,15 @@ class TenantServingArgs:
         kms_key_arn: pulumi.Input[str] | None = None,
         identity: Identity = POD_IDENTITY,
     ) -> TenantServingArgs:
-        """The args of a tenant resolved against ``platform`` (gateway namespace and
-        ingress domain from its settings)."""
+        """The args of a tenant resolved against ``platform`` (gateway namespace, ingress,
+        mesh and token issuers from its settings)."""
         return cls(
             tenant=tenant,
             gateway_namespace=platform.gateway_namespace,
-            ingress_domain=platform.ingress.domain,
             vllm_image=platform.vllm_image,
+            ingress=platform.ingress,
+            mesh=platform.mesh,
+            token_issuers=tuple(platform.token_issuers),
             bucket_name=bucket_name,
             triton_admin_key=triton_admin_key,
             role_arn=role_arn,
@@ -77,7 +83,8 @@ class TenantServing(pulumi.ComponentResource):
 
     - ``TenantNamespace`` ``<name>-ns`` (namespace, quotas, limits, network policies, service
       account, admin RBAC);
-    - ``GatewayAdmission`` ``<name>-gateway`` (Istio authorization + per-tenant rate limit);
+    - ``GatewayAdmission`` ``<name>-gateway`` (Istio authorization, mTLS and per-tenant rate
+      limit: the request path's objects, :func:`tenantry.k8s.gateway.request_path_manifests`);
     - per model and revision, the ``config.pbtxt`` object
       ``<name>-<model>-v<version>-config-object`` in the model bucket (stable version, and
       the canary version while a canary runs;
@@ -106,6 +113,7 @@ class TenantServing(pulumi.ComponentResource):
             TenantNamespaceArgs(
                 tenant=t,
                 gateway_namespace=args.gateway_namespace,
+                mesh=args.mesh,
                 identity=args.identity,
                 role_arn=args.role_arn,
                 triton_admin_key=args.triton_admin_key,
@@ -117,7 +125,9 @@ class TenantServing(pulumi.ComponentResource):
             GatewayAdmissionArgs(
                 tenant=t,
                 gateway_namespace=args.gateway_namespace,
-                ingress_domain=args.ingress_domain,
+                ingress=args.ingress,
+                mesh=args.mesh,
+                token_issuers=args.token_issuers,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )

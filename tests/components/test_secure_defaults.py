@@ -123,22 +123,60 @@ def test_default_deny_ingress_and_egress(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_ingress_only_from_gateway_and_allowed_namespaces(name: str) -> None:
+def test_ingress_only_from_gateway_pods_and_allowed_namespaces(name: str) -> None:
     t = tenants()[name]
     s = spec(tenant_records(name), f"{name}-ns-allow-callers")
     [rule] = s["ingress"]
-    [peer] = rule["from"]
-    assert peer == {
+    gateway, allowed = rule["from"]
+    ns = "kubernetes.io/metadata.name"
+    assert gateway == {
         "namespaceSelector": {
             "matchExpressions": [
-                {
-                    "key": "kubernetes.io/metadata.name",
-                    "operator": "In",
-                    "values": sorted({platform().gateway_namespace, *t.access.allowed_namespaces}),
-                }
+                {"key": ns, "operator": "In", "values": [platform().gateway_namespace]}
+            ]
+        },
+        "podSelector": {"matchLabels": {"istio": "ingressgateway"}},
+    }
+    assert allowed == {
+        "namespaceSelector": {
+            "matchExpressions": [
+                {"key": ns, "operator": "In", "values": sorted(t.access.allowed_namespaces)}
             ]
         }
     }
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8012}, {"protocol": "TCP", "port": 8013}]
+    serving = spec(tenant_records(name), f"{name}-ns-allow-serving-system")["ingress"]
+    assert [r["from"][0].get("podSelector") for r in serving] == [
+        {"matchLabels": {"app": "autoscaler"}},
+        None,
+    ]
+    assert f"{name}-ns-allow-activator" not in tenant_records(name)  # no model scales to zero
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_namespace_joins_the_mesh(name: str) -> None:
+    labels = tenant_records(name)[f"{name}-ns-namespace"].inputs["metadata"]["labels"]
+    assert labels["istio-injection"] == "enabled"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_strict_mtls_but_for_the_scraped_metrics_ports(name: str) -> None:
+    recs = tenant_records(name)
+    assert spec(recs, f"{name}-gateway-mtls") == {"mtls": {"mode": "STRICT"}}
+    scrape = spec(recs, f"{name}-gateway-scrape-mtls")
+    assert scrape["mtls"] == {"mode": "STRICT"}
+    assert scrape["portLevelMtls"] == {
+        "8002": {"mode": "PERMISSIVE"},
+        "9091": {"mode": "PERMISSIVE"},
+    }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_models_that_never_scale_to_zero_keep_the_activator_out(name: str) -> None:
+    for r in tenant_records(name).values():
+        if r.type.endswith(":InferenceService") and r.custom:
+            annotations = r.inputs["metadata"]["annotations"]
+            assert annotations["autoscaling.knative.dev/target-burst-capacity"] == "0"
 
 
 def test_dns_egress_only_to_kube_dns() -> None:
@@ -296,21 +334,48 @@ def test_canary_split_and_autoscaling_from_caps() -> None:
     assert (fd["model"]["runtime"], fd["model"]["protocolVersion"]) == ("kserve-tritonserver", "v2")
 
 
-def test_gateway_denies_callers_outside_allowed_namespaces() -> None:
+def test_gateway_and_activator_policies_are_scoped_to_their_workloads() -> None:
     recs = tenant_records("initech")
     adm = recs["initech-gateway-admission"].inputs
     assert adm["metadata"]["namespace"] == platform().gateway_namespace
-    [rule] = adm["spec"]["rules"]
     assert adm["spec"]["action"] == "DENY"
+    assert adm["spec"]["selector"] == {"matchLabels": {"istio": "ingressgateway"}}
+    [rule] = adm["spec"]["rules"]  # initech declares no client: its hosts refuse everyone
     assert rule["from"] == [{"source": {"notNamespaces": ["initech-batch", "initech-ehr"]}}]
     hosts = rule["to"][0]["operation"]["hosts"]
     assert "clinical-ner-initech.example.com" in hosts
     assert "clinical-ner-predictor.initech.svc.cluster.local:*" in hosts
+    assert "prev-clinical-ner-predictor-initech.example.com:*" in hosts  # tag routes too
+    guard = recs["initech-gateway-activator-guard"].inputs
+    assert guard["metadata"]["namespace"] == "knative-serving"
+    assert guard["spec"]["selector"] == {"matchLabels": {"app": "activator", "role": "activator"}}
     callers = recs["initech-gateway-callers"].inputs["spec"]
     assert callers["action"] == "ALLOW"
-    assert callers["rules"][0] == {
-        "from": [{"source": {"namespaces": ["initech-batch", "initech-ehr"]}}]
+    assert callers["rules"][1] == {
+        "from": [{"source": {"namespaces": ["initech-batch", "initech-ehr"]}}],
+        "to": [{"operation": {"ports": ["8012", "8013"]}}],
     }
+    trusted = {
+        p
+        for r in callers["rules"]
+        for f in r.get("from", [])
+        for p in f["source"].get("namespaces", [])
+    }
+    assert "knative-serving" not in trusted and "istio-system" not in trusted
+
+
+def test_acme_clients_are_admitted_by_token_only() -> None:
+    [no_principal, no_claim] = spec(tenant_records("acme"), "acme-gateway-admission")["rules"]
+    issuer = "https://login.models.example.com/"
+    assert no_principal["from"] == [
+        {
+            "source": {
+                "notNamespaces": ["acme-apps"],
+                "notRequestPrincipals": [f"{issuer}/acme-checkout"],
+            }
+        }
+    ]
+    assert no_claim["when"] == [{"key": "request.auth.claims[tenant_id]", "notValues": ["acme"]}]
 
 
 def test_rate_limit_tokens_are_requests_per_second() -> None:

@@ -39,6 +39,9 @@ OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 GW_CHILDREN = [
     ("kubernetes:security.istio.io/v1:AuthorizationPolicy", "callers"),
     ("kubernetes:security.istio.io/v1:AuthorizationPolicy", "admission"),
+    ("kubernetes:security.istio.io/v1:AuthorizationPolicy", "activator-guard"),
+    ("kubernetes:security.istio.io/v1:PeerAuthentication", "mtls"),
+    ("kubernetes:security.istio.io/v1:PeerAuthentication", "scrape-mtls"),
     ("kubernetes:networking.istio.io/v1alpha3:EnvoyFilter", "rate-limit"),
 ]
 
@@ -56,6 +59,14 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
         out.add((LLMISVC, f"{name}-{llm.name}-llmisvc", name))
     for m in t.models:
         out.add((ISVC, f"{name}-{m.name}-isvc", name))
+        if m.min_replicas == 0:  # none of the examples: see tests/policy
+            out.add(
+                (
+                    "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+                    f"{name}-gateway-{m.name}-activator",
+                    f"{name}-gateway",
+                )
+            )
         for v in versions(m):
             out.add((OBJECT, f"{name}-{m.name}-v{v}-config-object", name))
     return out

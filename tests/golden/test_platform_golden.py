@@ -17,7 +17,13 @@ import yaml
 
 from tenantry.cli.main import main
 from tenantry.engine import record_platform, render_files, write_atomic
-from tests.components.helpers import ROOT, llmisvc_validator
+from tests.components.helpers import (
+    ROOT,
+    is_istio,
+    istio_validator,
+    istio_webhook_errors,
+    llmisvc_validator,
+)
 
 GOLDEN = Path(__file__).resolve().parent / "platform"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
@@ -58,11 +64,16 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
         obj = yaml.safe_load(data)
         if obj["kind"] in CRD_KINDS:
             continue
+        if is_istio(obj):
+            istio_validator(obj["apiVersion"], obj["kind"]).validate(obj)
+            assert istio_webhook_errors(obj) == [], path
+            obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1
     # 4 namespaces (tenantry-llm included), the mig-parted and LLM routes ConfigMaps,
-    # 4 PriorityClasses, the shared LLM runtime's ServiceAccount
-    assert checked == 11
+    # 4 PriorityClasses, the shared LLM runtime's ServiceAccount, the token issuers'
+    # RequestAuthentication
+    assert checked == 12
 
 
 def test_shared_llms_validate_against_the_kserve_crd() -> None:
@@ -89,7 +100,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "14 Kubernetes object(s)" in capsys.readouterr().out
+    assert "15 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

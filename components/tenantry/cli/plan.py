@@ -79,7 +79,7 @@ def _base_plan(ref: str, names: list[str], args: argparse.Namespace) -> dict[str
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import freeze_heap, record_tenant
-    from ..plan.document import build, with_diff
+    from ..plan.document import build, failed, with_diff
     from ..planner import FleetPlan
 
     platform, reg = valid_registry([args.tenants], args.stacks)
@@ -119,5 +119,4 @@ def run(args: argparse.Namespace) -> int:
         )
     render = {"json": as_json, "markdown": as_markdown, "table": as_table}[args.format]
     sys.stdout.write(render(doc))
-    failed = any(not t["guardrails"]["passed"] for t in doc["tenants"].values())
-    return EXIT_INVALID if failed else EXIT_OK
+    return EXIT_INVALID if failed(doc) else EXIT_OK

@@ -21,12 +21,14 @@ from .labels import (
     cpu_quantity,
     memory_quantity,
 )
+from .mesh import TBC_ANNOTATION
 
 RUNTIME = "kserve-tritonserver"
 STORAGE_CONTAINER = "tenantry-s3"  # the platform's ClusterStorageContainer (S3 region set)
 # KServe >= 0.19's name for the Serverless mode ("Serverless" is read as a deprecated alias,
 # kserve/kserve pkg/constants/constants.go at v0.20.0).
 DEPLOYMENT_MODE = "Knative"
+API_VERSION = "serving.kserve.io/v1beta1"
 MODEL_FORMAT = {  # tenant file format -> KServe modelFormat the Triton runtime supports
     "onnx": "onnx",
     "pytorch": "pytorch",
@@ -154,6 +156,25 @@ def inference_service_spec(
     return {"predictor": predictor}
 
 
+def model_annotations(m: ResolvedModel) -> dict[str, str]:
+    """Serverless mode, Prometheus scraping of Triton's metrics port and, for a model that
+    never scales to zero (``minReplicas >= 1``), Knative's target burst capacity 0: the
+    activator is then never in the model's data path (Knative docs, "Configuring target
+    burst capacity": 0 puts the activator in the path only while a revision is at zero pods),
+    so the model's pods need not trust it (:mod:`tenantry.k8s.gateway`). KServe passes the
+    InferenceService's annotations on to the predictor's revisions."""
+    annotations = {
+        "serving.kserve.io/deploymentMode": DEPLOYMENT_MODE,
+        "serving.kserve.io/enable-prometheus-scraping": "true",
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": METRICS_PORT,
+        "prometheus.io/path": "/metrics",
+    }
+    if m.min_replicas >= 1:
+        annotations[TBC_ANNOTATION] = "0"
+    return dict(sorted(annotations.items()))
+
+
 def model_labels(t: ResolvedTenant, m: ResolvedModel) -> dict[str, str]:
     labels = tenant_labels(t)
     labels.update({MODEL_LABEL: m.name, MODEL_VERSION_LABEL: served_version(m)})
@@ -189,38 +210,46 @@ def inference_service(
     restricted security context (non-root uid 1000, read-only root filesystem with emptyDir
     ``/tmp`` and ``/dev/shm``, no privilege escalation, all capabilities dropped, seccomp
     RuntimeDefault); no service-account token; cost labels (tag policy + model + version) on
-    the object and its pods; Prometheus scraping annotations for Triton's metrics port.
+    the object and its pods; Prometheus scraping annotations for Triton's metrics port; for a
+    model with ``minReplicas >= 1``, target burst capacity 0 (:func:`model_annotations`).
 
     A function, not a component: one object needs no grouping of its own, and every
     component costs the engine a registration and an outputs registration per plan.
     """
     t, m = tenant, model
-    labels = model_labels(t, m)
-    annotations = {
-        "serving.kserve.io/deploymentMode": DEPLOYMENT_MODE,
-        "serving.kserve.io/enable-prometheus-scraping": "true",
-        "prometheus.io/scrape": "true",
-        "prometheus.io/port": METRICS_PORT,
-        "prometheus.io/path": "/metrics",
-    }
     spec = pulumi.Output.from_input(bucket_name).apply(
-        lambda bucket: _with_pod_metadata(
-            inference_service_spec(t, m, bucket, service_account), labels, annotations
-        )
+        lambda bucket: inference_service_manifest(t, m, bucket, service_account)["spec"]
     )
+    meta = inference_service_manifest(t, m, "", service_account)["metadata"]
     return CustomResource(
         f"{name}-isvc",
-        api_version="serving.kserve.io/v1beta1",
+        api_version=API_VERSION,
         kind="InferenceService",
-        metadata={
+        metadata=meta,
+        spec=spec,
+        opts=opts,
+    )
+
+
+def inference_service_manifest(
+    t: ResolvedTenant, m: ResolvedModel, bucket: str, service_account: str
+) -> dict[str, Any]:
+    """The InferenceService :func:`inference_service` declares, as a plain object."""
+    labels = model_labels(t, m)
+    annotations = model_annotations(m)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "InferenceService",
+        "metadata": {
             "name": m.name,
             "namespace": t.name,
             "labels": labels,
             "annotations": annotations,
         },
-        spec=spec,
-        opts=opts,
-    )
+        "spec": _with_pod_metadata(
+            inference_service_spec(t, m, bucket, service_account), labels, annotations
+        ),
+    }
 
 
 def _with_pod_metadata(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -19,6 +19,7 @@ from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
 from ..identity import POD_IDENTITY, Identity
 from ..spec import ResolvedTenant
+from ..spec.platform import Mesh
 from ..tags import tenant_labels
 from ..triton import serving_caps
 from ..triton_admin import ADMIN_SECRET, ADMIN_SECRET_KEY
@@ -30,13 +31,21 @@ from .labels import (
     cpu_quantity,
     memory_quantity,
 )
+from .mesh import (
+    ACTIVATOR_LABELS,
+    AUTOSCALER_LABELS,
+    AUTOSCALER_METRICS_PORT,
+    MODEL_LABEL,
+    SCRAPED_PORTS,
+    SERVING_PORTS,
+    MeshSettings,
+    injection_labels,
+)
 
 POD_SECURITY = "restricted"
 POD_IDENTITY_AGENT = "169.254.170.23/32"  # EKS Pod Identity agent (link-local, port 80)
 NON_PUBLIC = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
 NS_NAME = "kubernetes.io/metadata.name"
-QUEUE_PROXY_PORTS = (8012, 8013, 8022, 9090)  # Knative activator traffic, health, autoscaler
-METRICS_PORTS = (8002, 9091)  # Triton metrics, queue-proxy user metrics
 # Containers Tenantry does not write itself: KServe's storage-initializer (init container),
 # Knative's queue-proxy and Istio's istio-proxy. The LimitRange gives each this much ephemeral
 # storage; the LimitRanger admission plugin also defaults containers that a mutating webhook
@@ -89,12 +98,15 @@ def _from_namespaces(names: Sequence[str]) -> dict[str, Any]:
 @dataclass(frozen=True, kw_only=True)
 class TenantNamespaceArgs:
     """``tenant``: the resolved tenant. ``gateway_namespace``: the platform's Istio gateway
-    namespace (callers and egress). ``identity``: :class:`tenantry.identity.Identity`
-    (default EKS Pod Identity). ``role_arn``: the tenant's inference role, required for IRSA
-    (the service account's ``eks.amazonaws.com/role-arn`` annotation), unused otherwise."""
+    namespace (callers and egress). ``mesh``: the platform's Istio installation (the
+    injection label, the gateway pods' labels; default Istio's). ``identity``:
+    :class:`tenantry.identity.Identity` (default EKS Pod Identity). ``role_arn``: the
+    tenant's inference role, required for IRSA (the service account's
+    ``eks.amazonaws.com/role-arn`` annotation), unused otherwise."""
 
     tenant: ResolvedTenant
     gateway_namespace: str
+    mesh: Mesh = field(default_factory=Mesh)
     identity: Identity = POD_IDENTITY
     role_arn: pulumi.Input[str] | None = None
     triton_admin_key: pulumi.Input[str]
@@ -108,8 +120,10 @@ class TenantNamespace(pulumi.ComponentResource):
     Creates (names derive from ``name``; the namespace itself is named after the tenant):
 
     - ``Namespace`` labelled with the tag policy's keys (tenant, cost-center, tier, environment,
-      managed-by, the tenant's labels) and ``pod-security.kubernetes.io/{enforce,audit,warn}:
-      restricted``;
+      managed-by, the tenant's labels), ``pod-security.kubernetes.io/{enforce,audit,warn}:
+      restricted`` and Istio's injection label (``istio-injection: enabled``, or
+      ``istio.io/rev`` for a revision): every pod gets a sidecar, which passes ``restricted``
+      because the platform runs Istio with its CNI plugin (docs/gateway.md);
     - ``ResourceQuota`` ``<name>-quota``: cpu and memory (requests and limits), pods
       (2 x the most pods the models can run at once, room for a rolling revision),
       ``requests.ephemeral-storage`` and ``limits.ephemeral-storage`` (the same 2 x, each pod
@@ -127,9 +141,11 @@ class TenantNamespace(pulumi.ComponentResource):
     - ``Secret`` ``tenantry-triton-admin`` (key ``key``): the Triton admin header value the
       model containers read (:mod:`tenantry.triton_admin`); tenant admins cannot read it;
     - ``NetworkPolicy``s: ``default-deny`` (ingress and egress), ``allow-dns`` (kube-dns in
-      kube-system, 53/UDP+TCP), ``allow-callers`` (ingress only from the gateway namespace and
-      ``access.allowedNamespaces``), ``allow-serving-system`` (Knative's activator/autoscaler on
-      the queue-proxy ports, Prometheus on the metrics ports), ``allow-model-egress`` (the EKS Pod
+      kube-system, 53/UDP+TCP), ``allow-callers`` (the queue-proxy's serving ports 8012/8013,
+      only from the ingress gateway pods and ``access.allowedNamespaces``),
+      ``allow-serving-system`` (Knative's autoscaler on its metrics port 9090, Prometheus in
+      ``monitoring`` on 8002/9091), ``allow-activator`` (only when a model scales to zero: the
+      activator pods on 8012/8013 of those models' pods), ``allow-model-egress`` (the EKS Pod
       Identity agent on 80, istiod on 15012, and S3 over 443: ``standard`` network isolation
       allows 443 to public addresses only (no cluster, VPC or link-local/IMDS address);
       ``strict`` allows 443 only to the Istio egress gateway in the gateway namespace, which the
@@ -157,13 +173,9 @@ class TenantNamespace(pulumi.ComponentResource):
         labels = tenant_labels(t)
         child = pulumi.ResourceOptions(parent=self)
 
-        ns_labels = dict(labels)
-        for mode in ("enforce", "audit", "warn"):
-            ns_labels[f"pod-security.kubernetes.io/{mode}"] = POD_SECURITY
-            ns_labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
         self.namespace = Namespace(
             f"{name}-namespace",
-            metadata={"name": t.name, "labels": dict(sorted(ns_labels.items()))},
+            metadata={"name": t.name, "labels": namespace_labels(t, args)},
             opts=child,
         )
         inner = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
@@ -231,7 +243,7 @@ class TenantNamespace(pulumi.ComponentResource):
 
         self.network_policies = [
             NetworkPolicy(f"{name}-{pol}", metadata=meta(pol), spec=_untyped(spec), opts=inner)
-            for pol, spec in network_policy_specs(t, args.gateway_namespace).items()
+            for pol, spec in network_policy_specs(t, args).items()
         ]
 
         sa_meta = meta(self.service_account_name)
@@ -271,6 +283,17 @@ class TenantNamespace(pulumi.ComponentResource):
         self.register_outputs({"namespace": t.name, "serviceAccount": self.service_account_name})
 
 
+def namespace_labels(t: ResolvedTenant, platform: MeshSettings) -> dict[str, str]:
+    """The tenant namespace's labels: the tag policy's, Pod Security ``restricted`` (enforce,
+    audit, warn) and Istio's sidecar injection."""
+    ns_labels = dict(tenant_labels(t))
+    for mode in ("enforce", "audit", "warn"):
+        ns_labels[f"pod-security.kubernetes.io/{mode}"] = POD_SECURITY
+        ns_labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    ns_labels.update(injection_labels(platform))
+    return dict(sorted(ns_labels.items()))
+
+
 def quota_hard(t: ResolvedTenant) -> dict[str, str]:
     q = t.quotas
     cpu, mem = cpu_quantity(q.cpu), memory_quantity(q.memory_gib)
@@ -306,10 +329,11 @@ def ephemeral_storage_hard(t: ResolvedTenant) -> str:
     return memory_quantity(2 * max(total, per_pod))
 
 
-def network_policy_specs(t: ResolvedTenant, gateway_namespace: str) -> dict[str, Any]:
+def network_policy_specs(t: ResolvedTenant, platform: MeshSettings) -> dict[str, Any]:
     """Policy name -> NetworkPolicy spec (see :class:`TenantNamespace`)."""
-    gw = gateway_namespace
+    gw = platform.gateway_namespace
     all_pods: dict[str, Any] = {}
+    scale_to_zero = sorted(m.name for m in t.models if m.min_replicas == 0)
     if t.tier.network_isolation == "strict":
         s3: dict[str, Any] = {
             "to": [
@@ -345,22 +369,69 @@ def network_policy_specs(t: ResolvedTenant, gateway_namespace: str) -> dict[str,
         "allow-callers": {
             "podSelector": all_pods,
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [_from_namespaces([gw, *t.access.allowed_namespaces])]}],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            **_from_namespaces([gw]),
+                            "podSelector": {
+                                "matchLabels": dict(platform.mesh.ingress_gateway_labels)
+                            },
+                        },
+                        *(
+                            [_from_namespaces(t.access.allowed_namespaces)]
+                            if t.access.allowed_namespaces
+                            else []
+                        ),
+                    ],
+                    "ports": _ports(SERVING_PORTS),
+                }
+            ],
         },
         "allow-serving-system": {
             "podSelector": all_pods,
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [_from_namespaces([SERVING_SYSTEM_NAMESPACE])],
-                    "ports": _ports(QUEUE_PROXY_PORTS),
+                    "from": [
+                        {
+                            **_from_namespaces([SERVING_SYSTEM_NAMESPACE]),
+                            "podSelector": {"matchLabels": dict(AUTOSCALER_LABELS)},
+                        }
+                    ],
+                    "ports": _ports([AUTOSCALER_METRICS_PORT]),
                 },
                 {
                     "from": [_from_namespaces([MONITORING_NAMESPACE])],
-                    "ports": _ports(METRICS_PORTS),
+                    "ports": _ports(SCRAPED_PORTS),
                 },
             ],
         },
+        **(
+            {
+                "allow-activator": {
+                    "podSelector": {
+                        "matchExpressions": [
+                            {"key": MODEL_LABEL, "operator": "In", "values": scale_to_zero}
+                        ]
+                    },
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [
+                                {
+                                    **_from_namespaces([SERVING_SYSTEM_NAMESPACE]),
+                                    "podSelector": {"matchLabels": dict(ACTIVATOR_LABELS)},
+                                }
+                            ],
+                            "ports": _ports(SERVING_PORTS),
+                        }
+                    ],
+                }
+            }
+            if scale_to_zero
+            else {}
+        ),
         "allow-model-egress": {
             "podSelector": all_pods,
             "policyTypes": ["Egress"],

@@ -9,6 +9,7 @@ from typing import Any
 from ..planner import FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, ResolvedTenant
 from .diff import diff_snapshots
+from .request_path import request_path, tenant_section
 from .snapshot import SCHEMA_VERSION, tenant_plan
 
 Recorder = Callable[[str], list[dict[str, Any]]]
@@ -30,11 +31,15 @@ def build(
     """Plan ``selected`` tenants; the fleet GPU plan always covers every tenant."""
     names = frozenset(tenants)
     fleet = fleet_plan(list(tenants.values()), platform, previous)
+    records = {n: recorder(n) for n in sorted(selected)}
+    reach = request_path(sorted(selected), tenants, platform, records)
+    plans = {}
+    for n in sorted(selected):
+        plans[n] = tenant_plan(tenants[n], platform, records[n], names)
+        plans[n]["requestPath"] = tenant_section(reach, n)
     return {
         "schemaVersion": SCHEMA_VERSION,
-        "tenants": {
-            n: tenant_plan(tenants[n], platform, recorder(n), names) for n in sorted(selected)
-        },
+        "tenants": plans,
         "fleet": {
             "pools": [
                 {
@@ -52,6 +57,15 @@ def build(
         },
         "fleetPlan": fleet.to_dict(),
     }
+
+
+def failed(doc: Mapping[str, Any]) -> bool:
+    """A plan fails when a tenant breaks a guardrail or its request path lets anything but
+    its declared callers reach a model (or refuses a declared one)."""
+    return any(
+        not t["guardrails"]["passed"] or not t.get("requestPath", {"passed": True})["passed"]
+        for t in doc["tenants"].values()
+    )
 
 
 def _layout(gpu: Mapping[str, Any] | None) -> str:

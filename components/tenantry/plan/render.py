@@ -49,7 +49,7 @@ def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
                 f"/{_delta(d['costDelta']['monthlyUsdMax'])}"
             )
         if t is None:
-            rows.append([name, "-", "0", "-", "-", change])
+            rows.append([name, "-", "0", "-", "-", "-", change])
             continue
         g = t["guardrails"]
         rows.append(
@@ -58,6 +58,7 @@ def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
                 t["facts"]["tier"],
                 str(t["resources"]["total"]),
                 "pass" if g["passed"] else f"{len(g['violations'])} violation(s)",
+                _reach_cell(t),
                 f"{_money(t['cost']['monthlyUsdMin'])}-{_money(t['cost']['monthlyUsdMax'])}",
                 change,
             ]
@@ -65,7 +66,70 @@ def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
-HEAD = ["tenant", "tier", "resources", "guardrails", "monthly cost (min-max)", "change"]
+HEAD = [
+    "tenant",
+    "tier",
+    "resources",
+    "guardrails",
+    "request path",
+    "monthly cost (min-max)",
+    "change",
+]
+STATUS = {
+    "declared": "declared: reaches",
+    "refused-declared": "DECLARED BUT REFUSED",
+    "undeclared": "UNDECLARED: REACHES",
+    "only-netpol": "UNDECLARED: only a NetworkPolicy stops it",
+    "refused": "refused",
+}
+MD_STATUS = {
+    "declared": "✅ declared",
+    "refused-declared": "❌ declared, refused",
+    "undeclared": "❌ **reaches (undeclared)**",
+    "only-netpol": "⚠️ only a NetworkPolicy stops it",
+    "refused": "·",
+}
+
+
+def _reach_cell(t: Mapping[str, Any]) -> str:
+    rp = t.get("requestPath")
+    if rp is None:
+        return "-"
+    return "pass" if rp["passed"] else f"{len(rp['violations'])} violation(s)"
+
+
+def _reach_summary(rp: Mapping[str, Any]) -> str:
+    """One line: the verdict, how much was checked, who reaches."""
+    labels = {c["id"]: c["label"] for c in rp["callers"]}
+    reached = sorted({labels[e["caller"]] for e in rp["edges"] if e["status"] == "declared"})
+    checked = f"{len(rp['callers'])} caller classes x {len(rp['models'])} model(s)"
+    if rp["passed"]:
+        who = "; ".join(reached) if reached else "nobody"
+        return f"only declared callers reach the models ({checked}); reached by: {who}"
+    return f"FAILED ({checked}): {len(rp['violations'])} violation(s)"
+
+
+def _reach_rows(rp: Mapping[str, Any], status: Mapping[str, str]) -> list[list[str]]:
+    """Matrix rows: one per caller class; classes of one kind whose row is the same and that
+    nobody declared are folded into one row (named), so a fleet's matrix stays readable."""
+    rows: list[list[str]] = []
+    folded: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for c in rp["callers"]:
+        cells = tuple(rp["matrix"][m][c["id"]] for m in rp["models"])
+        if all(x == "refused" for x in cells) and c["kind"] in (
+            "tenant",
+            "allowed",
+            "system",
+            "other",
+        ):
+            folded.setdefault((c["kind"], cells), []).append(c["label"])
+            continue
+        rows.append([c["label"], *(status[x] for x in cells)])
+    for (kind, cells), labels in folded.items():
+        shown = ", ".join(labels[:8]) + (f" and {len(labels) - 8} more" if len(labels) > 8 else "")
+        name = labels[0] if len(labels) == 1 else f"{kind} ({len(labels)}): {shown}"
+        rows.append([name, *(status[x] for x in cells)])
+    return rows
 
 
 def as_table(doc: Mapping[str, Any]) -> str:
@@ -79,6 +143,10 @@ def as_table(doc: Mapping[str, Any]) -> str:
             f"  guardrail {v['rule']}: {v['resource']}: {v['message']}"
             for v in t["guardrails"]["violations"]
         ]
+        rp = t.get("requestPath")
+        if rp is not None:
+            out.append(f"  request path: {_reach_summary(rp)}")
+            out += [f"  request path {v['kind']}: {v['message']}" for v in rp["violations"]]
     out += _diff_lines(doc, markdown=False)
     return "\n".join(out) + "\n"
 
@@ -147,6 +215,9 @@ def as_markdown(doc: Mapping[str, Any]) -> str:
             ]
         else:
             out.append("- **guardrails**: all 8 rules pass")
+        rp = t.get("requestPath")
+        if rp is not None:
+            out += _reach_markdown(rp)
         out += ["", "| cost item | detail | min/month | max/month |", "|---|---|---|---|"]
         out += [
             f"| {line['item']} | {line['detail']} | {_money(line['monthlyUsdMin'])} | "
@@ -158,3 +229,23 @@ def as_markdown(doc: Mapping[str, Any]) -> str:
         out += ["", *tree(t["records"]), "```", "</details>"]
     out += _diff_lines(doc, markdown=True)
     return "\n".join(out) + "\n"
+
+
+def _reach_markdown(rp: Mapping[str, Any]) -> list[str]:
+    out = [f"- **request path**: {_reach_summary(rp)}"]
+    if rp["violations"]:
+        out += ["", "Request path violations:"]
+        out += [f"- `{v['kind']}` {v['message']}" for v in rp["violations"]]
+    head = ["caller", *rp["models"]]
+    out += ["", "<details><summary>Reachability matrix</summary>", ""]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in _reach_rows(rp, MD_STATUS)]
+    paths = [e for e in rp["edges"] if e["paths"]]
+    if paths:
+        out += ["", "Paths of the callers that reach:", ""]
+        labels = {c["id"]: c["label"] for c in rp["callers"]}
+        for e in paths:
+            model = e["model"].split("/", 1)[1]
+            out.append(f"- {labels[e['caller']]} -> {model}: `{e['paths'][0]}`")
+    out += ["", "</details>"]
+    return out

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..k8s.gateway import DEFAULT_INGRESS_DOMAIN
 from ..k8s.inference_service import DEPLOYMENT_MODE
 from ..k8s.labels import GPU_TAINT_KEY
+from ..spec.platform import Ingress
 
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver"
 TRITON_TAG = "25.09-py3"
@@ -74,6 +74,29 @@ KNATIVE_FEATURES = {
 }
 KNATIVE_NAMESPACE = "knative-serving"
 KNATIVE_FEATURES_CONFIG_MAP = "config-features"
+KNATIVE_DOMAIN_CONFIG_MAP = "config-domain"
+KNATIVE_NETWORK_CONFIG_MAP = "config-network"
+
+
+def knative_domain(ingress: Ingress) -> dict[str, str]:
+    """Knative ``config-domain``: the ingress domain as the default for every route (an
+    empty value is a selector that matches every route; knative/serving
+    ``pkg/reconciler/route/config/domain.go``)."""
+    return {ingress.domain: ""}
+
+
+def knative_network(ingress: Ingress) -> dict[str, str]:
+    """Knative ``config-network``: the domain and tag templates the hosts are made from
+    (:mod:`tenantry.spec.hosts`)."""
+    return {"domain-template": ingress.domain_template, "tag-template": ingress.tag_template}
+
+
+def kserve_domain_template(ingress: Ingress) -> str:
+    """KServe's ``ingress.domainTemplate``: Knative's template with KServe's name for the
+    domain field (``.IngressDomain``). KServe reads it in RawDeployment mode only (in
+    Serverless mode it derives hosts from Knative's routes); it is kept equal so that the
+    hosts do not change if the deployment mode ever does."""
+    return ingress.domain_template.replace(".Domain", ".IngressDomain")
 
 
 def gpu_operator_values() -> dict[str, Any]:
@@ -107,23 +130,28 @@ def cert_manager_values() -> dict[str, Any]:
     return {"crds": {"enabled": True}}
 
 
-def kserve_values(region: str) -> dict[str, Any]:
+def kserve_values(region: str, ingress: Ingress | None = None) -> dict[str, Any]:
     """``kserve-resources`` values: the ``Knative`` deployment mode (KServe >= 0.19's name
-    for Serverless), the ingress domain the tenants' gateway admission uses, and the S3
-    region the storage initializer is given wherever KServe builds its S3 environment (a
-    service account with an IRSA role or an S3 secret; chart value ``kserve.storage.s3.
-    region`` -> ``AWS_DEFAULT_REGION``). Pod Identity service accounts get theirs from the
-    platform's ClusterStorageContainer (:func:`.runtime.storage_container_manifest`). Modelcars
+    for Serverless), the platform's ingress domain and domain template (settings
+    ``ingress``; Knative's own config is patched by :class:`.KServe`), and the S3 region
+    the storage initializer is given wherever KServe builds its S3 environment (a service
+    account with an IRSA role or an S3 secret; chart value ``kserve.storage.s3.region`` ->
+    ``AWS_DEFAULT_REGION``). Pod Identity service accounts get theirs from the platform's
+    ClusterStorageContainer (:func:`.runtime.storage_container_manifest`). Modelcars
     are on, so a model version pinned to an OCI image (``storageUri: oci://...``) can be
     served: KServe's OCI storage is off by default and enabled by
     ``storageInitializer.enableModelcar`` in the ``inferenceservice-config`` ConfigMap,
     which the chart's ``kserve.storage.enableModelcar`` sets (KServe docs, "Serving Models
     with OCI Images")."""
+    ingress = ingress or Ingress()
     return {
         "kserve": {
             "controller": {
                 "deploymentMode": DEPLOYMENT_MODE,
-                "gateway": {"domain": DEFAULT_INGRESS_DOMAIN},
+                "gateway": {
+                    "domain": ingress.domain,
+                    "domainTemplate": kserve_domain_template(ingress),
+                },
             },
             "storage": {"s3": {"region": region}, "enableModelcar": True},
         }

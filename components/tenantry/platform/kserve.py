@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -11,15 +11,20 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMapPatch, Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
+from ..spec.platform import Ingress
 from .charts import (
     CERT_MANAGER,
+    KNATIVE_DOMAIN_CONFIG_MAP,
     KNATIVE_FEATURES,
     KNATIVE_FEATURES_CONFIG_MAP,
     KNATIVE_NAMESPACE,
+    KNATIVE_NETWORK_CONFIG_MAP,
     KSERVE,
     KSERVE_CRD,
     Chart,
     cert_manager_values,
+    knative_domain,
+    knative_network,
     kserve_values,
 )
 from .runtime import serving_runtime_manifest, storage_container_manifest
@@ -70,11 +75,13 @@ def _custom_resource(
 class KServeArgs:
     """``labels``: the platform's tags as labels. ``region``: the platform's region (the
     storage initializer's S3 region). ``triton_image``: the Triton server image the runtime
-    runs (pinned by digest: :func:`.charts.triton_image`)."""
+    runs (pinned by digest: :func:`.charts.triton_image`). ``ingress``: the platform's
+    ingress settings (Knative's domain and templates, from which every host is derived)."""
 
     labels: Mapping[str, str]
     region: str
     triton_image: str
+    ingress: Ingress = field(default_factory=Ingress)
 
 
 class KServe(pulumi.ComponentResource):
@@ -90,10 +97,13 @@ class KServe(pulumi.ComponentResource):
     (ClusterServingRuntime ``kserve-tritonserver`` on ``triton_image``,
     :func:`.runtime.serving_runtime_spec`; protocol v2; its only owner is this stack),
     ``<name>-storage`` (ClusterStorageContainer ``tenantry-s3``: the storage initializer
-    with ``region``, :func:`.runtime.storage_container_manifest`) and
+    with ``region``, :func:`.runtime.storage_container_manifest`),
     ``<name>-knative-features`` (a patch of Knative's ``config-features``: the pod-spec
-    features the tenants' InferenceServices use). Every Helm release is atomic (rolled back
-    when it fails).
+    features the tenants' InferenceServices use), ``<name>-knative-domain`` and
+    ``<name>-knative-network`` (patches of Knative's ``config-domain`` and
+    ``config-network``: the ingress domain and the domain and tag templates of ``ingress``,
+    from which :mod:`tenantry.spec.hosts` derives every model's hosts). Every Helm release
+    is atomic (rolled back when it fails).
     """
 
     TYPE = "tenantry:platform:KServe"
@@ -121,7 +131,7 @@ class KServe(pulumi.ComponentResource):
         self.release = _release(
             f"{name}-release",
             KSERVE,
-            kserve_values(region),
+            kserve_values(region, args.ingress),
             self,
             [ns, self.crd, self.cert_manager],
         )
@@ -144,6 +154,20 @@ class KServe(pulumi.ComponentResource):
             data=dict(KNATIVE_FEATURES),
             opts=child,
         )
+        for suffix, config_map, data in (
+            ("domain", KNATIVE_DOMAIN_CONFIG_MAP, knative_domain(args.ingress)),
+            ("network", KNATIVE_NETWORK_CONFIG_MAP, knative_network(args.ingress)),
+        ):
+            ConfigMapPatch(
+                f"{name}-knative-{suffix}",
+                metadata={
+                    "name": config_map,
+                    "namespace": KNATIVE_NAMESPACE,
+                    "annotations": {PATCH_FORCE: "true"},
+                },
+                data=data,
+                opts=child,
+            )
         self.register_outputs(
             {
                 "runtime": runtime["metadata"]["name"],

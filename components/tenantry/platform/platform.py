@@ -27,6 +27,7 @@ from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
 from .llm import SharedLlms, SharedLlmsArgs
+from .mesh import PlatformMesh, PlatformMeshArgs
 from .names import pool_group_name, prefix
 from .node_role import NodeRole, NodeRoleArgs
 from .priority import PriorityClasses, PriorityClassesArgs
@@ -127,6 +128,8 @@ class Platform(pulumi.ComponentResource):
       ``mig_parted_config(plan)``; :class:`.kserve.KServe` (``<name>-kserve``, the Triton
       runtime on the image pinned by ``tritonImageDigest``, the S3 region for the storage
       initializer); :class:`.priority.PriorityClasses` (``<name>-priority``);
+      :class:`.mesh.PlatformMesh` (``<name>-mesh``: the activator in the mesh, the token
+      issuers' RequestAuthentication at the ingress gateway);
     - :class:`.vector_db.VectorDatabase` (``<name>-vector-db``);
     - :class:`.llm.SharedLlms` (``<name>-llm``, only with ``llmBaseModels``: each shared base
       LLM served once, with the tenants' adapters);
@@ -240,11 +243,19 @@ class Platform(pulumi.ComponentResource):
         self.triton_image = triton_image(settings.triton_image_digest)
         self.kserve = KServe(
             f"{name}-kserve",
-            KServeArgs(labels=labels, region=settings.region, triton_image=self.triton_image),
+            KServeArgs(
+                labels=labels,
+                region=settings.region,
+                triton_image=self.triton_image,
+                ingress=settings.ingress,
+            ),
             opts=on_k8s,
         )
         self.priority = PriorityClasses(
             f"{name}-priority", PriorityClassesArgs(labels=labels), opts=on_k8s
+        )
+        self.mesh = PlatformMesh(
+            f"{name}-mesh", PlatformMeshArgs.from_spec(settings, labels), opts=on_k8s
         )
         self.vector_database = VectorDatabase(
             f"{name}-vector-db",

@@ -254,13 +254,63 @@ IamArn = Annotated[
 ]
 
 
+# A token value Istio compares literally: no '*' (Istio reads a leading or trailing '*' as a
+# wildcard), no surrounding white space, no control characters.
+TokenValue = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=256, pattern=r"^[^*\s\x00-\x1f](?:[^*\x00-\x1f]*[^*\s\x00-\x1f])?$"
+    ),
+]
+# A subject is the part of Istio's request principal after the issuer's last '/', so it
+# cannot contain one (pilot/pkg/security/authz/model/generator.go splits at the last '/').
+Subject = Annotated[
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^*/\s\x00-\x1f](?:[^*/\x00-\x1f]*[^*/\s\x00-\x1f])?$",
+    ),
+]
+# A top-level claim name as Istio's `request.auth.claims[<name>]` takes it.
+ClaimName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$")
+]
+
+
+class Client(Strict):
+    """A caller from outside the cluster, identified by a JSON Web Token from one of the
+    platform's token issuers (``tokenIssuers`` in the platform settings): its subjects, its
+    required claims, or both must match. A request without a valid token that matches some
+    client of the tenant is refused at the ingress gateway."""
+
+    name: ChildName = Field(description="A name for this client (shown in plans).")
+    issuer: ChildName = Field(description="The `name` of a platform token issuer.")
+    subjects: list[Subject] = Field(
+        default_factory=list,
+        description="Accepted `sub` values (e.g. OAuth client ids); empty: any subject, "
+        "then `claims` must say which tokens are this tenant's.",
+    )
+    claims: dict[ClaimName, Annotated[list[TokenValue], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Required claims: each named claim must hold one of the listed values "
+        "(e.g. {tenant_id: [acme]}).",
+    )
+
+
 class Access(Strict):
     admins: list[IamArn] = Field(
         default_factory=list, description="IAM principals that administer."
     )
     allowed_namespaces: list[ChildName] = Field(
         default_factory=list,
-        description="Kubernetes namespaces whose pods may call this tenant's models.",
+        description="Kubernetes namespaces whose workloads (by their mesh identity) may call "
+        "this tenant's models.",
+    )
+    clients: list[Client] = Field(
+        default_factory=list,
+        description="Callers from outside the cluster, admitted at the ingress gateway by "
+        "their token (see Client).",
     )
 
 

@@ -293,6 +293,84 @@ class Cohort(Strict):
         return self
 
 
+HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$", max_length=2048)]
+# A Kubernetes object name that is a DNS-1123 label (service accounts, namespaces).
+K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+LabelMap = dict[
+    Annotated[
+        str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+    ],
+    Annotated[str, Field(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")],
+]
+
+
+class TokenIssuer(Strict):
+    """An OpenID Connect issuer whose JSON Web Tokens the ingress gateway validates, so that
+    callers outside the cluster can be admitted (``access.clients`` of a tenant names it).
+
+    The platform stack renders one Istio ``RequestAuthentication`` rule per issuer at the
+    ingress gateway (Istio reference, "RequestAuthentication": ``jwtRules`` ``issuer``,
+    ``jwksUri``, ``audiences``); a request that carries a token from it that fails
+    validation is refused there, one without a token gets no request principal.
+    """
+
+    name: ChildName = Field(description="How tenant files refer to this issuer.")
+    issuer: HttpsUrl = Field(description="The token's `iss` claim, exactly (OIDC issuer URL).")
+    jwks_uri: HttpsUrl = Field(description="Where the issuer publishes its signing keys (JWKS).")
+    audiences: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]], Field(min_length=1)
+    ] = Field(
+        description="Accepted `aud` values; a token for any other audience is refused. At "
+        "least one: without audiences Istio would accept tokens minted for any service."
+    )
+
+
+class Mesh(Strict):
+    """How the cluster's Istio mesh is installed: the facts tenant policies name.
+
+    Defaults are Istio's and Knative's own (``istioctl install`` default profile, which
+    Knative's installation guide uses): root namespace ``istio-system``
+    (``meshConfig.rootNamespace``), trust domain ``cluster.local``, the ingress gateway
+    labelled ``istio: ingressgateway`` (what Knative's ``knative-ingress-gateway`` and
+    ``knative-local-gateway`` select: knative-extensions/net-istio ``config/202-gateway.yaml``,
+    ``config/203-local-gateway.yaml``) running as ``istio-ingressgateway-service-account``.
+    Istio must run with its CNI plugin (``pilot.cni.enabled``): tenant namespaces enforce Pod
+    Security ``restricted``, which refuses the ``istio-init`` container (docs/gateway.md).
+    """
+
+    root_namespace: K8sName = Field(
+        default="istio-system",
+        description="Istio's root namespace (meshConfig.rootNamespace): a policy there without "
+        "a selector applies to every workload of the mesh.",
+    )
+    trust_domain: Annotated[str, Field(pattern=r"^[a-z0-9.-]+$", max_length=253)] = Field(
+        default="cluster.local", description="The mesh's trust domain (SPIFFE identities)."
+    )
+    revision: K8sName | None = Field(
+        default=None,
+        description="Istio revision to inject (namespace label istio.io/rev); unset: the "
+        "default revision (label istio-injection=enabled).",
+    )
+    ingress_gateway_labels: LabelMap = Field(
+        default_factory=lambda: {"istio": "ingressgateway"},
+        description="Labels of the ingress gateway pods in gatewayNamespace (they serve "
+        "Knative's external and cluster-local gateways).",
+    )
+    ingress_gateway_service_account: K8sName = Field(
+        default="istio-ingressgateway-service-account",
+        description="Service account of the ingress gateway pods (their mTLS identity).",
+    )
+
+    @model_validator(mode="after")
+    def _gateway_selector(self) -> Mesh:
+        if not self.ingress_gateway_labels:
+            raise ValueError(
+                "mesh.ingressGatewayLabels: at least one label is needed; without one a "
+                "gateway-side policy would select every workload of its namespace"
+            )
+        return self
+
+
 class RolloutSettings(Strict):
     """``tenantry fleet up --waves``: the cohorts, in order. Empty (default): an
     ``early-access`` cohort (tenants with spec.rollout.earlyAccess), then one per tier:
@@ -325,7 +403,18 @@ class PlatformSettings(Strict):
         description="Share of each tenant's burst (maxReplicas - minReplicas) the shared pools "
         "reserve on top of guaranteed demand.",
     )
-    gateway_namespace: ChildName = "istio-system"
+    gateway_namespace: ChildName = Field(
+        default="istio-system", description="Namespace of the ingress gateway pods."
+    )
+    mesh: Mesh = Field(
+        default_factory=Mesh,
+        description="The Istio installation (root namespace, trust domain, gateway identity).",
+    )
+    token_issuers: list[TokenIssuer] = Field(
+        default_factory=list,
+        description="OIDC issuers whose tokens admit callers from outside the cluster "
+        "(tenant access.clients name them).",
+    )
     ingress: Ingress = Field(
         default_factory=Ingress,
         description="Knative/KServe host naming: ingress domain, domain and tag templates.",
@@ -425,6 +514,24 @@ class PlatformSettings(Strict):
 
     def base_model(self, name: str) -> LlmBaseModel | None:
         return next((b for b in self.llm_base_models if b.name == name), None)
+
+    @model_validator(mode="after")
+    def _unique_issuers(self) -> PlatformSettings:
+        names = [i.name for i in self.token_issuers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"tokenIssuers: names must be unique; repeated: {', '.join(dup)}")
+        urls = [i.issuer for i in self.token_issuers]
+        dup = sorted({u for u in urls if urls.count(u) > 1})
+        if dup:
+            raise ValueError(
+                f"tokenIssuers: one entry per issuer URL (Istio merges the rules of one "
+                f"issuer on a workload); repeated: {', '.join(dup)}"
+            )
+        return self
+
+    def issuer(self, name: str) -> TokenIssuer | None:
+        return next((i for i in self.token_issuers if i.name == name), None)
 
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)

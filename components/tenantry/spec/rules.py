@@ -48,7 +48,17 @@ def check(
             )
         )
 
-    for rule in (_names, _labels, _tier, _node_groups, _models, _quotas, _artifacts, _llms):
+    for rule in (
+        _names,
+        _labels,
+        _tier,
+        _node_groups,
+        _models,
+        _quotas,
+        _artifacts,
+        _llms,
+        _clients,
+    ):
         rule(spec, platform, stem, report)
     return problems
 
@@ -99,7 +109,7 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
             report(
                 f"spec.access.allowedNamespaces[{i}]",
                 "namespace_self",
-                "is the tenant's own namespace, which is always allowed",
+                "is the tenant's own namespace, where only its model pods run",
                 ns,
                 "other namespaces only",
             )
@@ -469,3 +479,72 @@ def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
                 llm.gpus,
                 '1, or gpu: "gpu"',
             )
+
+
+# The gateway-side DENY policy has one rule per way of failing every client at once
+# (tenantry.k8s.gateway.client_deny_terms): the product over clients of their conditions.
+# Bounded so that the policy stays small enough to review and for Envoy to evaluate.
+MAX_CLIENT_RULES = 64
+
+
+def client_rule_count(spec: TenantSpec) -> int:
+    """How many gateway DENY rules the tenant's clients make (see MAX_CLIENT_RULES)."""
+    n = 1
+    for c in spec.spec.access.clients:
+        n *= 1 + len(c.claims)
+    return n
+
+
+def _clients(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """``access.clients``: each names a token issuer the platform declares (the ingress gateway
+    validates only those; a client of an unknown issuer could never be admitted, and one that
+    trusts any issuer would admit anybody), says which of that issuer's tokens are this
+    tenant's (subjects and/or claims: a client with neither would admit every holder of a
+    token from the issuer, other tenants' users included), and names are unique."""
+    clients = spec.spec.access.clients
+    known = [i.name for i in platform.token_issuers]
+    dups = _duplicates(c.name for c in clients)
+    for i, c in enumerate(clients):
+        path = f"spec.access.clients[{i}]"
+        if c.name in dups:
+            report(
+                f"{path}.name",
+                "name_duplicate",
+                "is used by more than one client",
+                c.name,
+                "a name unique within spec.access.clients",
+            )
+        if platform.issuer(c.issuer) is None:
+            report(
+                f"{path}.issuer",
+                "client_issuer_unknown",
+                "is not a token issuer of the platform (tokenIssuers in the platform "
+                "settings); the ingress gateway validates no other tokens",
+                c.issuer,
+                ", ".join(repr(k) for k in known)
+                if known
+                else "none: the platform declares "
+                "no tokenIssuers yet, so external clients cannot be admitted",
+            )
+        if not c.subjects and not c.claims:
+            report(
+                path,
+                "client_unbounded",
+                "names neither subjects nor claims, so it would admit every holder of a "
+                "token from its issuer, other tenants' users included",
+                c.name,
+                "subjects (token sub values) and/or claims (e.g. {tenant_id: [<tenant>]})",
+            )
+    rules = client_rule_count(spec)
+    if rules > MAX_CLIENT_RULES:
+        report(
+            "spec.access.clients",
+            "clients_too_many_rules",
+            f"the clients make {rules} gateway rules (the product over clients of 1 + the "
+            "number of required claims)",
+            len(clients),
+            f"at most {MAX_CLIENT_RULES} rules: merge clients that share claims, or require "
+            "fewer claims per client",
+        )
