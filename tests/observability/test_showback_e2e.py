@@ -1,0 +1,321 @@
+"""End to end on this machine: a REAL tritonserver (the nvidia-pytriton wheel's) serves the
+stand-in models of two tenants (globex: a GPU model and a CPU-only model; acme: two GPU
+models), a REAL Prometheus server (Debian's package) scrapes it through the tenants'
+generated PodMonitors (translated the way the Prometheus Operator does,
+``tenantry.devserver.prometheus``) with their generated rules loaded, a known load goes to
+every model, and ``tenantry cost --actual`` against that Prometheus must report, per tenant,
+the requests that were sent and the compute seconds Triton itself reports, within 5%.
+
+One tritonserver plays every model pod of both tenants: each tenant's emulated pod points
+at it, and the monitor's own model filter is what keeps each tenant's series apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tenantry.cli.main import main
+from tenantry.devserver import TritonUnavailable, running_tritonserver, write_standin
+from tenantry.devserver.prometheus import (
+    ContainerPort,
+    LocalPod,
+    PrometheusServer,
+    PrometheusUnavailable,
+    pod_monitor_scrape_configs,
+    running_prometheus,
+)
+from tenantry.k8s.inference_service import model_labels
+from tenantry.observability.monitor import pod_monitor
+from tenantry.observability.prometheus import PrometheusClient
+from tenantry.observability.rules import RuleSettings, rule_groups
+from tenantry.spec import load_platform, load_registry
+from tenantry.triton import model_config, serving_caps
+from tenantry.verify.checks import _inputs
+from tenantry.verify.endpoint import TritonEndpoint
+from tests.conftest import ROOT, STACKS, TENANTS
+
+pytestmark = pytest.mark.server
+PLATFORM = load_platform(STACKS)
+REGISTRY = load_registry([TENANTS], PLATFORM).tenants
+SERVED = ("globex", "acme")
+# Known load: requests per model, and the work each stand-in does per execution (sleep).
+SENT = {"intent-classifier": 60, "language-id": 40, "fraud-detector": 50, "risk-embedder": 30}
+SLEEP_MS = {"intent-classifier": 40, "language-id": 25, "fraud-detector": 30, "risk-embedder": 50}
+TOLERANCE = 0.05
+
+
+def _needed(exc: Exception) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and {exc}")
+    pytest.skip(str(exc))
+
+
+@dataclass(frozen=True)
+class Run:
+    prometheus: PrometheusServer
+    triton_stats: dict[str, dict[str, Any]]  # model -> Triton's own inference_stats
+    scraped_seconds: float  # how long Prometheus had been scraping when the load ended
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    repo = tmp_path_factory.mktemp("repo")
+    for name in SERVED:
+        t = REGISTRY[name]
+        caps = serving_caps(t)
+        for m in t.models:
+            config = model_config(m, t.tier, caps, m.version, t.name)
+            write_standin(repo, m.name, m.version, config, {"sleep_ms": str(SLEEP_MS[m.name])})
+    try:
+        triton_cm = running_tritonserver(
+            repo, ["--disable-auto-complete-config", "--rate-limit=execution_count"]
+        )
+        triton = triton_cm.__enter__()
+    except TritonUnavailable as exc:
+        _needed(exc)
+    try:
+        metrics_port = int(triton.metrics_url.rsplit(":", 1)[1])
+        scrape, groups = [], []
+        for name in SERVED:
+            t = REGISTRY[name]
+            monitor = pod_monitor(t, triton_metrics_port=metrics_port, interval="500ms")
+            # The pod's queue-proxy port anchors the Triton endpoint (see monitor.py); no
+            # queue-proxy runs here, so that endpoint's own target stays down.
+            pod = LocalPod(
+                f"{name}-predictor-00001-deployment-0",
+                name,
+                model_labels(t, t.models[0]),
+                [ContainerPort("queue-proxy", "http-usermetric", "127.0.0.1:9")],
+            )
+            scrape += pod_monitor_scrape_configs(monitor, [pod])
+            groups += rule_groups(t, PLATFORM, RuleSettings(usage_interval="1s", slo_interval="1s"))
+        try:
+            prom_cm = running_prometheus(scrape, groups, evaluation_interval="1s")
+            prom = prom_cm.__enter__()
+        except PrometheusUnavailable as exc:
+            _needed(exc)
+        try:
+            client = PrometheusClient(prom.url)
+            started = time.monotonic()
+            _wait(lambda: _triton_targets_up(client), "both tenants' Triton targets up")
+            time.sleep(3)  # a few samples of every counter at 0 before the load
+            endpoint = TritonEndpoint(triton.http_url, "http", None, 30.0)
+            for name in SERVED:
+                for m in REGISTRY[name].models:
+                    inputs = _inputs(m)
+                    outputs = [o.name for o in m.outputs]
+                    for _ in range(SENT[m.name]):
+                        endpoint.infer(m.name, m.version, inputs, outputs)
+            time.sleep(8)  # flat tail: later samples, rules evaluated on them
+            scraped = time.monotonic() - started
+            stats = endpoint._client.get_inference_statistics()
+            by_model = {s["name"]: s["inference_stats"] for s in stats["model_stats"]}
+            yield Run(prom, by_model, scraped)
+        finally:
+            prom_cm.__exit__(None, None, None)
+    finally:
+        triton_cm.__exit__(None, None, None)
+
+
+def _triton_targets_up(client: PrometheusClient) -> bool:
+    ups = client.query('up{endpoint="triton"}')
+    return len(ups) == 2 and all(u.value == 1 for u in ups)
+
+
+def _wait(ready: Any, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _cost(capsys: pytest.CaptureFixture[str], url: str, *extra: str) -> tuple[int, str]:
+    code = main(
+        [
+            "cost",
+            "--actual",
+            "--prometheus",
+            url,
+            "--window",
+            "10m",
+            "--tenants",
+            str(TENANTS),
+            "--stacks",
+            str(STACKS),
+            *extra,
+        ]
+    )
+    return code, capsys.readouterr().out
+
+
+def _compute_seconds(stats: dict[str, Any]) -> float:
+    parts = ("compute_input", "compute_infer", "compute_output")
+    return sum(int(stats[p]["ns"]) for p in parts) / 1e9
+
+
+def test_showback_matches_what_was_sent_and_what_triton_reports(
+    run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _cost(capsys, run.prometheus.url, "--format", "json")
+    assert code == 0, out
+    doc = json.loads(out)
+    by_tenant = {t["tenant"]: t for t in doc["tenants"]}
+    assert set(by_tenant) == set(REGISTRY)  # every tenant file appears, measured or not
+    for name in SERVED:
+        t = REGISTRY[name]
+        measured = by_tenant[name]["measured"]
+        sent = sum(SENT[m.name] for m in t.models)
+        triton_requests = sum(run.triton_stats[m.name]["success"]["count"] for m in t.models)
+        assert triton_requests == sent
+        assert measured["requests"] == pytest.approx(sent, rel=TOLERANCE), name
+        assert measured["successes"] == pytest.approx(sent, rel=TOLERANCE), name
+        triton_compute = sum(_compute_seconds(run.triton_stats[m.name]) for m in t.models)
+        assert measured["computeSeconds"] == pytest.approx(triton_compute, rel=TOLERANCE), name
+        # ... and Triton's compute is at least the work the stand-ins were told to do
+        floor = sum(SENT[m.name] * SLEEP_MS[m.name] / 1000 for m in t.models)
+        assert floor <= triton_compute <= floor * 1.25, (name, floor, triton_compute)
+        models = {m["model"]: m for m in by_tenant[name]["models"]}
+        assert set(models) == {m.name for m in t.models}
+        for m in t.models:
+            got = models[m.name]
+            assert got["version"] == m.version
+            assert got["requests"] == pytest.approx(SENT[m.name], rel=TOLERANCE), m.name
+            assert got["computeSeconds"] == pytest.approx(
+                _compute_seconds(run.triton_stats[m.name]), rel=TOLERANCE
+            )
+            # one pod held the model the whole time it was scraped: replica-seconds are
+            # that time; GPU-seconds weigh it by the slice's share of its GPU (1g.* = 1/7)
+            assert 0.5 * run.scraped_seconds < got["replicaSeconds"] <= run.scraped_seconds + 2
+            if m.gpu:
+                assert got["gpuSeconds"] == pytest.approx(
+                    got["replicaSeconds"] * got["gpuShare"], rel=1e-5
+                )
+                assert got["cpuSeconds"] == 0
+            else:
+                assert got["cpuSeconds"] == pytest.approx(got["replicaSeconds"] * m.cpu)
+                assert got["gpuSeconds"] == 0
+            assert got["costUsd"] > 0
+    assert by_tenant["initech"]["measured"]["requests"] == 0
+    assert by_tenant["initech"]["estimate"]["monthlyUsdMin"] > 0
+    print(
+        "e2e showback:",
+        {
+            n: (by_tenant[n]["measured"]["requests"], by_tenant[n]["measured"]["computeSeconds"])
+            for n in SERVED
+        },
+    )
+
+
+def test_showback_by_cost_center_csv_and_table(
+    run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+    import io
+
+    code, out = _cost(capsys, run.prometheus.url, "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    levels = {(r["level"], r["cost_center"], r["tenant"], r["model"]) for r in rows}
+    assert ("cost_center", "CC-2210", "", "") in levels
+    assert ("tenant", "CC-1042", "acme", "") in levels
+    assert ("model", "CC-2210", "globex", "language-id") in levels
+    globex = next(r for r in rows if r["level"] == "tenant" and r["tenant"] == "globex")
+    cc = next(r for r in rows if r["level"] == "cost_center" and r["cost_center"] == "CC-2210")
+    assert float(globex["requests"]) == float(cc["requests"]) > 0
+    assert float(globex["estimate_monthly_usd_min"]) > 0
+    code, out = _cost(capsys, run.prometheus.url)
+    assert code == 0
+    assert "language-id v1" in out and "cost center CC-1042" in out
+    assert out.rstrip().splitlines()[-2].startswith("TOTAL")
+
+
+def test_cost_events_follow_the_documented_schema(
+    run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "cost",
+            "--events",
+            "--prometheus",
+            run.prometheus.url,
+            "--window",
+            "10m",
+            "--tenants",
+            str(TENANTS),
+            "--stacks",
+            str(STACKS),
+        ]
+    )
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    schema = json.loads((ROOT / "docs" / "cost-event.schema.json").read_text("utf-8"))
+    for event in events:
+        jsonschema.validate(event, schema)
+    by = {(e["tenant"], e["model"]): e for e in events}
+    assert set(by) == {(n, m.name) for n in SERVED for m in REGISTRY[n].models}
+    lang = by[("globex", "language-id")]
+    assert lang["requests"] == pytest.approx(SENT["language-id"], rel=TOLERANCE)
+    assert lang["pricing"]["instance_type"] == "m7i.xlarge" and lang["pricing"]["vcpus"] == 1
+    assert lang["cost_estimate_usd"] == pytest.approx(
+        lang["replica_seconds"] * 0.2016 / 4 / 3600, rel=1e-3
+    )
+    assert lang["inference_ms_mean"] >= SLEEP_MS["language-id"]
+    assert not lang["degraded"] and lang["error_ratio"] is None  # no sidecar here
+    assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_unreachable_prometheus_is_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "http://127.0.0.1:9"
+    argv = ["cost", "--actual", "--prometheus", url, "--tenants", str(TENANTS)]
+    code = main([*argv, "--stacks", str(STACKS)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("tenantry: cannot query Prometheus at http://127.0.0.1:9")
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--actual"], "--actual and --events need --prometheus URL"),
+        (["--actual", "--prometheus", "p:9090"], "accepted is an http(s) URL"),
+        (["--actual", "--prometheus", "http://x", "--window", "30x"], "--window: '30x'"),
+        (["--actual", "--prometheus", "http://x", "--at", "yesterday"], "--at 'yesterday'"),
+        (["--window", "5m"], "go with --actual or --events"),
+    ],
+)
+def test_bad_invocations(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["cost", *argv, "--tenants", str(TENANTS), "--stacks", str(STACKS)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_prometheus_config_is_what_the_operator_would_generate() -> None:
+    """The translation the e2e relies on, pinned: operator rules first, then the monitor's."""
+    t = REGISTRY["globex"]
+    pod = LocalPod("p", "globex", model_labels(t, t.models[0]), [])
+    jobs = pod_monitor_scrape_configs(pod_monitor(t), [pod])
+    assert [j["job_name"] for j in jobs] == [
+        f"podMonitor/globex/tenantry-globex/{i}" for i in range(3)
+    ]
+    triton = jobs[0]["relabel_configs"]
+    assert triton[0] == {"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"}
+    assert {
+        "action": "keep",
+        "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+        "regex": "http-usermetric",
+    } in triton
+    assert triton[-3]["replacement"] == "${1}:8002" and triton[-3]["target_label"] == "__address__"
+    assert jobs[0]["honor_labels"] is False
+    assert Path(ROOT / "docs" / "cost-event.schema.json").exists()
