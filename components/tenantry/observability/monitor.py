@@ -49,12 +49,13 @@ def meta_label(pod_label: str) -> str:
 def series_relabelings(t: ResolvedTenant, *, model_from_pod: bool) -> list[dict[str, Any]]:
     """Keep the tenant's own pods (again: a selector is not a security boundary when a
     monitor is edited) and copy the series labels from the pod's labels (``model`` and
-    ``version`` only when ``model_from_pod``: the series themselves do not say)."""
+    ``version`` only when ``model_from_pod``: the series themselves do not say). Tenant and
+    model names are DNS-1123 labels (the spec's pattern), so they are literal in a regex."""
     rules: list[dict[str, Any]] = [
         {
             "action": "keep",
             "sourceLabels": [meta_label(s.POD_LABEL[s.TENANT])],
-            "regex": re.escape(t.name),
+            "regex": t.name,
         }
     ]
     for label in s.SERIES_LABELS if model_from_pod else (s.TENANT, s.TIER, s.COST_CENTER):
@@ -124,9 +125,7 @@ def pod_monitor(
                         {
                             "action": "keep",
                             "sourceLabels": ["__name__", s.MODEL],
-                            "regex": "nv_.+;("
-                            + "|".join(sorted(re.escape(m.name) for m in t.models))
-                            + ")",
+                            "regex": f"nv_.+;({'|'.join(sorted(m.name for m in t.models))})",
                         }
                     ],
                 },

@@ -23,11 +23,13 @@ version, :data:`.signals.SERIES_LABELS`), group ``tenantry.<tenant>.usage``:
 
 SLI ratios (group ``tenantry.<tenant>.slo``), one per window of :data:`.slo.WINDOWS`:
 ``tenant_model:slo_availability_errors:ratio_rate<w>`` and
-``tenant_model:slo_latency_misses:ratio_rate<w>``. Alerts (group ``tenantry.<tenant>.alerts``):
-``TenantrySloBurnRate`` (per model, SLI and severity; :mod:`.slo`), ``TenantrySloSignalMissing``
-(Triton serves a model but its sidecar reports nothing, so the SLO alerts are blind) and
-``TenantryUsageShift`` (a model's last hour of requests or cost against its own 7-day
-baseline; these series are per model, without ``version``: a new version has no baseline).
+``tenant_model:slo_latency_misses:ratio_rate<w>``, then the ``TenantrySloBurnRate`` alerts
+(per model, SLI and severity; :mod:`.slo`). In the usage group, after the usage records:
+``TenantrySloSignalMissing`` (Triton serves a model but its sidecar reports nothing, so the
+SLO alerts are blind) and ``TenantryUsageShift`` (a model's last hour of requests or cost
+against its own 7-day baseline, ``tenant_model:requests:rate1h``/``...:rate1h_avg7d`` and
+``tenant_model:cost_usd:avg1h``/``...:avg1h_avg7d``; these series are per model, without
+``version``: a new version has no baseline of its own).
 
 The GPU/CPU-seconds and cost rules carry the model's share and price as constants from the
 catalog (:func:`tenantry.cost.model_rates`): a price change changes the rule, visibly.
@@ -185,12 +187,18 @@ def _burn_alert(slo: Slo, severity: str) -> dict[str, Any]:
     }
 
 
-def alert_rules(t: ResolvedTenant) -> list[dict[str, Any]]:
-    """Burn-rate alerts per model and SLO, the blind-SLO alert and the usage-shift alert."""
+def burn_rate_alerts(t: ResolvedTenant) -> list[dict[str, Any]]:
+    """Page and ticket burn-rate alerts per model and SLO."""
     rules: list[dict[str, Any]] = []
     for m in t.models:
         for slo in model_slos(t, m):
             rules += [_burn_alert(slo, "page"), _burn_alert(slo, "ticket")]
+    return rules
+
+
+def usage_alerts(t: ResolvedTenant) -> list[dict[str, Any]]:
+    """The blind-SLO alert, the usage-shift records and the usage-shift alerts."""
+    rules: list[dict[str, Any]] = []
     triton = s.SUCCESSES.expr("rate", "15m", t.name)
     reported = s.selector(s.tenant_matcher(t.name), 'reporter="destination"')
     sidecar = f"sum by ({s.BY}) (rate({s.ISTIO_REQUESTS}{reported}[15m]))"
@@ -236,10 +244,10 @@ def alert_rules(t: ResolvedTenant) -> list[dict[str, Any]]:
                 "annotations": {
                     "summary": f"{{{{ $labels.tenant }}}}/{{{{ $labels.model }}}}: {signal} "
                     "moved away from its own 7-day baseline",
-                    "description": f"The last hour's {signal} is more than {SHIFT_FACTOR:g}x "
-                    f"or less than 1/{SHIFT_FACTOR:g} of the model's 7-day average, or "
-                    "stopped, for "
-                    f"{SHIFT_FOR}. Last hour: {{{{ $value }}}}.",
+                    "description": f"The model's {signal} over the last hour is above "
+                    f"{SHIFT_FACTOR:g}x or below 1/{SHIFT_FACTOR:g} of its 7-day average, or "
+                    f"stopped, for {SHIFT_FOR}. Value: {{{{ $value | humanize }}}} per second "
+                    "(the last hour's, or the baseline's when it stopped).",
                     "runbook_url": f"{DOCS}#usage-shift",
                 },
             }
@@ -247,22 +255,29 @@ def alert_rules(t: ResolvedTenant) -> list[dict[str, Any]]:
     return rules
 
 
+def alert_rules(t: ResolvedTenant) -> list[dict[str, Any]]:
+    """Every alert of the tenant (and the usage-shift records between them)."""
+    return burn_rate_alerts(t) + usage_alerts(t)
+
+
 def rule_groups(
     t: ResolvedTenant, platform: PlatformSettings, settings: RuleSettings | None = None
 ) -> list[dict[str, Any]]:
-    """The rule groups of one tenant (what ``promtool check rules`` reads)."""
+    """The rule groups of one tenant (what ``promtool check rules`` reads). A rule that reads
+    a record sits in the record's group, after it: Prometheus evaluates a group's rules in
+    order, while groups run independently (a record of another group is seen one
+    evaluation late, or not, depending on timing)."""
     st = settings or RuleSettings()
     return [
         {
             "name": f"tenantry.{t.name}.usage",
             "interval": st.usage_interval,
-            "rules": usage_rules(t, platform),
+            "rules": usage_rules(t, platform) + usage_alerts(t),
         },
-        {"name": f"tenantry.{t.name}.slo", "interval": st.slo_interval, "rules": slo_rules(t)},
         {
-            "name": f"tenantry.{t.name}.alerts",
+            "name": f"tenantry.{t.name}.slo",
             "interval": st.slo_interval,
-            "rules": alert_rules(t),
+            "rules": slo_rules(t) + burn_rate_alerts(t),
         },
     ]
 
