@@ -44,7 +44,7 @@ def validator(kind: str) -> Any:
 def test_monitor_and_rules_validate_strictly(name: str) -> None:
     t = tenants()[name]
     validator("podmonitors").validate(pod_monitor(t))
-    validator("prometheusrules").validate(prometheus_rule(t, platform()))
+    validator("prometheusrules").validate(prometheus_rule(t, r.rates_for(t, platform())))
 
 
 def test_unknown_fields_are_rejected() -> None:
@@ -53,7 +53,7 @@ def test_unknown_fields_are_rejected() -> None:
     bad["spec"]["podMetricsEndpoints"][0]["portName"] = "triton"
     with pytest.raises(jsonschema.ValidationError, match="portName"):
         validator("podmonitors").validate(bad)
-    rule = prometheus_rule(tenants()["acme"], platform())
+    rule = prometheus_rule(tenants()["acme"], r.rates_for(tenants()["acme"], platform()))
     rule["spec"]["groups"][0]["rules"][0]["recordd"] = "x"
     with pytest.raises(jsonschema.ValidationError, match="recordd"):
         validator("prometheusrules").validate(rule)
@@ -121,7 +121,7 @@ def test_the_pod_carries_what_the_monitor_selects(name: str) -> None:
 def test_every_series_carries_the_five_labels(name: str) -> None:
     t = tenants()[name]
     shift = {r.REQUESTS_1H, r.REQUESTS_1H_BASELINE, r.COST_1H, r.COST_1H_BASELINE}
-    for group in r.rule_groups(t, platform()):
+    for group in r.rule_groups(t, r.rates_for(t, platform())):
         for rule in group["rules"]:
             expr = rule["expr"]
             groupings = re.findall(r"\b(?:sum|count|max|avg) by \(([^)]*)\)", expr)
@@ -136,7 +136,7 @@ def test_every_series_carries_the_five_labels(name: str) -> None:
 
 def test_gpu_seconds_weigh_replicas_by_the_slice_share_from_the_catalog() -> None:
     t = tenants()["acme"]
-    usage = r.usage_rules(t, platform())
+    usage = r.usage_rules(t, r.rates_for(t, platform()))
     gpu = {x["labels"][s.MODEL]: x["expr"] for x in usage if x["record"] == r.GPU_SECONDS}
     h100 = gpu_models()["H100-80GB"]
     for m in t.models:
@@ -145,7 +145,11 @@ def test_gpu_seconds_weigh_replicas_by_the_slice_share_from_the_catalog() -> Non
         share = profile.compute_slices / h100.compute_slices
         assert gpu[m.name].endswith(f"* {share:.10g}")
     globex = tenants()["globex"]
-    cpu = [x for x in r.usage_rules(globex, platform()) if x["record"] == r.CPU_SECONDS]
+    cpu = [
+        x
+        for x in r.usage_rules(globex, r.rates_for(globex, platform()))
+        if x["record"] == r.CPU_SECONDS
+    ]
     assert [x["labels"][s.MODEL] for x in cpu] == ["language-id"]
 
 

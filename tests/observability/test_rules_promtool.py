@@ -35,7 +35,7 @@ def promtool() -> Path:
 
 def _write_rules(tmp: Path, t: ResolvedTenant, plat: PlatformSettings) -> Path:
     path = tmp / f"{t.name}.rules.yaml"
-    doc = {"groups": r.rule_groups(t, plat)}
+    doc = {"groups": r.rule_groups(t, r.rates_for(t, plat))}
     path.write_text(yaml.safe_dump(doc, sort_keys=False), "utf-8")
     return path
 
@@ -70,7 +70,7 @@ def test_rule_groups_pass_promtool_check(name: str, tmp_path: Path) -> None:
 def _recorded(t: ResolvedTenant) -> set[str]:
     return {
         rule["record"]
-        for g in r.rule_groups(t, platform())
+        for g in r.rule_groups(t, r.rates_for(t, platform()))
         for rule in g["rules"]
         if "record" in rule
     }

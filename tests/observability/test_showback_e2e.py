@@ -36,7 +36,7 @@ from tenantry.devserver.prometheus import (
 from tenantry.k8s.inference_service import model_labels
 from tenantry.observability.monitor import pod_monitor
 from tenantry.observability.prometheus import PrometheusClient
-from tenantry.observability.rules import RuleSettings, rule_groups
+from tenantry.observability.rules import RuleSettings, rates_for, rule_groups
 from tenantry.spec import load_platform, load_registry
 from tenantry.triton import model_config, serving_caps
 from tenantry.verify.checks import _inputs
@@ -97,7 +97,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 [ContainerPort("queue-proxy", "http-usermetric", "127.0.0.1:9")],
             )
             scrape += pod_monitor_scrape_configs(monitor, [pod])
-            groups += rule_groups(t, PLATFORM, RuleSettings(usage_interval="1s", slo_interval="1s"))
+            groups += rule_groups(
+                t, rates_for(t, PLATFORM), RuleSettings(usage_interval="1s", slo_interval="1s")
+            )
         try:
             prom_cm = running_prometheus(scrape, groups, evaluation_interval="1s")
             prom = prom_cm.__enter__()

@@ -126,6 +126,10 @@ def _totals(t: Totals, report: Showback) -> dict[str, Any]:
     }
 
 
+def _r3(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
 def _as_json(report: Showback) -> dict[str, Any]:
     def model(row: TenantShowback) -> list[dict[str, Any]]:
         out = []
@@ -142,9 +146,9 @@ def _as_json(report: Showback) -> dict[str, Any]:
                     "rejectionsQueueFull": round(u.rejections_queue_full, 3),
                     "queueSeconds": round(u.queue_seconds, 6),
                     "computeSeconds": round(u.compute_seconds, 6),
-                    "replicaSeconds": u.replica_seconds,
-                    "gpuSeconds": u.gpu_seconds,
-                    "cpuSeconds": u.cpu_seconds,
+                    "replicaSeconds": _r3(u.replica_seconds),
+                    "gpuSeconds": _r3(u.gpu_seconds),
+                    "cpuSeconds": _r3(u.cpu_seconds),
                     "costUsd": None if m.cost_usd is None else round(m.cost_usd, 6),
                     "monthlyPaceUsd": None
                     if m.cost_usd is None

@@ -37,10 +37,11 @@ catalog (:func:`tenantry.cost.model_rates`): a price change changes the rule, vi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..cost import model_rates
+from ..cost import ModelRates, model_rates
 from ..k8s.labels import tenant_labels
 from ..spec import PlatformSettings, ResolvedTenant
 from . import signals as s
@@ -106,8 +107,15 @@ def _num(x: float) -> str:
     return f"{x:.10g}"
 
 
-def usage_rules(t: ResolvedTenant, platform: PlatformSettings) -> list[dict[str, Any]]:
-    """The usage recording rules of one tenant (see the module docstring)."""
+def rates_for(t: ResolvedTenant, platform: PlatformSettings) -> dict[str, ModelRates]:
+    """Each model's share and unit prices where it runs (:func:`tenantry.cost.model_rates`),
+    by model name: what the GPU-/vCPU-seconds and cost rules multiply by."""
+    return {m.name: model_rates(t, m, platform) for m in t.models}
+
+
+def usage_rules(t: ResolvedTenant, rates: Mapping[str, ModelRates]) -> list[dict[str, Any]]:
+    """The usage recording rules of one tenant (see the module docstring); ``rates``:
+    :func:`rates_for`."""
     n = t.name
     rules = [
         _rec(REQUESTS, s.REQUESTS.expr("rate", "5m", n)),
@@ -127,13 +135,13 @@ def usage_rules(t: ResolvedTenant, platform: PlatformSettings) -> list[dict[str,
         ),
     ]
     for m in t.models:
-        rates = model_rates(t, m, platform)
+        rate = rates[m.name]
         sel = s.selector(f'{s.TENANT}="{n}"', f'{s.MODEL}="{m.name}"')
-        if rates.gpu_share:
-            rules.append(_rec(GPU_SECONDS, f"{REPLICAS}{sel} * {_num(rates.gpu_share)}", m.name))
+        if rate.gpu_share:
+            rules.append(_rec(GPU_SECONDS, f"{REPLICAS}{sel} * {_num(rate.gpu_share)}", m.name))
         else:
-            rules.append(_rec(CPU_SECONDS, f"{REPLICAS}{sel} * {_num(rates.vcpus)}", m.name))
-        cost = f"{REPLICAS}{sel} * {_num(rates.usd_per_replica_second)}"
+            rules.append(_rec(CPU_SECONDS, f"{REPLICAS}{sel} * {_num(rate.vcpus)}", m.name))
+        cost = f"{REPLICAS}{sel} * {_num(rate.usd_per_replica_second)}"
         rules.append(_rec(COST_USD, cost, m.name))
     depth = " or ".join(
         f"{metric}{s.selector(s.tenant_matcher(n))}" for metric in s.KNATIVE_QUEUE_DEPTH
@@ -261,7 +269,7 @@ def alert_rules(t: ResolvedTenant) -> list[dict[str, Any]]:
 
 
 def rule_groups(
-    t: ResolvedTenant, platform: PlatformSettings, settings: RuleSettings | None = None
+    t: ResolvedTenant, rates: Mapping[str, ModelRates], settings: RuleSettings | None = None
 ) -> list[dict[str, Any]]:
     """The rule groups of one tenant (what ``promtool check rules`` reads). A rule that reads
     a record sits in the record's group, after it: Prometheus evaluates a group's rules in
@@ -272,7 +280,7 @@ def rule_groups(
         {
             "name": f"tenantry.{t.name}.usage",
             "interval": st.usage_interval,
-            "rules": usage_rules(t, platform) + usage_alerts(t),
+            "rules": usage_rules(t, rates) + usage_alerts(t),
         },
         {
             "name": f"tenantry.{t.name}.slo",
@@ -283,7 +291,7 @@ def rule_groups(
 
 
 def prometheus_rule(
-    t: ResolvedTenant, platform: PlatformSettings, settings: RuleSettings | None = None
+    t: ResolvedTenant, rates: Mapping[str, ModelRates], settings: RuleSettings | None = None
 ) -> dict[str, Any]:
     """The ``monitoring.coreos.com/v1`` PrometheusRule ``tenantry-<tenant>`` in the tenant's
     namespace, labelled with the tag policy's keys."""
@@ -295,5 +303,5 @@ def prometheus_rule(
             "namespace": t.name,
             "labels": tenant_labels(t),
         },
-        "spec": {"groups": rule_groups(t, platform, settings)},
+        "spec": {"groups": rule_groups(t, rates, settings)},
     }
