@@ -11,6 +11,7 @@ import pulumi
 from .identity import POD_IDENTITY, Identity
 from .k8s.gateway import GatewayAdmission, GatewayAdmissionArgs
 from .k8s.inference_service import inference_service
+from .k8s.monitoring import TenantMonitoring, TenantMonitoringArgs
 from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
 from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
@@ -27,7 +28,10 @@ class TenantServingArgs:
     ``bucket_name`` (the tenant's model repository bucket), ``role_arn`` (the tenant's
     inference role; used here only for IRSA, Pod Identity associations are AWS-side),
     ``kms_key_arn`` (optional, named on the config objects). ``identity``: default EKS Pod
-    Identity."""
+    Identity. ``monitoring``: the tenant's PodMonitor, rules and dashboard
+    (:class:`~tenantry.k8s.monitoring.TenantMonitoringArgs`, which carries each model's
+    prices); None declares none (a cluster without the Prometheus Operator's CRDs).
+    :meth:`from_spec` sets it."""
 
     tenant: ResolvedTenant
     gateway_namespace: str
@@ -38,6 +42,7 @@ class TenantServingArgs:
     ingress: Ingress = field(default_factory=Ingress)
     mesh: Mesh = field(default_factory=Mesh)
     token_issuers: tuple[TokenIssuer, ...] = ()
+    monitoring: TenantMonitoringArgs | None = None
 
     @classmethod
     def from_spec(
@@ -51,7 +56,8 @@ class TenantServingArgs:
         identity: Identity = POD_IDENTITY,
     ) -> TenantServingArgs:
         """The args of a tenant resolved against ``platform`` (gateway namespace, ingress,
-        mesh and token issuers from its settings)."""
+        mesh and token issuers from its settings; monitoring with the prices of where its
+        models run)."""
         return cls(
             tenant=tenant,
             gateway_namespace=platform.gateway_namespace,
@@ -62,6 +68,7 @@ class TenantServingArgs:
             role_arn=role_arn,
             kms_key_arn=kms_key_arn,
             identity=identity,
+            monitoring=TenantMonitoringArgs.from_spec(tenant, platform),
         )
 
 
@@ -77,7 +84,10 @@ class TenantServing(pulumi.ComponentResource):
       the canary version while a canary runs;
       :func:`~tenantry.model_repository.triton_model_config`);
     - per model, the KServe InferenceService ``<name>-<model>-isvc`` (after its namespace,
-      service account and configs; :func:`~tenantry.k8s.inference_service.inference_service`).
+      service account and configs; :func:`~tenantry.k8s.inference_service.inference_service`);
+    - ``TenantMonitoring`` ``<name>-monitoring`` (PodMonitor, PrometheusRule and Grafana
+      dashboard of the tenant; :class:`~tenantry.k8s.monitoring.TenantMonitoring`), unless
+      ``args.monitoring`` is None.
 
     Arguments: :class:`TenantServingArgs`.
     """
@@ -138,6 +148,13 @@ class TenantServing(pulumi.ComponentResource):
                 bucket_name=bucket_name,
                 service_account=self.namespace.service_account_name,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *configs]),
+            )
+        self.monitoring: TenantMonitoring | None = None
+        if args.monitoring is not None:
+            self.monitoring = TenantMonitoring(
+                f"{name}-monitoring",
+                args.monitoring,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
             )
         self.register_outputs(
             {

@@ -5,15 +5,11 @@ fields rejected), and the properties that make their numbers trustworthy, pinned
 from __future__ import annotations
 
 import copy
-import functools
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from tenantry.catalog import gpu_models
 from tenantry.k8s.inference_service import METRICS_PORT, model_labels
@@ -22,22 +18,11 @@ from tenantry.observability import signals as s
 from tenantry.observability.monitor import meta_label, pod_monitor
 from tenantry.observability.rules import prometheus_rule
 from tests.components.helpers import EXAMPLES, platform, tenants
-from tests.schemas import strict
-
-CRDS = Path(__file__).resolve().parents[1] / "data" / "prometheus-operator"
+from tests.schemas import prometheus_operator_validator
 
 
-@functools.cache
 def validator(kind: str) -> Any:
-    """The CRD's v1 schema, made strict. Go regexes with a leading ``^(?i)`` become
-    ``(?i)^`` (Python wants inline flags first; same meaning)."""
-    crd = yaml.safe_load((CRDS / f"monitoring.coreos.com_{kind}.yaml").read_text("utf-8"))
-    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]
-    body = json.loads(json.dumps(schema["openAPIV3Schema"]).replace('"^(?i)', '"(?i)^'))
-    strict(body)
-    cls = jsonschema.validators.validator_for(body)
-    cls.check_schema(body)
-    return cls(body)
+    return prometheus_operator_validator({"podmonitors": "PodMonitor"}.get(kind, "PrometheusRule"))
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
