@@ -340,3 +340,70 @@ def test_every_dashboard_query_runs_on_the_real_prometheus(run: Run) -> None:
     fleet = fleet_dashboard()
     cost = next(p for p in fleet["panels"] if p["title"] == "Cost by tenant (USD/h)")
     assert {x.labels["tenant"] for x in client.query(cost["targets"][0]["expr"])} == set(SERVED)
+
+
+def test_events_reach_an_otlp_collector_as_log_records(
+    run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--otlp`` posts an ExportLogsServiceRequest in OTLP/HTTP's JSON encoding: the body
+    parses with opentelemetry-proto's own message types, one record per event, the event's
+    JSON line as the body (what the collector's awss3 exporter writes with marshaler body).
+    The receiving end here is a plain HTTP listener: no OpenTelemetry collector runs on
+    this machine."""
+    import http.server
+    import threading
+
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append((self.path, self.headers["Content-Type"], self.rfile.read(length)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        argv = ["cost", "--events", "--prometheus", run.prometheus.url, "--window", "10m"]
+        where = ["--tenants", str(TENANTS), "--stacks", str(STACKS)]
+        code = main([*argv, "--at", str(time.time()), "--otlp", url, *where])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out == "" and "sent 4 cost event(s)" in captured.err
+    [(path, content_type, body)] = received
+    assert (path, content_type) == ("/v1/logs", "application/json")
+    request = json_format.Parse(body, ExportLogsServiceRequest())
+    [resource] = request.resource_logs
+    records = resource.scope_logs[0].log_records
+    schema = json.loads((ROOT / "docs" / "cost-event.schema.json").read_text("utf-8"))
+    tenants_seen = set()
+    for record in records:
+        event = json.loads(record.body.string_value)
+        jsonschema.validate(event, schema)
+        attrs = {a.key: a.value.string_value for a in record.attributes}
+        assert attrs["event_id"] == event["event_id"] and attrs["tenant"] == event["tenant"]
+        tenants_seen.add(event["tenant"])
+    assert len(records) == 4 and tenants_seen == set(SERVED)
+
+
+def test_event_windows_align_so_reruns_repeat_ids() -> None:
+    from tenantry.cli.showback import aligned_end
+
+    assert aligned_end(1_000_000 + 59, 300) == 999_900  # a minute to settle
+    assert aligned_end(1_000_000 + 61, 300) == 999_900
+    assert aligned_end(1_000_200 + 60, 300) == 1_000_200

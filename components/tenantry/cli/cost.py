@@ -45,7 +45,15 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--window", help="measurement window, a Prometheus duration (default 30d; events 5m)"
     )
     p.add_argument(
-        "--at", metavar="TIME", help="end of the window: RFC 3339 or unix seconds (default now)"
+        "--at",
+        metavar="TIME",
+        help="end of the window: RFC 3339 or unix seconds (default: now; --events: the last "
+        "window boundary at least a minute old)",
+    )
+    p.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="--events: send them to this OpenTelemetry collector (OTLP/HTTP) instead of stdout",
     )
     p.add_argument("--tenants", type=Path, default=Path("tenants"))
     p.add_argument("--stacks", type=Path, default=Path("stacks"))
@@ -57,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
         return run_actual(args)
     if args.events:
         return run_events(args)
-    if args.prometheus or args.window or args.at:
-        raise UsageError("--prometheus, --window and --at go with --actual or --events")
+    if args.prometheus or args.window or args.at or args.otlp:
+        raise UsageError("--prometheus, --window, --at and --otlp go with --actual or --events")
     platform, reg = valid_registry([args.tenants], args.stacks)
     costs = [estimate(t, platform) for _, t in sorted(reg.tenants.items())]
     rows = [

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..observability.events import cost_event
+from ..observability.otlp import OtlpError, export
 from ..observability.prometheus import PrometheusClient, PrometheusError, duration_seconds
 from ..observability.showback import Showback, TenantShowback, Totals, showback
 from ..observability.usage import measure
@@ -75,11 +76,26 @@ def _window(args: argparse.Namespace, default: str) -> tuple[str, float]:
         raise UsageError(f"--window: {exc}") from exc
 
 
+SETTLE_SECONDS = 60.0  # scrape, rule evaluation and staleness settle before a window closes
+
+
+def aligned_end(now: float, window_seconds: float) -> float:
+    """The last window boundary (a multiple of the window since the epoch) at least
+    SETTLE_SECONDS old: consecutive runs of ``--events`` then cover consecutive windows,
+    and a rerun of the same window gives the same event ids."""
+    return float(int((now - SETTLE_SECONDS) // window_seconds) * window_seconds)
+
+
 def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, float] | None:
     if not args.prometheus:
         raise UsageError("--actual and --events need --prometheus URL")
+    if args.otlp and not args.events:
+        raise UsageError("--otlp goes with --events")
     window, seconds = _window(args, default_window)
-    end = parse_time(args.at)
+    if args.at is None and args.events:
+        end = aligned_end(time.time(), seconds)
+    else:
+        end = parse_time(args.at)
     platform, reg = valid_registry([args.tenants], args.stacks)
     try:
         client = PrometheusClient(args.prometheus)
@@ -98,15 +114,31 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
 
 
 def run_events(args: argparse.Namespace) -> int:
-    """One JSON line per measured model version (``docs/cost-event.schema.json``)."""
+    """One JSON line per measured model version (``docs/cost-event.schema.json``), on
+    stdout or to an OpenTelemetry collector (``--otlp``)."""
     measured = _measure(args, "5m")
     if measured is None:
         return EXIT_INVALID
     report, seconds = measured
-    for row in report.tenants:
-        for m in row.models:
-            event = cost_event(m, end=report.end, window_seconds=seconds)
-            sys.stdout.write(event.model_dump_json(by_alias=True) + "\n")
+    events = [
+        cost_event(m, end=report.end, window_seconds=seconds)
+        for row in report.tenants
+        for m in row.models
+    ]
+    if args.otlp:
+        try:
+            export(args.otlp, events)
+        except OtlpError as exc:
+            print(f"tenantry: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        print(
+            f"tenantry: sent {len(events)} cost event(s) for the window ending "
+            f"{_iso(report.end)} to {args.otlp}",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    for event in events:
+        sys.stdout.write(event.model_dump_json(by_alias=True) + "\n")
     return EXIT_OK
 
 
