@@ -64,8 +64,8 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1
     # 3 namespaces, the mig-parted ConfigMap, 4 PriorityClasses, the token issuers'
-    # RequestAuthentication
-    assert checked == 9
+    # RequestAuthentication, the fleet dashboard ConfigMap
+    assert checked == 10
 
 
 def test_render_platform_cli_is_byte_identical(
@@ -76,7 +76,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "11 Kubernetes object(s)" in capsys.readouterr().out
+    assert "12 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}
