@@ -146,3 +146,43 @@ def test_knative_serves_queue_proxy_metrics_in_the_prometheus_format() -> None:
         },
         sort_keys=True,
     )
+
+
+def test_collector_values_pass_the_pinned_charts_own_schema() -> None:
+    """Helm merges the values over the chart's values.yaml (null removes a key) and validates
+    the result against values.schema.json; the same here, with the pinned chart's files."""
+    import copy
+
+    import jsonschema
+    import yaml
+
+    from tenantry.platform.charts import OTEL_COLLECTOR
+    from tests.components.helpers import ROOT
+
+    charts = ROOT / "tests" / "data" / "charts"
+    base = f"{OTEL_COLLECTOR.chart}-{OTEL_COLLECTOR.version}"
+    defaults = yaml.safe_load((charts / f"{base}.values.yaml").read_text("utf-8"))
+    schema = json.loads((charts / f"{base}.values.schema.json").read_text("utf-8"))
+
+    def merge(a: dict, b: dict) -> dict:  # type: ignore[type-arg]
+        out = copy.deepcopy(a)
+        for k, v in b.items():
+            if v is None:
+                out.pop(k, None)
+            elif isinstance(v, dict) and isinstance(out.get(k), dict):
+                out[k] = merge(out[k], v)
+            else:
+                out[k] = v
+        return out
+
+    ours = d.collector_values(_names())
+    merged = merge(defaults, ours)
+    schema.pop("$schema", None)
+    validator = jsonschema.Draft7Validator(schema)
+    assert not [e.message for e in validator.iter_errors(merged)]
+    # every top-level key we set is one the chart has
+    assert set(ours) <= set(defaults) | {"fullnameOverride"}
+    assert "memory_limiter" in merged["config"]["processors"]  # the pipeline names it
+    bad = copy.deepcopy(merged)
+    bad["mode"] = "cronjob"
+    assert list(validator.iter_errors(bad)), "the schema is not blind"
