@@ -310,11 +310,12 @@ def _table(report: Showback) -> None:
         j = _totals(t, report)
         gpu = "-" if j["gpuSeconds"] is None else f"{j['gpuSeconds']:,.1f}"
         cpu = "-" if j["cpuSeconds"] is None else f"{j['cpuSeconds']:,.1f}"
-        out.write(
+        text = (
             f"{label:<28} {cc:<11} {tier:<9} {t.requests:>10,.0f} {t.compute_seconds:>10,.1f} "
             f"{gpu:>10} {cpu:>10} {_money(j['costUsd']):>11} "
-            f"{_money(j['monthlyPaceUsd']):>12} {estimate:>25}\n"
+            f"{_money(j['monthlyPaceUsd']):>12} {estimate:>25}"
         )
+        out.write(text.rstrip() + "\n")
 
     for row in report.tenants:
         est = (

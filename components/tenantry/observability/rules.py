@@ -76,7 +76,7 @@ SLO_INTERVAL = "1m"
 SHIFT_FACTOR = 3.0
 SHIFT_FOR = "30m"
 SHIFT_MIN_RPS = 0.01  # 36 requests an hour: below it the ratio is noise
-DOCS = "https://github.com/tenantry/tenantry/blob/main/docs/observability.md"
+DOCS = "docs/observability.md"  # in this repository (no published URL yet)
 
 
 def sli_record(sli: str, window: str) -> str:

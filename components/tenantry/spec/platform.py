@@ -367,7 +367,11 @@ class Observability(Strict):
         "and stacks/ in its working directory; when set, a CronJob sends the cost events of "
         "every window to the collector. Unset: no events are produced in the cluster.",
     )
-    cost_events_window_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    cost_events_window_minutes: Literal[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60] = Field(
+        default=5,
+        description="Length of one cost-event window; a divisor of 60, so windows align to "
+        "the hour and the CronJob runs a minute after each closes.",
+    )
 
 
 class PlatformSettings(Strict):
