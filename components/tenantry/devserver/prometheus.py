@@ -17,8 +17,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .process import free_port, stop
 
 
 class PrometheusUnavailable(RuntimeError):
@@ -223,13 +223,6 @@ def pod_monitor_scrape_configs(
     return jobs
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def running_prometheus(
     scrape_configs: Sequence[Mapping[str, Any]],
@@ -258,7 +251,7 @@ def running_prometheus(
         }
         config_path = work / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
-        port = _free_port()
+        port = free_port()
         log = work / "prometheus.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -278,7 +271,7 @@ def running_prometheus(
             _wait_ready(server, startup_timeout)
             yield server
         finally:
-            _stop(proc)
+            stop(proc)
             if os.environ.get("TENANTRY_KEEP_PROMETHEUS_LOG"):
                 shutil.copy2(log, os.environ["TENANTRY_KEEP_PROMETHEUS_LOG"])
 
@@ -296,16 +289,3 @@ def _wait_ready(server: PrometheusServer, timeout: float) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"prometheus not ready in {timeout}s:\n{server.log.read_text()[-4000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)

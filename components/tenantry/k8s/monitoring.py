@@ -60,22 +60,17 @@ class TenantMonitoring(pulumi.ComponentResource):
         t = args.tenant
         child = pulumi.ResourceOptions(parent=self)
         monitor = pod_monitor(t)
-        self.pod_monitor = CustomResource(
-            f"{name}-pod-monitor",
-            api_version=monitor["apiVersion"],
-            kind=monitor["kind"],
-            metadata=monitor["metadata"],
-            spec=monitor["spec"],
-            opts=child,
-        )
         rule = prometheus_rule(t, args.rates)
-        self.rules = CustomResource(
-            f"{name}-rules",
-            api_version=rule["apiVersion"],
-            kind=rule["kind"],
-            metadata=rule["metadata"],
-            spec=rule["spec"],
-            opts=child,
+        self.pod_monitor, self.rules = (
+            CustomResource(
+                f"{name}-{suffix}",
+                api_version=obj["apiVersion"],
+                kind=obj["kind"],
+                metadata=obj["metadata"],
+                spec=obj["spec"],
+                opts=child,
+            )
+            for suffix, obj in (("pod-monitor", monitor), ("rules", rule))
         )
         board = dashboard_config_map(tenant_dashboard(t), t.name, tenant_labels(t))
         self.dashboard = ConfigMap(

@@ -23,7 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..aws.policy import PolicyDocument, Statement, document, grant_encrypt_via_s3
+from ..aws.policy import (
+    PolicyDocument,
+    Statement,
+    document,
+    grant_encrypt_via_s3,
+    pod_identity_trust,
+)
 from ..k8s.labels import MONITORING_NAMESPACE
 from ..spec import PLATFORM_STACK, PlatformSettings
 from ..tags import MANAGED_BY
@@ -161,22 +167,7 @@ def trail_selectors(n: DeliveryNames) -> list[dict[str, Any]]:
 def collector_trust(n: DeliveryNames, cluster_name: str) -> PolicyDocument:
     """EKS Pod Identity: only this cluster's agent, only for the collector's service
     account in ``monitoring``."""
-    return document(
-        Statement(
-            "EksPodIdentity",
-            "Allow",
-            ("sts:AssumeRole", "sts:TagSession"),
-            principals={"Service": "pods.eks.amazonaws.com"},
-            conditions={
-                "StringEquals": {
-                    "aws:SourceAccount": n.account_id,
-                    "aws:RequestTag/eks-cluster-name": cluster_name,
-                    "aws:RequestTag/kubernetes-namespace": MONITORING_NAMESPACE,
-                    "aws:RequestTag/kubernetes-service-account": COLLECTOR,
-                }
-            },
-        )
-    )
+    return pod_identity_trust(n.account_id, cluster_name, MONITORING_NAMESPACE, COLLECTOR)
 
 
 def collector_policy(n: DeliveryNames, store_key_arn: str) -> PolicyDocument:

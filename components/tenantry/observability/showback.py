@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ..cost import HOURS_PER_MONTH, SECONDS_PER_HOUR, ModelRates, TenantCost, estimate, model_rates
 from ..spec import PlatformSettings, ResolvedTenant
@@ -64,20 +64,11 @@ class Totals:
         self.cost_usd += m.cost_usd or 0.0
 
     def merge(self, other: Totals) -> None:
-        for name in (
-            "requests",
-            "successes",
-            "failures",
-            "rejections_rate_limited",
-            "rejections_queue_full",
-            "queue_seconds",
-            "compute_seconds",
-            "gpu_seconds",
-            "cpu_seconds",
-            "cost_usd",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.complete = self.complete and other.complete
+        for f in fields(self):
+            if f.name == "complete":
+                self.complete = self.complete and other.complete
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass

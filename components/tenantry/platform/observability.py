@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_kubernetes.batch.v1 import CronJob
 from pulumi_kubernetes.core.v1 import ConfigMap, ConfigMapPatch
-from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+from pulumi_kubernetes.helm.v3 import Release
 
 from ..k8s.labels import MONITORING_NAMESPACE
 from ..observability.dashboards import dashboard_config_map, fleet_dashboard
@@ -33,8 +33,8 @@ from .charts import (
     KNATIVE_OBSERVABILITY_CONFIG_MAP,
     OTEL_COLLECTOR,
     PROMETHEUS_OPERATOR_CRDS,
-    Chart,
 )
+from .helm import helm_release
 
 PATCH_FORCE = "pulumi.com/patchForce"
 
@@ -69,24 +69,6 @@ class PlatformObservabilityArgs:
             tags=dict(tags),
             labels=dict(sorted(tags.items())),
         )
-
-
-def _release(
-    name: str, chart: Chart, values: Mapping[str, object], parent: pulumi.Resource
-) -> Release:
-    return Release(
-        name,
-        name=chart.release,
-        chart=chart.chart,
-        version=chart.version,
-        repository_opts=RepositoryOptsArgs(repo=chart.repo),
-        namespace=chart.namespace,
-        create_namespace=False,
-        atomic=True,
-        timeout=600,
-        values=dict(values),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
 
 
 class PlatformObservability(pulumi.ComponentResource):
@@ -134,24 +116,12 @@ class PlatformObservability(pulumi.ComponentResource):
 
         self.operator_crds: Release | None = None
         if obs.install_prometheus_operator_crds:
-            self.operator_crds = _release(
-                f"{name}-operator-crds", PROMETHEUS_OPERATOR_CRDS, {}, self
+            self.operator_crds = helm_release(
+                f"{name}-operator-crds", PROMETHEUS_OPERATOR_CRDS, {}, parent=self
             )
 
         self.store = self._bucket(f"{name}-store", n.store_bucket, tags, lock_days=None)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-store-encryption",
-            bucket=self.store.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.platform_key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
+        self._encryption(f"{name}-store", self.store, "aws:kms", args.platform_key_arn)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-store-lifecycle",
             bucket=self.store.id,
@@ -168,18 +138,7 @@ class PlatformObservability(pulumi.ComponentResource):
         self.audit = self._bucket(
             f"{name}-audit", n.audit_bucket, tags, lock_days=obs.audit_retention_days
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-audit-encryption",
-            bucket=self.audit.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-            opts=child,
-        )
+        self._encryption(f"{name}-audit", self.audit, "AES256", None)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-audit-lifecycle",
             bucket=self.audit.id,
@@ -246,8 +205,8 @@ class PlatformObservability(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.collector = _release(
-            f"{name}-otel-collector", OTEL_COLLECTOR, collector_values(n), self
+        self.collector = helm_release(
+            f"{name}-otel-collector", OTEL_COLLECTOR, collector_values(n), parent=self
         )
 
         board = dashboard_config_map(fleet_dashboard(), MONITORING_NAMESPACE, labels)
@@ -279,6 +238,24 @@ class PlatformObservability(pulumi.ComponentResource):
                 "auditBucket": self.audit.bucket,
                 "trail": n.trail,
             }
+        )
+
+    def _encryption(
+        self, name: str, bucket: aws.s3.Bucket, algorithm: str, key: pulumi.Input[str] | None
+    ) -> None:
+        """Default encryption: SSE-KMS with ``key`` (bucket key on), or SSE-S3."""
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm=algorithm, kms_master_key_id=key
+                    ),
+                    bucket_key_enabled=True if key is not None else None,
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     @staticmethod
