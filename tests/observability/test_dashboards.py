@@ -7,7 +7,6 @@ import json
 import kubernetes_validate
 import pytest
 
-from tenantry.k8s.labels import tenant_labels
 from tenantry.observability import rules as r
 from tenantry.observability.dashboards import (
     DATASOURCE,
@@ -16,6 +15,7 @@ from tenantry.observability.dashboards import (
     queries,
     tenant_dashboard,
 )
+from tenantry.tags import tenant_labels
 from tests.components.helpers import EXAMPLES, tenants
 
 

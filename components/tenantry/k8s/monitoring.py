@@ -15,7 +15,7 @@ from ..observability.dashboards import dashboard_config_map, tenant_dashboard
 from ..observability.monitor import pod_monitor
 from ..observability.rules import prometheus_rule, rates_for
 from ..spec import PlatformSettings, ResolvedTenant
-from .labels import tenant_labels
+from ..tags import tenant_labels
 
 
 @dataclass(frozen=True, kw_only=True)

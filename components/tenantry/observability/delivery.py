@@ -32,7 +32,6 @@ from ..aws.policy import (
 )
 from ..k8s.labels import MONITORING_NAMESPACE
 from ..spec import PLATFORM_STACK, PlatformSettings
-from ..tags import MANAGED_BY
 
 EVENTS_PREFIX = "cost-events/"
 CLOUDTRAIL_PREFIX = "cloudtrail"
@@ -316,6 +315,3 @@ def knative_observability() -> dict[str, str]:
         "request-metrics-protocol": "prometheus",
         "metrics.request-metrics-backend-destination": "prometheus",
     }
-
-
-SELECTED_BY = {"managed-by": MANAGED_BY}  # what the Prometheus must select (docs)

@@ -31,9 +31,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..k8s.labels import MODEL_LABEL, tenant_labels
+from ..k8s.labels import MODEL_LABEL
 from ..spec import ResolvedTenant
-from ..tags import MANAGED_BY
+from ..tags import MANDATORY_KEYS, tenant_labels
 from . import signals as s
 
 SCRAPE_INTERVAL = "30s"
@@ -67,6 +67,14 @@ def series_relabelings(t: ResolvedTenant, *, model_from_pod: bool) -> list[dict[
             }
         )
     return rules
+
+
+def selected_by(t: ResolvedTenant) -> dict[str, str]:
+    """The labels a model pod of ``t`` carries that the monitor selects on: the tag policy's
+    tenant and managed-by keys."""
+    labels = tenant_labels(t)
+    keys = (MANDATORY_KEYS[0], MANDATORY_KEYS[-1])  # tenant, managed-by
+    return {k: labels[k] for k in keys}
 
 
 def _keep(pattern: str) -> list[dict[str, Any]]:
@@ -111,7 +119,7 @@ def pod_monitor(
         },
         "spec": {
             "selector": {
-                "matchLabels": {"tenant": t.name, "managed-by": MANAGED_BY},
+                "matchLabels": selected_by(t),
                 "matchExpressions": [{"key": MODEL_LABEL, "operator": "Exists"}],
             },
             "namespaceSelector": {"matchNames": [t.name]},

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cost import ModelRates, model_rates
-from ..k8s.labels import tenant_labels
 from ..spec import PlatformSettings, ResolvedTenant
+from ..tags import tenant_labels
 from . import signals as s
 from .slo import BURN_RATE_WINDOWS, WINDOWS, Slo, model_slos
 

@@ -50,16 +50,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..k8s.labels import MODEL_LABEL, MODEL_VERSION_LABEL, MONITORING_NAMESPACE
+from ..tags import MANDATORY_KEYS
 
 # -- the labels of every series -------------------------------------------------------------
 TENANT, TIER, COST_CENTER, MODEL, VERSION = "tenant", "tier", "cost_center", "model", "version"
 SERIES_LABELS = (TENANT, TIER, COST_CENTER, MODEL, VERSION)
 BY = ", ".join(SERIES_LABELS)
 # Kubernetes pod label each series label is copied from (the tag policy's keys, tenantry.tags)
+_TENANT_KEY, _COST_CENTER_KEY, _TIER_KEY = MANDATORY_KEYS[0], MANDATORY_KEYS[1], MANDATORY_KEYS[2]
 POD_LABEL = {
-    TENANT: "tenant",
-    TIER: "tier",
-    COST_CENTER: "cost-center",
+    TENANT: _TENANT_KEY,
+    TIER: _TIER_KEY,
+    COST_CENTER: _COST_CENTER_KEY,
     MODEL: MODEL_LABEL,
     VERSION: MODEL_VERSION_LABEL,
 }
