@@ -62,7 +62,9 @@ def _needed(exc: Exception) -> None:
 @dataclass(frozen=True)
 class Run:
     prometheus: PrometheusServer
-    triton_stats: dict[str, dict[str, Any]]  # model -> Triton's own inference_stats
+    # model -> what Triton's own statistics API counted during the load (after - before:
+    # Triton also counts the model_warmup requests it runs at load, which were not sent)
+    triton_stats: dict[str, dict[str, Any]]
     scraped_seconds: float  # how long Prometheus had been scraping when the load ended
 
 
@@ -87,7 +89,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         scrape, groups = [], []
         for name in SERVED:
             t = REGISTRY[name]
-            monitor = pod_monitor(t, triton_metrics_port=metrics_port, interval="500ms")
+            monitor = pod_monitor(t, triton_metrics_port=metrics_port, interval="250ms")
             # The pod's queue-proxy port anchors the Triton endpoint (see monitor.py); no
             # queue-proxy runs here, so that endpoint's own target stays down.
             pod = LocalPod(
@@ -109,23 +111,49 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             client = PrometheusClient(prom.url)
             started = time.monotonic()
             _wait(lambda: _triton_targets_up(client), "both tenants' Triton targets up")
-            time.sleep(3)  # a few samples of every counter at 0 before the load
+            # samples of every counter before the load: increase() extrapolates up to about a
+            # scrape interval past the last sample and half of one before the first (Triton's
+            # model_warmup makes it non-zero), so the longer the series and the shorter the
+            # scrape interval (250 ms here), the smaller that share
+            time.sleep(6)
             endpoint = TritonEndpoint(triton.http_url, "http", None, 30.0)
+            before = _statistics(endpoint)
             for name in SERVED:
                 for m in REGISTRY[name].models:
                     inputs = _inputs(m)
                     outputs = [o.name for o in m.outputs]
                     for _ in range(SENT[m.name]):
                         endpoint.infer(m.name, m.version, inputs, outputs)
-            time.sleep(8)  # flat tail: later samples, rules evaluated on them
+            time.sleep(10)  # flat tail: later samples, rules evaluated on them
             scraped = time.monotonic() - started
-            stats = endpoint._client.get_inference_statistics()
-            by_model = {s["name"]: s["inference_stats"] for s in stats["model_stats"]}
-            yield Run(prom, by_model, scraped)
+            after = _statistics(endpoint)
+            delta = {
+                model: {
+                    key: {
+                        "count": after[model][key]["count"] - before[model][key]["count"],
+                        "ns": after[model][key]["ns"] - before[model][key]["ns"],
+                    }
+                    for key in after[model]
+                }
+                for model in after
+            }
+            yield Run(prom, delta, scraped)
         finally:
             prom_cm.__exit__(None, None, None)
     finally:
         triton_cm.__exit__(None, None, None)
+
+
+def _statistics(endpoint: TritonEndpoint) -> dict[str, dict[str, dict[str, int]]]:
+    """Triton's statistics API: per model, each inference_stats entry's count and ns."""
+    stats = endpoint._client.get_inference_statistics()
+    return {
+        s["name"]: {
+            key: {"count": int(v.get("count", 0)), "ns": int(v.get("ns", 0))}
+            for key, v in s["inference_stats"].items()
+        }
+        for s in stats["model_stats"]
+    }
 
 
 def _triton_targets_up(client: PrometheusClient) -> bool:

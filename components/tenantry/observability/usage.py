@@ -9,10 +9,10 @@ vCPU-seconds) is the integral of the recorded gauges (``tenant_model:replicas:co
 usage group's evaluation interval. SLI ratios are the window's average of the recorded
 5-minute ratios.
 
-``increase()`` extrapolates from the first and last samples in the window to its edges
-(Prometheus docs, "increase()"), at most half a scrape interval at each end once a series
-has been scraped for longer than the window's start allows; a model version whose pods
-started inside the window is counted from its first scrape.
+``increase()`` extrapolates from the first and last samples in the window towards its edges
+(Prometheus docs, "increase()"; promql ``extrapolatedRate``: at most about a scrape interval
+at the end and half of one at the start), a share that vanishes on long windows; a model
+version whose pods started inside the window is counted from its first scrape.
 """
 
 from __future__ import annotations
