@@ -8,8 +8,8 @@ For every model of a tenant (index i, stable version), per second:
 - the pod's sidecar (reporter=destination): a requests answered 200, 0.125 refused 429 with
   flag RL, 0.0625 gRPC refused by the rate limit (status 14, flag RL), 0.0625 answered 503
   from upstream (flag "-"), 0.125 gRPC UNAVAILABLE from upstream, and 10 scrapes from the
-  ``monitoring`` namespace (never counted); of the a 200s, a share ``fast_i`` within the
-  model's p99LatencyMs;
+  ``monitoring`` namespace and 10 plaintext scrapes (never counted); of the a 200s, a share
+  ``fast_i`` within the model's p99LatencyMs;
 - queue-proxy depth 3 and 5 on the two pods.
 
 promtool compares floats exactly, and Go and Python may round a sum differently in the last
@@ -99,7 +99,12 @@ def input_series(t: ResolvedTenant) -> list[dict[str, str]]:
                     "values": f"{depth}x{MINUTES}",
                 }
             )
-        sidecar = {**base, "reporter": "destination", "source_workload_namespace": "apps"}
+        sidecar = {
+            **base,
+            "reporter": "destination",
+            "connection_security_policy": "mutual_tls",
+            "source_workload_namespace": "apps",
+        }
         ok = {**sidecar, "response_code": "200", "response_flags": "-"}
         out += [
             _counter(s.ISTIO_REQUESTS, ok, a),
@@ -129,11 +134,22 @@ def input_series(t: ResolvedTenant) -> list[dict[str, str]]:
                 },
                 0.125,
             ),
-            _counter(
+            _counter(  # Prometheus with a mesh identity
                 s.ISTIO_REQUESTS,
                 {
                     **sidecar,
                     "source_workload_namespace": "monitoring",
+                    "response_code": "200",
+                    "response_flags": "-",
+                },
+                10,
+            ),
+            _counter(  # Prometheus scraping 8002/9091 in plaintext (PERMISSIVE there)
+                s.ISTIO_REQUESTS,
+                {
+                    **sidecar,
+                    "connection_security_policy": "none",
+                    "source_workload_namespace": "unknown",
                     "response_code": "200",
                     "response_flags": "-",
                 },

@@ -122,7 +122,13 @@ def test_short_window_resets_the_page_while_the_ticket_stays(tmp_path: Path) -> 
     page resolves, while the 2-hour window still holds errors and the ticket stays
     (SRE Workbook ch. 5, multiwindow alerts)."""
     t = tenants()["globex"]
-    side = _labels(t, "intent-classifier", reporter="destination", source_workload_namespace="apps")
+    side = _labels(
+        t,
+        "intent-classifier",
+        reporter="destination",
+        connection_security_policy="mutual_tls",
+        source_workload_namespace="apps",
+    )
     ok = {**side, "response_code": "200", "response_flags": "-"}
     bad = {**side, "response_code": "500", "response_flags": "-"}
     test = {

@@ -39,9 +39,12 @@ Sources of the metric names and labels:
   >= 1.19, OpenTelemetry; knative/docs ``serving-metrics.md``, knative/serving#16290) or
   ``revision_queue_depth`` (older releases, OpenCensus; Knative docs "Service metrics").
 
-Requests that Prometheus itself sends (metric scrapes through the sidecar) are excluded from
-the Istio-based signals by their source namespace (``monitoring``, the one namespace the
-tenant's NetworkPolicy lets scrape).
+Requests that Prometheus itself sends are excluded from the Istio-based signals: it scrapes
+Triton's 8002 and queue-proxy's 9091 in plaintext through the sidecar (the tenant's
+PeerAuthentication leaves those two ports PERMISSIVE, :mod:`tenantry.k8s.gateway`), so its
+requests carry ``connection_security_policy="none"``, while every request to a model arrives
+over mutual TLS (STRICT on the serving ports); a Prometheus with a mesh identity is
+excluded by its namespace, ``monitoring``.
 """
 
 from __future__ import annotations
@@ -142,7 +145,10 @@ def tenant_matcher(tenant: str | None) -> str:
     return f'{TENANT}="{tenant}"' if tenant else f'{TENANT}!=""'
 
 
-ISTIO_SERVED = f'reporter="destination", source_workload_namespace!="{MONITORING_NAMESPACE}"'
+ISTIO_SERVED = (
+    'reporter="destination", connection_security_policy="mutual_tls", '
+    f'source_workload_namespace!="{MONITORING_NAMESPACE}"'
+)
 # Envoy sets the RL response flag on what a rate limit refused (HTTP: 429; gRPC: a
 # trailers-only reply whose grpc-status is mapped from 429), RLSE when the rate-limit
 # service failed (Envoy docs, access-log %RESPONSE_FLAGS%).

@@ -116,6 +116,8 @@ def kserve_domain_template(ingress: Ingress) -> str:
     Serverless mode it derives hosts from Knative's routes); it is kept equal so that the
     hosts do not change if the deployment mode ever does."""
     return ingress.domain_template.replace(".Domain", ".IngressDomain")
+
+
 KNATIVE_OBSERVABILITY_CONFIG_MAP = "config-observability"
 
 
