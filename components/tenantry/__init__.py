@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .engine.writers import WriteError
     from .identity import Identity, IdentityMode
     from .k8s.gateway import GatewayAdmission, GatewayAdmissionArgs
+    from .k8s.monitoring import TenantMonitoring, TenantMonitoringArgs
     from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
     from .planner import FleetPlan
     from .platform.cluster import PlatformCluster, PlatformClusterArgs
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .platform.llm import SharedLlms, SharedLlmsArgs
     from .platform.mesh import PlatformMesh, PlatformMeshArgs
     from .platform.node_role import NodeRole, NodeRoleArgs
+    from .platform.observability import PlatformObservability, PlatformObservabilityArgs
     from .platform.platform import Platform, PlatformArgs
     from .platform.priority import PriorityClasses, PriorityClassesArgs
     from .platform.program import PlatformProgramError, fleet_plan_for
@@ -105,6 +107,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PlatformInputs": ("platform_ref", "PlatformInputs"),
     "PlatformKey": ("platform.key", "PlatformKey"),
     "PlatformKeyArgs": ("platform.key", "PlatformKeyArgs"),
+    "PlatformObservability": ("platform.observability", "PlatformObservability"),
+    "PlatformObservabilityArgs": ("platform.observability", "PlatformObservabilityArgs"),
     "PlatformOutputsMissing": ("platform_ref", "PlatformOutputsMissing"),
     "PlatformProgramError": ("platform.program", "PlatformProgramError"),
     "PlatformSettings": ("spec", "PlatformSettings"),
@@ -138,6 +142,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TenantIdentityArgs": ("aws.identity", "TenantIdentityArgs"),
     "TenantKey": ("aws.kms_key", "TenantKey"),
     "TenantKeyArgs": ("aws.kms_key", "TenantKeyArgs"),
+    "TenantMonitoring": ("k8s.monitoring", "TenantMonitoring"),
+    "TenantMonitoringArgs": ("k8s.monitoring", "TenantMonitoringArgs"),
     "TenantNamespace": ("k8s.namespace", "TenantNamespace"),
     "TenantNamespaceArgs": ("k8s.namespace", "TenantNamespaceArgs"),
     "TenantServing": ("tenant_serving", "TenantServing"),
@@ -196,6 +202,8 @@ __all__ = [
     "PlatformKeyArgs",
     "PlatformMesh",
     "PlatformMeshArgs",
+    "PlatformObservability",
+    "PlatformObservabilityArgs",
     "PlatformOutputsMissing",
     "PlatformProgramError",
     "PlatformSettings",
@@ -226,6 +234,8 @@ __all__ = [
     "TenantIdentityArgs",
     "TenantKey",
     "TenantKeyArgs",
+    "TenantMonitoring",
+    "TenantMonitoringArgs",
     "TenantNamespace",
     "TenantNamespaceArgs",
     "TenantServing",

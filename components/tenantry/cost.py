@@ -6,8 +6,16 @@ Pure. What is priced:
 - the tenant's share of the shared GPU pools: guaranteed MIG compute slices (minReplicas,
   canary revisions twice) / the GPU's compute slices x the GPU-hour price (instance price / GPUs
   per instance); at maxReplicas for the burst figure. Isolated tenants get whole GPUs on the
-  shared pool, so their share is rounded up to whole GPUs per pool.
-Not priced: CPU-only models on the general node pool, storage, KMS, data transfer.
+  shared pool, so their share is rounded up to whole GPUs per pool;
+- CPU-only models on the cluster's general nodes: cores x replicas (canary revisions twice)
+  x the vCPU-hour price of ``cluster.systemInstanceType`` (instance price / vCPUs), at
+  minReplicas and maxReplicas. (A dedicated tenant's CPU-only models run on its own node
+  groups, already priced.)
+Not priced: storage, KMS, data transfer, the platform's own nodes.
+
+:func:`model_rates` gives the same prices per model and second, for measured usage
+(:mod:`tenantry.observability`): what one replica holds (GPU equivalents or vCPUs) and what
+one second of it costs.
 """
 
 from __future__ import annotations
@@ -16,10 +24,85 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .catalog import gpu_models, instance_types
-from .spec import PlatformSettings, ResolvedTenant
+from .catalog import general_instance_types, gpu_models, instance_types
+from .spec import PlatformSettings, ResolvedModel, ResolvedTenant
 
 HOURS_PER_MONTH = 730.0  # AWS's convention for monthly estimates
+SECONDS_PER_HOUR = 3600.0
+
+
+class UnpricedError(ValueError):
+    """An instance type the catalog has no price for."""
+
+
+@dataclass(frozen=True)
+class ModelRates:
+    """What one replica of a model holds and what it costs per second.
+
+    ``gpu_share``: GPU equivalents per replica (the MIG profile's compute slices / the GPU's,
+    1 for a whole GPU, 0 for a CPU-only model); ``vcpus``: priced cores per replica (CPU-only
+    models; 0 for GPU models, whose instance price already covers the host's CPUs);
+    ``usd_per_gpu_hour`` = instance price / GPUs per instance; ``usd_per_vcpu_hour`` =
+    instance price / vCPUs; ``instance_type``: where the prices come from.
+    """
+
+    gpu_share: float
+    usd_per_gpu_hour: float
+    vcpus: float
+    usd_per_vcpu_hour: float
+    instance_type: str
+    price_date: str
+
+    @property
+    def usd_per_replica_second(self) -> float:
+        hourly = self.gpu_share * self.usd_per_gpu_hour + self.vcpus * self.usd_per_vcpu_hour
+        return hourly / SECONDS_PER_HOUR
+
+
+def gpu_share(m: ResolvedModel) -> float:
+    """GPU equivalents one replica holds: compute slices of its MIG profile / the GPU's
+    (a ``1g.10gb`` on H100-80GB is 1/7), 1 for a whole GPU, 0 for a CPU-only model."""
+    if m.gpu is None or m.gpu_model is None:
+        return 0.0
+    gpu = gpu_models()[m.gpu_model]
+    profile = gpu.profile(m.gpu)
+    return 1.0 if profile is None else profile.compute_slices / gpu.compute_slices
+
+
+def _vcpu_hour(instance_type: str) -> float:
+    general = general_instance_types().get(instance_type)
+    if general is not None:
+        return general.vcpu_hourly_usd
+    gpu_it = instance_types().get(instance_type)
+    if gpu_it is not None:
+        return gpu_it.on_demand_hourly_usd / gpu_it.vcpu
+    accepted = sorted(general_instance_types()) + sorted(instance_types())
+    raise UnpricedError(
+        f"instance type {instance_type!r} has no price in the catalog "
+        f"(components/tenantry/catalog/data/instances.yaml); priced: {', '.join(accepted)}"
+    )
+
+
+def model_rates(t: ResolvedTenant, m: ResolvedModel, platform: PlatformSettings) -> ModelRates:
+    """The unit prices of one model where it runs (see :class:`ModelRates`).
+
+    GPU models: the GPU-hour of the shared pool's or the tenant node group's instance type.
+    CPU-only models: the vCPU-hour of ``cluster.systemInstanceType`` (general nodes) or of
+    the tenant's node group (dedicated tenants). Raises :class:`UnpricedError` for an
+    instance type without a catalog price."""
+    price_date = next(iter(instance_types().values())).price_date
+    if m.target_kind == "shared-pool":
+        pool = platform.pool(m.target)
+        assert pool is not None, f"model placed on unknown pool {m.target}"
+        instance = pool.instance_type
+    elif m.target_kind == "node-group":
+        ng = next(g for g in t.node_groups if g.name == m.target)
+        instance = ng.instance_type
+    else:
+        instance = platform.cluster.system_instance_type
+    if m.gpu is not None:
+        return ModelRates(gpu_share(m), _gpu_hour(instance), 0.0, 0.0, instance, price_date)
+    return ModelRates(0.0, 0.0, m.cpu, _vcpu_hour(instance), instance, price_date)
 
 
 @dataclass(frozen=True)
@@ -69,9 +152,7 @@ def estimate(tenant: ResolvedTenant, platform: PlatformSettings) -> TenantCost:
     for m in tenant.models:
         if m.target_kind != "shared-pool" or m.gpu is None or m.gpu_model is None:
             continue
-        gpu = gpu_models()[m.gpu_model]
-        profile = gpu.profile(m.gpu)
-        per_replica = 1.0 if profile is None else profile.compute_slices / gpu.compute_slices
+        per_replica = gpu_share(m)
         slices[m.target][0] += m.min_replicas * m.revisions * per_replica
         slices[m.target][1] += m.max_replicas * m.revisions * per_replica
     for pool_name, (gpus_min, gpus_max) in sorted(slices.items()):
@@ -89,5 +170,31 @@ def estimate(tenant: ResolvedTenant, platform: PlatformSettings) -> TenantCost:
                 monthly_usd_max=round(gpus_max * rate * HOURS_PER_MONTH, 2),
             )
         )
+    cpu = [m for m in tenant.models if m.target_kind == "cpu-nodes"]
+    if cpu:
+        instance = platform.cluster.system_instance_type
+        cores_min = sum(m.cpu * m.min_replicas * m.revisions for m in cpu)
+        cores_max = sum(m.cpu * m.max_replicas * m.revisions for m in cpu)
+        try:
+            rate = _vcpu_hour(instance)
+        except UnpricedError:
+            lines.append(
+                CostLine(
+                    item=f"cpu-nodes {instance}",
+                    detail=f"{cores_min:g}-{cores_max:g} vCPUs of {instance}: NOT PRICED, "
+                    "the catalog has no price for this instance type",
+                    monthly_usd_min=0.0,
+                    monthly_usd_max=0.0,
+                )
+            )
+        else:
+            lines.append(
+                CostLine(
+                    item=f"cpu-nodes {instance}",
+                    detail=f"{cores_min:g}-{cores_max:g} vCPUs of {instance} @ ${rate:.4f}/vCPU-h",
+                    monthly_usd_min=round(cores_min * rate * HOURS_PER_MONTH, 2),
+                    monthly_usd_max=round(cores_max * rate * HOURS_PER_MONTH, 2),
+                )
+            )
     price_date = next(iter(instance_types().values())).price_date
     return TenantCost(tenant.name, tenant.cost_center, tenant.tier.name, tuple(lines), price_date)

@@ -16,6 +16,7 @@ from .k8s.inference_service import inference_service
 from .k8s.llm_inference_service import API_VERSION as LLM_API_VERSION
 from .k8s.llm_inference_service import KIND as LLM_KIND
 from .k8s.llm_inference_service import own_llm_manifest
+from .k8s.monitoring import TenantMonitoring, TenantMonitoringArgs
 from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
 from .model_repository import triton_model_config
 from .spec import PlatformSettings, ResolvedTenant
@@ -34,7 +35,11 @@ class TenantServingArgs:
     inference role; used here only for IRSA, Pod Identity associations are AWS-side),
     ``kms_key_arn`` (optional, named on the config objects). ``identity``: default EKS Pod
     Identity. ``triton_admin_key``: the header value that opens the tenant's Triton admin APIs
-    (:func:`tenantry.triton.admin_key` of a platform secret; pass a secret)."""
+    (:func:`tenantry.triton.admin_key` of a platform secret; pass a secret). ``monitoring``:
+    the tenant's PodMonitor, rules and dashboard
+    (:class:`~tenantry.k8s.monitoring.TenantMonitoringArgs`, which carries each model's
+    prices); None declares none (a cluster without the Prometheus Operator's CRDs).
+    :meth:`from_spec` sets it."""
 
     tenant: ResolvedTenant
     gateway_namespace: str
@@ -48,6 +53,7 @@ class TenantServingArgs:
     token_issuers: tuple[TokenIssuer, ...] = ()
     vllm_image: str = DEFAULT_VLLM_IMAGE
     """The vLLM image of the tenant's own LLMs (``spec.llms``; platform ``vllmImage``)."""
+    monitoring: TenantMonitoringArgs | None = None
 
     @classmethod
     def from_spec(
@@ -62,7 +68,8 @@ class TenantServingArgs:
         identity: Identity = POD_IDENTITY,
     ) -> TenantServingArgs:
         """The args of a tenant resolved against ``platform`` (gateway namespace, ingress,
-        mesh and token issuers from its settings)."""
+        mesh and token issuers from its settings; monitoring with the prices of where its
+        models run)."""
         return cls(
             tenant=tenant,
             gateway_namespace=platform.gateway_namespace,
@@ -75,6 +82,7 @@ class TenantServingArgs:
             role_arn=role_arn,
             kms_key_arn=kms_key_arn,
             identity=identity,
+            monitoring=TenantMonitoringArgs.from_spec(tenant, platform),
         )
 
 
@@ -92,7 +100,10 @@ class TenantServing(pulumi.ComponentResource):
     - per model, the KServe InferenceService ``<name>-<model>-isvc`` (after its namespace,
       service account and configs; :func:`~tenantry.k8s.inference_service.inference_service`);
     - per own LLM (``spec.llms``), the KServe LLMInferenceService ``<name>-<llm>-llmisvc``
-      (:func:`~tenantry.k8s.llm_inference_service.own_llm_manifest`).
+      (:func:`~tenantry.k8s.llm_inference_service.own_llm_manifest`);
+    - ``TenantMonitoring`` ``<name>-monitoring`` (PodMonitor, PrometheusRule and Grafana
+      dashboard of the tenant; :class:`~tenantry.k8s.monitoring.TenantMonitoring`), unless
+      ``args.monitoring`` is None.
 
     Arguments: :class:`TenantServingArgs`.
     """
@@ -169,6 +180,13 @@ class TenantServing(pulumi.ComponentResource):
                 kind=LLM_KIND,
                 metadata=manifest.apply(lambda m: m["metadata"]),
                 spec=manifest.apply(lambda m: m["spec"]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            )
+        self.monitoring: TenantMonitoring | None = None
+        if args.monitoring is not None:
+            self.monitoring = TenantMonitoring(
+                f"{name}-monitoring",
+                args.monitoring,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
             )
         self.register_outputs(

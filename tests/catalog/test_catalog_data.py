@@ -55,3 +55,15 @@ def test_instance_types() -> None:
         assert it.gpu_model in gpu_models()
         assert it.on_demand_hourly_usd > 0
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", it.price_date)
+
+
+def test_general_instance_types_price_a_vcpu_hour() -> None:
+    from tenantry.catalog import general_instance_types
+
+    general = general_instance_types()
+    assert "m7i.xlarge" in general  # the platform's default cluster.systemInstanceType
+    for it in general.values():
+        assert it.vcpu > 0 and it.on_demand_hourly_usd > 0
+        assert it.vcpu_hourly_usd == it.on_demand_hourly_usd / it.vcpu
+        assert it.price_date == next(iter(instance_types().values())).price_date
+    assert not set(general) & set(instance_types())

@@ -44,6 +44,11 @@ GW_CHILDREN = [
     ("kubernetes:security.istio.io/v1:PeerAuthentication", "scrape-mtls"),
     ("kubernetes:networking.istio.io/v1alpha3:EnvoyFilter", "rate-limit"),
 ]
+MONITORING_CHILDREN = [
+    ("kubernetes:monitoring.coreos.com/v1:PodMonitor", "pod-monitor"),
+    ("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "rules"),
+    ("kubernetes:core/v1:ConfigMap", "dashboard"),
+]
 
 
 def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
@@ -52,6 +57,11 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
         ("tenantry:tenant:TenantServing", name, None),
         ("tenantry:k8s:TenantNamespace", f"{name}-ns", name),
         ("tenantry:k8s:GatewayAdmission", f"{name}-gateway", name),
+        ("tenantry:k8s:TenantMonitoring", f"{name}-monitoring", name),
+    }
+    out |= {
+        (typ, f"{name}-monitoring-{suffix}", f"{name}-monitoring")
+        for typ, suffix in MONITORING_CHILDREN
     }
     out |= {(typ, f"{name}-ns-{suffix}", f"{name}-ns") for typ, suffix in NS_CHILDREN}
     out |= {(typ, f"{name}-gateway-{suffix}", f"{name}-gateway") for typ, suffix in GW_CHILDREN}

@@ -72,8 +72,8 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
         checked += 1
     # 4 namespaces (tenantry-llm included), the mig-parted and LLM routes ConfigMaps,
     # 4 PriorityClasses, the shared LLM runtime's ServiceAccount, the token issuers'
-    # RequestAuthentication
-    assert checked == 12
+    # RequestAuthentication, the fleet dashboard ConfigMap
+    assert checked == 13
 
 
 def test_shared_llms_validate_against_the_kserve_crd() -> None:
@@ -100,7 +100,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "15 Kubernetes object(s)" in capsys.readouterr().out
+    assert "16 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

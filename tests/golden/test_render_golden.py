@@ -27,6 +27,7 @@ from tests.components.helpers import (
     isvc_validator,
     llmisvc_validator,
 )
+from tests.schemas import prometheus_operator_validator
 
 GOLDEN = Path(__file__).resolve().parent / "tenants"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
@@ -76,10 +77,26 @@ def manifests(name: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
+def test_monitoring_objects_validate_against_the_operator_crds(name: str) -> None:
+    """Every PodMonitor and PrometheusRule in the render, against the Prometheus Operator's
+    CRDs (tests/data/prometheus-operator), unknown fields rejected."""
+    kinds = []
+    for _path, obj in manifests(name):
+        if obj["apiVersion"] == "monitoring.coreos.com/v1":
+            prometheus_operator_validator(obj["kind"]).validate(obj)
+            kinds.append(obj["kind"])
+    assert sorted(kinds) == ["PodMonitor", "PrometheusRule"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_core_objects_validate_against_kubernetes_openapi(name: str) -> None:
     checked = 0
     for _path, obj in manifests(name):
-        if is_istio(obj) or obj["kind"] in KSERVE_KINDS:
+        if (
+            is_istio(obj)
+            or obj["kind"] in KSERVE_KINDS
+            or obj["apiVersion"] == "monitoring.coreos.com/v1"
+        ):
             continue
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1

@@ -70,6 +70,45 @@ EXPECTED_CUSTOM = {
     ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"{P}-vector-db-from-cluster"),
     ("aws:rds/instance:Instance", f"{P}-vector-db-instance"),
     # No CostAllocationTag: the example platform does not activate them (a member account).
+    *{
+        (t, f"{P}-observability-{suffix}")
+        for t, suffix in (
+            ("kubernetes:helm.sh/v3:Release", "operator-crds"),
+            ("kubernetes:helm.sh/v3:Release", "otel-collector"),
+            ("kubernetes:core/v1:ConfigMap", "fleet-dashboard"),
+            ("kubernetes:core/v1:ConfigMapPatch", "knative-observability"),
+            ("aws:cloudtrail/trail:Trail", "trail"),
+            ("aws:iam/role:Role", "collector-role"),
+            ("aws:iam/rolePolicy:RolePolicy", "collector-policy"),
+            ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "collector-pod-identity"),
+            *(
+                (t, f"{bucket}-{part}")
+                for bucket in ("store", "audit")
+                for t, part in (
+                    ("aws:s3/bucket:Bucket", "bucket"),
+                    (
+                        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                        "public-access-block",
+                    ),
+                    ("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "ownership"),
+                    ("aws:s3/bucketVersioning:BucketVersioning", "versioning"),
+                    (
+                        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                        "encryption",
+                    ),
+                    (
+                        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                        "lifecycle",
+                    ),
+                    ("aws:s3/bucketPolicy:BucketPolicy", "policy"),
+                )
+            ),
+            (
+                "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+                "audit-object-lock",
+            ),
+        )
+    },
 }
 EXPECTED_COMPONENTS = {
     ("tenantry:platform:Platform", P, None),
@@ -85,6 +124,7 @@ EXPECTED_COMPONENTS = {
     ("tenantry:platform:VectorDatabase", f"{P}-vector-db", P),
     ("tenantry:platform:CostAllocationTags", f"{P}-cost-tags", P),
     ("tenantry:platform:SharedLlms", LLM, P),
+    ("tenantry:platform:PlatformObservability", f"{P}-observability", P),
 }
 
 
@@ -160,6 +200,8 @@ def test_helm_charts_are_pinned() -> None:
         "kserve-crd": "v0.20.0",
         "kserve": "v0.20.0",
         "gpu-operator": "v25.10.0",
+        "prometheus-operator-crds": "31.0.0",
+        "tenantry-otel-collector": "0.170.0",
     }
     for c in CHARTS:
         rel = releases[c.release]
@@ -205,8 +247,9 @@ def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
         for spec in r.inputs.get("tagSpecifications", []):
             assert spec["tags"] == tags, r.urn
     # key, node role, 2 launch templates, 2 node groups, 4 for the DB, the shared LLM
-    # runtime's role and Pod Identity association
-    assert checked == 12
+    # runtime's role and Pod Identity association, 2 buckets, the trail, the collector role
+    # and its pod identity association
+    assert checked == 17
     provider = by_name(platform_records())[f"{P}-aws"].inputs
     assert json.loads(provider["defaultTags"])["tags"] == tags
     assert provider["region"] == "us-east-1"

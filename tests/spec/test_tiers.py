@@ -79,3 +79,9 @@ def test_vector_db_limits_from_the_tenant_file_win_over_the_tier() -> None:
     _, problems = parse_text(yaml.safe_dump(d), "acme.yaml", platform(), stem="acme")
     paths = {p.path for p in problems}
     assert paths == {"spec.quotas.vectorDb.connectionLimit", "spec.quotas.vectorDb.lockTimeout"}
+
+
+def test_availability_objectives_rise_with_isolation() -> None:
+    objectives = [TIERS[t].availability_objective for t in ORDER]
+    assert objectives == [0.99, 0.999, 0.999, 0.9995]
+    assert all(0.9 < o < 1 for o in objectives)

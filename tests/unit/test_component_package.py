@@ -115,6 +115,8 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "vectorDb": ["map", ANY["$ref"]],
         "migConfigs": ["array", "string"],
         "sharedPools": ["map", ANY["$ref"]],
+        "costEventsBucket": "string",
+        "auditBucket": "string",
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenantry.cost import HOURS_PER_MONTH, estimate
+from tenantry.cost import HOURS_PER_MONTH, UnpricedError, estimate, model_rates
 from tenantry.spec import PlatformSettings, load_registry
 from tests.conftest import TENANTS
 
@@ -43,10 +43,40 @@ def test_isolated_tenants_pay_whole_gpus(tenants, platform) -> None:  # type: ig
     assert line.monthly_usd_max == round(2 * rate * HOURS_PER_MONTH, 2)
 
 
-def test_cpu_only_models_are_not_priced(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+def test_cpu_only_models_priced_per_vcpu_of_the_general_nodes(tenants, platform) -> None:  # type: ignore[no-untyped-def]
     cost = estimate(tenants["globex"], platform)
-    assert [line.item for line in cost.lines] == ["shared-pool a100"]
+    assert [line.item for line in cost.lines] == ["shared-pool a100", "cpu-nodes m7i.xlarge"]
+    cpu = cost.lines[1]
+    # language-id: 1 core x 1..2 replicas at m7i.xlarge's $0.2016/h over 4 vCPUs
+    assert cpu.monthly_usd_min == round(1 * 0.2016 / 4 * HOURS_PER_MONTH, 2)
+    assert cpu.monthly_usd_max == round(2 * 0.2016 / 4 * HOURS_PER_MONTH, 2)
     assert cost.price_date == "2025-06-05"
+
+
+def test_unpriced_general_instance_is_said_not_guessed(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    other = platform.model_copy(
+        update={"cluster": platform.cluster.model_copy(update={"system_instance_type": "x9.huge"})}
+    )
+    cpu = estimate(tenants["globex"], other).lines[1]
+    assert (cpu.monthly_usd_min, cpu.monthly_usd_max) == (0.0, 0.0)
+    assert "NOT PRICED" in cpu.detail
+    with pytest.raises(UnpricedError, match=r"'x9\.huge' has no price in the catalog"):
+        model_rates(tenants["globex"], tenants["globex"].models[1], other)
+
+
+def test_model_rates_share_and_unit_prices(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    acme = tenants["acme"]
+    fraud = model_rates(acme, acme.models[0], platform)  # 1g.10gb on the h100 pool
+    assert fraud.gpu_share == pytest.approx(1 / 7) and fraud.vcpus == 0
+    assert fraud.usd_per_gpu_hour == pytest.approx(55.04 / 8)
+    assert fraud.usd_per_replica_second == pytest.approx(55.04 / 8 / 7 / 3600)
+    umbrella = tenants["umbrella"]
+    caller = model_rates(umbrella, umbrella.models[1], platform)  # whole GPU, h200 node group
+    assert (caller.gpu_share, caller.instance_type) == (1.0, "p5en.48xlarge")
+    globex = tenants["globex"]
+    lang = model_rates(globex, globex.models[1], platform)  # CPU-only, 1 core
+    assert (lang.gpu_share, lang.vcpus, lang.instance_type) == (0.0, 1.0, "m7i.xlarge")
+    assert lang.usd_per_replica_second == pytest.approx(0.2016 / 4 / 3600)
 
 
 def test_cost_command_formats(

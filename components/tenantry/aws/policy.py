@@ -227,6 +227,30 @@ def grant_encrypt_via_s3(key_arn: str, region: str, bucket_arn: str) -> Statemen
     )
 
 
+def pod_identity_trust(
+    account_id: str, cluster_name: str, namespace: str, service_account: str
+) -> PolicyDocument:
+    """EKS Pod Identity: only ``cluster_name``'s agent, only for
+    ``<namespace>/<service_account>`` (the session tags Pod Identity sets), only from
+    ``account_id``."""
+    return document(
+        Statement(
+            "EksPodIdentity",
+            "Allow",
+            ("sts:AssumeRole", "sts:TagSession"),
+            principals={"Service": "pods.eks.amazonaws.com"},
+            conditions={
+                "StringEquals": {
+                    "aws:SourceAccount": account_id,
+                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                }
+            },
+        )
+    )
+
+
 def is_data_action(action: str) -> bool:
     """True for ``*``, any ``s3:`` action, ``kms:*`` and KMS cryptographic operations."""
     return (

@@ -42,6 +42,7 @@ from .policy import (
     grant_write,
     via_s3,
 )
+from .policy import pod_identity_trust as pod_identity_trust_for
 
 KEY_RECOVERY = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy")
 # Denied to every tenant role by the boundary, whatever an identity policy says.
@@ -342,22 +343,7 @@ def boundary_policy(n: TenantNames, key_arn: str) -> PolicyDocument:
 def pod_identity_trust(n: TenantNames, cluster_name: str) -> PolicyDocument:
     """EKS Pod Identity: only this cluster's agent, only for ``<tenant>/<tenant>-inference``
     (the session tags Pod Identity sets), only from the platform account."""
-    return document(
-        Statement(
-            "EksPodIdentity",
-            "Allow",
-            ("sts:AssumeRole", "sts:TagSession"),
-            principals={"Service": "pods.eks.amazonaws.com"},
-            conditions={
-                "StringEquals": {
-                    "aws:SourceAccount": n.account_id,
-                    "aws:RequestTag/eks-cluster-name": cluster_name,
-                    "aws:RequestTag/kubernetes-namespace": n.namespace,
-                    "aws:RequestTag/kubernetes-service-account": n.service_account,
-                }
-            },
-        )
-    )
+    return pod_identity_trust_for(n.account_id, cluster_name, n.namespace, n.service_account)
 
 
 def irsa_trust(n: TenantNames, oidc_provider_arn: str, oidc_issuer: str) -> PolicyDocument:

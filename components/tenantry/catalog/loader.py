@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .models import GpuModel, InstanceType, MigProfile
+from .models import GeneralInstanceType, GpuModel, InstanceType, MigProfile
 
 _NAME_MEMORY = re.compile(r"^\d+g\.(\d+)gb(\+me)?$")
 
@@ -81,3 +81,21 @@ def instance_types() -> dict[str, InstanceType]:
             price_region=data["priceRegion"],
         )
     return out
+
+
+@cache
+def general_instance_types() -> dict[str, GeneralInstanceType]:
+    """General-purpose (CPU) instance types by EC2 name (e.g. ``m7i.xlarge``): the price of
+    the cluster's general nodes, where CPU-only models run."""
+    data = _read("instances.yaml")
+    return {
+        name: GeneralInstanceType(
+            name=name,
+            vcpu=it["vcpu"],
+            memory_gib=it["memoryGiB"],
+            on_demand_hourly_usd=float(it["onDemandHourlyUsd"]),
+            price_date=str(data["priceDate"]),
+            price_region=data["priceRegion"],
+        )
+        for name, it in data.get("generalInstanceTypes", {}).items()
+    }

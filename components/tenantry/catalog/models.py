@@ -56,3 +56,20 @@ class InstanceType:
     on_demand_hourly_usd: float
     price_date: str
     price_region: str
+
+
+@dataclass(frozen=True)
+class GeneralInstanceType:
+    """A general-purpose (CPU) EC2 instance type with a dated on-demand price."""
+
+    name: str
+    vcpu: int
+    memory_gib: int
+    on_demand_hourly_usd: float
+    price_date: str
+    price_region: str
+
+    @property
+    def vcpu_hourly_usd(self) -> float:
+        """One vCPU-hour: the instance's price / its vCPUs (its memory included)."""
+        return self.on_demand_hourly_usd / self.vcpu

@@ -1,4 +1,6 @@
-"""``tenantry cost``: monthly showback per tenant for finance (table, CSV or JSON)."""
+"""``tenantry cost``: monthly showback per tenant for finance (table, CSV or JSON): the
+capacity estimate, or with ``--actual`` the usage measured by Prometheus next to it, or with
+``--events`` the cost events of a short window (:mod:`.showback`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import sys
 from pathlib import Path
 
 from ..cost import estimate
-from .common import EXIT_OK, valid_registry
+from .common import EXIT_OK, UsageError, valid_registry
+from .showback import run_actual, run_events
 
 FIELDS = [
     "tenant",
@@ -26,12 +29,44 @@ FIELDS = [
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("cost", help="monthly cost estimate per tenant and cost center")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--actual",
+        action="store_true",
+        help="showback from usage measured by Prometheus, next to the estimate",
+    )
+    mode.add_argument(
+        "--events",
+        action="store_true",
+        help="cost events (JSON lines) of each model version over --window",
+    )
+    p.add_argument("--prometheus", metavar="URL", help="Prometheus with the tenants' rules")
+    p.add_argument(
+        "--window", help="measurement window, a Prometheus duration (default 30d; events 5m)"
+    )
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="end of the window: RFC 3339 or unix seconds (default: now; --events: the last "
+        "window boundary at least a minute old)",
+    )
+    p.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="--events: send them to this OpenTelemetry collector (OTLP/HTTP) instead of stdout",
+    )
     p.add_argument("--tenants", type=Path, default=Path("tenants"))
     p.add_argument("--stacks", type=Path, default=Path("stacks"))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.actual:
+        return run_actual(args)
+    if args.events:
+        return run_events(args)
+    if args.prometheus or args.window or args.at or args.otlp:
+        raise UsageError("--prometheus, --window, --at and --otlp go with --actual or --events")
     platform, reg = valid_registry([args.tenants], args.stacks)
     costs = [estimate(t, platform) for _, t in sorted(reg.tenants.items())]
     rows = [

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +21,8 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from .process import free_port, stop
 
 
 class TritonUnavailable(RuntimeError):
@@ -36,13 +36,6 @@ class TritonServer:
     metrics_url: str
     log: Path
     process: subprocess.Popen[bytes]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wheel_dir() -> Path:
@@ -83,7 +76,7 @@ def running_tritonserver(
     with tempfile.TemporaryDirectory(prefix="tenantry-triton-") as tmp:
         work = Path(tmp)
         binary, backends, env = _prepare(work)
-        http, grpc, metrics = _free_port(), _free_port(), _free_port()
+        http, grpc, metrics = free_port(), free_port(), free_port()
         log = work / "tritonserver.log"
         args = [
             str(binary),
@@ -111,7 +104,7 @@ def running_tritonserver(
             _wait_ready(server, startup_timeout)
             yield server
         finally:
-            _stop(proc)
+            stop(proc)
             if os.environ.get("TENANTRY_KEEP_TRITON_LOG"):
                 shutil.copy2(log, os.environ["TENANTRY_KEEP_TRITON_LOG"])
 
@@ -130,16 +123,3 @@ def _wait_ready(server: TritonServer, timeout: float) -> None:
             pass
         time.sleep(0.25)
     raise RuntimeError(f"tritonserver not ready in {timeout}s:\n{server.log.read_text()[-4000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)

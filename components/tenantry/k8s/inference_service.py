@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
+from ..observability.signals import ISTIO_BUCKETS_ANNOTATION, latency_buckets
 from ..spec import ResolvedModel, ResolvedTenant
 from ..tags import tenant_labels
 from ..triton import served_version, serving_caps, storage_uri_of
@@ -211,7 +213,10 @@ def inference_service(
     ``/tmp`` and ``/dev/shm``, no privilege escalation, all capabilities dropped, seccomp
     RuntimeDefault); no service-account token; cost labels (tag policy + model + version) on
     the object and its pods; Prometheus scraping annotations for Triton's metrics port; for a
-    model with ``minReplicas >= 1``, target burst capacity 0 (:func:`model_annotations`).
+    model with ``minReplicas >= 1``, target burst capacity 0 (:func:`model_annotations`); on
+    the pods, ``sidecar.istio.io/statsHistogramBuckets`` with the model's ``p99LatencyMs``
+    among Envoy's default buckets, so the latency SLO counts requests at the objective
+    exactly (:func:`istio_buckets`).
 
     A function, not a component: one object needs no grouping of its own, and every
     component costs the engine a registration and an outputs registration per plan.
@@ -247,18 +252,26 @@ def inference_service_manifest(
             "annotations": annotations,
         },
         "spec": _with_pod_metadata(
-            inference_service_spec(t, m, bucket, service_account), labels, annotations
+            inference_service_spec(t, m, bucket, service_account), labels, annotations, m
         ),
     }
 
 
+def istio_buckets(m: ResolvedModel) -> str:
+    """The value of ``sidecar.istio.io/statsHistogramBuckets`` for the model's pods: Istio's
+    own metrics (prefix ``istiocustom``) get Envoy's default buckets plus the objective
+    (:func:`tenantry.observability.signals.latency_buckets`; Istio 1.18 release notes)."""
+    bounds = [int(b) if float(b).is_integer() else b for b in latency_buckets(m.p99_latency_ms)]
+    return json.dumps({"istiocustom": bounds}, separators=(",", ":"))
+
+
 def _with_pod_metadata(
-    spec: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]
+    spec: dict[str, Any], labels: dict[str, str], annotations: dict[str, str], m: ResolvedModel
 ) -> dict[str, Any]:
-    """Pods carry the cost labels and scraping annotations too (the predictor's
-    ``labels``/``annotations`` are copied to its pods)."""
+    """Pods carry the cost labels, the scraping annotations and the sidecar's histogram
+    buckets (the predictor's ``labels``/``annotations`` are copied to its pods)."""
     spec["predictor"]["labels"] = labels
-    spec["predictor"]["annotations"] = {
-        k: v for k, v in annotations.items() if k.startswith("prometheus.io/")
-    }
+    pod = {k: v for k, v in annotations.items() if k.startswith("prometheus.io/")}
+    pod[ISTIO_BUCKETS_ANNOTATION] = istio_buckets(m)
+    spec["predictor"]["annotations"] = dict(sorted(pod.items()))
     return spec

@@ -30,6 +30,10 @@ AUTOSCALER_METRICS_PORT = 9090  # queue-proxy stats the Knative autoscaler scrap
 TRITON_METRICS_PORT = 8002
 USER_METRICS_PORT = 9091  # queue-proxy request metrics
 SCRAPED_PORTS = (TRITON_METRICS_PORT, USER_METRICS_PORT)  # Prometheus, plaintext
+# The sidecar's own Prometheus endpoint (container port http-envoy-prom): served by Envoy on
+# a port the inbound capture excludes, so neither mTLS nor authorization policies apply to it
+# (istio.io "Prometheus": "Option 2: Customized scraping configurations", envoy-stats).
+ENVOY_STATS_PORT = 15090
 TBC_ANNOTATION = "autoscaling.knative.dev/target-burst-capacity"
 MODEL_LABEL = "tenantry.dev/model"
 

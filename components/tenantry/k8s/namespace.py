@@ -35,6 +35,7 @@ from .mesh import (
     ACTIVATOR_LABELS,
     AUTOSCALER_LABELS,
     AUTOSCALER_METRICS_PORT,
+    ENVOY_STATS_PORT,
     MODEL_LABEL,
     SCRAPED_PORTS,
     SERVING_PORTS,
@@ -144,7 +145,8 @@ class TenantNamespace(pulumi.ComponentResource):
       kube-system, 53/UDP+TCP), ``allow-callers`` (the queue-proxy's serving ports 8012/8013,
       only from the ingress gateway pods and ``access.allowedNamespaces``),
       ``allow-serving-system`` (Knative's autoscaler on its metrics port 9090, Prometheus in
-      ``monitoring`` on 8002/9091), ``allow-activator`` (only when a model scales to zero: the
+      ``monitoring`` on 8002/9091 and on the sidecar's stats port 15090, which the tenant's
+      monitor scrapes), ``allow-activator`` (only when a model scales to zero: the
       activator pods on 8012/8013 of those models' pods), ``allow-model-egress`` (the EKS Pod
       Identity agent on 80, istiod on 15012, and S3 over 443: ``standard`` network isolation
       allows 443 to public addresses only (no cluster, VPC or link-local/IMDS address);
@@ -403,7 +405,7 @@ def network_policy_specs(t: ResolvedTenant, platform: MeshSettings) -> dict[str,
                 },
                 {
                     "from": [_from_namespaces([MONITORING_NAMESPACE])],
-                    "ports": _ports(SCRAPED_PORTS),
+                    "ports": _ports([*SCRAPED_PORTS, ENVOY_STATS_PORT]),
                 },
             ],
         },

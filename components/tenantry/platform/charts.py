@@ -61,7 +61,26 @@ GPU_OPERATOR = Chart(
     "https://helm.ngc.nvidia.com/nvidia",
     "gpu-operator",
 )
-CHARTS = (CERT_MANAGER, KSERVE_CRD, KSERVE, GPU_OPERATOR)
+# Prometheus Operator CRDs at operator v0.93.0, the CRDs the monitoring objects are
+# validated against (prometheus-community/helm-charts, charts/prometheus-operator-crds,
+# version 31.0.0 = appVersion v0.93.0, commit a414b565).
+PROMETHEUS_OPERATOR_CRDS = Chart(
+    "prometheus-operator-crds",
+    "prometheus-operator-crds",
+    "31.0.0",
+    "https://prometheus-community.github.io/helm-charts",
+    "monitoring",
+)
+# OpenTelemetry collector (open-telemetry/opentelemetry-helm-charts,
+# charts/opentelemetry-collector 0.170.0 = collector 0.158.0).
+OTEL_COLLECTOR = Chart(
+    "tenantry-otel-collector",
+    "opentelemetry-collector",
+    "0.170.0",
+    "https://open-telemetry.github.io/opentelemetry-helm-charts",
+    "monitoring",
+)
+CHARTS = (CERT_MANAGER, KSERVE_CRD, KSERVE, GPU_OPERATOR, PROMETHEUS_OPERATOR_CRDS, OTEL_COLLECTOR)
 
 # Knative Serving features the tenants' InferenceServices use (Serverless mode): node
 # selectors and tolerations (GPU placement), PriorityClass (tiers), pod security context
@@ -97,6 +116,9 @@ def kserve_domain_template(ingress: Ingress) -> str:
     Serverless mode it derives hosts from Knative's routes); it is kept equal so that the
     hosts do not change if the deployment mode ever does."""
     return ingress.domain_template.replace(".Domain", ".IngressDomain")
+
+
+KNATIVE_OBSERVABILITY_CONFIG_MAP = "config-observability"
 
 
 def gpu_operator_values() -> dict[str, Any]:

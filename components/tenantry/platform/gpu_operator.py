@@ -10,9 +10,9 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
-from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
 from .charts import GPU_OPERATOR, MIG_CONFIG_KEY, MIG_CONFIG_MAP, gpu_operator_values
+from .helm import helm_release
 
 
 def mig_config_text(config: Mapping[str, Any]) -> str:
@@ -61,17 +61,12 @@ class GpuOperator(pulumi.ComponentResource):
             data={MIG_CONFIG_KEY: mig_config_text(mig_config)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
-        self.release = Release(
+        self.release = helm_release(
             f"{name}-release",
-            name=chart.release,
-            chart=chart.chart,
-            version=chart.version,
-            repository_opts=RepositoryOptsArgs(repo=chart.repo),
-            namespace=chart.namespace,
-            create_namespace=False,
-            atomic=True,
+            chart,
+            gpu_operator_values(),
+            parent=self,
+            depends_on=[self.config_map],
             timeout=900,
-            values=gpu_operator_values(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config_map]),
         )
         self.register_outputs({"configMap": MIG_CONFIG_MAP, "chartVersion": chart.version})

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMapPatch, Namespace
-from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
 from ..spec.platform import Ingress
 from .charts import (
@@ -21,40 +20,18 @@ from .charts import (
     KNATIVE_NETWORK_CONFIG_MAP,
     KSERVE,
     KSERVE_CRD,
-    Chart,
     cert_manager_values,
     knative_domain,
     knative_network,
     kserve_values,
 )
+from .helm import helm_release
 from .runtime import serving_runtime_manifest, storage_container_manifest
 
 # Knative owns ``config-features``; the platform patches its keys (server-side apply, forced).
 PATCH_FORCE = "pulumi.com/patchForce"
 # On a runtime whose image names no digest (offline renders only: ``pulumi up`` refuses it).
 UNPINNED = "tenantry.dev/unpinned-image"
-
-
-def _release(
-    name: str,
-    chart: Chart,
-    values: Mapping[str, Any],
-    parent: pulumi.Resource,
-    depends_on: Sequence[pulumi.Resource],
-) -> Release:
-    return Release(
-        name,
-        name=chart.release,
-        chart=chart.chart,
-        version=chart.version,
-        repository_opts=RepositoryOptsArgs(repo=chart.repo) if chart.repo else None,
-        namespace=chart.namespace,
-        create_namespace=False,
-        atomic=True,
-        timeout=600,
-        values=dict(values),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
-    )
 
 
 def _custom_resource(
@@ -119,21 +96,25 @@ class KServe(pulumi.ComponentResource):
             metadata={"name": CERT_MANAGER.namespace, "labels": dict(labels)},
             opts=child,
         )
-        self.cert_manager = _release(
-            f"{name}-cert-manager", CERT_MANAGER, cert_manager_values(), self, [cm_ns]
+        self.cert_manager = helm_release(
+            f"{name}-cert-manager",
+            CERT_MANAGER,
+            cert_manager_values(),
+            parent=self,
+            depends_on=[cm_ns],
         )
         ns = Namespace(
             f"{name}-namespace",
             metadata={"name": KSERVE.namespace, "labels": dict(labels)},
             opts=child,
         )
-        self.crd = _release(f"{name}-crd", KSERVE_CRD, {}, self, [ns])
-        self.release = _release(
+        self.crd = helm_release(f"{name}-crd", KSERVE_CRD, {}, parent=self, depends_on=[ns])
+        self.release = helm_release(
             f"{name}-release",
             KSERVE,
             kserve_values(region, args.ingress),
-            self,
-            [ns, self.crd, self.cert_manager],
+            parent=self,
+            depends_on=[ns, self.crd, self.cert_manager],
         )
         runtime = serving_runtime_manifest(labels, triton_image)
         if "@sha256:" not in triton_image:

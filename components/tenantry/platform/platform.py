@@ -30,6 +30,7 @@ from .llm import SharedLlms, SharedLlmsArgs
 from .mesh import PlatformMesh, PlatformMeshArgs
 from .names import pool_group_name, prefix
 from .node_role import NodeRole, NodeRoleArgs
+from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
 from .program import PlatformProgramError, fleet_plan_for, llm_grants_for
 from .vector_db import VectorDatabase, VectorDatabaseArgs
@@ -134,12 +135,15 @@ class Platform(pulumi.ComponentResource):
     - :class:`.llm.SharedLlms` (``<name>-llm``, only with ``llmBaseModels``: each shared base
       LLM served once, with the tenants' adapters);
     - :class:`.cost_tags.CostAllocationTags` (``<name>-cost-tags``; activates nothing
-      unless ``costAllocationTags.activate``).
+      unless ``costAllocationTags.activate``);
+    - :class:`.observability.PlatformObservability` (``<name>-observability``: Prometheus
+      Operator CRDs, OpenTelemetry collector, cost-event store, Object Lock audit bucket,
+      CloudTrail trail, fleet dashboard).
 
     Arguments: :class:`PlatformArgs`. ``outputs``: every output tenant stacks read
     (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs``,
-    ``sharedPools``, ``kserveVersion``, ``tritonImage`` and ``costAllocationTags`` (keys,
-    activated), keyed as the stack exports them.
+    ``sharedPools``, ``kserveVersion``, ``tritonImage``, ``costAllocationTags`` (keys,
+    activated), ``costEventsBucket`` and ``auditBucket``, keyed as the stack exports them.
     Raises, before declaring anything, :class:`.gpu_pool.PoolPlanError` when the plan does
     not fit a pool (planner errors, more nodes than ``maxNodes``) and
     :class:`.program.PlatformProgramError` when ``tritonImageDigest`` is not set, unless
@@ -166,6 +170,10 @@ class Platform(pulumi.ComponentResource):
     """The names of the MIG configurations the GPU operator applies."""
     shared_pools: pulumi.Output[dict[str, Any]]
     """Per shared pool: its node group's name and planned node count."""
+    cost_events_bucket: pulumi.Output[str]
+    """The S3 bucket the cost events land in (expires after the retention)."""
+    audit_bucket: pulumi.Output[str]
+    """The Object Lock bucket of the access audit trail (cost events, CloudTrail)."""
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -292,6 +300,20 @@ class Platform(pulumi.ComponentResource):
             CostAllocationTagsArgs(settings=settings.cost_allocation_tags),
             opts=on_aws,
         )
+        self.observability = PlatformObservability(
+            f"{name}-observability",
+            PlatformObservabilityArgs.from_spec(
+                settings,
+                cluster_name=self.cluster.cluster_name,
+                platform_key_arn=self.key.arn,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, providers=[self.aws_provider, self.cluster.provider]
+            ),
+        )
+        self.cost_events_bucket = self.observability.store.bucket
+        self.audit_bucket = self.observability.audit.bucket
         self.cluster_name = self.cluster.cluster_name
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_ca_data = self.cluster.ca_data
@@ -322,5 +344,7 @@ class Platform(pulumi.ComponentResource):
                 "keys": list(MANDATORY_KEYS),
                 "activated": self.cost_tags.activated,
             },
+            "costEventsBucket": self.cost_events_bucket,
+            "auditBucket": self.audit_bucket,
         }
         self.register_outputs(self.outputs)

@@ -390,6 +390,42 @@ class RolloutSettings(Strict):
         return self
 
 
+class Observability(Strict):
+    """Where usage is measured and where cost events and the access audit trail land
+    (docs/observability.md, docs/cost.md). Prometheus, the collector and the cost-event job
+    live in the ``monitoring`` namespace, the one the tenants' network policies let scrape."""
+
+    prometheus_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] = Field(
+        default="http://prometheus-operated.monitoring.svc:9090",
+        description="The Prometheus that loads the tenants' rules (the Prometheus Operator's "
+        "governing service by default).",
+    )
+    install_prometheus_operator_crds: bool = Field(
+        default=True,
+        description="Install the Prometheus Operator CRDs (pinned chart); false when the "
+        "cluster's Prometheus stack already installs them.",
+    )
+    cost_events_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=400, description="How long the cost-event store keeps events."
+    )
+    audit_retention_days: Annotated[int, Field(ge=1, le=36500)] = Field(
+        default=2555,
+        description="S3 Object Lock (compliance mode) retention of the audit bucket: cost "
+        "events and CloudTrail logs can be neither changed nor deleted before it ends.",
+    )
+    cost_events_image: str | None = Field(
+        default=None,
+        description="A container image with tenantry installed and this repository's tenants/ "
+        "and stacks/ in its working directory; when set, a CronJob sends the cost events of "
+        "every window to the collector. Unset: no events are produced in the cluster.",
+    )
+    cost_events_window_minutes: Literal[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60] = Field(
+        default=5,
+        description="Length of one cost-event window; a divisor of 60, so windows align to "
+        "the hour and the CronJob runs a minute after each closes.",
+    )
+
+
 class PlatformSettings(Strict):
     environment: ChildName = "prod"
     region: str = "us-east-1"
@@ -496,6 +532,11 @@ class PlatformSettings(Strict):
                 "there (Billing and Cost Management console, Cost allocation tags)"
             )
         return self
+
+    observability: Observability = Field(
+        default_factory=Observability,
+        description="Monitoring, cost events and the access audit trail.",
+    )
 
     @model_validator(mode="after")
     def _llm_base_models(self) -> PlatformSettings:

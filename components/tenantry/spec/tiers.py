@@ -51,6 +51,10 @@ class TierPolicy:
     node_groups: Requirement  # dedicated EKS node groups in the tenant file
     tenant_kms_key: Literal["allowed", "required"]  # own key; "allowed" = may use the platform key
     network_isolation: Literal["standard", "strict"]
+    # Availability SLO of every model of the tier: the share of requests (gateway 429s for
+    # exceeding the tenant's own rate excluded) answered without a server error, over 30
+    # days. Multi-window burn-rate alerts (tenantry.observability.slo) are derived from it.
+    availability_objective: float
     defaults: DefaultQuotas
 
 
@@ -65,6 +69,7 @@ TIERS: dict[str, TierPolicy] = {
         node_groups="forbidden",
         tenant_kms_key="allowed",
         network_isolation="standard",
+        availability_objective=0.99,
         defaults=DefaultQuotas(
             cpu=8,
             memory_gib=32,
@@ -90,6 +95,7 @@ TIERS: dict[str, TierPolicy] = {
         node_groups="forbidden",
         tenant_kms_key="required",
         network_isolation="standard",
+        availability_objective=0.999,
         defaults=DefaultQuotas(
             cpu=32,
             memory_gib=128,
@@ -116,6 +122,7 @@ TIERS: dict[str, TierPolicy] = {
         node_groups="allowed",
         tenant_kms_key="required",
         network_isolation="strict",
+        availability_objective=0.999,
         defaults=DefaultQuotas(
             cpu=64,
             memory_gib=256,
@@ -141,6 +148,7 @@ TIERS: dict[str, TierPolicy] = {
         node_groups="required",
         tenant_kms_key="required",
         network_isolation="strict",
+        availability_objective=0.9995,
         defaults=DefaultQuotas(
             cpu=192,
             memory_gib=1024,

@@ -1,0 +1,196 @@
+"""Showback from measured usage, next to the capacity estimate (pure: usage in, report out).
+
+Per model version: what it served (requests, successes, failures, rejections, queue and
+compute seconds) and what it held (replica-, GPU- and vCPU-seconds), priced at the catalog's
+prices for where it runs (:func:`tenantry.cost.model_rates`: replica-seconds x the price of
+one replica-second), and the monthly pace (that cost scaled from the window to 730 hours).
+Per tenant and per cost center: the sums, next to the estimate's monthly floor and ceiling
+(:func:`tenantry.cost.estimate`). A model the tenant files no longer declare is priced from
+the cost Prometheus recorded (its rule carried the price of its day).
+
+What the measured figure covers: shared-pool GPU slices and CPU-only models, by what was
+held. Not covered: a dedicated tenant's node groups are paid whether used or not (the
+estimate's floor is the real cost; the measured GPU-seconds show how much of them its models
+held); an isolated tenant holds whole GPUs, and its measured slices are below that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+
+from ..cost import HOURS_PER_MONTH, SECONDS_PER_HOUR, ModelRates, TenantCost, estimate, model_rates
+from ..spec import PlatformSettings, ResolvedTenant
+from .usage import ModelUsage
+
+SECONDS_PER_MONTH = HOURS_PER_MONTH * SECONDS_PER_HOUR
+
+
+@dataclass(frozen=True)
+class ModelShowback:
+    usage: ModelUsage
+    rates: ModelRates | None  # None: the model is not in the tenant files
+    cost_usd: float | None  # None: the tenant's rules were not loaded (no capacity figures)
+
+
+@dataclass
+class Totals:
+    requests: float = 0.0
+    successes: float = 0.0
+    failures: float = 0.0
+    rejections_rate_limited: float = 0.0
+    rejections_queue_full: float = 0.0
+    queue_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    gpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    cost_usd: float = 0.0
+    complete: bool = True  # False: some capacity figures are unknown
+
+    def add(self, m: ModelShowback) -> None:
+        u = m.usage
+        self.requests += u.requests
+        self.successes += u.successes
+        self.failures += sum(u.failures.values())
+        self.rejections_rate_limited += u.rejections_rate_limited
+        self.rejections_queue_full += u.rejections_queue_full
+        self.queue_seconds += u.queue_seconds
+        self.compute_seconds += u.compute_seconds
+        if u.gpu_seconds is None or u.cpu_seconds is None or m.cost_usd is None:
+            self.complete = False
+        self.gpu_seconds += u.gpu_seconds or 0.0
+        self.cpu_seconds += u.cpu_seconds or 0.0
+        self.cost_usd += m.cost_usd or 0.0
+
+    def merge(self, other: Totals) -> None:
+        for f in fields(self):
+            if f.name == "complete":
+                self.complete = self.complete and other.complete
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class TenantShowback:
+    tenant: str
+    cost_center: str
+    tier: str
+    estimate: TenantCost | None  # None: the tenant is not in the tenant files
+    models: list[ModelShowback] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+
+
+@dataclass
+class CostCenterShowback:
+    cost_center: str
+    tenants: list[str]
+    totals: Totals
+    estimate_monthly_usd_min: float
+    estimate_monthly_usd_max: float
+
+
+@dataclass(frozen=True)
+class Showback:
+    window: str
+    window_seconds: float
+    end: float  # unix seconds
+    tenants: list[TenantShowback]
+    cost_centers: list[CostCenterShowback]
+    totals: Totals
+    price_date: str
+    warnings: list[str]
+
+    def monthly_pace(self, cost_usd: float) -> float:
+        """A cost measured over the window, scaled to a 730-hour month."""
+        return cost_usd * SECONDS_PER_MONTH / self.window_seconds
+
+
+def _cost(u: ModelUsage, rates: ModelRates | None) -> float | None:
+    if rates is None:
+        return u.recorded_cost_usd
+    if u.replica_seconds is None:
+        return None
+    return u.replica_seconds * rates.usd_per_replica_second
+
+
+def showback(
+    usages: list[ModelUsage],
+    tenants: dict[str, ResolvedTenant],
+    platform: PlatformSettings,
+    *,
+    window: str,
+    window_seconds: float,
+    end: float,
+) -> Showback:
+    """The report (see the module docstring). Every tenant of the files appears, measured or
+    not; measured tenants the files do not declare appear too (estimate None)."""
+    warnings: list[str] = []
+    by_tenant: dict[str, TenantShowback] = {}
+    for name, resolved in sorted(tenants.items()):
+        by_tenant[name] = TenantShowback(
+            name, resolved.cost_center, resolved.tier.name, estimate(resolved, platform)
+        )
+    for u in usages:
+        t = tenants.get(u.tenant)
+        row = by_tenant.get(u.tenant)
+        if row is None:
+            row = by_tenant[u.tenant] = TenantShowback(u.tenant, u.cost_center, u.tier, None)
+            warnings.append(
+                f"tenant {u.tenant!r} has measured usage but no tenant file: priced at the "
+                "cost its rules recorded"
+            )
+        model = next((m for m in t.models if m.name == u.model), None) if t else None
+        if t is not None and model is None:
+            warnings.append(
+                f"{u.tenant}/{u.model} has measured usage but is not in the tenant file: "
+                "priced at the cost its rules recorded"
+            )
+        rates = model_rates(t, model, platform) if t is not None and model is not None else None
+        entry = ModelShowback(u, rates, _cost(u, rates))
+        row.models.append(entry)
+        row.totals.add(entry)
+    missing = sorted({u.tenant for u in usages if u.replica_seconds is None})
+    for name in missing:
+        warnings.append(
+            f"tenant {name!r}: Prometheus has no rule group tenantry.{name}.usage, so what "
+            "it held (GPU/vCPU-seconds) and its cost are unknown: load its PrometheusRule"
+        )
+    centers: dict[str, list[TenantShowback]] = defaultdict(list)
+    for row in by_tenant.values():
+        centers[row.cost_center].append(row)
+    cost_centers = []
+    grand = Totals()
+    for cc, rows in sorted(centers.items()):
+        totals = Totals()
+        for row in rows:
+            totals.merge(row.totals)
+        grand.merge(totals)
+        cost_centers.append(
+            CostCenterShowback(
+                cc,
+                [row.tenant for row in rows],
+                totals,
+                sum(row.estimate.monthly_usd_min for row in rows if row.estimate),
+                sum(row.estimate.monthly_usd_max for row in rows if row.estimate),
+            )
+        )
+    price_date = next(
+        (row.estimate.price_date for row in by_tenant.values() if row.estimate),
+        "",
+    )
+    return Showback(
+        window,
+        window_seconds,
+        end,
+        list(by_tenant.values()),
+        cost_centers,
+        grand,
+        price_date,
+        warnings,
+    )
+
+
+def ratio(x: float) -> float | None:
+    """A ratio for JSON: None instead of NaN."""
+    return None if math.isnan(x) else x

@@ -1,0 +1,146 @@
+"""Measured usage per tenant, model and version over a window, read from Prometheus: the
+numbers behind ``tenantry cost --actual`` and the cost events.
+
+Counters (requests, successes, failures, rejections, queue and compute seconds, cache hits)
+are ``increase()`` over the window of the raw series, with the definitions of
+:mod:`.signals` (the ones the recording rules use). Held capacity (replica-, GPU- and
+vCPU-seconds) is the integral of the recorded gauges (``tenant_model:replicas:count``,
+``...:gpu_seconds:rate``, ``...:cpu_seconds:rate``): their samples over the window x the
+usage group's evaluation interval. SLI ratios are the window's average of the recorded
+5-minute ratios.
+
+``increase()`` extrapolates from the first and last samples in the window towards its edges
+(Prometheus docs, "increase()"; promql ``extrapolatedRate``: at most about a scrape interval
+at the end and half of one at the start), a share that vanishes on long windows; a model
+version whose pods started inside the window is counted from its first scrape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import rules as r
+from . import signals as s
+from .prometheus import PrometheusClient, Sample
+
+Key = tuple[str, str, str, str, str]  # tenant, tier, cost_center, model, version
+
+
+@dataclass
+class ModelUsage:
+    """One model version of one tenant over a window (counts are requests; seconds are
+    seconds; NaN ratios mean "no traffic to judge")."""
+
+    tenant: str
+    tier: str
+    cost_center: str
+    model: str
+    version: str
+    requests: float = 0.0
+    successes: float = 0.0
+    failures: dict[str, float] = field(default_factory=dict)
+    rejections_rate_limited: float = 0.0
+    rejections_queue_full: float = 0.0
+    queue_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    cache_hits: float = 0.0
+    # held capacity: None when the tenant's usage rules are not loaded in this Prometheus
+    replica_seconds: float | None = 0.0
+    gpu_seconds: float | None = 0.0
+    cpu_seconds: float | None = 0.0
+    recorded_cost_usd: float | None = 0.0
+    error_ratio: float = math.nan
+    latency_miss_ratio: float = math.nan
+
+    @property
+    def key(self) -> Key:
+        return (self.tenant, self.tier, self.cost_center, self.model, self.version)
+
+
+def _key(sample: Sample) -> Key | None:
+    labels = sample.labels
+    if not labels.get(s.TENANT) or not labels.get(s.MODEL):
+        return None
+    return (
+        labels.get(s.TENANT, ""),
+        labels.get(s.TIER, ""),
+        labels.get(s.COST_CENTER, ""),
+        labels.get(s.MODEL, ""),
+        labels.get(s.VERSION, ""),
+    )
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else 0.0
+
+
+def usage_group(tenant: str) -> str:
+    """The rule group whose evaluation interval the capacity integrals use."""
+    return f"tenantry.{tenant}.usage"
+
+
+def measure(
+    client: PrometheusClient,
+    *,
+    window: str,
+    at: float | None,
+    tenant: str | None = None,
+) -> list[ModelUsage]:
+    """Every model version with data in ``window`` (a Prometheus duration) ending ``at``
+    (unix seconds; None: now), one tenant or all, sorted by tenant, model and version. The
+    capacity integrals use each tenant's usage group interval as Prometheus reports it
+    (``/api/v1/rules``); a tenant whose rules are not loaded gets None there."""
+    usage: dict[Key, ModelUsage] = {}
+    intervals = client.rule_group_intervals()
+
+    def put(samples: Iterable[Sample], attr: str, integral: bool = False) -> None:
+        for sample in samples:
+            key = _key(sample)
+            if key is None:
+                continue
+            u = usage.setdefault(key, ModelUsage(*key))
+            value = _finite(sample.value)
+            if integral:
+                interval = intervals.get(usage_group(key[0]))
+                if interval is None:
+                    setattr(u, attr, None)
+                    continue
+                value *= interval
+            if attr == "failures":
+                reason = sample.labels.get("reason", "OTHER")
+                u.failures[reason] = u.failures.get(reason, 0.0) + value
+            elif attr in ("error_ratio", "latency_miss_ratio"):
+                setattr(u, attr, sample.value)
+            else:
+                setattr(u, attr, (getattr(u, attr) or 0.0) + value)
+
+    q = client.query
+    for counter, attr in (
+        (s.REQUESTS, "requests"),
+        (s.SUCCESSES, "successes"),
+        (s.FAILURES, "failures"),
+        (s.RATE_LIMITED, "rejections_rate_limited"),
+        (s.QUEUE_FULL, "rejections_queue_full"),
+        (s.QUEUE_SECONDS, "queue_seconds"),
+        (s.COMPUTE_SECONDS, "compute_seconds"),
+        (s.CACHE_HITS, "cache_hits"),
+    ):
+        put(q(counter.expr("increase", window, tenant), at), attr)
+    sel = s.selector(s.tenant_matcher(tenant))
+    for record, attr in (
+        (r.REPLICAS, "replica_seconds"),
+        (r.GPU_SECONDS, "gpu_seconds"),
+        (r.CPU_SECONDS, "cpu_seconds"),
+        (r.COST_USD, "recorded_cost_usd"),
+    ):
+        expr = f"sum by ({s.BY}) (sum_over_time({record}{sel}[{window}]))"
+        put(q(expr, at), attr, integral=True)
+    for sli, attr in (("availability", "error_ratio"), ("latency", "latency_miss_ratio")):
+        expr = f"avg by ({s.BY}) (avg_over_time({r.sli_record(sli, '5m')}{sel}[{window}]))"
+        put(q(expr, at), attr)
+    for u in usage.values():
+        if usage_group(u.tenant) not in intervals:
+            u.replica_seconds = u.gpu_seconds = u.cpu_seconds = u.recorded_cost_usd = None
+    return [usage[k] for k in sorted(usage)]
