@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog.runtimes import TRITON, TRITON_REPOSITORY, TritonImage
 from ..k8s.inference_service import DEPLOYMENT_MODE
 from ..k8s.labels import GPU_TAINT_KEY
 from ..spec.platform import Ingress
 
-TRITON_IMAGE = "nvcr.io/nvidia/tritonserver"
-TRITON_TAG = "25.09-py3"
+TRITON_IMAGE = TRITON_REPOSITORY  # tags and backends: tenantry.catalog.runtimes
+TRITON_TAG = TRITON.tag
 # The digest of TRITON_TAG is a platform setting (``tritonImageDigest``): no public source
 # available to this project states it, and an invented one would either fail every pull or,
 # worse, name another image. ``pulumi up`` refuses the platform until it is set.
@@ -180,10 +181,12 @@ def kserve_values(region: str, ingress: Ingress | None = None) -> dict[str, Any]
     }
 
 
-def triton_image(digest: str | None) -> str:
+def triton_image(digest: str | None, image: TritonImage = TRITON) -> str:
     """``nvcr.io/nvidia/tritonserver:<tag>@<digest>``: the digest decides what is pulled,
-    the tag says which release it is. Without a digest (offline renders only), the tag."""
-    return f"{TRITON_IMAGE}:{TRITON_TAG}" + (f"@{digest}" if digest else "")
+    the tag says which release it is. Without a digest (offline renders only), the tag.
+    ``image``: the pinned Triton release (:data:`tenantry.catalog.runtimes.TRITON`, or
+    ``TRITON_TENSORFLOW`` for the TensorFlow runtime)."""
+    return image.image + (f"@{digest}" if digest else "")
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

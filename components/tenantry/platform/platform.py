@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .._args import args_of
+from ..catalog.runtimes import TRITON_TENSORFLOW
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
@@ -233,6 +234,7 @@ class Platform(pulumi.ComponentResource):
                 region=settings.region,
                 triton_image=self.triton_image,
                 ingress=settings.ingress,
+                tensorflow_image=triton_image(None, TRITON_TENSORFLOW),
             ),
             opts=on_k8s,
         )
