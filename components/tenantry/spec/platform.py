@@ -492,6 +492,11 @@ class PlatformSettings(Strict):
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)
 
+    def namespaces(self) -> dict[str, str]:
+        """The Kubernetes namespaces these settings name -> the setting that names it (no
+        tenant may take one: :mod:`tenantry.catalog.namespaces`)."""
+        return {self.gateway_namespace: "gatewayNamespace"}
+
 
 def platform_config_path(stacks_dir: Path) -> Path:
     return stacks_dir / f"Pulumi.{PLATFORM_STACK}.yaml"

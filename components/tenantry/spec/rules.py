@@ -11,16 +11,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..catalog import gpu_models, instance_types, layout_problems
+from ..catalog import gpu_models, instance_types, layout_problems, namespaces
 from ..tags import MANDATORY_KEYS
 from .errors import Problem, Severity, format_path
 from .model import TenantSpec
-from .platform import PLATFORM_STACK, PlatformSettings
+from .platform import PlatformSettings
 from .targets import gpu_targets, target_for
 from .tiers import TIERS
 
 Report = Callable[..., None]
-RESERVED_NAMES = frozenset({PLATFORM_STACK, "default", "kube-system", "tenantry"})
 
 
 def check(
@@ -67,13 +66,15 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
             name,
             f"{stem!r}",
         )
-    if name in RESERVED_NAMES:
+    why = namespaces.reserved_reason(name, platform.namespaces())
+    if why is not None:
+        reserved = namespaces.reserved(platform.namespaces())
         report(
             "metadata.name",
             "name_reserved",
-            "is reserved",
+            f"is reserved ({why}): the tenant's namespace would be that system's",
             name,
-            "any DNS-1123 label except " + ", ".join(sorted(RESERVED_NAMES)),
+            "a name that is not 'kube-*' nor one of " + ", ".join(sorted(reserved)),
         )
     s = spec.spec
     lists: tuple[tuple[str, Sequence[Any]], ...] = (
