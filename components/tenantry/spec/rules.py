@@ -13,6 +13,7 @@ from typing import Any
 
 from ..catalog import gpu_models, instance_types, layout_problems, namespaces
 from ..tags import MANDATORY_KEYS
+from . import downstream
 from .errors import Problem, Severity, format_path
 from .model import TenantSpec
 from .platform import PlatformSettings
@@ -47,7 +48,8 @@ def check(
             )
         )
 
-    for rule in (_names, _labels, _tier, _node_groups, _models, _quotas, _artifacts, _clients):
+    rules = (_names, _labels, _tier, _node_groups, _models, _quotas, _artifacts, _clients)
+    for rule in (*rules, *downstream.rules()):
         rule(spec, platform, stem, report)
     return problems
 
