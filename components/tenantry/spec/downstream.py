@@ -33,7 +33,7 @@ from ..catalog.runtimes import format_problem, runtime_for
 from ..data.names import IdentifierError, check_identifier, index_name, tenant_identifier
 from ..tags import mandatory_tags
 from .errors import format_path
-from .hosts import CANARY_TAGS, host_problems, longest_model_name, model_hosts
+from .hosts import CANARY_TAGS, host_problems, longest_model_name, model_hosts, short_forms
 from .model import TenantSpec
 from .platform import PlatformSettings
 
@@ -41,7 +41,7 @@ Report = Callable[..., None]
 
 
 def rules() -> tuple[Callable[[TenantSpec, PlatformSettings, str | None, Report], None], ...]:
-    return (_kubernetes_names, _hosts, _aws_names, _vector_namespaces, _formats)
+    return (_kubernetes_names, _hosts, _own_hosts, _aws_names, _vector_namespaces, _formats)
 
 
 def _limit(report: Report, path: str, code: str, limit: NameLimit, name: str, what: str) -> bool:
@@ -141,6 +141,33 @@ def _hosts(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
             value,
             accepted,
         )
+
+
+def _own_hosts(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """Two models of one tenant must not share a host or a route name: model ``a-predictor``
+    would take the predictor route of model ``a``, model ``prev-a`` the canary tag route of
+    ``a`` (the Kubernetes Services of the same name collide too)."""
+    tenant, ingress = spec.metadata.name, platform.ingress
+    owner: dict[str, tuple[int, str]] = {}
+    reported: set[tuple[int, int]] = set()
+    for i, m in enumerate(spec.spec.models):
+        for h in model_hosts(m.name, tenant, ingress):
+            for name in (h.name, *short_forms(h)):
+                j, other = owner.setdefault(name, (i, m.name))
+                if j == i or (j, i) in reported:
+                    continue
+                reported.add((j, i))
+                report(
+                    f"spec.models[{i}].name",
+                    "host_collision",
+                    f"gives the {h.describe()} {name!r}, which model {other!r} "
+                    f"(spec.models[{j}]) gets too: their routes and Services would collide",
+                    m.name,
+                    "a model name that is not another model's name plus '-predictor' or a "
+                    "canary tag",
+                )
 
 
 def _aws_names(
