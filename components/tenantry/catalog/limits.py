@@ -120,6 +120,14 @@ EC2_LAUNCH_TEMPLATE = NameLimit(
     "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html",
     min_length=3,
 )
+RDS_INSTANCE = NameLimit(
+    "RDS DB instance identifier",
+    63,
+    r"[A-Za-z](?!.*--)[A-Za-z0-9-]*(?<!-)",
+    "letters, digits and single hyphens, starting with a letter and not ending with '-'",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html "
+    "(DBInstanceIdentifier)",
+)
 POSTGRES_IDENTIFIER = NameLimit(
     "PostgreSQL identifier (schema, role, table, index)",
     63,

@@ -26,7 +26,7 @@ from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
 from .mesh import PlatformMesh, PlatformMeshArgs
-from .names import pool_group_name, prefix
+from .names import node_role_name, pool_group_name, vector_db_identifier
 from .node_role import NodeRole, NodeRoleArgs
 from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
@@ -187,7 +187,7 @@ class Platform(pulumi.ComponentResource):
         )
         self.node_role = NodeRole(
             f"{name}-node-role",
-            NodeRoleArgs(role_name=f"{prefix(settings)}-node", tags=tags),
+            NodeRoleArgs(role_name=node_role_name(settings), tags=tags),
             opts=on_aws,
         )
         self.cluster = PlatformCluster(
@@ -253,7 +253,7 @@ class Platform(pulumi.ComponentResource):
                 vpc_id=self.cluster.vpc_id,
                 cluster_security_group_id=self.cluster.security_group_id,
                 kms_key_arn=self.key.arn,
-                identifier=f"{prefix(settings)}-vectors",
+                identifier=vector_db_identifier(settings),
                 tags=tags,
             ),
             opts=on_aws,
