@@ -58,10 +58,28 @@ def test_unpriced_general_instance_is_said_not_guessed(tenants, platform) -> Non
         update={"cluster": platform.cluster.model_copy(update={"system_instance_type": "x9.huge"})}
     )
     cpu = estimate(tenants["globex"], other).lines[1]
-    assert (cpu.monthly_usd_min, cpu.monthly_usd_max) == (0.0, 0.0)
-    assert "NOT PRICED" in cpu.detail
+    assert (cpu.monthly_usd_min, cpu.monthly_usd_max, cpu.priced) == (0.0, 0.0, False)
+    assert cpu.detail.startswith("CPU not priced: 1-2 vCPUs of x9.huge")
+    assert estimate(tenants["globex"], other).not_priced == ("cpu-nodes x9.huge",)
     with pytest.raises(UnpricedError, match=r"'x9\.huge' has no price in the catalog"):
         model_rates(tenants["globex"], tenants["globex"].models[1], other)
+
+
+def test_cpu_burst_stops_at_the_cpu_quota(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    globex = tenants["globex"]
+    gpu_model = replace(globex.models[0], max_replicas=globex.models[0].min_replicas)
+    lang = replace(globex.models[1], max_replicas=10)  # 1 core each
+    gpu_cores = gpu_model.cpu * gpu_model.min_replicas * gpu_model.revisions
+    quotas = replace(globex.quotas, cpu=gpu_cores + 3, memory_gib=10_000)
+    capped = replace(globex, models=(gpu_model, lang), quotas=quotas)
+    cpu = estimate(capped, platform).lines[1]
+    rate = 0.2016 / 4 * HOURS_PER_MONTH
+    # the quota admits 3 cores of language-id: 1 guaranteed + 2 of the burst, not 10
+    assert cpu.monthly_usd_max == round(3 * rate, 2)
+    assert cpu.unreachable_usd == round(7 * rate, 2)
+    assert "capped by the CPU quota at 3" in cpu.detail
 
 
 def test_model_rates_share_and_unit_prices(tenants, platform) -> None:  # type: ignore[no-untyped-def]
