@@ -36,7 +36,7 @@ def test_plan_json_is_byte_identical_across_runs(capsys: pytest.CaptureFixture[s
     assert first == second
     doc = json.loads(first)
     assert sorted(doc["tenants"]) == ["acme", "globex", "initech", "umbrella"]
-    assert doc["schemaVersion"] == 1
+    assert doc["schemaVersion"] == 2
 
 
 @pytest.mark.usefixtures("in_repo")
@@ -125,9 +125,16 @@ def test_base_diff_shows_exactly_the_change_and_its_cost(
         if s["role"] == "overflow" and s["profile"] == "1g.10gb"
     ]
     assert len(headroom) == 2 and h100["disturbed"] == []
-    rate = 55.04 / 8 * 730  # one H100 GPU-month; 2 more replicas x 2 revisions x 1/7 GPU
+    # 2 more replicas x 2 revisions of 1g.10gb: 12 at maxReplicas, but the quota admits 8
+    # (4 guaranteed + 4 of burst): the maximum cost does not move, the rest is unreachable
+    # and validation's warning is in the plan (issue 16: it said "+$573" and "pass")
+    rate = 55.04 / 8 * 730  # one H100 GPU-month
     assert acme["costDelta"]["monthlyUsdMin"] == 0
-    assert acme["costDelta"]["monthlyUsdMax"] == pytest.approx(4 / 7 * rate, abs=0.02)
+    assert acme["costDelta"]["monthlyUsdMax"] == 0
+    planned = json.loads(out)["tenants"]["acme"]
+    assert planned["cost"]["unreachableUsd"] == pytest.approx(4 / 7 * rate, abs=0.02)
+    warnings = [(p["code"], p["path"]) for p in planned["problems"]]
+    assert ("quota_burst_exceeded", 'spec.quotas.gpus["1g.10gb"]') in warnings
 
 
 def test_base_diff_new_tenant_and_markdown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
