@@ -111,7 +111,7 @@ def test_previous_plan_reaches_the_platform_stack_and_the_rollout(
             seen[stack] = dict(config)
             return super().run(action, stack, config)
 
-    assert cli(["gpu", "plan", "--json"]) == 0
+    assert cli(["gpu", "plan", "--format", "json"]) == 0
     saved = Path(str(tmp_path)) / "applied.json"
     saved.write_text(capsys.readouterr().out)
     [h100] = [p for p in json.loads(saved.read_text())["pools"] if p["name"] == "h100"]

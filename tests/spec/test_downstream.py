@@ -165,7 +165,10 @@ def test_a_format_whose_runtime_lacks_the_backend_is_an_error(
 ) -> None:
     """What validation said before the TensorFlow runtime existed: no backend, no model."""
     main = runtimes.ServingRuntime(
-        "kserve-tritonserver", runtimes.TRITON, ("onnx", "pytorch", "tensorflow")
+        "kserve-tritonserver",
+        runtimes.TRITON,
+        ("onnx", "pytorch", "tensorflow"),
+        "tritonImageDigest",
     )
     monkeypatch.setattr(runtimes, "RUNTIMES", (main,))
     p = one(problems_for(variant("umbrella", lambda d: None), platform), "format_unservable")

@@ -56,6 +56,7 @@ class ServingRuntime:
     name: str  # ClusterServingRuntime name
     image: TritonImage
     formats: tuple[str, ...]  # tenant formats it serves
+    digest_setting: str  # the platform setting that pins its image by digest
     frozen: str | None = None  # why this runtime's image never moves (a warning), if it is
 
 
@@ -89,11 +90,17 @@ FORMATS: Final = {
 }
 
 RUNTIMES: Final = (
-    ServingRuntime("kserve-tritonserver", TRITON, ("onnx", "pytorch", "tensorrt", "python")),
+    ServingRuntime(
+        "kserve-tritonserver",
+        TRITON,
+        ("onnx", "pytorch", "tensorrt", "python"),
+        "tritonImageDigest",
+    ),
     ServingRuntime(
         "kserve-tritonserver-tensorflow",
         TRITON_TENSORFLOW,
         ("tensorflow",),
+        "tritonTensorflowImageDigest",
         frozen=f"Triton {TRITON_TENSORFLOW.tag} is the last image with the TensorFlow backend "
         "(deprecated from 25.03) and gets no further fixes",
     ),

@@ -124,16 +124,15 @@ class KServe(pulumi.ComponentResource):
             depends_on=[ns, self.crd, self.cert_manager],
         )
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
-        runtimes = [(DEFAULT_RUNTIME, triton_image, "tritonImageDigest")]
+        runtimes = [(DEFAULT_RUNTIME, triton_image)]
         if args.tensorflow_image is not None:
-            tf = runtime_for("tensorflow")
-            runtimes.append((tf, args.tensorflow_image, "tritonTensorflowImageDigest"))
+            runtimes.append((runtime_for("tensorflow"), args.tensorflow_image))
         self.runtimes = []
-        for rt, image, setting in runtimes:
+        for rt, image in runtimes:
             runtime = serving_runtime_manifest(labels, image, rt)
             if "@sha256:" not in image:
                 runtime["metadata"]["annotations"] = {
-                    UNPINNED: f"{setting} is not set; pulumi up refuses this platform"
+                    UNPINNED: f"{rt.digest_setting} is not set; pulumi up refuses this platform"
                 }
             resource = f"{name}-{rt.name.removeprefix('kserve-')}"
             self.runtimes.append(_custom_resource(resource, runtime, after_release))

@@ -179,11 +179,13 @@ def load_file(
 
 
 def tenant_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories to their ``*.yaml``/``*.yml`` files (sorted); keep files as given."""
+    """Expand directories to their ``*.yaml``/``*.yml`` entries (sorted; anything but a
+    directory, so that a broken link or an unreadable entry is reported, not skipped); keep
+    files as given."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file()))
+            out.extend(sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and not f.is_dir()))
         else:
             out.append(p)
     return out
@@ -197,7 +199,14 @@ def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry
     parsed: list[Parsed] = []
     for path in tenant_files(paths):
         if not path.exists():
-            reg.problems.append(Problem(str(path), "", "not_found", "no such file or directory"))
+            what = (
+                "a symbolic link to nothing (broken or looping)"
+                if path.is_symlink()
+                else "no such file or directory"
+            )
+            reg.problems.append(
+                Problem(str(path), "", "not_found", what, accepted="a readable tenant file")
+            )
             reg.sources.add(str(path))
             continue
         one = _read(path, platform)
