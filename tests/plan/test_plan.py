@@ -199,3 +199,59 @@ def test_base_ref_from_before_the_rename_still_plans(
     diff = json.loads(out)["diff"]["tenants"]["globex"]
     assert diff["removed"] == ["kubernetes:core/v1:ConfigMap old-layout-marker"], diff
     assert diff["added"] == [] and diff["changed"] == []
+
+
+def _workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("*.py"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "tenants"
+
+
+def test_one_invalid_file_does_not_hide_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: a vector namespace of 4000 dimensions passed validate, then crashed plan
+    with a traceback and left everybody else unplanned. Now validate refuses it, and plan
+    plans the others and shows why that tenant is not planned, in every format."""
+    tenants = _workspace(tmp_path, monkeypatch)
+    acme = tenants / "acme.yaml"
+    acme.write_text(acme.read_text().replace("dimension: 768", "dimension: 4000"))
+    code, out = _plan(capsys, "--all", "--format", "json")
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    doc = json.loads(out)
+    assert sorted(doc["tenants"]) == ["globex", "initech", "umbrella"]
+    (problem,) = doc["invalid"]["acme"]
+    assert (problem["code"], problem["path"], problem["line"]) == (
+        "vector_dimension_unindexable",
+        "spec.vectorNamespaces[0].dimension",
+        48,
+    )
+    code, md = _plan(capsys, "--all", "--format", "markdown")
+    assert code == 1
+    assert "| acme | - | - | invalid: 1 error(s) |" in md
+    assert "### acme (not planned: its file has errors)" in md and "HNSW" in md
+    assert main(["plan"]) == 1
+    out, err = capsys.readouterr()
+    assert "== acme (not planned: its file has errors)" in out
+    assert err.startswith("tenantry: error: the plan has 1 validation error(s)")
+
+
+def test_warnings_and_missing_stack_configs_are_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _workspace(tmp_path, monkeypatch)
+    (tmp_path / "stacks" / "Pulumi.globex.yaml").unlink()
+    code, out = _plan(capsys, "globex", "umbrella", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert [p["code"] for p in doc["tenants"]["globex"]["problems"]] == ["stack_config_missing"]
+    assert [p["code"] for p in doc["tenants"]["umbrella"]["problems"]] == ["format_frozen_runtime"]
+    _, md = _plan(capsys, "globex", "umbrella", "--format", "markdown")
+    assert (
+        "its stack config stacks/Pulumi.globex.yaml is missing: run `tenantry stacks --write`" in md
+    )
+    assert "| globex | shared | 44 | 1 warning(s) | pass |" in md
+    _, text = _plan(capsys, "globex", "umbrella")
+    assert "warning: spec.models[1].format" in text
