@@ -147,7 +147,8 @@ def tenant_text(
     t = TIERS[tier]
     profile = gpu or WHOLE_GPU
     node_group: list[str] = []
-    where = "CPU on the platform's general nodes"
+    where = "CPU only, on the platform's general nodes"
+    what = "a whole GPU" if gpu == WHOLE_GPU else f"a {gpu} MIG slice"
     if t.node_groups == "required":
         it = _instance_for(platform, profile)
         if it is None:
@@ -159,15 +160,15 @@ def tenant_text(
         if gpu and gpu != WHOLE_GPU:
             count = gpu_models()[it.gpu_model].profile(gpu)
             assert count is not None
-            layout = f'\n      migLayout: {{"{gpu}": {count.max_count}}}   # MIG slices per GPU'
+            layout = f'\n      migLayout: {{"{gpu}": {count.max_count}}}  # MIG slices per GPU'
         node_group = [
-            "  nodeGroups:                  # dedicated: the tenant's own GPU nodes",
+            "  nodeGroups:  # dedicated: the tenant's own GPU nodes",
             "    - name: gpu",
             f"      instanceType: {it.name}  # {it.gpus} x {it.gpu_model} per node",
             "      minSize: 1",
             f"      maxSize: 2{layout}",
         ]
-        where = f"{gpu or 'CPU'} on node group 'gpu' ({it.name})"
+        where = f"{what if gpu else 'CPU'} on node group 'gpu' ({it.name})"
     elif gpu:
         pool = _pool_for(platform, gpu)
         if pool is None:
@@ -186,7 +187,7 @@ def tenant_text(
                 f"--gpu {gpu}: no shared pool of the platform offers it; accepted: "
                 + ", ".join(accepted)
             )
-        where = f"{gpu} on the shared pool {pool!r}"
+        where = f"{what} of the shared pool {pool!r}"
     lines = [
         SCHEMA_LINE,
         f"# Tenant {name}: written by `tenantry init {name} --tier {tier}"
@@ -198,25 +199,25 @@ def tenant_text(
         "apiVersion: tenantry.dev/v1alpha1",
         "kind: Tenant",
         "metadata:",
-        f"  name: {name}                    # = the file name, the namespace and the stack name",
-        f"  costCenter: {cost_center}            # on every resource, for finance",
+        f"  name: {name}  # = the file name, the namespace and the stack name",
+        f"  costCenter: {cost_center}  # on every resource, for finance",
         "  # owner: team@example.com",
         "  # labels: {team: my-team}",
         "spec:",
-        f"  tier: {tier}    # {t.description}",
-        f"  region: {platform.region}   # the platform's region",
+        f"  tier: {tier}  # {t.description}",
+        f"  region: {platform.region}  # the platform's region",
     ]
     if gpu:
         lines += [
-            "  quotas:                      # omitted fields take the tier's defaults",
-            f'    gpus: {{"{gpu}": 2}}          # GPU spend is always declared: >= maxReplicas',
+            "  quotas:  # omitted fields take the tier's defaults",
+            f'    gpus: {{"{gpu}": 2}}  # GPU spend is always declared: >= maxReplicas',
         ]
     lines += node_group
     lines += [
         "  models:",
-        "    - name: example-model      # the InferenceService (keep it short: hosts are",
-        "      format: onnx             #   <model>-predictor-<tenant>.<domain>, <= 63 per label)",
-        '      version: "1"             # a Triton version directory: models/<model>/v1/',
+        "    - name: example-model  # the InferenceService; keep it short: its hosts are",
+        "      format: onnx  # <model>-predictor-<tenant>.<domain>, 63 characters per label",
+        '      version: "1"  # a Triton version directory: models/<model>/v1/',
     ]
     if artifact:
         lines.append(f"      {artifact}  # what version 1 serves, pinned by content")
@@ -232,10 +233,10 @@ def tenant_text(
         "      outputs: [{name: output, dataType: FP32, dims: [1]}]",
         '      # canary: {version: "2", trafficPercent: 10}  # only once version 1 runs'
         + (" (with its own artifact)" if artifact else ""),
-        "  # vectorNamespaces:             # pgvector; dimension <= 2000 (its HNSW index limit)",
+        "  # vectorNamespaces:  # pgvector; dimension <= 2000 (its HNSW index limit)",
         "  #   - {name: docs, dimension: 768, metric: cosine}",
         "  access:",
-        "    allowedNamespaces: []      # namespaces whose pods may call these models",
+        "    allowedNamespaces: []  # namespaces whose pods may call these models",
         "",
     ]
     return "\n".join(lines), where
@@ -273,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
         write_json({"ok": True, "file": str(target), "runs": where, "problems": []})
     else:
         print(
-            f"wrote {target}: tier {args.tier}, example-model on {where}; next: edit it, "
-            f"`tenantry validate`, `tenantry stacks --write`, `tenantry plan {args.name}`"
+            f"wrote {target}: tier {args.tier}; example-model runs on {where}. Next: edit "
+            f"it, `tenantry validate`, `tenantry stacks --write`, `tenantry plan {args.name}`"
         )
     return EXIT_OK
