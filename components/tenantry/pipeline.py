@@ -36,8 +36,7 @@ from .catalog.limits import EC2_LAUNCH_TEMPLATE, EKS_NODEGROUP, IAM_ROLE, RDS_IN
 from .planner import DemandError, FleetPlan, extract_demands, plan
 from .platform import names as platform_names
 from .spec import PlatformSettings, Problem, Registry, ResolvedTenant, load_registry, parse_path
-from .spec.errors import Severity
-from .spec.platform import CONFIG_KEY, platform_problem
+from .spec.platform import platform_problem
 from .spec.yamlio import compose, line_of
 from .stackconfig import stack_config_path, stack_config_text
 
@@ -87,20 +86,6 @@ def check(
     return reg
 
 
-def _platform_problem(
-    stacks_dir: Path | None,
-    path: str,
-    code: str,
-    message: str,
-    value: object = None,
-    accepted: str | None = None,
-    severity: Severity = "error",
-) -> Problem:
-    if stacks_dir is None:
-        return Problem(f"<{CONFIG_KEY}>", path, code, message, value, accepted, severity)
-    return platform_problem(stacks_dir, path, code, message, value, accepted, severity)
-
-
 def platform_name_problems(settings: PlatformSettings, stacks_dir: Path | None) -> list[Problem]:
     """The names the platform stack gives its AWS resources, against AWS's limits."""
     checks: list[tuple[str, NameLimit, str, str]] = [
@@ -138,7 +123,7 @@ def platform_name_problems(settings: PlatformSettings, stacks_dir: Path | None) 
         problems = limit.problems(name)
         if problems:
             out.append(
-                _platform_problem(
+                platform_problem(
                     stacks_dir,
                     path,
                     "name_too_long",
@@ -170,7 +155,7 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
         fleet = _plan(reg.tenants.values(), platform)
     except DemandError as exc:
         reg.problems.append(
-            _platform_problem(stacks_dir, "sharedPools", "pool_unplannable", str(exc))
+            platform_problem(stacks_dir, "sharedPools", "pool_unplannable", str(exc))
         )
         reg.fleet = FleetPlan(())
         return
@@ -201,7 +186,7 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
         i = next(i for i, p in enumerate(platform.shared_pools) if p.name == pool.name)
         users = sorted({s.tenant for g in pool.gpus for s in g.slots if s.tenant})
         reg.problems.append(
-            _platform_problem(
+            platform_problem(
                 stacks_dir,
                 f"sharedPools[{i}].maxNodes",
                 "shared_pool_too_small",

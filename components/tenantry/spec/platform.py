@@ -520,7 +520,7 @@ class PlatformError(ValueError):
 
 
 def platform_problem(
-    stacks_dir: Path,
+    stacks_dir: Path | None,
     path: str,
     code: str,
     message: str,
@@ -529,14 +529,17 @@ def platform_problem(
     severity: Severity = "error",
 ) -> Problem:
     """A problem about field ``path`` of the settings (e.g. ``sharedPools[0].maxNodes``),
-    with its line in ``Pulumi.platform.yaml`` and shown as ``tenantry:platform.<path>``."""
+    with its line in ``Pulumi.platform.yaml`` and shown as ``tenantry:platform.<path>``
+    (``stacks_dir`` None: settings built in code, no file to point at)."""
+    shown = f"{CONFIG_KEY}.{path}" if path else CONFIG_KEY
+    if stacks_dir is None:
+        return Problem(f"<{CONFIG_KEY}>", shown, code, message, value, accepted, severity)
     file = platform_config_path(stacks_dir)
     try:
         root = compose(file.read_text("utf-8"))
     except (OSError, UnicodeDecodeError):
         root = None
     line = line_of(root, (*SETTINGS_AT, *parse_path(path)))
-    shown = f"{CONFIG_KEY}.{path}" if path else CONFIG_KEY
     return Problem(str(file), shown, code, message, value, accepted, severity, line)
 
 
