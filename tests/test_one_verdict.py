@@ -232,6 +232,7 @@ def test_what_validate_accepts_plans_renders_and_deploys(tenants: list[dict[str,
         tdir.mkdir()
         sdir.mkdir()
         shutil.copy(ROOT / "stacks" / "Pulumi.platform.yaml", sdir)
+        shutil.copy(ROOT / "stacks" / "__main__.py", sdir)
         for t in tenants:
             (tdir / f"{t['metadata']['name']}.yaml").write_text(yaml.safe_dump(t))
         dirs = ["--tenants", str(tdir), "--stacks", str(sdir)]

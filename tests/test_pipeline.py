@@ -21,7 +21,7 @@ from tests.conftest import ROOT, TENANTS
 def dirs(tmp_path: Path) -> tuple[Path, Path]:
     tenants, stacks = tmp_path / "tenants", tmp_path / "stacks"
     shutil.copytree(TENANTS, tenants, ignore=shutil.ignore_patterns("*.json"))
-    shutil.copytree(ROOT / "stacks", stacks, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copytree(ROOT / "stacks", stacks, ignore=shutil.ignore_patterns("__pycache__"))
     return tenants, stacks
 
 

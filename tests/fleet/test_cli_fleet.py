@@ -141,7 +141,9 @@ def test_a_missing_stack_config_is_refused_with_the_command_that_writes_it(
     """Issue 16: `fleet preview --tenant newco` before `tenantry stacks --write` crashed with
     FileNotFoundError."""
     shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("*.py"))
+    shutil.copytree(
+        ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
     monkeypatch.chdir(tmp_path)
     (tmp_path / "stacks" / "Pulumi.globex.yaml").unlink()
     runner = FakeRunner()
