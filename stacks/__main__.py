@@ -33,7 +33,8 @@ import pulumi
 
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
 from tenantry.loaded import load_platform, program_tenant
-from tenantry.platform import PlatformProgramError, PoolPlanError, fleet_plan_for
+from tenantry.platform import PlatformProgramError, PoolPlanError
+from tenantry.platform.program import platform_plan
 from tenantry.spec import PLATFORM_STACK, SpecError
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +48,7 @@ def platform_main() -> None:
     try:
         settings = load_platform(stacks_dir)
         previous = cfg.get("previousPlan")
-        plan = fleet_plan_for(
+        plan, formats = platform_plan(
             tenants_dir, settings, ROOT / previous if previous else None, stacks_dir
         )
         args = PlatformArgs.from_spec(
@@ -55,6 +56,7 @@ def platform_main() -> None:
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
+            formats=formats,
         )
         p = Platform(PLATFORM_STACK, args)
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:

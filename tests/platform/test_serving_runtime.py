@@ -75,3 +75,64 @@ def test_default_runtime_serves_its_formats_over_v2() -> None:
     assert container["image"].startswith("nvcr.io/nvidia/tritonserver:")
     assert container["args"][0] == "tritonserver"
     assert container["securityContext"] == CONTAINER_SECURITY
+
+
+# -- the TensorFlow runtime: declared while a tenant serves TensorFlow, pinned like the other
+
+
+TF_DIGEST = "sha256:" + "fedcba9876543210" * 4
+MAIN_DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, Any]:
+    from tenantry import Platform, PlatformArgs
+    from tenantry.engine import record
+
+    from .helpers import example_plan
+
+    def program() -> None:
+        args = PlatformArgs.from_spec(
+            settings, example_plan(), vector_db_password="pw", formats=formats, **kw
+        )
+        Platform("platform", args)
+
+    return by_name(record(program, stack="platform"))
+
+
+def _settings(**digests: str) -> Any:
+    from tenantry.spec import PlatformSettings
+    from tests.components.helpers import platform
+
+    data = platform().model_dump(by_alias=True)
+    data.update(digests)
+    return PlatformSettings.model_validate(data)
+
+
+def test_the_example_fleet_serves_tensorflow_so_the_platform_declares_its_runtime() -> None:
+    obj = runtime("platform-kserve-tritonserver-tensorflow")  # umbrella's variant-caller
+    (container,) = obj["spec"]["containers"]
+    assert container["image"] == "nvcr.io/nvidia/tritonserver:25.02-py3"
+    assert obj["metadata"]["annotations"] == {
+        UNPINNED: "tritonTensorflowImageDigest is not set; pulumi up refuses this platform"
+    }
+
+
+def test_without_tensorflow_tenants_there_is_no_tensorflow_runtime_to_pin() -> None:
+    records = _platform(_settings(tritonImageDigest=MAIN_DIGEST), frozenset({"onnx"}))
+    assert "platform-kserve-tritonserver" in records
+    assert "platform-kserve-tritonserver-tensorflow" not in records
+
+
+def test_a_tensorflow_tenant_needs_its_digest_to_deploy_and_then_pulls_by_it() -> None:
+    from tenantry.platform import PlatformProgramError
+
+    tf = frozenset({"onnx", "tensorflow"})
+    with pytest.raises(PlatformProgramError, match="tritonTensorflowImageDigest is not set"):
+        _platform(_settings(tritonImageDigest=MAIN_DIGEST), tf)
+    records = _platform(
+        _settings(tritonImageDigest=MAIN_DIGEST, tritonTensorflowImageDigest=TF_DIGEST), tf
+    )
+    rec = records["platform-kserve-tritonserver-tensorflow"]
+    (container,) = rec.inputs["spec"]["containers"]
+    assert container["image"] == f"nvcr.io/nvidia/tritonserver:25.02-py3@{TF_DIGEST}"
+    assert "annotations" not in rec.inputs["metadata"]

@@ -22,6 +22,7 @@ notes:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -106,6 +107,14 @@ RUNTIMES: Final = (
     ),
 )
 DEFAULT_RUNTIME: Final = RUNTIMES[0]
+
+
+def runtimes_for(formats: Iterable[str]) -> tuple[ServingRuntime, ...]:
+    """The runtimes a platform declares for tenants serving ``formats``: the default one
+    always, each other one when a format it serves is in use (so that a platform whose
+    tenants serve no TensorFlow model runs, and pins, no TensorFlow image)."""
+    used = set(formats)
+    return tuple(rt for rt in RUNTIMES if rt is DEFAULT_RUNTIME or used & set(rt.formats))
 
 
 def runtime_for(format_name: str) -> ServingRuntime:

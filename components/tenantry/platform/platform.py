@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference for co
 (``pulumi.provider.experimental``) reads ``PlatformArgs``' annotations as objects.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,12 @@ import pulumi
 import pulumi_aws as aws
 
 from .._args import args_of
-from ..catalog.runtimes import TRITON_TENSORFLOW
+from ..catalog.runtimes import TRITON_TENSORFLOW, runtime_for, runtimes_for
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
 from ..tags import MANDATORY_KEYS, platform_tags
-from .charts import KSERVE_VERSION, TRITON_IMAGE, TRITON_TAG, triton_image
+from .charts import KSERVE_VERSION, triton_image
 from .cluster import PlatformCluster, PlatformClusterArgs
 from .cost_tags import CostAllocationTags, CostAllocationTagsArgs
 from .gpu_operator import GpuOperator, GpuOperatorArgs
@@ -30,7 +31,7 @@ from .names import node_role_name, pool_group_name, vector_db_identifier
 from .node_role import NodeRole, NodeRoleArgs
 from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
-from .program import PlatformProgramError, fleet_plan_for
+from .program import PlatformProgramError, platform_plan
 from .vector_db import VectorDatabase, VectorDatabaseArgs
 
 SETTINGS_SOURCE = "PlatformArgs.settings"
@@ -60,7 +61,7 @@ class PlatformArgs:
     unpinned_preview: bool | None = None
     """Offline renders only: let a platform without ``tritonImageDigest`` render (the
     runtime names the tag and says so); default false: such a platform is refused."""
-    _resolved: tuple[object, PlatformSettings, FleetPlan] | None = field(
+    _resolved: tuple[object, PlatformSettings, FleetPlan, frozenset[str]] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -72,30 +73,39 @@ class PlatformArgs:
         *,
         vector_db_password: pulumi.Input[str],
         unpinned_preview: bool = False,
+        formats: Collection[str] = (),
     ) -> "PlatformArgs":
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
-        fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`)."""
+        fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``formats``:
+        the model formats the tenants serve (:func:`.program.platform_plan`), which decide
+        the serving runtimes declared (the default one always)."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
         return cls(
             settings=doc,
             vector_db_password=vector_db_password,
             unpinned_preview=unpinned_preview,
-            _resolved=(doc, settings, plan),
+            _resolved=(doc, settings, plan, frozenset(formats)),
         )
 
     def resolve(self) -> tuple[PlatformSettings, FleetPlan]:
         """The platform settings and the fleet plan these args describe (checked and planned
         now unless :meth:`from_spec` carried them)."""
+        settings, plan, _ = self.resolve_all()
+        return settings, plan
+
+    def resolve_all(self) -> tuple[PlatformSettings, FleetPlan, frozenset[str]]:
+        """:meth:`resolve`, and the model formats the tenants serve."""
         carried = self._resolved
         if carried is not None and carried[0] is self.settings:
-            return carried[1], carried[2]
+            return carried[1], carried[2], carried[3]
         settings = parse_platform(self.settings, SETTINGS_SOURCE)
         if not self.tenants_dir:
             raise ValueError(
                 "PlatformArgs.tenants_dir: required (the directory of tenant files the GPU "
                 "plan sizes the shared pools from)"
             )
-        return settings, fleet_plan_for(Path(self.tenants_dir), settings)
+        plan, formats = platform_plan(Path(self.tenants_dir), settings)
+        return settings, plan, formats
 
 
 class Platform(pulumi.ComponentResource):
@@ -157,15 +167,18 @@ class Platform(pulumi.ComponentResource):
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = args_of(PlatformArgs, args)  # a mapping when the provider host builds it
-        settings, plan = args.resolve()
-        if settings.triton_image_digest is None and not args.unpinned_preview:
-            raise PlatformProgramError(
-                f"{CONFIG_KEY}: tritonImageDigest is not set; the Triton runtime pulls "
-                f"{TRITON_IMAGE}:{TRITON_TAG} by digest and Tenantry ships none it could "
-                "verify. Look it up (docker buildx imagetools inspect "
-                f"{TRITON_IMAGE}:{TRITON_TAG}, or the NGC catalog) and set tritonImageDigest: "
-                "sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; nothing was declared"
-            )
+        settings, plan, formats = args.resolve_all()
+        runtimes = runtimes_for(formats)
+        for rt in runtimes:
+            if settings.image_digest(rt.digest_setting) is None and not args.unpinned_preview:
+                image, setting = rt.image.image, rt.digest_setting
+                raise PlatformProgramError(
+                    f"{CONFIG_KEY}: {setting} is not set; the runtime {rt.name} pulls "
+                    f"{image} by digest and Tenantry ships none it could verify. Look it up "
+                    f"(docker buildx imagetools inspect {image}, or the NGC catalog) and set "
+                    f"{setting}: sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; "
+                    "nothing was declared"
+                )
         pools = {p.name: p for p in plan.pools if p.kind == "shared-pool"}
         missing = [sp.name for sp in settings.shared_pools if sp.name not in pools]
         if missing:
@@ -234,7 +247,11 @@ class Platform(pulumi.ComponentResource):
                 region=settings.region,
                 triton_image=self.triton_image,
                 ingress=settings.ingress,
-                tensorflow_image=triton_image(None, TRITON_TENSORFLOW),
+                tensorflow_image=(
+                    triton_image(settings.triton_tensorflow_image_digest, TRITON_TENSORFLOW)
+                    if runtime_for("tensorflow") in runtimes
+                    else None
+                ),
             ),
             opts=on_k8s,
         )

@@ -262,11 +262,16 @@ def _formats(
             continue
         rt = runtime_for(m.format)
         if rt.frozen:
+            pin = (
+                ""
+                if platform.image_digest(rt.digest_setting)
+                else f"; the platform needs {rt.digest_setting} set to deploy it"
+            )
             report(
                 f"spec.models[{i}].format",
                 "format_frozen_runtime",
-                f"is served by {rt.name} ({rt.image.image}): {rt.frozen}; convert the model "
-                "to ONNX or TensorRT to follow Triton's updates",
+                f"is served by {rt.name} ({rt.image.image}): {rt.frozen}{pin}; convert the "
+                "model to ONNX or TensorRT to follow Triton's updates",
                 m.format,
                 "onnx, pytorch, tensorrt or python for a maintained runtime",
                 "warning",

@@ -429,6 +429,14 @@ class PlatformSettings(Strict):
         description="Digest (sha256:<64 hex>) of the pinned Triton image tag; the runtime "
         "pulls the image by it. Required to deploy the platform stack.",
     )
+    triton_tensorflow_image_digest: (
+        Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None
+    ) = Field(
+        default=None,
+        description="Digest (sha256:<64 hex>) of the Triton image that serves format: "
+        "tensorflow (25.02-py3, the last release with the TensorFlow backend). Required to "
+        "deploy the platform stack while a tenant serves a TensorFlow model.",
+    )
     cost_allocation_tags: CostAllocationTagSettings = Field(
         default_factory=CostAllocationTagSettings,
         description="Activation of the tag policy's keys as cost-allocation tags.",
@@ -495,6 +503,15 @@ class PlatformSettings(Strict):
 
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)
+
+    def image_digest(self, setting: str) -> str | None:
+        """The digest a runtime's image is pulled by, from the setting it names
+        (:attr:`tenantry.catalog.runtimes.ServingRuntime.digest_setting`, camelCase)."""
+        for name, f in type(self).model_fields.items():
+            if f.alias == setting or name == setting:
+                value = getattr(self, name)
+                return None if value is None else str(value)
+        raise KeyError(setting)
 
     def namespaces(self) -> dict[str, str]:
         """The Kubernetes namespaces these settings name -> the setting that names it (no
