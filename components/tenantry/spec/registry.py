@@ -194,7 +194,9 @@ def tenant_files(paths: Iterable[Path]) -> list[Path]:
 def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry:
     """Every tenant file under ``paths``: each file's own checks, then the checks across
     files (:mod:`tenantry.spec.registry_rules`: duplicate names, a tenant named like another
-    tenant's allowed caller namespace, hosts two models share). Every problem at once."""
+    tenant's allowed caller namespace, hosts two models share). Every problem at once.
+    The whole verdict, the fleet's GPU plan and the platform's names included, is
+    :func:`tenantry.check` (what every tenantry command runs)."""
     reg = Registry()
     parsed: list[Parsed] = []
     for path in tenant_files(paths):
