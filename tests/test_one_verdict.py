@@ -108,6 +108,11 @@ def tenant(draw: st.DrawFn, others: list[str], edgy: bool) -> dict[str, Any]:
         spec["nodeGroups"] = [group]
         gpus = [layout or "gpu"] + ([None] if tier == "dedicated" else [])
     models = draw(st.lists(model(gpus, edgy), min_size=1, max_size=3))
+    if tier in PLATFORM.onboarding.require_artifact_digest:  # the onboarding gate
+        for i, m in enumerate(models):
+            m["artifact"] = {"digest": "sha256:" + f"{i:x}" * 64}
+            if "canary" in m:
+                m["canary"]["artifact"] = {"digest": "sha256:" + f"{i + 8:x}" * 64}
     spec["models"] = models
     need: dict[str, int] = {}
     for m in models:

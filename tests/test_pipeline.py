@@ -57,7 +57,10 @@ def test_a_node_group_too_small_to_spread_replicas_is_refused_at_its_max_size(
         "node_group_too_small",
         "spec.nodeGroups[0].maxSize",
     )
-    assert p.line == 24 and p.value == 1 and p.accepted is not None and ">= 2" in p.accepted
+    lines = umbrella.read_text().splitlines()
+    first_max_size = 1 + next(i for i, t in enumerate(lines) if "maxSize:" in t)
+    assert p.line == first_max_size and p.value == 1
+    assert p.accepted is not None and ">= 2" in p.accepted
     assert "umbrella" not in reg.tenants
     # validate, plan and render platform agree
     d = ["--tenants", str(tenants), "--stacks", str(stacks)]
@@ -79,11 +82,13 @@ def test_a_shared_pool_too_small_is_refused_at_the_platform_setting(
     small = load_platform(stacks)
     reg = check([tenants], small, stacks_dir=stacks, tenants_dir=tenants)
     (p,) = [p for p in reg.problems if p.severity == "error"]
+    config = (stacks / "Pulumi.platform.yaml").read_text().splitlines()
+    max_nodes = 1 + next(i for i, t in enumerate(config) if "maxNodes: 1" in t)
     assert (p.file, p.path, p.code, p.line) == (
         str(stacks / "Pulumi.platform.yaml"),
         "tenantry:platform.sharedPools[0].maxNodes",
         "shared_pool_too_small",
-        16,
+        max_nodes,
     )
     assert "acme" in p.message and "initech" in p.message  # the tenants on the pool
     # the tenants' own files are fine: they still render; the platform does not

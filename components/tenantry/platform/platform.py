@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .._args import args_of
-from ..catalog.runtimes import TRITON_TENSORFLOW, runtime_for, runtimes_for
+from ..catalog.runtimes import RUNTIMES, TRITON_TENSORFLOW, runtime_for, runtimes_for
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
@@ -61,7 +61,7 @@ class PlatformArgs:
     unpinned_preview: bool | None = None
     """Offline renders only: let a platform without ``tritonImageDigest`` render (the
     runtime names the tag and says so); default false: such a platform is refused."""
-    _resolved: tuple[object, PlatformSettings, FleetPlan, frozenset[str]] | None = field(
+    _resolved: tuple[object, PlatformSettings, FleetPlan, frozenset[str] | None] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -73,18 +73,21 @@ class PlatformArgs:
         *,
         vector_db_password: pulumi.Input[str],
         unpinned_preview: bool = False,
-        formats: Collection[str] = (),
+        formats: Collection[str] | None = None,
     ) -> "PlatformArgs":
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
         fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``formats``:
         the model formats the tenants serve (:func:`.program.platform_plan`), which decide
-        the serving runtimes declared (the default one always)."""
+        the serving runtimes declared (the default one always, each other one while a
+        format it serves is in use, and then it needs its digest to deploy). None, not
+        known: the default runtime, and each other one whose digest is set (or every one
+        in an offline preview)."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
         return cls(
             settings=doc,
             vector_db_password=vector_db_password,
             unpinned_preview=unpinned_preview,
-            _resolved=(doc, settings, plan, frozenset(formats)),
+            _resolved=(doc, settings, plan, None if formats is None else frozenset(formats)),
         )
 
     def resolve(self) -> tuple[PlatformSettings, FleetPlan]:
@@ -93,8 +96,8 @@ class PlatformArgs:
         settings, plan, _ = self.resolve_all()
         return settings, plan
 
-    def resolve_all(self) -> tuple[PlatformSettings, FleetPlan, frozenset[str]]:
-        """:meth:`resolve`, and the model formats the tenants serve."""
+    def resolve_all(self) -> tuple[PlatformSettings, FleetPlan, frozenset[str] | None]:
+        """:meth:`resolve`, and the model formats the tenants serve (None: not known)."""
         carried = self._resolved
         if carried is not None and carried[0] is self.settings:
             return carried[1], carried[2], carried[3]
@@ -168,7 +171,17 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         args = args_of(PlatformArgs, args)  # a mapping when the provider host builds it
         settings, plan, formats = args.resolve_all()
-        runtimes = runtimes_for(formats)
+        runtimes = (
+            runtimes_for(formats)
+            if formats is not None
+            else tuple(
+                rt
+                for rt in RUNTIMES
+                if rt is RUNTIMES[0]
+                or args.unpinned_preview
+                or settings.image_digest(rt.digest_setting)
+            )
+        )
         for rt in runtimes:
             if settings.image_digest(rt.digest_setting) is None and not args.unpinned_preview:
                 image, setting = rt.image.image, rt.digest_setting
