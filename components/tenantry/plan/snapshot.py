@@ -12,9 +12,8 @@ from ..cost import estimate
 from ..policy import Context, PolicyResource, evaluate
 from ..spec import PlatformSettings, Problem, ResolvedTenant
 
-SCHEMA_VERSION = (
-    2  # 2: problems (per tenant, invalid tenants, general), cost not priced and unreachable
-)
+# 2: problems (per tenant, invalid tenants, general); cost lines not priced and unreachable
+SCHEMA_VERSION = 2
 
 
 def facts(t: ResolvedTenant, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
