@@ -1,15 +1,17 @@
 """Benchmark ``tenantry plan --all`` on a synthetic fleet against raw Pulumi resources.
 
 Generates N valid tenants (seeded; ``bench/fleet_tenants.py``) into a temporary tenants
-directory, validates them with ``load_registry`` (every one must be valid, no warnings
-needed), computes the fleet GPU plan once (as ``plan --all`` does), then plans every tenant in
-this one process the way ``tenantry plan --all`` does, and right after each tenant runs the
-baselines for the same tenant (interleaved: same process, same warm runtime, same engine):
+directory, runs the one verdict on them as ``plan --all`` does (``tenantry.pipeline.check``:
+every file's rules and downstream limits, the registry rules, the fleet GPU plan; every
+tenant must be valid), computes the plan document's fleet GPU plan once, then plans every
+tenant in this one process the way ``tenantry plan --all`` does, and right after each tenant
+runs the baselines for the same tenant (interleaved: same process, same warm runtime, same
+engine):
 
-- components: ``record_tenant`` (check the tenant file: a cache hit, since ``load_registry``
-  validated it; build its stack config; run the real ``stacks/__main__.py`` under the
-  recorder: the ``Tenant`` component and all its children) and ``tenant_plan`` (facts, every
-  guardrail rule, the cost estimate), timed apart;
+- components: ``record_tenant`` (takes the tenant from the verdict; builds its stack config;
+  runs the real ``stacks/__main__.py`` under the recorder: the ``Tenant`` component and all
+  its children) and ``tenant_plan`` (facts, every guardrail rule, the cost estimate), timed
+  apart;
 - raw: the SAME custom resources (types, names, inputs, explicit provider and the
   resources each waits for: all checked equal for every tenant) declared flat with the
   provider SDKs' classes (``bench/raw_resources.py``) under the same ``record()``: no
@@ -22,7 +24,7 @@ baselines for the same tenant (interleaved: same process, same warm runtime, sam
   the engine's floor.
 
 The targets (<= 50 ms per tenant, <= 1.3x raw) are judged on components total (record +
-plan) against raw, medians; the 50 ms also on the end-to-end figure (load_registry, the
+plan) against raw, medians; the 50 ms also on the end-to-end figure (the verdict, the
 fleet GPU plan and every tenant's record + plan, warm-up tenants included, divided by N),
 which charges each tenant its share of the validation and the fleet plan. Like ``plan``,
 the heap is frozen after the first tenant (``tenantry.engine.freeze_heap``), and every side
@@ -64,7 +66,8 @@ from tenantry.engine import (
     record,
     record_tenant,
 )
-from tenantry.loaded import load_platform, load_registry
+from tenantry.loaded import load_platform
+from tenantry.pipeline import check
 from tenantry.plan.document import fleet_plan
 from tenantry.plan.request_path import request_path
 from tenantry.plan.snapshot import tenant_plan
@@ -95,7 +98,7 @@ class Fleet:
     def plan(self, name: str) -> tuple[list[Record], float, float]:
         """One tenant as ``tenantry plan`` does it: record, then facts + guardrails + cost."""
         t0 = time.perf_counter()
-        recs = record_tenant(name, self.tenants_dir, STACKS)
+        recs = record_tenant(name, self.tenants_dir, STACKS, verdict=self.reg)
         t1 = time.perf_counter()
         tenant_plan(self.reg.tenants[name], self.platform, [r.to_data() for r in recs], self.names)
         return recs, t1 - t0, time.perf_counter() - t1
@@ -136,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (tenants_dir / f"{n}.yaml").write_text(text, "utf-8")
         platform = load_platform(STACKS)
         t0 = time.perf_counter()
-        reg = load_registry([tenants_dir], platform)
+        reg = check([tenants_dir], platform, stacks_dir=STACKS)
         t_registry = time.perf_counter() - t0
         if errors(reg.problems) or len(reg.tenants) != args.tenants:
             for p in errors(reg.problems)[:20]:
@@ -188,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mem_comp, mem_raw = [], []
         for n in sample:
             mem_comp.append(peak_kib(partial(fleet.plan, n)))
-            recs = record_tenant(n, tenants_dir, STACKS)
+            recs = record_tenant(n, tenants_dir, STACKS, verdict=reg)
             mem_raw.append(peak_kib(partial(record, raw_program(recs), stack=n)))
         tracemalloc.stop()
         close_runtime()
@@ -206,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" (mean {statistics.fmean(n_res):.1f}, of which {statistics.fmean(n_custom):.1f} custom)"
     )
     out(
-        f"  once per run: load_registry {t_registry * 1000:.0f} ms, fleet GPU plan "
+        f"  once per run: the verdict (pipeline.check) {t_registry * 1000:.0f} ms, fleet GPU plan "
         f"{t_fleet * 1000:.0f} ms ({len(gpu_plan.pools)} pools); planning all {args.tenants} "
         f"tenants {t_plan_all:.1f} s"
     )
@@ -217,11 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     end_to_end_ms = (t_registry + t_fleet + t_plan_all + t_reach) * 1000 / args.tenants
     out(
-        f"  end to end (load_registry + fleet plan + planning every tenant + request-path "
+        f"  end to end (verdict + fleet plan + planning every tenant + request-path "
         f"proof) / N: {end_to_end_ms:.1f} ms per tenant"
     )
     out(f"per tenant, {len(times['total'])} tenants (first {args.warmup} left out as warm-up):")
-    out(line("components record", times["record"], "file check (cached) + stacks/__main__.py"))
+    out(line("components record", times["record"], "tenant from the verdict + stacks/__main__.py"))
     out(line("components plan", times["plan"], "facts + guardrails + cost"))
     out(line("components total", times["total"], "= what `tenantry plan --all` spends"))
     out(line("raw (SDK classes)", times["raw"], "same resources and edges, flat, no components"))

@@ -1,8 +1,9 @@
 """The Pulumi program of every stack of the project (composition only).
 
 Tenant stacks (``Pulumi.<tenant>.yaml``): read ``tenantry:tenant`` and ``tenantry:tenantFile``,
-load the platform settings from this directory, resolve the tenant (a bad tenant file stops
-here with every problem listed, before any resource is declared), read the platform stack's
+load the platform settings from this directory, check the tenant with the verdict every
+tenantry command gives (its file and the registry it belongs to: a problem stops here with
+every error listed, before any resource is declared), read the platform stack's
 outputs through a StackReference (missing ones are named) and build its ``Tenant``.
 
 The ``platform`` stack (``Pulumi.platform.yaml``): plan the GPU pools from every tenant file
@@ -31,10 +32,10 @@ from pathlib import Path
 import pulumi
 
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
-from tenantry.loaded import load_platform, load_tenant
-from tenantry.platform import PlatformProgramError, PoolPlanError, fleet_plan_for
-from tenantry.platform.program import llm_grants_for
-from tenantry.spec import PLATFORM_STACK
+from tenantry.loaded import load_platform, program_tenant
+from tenantry.platform import PlatformProgramError, PoolPlanError
+from tenantry.platform.program import llm_grants_for, platform_plan
+from tenantry.spec import PLATFORM_STACK, SpecError
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -47,13 +48,16 @@ def platform_main() -> None:
     try:
         settings = load_platform(stacks_dir)
         previous = cfg.get("previousPlan")
-        plan = fleet_plan_for(tenants_dir, settings, ROOT / previous if previous else None)
+        plan, formats = platform_plan(
+            tenants_dir, settings, ROOT / previous if previous else None, stacks_dir
+        )
         args = PlatformArgs.from_spec(
             settings,
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
             llm_grants=llm_grants_for(tenants_dir, settings),
+            formats=formats,
         )
         p = Platform(PLATFORM_STACK, args)
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:
@@ -71,7 +75,10 @@ def main() -> None:
     tenant_file = ROOT / cfg.require("tenantFile")  # an absolute path stays absolute
     stacks_dir = ROOT / (cfg.get("stacksDir") or HERE.name)
     platform = load_platform(stacks_dir)
-    tenant = load_tenant(tenant_file, platform)
+    try:
+        tenant = program_tenant(tenant_file, stacks_dir)
+    except SpecError as exc:
+        raise pulumi.RunError(f"{tenant_file} cannot be deployed:\n{exc}") from exc
     if tenant.name != name:
         raise pulumi.RunError(
             f"tenantry:tenant is {name!r} but {tenant_file} declares {tenant.name!r}"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .k8s.gateway import GatewayAdmission, GatewayAdmissionArgs
     from .k8s.monitoring import TenantMonitoring, TenantMonitoringArgs
     from .k8s.namespace import TenantNamespace, TenantNamespaceArgs
+    from .pipeline import check
     from .planner import FleetPlan
     from .platform.cluster import PlatformCluster, PlatformClusterArgs
     from .platform.cost_tags import CostAllocationTags, CostAllocationTagsArgs
@@ -155,6 +156,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "VectorDatabase": ("platform.vector_db", "VectorDatabase"),
     "VectorDatabaseArgs": ("platform.vector_db", "VectorDatabaseArgs"),
     "WriteError": ("engine.writers", "WriteError"),
+    "check": ("pipeline", "check"),
     "fleet_plan_for": ("platform.program", "fleet_plan_for"),
     "load_platform": ("spec", "load_platform"),
     "load_registry": ("spec", "load_registry"),
@@ -248,6 +250,7 @@ __all__ = [
     "VectorDatabaseArgs",
     "WriteError",
     "__version__",
+    "check",
     "fleet_plan_for",
     "load_platform",
     "load_registry",

@@ -10,7 +10,11 @@ Pure. What is priced:
 - CPU-only models on the cluster's general nodes: cores x replicas (canary revisions twice)
   x the vCPU-hour price of ``cluster.systemInstanceType`` (instance price / vCPUs), at
   minReplicas and maxReplicas. (A dedicated tenant's CPU-only models run on its own node
-  groups, already priced.)
+  groups, already priced.) Without a catalog price for that instance type the line says
+  "CPU not priced" (``priced=False``, $0) instead of a silent $0.
+The burst figure never goes beyond what the tenant's quotas admit (Kubernetes' ResourceQuota
+refuses the pods beyond them; see :func:`_admitted_by_quota`): the part of the maxReplicas
+demand the quota would never admit is reported per line as ``unreachable_usd``, not counted.
 Not priced: storage, KMS, data transfer, the platform's own nodes.
 
 :func:`model_rates` gives the same prices per model and second, for measured usage
@@ -107,10 +111,12 @@ def model_rates(t: ResolvedTenant, m: ResolvedModel, platform: PlatformSettings)
 
 @dataclass(frozen=True)
 class CostLine:
-    item: str  # "node-group h100" | "shared-pool h100"
+    item: str  # "node-group h100" | "shared-pool h100" | "cpu-nodes m6i.2xlarge"
     detail: str
     monthly_usd_min: float
     monthly_usd_max: float
+    priced: bool = True  # False: capacity the catalog has no price for (shown as such, $0)
+    unreachable_usd: float = 0.0  # maxReplicas demand beyond the quotas (not in max)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,19 @@ class TenantCost:
     @property
     def monthly_usd_max(self) -> float:
         return round(sum(line.monthly_usd_max for line in self.lines), 2)
+
+    @property
+    def unreachable_usd(self) -> float:
+        return round(sum(line.unreachable_usd for line in self.lines), 2)
+
+    @property
+    def priced(self) -> bool:
+        """Whether any capacity of the tenant is priced."""
+        return any(line.priced for line in self.lines)
+
+    @property
+    def not_priced(self) -> tuple[str, ...]:
+        return tuple(line.item for line in self.lines if not line.priced)
 
 
 def _gpu_hour(instance_type: str) -> float:
@@ -148,53 +167,103 @@ def estimate(tenant: ResolvedTenant, platform: PlatformSettings) -> TenantCost:
                 monthly_usd_max=round(ng.max_size * price * HOURS_PER_MONTH, 2),
             )
         )
-    slices: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # pool -> [min, max]
+    slices: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # min, max, uncapped
+    admitted = _admitted_by_quota(tenant)
     for m in tenant.models:
         if m.target_kind != "shared-pool" or m.gpu is None or m.gpu_model is None:
             continue
         per_replica = gpu_share(m)
-        slices[m.target][0] += m.min_replicas * m.revisions * per_replica
-        slices[m.target][1] += m.max_replicas * m.revisions * per_replica
-    for pool_name, (gpus_min, gpus_max) in sorted(slices.items()):
+        share = slices[m.target]
+        share[0] += m.min_replicas * m.revisions * per_replica
+        share[1] += admitted[m.name] * per_replica
+        share[2] += m.max_replicas * m.revisions * per_replica
+    for pool_name, (gpus_min, gpus_max, gpus_all) in sorted(slices.items()):
         pool = platform.pool(pool_name)
         assert pool is not None, f"model placed on unknown pool {pool_name}"
         if tenant.tier.gpu_sharing == "exclusive-gpus":
-            gpus_min, gpus_max = math.ceil(gpus_min - 1e-9), math.ceil(gpus_max - 1e-9)
+            gpus_min, gpus_max, gpus_all = (
+                math.ceil(x - 1e-9) for x in (gpus_min, gpus_max, gpus_all)
+            )
         rate = _gpu_hour(pool.instance_type)
         lines.append(
             CostLine(
                 item=f"shared-pool {pool_name}",
-                detail=f"{gpus_min:.3g}-{gpus_max:.3g} GPU equivalents of {pool.instance_type} "
-                f"@ ${rate:.2f}/GPU-h",
+                detail=f"{gpus_min:.3g}-{gpus_all:.3g} GPU equivalents of {pool.instance_type} "
+                f"@ ${rate:.2f}/GPU-h{_capped(gpus_max, gpus_all, 'GPU')}",
                 monthly_usd_min=round(gpus_min * rate * HOURS_PER_MONTH, 2),
                 monthly_usd_max=round(gpus_max * rate * HOURS_PER_MONTH, 2),
+                unreachable_usd=round((gpus_all - gpus_max) * rate * HOURS_PER_MONTH, 2),
             )
         )
     cpu = [m for m in tenant.models if m.target_kind == "cpu-nodes"]
     if cpu:
         instance = platform.cluster.system_instance_type
         cores_min = sum(m.cpu * m.min_replicas * m.revisions for m in cpu)
-        cores_max = sum(m.cpu * m.max_replicas * m.revisions for m in cpu)
+        cores_max = sum(m.cpu * admitted[m.name] for m in cpu)
+        cores_all = sum(m.cpu * m.max_replicas * m.revisions for m in cpu)
+        shown = f"{cores_min:g}-{cores_all:g} vCPUs of {instance}"
         try:
             rate = _vcpu_hour(instance)
         except UnpricedError:
             lines.append(
                 CostLine(
                     item=f"cpu-nodes {instance}",
-                    detail=f"{cores_min:g}-{cores_max:g} vCPUs of {instance}: NOT PRICED, "
-                    "the catalog has no price for this instance type",
+                    detail=f"CPU not priced: {shown}, the catalog has no price for this "
+                    "instance type",
                     monthly_usd_min=0.0,
                     monthly_usd_max=0.0,
+                    priced=False,
                 )
             )
         else:
             lines.append(
                 CostLine(
                     item=f"cpu-nodes {instance}",
-                    detail=f"{cores_min:g}-{cores_max:g} vCPUs of {instance} @ ${rate:.4f}/vCPU-h",
+                    detail=f"{shown} @ ${rate:.4f}/vCPU-h{_capped(cores_max, cores_all, 'CPU')}",
                     monthly_usd_min=round(cores_min * rate * HOURS_PER_MONTH, 2),
                     monthly_usd_max=round(cores_max * rate * HOURS_PER_MONTH, 2),
+                    unreachable_usd=round((cores_all - cores_max) * rate * HOURS_PER_MONTH, 2),
                 )
             )
     price_date = next(iter(instance_types().values())).price_date
     return TenantCost(tenant.name, tenant.cost_center, tenant.tier.name, tuple(lines), price_date)
+
+
+def _capped(admitted: float, demand: float, what: str) -> str:
+    if demand <= admitted + 1e-9:
+        return ""
+    return f"; maxReplicas capped by the {what} quota at {admitted:.3g}"
+
+
+def _admitted_by_quota(tenant: ResolvedTenant) -> dict[str, int]:
+    """Per model: the replicas (x revisions) its tenant's quotas admit at maxReplicas.
+
+    A pod is admitted only while the namespace's ResourceQuota holds its CPU, memory and GPU
+    requests (https://kubernetes.io/docs/concepts/policy/resource-quotas/). The quotas are
+    tenant-wide: every model's guaranteed replicas first (validation keeps them within the
+    quotas), then the burst of each model in file order, while the quotas last."""
+    q = tenant.quotas
+    cpu_left, mem_left, gpu_left = q.cpu, q.memory_gib, dict(q.gpus)
+    out: dict[str, int] = {}
+    for m in tenant.models:
+        n = m.min_replicas * m.revisions
+        out[m.name] = n
+        cpu_left -= n * m.cpu
+        mem_left -= n * m.memory_gib
+        if m.gpu is not None:
+            gpu_left[m.gpu] = gpu_left.get(m.gpu, 0) - n
+    for m in tenant.models:
+        fits = [(m.max_replicas - m.min_replicas) * m.revisions]
+        if m.cpu > 0:
+            fits.append(math.floor(cpu_left / m.cpu + 1e-9))
+        if m.memory_gib > 0:
+            fits.append(math.floor(mem_left / m.memory_gib + 1e-9))
+        if m.gpu is not None:
+            fits.append(gpu_left.get(m.gpu, 0))
+        extra = max(0, min(fits))
+        out[m.name] += extra
+        cpu_left -= extra * m.cpu
+        mem_left -= extra * m.memory_gib
+        if m.gpu is not None:
+            gpu_left[m.gpu] = gpu_left.get(m.gpu, 0) - extra
+    return out

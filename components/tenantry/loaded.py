@@ -11,12 +11,14 @@ Failures are not remembered: every call on a bad file raises its full error agai
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from threading import Lock
 from typing import TypeVar
 
-from .spec import PlatformSettings, Registry, ResolvedTenant, tenant_files
+from .spec import PlatformSettings, Registry, ResolvedTenant, SpecError, tenant_files
 from .spec import load_platform as _load_platform
 from .spec import load_registry as _load_registry
 from .spec import load_tenant as _load_tenant
@@ -104,3 +106,39 @@ def clear() -> None:
     """Forget every remembered result."""
     _PLATFORMS.clear()
     _TENANTS.clear()
+
+
+# The tenant a tenantry command already checked (with its whole registry) while it runs that
+# tenant's stack program: (resolved tenant file, tenant).
+_CHECKED: ContextVar[tuple[str, ResolvedTenant] | None] = ContextVar("checked", default=None)
+
+
+@contextmanager
+def checked(tenant_file: Path, tenant: ResolvedTenant) -> Iterator[None]:
+    """While this runs, :func:`program_tenant` of ``tenant_file`` returns ``tenant`` (which
+    the caller got from :func:`tenantry.pipeline.check`) without checking again."""
+    token = _CHECKED.set((str(tenant_file.resolve()), tenant))
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
+def program_tenant(tenant_file: Path, stacks_dir: Path) -> ResolvedTenant:
+    """The tenant a stack program deploys, with the verdict every tenantry command gives:
+    :func:`tenantry.pipeline.check` over the tenant file's directory (the registry it belongs
+    to), the platform settings in ``stacks_dir``. Raises :class:`SpecError` with the errors
+    that keep this tenant from deploying. Under ``tenantry plan``/``render`` the tenant the
+    command already checked is returned as is (:func:`checked`)."""
+    hit = _CHECKED.get()
+    if hit is not None and hit[0] == str(tenant_file.resolve()):
+        return hit[1]
+    from .pipeline import check, errors_for
+
+    platform = load_platform(stacks_dir)
+    name = tenant_file.stem
+    reg = check([tenant_file.parent], platform, stacks_dir=stacks_dir)
+    problems = errors_for(reg, name)
+    if problems or name not in reg.tenants:
+        raise SpecError(problems or reg.problems)
+    return reg.tenants[name]

@@ -4,11 +4,13 @@ real Automation API run needs the Pulumi CLI and is skipped without it."""
 from __future__ import annotations
 
 import argparse
+import shutil
+from pathlib import Path
 
 import pytest
 
 from tenantry.cli import fleet
-from tenantry.cli.common import UsageError
+from tenantry.cli.common import InvalidInput, UsageError
 from tenantry.cli.main import main
 from tenantry.fleet import AutomationRunner, CliMissing, pulumi_cli
 from tests.conftest import ROOT
@@ -111,7 +113,7 @@ def test_previous_plan_reaches_the_platform_stack_and_the_rollout(
             seen[stack] = dict(config)
             return super().run(action, stack, config)
 
-    assert cli(["gpu", "plan", "--json"]) == 0
+    assert cli(["gpu", "plan", "--format", "json"]) == 0
     saved = Path(str(tmp_path)) / "applied.json"
     saved.write_text(capsys.readouterr().out)
     [h100] = [p for p in json.loads(saved.read_text())["pools"] if p["name"] == "h100"]
@@ -131,3 +133,28 @@ def test_previous_plan_reaches_the_platform_stack_and_the_rollout(
     saved.write_text("{}")
     with pytest.raises(UsageError, match="not a plan written by"):
         fleet.run(_args("up", "--previous-plan", str(saved)), FakeRunner())
+
+
+def test_a_missing_stack_config_is_refused_with_the_command_that_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: `fleet preview --tenant newco` before `tenantry stacks --write` crashed with
+    FileNotFoundError."""
+    shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
+    shutil.copytree(
+        ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stacks" / "Pulumi.globex.yaml").unlink()
+    runner = FakeRunner()
+    with pytest.raises(InvalidInput) as info:
+        fleet.run(_args("preview", "--tenant", "globex"), runner)
+    assert runner.calls == []
+    assert "run `tenantry stacks --write`" in info.value.message
+    (p,) = info.value.problems
+    assert (p.code, p.severity) == ("stack_config_missing", "error")
+    assert "stacks/Pulumi.globex.yaml is missing" in p.message
+    assert main(["fleet", "preview", "--tenant", "globex"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    # the other tenants' configs are there: selecting them alone is fine
+    assert fleet.run(_args("preview", "--tenant", "acme"), FakeRunner()) == 0

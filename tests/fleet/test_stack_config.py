@@ -132,9 +132,9 @@ def test_config_json_keeps_types_and_leaves_encrypted_values_alone() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("{not json", "tenantry:platform is a string that is not JSON"),
-        ('["a"]', "tenantry:platform is list; accepted: a mapping, or its JSON text"),
-        (3, "tenantry:platform is int; accepted: a mapping, or its JSON text"),
+        ("{not json", "tenantry:platform: is a string that is not JSON"),
+        ('["a"]', "tenantry:platform: is list; accepted: a mapping, or its JSON text"),
+        (3, "tenantry:platform: is int; accepted: a mapping, or its JSON text"),
     ],
 )
 def test_a_platform_value_that_is_no_mapping_is_a_clear_error(

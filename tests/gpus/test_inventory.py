@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tenantry.cli import gpus as gpus_cli
+from tenantry.cli.common import UsageError
 from tenantry.gpus import NoDriverError, catalog_entry, differences, inventory
 from tests.gpus.fake_nvml import FakeNvml
 
@@ -74,7 +75,7 @@ def test_unknown_device_is_reported() -> None:
 
 
 def _run(fake: FakeNvml, as_json: bool, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = gpus_cli.run(argparse.Namespace(json=as_json, nvml=fake))
+    code = gpus_cli.run(argparse.Namespace(format="json" if as_json else "text", nvml=fake))
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -90,9 +91,9 @@ def test_cli_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_driver_says_so_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(FakeNvml(driver=False), False, capsys)
-    assert code != 0 and out == ""
-    assert "no NVIDIA driver" in err
+    with pytest.raises(UsageError, match="no NVIDIA driver") as info:
+        _run(FakeNvml(driver=False), False, capsys)
+    assert info.value.code == 2 and capsys.readouterr().out == ""
     with pytest.raises(NoDriverError):
         inventory(FakeNvml(driver=False))
 

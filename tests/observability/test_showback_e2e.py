@@ -289,7 +289,8 @@ def test_unreachable_prometheus_is_a_message(capsys: pytest.CaptureFixture[str])
     code = main([*argv, "--stacks", str(STACKS)])
     captured = capsys.readouterr()
     assert code == 1
-    assert captured.err.startswith("tenantry: cannot query Prometheus at http://127.0.0.1:9")
+    assert captured.err.startswith("tenantry: error: cannot query Prometheus at http://127.0.0.1:9")
+    assert captured.err.rstrip().endswith("check --prometheus and that it loads the tenants' rules")
     assert "Traceback" not in captured.err
 
 

@@ -36,7 +36,7 @@ def test_plan_json_is_byte_identical_across_runs(capsys: pytest.CaptureFixture[s
     assert first == second
     doc = json.loads(first)
     assert sorted(doc["tenants"]) == ["acme", "globex", "initech", "umbrella"]
-    assert doc["schemaVersion"] == 1
+    assert doc["schemaVersion"] == 2
 
 
 @pytest.mark.usefixtures("in_repo")
@@ -131,9 +131,16 @@ def test_base_diff_shows_exactly_the_change_and_its_cost(
         if s["role"] == "overflow" and s["profile"] == "1g.10gb"
     ]
     assert len(headroom) == 2 and h100["disturbed"] == []
-    rate = 55.04 / 8 * 730  # one H100 GPU-month; 2 more replicas x 2 revisions x 1/7 GPU
+    # 2 more replicas x 2 revisions of 1g.10gb: 12 at maxReplicas, but the quota admits 8
+    # (4 guaranteed + 4 of burst): the maximum cost does not move, the rest is unreachable
+    # and validation's warning is in the plan (issue 16: it said "+$573" and "pass")
+    rate = 55.04 / 8 * 730  # one H100 GPU-month
     assert acme["costDelta"]["monthlyUsdMin"] == 0
-    assert acme["costDelta"]["monthlyUsdMax"] == pytest.approx(4 / 7 * rate, abs=0.02)
+    assert acme["costDelta"]["monthlyUsdMax"] == 0
+    planned = json.loads(out)["tenants"]["acme"]
+    assert planned["cost"]["unreachableUsd"] == pytest.approx(4 / 7 * rate, abs=0.02)
+    warnings = [(p["code"], p["path"]) for p in planned["problems"]]
+    assert ("quota_burst_exceeded", 'spec.quotas.gpus["1g.10gb"]') in warnings
 
 
 def test_base_diff_new_tenant_and_markdown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,3 +205,64 @@ def test_base_ref_from_before_the_rename_still_plans(
     diff = json.loads(out)["diff"]["tenants"]["globex"]
     assert diff["removed"] == ["kubernetes:core/v1:ConfigMap old-layout-marker"], diff
     assert diff["added"] == [] and diff["changed"] == []
+
+
+def _workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
+    shutil.copytree(
+        ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "tenants"
+
+
+def test_one_invalid_file_does_not_hide_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: a vector namespace of 4000 dimensions passed validate, then crashed plan
+    with a traceback and left everybody else unplanned. Now validate refuses it, and plan
+    plans the others and shows why that tenant is not planned, in every format."""
+    tenants = _workspace(tmp_path, monkeypatch)
+    acme = tenants / "acme.yaml"
+    acme.write_text(acme.read_text().replace("dimension: 768", "dimension: 4000"))
+    code, out = _plan(capsys, "--all", "--format", "json")
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    doc = json.loads(out)
+    assert sorted(doc["tenants"]) == ["globex", "initech", "umbrella"]
+    (problem,) = doc["invalid"]["acme"]
+    line = 1 + acme.read_text().splitlines().index(
+        "    - {name: docs, dimension: 4000, metric: cosine}"
+    )
+    assert (problem["code"], problem["path"], problem["line"]) == (
+        "vector_dimension_unindexable",
+        "spec.vectorNamespaces[0].dimension",
+        line,
+    )
+    code, md = _plan(capsys, "--all", "--format", "markdown")
+    assert code == 1
+    assert "| acme | - | - | invalid: 1 error(s) |" in md
+    assert "### acme (not planned: its file has errors)" in md and "HNSW" in md
+    assert main(["plan"]) == 1
+    out, err = capsys.readouterr()
+    assert "== acme (not planned: its file has errors)" in out
+    assert err.startswith("tenantry: error: the plan has 1 validation error(s)")
+
+
+def test_warnings_and_missing_stack_configs_are_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _workspace(tmp_path, monkeypatch)
+    (tmp_path / "stacks" / "Pulumi.globex.yaml").unlink()
+    code, out = _plan(capsys, "globex", "umbrella", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert [p["code"] for p in doc["tenants"]["globex"]["problems"]] == ["stack_config_missing"]
+    assert [p["code"] for p in doc["tenants"]["umbrella"]["problems"]] == ["format_frozen_runtime"]
+    _, md = _plan(capsys, "globex", "umbrella", "--format", "markdown")
+    assert (
+        "its stack config stacks/Pulumi.globex.yaml is missing: run `tenantry stacks --write`" in md
+    )
+    assert re.search(r"\| globex \| shared \| \d+ \| 1 warning\(s\) \| pass \|", md)
+    _, text = _plan(capsys, "globex", "umbrella")
+    assert "warning: spec.models[1].format" in text

@@ -29,7 +29,8 @@ def test_adhoc_json(capsys: pytest.CaptureFixture[str]) -> None:
             "1g.10gb=13",
             "--demand",
             "3g.40gb=5",
-            "--json",
+            "--format",
+            "json",
         ],
         capsys,
     )
@@ -53,7 +54,8 @@ def test_adhoc_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_fleet_json_and_mig_parted(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
-        ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--json"], capsys
+        ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--format", "json"],
+        capsys,
     )
     assert code == 0, err
     data = json.loads(out)
@@ -68,13 +70,23 @@ def test_fleet_json_and_mig_parted(capsys: pytest.CaptureFixture[str]) -> None:
             assert set(e) <= {"devices", "mig-enabled", "mig-devices"}
             assert e["devices"] == "all" or all(isinstance(i, int) for i in e["devices"])
     code, out, _ = run(
-        ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--mig-parted"], capsys
+        [
+            "gpu",
+            "plan",
+            "--tenants",
+            str(TENANTS),
+            "--stacks",
+            str(STACKS),
+            "--format",
+            "mig-parted",
+        ],
+        capsys,
     )
     assert code == 0 and out.startswith("version: v1\nmig-configs:\n")
 
 
 def test_previous_plan_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--json"]
+    args = ["gpu", "plan", "--tenants", str(TENANTS), "--stacks", str(STACKS), "--format", "json"]
     _, out, _ = run(args, capsys)
     prev = tmp_path / "plan.json"
     prev.write_text(out)
@@ -102,9 +114,13 @@ def test_previous_plan_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_bad_input_exits_1_with_a_clear_error(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(["gpu", "plan", *argv, "--json"], capsys)
+    code, out, err = run(["gpu", "plan", *argv, "--format", "json"], capsys)
+    assert code == 1 and err == ""
+    error = json.loads(out)
+    assert error["ok"] is False and error["exitCode"] == 1 and message in error["error"]
+    code, out, err = run(["gpu", "plan", *argv], capsys)
     assert code == 1 and out == ""
-    assert message in err and "Traceback" not in err
+    assert err == f"tenantry: error: {error['error']}\n"
 
 
 def test_bad_previous_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,7 +150,7 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
 def test_replan_names_the_tenants_each_drain_disturbs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["gpu", "plan", "--gpu", "H100-80GB", "--json"]
+    base = ["gpu", "plan", "--gpu", "H100-80GB", "--format", "json"]
     _, out, _ = run([*base, "--demand", "3g.40gb=2", "--demand", "4g.40gb=1"], capsys)
     prev = tmp_path / "plan.json"
     prev.write_text(out)
@@ -145,7 +161,7 @@ def test_replan_names_the_tenants_each_drain_disturbs(
     assert code == 0
     assert "drain, then reconfigure: node" in text and "(drains adhoc)" in text
     code, relaxed, _ = run(
-        [*change, "--demand", "4g.40gb=1", "--previous", str(prev), "--json"], capsys
+        [*change, "--demand", "4g.40gb=1", "--previous", str(prev), "--format", "json"], capsys
     )
     assert code == 0 and json.loads(relaxed)["pools"][0]["disturbed"] == []
     code, _, err = run([*change, "--previous", str(prev), "--extra-gpus", "-1"], capsys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -116,7 +117,11 @@ def test_node_group_over_max_size_is_an_error() -> None:
     assert p.errors and "maxSize is 1" in p.errors[0] and p.nodes == 2
 
 
-def test_headroom_over_max_nodes_is_a_warning() -> None:
+def test_headroom_over_max_nodes_is_an_error_for_a_shared_pool_a_warning_for_a_node_group() -> None:
+    """The platform stack runs every planned node of a shared pool (desired size = the
+    plan), so a plan above maxNodes cannot deploy: the planner says so itself (it used to
+    warn while the platform program refused). A node group only has to hold its guaranteed
+    demand at maxSize; its autoscaler adds burst nodes up to it."""
     d = PoolDemand(
         "p",
         "shared-pool",
@@ -132,7 +137,11 @@ def test_headroom_over_max_nodes_is_a_warning() -> None:
         ),
     )
     p = plan_pool(d)
-    assert not p.errors and p.warnings and p.nodes == 2
+    assert p.errors and "maxNodes is 1" in p.errors[0] and p.nodes == 2
+    assert (p.max_nodes, p.needed_nodes) == (1, 2)
+    group = plan_pool(replace(d, kind="node-group"))
+    assert not group.errors and group.warnings and group.nodes == 2
+    assert (group.max_nodes, group.needed_nodes) == (1, 1)
 
 
 def test_replan_with_unchanged_demand_changes_nothing(platform: PlatformSettings) -> None:

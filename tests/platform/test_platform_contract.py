@@ -59,6 +59,10 @@ EXPECTED_CUSTOM = {
     ("kubernetes:helm.sh/v3:Release", f"{P}-kserve-release"),
     ("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", f"{P}-kserve-tritonserver"),
     ("kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer", f"{P}-kserve-storage"),
+    (
+        "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
+        f"{P}-kserve-tritonserver-tensorflow",
+    ),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-features"),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-domain"),
     ("kubernetes:core/v1:ConfigMapPatch", f"{P}-kserve-knative-network"),

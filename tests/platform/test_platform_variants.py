@@ -17,7 +17,7 @@ from tenantry import Platform, PlatformArgs, PoolPlanError
 from tenantry.engine import SECRET, UNKNOWN, Record, record, record_platform
 from tenantry.platform.gpu_pool import pool_size
 from tenantry.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _require
-from tenantry.spec import PlatformSettings
+from tenantry.spec import PlatformSettings, Registry, SpecError
 from tests.components.helpers import ROOT, platform
 
 from .helpers import by_name, example_plan
@@ -161,16 +161,28 @@ def test_program_reports_an_unplannable_pool_before_declaring_anything(tmp_path:
     doc = yaml.safe_load(path.read_text())
     doc["config"]["tenantry:platform"]["sharedPools"][0]["maxNodes"] = 1
     path.write_text(yaml.safe_dump(doc))
-    with pytest.raises(pulumi.RunError, match="maxNodes"):
+    # the one verdict refuses first, naming the setting and its line
+    with pytest.raises(SpecError) as info:
         record_platform(ROOT / "tenants", stacks)
+    (p,) = info.value.problems
+    assert (p.code, p.path) == (
+        "shared_pool_too_small",
+        "tenantry:platform.sharedPools[0].maxNodes",
+    )
+    assert p.line is not None
+    # and the program itself, run without that check (as `pulumi up` would), refuses too
+    with pytest.raises(pulumi.RunError, match="maxNodes"):
+        record_platform(ROOT / "tenants", stacks, verdict=Registry())
 
 
 def test_program_reports_bad_tenant_files(tmp_path: Path) -> None:
     tenants = tmp_path / "tenants"
     shutil.copytree(ROOT / "tenants", tenants)
     (tenants / "broken.yaml").write_text("apiVersion: tenantry.dev/v1\nkind: Tenant\n")
-    with pytest.raises(pulumi.RunError, match="problem"):
+    with pytest.raises(SpecError, match=r"broken\.yaml:1: error: apiVersion"):
         record_platform(tenants, ROOT / "stacks")
+    with pytest.raises(pulumi.RunError, match="problem"):
+        record_platform(tenants, ROOT / "stacks", verdict=Registry())
 
 
 def test_secure_password_in_the_stack_config_renders_masked(tmp_path: Path) -> None:

@@ -230,7 +230,7 @@ def test_the_plan_shows_the_matrix_in_every_format() -> None:
 
     doc = plan(["acme"])
     md = as_markdown(doc)
-    assert "| acme | premium | 58 | pass | pass |" in md
+    assert "| acme | premium | 58 | ok | pass | pass |" in md
     assert "<details><summary>Reachability matrix</summary>" in md
     assert "| outside, token of acme's client checkout | ✅ declared | ✅ declared |" in md
     table = as_table(doc)

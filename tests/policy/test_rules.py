@@ -547,3 +547,36 @@ def test_dedicated_tier_pinning() -> None:
 
 def test_every_rule_has_a_failing_case() -> None:
     assert {c[0] for c in CASES} | {"dedicated-pinned"} == {rule.name for rule in RULES}
+
+
+def test_an_object_key_named_like_another_tenant_is_the_buckets_owners() -> None:
+    """Found by the one-verdict property test: tenant b00's model called a00 gives its role
+    arn:aws:s3:::tenantry-b00-.../models/a00/v1/*, which validate accepts; the rule read
+    "a00" in the object key as tenant a00's resource. Only the bucket says whose it is."""
+    own_key = r(
+        "aws:iam/policy:Policy",
+        "p6",
+        tags=TAGS,
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::tenantry-acme-models/models/globex/v1/*",
+            }
+        ),
+    )
+    assert evaluate(_with(extra=[own_key]), CTX) == []
+    other_bucket = r(
+        "aws:iam/policy:Policy",
+        "p7",
+        tags=TAGS,
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::tenantry-globex-models/models/acme/v1/*",
+            }
+        ),
+    )
+    (v,) = evaluate(_with(extra=[other_bucket]), CTX)
+    assert v.message.startswith("names tenant 'globex''s resource: arn:aws:s3:::tenantry-globex")

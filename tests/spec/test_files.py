@@ -67,5 +67,12 @@ def test_same_tenant_in_two_directories(tmp_path: Path, platform: PlatformSettin
     other.mkdir()
     (other / "acme.yaml").write_text(example_text("acme"))
     reg = load_registry([TENANTS, other], platform)
-    assert [(p.code, p.path) for p in reg.problems] == [("name_duplicate", "metadata.name")]
+    errors = [p for p in reg.problems if p.severity == "error"]
+    # each file is told where the other one is, both with the line of metadata.name
+    assert [(p.file, p.code, p.path, p.line) for p in errors] == [
+        (str(TENANTS / "acme.yaml"), "name_duplicate", "metadata.name", 5),
+        (str(other / "acme.yaml"), "name_duplicate", "metadata.name", 5),
+    ]
+    assert f"also declared in {other / 'acme.yaml'}:5" in errors[0].message
+    assert f"also declared in {TENANTS / 'acme.yaml'}:5" in errors[1].message
     assert "acme" not in reg.tenants

@@ -58,10 +58,28 @@ def test_unpriced_general_instance_is_said_not_guessed(tenants, platform) -> Non
         update={"cluster": platform.cluster.model_copy(update={"system_instance_type": "x9.huge"})}
     )
     cpu = estimate(tenants["globex"], other).lines[1]
-    assert (cpu.monthly_usd_min, cpu.monthly_usd_max) == (0.0, 0.0)
-    assert "NOT PRICED" in cpu.detail
+    assert (cpu.monthly_usd_min, cpu.monthly_usd_max, cpu.priced) == (0.0, 0.0, False)
+    assert cpu.detail.startswith("CPU not priced: 1-2 vCPUs of x9.huge")
+    assert estimate(tenants["globex"], other).not_priced == ("cpu-nodes x9.huge",)
     with pytest.raises(UnpricedError, match=r"'x9\.huge' has no price in the catalog"):
         model_rates(tenants["globex"], tenants["globex"].models[1], other)
+
+
+def test_cpu_burst_stops_at_the_cpu_quota(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    globex = tenants["globex"]
+    gpu_model = replace(globex.models[0], max_replicas=globex.models[0].min_replicas)
+    lang = replace(globex.models[1], max_replicas=10)  # 1 core each
+    gpu_cores = gpu_model.cpu * gpu_model.min_replicas * gpu_model.revisions
+    quotas = replace(globex.quotas, cpu=gpu_cores + 3, memory_gib=10_000)
+    capped = replace(globex, models=(gpu_model, lang), quotas=quotas)
+    cpu = estimate(capped, platform).lines[1]
+    rate = 0.2016 / 4 * HOURS_PER_MONTH
+    # the quota admits 3 cores of language-id: 1 guaranteed + 2 of the burst, not 10
+    assert cpu.monthly_usd_max == round(3 * rate, 2)
+    assert cpu.unreachable_usd == round(7 * rate, 2)
+    assert "capped by the CPU quota at 3" in cpu.detail
 
 
 def test_model_rates_share_and_unit_prices(tenants, platform) -> None:  # type: ignore[no-untyped-def]
@@ -98,5 +116,46 @@ def test_cost_command_formats(
     assert main(["cost", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella"}
+    # finance sees the CPU-only capacity as a $0 row that says it is not priced
+    (cpu,) = [r for r in rows if r["tenant"] == "globex" and r["item"] == "cpu-nodes"]
+    assert (cpu["monthly_usd_min"], cpu["monthly_usd_max"], cpu["priced"]) == (
+        "0.0",
+        "0.0",
+        "False",
+    )
+    assert cpu["detail"].startswith("CPU not priced")
     assert main(["cost"]) == 0
     assert capsys.readouterr().out.splitlines()[-2].startswith("TOTAL")
+
+
+def test_every_tenant_has_a_row_even_without_priced_capacity(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a CPU-only tenant showed $0-$0 and had no line in the CSV."""
+    from dataclasses import replace
+
+    from tenantry.cli.cost import money_range, rows
+
+    globex = tenants["globex"]
+    cpu_only = replace(globex, models=tuple(m for m in globex.models if m.gpu is None))
+    cost = estimate(cpu_only, platform)
+    assert money_range(cost) == "CPU not priced"
+    assert [(r["item"], r["monthly_usd_max"], r["priced"]) for r in rows(cost)] == [
+        ("cpu-nodes", 0.0, False)
+    ]
+    empty = estimate(replace(globex, models=()), platform)
+    assert [(r["item"], r["monthly_usd_max"]) for r in rows(empty)] == [("none", 0.0)]
+
+
+def test_the_maximum_stops_at_the_gpu_quota(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: maxReplicas past the GPU quota added cost the quota would never admit."""
+    from dataclasses import replace
+
+    from tenantry.cli.cost import money_range
+
+    globex = tenants["globex"]
+    gpu_model = globex.models[0]
+    burst = replace(globex, models=(replace(gpu_model, max_replicas=10), *globex.models[1:]))
+    capped = estimate(burst, platform)
+    assert capped.monthly_usd_max == estimate(globex, platform).monthly_usd_max  # quota: 3
+    rate = 21.96 / 8 * HOURS_PER_MONTH  # an A100-40GB GPU-month on p4d.24xlarge
+    assert capped.unreachable_usd == pytest.approx(7 * 1 / 7 * rate, abs=0.02)  # 7 x 1g.5gb
+    assert "max capped by quota" in money_range(capped)

@@ -168,12 +168,16 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
         unpinned_preview=True,  # the example platform pins no Triton digest
     )
     from_docs = record(lambda: Platform("platform", args), stack="platform")
+    from tenantry.platform.program import platform_plan
+
+    _, formats = platform_plan(ROOT / "tenants", platform())  # the runtimes the tenants need
     carried = PlatformArgs.from_spec(
         platform(),
         example_plan(),
         vector_db_password="pw",
         unpinned_preview=True,
         llm_grants=llm_grants_for(ROOT / "tenants", platform()),
+        formats=formats,
     )
     assert (
         from_docs.records == record(lambda: Platform("platform", carried), stack="platform").records

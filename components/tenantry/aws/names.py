@@ -9,6 +9,7 @@ exist (a KMS key ARN is the one exception: AWS picks the key id, so it is an out
 - Roles: ``tenantry-<tenant>-inference`` and ``tenantry-<tenant>-admin`` under IAM path
   ``/tenantry/``; the permissions boundary policy ``tenantry-<tenant>-boundary``, same path.
 - Key alias: ``alias/tenantry/<tenant>``.
+- Dedicated node groups and their launch templates: ``tenantry-<tenant>-<group>``.
 - Kubernetes service account of the inference pods: ``<tenant>-inference`` in namespace
   ``<tenant>`` (agreed with the Kubernetes side).
 """
@@ -25,6 +26,11 @@ __all__ = ["ADAPTERS_PREFIX", "IAM_PATH", "MODELS_PREFIX", "TenantNames"]
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+def node_group_name(tenant: str, group: str) -> str:
+    """EKS managed node group (and launch template) name of a tenant's node group."""
+    return f"tenantry-{tenant}-{group}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..spec import ResolvedNodeGroup
+from .names import node_group_name
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
 ROOT_DEVICE = "/dev/xvda"  # AL2023 EKS AMIs
@@ -134,7 +135,7 @@ class DedicatedNodeGroup(pulumi.ComponentResource):
                 f"accepted is one of {sorted(CAPACITY_TYPES)}"
             )
         super().__init__(self.TYPE, name, None, opts)
-        group_name = f"tenantry-{tenant}-{ng.name}"
+        group_name = node_group_name(tenant, ng.name)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         self.launch_template = gpu_launch_template(

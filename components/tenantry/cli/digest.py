@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError, add_format, write_json
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +18,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "docs/operations.md defines.",
     )
     p.add_argument("directory", type=Path, metavar="DIR")
+    add_format(p)
     p.set_defaults(func=run)
 
 
@@ -25,7 +26,13 @@ def run(args: argparse.Namespace) -> int:
     from ..artifacts import DigestError, directory_digest
 
     try:
-        print(directory_digest(args.directory))
+        digest = directory_digest(args.directory)
     except (DigestError, OSError) as exc:
-        raise UsageError(f"digest {args.directory}: {exc}") from exc
+        raise UsageError(
+            f"digest {args.directory}: {exc}; pass the model version's directory"
+        ) from None
+    if args.format == "json":
+        write_json({"directory": str(args.directory), "digest": digest})
+    else:
+        print(digest)
     return EXIT_OK

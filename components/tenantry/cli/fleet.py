@@ -26,12 +26,26 @@ from ..fleet.waves import (
     run_waves,
     summary_lines,
 )
+from ..pipeline import STACKS_COMMAND
 from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
 from ..planner import FleetPlan, extract_demands, plan
 from ..spec import PLATFORM_STACK, PlatformSettings, ResolvedTenant
 from ..spec.platform import PREVIOUS_PLAN_KEY
 from ..stackconfig import stack_config_path
-from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PREFIX,
+    InvalidInput,
+    UsageError,
+    add_dirs,
+    add_format,
+    valid_registry,
+    write_json,
+)
+from .verify import TOKEN_ENV
+
+STACK_CONFIG_CODES = ("stack_config_missing", "stack_config_stale")
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,9 +83,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--previous-plan",
         type=Path,
         metavar="PLAN",
-        help="the GPU plan the cluster runs now (`tenantry gpu plan --json`): the platform "
-        "stack and --reconfigure-mig re-plan it with the minimal-disruption strategy instead "
-        "of planning from scratch, so only GPUs whose tenants change are drained",
+        help="the GPU plan the cluster runs now (`tenantry gpu plan --format json`): the "
+        "platform stack and --reconfigure-mig re-plan it with the minimal-disruption "
+        "strategy instead of planning from scratch, so only GPUs whose tenants change are "
+        "drained",
     )
     w = p.add_argument_group("rollout in waves (up only)")
     w.add_argument(
@@ -91,7 +106,18 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w.add_argument(
         "--verify-requests", type=int, default=20, help="latency sample per model (default 20)"
     )
-    w.add_argument("--verify-token", help="bearer token verify sends (the gateway's)")
+    w.add_argument(
+        "--verify-token-file",
+        type=Path,
+        metavar="FILE",
+        help=f"file holding the bearer token verify sends (the gateway's; '-': stdin); "
+        f"default: {TOKEN_ENV}",
+    )
+    w.add_argument(
+        "--verify-token",
+        help=f"the token itself: a fallback only (shell history and ps show it); prefer "
+        f"{TOKEN_ENV} or --verify-token-file",
+    )
     w.add_argument(
         "--skip-artifacts",
         action="store_true",
@@ -103,8 +129,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="roll failed tenants back to this commit instead of each stack's last "
         "successful update (its git.head in the stack history)",
     )
-    p.add_argument("--tenants", type=Path, default=Path("tenants"))
-    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    add_dirs(p)
+    add_format(p)
     p.set_defaults(func=run)
 
 
@@ -122,7 +148,7 @@ def select(args: argparse.Namespace, tenants: dict[str, ResolvedTenant]) -> tupl
         try:
             changed = changed_files(Path.cwd(), args.changed_since)
         except GitError as exc:
-            raise UsageError(str(exc)) from exc
+            raise UsageError(f"--changed-since {args.changed_since}: {exc}") from None
         names = [n for n in affected_tenants(changed, tenants) if n in tenants]
         return names, any(p.startswith(SHARED_PREFIXES) for p in changed)
     return sorted(tenants), args.action != "destroy"
@@ -149,22 +175,38 @@ def run(
             "--waves needs --verify-url TEMPLATE: each wave is gated by `tenantry verify` "
             "of its tenants (e.g. --verify-url '{model}-predictor.{tenant}.svc.cluster.local:80')"
         )
-    platform, reg = valid_registry([args.tenants], args.stacks)
+    platform, reg = valid_registry(args.tenants, args.stacks)
     names, with_platform = select(args, reg.tenants)
+    unready = [
+        dataclasses.replace(p, severity="error")
+        for p in reg.problems
+        if p.code in STACK_CONFIG_CODES and any(p.file == reg.files[n] for n in names)
+    ]
+    if unready:
+        raise InvalidInput(
+            f"{len(unready)} stack config(s) missing or out of date; run `{STACKS_COMMAND}` "
+            "and commit them, then deploy",
+            unready,
+        )
     configs: dict[str, dict[str, object]] = {}
     for name in [*names, *([PLATFORM_STACK] if with_platform else [])]:
-        doc = yaml.safe_load(stack_config_path(args.stacks, name).read_text("utf-8"))
-        configs[name] = dict(doc.get("config", {}))
+        path = stack_config_path(args.stacks, name)
+        try:
+            doc = yaml.safe_load(path.read_text("utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"{path}: cannot read the stack config ({exc})") from None
+        configs[name] = dict(doc.get("config", {})) if isinstance(doc, dict) else {}
     if runner is None:
         try:
             runner = AutomationRunner(Path.cwd())
         except CliMissing as exc:
-            raise UsageError(str(exc)) from exc
+            raise UsageError(str(exc).splitlines()[0]) from None
     lock = threading.Lock()
 
     def progress(stack: str, message: str) -> None:
         with lock:
-            print(f"[{stack}] {message}", flush=True)
+            out = sys.stderr if args.format == "json" else sys.stdout
+            print(f"[{stack}] {message}", file=out, flush=True)
 
     chosen = [reg.tenants[n] for n in names]
     previous = _previous_plan(args.previous_plan)
@@ -172,7 +214,12 @@ def run(
         configs[PLATFORM_STACK][PREVIOUS_PLAN_KEY] = str(args.previous_plan.resolve())
     after_platform = None
     if args.reconfigure_mig and args.action == "up":
-        fleet_plan = plan(extract_demands(list(reg.tenants.values()), platform), previous)
+        # the verdict's GPU plan; re-planned from the cluster's current plan when given
+        fleet_plan = (
+            reg.fleet
+            if previous is None
+            else plan(extract_demands(list(reg.tenants.values()), platform), previous)
+        )
         if nodes is None:
             kubectl = KubectlNodeOps()
             nodes, pods = (kubectl, kubectl), kubectl
@@ -205,7 +252,18 @@ def run(
             progress=progress,
             after_platform=after_platform,
         )
-        _wave_summary(wave_report, chosen)
+        if args.format == "json":
+            write_json(
+                {
+                    "ok": wave_report.ok,
+                    "commit": wave_report.commit,
+                    "stoppedAt": wave_report.stopped_at,
+                    "summary": summary_lines(wave_report, chosen),
+                    "problems": [p.to_dict() for p in reg.problems],
+                }
+            )
+        else:
+            _wave_summary(wave_report, chosen)
         return EXIT_OK if wave_report.ok else EXIT_INVALID
     report = run_fleet(
         args.action,
@@ -218,7 +276,21 @@ def run(
         progress=progress,
         after_platform=after_platform,
     )
-    _summary(report, chosen)
+    if args.format == "json":
+        write_json(
+            {
+                "ok": report.ok,
+                "action": report.action,
+                "results": [
+                    {"stack": r.stack, "ok": r.ok, "summary": r.summary} for r in report.results
+                ],
+                "refused": list(report.refused),
+                "failed": list(report.failed),
+                "problems": [p.to_dict() for p in reg.problems],
+            }
+        )
+    else:
+        _summary(report, chosen)
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
@@ -262,6 +334,7 @@ def _verifier(
     from .verify import bucket_reader
 
     template: str = args.verify_url
+    bearer = verify_token(args)
 
     def verify(t: ResolvedTenant) -> Verdict:
         caps = serving_caps(t)
@@ -284,7 +357,7 @@ def _verifier(
                     "canary" if m.canary and v == m.canary.version else "stable"
                 )
                 try:
-                    endpoint = TritonEndpoint(url, token=args.verify_token)
+                    endpoint = TritonEndpoint(url, token=bearer)
                 except EndpointError as exc:
                     failed, total = failed + 1, total + 1
                     problems.append(f"{m.name} v{v}: {exc}")
@@ -308,6 +381,15 @@ def _verifier(
     return verify
 
 
+def verify_token(args: argparse.Namespace) -> str | None:
+    """The token the wave gate's verify sends: ``--verify-token-file``, else
+    ``TENANTRY_VERIFY_TOKEN``, else ``--verify-token`` (with a warning), as
+    ``tenantry verify`` reads its own."""
+    from .verify import token
+
+    return token(argparse.Namespace(token_file=args.verify_token_file, token=args.verify_token))
+
+
 def _wave_summary(report: WaveReport, tenants: list[ResolvedTenant]) -> None:
     for r in report.platform:
         print(f"{r.stack}: {'ok' if r.ok else 'FAILED'}  {r.summary}")
@@ -316,7 +398,8 @@ def _wave_summary(report: WaveReport, tenants: list[ResolvedTenant]) -> None:
         print(line)
     if report.stopped_at:
         print(
-            f"stopped at wave {report.stopped_at}: later waves were not applied",
+            f"{PREFIX}stopped at wave {report.stopped_at}: later waves were not applied; fix "
+            "the failed tenants (listed above) and run again",
             file=sys.stderr,
         )
 
@@ -328,13 +411,14 @@ def _previous_plan(path: Path | None) -> FleetPlan | None:
         return FleetPlan.from_dict(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(
-            f"--previous-plan {path}: not a plan written by `tenantry gpu plan --json` ({exc})"
-        ) from exc
+            f"--previous-plan {path}: not a plan written by `tenantry gpu plan --format json` "
+            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
 
 
 def _summary(report: FleetReport, tenants: list[ResolvedTenant]) -> None:
     for message in report.refused:
-        print(message, file=sys.stderr)
+        print(f"{PREFIX}{message}", file=sys.stderr)
     if report.results:
         width = max(len(r.stack) for r in report.results)
         print(f"\n{'STACK'.ljust(width)}  RESULT  SUMMARY")
@@ -345,4 +429,8 @@ def _summary(report: FleetReport, tenants: list[ResolvedTenant]) -> None:
             for kept in data_retained(t):
                 print(f"retained: {kept}")
     if report.failed:
-        print(f"failed: {', '.join(report.failed)}", file=sys.stderr)
+        print(
+            f"{PREFIX}failed: {', '.join(report.failed)}; see each stack's output above, fix, "
+            "and run again",
+            file=sys.stderr,
+        )

@@ -10,12 +10,24 @@ from typing import Any
 
 import yaml
 
+from ..pipeline import check
 from ..planner import DemandError, FleetPlan, adhoc_demand, extract_demands, plan
 from ..planner.demand import check_gpu_model
 from ..planner.fleet import EXTRA_GPUS, STRATEGIES
-from ..spec import load_registry
 from ..spec.errors import errors
-from .common import EXIT_INVALID, EXIT_OK, platform_from, print_problems
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PREFIX,
+    InvalidInput,
+    UsageError,
+    add_format,
+    platform_from,
+    write_json,
+)
+
+# Problems the planner itself reports (the plan shows them): not a reason to hide the plan.
+FLEET_CODES = frozenset({"node_group_too_small", "shared_pool_too_small", "pool_unplannable"})
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +57,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pp.add_argument(
         "--previous",
         type=Path,
-        help="a previous plan (JSON from --json): re-plan it instead of planning from scratch",
+        help="a previous plan (from --format json): re-plan it instead of planning from scratch",
     )
     pp.add_argument(
         "--strategy",
@@ -63,18 +75,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"GPUs per pool a minimal-disruption re-plan may add over a fresh plan "
         f"(default {EXTRA_GPUS})",
     )
-    pp.add_argument("--json", action="store_true", help="print the plan as JSON")
-    pp.add_argument(
-        "--mig-parted",
-        action="store_true",
-        help="print the mig-parted config (YAML) for the GPU operator",
-    )
+    add_format(pp, "mig-parted")
     pp.set_defaults(func=run)
-
-
-def _fail(message: str) -> int:
-    print(f"tenantry gpu plan: error: {message}", file=sys.stderr)
-    return EXIT_INVALID
 
 
 def _parse_demand(items: list[str]) -> dict[str, int]:
@@ -103,8 +105,9 @@ def _previous(path: Path | None) -> FleetPlan | None:
         data: Any = json.loads(path.read_text("utf-8"))
         return FleetPlan.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DemandError(
-            f"--previous {path}: not a plan written by `tenantry gpu plan --json` ({exc})"
+            f"--previous {path}: not a plan written by `tenantry gpu plan --format json` ({first})"
         ) from exc
 
 
@@ -117,32 +120,43 @@ def run(args: argparse.Namespace) -> int:
             if args.gpu is None:
                 raise DemandError("--demand needs --gpu MODEL (e.g. --gpu H100-80GB)")
             if args.tenants:
-                raise DemandError("--tenants and --gpu/--demand are exclusive")
+                raise UsageError("--tenants and --gpu/--demand are exclusive; give one")
             check_gpu_model(args.gpu)
             demands = [adhoc_demand(args.gpu, _parse_demand(args.demand))]
         else:
+            paths = args.tenants or [Path("tenants")]
+            missing = [str(p) for p in paths if not p.exists()]
+            if missing:
+                raise UsageError(
+                    f"{', '.join(missing)}: no such file or directory; pass --tenants PATH"
+                )
             platform = platform_from(args.stacks)
-            reg = load_registry(args.tenants or [Path("tenants")], platform)
-            errs = errors(reg.problems)
+            reg = check(paths, platform, stacks_dir=args.stacks)
+            errs = [p for p in errors(reg.problems) if p.code not in FLEET_CODES]
             if errs:
-                print_problems(errs, "text", sys.stderr)
-                return _fail(
+                raise InvalidInput(
                     f"{len(errs)} error(s) in the tenant files; fix them first "
-                    f"(`tenantry validate`)"
+                    "(`tenantry validate`)",
+                    errs,
                 )
             demands = extract_demands(reg.tenants.values(), platform)
     except DemandError as exc:
-        return _fail(str(exc))
+        raise InvalidInput(str(exc)) from None
     fleet = plan(demands, previous=previous, strategy=args.strategy, extra_gpus=args.extra_gpus)
-    if args.json:
-        json.dump(fleet.to_dict(), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
-    elif args.mig_parted:
+    if args.format == "json":
+        write_json(fleet.to_dict())
+    elif args.format == "mig-parted":
         sys.stdout.write(yaml.safe_dump(fleet.to_dict()["mig_parted"], sort_keys=False))
     else:
         _print_text(fleet)
-    for e in fleet.errors:
-        print(f"tenantry gpu plan: error: {e}", file=sys.stderr)
+    if args.format != "json" and fleet.errors:
+        for e in fleet.errors:
+            print(f"{PREFIX}{e}", file=sys.stderr)
+        print(
+            f"{PREFIX}the plan cannot be deployed; raise the pool's maxNodes (a node "
+            "group's maxSize) or lower the demand",
+            file=sys.stderr,
+        )
     return EXIT_INVALID if fleet.errors else EXIT_OK
 
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import asdict
 from typing import Any
 
 from ..gpus import NoDriverError, catalog_entry, differences, inventory
-from .common import EXIT_INVALID, EXIT_OK
+from .common import EXIT_OK, UsageError, add_format, write_json
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("gpus", help="inventory of this node's GPUs (NVML) vs the catalog")
-    p.add_argument("--json", action="store_true", help="print the inventory as JSON")
+    add_format(p)
     p.set_defaults(func=run, nvml=None)
 
 
@@ -22,8 +20,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         gpus = inventory(args.nvml)
     except NoDriverError as exc:
-        print(f"tenantry gpus: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        raise UsageError(f"no GPU inventory on this machine: {exc}") from None
     report: list[dict[str, Any]] = []
     for g in gpus:
         model = catalog_entry(g)
@@ -34,9 +31,8 @@ def run(args: argparse.Namespace) -> int:
                 "differences": differences(g, model),
             }
         )
-    if args.json:
-        json.dump({"gpus": report}, sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+    if args.format == "json":
+        write_json({"gpus": report})
         return EXIT_OK
     if not gpus:
         print("NVML is up but reports no GPU")

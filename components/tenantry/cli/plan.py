@@ -12,9 +12,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..pipeline import errors_for
 from ..plan.gitrefs import GitError, affected_tenants, changed_files, export_tree
 from ..plan.render import as_json, as_markdown, as_table
-from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PREFIX,
+    UsageError,
+    add_dirs,
+    add_format,
+    require_tenants,
+    unknown_tenants,
+    verdict,
+)
 
 # The folder that holds this ``tenantry`` package (``components/`` in a checkout).
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -37,10 +48,14 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="REF",
         help="tenants whose file, or the shared code, changed since REF",
     )
-    p.add_argument("--base", metavar="REF", help="diff against the same plan at git REF")
-    p.add_argument("--format", choices=["table", "markdown", "json"], default="table")
-    p.add_argument("--tenants", type=Path, default=Path("tenants"))
-    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="diff against the same plan at git REF, and check rollouts against it (a "
+        "canary needs its stable version deployed at REF)",
+    )
+    add_format(p, "markdown")
+    add_dirs(p)
     p.set_defaults(func=run)
 
 
@@ -71,39 +86,50 @@ def _base_plan(ref: str, names: list[str], args: argparse.Namespace) -> dict[str
             if "invalid choice: 'plan'" not in proc.stderr:
                 break
         assert proc is not None
-        if proc.returncode not in (EXIT_OK, EXIT_INVALID) or not proc.stdout.strip():
-            raise UsageError(f"the plan at {ref} failed:\n{proc.stderr.strip()[-2000:]}")
-        base: dict[str, Any] = json.loads(proc.stdout)
+        try:
+            base: dict[str, Any] = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            base = {}
+        if proc.returncode not in (EXIT_OK, EXIT_INVALID) or "tenants" not in base:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UsageError(f"the plan at {ref} failed: {last}")
         return base
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..engine import RenderError
+
+    try:
+        return _run(args)
+    except RenderError as exc:
+        raise UsageError(f"{exc}; fix it or pass --stacks DIR") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..engine import freeze_heap, record_tenant
     from ..plan.document import build, failed, with_diff
     from ..planner import FleetPlan
 
-    platform, reg = valid_registry([args.tenants], args.stacks)
-    unknown = sorted(set(args.names) - set(reg.tenants))
-    if unknown:
-        raise UsageError(
-            f"unknown tenant(s): {', '.join(unknown)}; accepted: {', '.join(sorted(reg.tenants))}"
-        )
+    platform, reg = verdict(args.tenants, args.stacks, base=args.base)
+    require_tenants(reg, args.tenants)
+    unknown_tenants(args.names, reg)
     if args.changed_since:
         try:
             changed = changed_files(Path.cwd(), args.changed_since)
         except GitError as exc:
-            raise UsageError(str(exc)) from exc
-        names = affected_tenants(changed, reg.tenants, args.tenants.as_posix())
+            raise UsageError(f"--changed-since {args.changed_since}: {exc}") from None
+        names = affected_tenants(changed, reg.files, args.tenants.as_posix())
     else:
-        names = sorted(args.names) if args.names and not args.all else sorted(reg.tenants)
+        names = sorted(args.names) if args.names and not args.all else sorted(reg.files)
 
+    planned = [n for n in names if n in reg.tenants and not errors_for(reg, n)]
     recorded = 0
 
     def recorder(name: str) -> list[dict[str, Any]]:
         nonlocal recorded
-        out = [r.to_data() for r in record_tenant(name, args.tenants, args.stacks)]
+        out = [r.to_data() for r in record_tenant(name, args.tenants, args.stacks, verdict=reg)]
         recorded += 1
-        if recorded == 1 and len(names) > 1:
+        if recorded == 1 and len(planned) > 1:
             freeze_heap()  # many tenants: keep full collections off the imported SDKs
         return out
 
@@ -111,12 +137,44 @@ def run(args: argparse.Namespace) -> int:
     previous = (
         FleetPlan.from_dict(base["fleetPlan"]) if base and base["fleetPlan"]["pools"] else None
     )
-    present = [n for n in names if n in reg.tenants]
-    doc = build(present, reg.tenants, platform, recorder, previous)
+    # tenants that cannot be planned: the selected ones whose file has errors, and every
+    # file that does not even parse as a tenant (named after the file)
+    invalid = {
+        n: [p for p in reg.problems if p.file == reg.files[n]]
+        for n in names
+        if n in reg.files and n not in planned
+    }
+    unparsed = sorted(reg.sources - set(reg.files.values()))
+    for file in unparsed:
+        invalid[Path(file).stem] = [p for p in reg.problems if p.file == file]
+    doc = build(
+        planned,
+        reg.tenants,
+        platform,
+        recorder,
+        previous,
+        problems={n: [p for p in reg.problems if p.file == reg.files[n]] for n in planned},
+        invalid=invalid,
+        general=[p for p in reg.problems if p.file not in reg.sources],
+    )
     if base is not None:
         doc = with_diff(
             doc, {**base, "tenants": {n: t for n, t in base["tenants"].items() if n in names}}
         )
-    render = {"json": as_json, "markdown": as_markdown, "table": as_table}[args.format]
+    render = {"json": as_json, "markdown": as_markdown, "text": as_table}[args.format]
     sys.stdout.write(render(doc))
-    return EXIT_INVALID if failed(doc) else EXIT_OK
+    violations = sum(len(t["guardrails"]["violations"]) for t in doc["tenants"].values())
+    unsafe = sum(
+        len(t.get("requestPath", {}).get("violations", [])) for t in doc["tenants"].values()
+    )
+    errors = sum(1 for p in reg.problems if p.severity == "error")
+    if failed(doc) or errors:
+        what = [f"{errors} validation error(s)"] if errors else []
+        what += [f"{violations} guardrail violation(s)"] if violations else []
+        what += [f"{unsafe} request-path violation(s)"] if unsafe else []
+        sys.stderr.write(
+            f"{PREFIX}the plan has {' and '.join(what) or 'a failing check'} (listed in it); "
+            "fix them (`tenantry validate` lists the errors with their lines)\n"
+        )
+        return EXIT_INVALID
+    return EXIT_OK

@@ -1,22 +1,34 @@
 """``tenantry render TENANT|platform --out DIR``: a tenant's stack, or the platform stack,
 rendered to files (no cloud, no CLI).
 
-Validates first (every problem printed, exit 1, nothing written), then runs the real stack
-program under the recording engine and writes the directory atomically: Kubernetes YAML,
-Triton ``config.pbtxt`` files and JSON for the other resources (layout:
-:mod:`tenantry.engine.writers`). Same input, byte-identical output.
+Runs the one verdict first (:func:`tenantry.pipeline.check`): a tenant whose file has an
+error, or the platform while any file has one, is not rendered (every problem printed,
+exit 1, nothing written). Then it runs the real stack program under the recording engine and
+writes the directory atomically: Kubernetes YAML, Triton ``config.pbtxt`` files and JSON
+for the other resources (layout: :mod:`tenantry.engine.writers`). Same input,
+byte-identical output. Warnings (a missing stack config, a frozen runtime) are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..spec import SpecError
-from .common import EXIT_INVALID, EXIT_OK, UsageError
+from ..catalog.runtimes import RUNTIMES
+from ..spec import PLATFORM_STACK, SpecError
+from .common import (
+    EXIT_OK,
+    InvalidInput,
+    UsageError,
+    add_dirs,
+    add_format,
+    unknown_tenants,
+    verdict,
+    warn,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from ..engine import Record
@@ -35,8 +47,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         required=True,
         help="output directory (replaced whole; created if missing)",
     )
-    p.add_argument("--tenants", type=Path, default=Path("tenants"))
-    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    add_dirs(p)
+    add_format(p)
     p.set_defaults(func=run)
 
 
@@ -55,29 +67,47 @@ def _render(args: argparse.Namespace) -> int:
 
     from ..engine import RenderError, WriteError, record_stack, render_files, write_atomic
 
+    _, reg = verdict(args.tenants, args.stacks)
+    unknown_tenants([args.tenant], reg, extra=[PLATFORM_STACK])
+    shown = reg.problems if args.tenant == PLATFORM_STACK else reg.problems_for(args.tenant)
+    warn(shown, args.format)
     try:
-        records = record_stack(args.tenant, args.tenants, args.stacks)
+        records = record_stack(args.tenant, args.tenants, args.stacks, verdict=reg)
     except SpecError as exc:
-        for p in exc.problems:
-            sys.stderr.write(p.render() + "\n")
-        sys.stderr.write(f"tenant {args.tenant!r} is invalid; nothing was written\n")
-        return EXIT_INVALID
+        what = "the platform" if args.tenant == PLATFORM_STACK else f"tenant {args.tenant!r}"
+        raise InvalidInput(
+            f"{what} cannot be rendered: fix the errors above; nothing was written", exc.problems
+        ) from None
     except (RenderError, pulumi.RunError) as exc:
-        raise UsageError(str(exc)) from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"render {args.tenant}: {first}; fix it, or pass --stacks DIR") from None
     try:
         files = render_files(records)
         write_atomic(files, args.out)
     except WriteError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(f"--out {args.out}: {exc}") from None
     kube = sum(1 for f in files if f.startswith("kubernetes/"))
     triton = sum(1 for f in files if f.startswith("triton/"))
-    print(
-        f"{args.out}: {kube} Kubernetes object(s), {triton} Triton config(s), "
-        f"{len(records)} resource(s) recorded"
-    )
     pins = pinned_versions(records)
-    if pins:
-        print("pinned: " + "; ".join(pins))
+    if args.format == "json":
+        write_json(
+            {
+                "ok": True,
+                "out": str(args.out),
+                "kubernetesObjects": kube,
+                "tritonConfigs": triton,
+                "resources": len(records),
+                "pinned": pins,
+                "problems": [p.to_dict() for p in shown],
+            }
+        )
+    else:
+        print(
+            f"{args.out}: {kube} Kubernetes object(s), {triton} Triton config(s), "
+            f"{len(records)} resource(s) recorded"
+        )
+        if pins:
+            print("pinned: " + "; ".join(pins))
     return EXIT_OK
 
 
@@ -91,8 +121,10 @@ def pinned_versions(records: list[Record]) -> list[str]:
             chart = str(r.inputs.get("chart", "")).rsplit("/", 1)[-1]
             out.append(f"{r.inputs.get('name')} ({chart}) {r.inputs.get('version')}")
         elif r.type.endswith(":ClusterServingRuntime"):
+            name = r.inputs["metadata"]["name"]
+            setting = next((rt.digest_setting for rt in RUNTIMES if rt.name == name), "")
             for c in r.inputs.get("spec", {}).get("containers", []):
                 image = str(c.get("image", ""))
-                note = "" if "@sha256:" in image else " (no digest: set tritonImageDigest)"
-                out.append(f"runtime {r.inputs['metadata']['name']}: {image}{note}")
+                note = "" if "@sha256:" in image else f" (no digest: set {setting})"
+                out.append(f"runtime {name}: {image}{note}")
     return out

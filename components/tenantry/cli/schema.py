@@ -1,9 +1,12 @@
-"""``tenantry schema``: print the tenant file's JSON Schema."""
+"""``tenantry schema``: print the tenant file's JSON Schema (JSON, or YAML)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+import yaml
 
 from ..spec import json_schema_text
 from .common import EXIT_OK
@@ -11,9 +14,15 @@ from .common import EXIT_OK
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("schema", help="print the tenant file's JSON Schema")
+    p.add_argument(
+        "--format", choices=["json", "yaml"], default="json", help="output format (default: json)"
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(json_schema_text())
+    text = json_schema_text()
+    if args.format == "yaml":
+        text = yaml.safe_dump(json.loads(text), sort_keys=False)
+    sys.stdout.write(text)
     return EXIT_OK

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import json
 import sys
 import time
 from typing import Any
@@ -17,7 +16,7 @@ from ..observability.otlp import OtlpError, export
 from ..observability.prometheus import PrometheusClient, PrometheusError, duration_seconds
 from ..observability.showback import Showback, TenantShowback, Totals, showback
 from ..observability.usage import measure
-from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
+from .common import EXIT_OK, InvalidInput, UsageError, valid_registry, write_json
 
 CSV_FIELDS = [
     "level",
@@ -86,7 +85,7 @@ def aligned_end(now: float, window_seconds: float) -> float:
     return float(int((now - SETTLE_SECONDS) // window_seconds) * window_seconds)
 
 
-def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, float] | None:
+def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, float]:
     if not args.prometheus:
         raise UsageError("--actual and --events need --prometheus URL")
     if args.otlp and not args.events:
@@ -96,15 +95,16 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
         end = aligned_end(time.time(), seconds)
     else:
         end = parse_time(args.at)
-    platform, reg = valid_registry([args.tenants], args.stacks)
+    platform, reg = valid_registry(args.tenants, args.stacks)
     try:
         client = PrometheusClient(args.prometheus)
         usages = measure(client, window=window, at=end)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except PrometheusError as exc:
-        print(f"tenantry: {exc}", file=sys.stderr)
-        return None
+        raise InvalidInput(
+            f"{exc}; check --prometheus and that it loads the tenants' rules"
+        ) from None
     report = showback(
         usages, dict(reg.tenants), platform, window=window, window_seconds=seconds, end=end
     )
@@ -116,10 +116,7 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
 def run_events(args: argparse.Namespace) -> int:
     """One JSON line per measured model version (``docs/cost-event.schema.json``), on
     stdout or to an OpenTelemetry collector (``--otlp``)."""
-    measured = _measure(args, "5m")
-    if measured is None:
-        return EXIT_INVALID
-    report, seconds = measured
+    report, seconds = _measure(args, "5m")
     events = [
         cost_event(m, end=report.end, window_seconds=seconds)
         for row in report.tenants
@@ -129,8 +126,7 @@ def run_events(args: argparse.Namespace) -> int:
         try:
             export(args.otlp, events)
         except OtlpError as exc:
-            print(f"tenantry: {exc}", file=sys.stderr)
-            return EXIT_INVALID
+            raise InvalidInput(f"{exc}; check --otlp") from None
         print(
             f"tenantry: sent {len(events)} cost event(s) for the window ending "
             f"{_iso(report.end)} to {args.otlp}",
@@ -342,13 +338,9 @@ def _table(report: Showback) -> None:
 
 
 def run_actual(args: argparse.Namespace) -> int:
-    measured = _measure(args, "30d")
-    if measured is None:
-        return EXIT_INVALID
-    report, _ = measured
+    report, _ = _measure(args, "30d")
     if args.format == "json":
-        json.dump(_as_json(report), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        write_json(_as_json(report))
     elif args.format == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, lineterminator="\n")
         w.writeheader()

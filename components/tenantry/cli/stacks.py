@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..spec import PLATFORM_STACK
 from ..stackconfig import stack_config_path, stack_config_text
-from .common import EXIT_INVALID, EXIT_OK, valid_registry
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PREFIX,
+    add_dirs,
+    add_format,
+    valid_registry,
+    write_json,
+)
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("stacks", help="generate (--write) or check the per-tenant stack configs")
-    p.add_argument("--tenants", type=Path, default=Path("tenants"))
-    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    add_dirs(p)
     p.add_argument(
         "--write", action="store_true", help="write missing/stale configs, remove orphans"
     )
+    add_format(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    _platform, reg = valid_registry([args.tenants], args.stacks)
+    _platform, reg = valid_registry(args.tenants, args.stacks)
     stale = []
     wanted = {}
     for name, tenant in sorted(reg.tenants.items()):
@@ -38,16 +45,33 @@ def run(args: argparse.Namespace) -> int:
     if args.write:
         for path in stale:
             path.write_text(wanted[path.name], "utf-8")
-            print(f"wrote {path}")
         for path in orphans:
             path.unlink()
+    if args.format == "json":
+        write_json(
+            {
+                "ok": args.write or not (stale or orphans),
+                "written" if args.write else "stale": [str(p) for p in stale],
+                "removed" if args.write else "orphans": [str(p) for p in orphans],
+                "upToDate": len(wanted) - len(stale),
+            }
+        )
+        return EXIT_OK if args.write or not (stale or orphans) else EXIT_INVALID
+    if args.write:
+        for path in stale:
+            print(f"wrote {path}")
+        for path in orphans:
             print(f"removed {path} (no tenant file)")
         return EXIT_OK
     for path in stale:
-        print(f"{path}: missing or out of date; run `tenantry stacks --write`", file=sys.stderr)
+        print(
+            f"{PREFIX}{path}: missing or out of date; run `tenantry stacks --write`",
+            file=sys.stderr,
+        )
     for path in orphans:
         print(
-            f"{path}: no tenant file for this stack; run `tenantry stacks --write`", file=sys.stderr
+            f"{PREFIX}{path}: no tenant file for this stack; run `tenantry stacks --write`",
+            file=sys.stderr,
         )
     if stale or orphans:
         return EXIT_INVALID

@@ -1,14 +1,34 @@
-"""``tenantry verify``: prove a deployed tenant serves what its file declares."""
+"""``tenantry verify``: prove a deployed tenant serves what its file declares.
+
+The bearer token sent with every request comes from, in order: ``--token-file FILE`` (``-``
+reads stdin), the environment variable ``TENANTRY_VERIFY_TOKEN``, and only as a last resort
+``--token`` on the command line, which shell history and ``ps`` show to anyone on the
+machine (a warning says so).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ..aws.names import TenantNames
-from .common import EXIT_INVALID, EXIT_OK, UsageError, valid_registry
+from ..pipeline import errors_for
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PREFIX,
+    InvalidInput,
+    UsageError,
+    add_dirs,
+    add_format,
+    unknown_tenants,
+    verdict,
+)
+
+TOKEN_ENV = "TENANTRY_VERIFY_TOKEN"
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +36,17 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--url", required=True, help="host:port of the v2 endpoint")
     p.add_argument("--protocol", choices=["http", "grpc"], default="http")
-    p.add_argument("--token", help="bearer token sent with every request")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the bearer token sent with every request ('-': stdin)",
+    )
+    p.add_argument(
+        "--token",
+        help=f"the bearer token itself: a fallback only (shell history and ps show it); "
+        f"prefer {TOKEN_ENV} or --token-file",
+    )
     p.add_argument("--requests", type=int, default=50, help="latency sample size (default 50)")
     p.add_argument(
         "--revisions",
@@ -43,10 +73,40 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="do not read the bucket to check the declared artifact digests",
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--tenants", type=Path, default=Path("tenants"))
-    p.add_argument("--stacks", type=Path, default=Path("stacks"))
+    add_format(p)
+    add_dirs(p)
     p.set_defaults(func=run)
+
+
+def token(args: argparse.Namespace) -> str | None:
+    """The bearer token: ``--token-file``, else ``TENANTRY_VERIFY_TOKEN``, else ``--token``
+    (with a warning); None without any."""
+    if args.token_file is not None and args.token is not None:
+        raise UsageError("give the token once: --token-file or --token, not both")
+    if args.token_file is not None:
+        try:
+            text = (
+                sys.stdin.read()
+                if str(args.token_file) == "-"
+                else args.token_file.read_text("utf-8")
+            )
+        except (OSError, UnicodeDecodeError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UsageError(f"--token-file {args.token_file}: cannot read it ({detail})") from None
+        value = text.strip()
+        if not value:
+            raise UsageError(f"--token-file {args.token_file}: the file is empty")
+        return value
+    from_env = os.environ.get(TOKEN_ENV, "").strip()
+    if from_env:
+        return from_env
+    if args.token is not None:
+        sys.stderr.write(
+            f"tenantry: warning: --token puts the token in shell history and ps; use "
+            f"{TOKEN_ENV} or --token-file\n"
+        )
+        return str(args.token)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +116,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.requests < 1:
         raise UsageError(f"--requests must be at least 1, got {args.requests}")
-    platform, reg = valid_registry([args.tenants / f"{args.tenant}.yaml"], args.stacks)
+    bearer = token(args)
+    platform, reg = verdict(args.tenants, args.stacks)
+    unknown_tenants([args.tenant], reg)
+    problems = errors_for(reg, args.tenant)
+    if problems or args.tenant not in reg.tenants:
+        raise InvalidInput(f"tenant {args.tenant!r} is invalid; fix its file first", problems)
     t = reg.tenants[args.tenant]
     caps = serving_caps(t)
     generated = {
@@ -64,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         endpoint = TritonEndpoint(
-            args.url, args.protocol, args.token, args.timeout, metrics_url=args.metrics_url
+            args.url, args.protocol, bearer, args.timeout, metrics_url=args.metrics_url
         )
     except EndpointError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(f"--url {args.url}: {exc}") from None
     artifacts = None
     if not args.skip_artifacts:
         bucket = args.bucket or TenantNames(t.name, platform.account_id, t.region).bucket_name
@@ -81,7 +146,16 @@ def run(args: argparse.Namespace) -> int:
         artifacts=artifacts,
     )
     sys.stdout.write(as_json(results) if args.format == "json" else as_table(results))
-    return EXIT_OK if results and all(r.ok for r in results) else EXIT_INVALID
+    failed = [r for r in results if not r.ok]
+    if args.format != "json" and (failed or not results):
+        message = (
+            f"{len(failed)} of {len(results)} check(s) failed (listed above); fix the "
+            "deployment or the endpoint (--url, --protocol, the token)"
+            if results
+            else f"tenant {args.tenant!r} has nothing to verify; declare a model first"
+        )
+        sys.stderr.write(PREFIX + message + "\n")
+    return EXIT_OK if results and not failed else EXIT_INVALID
 
 
 def bucket_reader(

@@ -23,6 +23,7 @@ RESERVED: Final = frozenset({"public", "postgres", "extensions", "information_sc
 RESERVED_PREFIXES: Final = ("pg_", "rds", "aurora", "tenantry_admin")
 
 DEFAULT_PREFIX: Final = "tenant_"
+EMBEDDING_COLUMN: Final = "embedding"
 
 
 class IdentifierError(ValueError):
@@ -66,3 +67,8 @@ def tenant_identifier(tenant: str, prefix: str = DEFAULT_PREFIX) -> str:
         )
     check_identifier("prefix", prefix.rstrip("_") or "x")
     return check_identifier("tenant", prefix + tenant.replace("-", "_"))
+
+
+def index_name(table: str) -> str:
+    """The HNSW index of a vector namespace's table (checked like every identifier)."""
+    return check_identifier("vectorNamespaces.name", f"{table}_{EMBEDDING_COLUMN}_hnsw")

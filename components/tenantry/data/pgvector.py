@@ -29,6 +29,7 @@ from typing import Any, Final, LiteralString
 import psycopg
 from psycopg import errors, sql
 
+from ..catalog.limits import VECTOR_INDEX
 from . import pgcontrol
 from .backend import (
     DataLossError,
@@ -40,19 +41,15 @@ from .backend import (
     TenantState,
     TenantStore,
 )
-from .names import check_identifier
+from .names import EMBEDDING_COLUMN, check_identifier, index_name
 from .pgcontrol import LOCK_TIMEOUT_S, TERMINATE_TIMEOUT_S
 from .scram import scram_sha256_verifier
 
 EXTENSION_SCHEMA: Final = "extensions"
-EMBEDDING_COLUMN: Final = "embedding"
-# pgvector builds HNSW indexes on `vector` columns of at most 2000 dimensions.
-HNSW_MAX_DIMENSION: Final = 2000
-OPCLASS: Final[dict[str, str]] = {
-    "cosine": "vector_cosine_ops",
-    "l2": "vector_l2_ops",
-    "inner_product": "vector_ip_ops",
-}
+# pgvector builds HNSW indexes on `vector` columns of at most 2000 dimensions (the limit and
+# the operator classes, with their sources: tenantry.catalog.limits).
+HNSW_MAX_DIMENSION: Final = VECTOR_INDEX.max_dimensions
+OPCLASS: Final[dict[str, str]] = dict(VECTOR_INDEX.opclasses)
 METRIC_OF_OPCLASS: Final = {v: k for k, v in OPCLASS.items()}
 TENANT_PRIVILEGES: Final = ("DELETE", "INSERT", "SELECT", "UPDATE")
 # Privilege keywords as fixed SQL fragments: catalog strings never become SQL text.
@@ -110,10 +107,6 @@ class AdminConnection:
             connect_timeout=10,
             application_name="tenantry-vector",
         )
-
-
-def index_name(table: str) -> str:
-    return check_identifier("vectorNamespaces.name", f"{table}_{EMBEDDING_COLUMN}_hnsw")
 
 
 def check_namespace(spec: NamespaceSpec) -> None:

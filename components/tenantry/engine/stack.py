@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
-from ..loaded import load_platform, load_tenant
-from ..spec import PLATFORM_STACK, ResolvedTenant
+from ..loaded import checked, load_platform
+from ..pipeline import check, errors_for
+from ..spec import PLATFORM_STACK, Registry, ResolvedTenant, SpecError
 from ..spec.platform import platform_config_path
 from ..spec.yamlio import SAFE_LOADER
 from ..stackconfig import stack_config_path, stack_config_values
@@ -72,8 +73,13 @@ def stack_program(stacks_dir: Path, program: Path | None = None) -> Path:
     return path
 
 
-def load(name: str, tenants_dir: Path, stacks_dir: Path) -> ResolvedTenant:
-    """Validate before anything runs: raises RenderError or SpecError (every problem)."""
+def load(
+    name: str, tenants_dir: Path, stacks_dir: Path, verdict: Registry | None = None
+) -> ResolvedTenant:
+    """Validate before anything runs, with the one verdict (:func:`tenantry.pipeline.check`
+    over ``tenants_dir``; ``verdict`` when the caller already has it): raises RenderError
+    for a missing tenant, :class:`~tenantry.spec.platform.PlatformError` for a bad platform
+    config, SpecError with the errors that keep this tenant from rendering."""
     if name == PLATFORM_STACK:
         raise RenderError(
             "'platform' is the platform stack, not a tenant (render it with record_platform)"
@@ -81,11 +87,14 @@ def load(name: str, tenants_dir: Path, stacks_dir: Path) -> ResolvedTenant:
     path = tenants_dir / f"{name}.yaml"
     if not path.is_file():
         raise RenderError(f"{path}: no such tenant file (tenant {name!r})")
-    try:
+    if verdict is None:
         platform = load_platform(stacks_dir)
-    except ValueError as exc:
-        raise RenderError(str(exc)) from exc
-    tenant = load_tenant(path, platform)
+        verdict = check([tenants_dir], platform, stacks_dir=stacks_dir, tenants_dir=tenants_dir)
+    problems = errors_for(verdict, name)
+    tenant = verdict.tenants.get(name)
+    if problems or tenant is None:
+        mine = [p for p in verdict.problems if p.file == str(path)]
+        raise SpecError(problems or mine)
     if tenant.name != name:
         raise RenderError(f"{path}: metadata.name is {tenant.name!r}, expected {name!r}")
     return tenant
@@ -96,10 +105,12 @@ def record_tenant(
     tenants_dir: Path = Path("tenants"),
     stacks_dir: Path = Path("stacks"),
     program: Path | None = None,
+    verdict: Registry | None = None,
 ) -> list[Record]:
-    """Validate tenant ``name`` then run the stack program for it (``program``, default
-    :func:`stack_program` of ``stacks_dir``); return its records."""
-    tenant = load(name, tenants_dir, stacks_dir)
+    """Validate tenant ``name`` (the whole registry's verdict: ``verdict``, or computed)
+    then run the stack program for it (``program``, default :func:`stack_program` of
+    ``stacks_dir``); return its records."""
+    tenant = load(name, tenants_dir, stacks_dir, verdict)
     path = stack_program(stacks_dir, program)
     config = stack_config(stacks_dir, tenant)
     if config.get("tenantry:tenant", name) != name:
@@ -107,14 +118,16 @@ def record_tenant(
             f"{stack_config_path(stacks_dir, name)}: tenantry:tenant is "
             f"{config['tenantry:tenant']!r}, expected {name!r}"
         )
+    tenant_file = tenants_dir / f"{name}.yaml"
     config.update(
         {
             "tenantry:tenant": name,
-            "tenantry:tenantFile": str((tenants_dir / f"{name}.yaml").resolve()),
+            "tenantry:tenantFile": str(tenant_file.resolve()),
             "tenantry:stacksDir": str(stacks_dir.resolve()),
         }
     )
-    return _run(path, name, config)
+    with checked(tenant_file, tenant):
+        return _run(path, name, config)
 
 
 @functools.lru_cache(maxsize=16)
@@ -151,17 +164,24 @@ def record_platform(
     tenants_dir: Path = Path("tenants"),
     stacks_dir: Path = Path("stacks"),
     program: Path | None = None,
+    verdict: Registry | None = None,
 ) -> list[Record]:
     """Run the stack program (default :func:`stack_program` of ``stacks_dir``) as the
     platform stack (config ``Pulumi.platform.yaml``, the GPU plan over every tenant file in
-    ``tenants_dir``); return its records. A secure
-    config value (``secure:``) cannot be decrypted offline: it and a missing
-    ``tenantry:vectorDbPassword`` are given a placeholder, which the records show masked.
-    ``tenantry:offlineRender`` lets a platform without ``tritonImageDigest`` render (the
-    runtime's image by tag, annotated ``tenantry.dev/unpinned-image``)."""
+    ``tenants_dir``); return its records. The whole registry must be valid (``verdict``, or
+    computed): SpecError lists every error first. A secure config value (``secure:``)
+    cannot be decrypted offline: it and a missing ``tenantry:vectorDbPassword`` are given a
+    placeholder, which the records show masked. ``tenantry:offlineRender`` lets a platform
+    without ``tritonImageDigest`` render (the runtime's image by tag, annotated
+    ``tenantry.dev/unpinned-image``)."""
     path = platform_config_path(stacks_dir)
+    platform = load_platform(stacks_dir)
+    if verdict is None:
+        verdict = check([tenants_dir], platform, stacks_dir=stacks_dir, tenants_dir=tenants_dir)
+    problems = [p for p in verdict.problems if p.severity == "error"]
+    if problems:
+        raise SpecError(problems)
     try:
-        load_platform(stacks_dir)
         config = _config_values(path)
     except (OSError, ValueError) as exc:
         raise RenderError(str(exc)) from exc
@@ -181,9 +201,12 @@ def record_platform(
 
 
 def record_stack(
-    name: str, tenants_dir: Path = Path("tenants"), stacks_dir: Path = Path("stacks")
+    name: str,
+    tenants_dir: Path = Path("tenants"),
+    stacks_dir: Path = Path("stacks"),
+    verdict: Registry | None = None,
 ) -> list[Record]:
     """:func:`record_platform` for ``platform``, :func:`record_tenant` for a tenant."""
     if name == PLATFORM_STACK:
-        return record_platform(tenants_dir, stacks_dir)
-    return record_tenant(name, tenants_dir, stacks_dir)
+        return record_platform(tenants_dir, stacks_dir, verdict=verdict)
+    return record_tenant(name, tenants_dir, stacks_dir, verdict=verdict)

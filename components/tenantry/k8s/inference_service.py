@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
+from ..catalog.runtimes import DEFAULT_RUNTIME, FORMATS, runtime_for
 from ..observability.signals import ISTIO_BUCKETS_ANNOTATION, latency_buckets
 from ..spec import ResolvedModel, ResolvedTenant
 from ..tags import tenant_labels
@@ -25,19 +26,14 @@ from .labels import (
 )
 from .mesh import TBC_ANNOTATION
 
-RUNTIME = "kserve-tritonserver"
+RUNTIME = DEFAULT_RUNTIME.name
 STORAGE_CONTAINER = "tenantry-s3"  # the platform's ClusterStorageContainer (S3 region set)
 # KServe >= 0.19's name for the Serverless mode ("Serverless" is read as a deprecated alias,
 # kserve/kserve pkg/constants/constants.go at v0.20.0).
 DEPLOYMENT_MODE = "Knative"
 API_VERSION = "serving.kserve.io/v1beta1"
-MODEL_FORMAT = {  # tenant file format -> KServe modelFormat the Triton runtime supports
-    "onnx": "onnx",
-    "pytorch": "pytorch",
-    "tensorflow": "tensorflow",
-    "tensorrt": "tensorrt",
-    "python": "triton",
-}
+# tenant file format -> the KServe modelFormat its runtime declares
+MODEL_FORMAT = {name: f.kserve_format for name, f in FORMATS.items()}
 METRICS_PORT = "8002"  # Triton's Prometheus endpoint
 RUN_AS = 1000  # the Triton image's non-root user
 CONTAINER_SECURITY: dict[str, Any] = {
@@ -138,7 +134,7 @@ def inference_service_spec(
         "volumes": SCRATCH_VOLUMES,
         "model": {
             "modelFormat": {"name": MODEL_FORMAT[m.format]},
-            "runtime": RUNTIME,
+            "runtime": runtime_for(m.format).name,
             "protocolVersion": "v2",
             "storageUri": uri,
             "args": args,
@@ -195,7 +191,8 @@ def inference_service(
     """Declares one ``serving.kserve.io/v1beta1`` InferenceService ``<name>-isvc`` for one
     model of one tenant (the object is named after the model, in the tenant's namespace),
     with ``opts`` (its parent: the caller's component):
-    the ``kserve-tritonserver`` runtime with protocol v2, KServe's ``Knative`` deployment mode;
+    the Triton runtime of the model's format (:func:`tenantry.catalog.runtimes.runtime_for`)
+    with protocol v2, KServe's ``Knative`` deployment mode;
     ``storageUri`` = ``s3://<bucket_name>/models/<model>/v<version>`` (the canary's version
     while a canary runs, with ``canaryTrafficPercent``; see :mod:`tenantry.triton.repository`),
     downloaded by the platform's ``tenantry-s3`` storage container (which sets the S3 region;

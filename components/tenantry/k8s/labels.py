@@ -12,14 +12,16 @@ these components only select on them):
 
 from __future__ import annotations
 
+from ..catalog import namespaces
+
 POOL_LABEL = "tenantry.dev/pool"
 TENANT_LABEL = "tenantry.dev/tenant"
 NODE_GROUP_LABEL = "tenantry.dev/node-group"
 MODEL_LABEL = "tenantry.dev/model"
 MODEL_VERSION_LABEL = "tenantry.dev/model-version"
 GPU_TAINT_KEY = "nvidia.com/gpu"
-SERVING_SYSTEM_NAMESPACE = "knative-serving"  # Knative activator and autoscaler
-MONITORING_NAMESPACE = "monitoring"  # Prometheus, scrapes the metrics ports only
+SERVING_SYSTEM_NAMESPACE = namespaces.KNATIVE_SERVING  # Knative activator and autoscaler
+MONITORING_NAMESPACE = namespaces.MONITORING  # Prometheus, scrapes the metrics ports only
 # Kubernetes group of the tenant's admins (mapped from its IAM admins by an EKS access entry)
 ADMIN_GROUP = "tenantry:{tenant}:admins"
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..planner import FleetPlan, extract_demands, plan
-from ..spec import PlatformSettings, ResolvedTenant
+from ..spec import PlatformSettings, Problem, ResolvedTenant
 from .diff import diff_snapshots
 from .request_path import request_path, tenant_section
 from .snapshot import SCHEMA_VERSION, tenant_plan
@@ -27,19 +27,28 @@ def build(
     platform: PlatformSettings,
     recorder: Recorder,
     previous: FleetPlan | None = None,
+    problems: Mapping[str, Sequence[Problem]] | None = None,
+    invalid: Mapping[str, Sequence[Problem]] | None = None,
+    general: Sequence[Problem] = (),
 ) -> dict[str, Any]:
-    """Plan ``selected`` tenants; the fleet GPU plan always covers every tenant."""
+    """Plan ``selected`` tenants (valid ones); the fleet GPU plan always covers every valid
+    tenant. ``problems``: each planned tenant's warnings; ``invalid``: the tenants that
+    cannot be planned and their problems; ``general``: problems of the platform settings
+    or the fleet. Every one of them is in the document (every format shows them)."""
     names = frozenset(tenants)
     fleet = fleet_plan(list(tenants.values()), platform, previous)
+    problems = problems or {}
     records = {n: recorder(n) for n in sorted(selected)}
     reach = request_path(sorted(selected), tenants, platform, records)
     plans = {}
     for n in sorted(selected):
-        plans[n] = tenant_plan(tenants[n], platform, records[n], names)
+        plans[n] = tenant_plan(tenants[n], platform, records[n], names, problems.get(n, ()))
         plans[n]["requestPath"] = tenant_section(reach, n)
     return {
         "schemaVersion": SCHEMA_VERSION,
         "tenants": plans,
+        "invalid": {n: [p.to_dict() for p in ps] for n, ps in sorted((invalid or {}).items())},
+        "problems": [p.to_dict() for p in general],
         "fleet": {
             "pools": [
                 {

@@ -62,3 +62,22 @@ def export_tree(repo: Path, ref: str, dest: Path) -> Path:
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(dest, filter="data")
     return dest
+
+
+def files_at(repo: Path, ref: str, directory: Path) -> dict[str, bytes]:
+    """The files directly in ``directory`` (a path inside the working tree of ``repo``) as
+    they are at ``ref``: file name -> content; empty when the directory did not exist."""
+    top = Path(_git(repo, "rev-parse", "--show-toplevel").decode().strip())
+    try:
+        rel = directory.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        raise GitError(f"{directory} is not inside the git repository {top}") from None
+    try:
+        _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
+        raise GitError(f"unknown git ref {ref!r} (a branch, tag or commit)") from None
+    listing = _git(repo, "ls-tree", "--name-only", ref, "--", f"{rel}/").decode().splitlines()
+    out = {}
+    for path in listing:
+        out[PurePosixPath(path).name] = _git(repo, "show", f"{ref}:{path}")
+    return out

@@ -16,6 +16,42 @@ def _money(x: float) -> str:
     return f"${x:,.0f}"
 
 
+def cost_text(cost: Mapping[str, Any]) -> str:
+    """A tenant's monthly cost as a reviewer reads it: ``$573-$859``; ``CPU not priced``
+    when nothing it runs is priced (never ``$0``); the share of the maximum the GPU quota
+    would never admit, when there is one."""
+    priced = any(line.get("priced", True) for line in cost["lines"])
+    not_priced = cost.get("notPriced", [])
+    if not priced and not_priced:
+        text = "CPU not priced"
+    else:
+        text = f"{_money(cost['monthlyUsdMin'])}-{_money(cost['monthlyUsdMax'])}"
+        if not_priced:
+            text += " + CPU not priced"
+    if cost.get("unreachableUsd"):
+        text += f" (max capped by quota; {_money(cost['unreachableUsd'])} unreachable)"
+    return text
+
+
+def _counts(problems: list[Mapping[str, Any]]) -> str:
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    warnings = len(problems) - errors
+    parts = [f"{errors} error(s)"] if errors else []
+    parts += [f"{warnings} warning(s)"] if warnings else []
+    return ", ".join(parts) or "ok"
+
+
+def problem_text(p: Mapping[str, Any]) -> str:
+    """One problem in one line, as ``tenantry validate`` prints it."""
+    where = f"{p['file']}:{p['line']}" if p.get("line") else p["file"]
+    text = f"{where}: {p['severity']}: {p['path'] or '<document>'}: {p['message']}"
+    if p.get("value") is not None:
+        text += f" (given: {json.dumps(p['value'])})"
+    if p.get("accepted"):
+        text += f"; accepted: {p['accepted']}"
+    return text
+
+
 def _delta(x: float) -> str:
     return f"{'+' if x > 0 else '-' if x < 0 else '±'}${abs(x):,.0f}"
 
@@ -38,7 +74,8 @@ def tree(records: list[Mapping[str, Any]]) -> list[str]:
 def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     diff = doc.get("diff", {}).get("tenants", {})
-    for name in sorted(set(doc["tenants"]) | set(diff)):
+    invalid = doc.get("invalid", {})
+    for name in sorted(set(doc["tenants"]) | set(diff) | set(invalid)):
         t = doc["tenants"].get(name)
         d = diff.get(name)
         change = ""
@@ -48,8 +85,13 @@ def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
                 f"-{len(d['removed'])}, cost {_delta(d['costDelta']['monthlyUsdMin'])}"
                 f"/{_delta(d['costDelta']['monthlyUsdMax'])}"
             )
+        if name in invalid:
+            rows.append(
+                [name, "-", "-", f"invalid: {_counts(invalid[name])}", "-", "-", "-", change]
+            )
+            continue
         if t is None:
-            rows.append([name, "-", "0", "-", "-", "-", change])
+            rows.append([name, "-", "0", "-", "-", "-", "-", change])
             continue
         g = t["guardrails"]
         rows.append(
@@ -57,9 +99,10 @@ def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
                 name,
                 t["facts"]["tier"],
                 str(t["resources"]["total"]),
+                _counts(t.get("problems", [])),
                 "pass" if g["passed"] else f"{len(g['violations'])} violation(s)",
                 _reach_cell(t),
-                f"{_money(t['cost']['monthlyUsdMin'])}-{_money(t['cost']['monthlyUsdMax'])}",
+                cost_text(t["cost"]),
                 change,
             ]
         )
@@ -70,6 +113,7 @@ HEAD = [
     "tenant",
     "tier",
     "resources",
+    "validation",
     "guardrails",
     "request path",
     "monthly cost (min-max)",
@@ -136,9 +180,16 @@ def as_table(doc: Mapping[str, Any]) -> str:
     rows = [HEAD, *_summary_rows(doc)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    if doc.get("problems"):
+        out += ["", "== platform and fleet"]
+        out += [f"  {problem_text(p)}" for p in doc["problems"]]
+    for name, problems in sorted(doc.get("invalid", {}).items()):
+        out += ["", f"== {name} (not planned: its file has errors)"]
+        out += [f"  {problem_text(p)}" for p in problems]
     for name, t in sorted(doc["tenants"].items()):
         out += ["", f"== {name}"]
         out += [f"  {k}: {v}" for k, v in t["facts"].items() if v not in ([], {}, None)]
+        out += [f"  {problem_text(p)}" for p in t.get("problems", [])]
         out += [
             f"  guardrail {v['rule']}: {v['resource']}: {v['message']}"
             for v in t["guardrails"]["violations"]
@@ -147,6 +198,11 @@ def as_table(doc: Mapping[str, Any]) -> str:
         if rp is not None:
             out.append(f"  request path: {_reach_summary(rp)}")
             out += [f"  request path {v['kind']}: {v['message']}" for v in rp["violations"]]
+        out += [
+            f"  cost {line['item']}: {line['detail']}"
+            for line in t["cost"]["lines"]
+            if not line.get("priced", True) or line.get("unreachableUsd")
+        ]
     out += _diff_lines(doc, markdown=False)
     return "\n".join(out) + "\n"
 
@@ -197,9 +253,17 @@ def _shown(value: Any, nested: bool = False) -> str:
     return str(value)
 
 
+def _md_problems(problems: list[Mapping[str, Any]]) -> list[str]:
+    return [f"- **{p['severity']}** `{p['code']}`: {problem_text(p)}" for p in problems]
+
+
 def as_markdown(doc: Mapping[str, Any]) -> str:
     out = ["## Tenantry plan", "", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     out += ["| " + " | ".join(r) + " |" for r in _summary_rows(doc)]
+    if doc.get("problems"):
+        out += ["", "### Platform and fleet", "", *_md_problems(doc["problems"])]
+    for name, problems in sorted(doc.get("invalid", {}).items()):
+        out += ["", f"### {name} (not planned: its file has errors)", "", *_md_problems(problems)]
     for name, t in sorted(doc["tenants"].items()):
         out += ["", f"### {name}", ""]
         for k, v in t["facts"].items():
@@ -207,6 +271,8 @@ def as_markdown(doc: Mapping[str, Any]) -> str:
                 continue
             shown = _shown(v)
             out.append(f"- **{k}**: {shown}")
+        if t.get("problems"):
+            out += ["", "Validation:", *_md_problems(t["problems"]), ""]
         if t["guardrails"]["violations"]:
             out += ["", "Guardrail violations:"]
             out += [
@@ -219,11 +285,9 @@ def as_markdown(doc: Mapping[str, Any]) -> str:
         if rp is not None:
             out += _reach_markdown(rp)
         out += ["", "| cost item | detail | min/month | max/month |", "|---|---|---|---|"]
-        out += [
-            f"| {line['item']} | {line['detail']} | {_money(line['monthlyUsdMin'])} | "
-            f"{_money(line['monthlyUsdMax'])} |"
-            for line in t["cost"]["lines"]
-        ]
+        out += [_md_cost_line(line) for line in t["cost"]["lines"]]
+        if not t["cost"]["lines"]:
+            out.append("| none | no GPU or CPU capacity declared | $0 | $0 |")
         out += ["", f"<details><summary>{t['resources']['total']} resources</summary>", "", "```"]
         out += [f"{n:4d}  {ty}" for ty, n in t["resources"]["byType"].items()]
         out += ["", *tree(t["records"]), "```", "</details>"]
@@ -249,3 +313,12 @@ def _reach_markdown(rp: Mapping[str, Any]) -> list[str]:
             out.append(f"- {labels[e['caller']]} -> {model}: `{e['paths'][0]}`")
     out += ["", "</details>"]
     return out
+
+
+def _md_cost_line(line: Mapping[str, Any]) -> str:
+    if not line.get("priced", True):
+        return f"| {line['item']} | {line['detail']} | not priced | not priced |"
+    high = _money(line["monthlyUsdMax"])
+    if line.get("unreachableUsd"):
+        high += f" (capped by quota; {_money(line['unreachableUsd'])} unreachable)"
+    return f"| {line['item']} | {line['detail']} | {_money(line['monthlyUsdMin'])} | {high} |"

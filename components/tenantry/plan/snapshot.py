@@ -10,9 +10,10 @@ from typing import Any
 
 from ..cost import estimate
 from ..policy import Context, PolicyResource, evaluate
-from ..spec import PlatformSettings, ResolvedTenant
+from ..spec import PlatformSettings, Problem, ResolvedTenant
 
-SCHEMA_VERSION = 1
+# 2: problems (per tenant, invalid tenants, general); cost lines not priced and unreachable
+SCHEMA_VERSION = 2
 
 
 def facts(t: ResolvedTenant, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -94,7 +95,10 @@ def tenant_plan(
     platform: PlatformSettings,
     records: Sequence[Mapping[str, Any]],
     tenants: frozenset[str],
+    problems: Sequence[Problem] = (),
 ) -> dict[str, Any]:
+    """``problems``: what validation found in the tenant's file (warnings; a tenant with
+    errors is not planned)."""
     cost = estimate(t, platform)
     violations = evaluate(policy_resources(records), Context(tenants=tenants))
     counts = Counter(str(r["type"]) for r in records)
@@ -108,9 +112,12 @@ def tenant_plan(
                 {"rule": v.rule, "resource": v.resource, "message": v.message} for v in violations
             ],
         },
+        "problems": [p.to_dict() for p in problems],
         "cost": {
             "monthlyUsdMin": cost.monthly_usd_min,
             "monthlyUsdMax": cost.monthly_usd_max,
+            "unreachableUsd": cost.unreachable_usd,
+            "notPriced": list(cost.not_priced),
             "priceDate": cost.price_date,
             "lines": [
                 {
@@ -118,6 +125,8 @@ def tenant_plan(
                     "detail": line.detail,
                     "monthlyUsdMin": line.monthly_usd_min,
                     "monthlyUsdMax": line.monthly_usd_max,
+                    "priced": line.priced,
+                    "unreachableUsd": line.unreachable_usd,
                 }
                 for line in cost.lines
             ],

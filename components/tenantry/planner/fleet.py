@@ -487,7 +487,15 @@ def _finish(
     lb_plus: int,
     errors: list[str],
     warnings: list[str],
+    guaranteed_nodes: int,
 ) -> PoolPlan:
+    needed = nodes if d.kind == "shared-pool" else guaranteed_nodes
+    if d.kind == "shared-pool" and d.max_nodes is not None and nodes > d.max_nodes and not errors:
+        # spreading replicas over two nodes added a node after the limits were checked
+        errors = [
+            f"the plan needs {nodes} node(s) of {d.instance_type} (guaranteed demand, overflow "
+            f"headroom and replicas spread over two nodes); maxNodes is {d.max_nodes}"
+        ]
     at = {g.pos: g for g in gpus}
     out = []
     for node in range(nodes):
@@ -518,6 +526,8 @@ def _finish(
         disturbed=disturbed,
         errors=tuple(errors),
         warnings=tuple(warnings),
+        max_nodes=d.max_nodes,
+        needed_nodes=needed,
     )
 
 
@@ -550,12 +560,21 @@ def _changes(
 def _node_limits(
     d: PoolDemand, nodes_all: int, nodes_guaranteed: int, errors: list[str], warnings: list[str]
 ) -> None:
+    """A node group must hold its guaranteed demand at ``maxSize`` (its autoscaler adds
+    burst nodes up to it: short of the headroom is a warning). A shared pool runs every
+    planned node (the platform stack sets its desired size to the plan), so it must hold
+    the headroom too."""
     what = "maxNodes" if d.kind == "shared-pool" else "maxSize"
     if d.max_nodes is None:
         return
     if nodes_guaranteed > d.max_nodes:
         errors.append(
             f"guaranteed demand needs {nodes_guaranteed} node(s) of "
+            f"{d.instance_type}; {what} is {d.max_nodes}"
+        )
+    elif nodes_all > d.max_nodes and d.kind == "shared-pool":
+        errors.append(
+            f"guaranteed demand plus overflow headroom needs {nodes_all} node(s) of "
             f"{d.instance_type}; {what} is {d.max_nodes}"
         )
     elif nodes_all > d.max_nodes:
@@ -611,13 +630,8 @@ def _plan_packed(
     nodes = max(d.min_nodes, math.ceil(len(gpus) / gpn), min_spread, holding)
     errors: list[str] = []
     warnings: list[str] = []
-    _node_limits(
-        d,
-        nodes,
-        max(math.ceil(guaranteed / gpn), min_spread if guaranteed else 0),
-        errors,
-        warnings,
-    )
+    guaranteed_nodes = max(math.ceil(guaranteed / gpn), min_spread if guaranteed else 0)
+    _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     for g in gpus:
         if g.pos is not None and g.pos[0] >= nodes:
             g.pos, g.kept = None, False  # on a node that goes away
@@ -639,7 +653,7 @@ def _plan_packed(
             mine.extend(gpus[before:])  # a repair adds at most one GPU, of this group
         else:
             warnings.append(f"group {group!r}: could not spread every model over two nodes")
-    out = _finish(d, gpus, nodes, prev, lower, lb_plus, errors, warnings)
+    out = _finish(d, gpus, nodes, prev, lower, lb_plus, errors, warnings, guaranteed_nodes)
     if fresh_plan is None:
         return out
     over = out.used_gpus - fresh_plan.used_gpus - extra_gpus
@@ -734,9 +748,8 @@ def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     g_all = gpus_for(need_all)
     nodes = max(d.min_nodes, math.ceil(g_all / gpn), min_spread if g_all else 0)
     g_guar = gpus_for(need_guar)
-    _node_limits(
-        d, nodes, max(math.ceil(g_guar / gpn), min_spread if g_guar else 0), errors, warnings
-    )
+    guaranteed_nodes = max(math.ceil(g_guar / gpn), min_spread if g_guar else 0)
+    _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     group = d.requests[0].group if d.requests else d.name.split("/")[0]
     gpus = [_Gpu(group, fixed, pos) for pos in _positions(nodes, gpn)] if fixed else []
     violations = _assign([r for r in d.requests if r.profile in layout], gpus)
@@ -746,4 +759,4 @@ def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
             f"({nodes} node(s) of the fixed layout)"
         )
     lower = max(g_all, min_spread if g_all else 0)
-    return _finish(d, gpus, nodes, prev, lower, lower, errors, warnings)
+    return _finish(d, gpus, nodes, prev, lower, lower, errors, warnings, guaranteed_nodes)

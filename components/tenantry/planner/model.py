@@ -69,6 +69,12 @@ class PoolPlan:
     disturbed: tuple[tuple[int, int, tuple[str, ...]], ...] = ()
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # the node limit (maxNodes of a shared pool, maxSize of a node group) and how many nodes
+    # the plan needs to stay within it: a shared pool runs every planned node (guaranteed
+    # demand, overflow headroom, replicas spread over two nodes); a node group must hold
+    # its guaranteed demand at maxSize (the autoscaler adds burst nodes up to it)
+    max_nodes: int | None = None
+    needed_nodes: int = 0
 
     @property
     def used_gpus(self) -> int:
@@ -115,6 +121,8 @@ class PoolPlan:
             "disturbed": [{"node": n, "gpu": i, "tenants": list(t)} for n, i, t in self.disturbed],
             "errors": list(self.errors),
             "warnings": list(self.warnings),
+            "max_nodes": self.max_nodes,
+            "needed_nodes": self.needed_nodes,
         }
 
     @classmethod
@@ -156,6 +164,8 @@ class PoolPlan:
             ),
             errors=tuple(d.get("errors", [])),
             warnings=tuple(d.get("warnings", [])),
+            max_nodes=d.get("max_nodes"),
+            needed_nodes=int(d.get("needed_nodes", 0)),
         )
 
 

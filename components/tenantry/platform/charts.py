@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import namespaces
+from ..catalog.runtimes import TRITON, TRITON_REPOSITORY, TritonImage
 from ..k8s.inference_service import DEPLOYMENT_MODE
 from ..k8s.labels import GPU_TAINT_KEY
 from ..spec.platform import Ingress
 
-TRITON_IMAGE = "nvcr.io/nvidia/tritonserver"
-TRITON_TAG = "25.09-py3"
+TRITON_IMAGE = TRITON_REPOSITORY  # tags and backends: tenantry.catalog.runtimes
+TRITON_TAG = TRITON.tag
 # The digest of TRITON_TAG is a platform setting (``tritonImageDigest``): no public source
 # available to this project states it, and an invented one would either fail every pull or,
 # worse, name another image. ``pulumi up`` refuses the platform until it is set.
@@ -39,7 +41,11 @@ class Chart:
 
 
 CERT_MANAGER = Chart(
-    "cert-manager", "cert-manager", "v1.18.2", "https://charts.jetstack.io", "cert-manager"
+    "cert-manager",
+    "cert-manager",
+    "v1.18.2",
+    "https://charts.jetstack.io",
+    namespaces.CERT_MANAGER,
 )
 # KServe v0.20.0 (kserve/kserve tag v0.20.0, 2026-08-06, the newest release): the CRDs, and
 # the controller in `kserve-resources` (the `kserve` chart's name up to v0.15). From v0.18
@@ -47,19 +53,27 @@ CERT_MANAGER = Chart(
 # platform does not install: `kserve-tritonserver` has one owner, the platform stack.
 KSERVE_VERSION = "v0.20.0"
 KSERVE_CRD = Chart(
-    "kserve-crd", "oci://ghcr.io/kserve/charts/kserve-crd", KSERVE_VERSION, None, "kserve"
+    "kserve-crd",
+    "oci://ghcr.io/kserve/charts/kserve-crd",
+    KSERVE_VERSION,
+    None,
+    namespaces.KSERVE,
 )
 # The release keeps its name: `helm upgrade` moves an existing `kserve` release (chart
 # `kserve` v0.15) onto `kserve-resources` in place.
 KSERVE = Chart(
-    "kserve", "oci://ghcr.io/kserve/charts/kserve-resources", KSERVE_VERSION, None, "kserve"
+    "kserve",
+    "oci://ghcr.io/kserve/charts/kserve-resources",
+    KSERVE_VERSION,
+    None,
+    namespaces.KSERVE,
 )
 GPU_OPERATOR = Chart(
     "gpu-operator",
     "gpu-operator",
     "v25.10.0",
     "https://helm.ngc.nvidia.com/nvidia",
-    "gpu-operator",
+    namespaces.GPU_OPERATOR,
 )
 # Prometheus Operator CRDs at operator v0.93.0, the CRDs the monitoring objects are
 # validated against (prometheus-community/helm-charts, charts/prometheus-operator-crds,
@@ -91,7 +105,7 @@ KNATIVE_FEATURES = {
     "kubernetes.podspec-priorityclassname": "enabled",
     "kubernetes.podspec-securitycontext": "enabled",
 }
-KNATIVE_NAMESPACE = "knative-serving"
+KNATIVE_NAMESPACE = namespaces.KNATIVE_SERVING
 KNATIVE_FEATURES_CONFIG_MAP = "config-features"
 KNATIVE_DOMAIN_CONFIG_MAP = "config-domain"
 KNATIVE_NETWORK_CONFIG_MAP = "config-network"
@@ -180,7 +194,9 @@ def kserve_values(region: str, ingress: Ingress | None = None) -> dict[str, Any]
     }
 
 
-def triton_image(digest: str | None) -> str:
+def triton_image(digest: str | None, image: TritonImage = TRITON) -> str:
     """``nvcr.io/nvidia/tritonserver:<tag>@<digest>``: the digest decides what is pulled,
-    the tag says which release it is. Without a digest (offline renders only), the tag."""
-    return f"{TRITON_IMAGE}:{TRITON_TAG}" + (f"@{digest}" if digest else "")
+    the tag says which release it is. Without a digest (offline renders only), the tag.
+    ``image``: the pinned Triton release (:data:`tenantry.catalog.runtimes.TRITON`, or
+    ``TRITON_TENSORFLOW`` for the TensorFlow runtime)."""
+    return image.image + (f"@{digest}" if digest else "")

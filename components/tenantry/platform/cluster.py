@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from ..k8s.provider import kubeconfig
 from ..spec.platform import Cluster
+from .names import cluster_role_name, system_node_group_name
 
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -83,7 +84,7 @@ class PlatformCluster(pulumi.ComponentResource):
         if settings.create:
             role = aws.iam.Role(
                 f"{name}-cluster-role",
-                name=f"tenantry-cluster-{settings.name}",
+                name=cluster_role_name(settings),
                 assume_role_policy=cluster_trust_policy(),
                 tags=dict(tags),
                 opts=child,
@@ -125,7 +126,7 @@ class PlatformCluster(pulumi.ComponentResource):
             aws.eks.NodeGroup(
                 f"{name}-system",
                 cluster_name=cluster.name,
-                node_group_name=f"tenantry-system-{settings.name}",
+                node_group_name=system_node_group_name(settings),
                 node_role_arn=node_role_arn,
                 subnet_ids=list(settings.subnet_ids),
                 ami_type=SYSTEM_AMI_TYPE,

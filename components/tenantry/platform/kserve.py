@@ -10,6 +10,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMapPatch, Namespace
 
+from ..catalog.runtimes import DEFAULT_RUNTIME, runtime_for
 from ..spec.platform import Ingress
 from .charts import (
     CERT_MANAGER,
@@ -59,12 +60,15 @@ class KServeArgs:
     region: str
     triton_image: str
     ingress: Ingress = field(default_factory=Ingress)
+    tensorflow_image: str | None = None
+    """The image of the TensorFlow runtime (:data:`tenantry.catalog.runtimes.
+    TRITON_TENSORFLOW`), when some tenant serves a TensorFlow model; None: not declared."""
 
 
 class KServe(pulumi.ComponentResource):
     """KServe (:data:`.charts.KSERVE_VERSION`) in its ``Knative`` deployment mode on the
     cluster's Knative Serving and Istio (prerequisites, see docs/platform.md), with the
-    runtime and the storage container every tenant InferenceService names.
+    runtimes and the storage container the tenant InferenceServices name.
 
     Creates ``<name>-cert-manager-namespace`` and ``<name>-cert-manager`` (pinned
     ``cert-manager`` chart, its CRDs included: KServe's webhook certificates),
@@ -72,7 +76,10 @@ class KServe(pulumi.ComponentResource):
     ``<name>-release`` (release ``kserve`` of the pinned ``kserve-resources`` chart,
     :func:`.charts.kserve_values`; it installs no runtime), ``<name>-tritonserver``
     (ClusterServingRuntime ``kserve-tritonserver`` on ``triton_image``,
-    :func:`.runtime.serving_runtime_spec`; protocol v2; its only owner is this stack),
+    :func:`.runtime.serving_runtime_spec`; protocol v2; its only owner is this stack;
+    every format but TensorFlow), ``<name>-tritonserver-tensorflow`` (runtime
+    ``kserve-tritonserver-tensorflow`` on ``tensorflow_image``, Triton 25.02, the last image
+    with the TensorFlow backend; only when given),
     ``<name>-storage`` (ClusterStorageContainer ``tenantry-s3``: the storage initializer
     with ``region``, :func:`.runtime.storage_container_manifest`),
     ``<name>-knative-features`` (a patch of Knative's ``config-features``: the pod-spec
@@ -116,13 +123,20 @@ class KServe(pulumi.ComponentResource):
             parent=self,
             depends_on=[ns, self.crd, self.cert_manager],
         )
-        runtime = serving_runtime_manifest(labels, triton_image)
-        if "@sha256:" not in triton_image:
-            runtime["metadata"]["annotations"] = {
-                UNPINNED: "tritonImageDigest is not set; pulumi up refuses this platform"
-            }
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
-        self.runtime = _custom_resource(f"{name}-tritonserver", runtime, after_release)
+        runtimes = [(DEFAULT_RUNTIME, triton_image)]
+        if args.tensorflow_image is not None:
+            runtimes.append((runtime_for("tensorflow"), args.tensorflow_image))
+        self.runtimes = []
+        for rt, image in runtimes:
+            runtime = serving_runtime_manifest(labels, image, rt)
+            if "@sha256:" not in image:
+                runtime["metadata"]["annotations"] = {
+                    UNPINNED: f"{rt.digest_setting} is not set; pulumi up refuses this platform"
+                }
+            resource = f"{name}-{rt.name.removeprefix('kserve-')}"
+            self.runtimes.append(_custom_resource(resource, runtime, after_release))
+        self.runtime = self.runtimes[0]
         storage = storage_container_manifest(labels, region)
         self.storage = _custom_resource(f"{name}-storage", storage, after_release)
         self.knative_features = ConfigMapPatch(
@@ -151,7 +165,7 @@ class KServe(pulumi.ComponentResource):
             )
         self.register_outputs(
             {
-                "runtime": runtime["metadata"]["name"],
+                "runtime": DEFAULT_RUNTIME.name,
                 "storageContainer": storage["metadata"]["name"],
                 "kserveVersion": KSERVE.version,
                 "tritonImage": triton_image,

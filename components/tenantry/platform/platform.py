@@ -5,7 +5,7 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference for co
 (``pulumi.provider.experimental``) reads ``PlatformArgs``' annotations as objects.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,13 @@ import pulumi
 import pulumi_aws as aws
 
 from .._args import args_of
+from ..catalog.runtimes import RUNTIMES, TRITON_TENSORFLOW, runtime_for, runtimes_for
 from ..k8s.llm_inference_service import AdapterGrant
 from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
 from ..tags import MANDATORY_KEYS, platform_tags
-from .charts import KSERVE_VERSION, TRITON_IMAGE, TRITON_TAG, triton_image
+from .charts import KSERVE_VERSION, triton_image
 from .cluster import PlatformCluster, PlatformClusterArgs
 from .cost_tags import CostAllocationTags, CostAllocationTagsArgs
 from .gpu_operator import GpuOperator, GpuOperatorArgs
@@ -28,11 +29,11 @@ from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
 from .llm import SharedLlms, SharedLlmsArgs
 from .mesh import PlatformMesh, PlatformMeshArgs
-from .names import pool_group_name, prefix
+from .names import node_role_name, pool_group_name, vector_db_identifier
 from .node_role import NodeRole, NodeRoleArgs
 from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
-from .program import PlatformProgramError, fleet_plan_for, llm_grants_for
+from .program import PlatformProgramError, llm_grants_for, platform_plan
 from .vector_db import VectorDatabase, VectorDatabaseArgs
 
 SETTINGS_SOURCE = "PlatformArgs.settings"
@@ -62,7 +63,7 @@ class PlatformArgs:
     unpinned_preview: bool | None = None
     """Offline renders only: let a platform without ``tritonImageDigest`` render (the
     runtime names the tag and says so); default false: such a platform is refused."""
-    _resolved: tuple[object, PlatformSettings, FleetPlan] | None = field(
+    _resolved: tuple[object, PlatformSettings, FleetPlan, frozenset[str] | None] | None = field(
         default=None, repr=False, compare=False
     )
     _llm_grants: tuple[AdapterGrant, ...] | None = field(default=None, repr=False, compare=False)
@@ -76,33 +77,45 @@ class PlatformArgs:
         vector_db_password: pulumi.Input[str],
         unpinned_preview: bool = False,
         llm_grants: Sequence[AdapterGrant] = (),
+        formats: Collection[str] | None = None,
     ) -> "PlatformArgs":
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
         fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``llm_grants``:
         the tenants' adapters on the shared base models
-        (:func:`tenantry.platform.program.llm_grants_for`; default none)."""
+        (:func:`tenantry.platform.program.llm_grants_for`; default none); ``formats``:
+        the model formats the tenants serve (:func:`.program.platform_plan`), which decide
+        the serving runtimes declared (the default one always, each other one while a
+        format it serves is in use, and then it needs its digest to deploy). None, not
+        known: the default runtime, and each other one whose digest is set (or every one
+        in an offline preview)."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
         return cls(
             settings=doc,
             vector_db_password=vector_db_password,
             unpinned_preview=unpinned_preview,
-            _resolved=(doc, settings, plan),
+            _resolved=(doc, settings, plan, None if formats is None else frozenset(formats)),
             _llm_grants=tuple(llm_grants),
         )
 
     def resolve(self) -> tuple[PlatformSettings, FleetPlan]:
         """The platform settings and the fleet plan these args describe (checked and planned
         now unless :meth:`from_spec` carried them)."""
+        settings, plan, _ = self.resolve_all()
+        return settings, plan
+
+    def resolve_all(self) -> tuple[PlatformSettings, FleetPlan, frozenset[str] | None]:
+        """:meth:`resolve`, and the model formats the tenants serve (None: not known)."""
         carried = self._resolved
         if carried is not None and carried[0] is self.settings:
-            return carried[1], carried[2]
+            return carried[1], carried[2], carried[3]
         settings = parse_platform(self.settings, SETTINGS_SOURCE)
         if not self.tenants_dir:
             raise ValueError(
                 "PlatformArgs.tenants_dir: required (the directory of tenant files the GPU "
                 "plan sizes the shared pools from)"
             )
-        return settings, fleet_plan_for(Path(self.tenants_dir), settings)
+        plan, formats = platform_plan(Path(self.tenants_dir), settings)
+        return settings, plan, formats
 
     def llm_grants(self, settings: PlatformSettings) -> tuple[AdapterGrant, ...]:
         """The tenant adapters the shared base models serve: those :meth:`from_spec`
@@ -179,15 +192,28 @@ class Platform(pulumi.ComponentResource):
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = args_of(PlatformArgs, args)  # a mapping when the provider host builds it
-        settings, plan = args.resolve()
-        if settings.triton_image_digest is None and not args.unpinned_preview:
-            raise PlatformProgramError(
-                f"{CONFIG_KEY}: tritonImageDigest is not set; the Triton runtime pulls "
-                f"{TRITON_IMAGE}:{TRITON_TAG} by digest and Tenantry ships none it could "
-                "verify. Look it up (docker buildx imagetools inspect "
-                f"{TRITON_IMAGE}:{TRITON_TAG}, or the NGC catalog) and set tritonImageDigest: "
-                "sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; nothing was declared"
+        settings, plan, formats = args.resolve_all()
+        runtimes = (
+            runtimes_for(formats)
+            if formats is not None
+            else tuple(
+                rt
+                for rt in RUNTIMES
+                if rt is RUNTIMES[0]
+                or args.unpinned_preview
+                or settings.image_digest(rt.digest_setting)
             )
+        )
+        for rt in runtimes:
+            if settings.image_digest(rt.digest_setting) is None and not args.unpinned_preview:
+                image, setting = rt.image.image, rt.digest_setting
+                raise PlatformProgramError(
+                    f"{CONFIG_KEY}: {setting} is not set; the runtime {rt.name} pulls "
+                    f"{image} by digest and Tenantry ships none it could verify. Look it up "
+                    f"(docker buildx imagetools inspect {image}, or the NGC catalog) and set "
+                    f"{setting}: sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; "
+                    "nothing was declared"
+                )
         pools = {p.name: p for p in plan.pools if p.kind == "shared-pool"}
         missing = [sp.name for sp in settings.shared_pools if sp.name not in pools]
         if missing:
@@ -209,7 +235,7 @@ class Platform(pulumi.ComponentResource):
         )
         self.node_role = NodeRole(
             f"{name}-node-role",
-            NodeRoleArgs(role_name=f"{prefix(settings)}-node", tags=tags),
+            NodeRoleArgs(role_name=node_role_name(settings), tags=tags),
             opts=on_aws,
         )
         self.cluster = PlatformCluster(
@@ -256,6 +282,11 @@ class Platform(pulumi.ComponentResource):
                 region=settings.region,
                 triton_image=self.triton_image,
                 ingress=settings.ingress,
+                tensorflow_image=(
+                    triton_image(settings.triton_tensorflow_image_digest, TRITON_TENSORFLOW)
+                    if runtime_for("tensorflow") in runtimes
+                    else None
+                ),
             ),
             opts=on_k8s,
         )
@@ -274,7 +305,7 @@ class Platform(pulumi.ComponentResource):
                 vpc_id=self.cluster.vpc_id,
                 cluster_security_group_id=self.cluster.security_group_id,
                 kms_key_arn=self.key.arn,
-                identifier=f"{prefix(settings)}-vectors",
+                identifier=vector_db_identifier(settings),
                 tags=tags,
             ),
             opts=on_aws,

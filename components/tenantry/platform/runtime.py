@@ -1,4 +1,4 @@
-"""The Triton ``ClusterServingRuntime``, the S3 ``ClusterStorageContainer`` and the tier
+"""The Triton ``ClusterServingRuntime``s, the S3 ``ClusterStorageContainer`` and the tier
 PriorityClasses as manifests (pure)."""
 
 from __future__ import annotations
@@ -6,36 +6,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..k8s.inference_service import (
-    CONTAINER_SECURITY,
-    METRICS_PORT,
-    MODEL_FORMAT,
-    RUNTIME,
-    STORAGE_CONTAINER,
-)
+from ..catalog.runtimes import DEFAULT_RUNTIME, FORMATS, ServingRuntime
+from ..k8s.inference_service import CONTAINER_SECURITY, METRICS_PORT, STORAGE_CONTAINER
 from ..spec.tiers import TIERS
 
-# modelFormat name -> the version KServe matches (formats from the tenant file's `format`)
-FORMAT_VERSIONS = {"onnx": "1", "pytorch": "1", "tensorflow": "2", "tensorrt": "8", "triton": "2"}
 
-
-def serving_runtime_spec(image: str) -> dict[str, Any]:
-    """``kserve-tritonserver`` on ``image`` (:func:`.charts.triton_image`): every format a
-    tenant model may declare (explicitly selected by the InferenceServices, so
-    ``autoSelect`` stays off), protocol v2 over HTTP and gRPC, Triton's metrics port, the
-    restricted container security context the InferenceServices use, and small default
-    resources (every InferenceService sets its own)."""
-    formats = sorted(set(MODEL_FORMAT.values()))
-    missing = [f for f in formats if f not in FORMAT_VERSIONS]
-    if missing:
-        raise ValueError(f"no runtime format version for {missing}; add it to FORMAT_VERSIONS")
+def serving_runtime_spec(image: str, rt: ServingRuntime = DEFAULT_RUNTIME) -> dict[str, Any]:
+    """Runtime ``rt`` of :data:`tenantry.catalog.runtimes.RUNTIMES` on ``image``
+    (:func:`.charts.triton_image`): the formats it serves (explicitly selected by the
+    InferenceServices, so ``autoSelect`` stays off), protocol v2 over HTTP and gRPC,
+    Triton's metrics port, the restricted container security context the
+    InferenceServices use, and small default resources (every InferenceService sets its
+    own)."""
+    formats = sorted((FORMATS[f].kserve_format, FORMATS[f].kserve_version) for f in rt.formats)
     return {
         "annotations": {
             "prometheus.kserve.io/port": METRICS_PORT,
             "prometheus.kserve.io/path": "/metrics",
         },
         "supportedModelFormats": [
-            {"name": f, "version": FORMAT_VERSIONS[f], "autoSelect": False} for f in formats
+            {"name": f, "version": version, "autoSelect": False} for f, version in formats
         ],
         "protocolVersions": ["v2", "grpc-v2"],
         "multiModel": False,
@@ -62,12 +52,15 @@ def serving_runtime_spec(image: str) -> dict[str, Any]:
     }
 
 
-def serving_runtime_manifest(labels: Mapping[str, str], image: str) -> dict[str, Any]:
+def serving_runtime_manifest(
+    labels: Mapping[str, str], image: str, rt: ServingRuntime = DEFAULT_RUNTIME
+) -> dict[str, Any]:
+    """The ``ClusterServingRuntime`` of runtime ``rt`` on ``image``."""
     return {
         "apiVersion": "serving.kserve.io/v1alpha1",
         "kind": "ClusterServingRuntime",
-        "metadata": {"name": RUNTIME, "labels": dict(labels)},
-        "spec": serving_runtime_spec(image),
+        "metadata": {"name": rt.name, "labels": dict(labels)},
+        "spec": serving_runtime_spec(image, rt),
     }
 
 

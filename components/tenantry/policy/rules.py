@@ -163,6 +163,17 @@ def _tenants_named(text: str, names: frozenset[str]) -> set[str]:
     return found
 
 
+def _owned_part(arn: str) -> str:
+    """The part of an ARN that says whose resource it is. For S3 that is the bucket: the
+    object key after it (``models/<model>/...``) is named by the bucket's owner, so a model
+    called like another tenant is still the owner's object (a key is not a tenant)."""
+    resource = arn.split(":", 5)[-1]
+    parts = arn.split(":")
+    if len(parts) > 2 and parts[2] == "s3":
+        return resource.split("/", 1)[0]
+    return resource
+
+
 def least_privilege_iam(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
     out = []
     stack_owner = next((o for o in map(_owner, resources) if o), None)
@@ -187,7 +198,7 @@ def least_privilege_iam(resources: Sequence[PolicyResource], ctx: Context) -> li
         if owner is None:
             continue
         for arn in iam.arns([r.props.get(k) for k in iam.POLICY_PROPS]):
-            named = _tenants_named(arn.split(":", 5)[-1], ctx.tenants | {owner})
+            named = _tenants_named(_owned_part(arn), ctx.tenants | {owner})
             for other in sorted(named - {owner}):
                 out.append(
                     _v("least-privilege-iam", r, f"names tenant {other!r}'s resource: {arn}")

@@ -7,12 +7,14 @@ They live in the platform stack's config (``stacks/Pulumi.platform.yaml``, key
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from .errors import Problem, Severity, parse_path
 from .model import (
     CapacityType,
     ChildName,
@@ -24,7 +26,9 @@ from .model import (
     TenantName,
     Tier,
 )
+from .pydantic_errors import problems_from
 from .templates import TemplateError, check_template
+from .yamlio import SAFE_LOADER, compose, line_of
 
 PLATFORM_STACK = "platform"
 # vLLM's OpenAI-compatible server image (docs.vllm.ai, "Using Docker"); pin a digest to deploy.
@@ -477,6 +481,14 @@ class PlatformSettings(Strict):
         description="Digest (sha256:<64 hex>) of the pinned Triton image tag; the runtime "
         "pulls the image by it. Required to deploy the platform stack.",
     )
+    triton_tensorflow_image_digest: (
+        Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None
+    ) = Field(
+        default=None,
+        description="Digest (sha256:<64 hex>) of the Triton image that serves format: "
+        "tensorflow (25.02-py3, the last release with the TensorFlow backend). Required to "
+        "deploy the platform stack while a tenant serves a TensorFlow model.",
+    )
     cost_allocation_tags: CostAllocationTagSettings = Field(
         default_factory=CostAllocationTagSettings,
         description="Activation of the tag policy's keys as cost-allocation tags.",
@@ -577,50 +589,172 @@ class PlatformSettings(Strict):
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)
 
+    def image_digest(self, setting: str) -> str | None:
+        """The digest a runtime's image is pulled by, from the setting it names
+        (:attr:`tenantry.catalog.runtimes.ServingRuntime.digest_setting`, camelCase)."""
+        for name, f in type(self).model_fields.items():
+            if f.alias == setting or name == setting:
+                value = getattr(self, name)
+                return None if value is None else str(value)
+        raise KeyError(setting)
+
+    def namespaces(self) -> dict[str, str]:
+        """The Kubernetes namespaces these settings name -> the setting that names it (no
+        tenant may take one: :mod:`tenantry.catalog.namespaces`)."""
+        return {self.gateway_namespace: "gatewayNamespace"}
+
 
 def platform_config_path(stacks_dir: Path) -> Path:
     return stacks_dir / f"Pulumi.{PLATFORM_STACK}.yaml"
 
 
-def _mapping(path: Path, value: object) -> dict[str, Any]:
+# Where the settings sit in the stack config file, for line numbers.
+SETTINGS_AT: tuple[str, ...] = ("config", CONFIG_KEY)
+
+
+class PlatformError(ValueError):
+    """The platform stack config cannot be used; ``problems`` name the file, line, field,
+    value given and what is accepted (``str()`` is one line per problem)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.render() for p in problems))
+
+
+def platform_problem(
+    stacks_dir: Path | None,
+    path: str,
+    code: str,
+    message: str,
+    value: object = None,
+    accepted: str | None = None,
+    severity: Severity = "error",
+) -> Problem:
+    """A problem about field ``path`` of the settings (e.g. ``sharedPools[0].maxNodes``),
+    with its line in ``Pulumi.platform.yaml`` and shown as ``tenantry:platform.<path>``
+    (``stacks_dir`` None: settings built in code, no file to point at)."""
+    shown = f"{CONFIG_KEY}.{path}" if path else CONFIG_KEY
+    if stacks_dir is None:
+        return Problem(f"<{CONFIG_KEY}>", shown, code, message, value, accepted, severity)
+    file = platform_config_path(stacks_dir)
+    try:
+        root = compose(file.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        root = None
+    line = line_of(root, (*SETTINGS_AT, *parse_path(path)))
+    return Problem(str(file), shown, code, message, value, accepted, severity, line)
+
+
+def load_platform(stacks_dir: Path) -> PlatformSettings:
+    """Read the platform stack's config; raises :class:`PlatformError` (a ValueError) with
+    every problem, each naming the file, line and field, when it is bad."""
+    path = platform_config_path(stacks_dir)
+    file = str(path)
+    accepted = f"a Pulumi stack config with {CONFIG_KEY}: the platform settings"
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise PlatformError(
+            [
+                Problem(
+                    file,
+                    "",
+                    "not_found",
+                    "no platform stack config (run tenantry from the repository root, or "
+                    "pass --stacks DIR)",
+                    accepted=accepted,
+                )
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise PlatformError(
+            [Problem(file, "", "unreadable", f"cannot read the file: {detail}")]
+        ) from None
+    try:
+        doc: Any = yaml.load(text, Loader=SAFE_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        detail = " ".join(
+            filter(None, [getattr(exc, "context", None), getattr(exc, "problem", None)])
+        )
+        raise PlatformError(
+            [
+                Problem(
+                    file,
+                    "",
+                    "yaml_invalid",
+                    f"not valid YAML: {detail or exc}",
+                    accepted=accepted,
+                    line=mark.line + 1 if mark is not None else None,
+                )
+            ]
+        ) from None
+    config = (doc or {}).get("config", {}) if isinstance(doc, dict) else None
+    root = compose(text)
+    if not isinstance(config, dict) or CONFIG_KEY not in config:
+        raise PlatformError(
+            [
+                Problem(
+                    file,
+                    CONFIG_KEY,
+                    "missing",
+                    "is required (a mapping of the platform settings)",
+                    accepted=accepted,
+                    line=line_of(root, ("config",)),
+                )
+            ]
+        )
+    try:
+        settings = _mapping(config[CONFIG_KEY])
+    except ValueError as exc:
+        raise PlatformError(
+            [
+                Problem(
+                    file,
+                    CONFIG_KEY,
+                    "dict_type",
+                    str(exc),
+                    accepted="a mapping, or its JSON text",
+                    line=line_of(root, SETTINGS_AT),
+                )
+            ]
+        ) from None
+    settings.setdefault("region", config.get("aws:region", "us-east-1"))
+    try:
+        return PlatformSettings.model_validate(settings)
+    except ValidationError as exc:
+        problems = [
+            replace(
+                p,
+                line=line_of(root, (*SETTINGS_AT, *parse_path(p.path))),
+                path=f"{CONFIG_KEY}.{p.path}" if p.path else CONFIG_KEY,
+            )
+            for p in problems_from(exc, file, PlatformSettings)
+        ]
+        raise PlatformError(problems) from None
+
+
+def _mapping(value: object) -> dict[str, Any]:
     """``tenantry:platform`` as a mapping. The CLI stores a value set as text (``pulumi config
     set tenantry:platform '{...}'``, or ``set-all --plaintext``) as a string of JSON, and
     programs read it back with ``Config.get_object`` (``json.loads``), so that form is
-    accepted too."""
+    accepted too. Raises ValueError saying what it is instead."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValueError(
-                f"{path}: {CONFIG_KEY} is a string that is not JSON ({exc}); accepted: a "
-                "mapping, or its JSON text"
-            ) from exc
+            raise ValueError(f"is a string that is not JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise ValueError(
-            f"{path}: {CONFIG_KEY} is {type(value).__name__}; accepted: a mapping, or its JSON text"
-        )
+        raise ValueError(f"is {type(value).__name__}")
     return dict(value)
-
-
-def load_platform(stacks_dir: Path) -> PlatformSettings:
-    """Read the platform stack's config; raises ValueError naming the file when it is bad."""
-    path = platform_config_path(stacks_dir)
-    try:
-        doc: Any = yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the platform stack config: {exc}") from exc
-    config = (doc or {}).get("config", {}) if isinstance(doc, dict) else {}
-    if CONFIG_KEY not in config:
-        raise ValueError(f"{path}: missing config key {CONFIG_KEY!r}")
-    settings = _mapping(path, config[CONFIG_KEY])
-    settings.setdefault("region", config.get("aws:region", "us-east-1"))
-    return parse_platform(settings, f"{path}: {CONFIG_KEY}")
 
 
 def parse_platform(doc: object, source: str) -> PlatformSettings:
     """Platform settings from their document (the ``tenantry:platform`` config value, keys
-    camelCase); raises ValueError naming ``source`` and every invalid field."""
+    camelCase); raises :class:`PlatformError` (a ValueError) naming ``source`` and every
+    invalid field."""
     try:
         return PlatformSettings.model_validate(doc)
-    except Exception as exc:
-        raise ValueError(f"{source}: invalid platform settings: {exc}") from exc
+    except ValidationError as exc:
+        raise PlatformError(problems_from(exc, source, PlatformSettings)) from None

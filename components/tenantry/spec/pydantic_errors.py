@@ -21,6 +21,7 @@ PATTERN_HELP = {
     r"^[a-z]{2}(-gov)?-[a-z]+-\d$": "an AWS region such as 'us-east-1'",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-'",
+    r"^\d{12}$": "a 12-digit AWS account id",
 }
 IAM_HELP = (
     "an IAM role, user or group ARN such as 'arn:aws:iam::111122223333:role/name' "
@@ -32,9 +33,11 @@ def loc_to_path(loc: tuple[int | str, ...]) -> str:
     return format_path([p for p in loc if p != "[key]"])
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+def _model_at(
+    loc: tuple[int | str, ...], root: type[BaseModel] = m.TenantSpec
+) -> type[BaseModel] | None:
     """The pydantic model that owns the field at ``loc`` (to list its accepted keys)."""
-    current: Any = m.TenantSpec
+    current: Any = root
     for part in loc:
         if isinstance(part, int) or part == "[key]":
             continue
@@ -66,12 +69,12 @@ def _fields_of(model: type[BaseModel]) -> str:
     return ", ".join(f.alias or n for n, f in model.model_fields.items())
 
 
-def _accepted(err: ErrorDetails) -> str | None:
+def _accepted(err: ErrorDetails, root: type[BaseModel]) -> str | None:
     ctx = err.get("ctx") or {}
     kind = err["type"]
     loc = err["loc"]
     if kind == "extra_forbidden":
-        owner = _model_at(loc[:-1])
+        owner = _model_at(loc[:-1], root)
         return _fields_of(owner) if owner else None
     if kind == "missing":
         return None
@@ -130,7 +133,11 @@ def _message(err: ErrorDetails) -> str:
     return msg
 
 
-def problems_from(exc: ValidationError, file: str) -> list[Problem]:
+def problems_from(
+    exc: ValidationError, file: str, root: type[BaseModel] = m.TenantSpec, prefix: str = ""
+) -> list[Problem]:
+    """One Problem per pydantic error of a document validated as ``root`` (paths in the
+    document's camelCase keys, after ``prefix``)."""
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -142,11 +149,11 @@ def problems_from(exc: ValidationError, file: str) -> list[Problem]:
         out.append(
             Problem(
                 file=file,
-                path=loc_to_path(loc),
+                path=prefix + loc_to_path(loc),
                 code=err["type"],
                 message=_message(err),
                 value=value,
-                accepted=_accepted(err),
+                accepted=_accepted(err, root),
             )
         )
     return out

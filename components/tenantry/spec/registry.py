@@ -14,6 +14,7 @@ from .errors import Problem, SpecError, errors, parse_path
 from .model import TenantSpec
 from .platform import PlatformSettings
 from .pydantic_errors import problems_from
+from .registry_rules import Entry, registry_problems
 from .resolve import resolve
 from .resolved import ResolvedTenant
 from .rules import check
@@ -25,20 +26,50 @@ SUFFIXES = (".yaml", ".yml")
 
 @dataclass
 class Registry:
-    """The outcome of loading many tenant files: valid tenants and every problem found."""
+    """The outcome of loading many tenant files: the valid tenants and every problem found.
+
+    ``files`` maps each tenant name that parsed to its file; a tenant is valid (in
+    ``tenants``) when no error is reported against its file. Problems about no tenant file
+    (the platform config, the fleet's GPU plan) concern every tenant.
+    :func:`tenantry.pipeline.check` adds the fleet checks and sets ``fleet`` (the GPU plan of
+    the valid tenants)."""
 
     tenants: dict[str, ResolvedTenant] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)  # every tenant file read
+    fleet: Any = None  # tenantry.planner.FleetPlan, set by tenantry.pipeline.check
 
     @property
     def ok(self) -> bool:
         return not errors(self.problems)
 
+    def problems_for(self, name: str) -> list[Problem]:
+        """The problems that decide whether tenant ``name`` can be planned, rendered and
+        deployed: those of its own file and those of no tenant file (platform, fleet)."""
+        mine = self.files.get(name)
+        return [p for p in self.problems if p.file == mine or p.file not in self.sources]
 
-def parse_text(
-    text: str, file: str, platform: PlatformSettings, stem: str | None = None
-) -> tuple[ResolvedTenant | None, list[Problem]]:
-    """Parse one tenant document; returns the resolved tenant (if valid) and all problems."""
+    def drop_invalid(self) -> None:
+        """Remove every tenant whose own file has an error."""
+        bad = {p.file for p in errors(self.problems)}
+        for name in [n for n, f in self.files.items() if f in bad]:
+            self.tenants.pop(name, None)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One tenant file: its text (None for a document built in code) and, when it is
+    structurally valid, its spec."""
+
+    file: str
+    text: str | None
+    spec: TenantSpec | None
+    tenant: ResolvedTenant | None
+    problems: list[Problem]
+
+
+def _parse(text: str, file: str, platform: PlatformSettings, stem: str | None) -> Parsed:
     try:
         doc: Any = load_document(text)
     except (yaml.YAMLError, ValueError) as exc:
@@ -48,27 +79,56 @@ def parse_text(
             detail = " ".join(filter(None, [exc.context, exc.problem]))
         else:
             detail = str(exc).replace("\n", " ")
-        return None, [
-            Problem(
-                file,
-                "",
-                "yaml_invalid",
-                f"not valid YAML: {detail}",
-                line=line,
-                accepted="one YAML mapping (a Tenant document)",
-            )
-        ]
+        problem = Problem(
+            file,
+            "",
+            "yaml_invalid",
+            f"not valid YAML: {detail}",
+            line=line,
+            accepted="one YAML mapping (a Tenant document)",
+        )
+        return Parsed(file, text, None, None, [problem])
     if doc is None:
-        return None, [
-            Problem(
-                file,
-                "",
-                "empty",
-                "the file is empty",
-                accepted="a Tenant document (apiVersion, kind, metadata, spec)",
-            )
-        ]
+        problem = Problem(
+            file,
+            "",
+            "empty",
+            "the file is empty",
+            accepted="a Tenant document (apiVersion, kind, metadata, spec)",
+        )
+        return Parsed(file, text, None, None, [problem])
     return _checked(doc, file, platform, stem, text)
+
+
+def _checked(
+    doc: object, file: str, platform: PlatformSettings, stem: str | None, text: str | None
+) -> Parsed:
+    if not isinstance(doc, dict):
+        problem = Problem(
+            file,
+            "",
+            "dict_type",
+            "the document is not a mapping",
+            value=type(doc).__name__,
+            accepted="a Tenant document (apiVersion, kind, metadata, spec)",
+        )
+        return Parsed(file, text, None, None, [problem])
+    try:
+        spec = TenantSpec.model_validate(doc)
+    except ValidationError as exc:
+        return Parsed(file, text, None, None, _with_lines(problems_from(exc, file), text))
+    problems = _with_lines(check(spec, platform, file, stem), text)
+    if errors(problems):
+        return Parsed(file, text, spec, None, problems)
+    return Parsed(file, text, spec, resolve(spec, platform, file), problems)
+
+
+def parse_text(
+    text: str, file: str, platform: PlatformSettings, stem: str | None = None
+) -> tuple[ResolvedTenant | None, list[Problem]]:
+    """Parse one tenant document; returns the resolved tenant (if valid) and all problems."""
+    parsed = _parse(text, file, platform, stem)
+    return parsed.tenant, parsed.problems
 
 
 def parse_document(
@@ -77,104 +137,91 @@ def parse_document(
     """One tenant document already parsed (a mapping built in code, or passed by another
     Pulumi language): the same checks and resolution as :func:`parse_text`, its problems
     named after ``file`` (there are no lines to give)."""
-    return _checked(doc, file, platform, stem, None)
+    parsed = _checked(doc, file, platform, stem, None)
+    return parsed.tenant, parsed.problems
 
 
-def _checked(
-    doc: object, file: str, platform: PlatformSettings, stem: str | None, text: str | None
-) -> tuple[ResolvedTenant | None, list[Problem]]:
-    if not isinstance(doc, dict):
-        return None, [
-            Problem(
-                file,
-                "",
-                "dict_type",
-                "the document is not a mapping",
-                value=type(doc).__name__,
-                accepted="a Tenant document (apiVersion, kind, metadata, spec)",
-            )
-        ]
+def _read(path: Path, platform: PlatformSettings) -> Parsed:
+    file = str(path)
     try:
-        spec = TenantSpec.model_validate(doc)
-    except ValidationError as exc:
-        return None, _with_lines(problems_from(exc, file), text)
-    problems = _with_lines(check(spec, platform, file, stem), text)
-    if errors(problems):
-        return None, problems
-    return resolve(spec, platform, file), problems
+        raw = path.read_bytes()
+    except OSError as exc:
+        problem = Problem(file, "", "unreadable", f"cannot read the file: {exc.strerror}")
+        return Parsed(file, "", None, None, [problem])
+    if len(raw) > MAX_FILE_BYTES:
+        problem = Problem(
+            file,
+            "",
+            "too_large",
+            f"the file has {len(raw)} bytes",
+            accepted=f"at most {MAX_FILE_BYTES} bytes",
+        )
+        return Parsed(file, "", None, None, [problem])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem(
+            file,
+            "",
+            "not_text",
+            f"not UTF-8 text (byte {exc.start})",
+            accepted="a UTF-8 YAML file",
+        )
+        return Parsed(file, "", None, None, [problem])
+    return _parse(text, file, platform, path.stem)
 
 
 def load_file(
     path: Path, platform: PlatformSettings
 ) -> tuple[ResolvedTenant | None, list[Problem]]:
-    file = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(file, "", "unreadable", f"cannot read the file: {exc.strerror}")]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [
-            Problem(
-                file,
-                "",
-                "too_large",
-                f"the file has {len(raw)} bytes",
-                accepted=f"at most {MAX_FILE_BYTES} bytes",
-            )
-        ]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [
-            Problem(
-                file,
-                "",
-                "not_text",
-                f"not UTF-8 text (byte {exc.start})",
-                accepted="a UTF-8 YAML file",
-            )
-        ]
-    return parse_text(text, file, platform, stem=path.stem)
+    parsed = _read(path, platform)
+    return parsed.tenant, parsed.problems
 
 
 def tenant_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories to their ``*.yaml``/``*.yml`` files (sorted); keep files as given."""
+    """Expand directories to their ``*.yaml``/``*.yml`` entries (sorted; anything but a
+    directory, so that a broken link or an unreadable entry is reported, not skipped); keep
+    files as given."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file()))
+            out.extend(sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and not f.is_dir()))
         else:
             out.append(p)
     return out
 
 
 def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry:
+    """Every tenant file under ``paths``: each file's own checks, then the checks across
+    files (:mod:`tenantry.spec.registry_rules`: duplicate names, a tenant named like another
+    tenant's allowed caller namespace, hosts two models share). Every problem at once.
+    The whole verdict, the fleet's GPU plan and the platform's names included, is
+    :func:`tenantry.check` (what every tenantry command runs)."""
     reg = Registry()
-    files = tenant_files(paths)
-    for path in files:
+    parsed: list[Parsed] = []
+    for path in tenant_files(paths):
         if not path.exists():
-            reg.problems.append(Problem(str(path), "", "not_found", "no such file or directory"))
-            continue
-        tenant, problems = load_file(path, platform)
-        reg.problems.extend(problems)
-        if tenant is not None:
-            reg.tenants.setdefault(tenant.name, tenant)
-    seen: dict[str, str] = {}
-    for path in files:
-        name = path.stem
-        if name in seen and name in reg.tenants:
-            reg.problems.append(
-                Problem(
-                    str(path),
-                    "metadata.name",
-                    "name_duplicate",
-                    f"tenant name is also used by {seen[name]}",
-                    name,
-                    "a name unique across the registry",
-                )
+            what = (
+                "a symbolic link to nothing (broken or looping)"
+                if path.is_symlink()
+                else "no such file or directory"
             )
-            reg.tenants.pop(name, None)
-        seen.setdefault(name, str(path))
+            reg.problems.append(
+                Problem(str(path), "", "not_found", what, accepted="a readable tenant file")
+            )
+            reg.sources.add(str(path))
+            continue
+        one = _read(path, platform)
+        parsed.append(one)
+        reg.sources.add(one.file)
+        reg.problems.extend(one.problems)
+        if one.spec is not None:
+            reg.files.setdefault(one.spec.metadata.name, one.file)
+        if one.tenant is not None:
+            reg.tenants.setdefault(one.tenant.name, one.tenant)
+    entries = [Entry(p.file, p.text or "", p.spec) for p in parsed if p.spec is not None]
+    reg.problems.extend(registry_problems(entries, platform))
+    reg.drop_invalid()
     return reg
 
 

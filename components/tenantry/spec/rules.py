@@ -11,16 +11,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..catalog import gpu_models, instance_types, layout_problems
+from ..catalog import gpu_models, instance_types, layout_problems, namespaces
 from ..tags import MANDATORY_KEYS
+from . import downstream
 from .errors import Problem, Severity, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
-from .platform import PLATFORM_STACK, PlatformSettings
+from .platform import PlatformSettings
 from .targets import gpu_targets, target_for
 from .tiers import TIERS
 
 Report = Callable[..., None]
-RESERVED_NAMES = frozenset({PLATFORM_STACK, "default", "kube-system", "tenantry"})
 
 
 def check(
@@ -48,7 +48,7 @@ def check(
             )
         )
 
-    for rule in (
+    rules = (
         _names,
         _labels,
         _tier,
@@ -58,7 +58,8 @@ def check(
         _artifacts,
         _llms,
         _clients,
-    ):
+    )
+    for rule in (*rules, *downstream.rules()):
         rule(spec, platform, stem, report)
     return problems
 
@@ -77,13 +78,15 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
             name,
             f"{stem!r}",
         )
-    if name in RESERVED_NAMES:
+    why = namespaces.reserved_reason(name, platform.namespaces())
+    if why is not None:
+        reserved = namespaces.reserved(platform.namespaces())
         report(
             "metadata.name",
             "name_reserved",
-            "is reserved",
+            f"is reserved ({why}): the tenant's namespace would be that system's",
             name,
-            "any DNS-1123 label except " + ", ".join(sorted(RESERVED_NAMES)),
+            "a name that is not 'kube-*' nor one of " + ", ".join(sorted(reserved)),
         )
     s = spec.spec
     lists: tuple[tuple[str, Sequence[Any]], ...] = (

@@ -41,18 +41,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..catalog.runtimes import FORMATS
 from ..spec import ResolvedModel, TierPolicy
 from ..spec.tiers import TIERS
 from .caps import ServingCaps
 
-BACKEND_BY_FORMAT: dict[str, tuple[str, str]] = {
-    # format -> ("platform" | "backend", value)
-    "onnx": ("platform", "onnxruntime_onnx"),
-    "pytorch": ("platform", "pytorch_libtorch"),
-    "tensorflow": ("platform", "tensorflow_savedmodel"),
-    "tensorrt": ("platform", "tensorrt_plan"),
-    "python": ("backend", "python"),
-}
+# format -> ("platform" | "backend", value) in config.pbtxt
+BACKEND_BY_FORMAT: dict[str, tuple[str, str]] = {n: f.config for n, f in FORMATS.items()}
 PRIORITY_LEVELS = max(t.queue_priority for t in TIERS.values())
 DEVICE_RESOURCE = "tenantry_device"
 QUEUE_DELAY_SHARE = 0.05

@@ -1,0 +1,278 @@
+"""Rules whose limits belong to other systems: every name, host and value a tenant file leads
+to, checked against what Kubernetes, Knative/KServe, AWS, PostgreSQL/pgvector and Triton
+accept (the limits and their sources: :mod:`tenantry.catalog.limits`,
+:mod:`tenantry.catalog.runtimes`, :mod:`tenantry.spec.hosts`).
+
+Each name is computed by the same function the component that creates it uses
+(:mod:`tenantry.aws.names`, :mod:`tenantry.data.names`, :mod:`tenantry.spec.hosts`,
+:mod:`tenantry.tags`), so a name validation accepts is the name that gets deployed.
+Pure: no Pulumi, no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..aws.names import TenantNames, node_group_name
+from ..catalog.limits import (
+    DNS1035_LABEL,
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    EC2_LAUNCH_TEMPLATE,
+    EKS_NODEGROUP,
+    IAM_POLICY,
+    IAM_ROLE,
+    KMS_ALIAS,
+    LABEL_VALUE,
+    PGVECTOR_TESTED,
+    S3_BUCKET,
+    VECTOR_INDEX,
+    NameLimit,
+)
+from ..catalog.runtimes import format_problem, runtime_for
+from ..data.names import IdentifierError, check_identifier, index_name, tenant_identifier
+from ..tags import mandatory_tags
+from .errors import format_path
+from .hosts import CANARY_TAGS, host_problems, longest_model_name, model_hosts, short_forms
+from .model import TenantSpec
+from .platform import PlatformSettings
+
+Report = Callable[..., None]
+
+
+def rules() -> tuple[Callable[[TenantSpec, PlatformSettings, str | None, Report], None], ...]:
+    return (_kubernetes_names, _hosts, _own_hosts, _aws_names, _vector_namespaces, _formats)
+
+
+def _limit(report: Report, path: str, code: str, limit: NameLimit, name: str, what: str) -> bool:
+    """Report ``name`` at ``path`` when ``limit`` refuses it; True when it was refused."""
+    problems = limit.problems(name)
+    if problems:
+        report(
+            path,
+            code,
+            f"gives the {what} {name!r}, which is refused: {'; '.join(problems)} "
+            f"({limit.what}; {limit.source})",
+            None,
+            f"a {what} of {limit.accepted}, at most {limit.max_length} characters",
+        )
+    return bool(problems)
+
+
+def _kubernetes_names(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """The namespace, the InferenceServices and the Knative Services KServe creates for
+    them, the inference ServiceAccount, and the label values taken from the file (the
+    mandatory cost-allocation labels carry the cost center)."""
+    name = spec.metadata.name
+    _limit(report, "metadata.name", "name_too_long", DNS1123_LABEL, name, "namespace name")
+    _limit(
+        report,
+        "metadata.name",
+        "name_too_long",
+        DNS1123_SUBDOMAIN,
+        f"{name}-inference",
+        "ServiceAccount name",
+    )
+    # the mandatory labels whose values come from the file, at the field they come from
+    source = {
+        spec.metadata.cost_center: "metadata.costCenter",
+        spec.spec.tier: "spec.tier",
+        name: "metadata.name",
+    }
+    mandatory = mandatory_tags(
+        tenant=name,
+        cost_center=spec.metadata.cost_center,
+        tier=spec.spec.tier,
+        environment=platform.environment,
+    )
+    labels: list[tuple[str, str, str]] = [
+        (source[v], k, v) for k, v in mandatory.items() if v in source
+    ]
+    labels += [
+        (format_path(("metadata", "labels", k)), k, v) for k, v in spec.metadata.labels.items()
+    ]
+    for i, m in enumerate(spec.spec.models):
+        base = f"spec.models[{i}]"
+        labels.append((f"{base}.name", "tenantry.dev/model", m.name))
+        for route in (m.name, f"{m.name}-predictor"):
+            what = "InferenceService name" if route == m.name else "Knative Service name"
+            if _limit(report, f"{base}.name", "name_too_long", DNS1035_LABEL, route, what):
+                break
+    for i, ng in enumerate(spec.spec.node_groups):
+        labels.append((f"spec.nodeGroups[{i}].name", "tenantry.dev/node-group", ng.name))
+    for path, key, value in labels:
+        _limit(report, path, "label_value_invalid", LABEL_VALUE, value, f"label {key!r} value")
+
+
+def _hosts(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
+    """Every host each model gets (:func:`tenantry.spec.hosts.model_hosts`) within DNS's
+    limits: Knative refuses a Route whose domain has a label over 63 characters or is over
+    253 characters, so the InferenceService would never become Ready."""
+    tenant, ingress = spec.metadata.name, platform.ingress
+    budget = longest_model_name(tenant, ingress)
+    for i, m in enumerate(spec.spec.models):
+        bad = [(h, p) for h in model_hosts(m.name, tenant, ingress) for p in host_problems(h.name)]
+        if not bad:
+            continue
+        host, problem = bad[0]
+        more = f" ({len(bad) - 1} more problem(s) in its other hosts)" if len(bad) > 1 else ""
+        tags = "/".join(CANARY_TAGS)
+        if budget:
+            path = f"spec.models[{i}].name"
+            accepted = (
+                f"a model name of at most {budget} characters in tenant {tenant!r} with ingress "
+                f"domain {ingress.domain!r} (every model keeps room for the canary tags {tags})"
+            )
+            value = m.name
+        else:
+            path = "metadata.name"
+            accepted = (
+                f"a shorter tenant name (or ingress domain {ingress.domain!r}): not even a "
+                "one-letter model name fits"
+            )
+            value = tenant
+        report(
+            path,
+            "host_too_long",
+            f"gives the {host.describe()} {host.name!r}: {problem}; Knative refuses the "
+            f"route, so the InferenceService would never become Ready{more}",
+            value,
+            accepted,
+        )
+
+
+def _own_hosts(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """Two models of one tenant must not share a host or a route name: model ``a-predictor``
+    would take the predictor route of model ``a``, model ``prev-a`` the canary tag route of
+    ``a`` (the Kubernetes Services of the same name collide too)."""
+    tenant, ingress = spec.metadata.name, platform.ingress
+    owner: dict[str, tuple[int, str]] = {}
+    reported: set[tuple[int, int]] = set()
+    for i, m in enumerate(spec.spec.models):
+        for h in model_hosts(m.name, tenant, ingress):
+            for name in (h.name, *short_forms(h)):
+                j, other = owner.setdefault(name, (i, m.name))
+                if j == i or (j, i) in reported:
+                    continue
+                reported.add((j, i))
+                report(
+                    f"spec.models[{i}].name",
+                    "host_collision",
+                    f"gives the {h.describe()} {name!r}, which model {other!r} "
+                    f"(spec.models[{j}]) gets too: their routes and Services would collide",
+                    m.name,
+                    "a model name that is not another model's name plus '-predictor' or a "
+                    "canary tag",
+                )
+
+
+def _aws_names(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """The bucket, roles, permissions boundary, key alias and node groups, named as
+    :class:`tenantry.aws.names.TenantNames` names them."""
+    tenant = spec.metadata.name
+    try:
+        names = TenantNames(tenant, platform.account_id, spec.spec.region)
+    except ValueError as exc:
+        report(
+            "metadata.name",
+            "name_invalid_for_aws",
+            f"cannot name the tenant's AWS resources: {exc}",
+            tenant,
+            "a tenant name without '--'",
+        )
+        return
+    checks: Iterable[tuple[NameLimit, str, str]] = (
+        (S3_BUCKET, names.bucket_name, "S3 bucket name"),
+        (IAM_ROLE, names.role_name("inference"), "IAM role name"),
+        (IAM_ROLE, names.role_name("admin"), "IAM role name"),
+        (IAM_POLICY, names.boundary_name, "IAM permissions boundary name"),
+        (KMS_ALIAS, names.key_alias, "KMS alias"),
+    )
+    for limit, value, what in checks:
+        _limit(report, "metadata.name", "name_too_long", limit, value, what)
+    for i, ng in enumerate(spec.spec.node_groups):
+        group = node_group_name(tenant, ng.name)
+        path = f"spec.nodeGroups[{i}].name"
+        if not _limit(report, path, "name_too_long", EKS_NODEGROUP, group, "EKS node group name"):
+            _limit(report, path, "name_too_long", EC2_LAUNCH_TEMPLATE, group, "launch template")
+
+
+def _vector_namespaces(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """SQL names of the tenant's schema, role, tables and indexes, and pgvector's index
+    limits for the metric and column type the pgvector backend uses (an HNSW index on a
+    ``vector`` column)."""
+    if spec.spec.vector_namespaces:
+        try:
+            tenant_identifier(spec.metadata.name)
+        except IdentifierError as exc:
+            report("metadata.name", "name_invalid_for_sql", str(exc), spec.metadata.name)
+    idx = VECTOR_INDEX
+    for i, ns in enumerate(spec.spec.vector_namespaces):
+        base = f"spec.vectorNamespaces[{i}]"
+        try:
+            check_identifier("vectorNamespaces.name", ns.name)
+            index_name(ns.name)
+        except IdentifierError as exc:
+            report(f"{base}.name", "name_invalid_for_sql", exc.reason, ns.name)
+        if ns.metric not in idx.opclasses:
+            report(
+                f"{base}.metric",
+                "vector_metric_unsupported",
+                f"pgvector's {idx.method} index on {idx.column_type} has no operator class "
+                f"for it ({idx.source})",
+                ns.metric,
+                ", ".join(sorted(idx.opclasses)),
+            )
+        elif ns.dimension > idx.max_dimensions:
+            report(
+                f"{base}.dimension",
+                "vector_dimension_unindexable",
+                f"is more than pgvector's {idx.method.upper()} index takes on a "
+                f"{idx.column_type} column with {ns.metric} ({idx.opclasses[ns.metric]}): "
+                f"the table could be created but not its index (pgvector {PGVECTOR_TESTED}; "
+                f"{idx.source})",
+                ns.dimension,
+                f"1..{idx.max_dimensions}",
+            )
+
+
+def _formats(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """Each model's format is loadable by the Triton image of the runtime that serves it;
+    a runtime pinned to an image that no longer moves is a warning."""
+    for i, m in enumerate(spec.spec.models):
+        problem = format_problem(m.format)
+        if problem is not None:
+            report(
+                f"spec.models[{i}].format",
+                "format_unservable",
+                f"no runtime can load it: {problem}",
+                m.format,
+                "a format whose runtime ships its backend",
+            )
+            continue
+        rt = runtime_for(m.format)
+        if rt.frozen:
+            pin = (
+                ""
+                if platform.image_digest(rt.digest_setting)
+                else f"; the platform needs {rt.digest_setting} set to deploy it"
+            )
+            report(
+                f"spec.models[{i}].format",
+                "format_frozen_runtime",
+                f"is served by {rt.name} ({rt.image.image}): {rt.frozen}{pin}; convert the "
+                "model to ONNX or TensorRT to follow Triton's updates",
+                m.format,
+                "onnx, pytorch, tensorrt or python for a maintained runtime",
+                "warning",
+            )

@@ -1,0 +1,156 @@
+"""Rules across tenant files: what no single file can know (pure).
+
+- ``name_duplicate``: two files declare the same tenant (each file is told where the other
+  is, with its line);
+- ``namespace_is_tenant``: a tenant's ``access.allowedNamespaces`` names another tenant's
+  namespace, in either order (the other tenant's workloads would become trusted callers; a
+  new tenant could take a name another tenant trusts);
+- ``host_collision``: two models of different tenants get the same host
+  (:func:`tenantry.spec.hosts.model_hosts`; e.g. model ``fraud-detector`` of ``acme`` and
+  model ``fraud`` of ``detector-acme`` both get ``fraud-detector-acme.<domain>``): the
+  ingress could route one tenant's callers to the other's model.
+
+Each finding is reported in both files, so whichever changed is told, and both stay
+refused until one of them changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from yaml.nodes import Node
+
+from .errors import Problem, parse_path
+from .hosts import Host, model_hosts, short_forms
+from .model import TenantSpec
+from .platform import PlatformSettings
+from .yamlio import compose, line_of
+
+At = Callable[[str, str], str]  # (file, field path) -> "file:line"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One structurally valid tenant file."""
+
+    file: str
+    text: str
+    spec: TenantSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+def registry_problems(entries: Sequence[Entry], platform: PlatformSettings) -> list[Problem]:
+    """Every cross-file problem of ``entries``, with lines."""
+
+    texts = {e.file: e.text for e in entries}
+    trees: dict[str, Node | None] = {}
+
+    def line(file: str, path: str) -> int | None:
+        if file not in trees:
+            trees[file] = compose(texts[file])
+        return line_of(trees[file], parse_path(path))
+
+    def at(file: str, path: str) -> str:
+        n = line(file, path)
+        return f"{file}:{n}" if n else file
+
+    out: list[Problem] = []
+    out += _duplicates(entries, at)
+    out += _callers(entries, at)
+    out += _hosts(entries, platform, at)
+    return [replace(p, line=line(p.file, p.path)) for p in out]
+
+
+def _duplicates(entries: Sequence[Entry], at: At) -> list[Problem]:
+    by_name: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_name[e.name].append(e)
+    out = []
+    for name, group in sorted(by_name.items()):
+        if len(group) < 2:
+            continue
+        for e in group:
+            others = ", ".join(at(o.file, "metadata.name") for o in group if o is not e)
+            out.append(
+                Problem(
+                    e.file,
+                    "metadata.name",
+                    "name_duplicate",
+                    f"tenant name is also declared in {others}",
+                    name,
+                    "a name unique across the registry",
+                )
+            )
+    return out
+
+
+def _callers(entries: Sequence[Entry], at: At) -> list[Problem]:
+    by_name = {e.name: e for e in entries}
+    out = []
+    for e in entries:
+        for i, ns in enumerate(e.spec.spec.access.allowed_namespaces):
+            other = by_name.get(ns)
+            if other is None or other.name == e.name:
+                continue
+            path = f"spec.access.allowedNamespaces[{i}]"
+            out.append(
+                Problem(
+                    e.file,
+                    path,
+                    "namespace_is_tenant",
+                    f"is the namespace of tenant {ns!r} ({at(other.file, 'metadata.name')}): "
+                    f"every workload of that tenant would be a trusted caller of {e.name!r}",
+                    ns,
+                    "a namespace that is no tenant's (a tenant's own applications run in a "
+                    "namespace of their own)",
+                )
+            )
+            out.append(
+                Problem(
+                    other.file,
+                    "metadata.name",
+                    "namespace_is_tenant",
+                    f"is listed as a trusted caller namespace of tenant {e.name!r} "
+                    f"({at(e.file, path)}): every workload of this tenant would be a "
+                    f"trusted caller of {e.name!r}",
+                    ns,
+                    "a name no other tenant lists in spec.access.allowedNamespaces",
+                )
+            )
+    return out
+
+
+def _hosts(entries: Sequence[Entry], platform: PlatformSettings, at: At) -> list[Problem]:
+    owners: dict[str, list[tuple[Entry, int, Host]]] = defaultdict(list)
+    for e in entries:
+        for i, m in enumerate(e.spec.spec.models):
+            for h in model_hosts(m.name, e.name, platform.ingress):
+                for name in (h.name, *short_forms(h)):
+                    owners[name].append((e, i, h))
+    out = []
+    seen: set[tuple[str, int, str, int]] = set()
+    for name, holders in sorted(owners.items()):
+        for e, i, h in holders:
+            for o, j, g in holders:
+                if o.name == e.name or (e.file, i, o.file, j) in seen:
+                    continue
+                seen.add((e.file, i, o.file, j))
+                path = f"spec.models[{j}].name"
+                out.append(
+                    Problem(
+                        e.file,
+                        f"spec.models[{i}].name",
+                        "host_collision",
+                        f"gives the {h.describe()} {name!r}, which model {g.model!r} of tenant "
+                        f"{o.name!r} ({at(o.file, path)}) gets too: the ingress could route one "
+                        "tenant's requests to the other's model",
+                        h.model,
+                        "a model name whose hosts no other tenant's model has",
+                    )
+                )
+    return out

@@ -1,0 +1,181 @@
+"""Rules whose limits belong to other systems (tenantry.spec.downstream): each case of
+issue 16 and the others of its class, at the validation layer, with file, line and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenantry.catalog import runtimes
+from tenantry.spec import PlatformSettings, Problem
+from tenantry.spec.platform import Ingress
+
+from .helpers import Doc, codes, problems_for, variant
+
+
+def _model(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "format": "onnx",
+        "version": "1",
+        "inputs": [{"name": "x", "dataType": "FP32", "dims": [4]}],
+        "outputs": [{"name": "y", "dataType": "FP32", "dims": [1]}],
+        **extra,
+    }
+
+
+def _renamed(d: Doc, name: str) -> None:
+    d["metadata"]["name"] = name
+    d["spec"]["access"]["allowedNamespaces"] = []
+
+
+def one(problems: list[Problem], code: str) -> Problem:
+    (p,) = [p for p in problems if p.code == code]
+    return p
+
+
+def test_vector_dimension_beyond_the_hnsw_index_is_an_error_with_its_line(
+    platform: PlatformSettings,
+) -> None:
+    d = variant("acme", lambda d: d["spec"]["vectorNamespaces"][0].update(dimension=4000))
+    p = one(problems_for(d, platform), "vector_dimension_unindexable")
+    assert p.path == "spec.vectorNamespaces[0].dimension"
+    assert p.value == 4000 and p.accepted == "1..2000"
+    assert p.line is not None and "pgvector" in p.message and "HNSW" in p.message
+    ok = variant("acme", lambda d: d["spec"]["vectorNamespaces"][0].update(dimension=2000))
+    assert not codes(problems_for(ok, platform))
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2", "inner_product"])
+def test_the_dimension_limit_holds_for_every_metric(
+    platform: PlatformSettings, metric: str
+) -> None:
+    d = variant(
+        "acme",
+        lambda d: d["spec"]["vectorNamespaces"][0].update(dimension=2001, metric=metric),
+    )
+    assert ("vector_dimension_unindexable", "spec.vectorNamespaces[0].dimension") in codes(
+        problems_for(d, platform)
+    )
+
+
+def test_the_issue_model_and_tenant_make_a_64_character_host_label(
+    platform: PlatformSettings,
+) -> None:
+    def change(d: Doc) -> None:
+        _renamed(d, "research-group")
+        d["spec"]["models"][0]["name"] = "multilingual-sentiment-classifier-large"
+
+    p = one(problems_for(variant("acme", change), platform), "host_too_long")
+    assert p.path == "spec.models[0].name"
+    assert p.value == "multilingual-sentiment-classifier-large"
+    assert "multilingual-sentiment-classifier-large-predictor-research-group" in p.message
+    assert "more than 63" in p.message
+    # latest-<model>-predictor-research-group must fit 63: 7 + n + 25 <= 63
+    assert p.accepted is not None and "at most 31 characters" in p.accepted
+    assert p.line is not None
+
+
+def test_canary_tag_hosts_count_even_before_a_canary(platform: PlatformSettings) -> None:
+    """Model name of 32 in research-group: the predictor host label fits (57), prev- too
+    (62), latest- does not (64), and no canary is declared."""
+
+    def change(d: Doc) -> None:
+        _renamed(d, "research-group")
+        d["spec"]["models"][1]["name"] = "m" * 32
+        assert "canary" not in d["spec"]["models"][1]
+
+    p = one(problems_for(variant("acme", change), platform), "host_too_long")
+    assert p.path == "spec.models[1].name"
+    assert "canary tag 'latest' route" in p.message
+
+
+def test_the_platform_ingress_domain_and_template_change_the_budget(
+    platform: PlatformSettings,
+) -> None:
+    d = variant("acme", lambda d: d["spec"]["models"][0].update(name="m" * 40))
+    assert not codes(problems_for(d, platform))
+    long_domain = platform.model_copy(
+        update={"ingress": Ingress(domain=".".join(["d" * 63] * 3) + ".example")}
+    )
+    assert ("host_too_long", "spec.models[0].name") in codes(problems_for(d, long_domain))
+    dotted = platform.model_copy(
+        update={"ingress": Ingress(domain_template="{{.Name}}.{{.Namespace}}.{{.Domain}}")}
+    )
+    longer = variant("acme", lambda d: d["spec"]["models"][0].update(name="m" * 40))
+    assert not codes(problems_for(longer, dotted))
+
+
+@pytest.mark.parametrize(
+    "name", ["istio-system", "knative-serving", "kserve", "cert-manager", "kube-flannel"]
+)
+def test_namespaces_of_the_platform_and_its_prerequisites_are_reserved(
+    platform: PlatformSettings, name: str
+) -> None:
+    p = one(problems_for(variant("acme", lambda d: _renamed(d, name)), platform), "name_reserved")
+    assert p.path == "metadata.name" and p.value == name and p.line == 4
+
+
+def test_every_namespace_the_platform_settings_name_is_reserved(
+    platform: PlatformSettings,
+) -> None:
+    d = variant("acme", lambda d: _renamed(d, "mesh-gateways"))
+    assert not codes(problems_for(d, platform))
+    moved = platform.model_copy(update={"gateway_namespace": "mesh-gateways"})
+    p = one(problems_for(d, moved), "name_reserved")
+    assert "gatewayNamespace" in p.message
+
+
+def test_cost_center_over_the_label_value_limit(platform: PlatformSettings) -> None:
+    d = variant("acme", lambda d: d["metadata"].update(costCenter="C" * 64))
+    p = one(problems_for(d, platform), "label_value_invalid")
+    assert p.path == "metadata.costCenter" and "64 characters, more than 63" in p.message
+
+
+def test_node_group_name_over_the_eks_limit(platform: PlatformSettings) -> None:
+    def change(d: Doc) -> None:
+        _renamed(d, "u" * 30)
+        d["spec"]["nodeGroups"][0]["name"] = "g" * 30
+
+    p = one(problems_for(variant("umbrella", change), platform), "name_too_long")
+    assert p.path == "spec.nodeGroups[0].name"
+    assert "EKS managed node group name" in p.message
+
+
+def test_a_tenant_name_aws_cannot_use_is_an_error_not_a_crash(platform: PlatformSettings) -> None:
+    p = one(
+        problems_for(variant("acme", lambda d: _renamed(d, "ac--me")), platform),
+        "name_invalid_for_aws",
+    )
+    assert p.path == "metadata.name" and "bucket" in p.message
+
+
+def test_tensorflow_is_served_by_the_frozen_runtime_with_a_warning(
+    platform: PlatformSettings,
+) -> None:
+    d = variant("umbrella", lambda d: None)
+    p = one(problems_for(d, platform, "umbrella"), "format_frozen_runtime")
+    assert p.severity == "warning" and p.path == "spec.models[1].format"
+    assert "25.02" in p.message
+
+
+def test_a_format_whose_runtime_lacks_the_backend_is_an_error(
+    platform: PlatformSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What validation said before the TensorFlow runtime existed: no backend, no model."""
+    main = runtimes.ServingRuntime(
+        "kserve-tritonserver",
+        runtimes.TRITON,
+        ("onnx", "pytorch", "tensorflow"),
+        "tritonImageDigest",
+    )
+    monkeypatch.setattr(runtimes, "RUNTIMES", (main,))
+    p = one(problems_for(variant("umbrella", lambda d: None), platform), "format_unservable")
+    assert p.path == "spec.models[1].format"
+    assert "ships no 'tensorflow' backend" in p.message
+
+
+def test_model_names_stay_within_the_knative_service_name(platform: PlatformSettings) -> None:
+    d = variant("globex", lambda d: d["spec"]["models"].append(_model("a" * 40)))
+    assert not [c for c in codes(problems_for(d, platform)) if c[0] == "name_too_long"]

@@ -1,0 +1,62 @@
+"""The platform stack config: every problem names the file, line and field (one line each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tenantry.spec.platform import PlatformError, load_platform, platform_problem
+from tests.conftest import STACKS
+
+TEXT = (STACKS / "Pulumi.platform.yaml").read_text()
+
+
+def settings_dir(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "Pulumi.platform.yaml").write_text(text)
+    return tmp_path
+
+
+def problems(stacks: Path) -> list[tuple[int | None, str, str]]:
+    with pytest.raises(PlatformError) as info:
+        load_platform(stacks)
+    assert all("\n" not in p.render() for p in info.value.problems)
+    return [(p.line, p.path, p.code) for p in info.value.problems]
+
+
+def test_every_bad_field_with_its_line(tmp_path: Path) -> None:
+    text = TEXT.replace('accountId: "111122223333"', 'accountId: "1111"').replace(
+        "maxNodes: 8", "maxNodes: 0"
+    )
+    assert problems(settings_dir(tmp_path, text)) == [
+        (7, "tenantry:platform.accountId", "string_pattern_mismatch"),
+        (16, "tenantry:platform.sharedPools[0].maxNodes", "greater_than_equal"),
+    ]
+
+
+def test_unknown_field_and_bad_template(tmp_path: Path) -> None:
+    text = TEXT.replace(
+        "    gatewayNamespace: istio-system\n",
+        "    gatewayNamespace: istio-system\n    gatewayNamespaces: x\n"
+        "    ingress: {domainTemplate: '{{.Name}}.{{.Domain}}'}\n",
+    )
+    found = problems(settings_dir(tmp_path, text))
+    assert (23, "tenantry:platform.gatewayNamespaces", "extra_forbidden") in found
+    assert (24, "tenantry:platform.ingress", "value_error") in found
+
+
+def test_missing_file_bad_yaml_and_missing_key(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nowhere") == [(None, "", "not_found")]
+    assert problems(settings_dir(tmp_path, "config:\n  a: [\n")) == [(3, "", "yaml_invalid")]
+    assert problems(settings_dir(tmp_path, "config:\n  aws:region: x\n")) == [
+        (2, "tenantry:platform", "missing")
+    ]
+
+
+def test_a_problem_about_a_settings_field_gets_its_line() -> None:
+    p = platform_problem(STACKS, "sharedPools[1].maxNodes", "x", "too small", 4)
+    assert (p.file, p.line, p.path) == (
+        str(STACKS / "Pulumi.platform.yaml"),
+        20,
+        "tenantry:platform.sharedPools[1].maxNodes",
+    )

@@ -1,0 +1,195 @@
+"""The one verdict (tenantry.pipeline.check): the fleet's GPU plan, stack configs and
+rollouts, each at the field and line it is about; and every later step refuses what it
+refuses (the issue's node-group case: validate and plan passed, render platform failed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tenantry.cli.main import main
+from tenantry.engine import record_platform
+from tenantry.pipeline import BaseRef, DeployedModel, base_models, check
+from tenantry.spec import PlatformSettings, SpecError
+from tests.conftest import ROOT, TENANTS
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    tenants, stacks = tmp_path / "tenants", tmp_path / "stacks"
+    shutil.copytree(TENANTS, tenants, ignore=shutil.ignore_patterns("*.json"))
+    shutil.copytree(ROOT / "stacks", stacks, ignore=shutil.ignore_patterns("__pycache__"))
+    return tenants, stacks
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def errors(tenants: Path, stacks: Path, platform: PlatformSettings) -> list[tuple[str, str]]:
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    return [(p.code, p.path) for p in reg.problems if p.severity == "error"]
+
+
+def test_a_node_group_too_small_to_spread_replicas_is_refused_at_its_max_size(
+    dirs: tuple[Path, Path], platform: PlatformSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: a dedicated node group of maxSize 1 and a model with minReplicas 2: the
+    planner spreads the replicas over two nodes, so the platform cannot render."""
+    tenants, stacks = dirs
+    umbrella = tenants / "umbrella.yaml"
+    edit(umbrella, "      minSize: 2\n      maxSize: 3\n", "      minSize: 1\n      maxSize: 1\n")
+    edit(
+        umbrella,
+        "      minReplicas: 4\n      maxReplicas: 8\n",
+        "      minReplicas: 2\n      maxReplicas: 2\n",
+    )
+    edit(umbrella, '"3g.40gb": 16', '"3g.40gb": 4')
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    (p,) = [p for p in reg.problems if p.severity == "error"]
+    assert (p.file, p.code, p.path) == (
+        str(umbrella),
+        "node_group_too_small",
+        "spec.nodeGroups[0].maxSize",
+    )
+    lines = umbrella.read_text().splitlines()
+    first_max_size = 1 + next(i for i, t in enumerate(lines) if "maxSize:" in t)
+    assert p.line == first_max_size and p.value == 1
+    assert p.accepted is not None and ">= 2" in p.accepted
+    assert "umbrella" not in reg.tenants
+    # validate, plan and render platform agree
+    d = ["--tenants", str(tenants), "--stacks", str(stacks)]
+    assert main(["validate", str(tenants), "--stacks", str(stacks)]) == 1
+    assert main(["plan", *d]) == 1
+    assert main(["render", "platform", "--out", str(tenants.parent / "out"), *d]) == 1
+    assert "spec.nodeGroups[0].maxSize" in capsys.readouterr().err
+    with pytest.raises(SpecError):
+        record_platform(tenants, stacks)
+
+
+def test_a_shared_pool_too_small_is_refused_at_the_platform_setting(
+    dirs: tuple[Path, Path], platform: PlatformSettings
+) -> None:
+    tenants, stacks = dirs
+    edit(stacks / "Pulumi.platform.yaml", "maxNodes: 8", "maxNodes: 1")
+    from tenantry.spec import load_platform
+
+    small = load_platform(stacks)
+    reg = check([tenants], small, stacks_dir=stacks, tenants_dir=tenants)
+    (p,) = [p for p in reg.problems if p.severity == "error"]
+    config = (stacks / "Pulumi.platform.yaml").read_text().splitlines()
+    max_nodes = 1 + next(i for i, t in enumerate(config) if "maxNodes: 1" in t)
+    assert (p.file, p.path, p.code, p.line) == (
+        str(stacks / "Pulumi.platform.yaml"),
+        "tenantry:platform.sharedPools[0].maxNodes",
+        "shared_pool_too_small",
+        max_nodes,
+    )
+    assert "acme" in p.message and "initech" in p.message  # the tenants on the pool
+    # the tenants' own files are fine: they still render; the platform does not
+    assert {"acme", "globex", "initech", "umbrella"} == set(reg.tenants)
+
+
+def test_platform_names_beyond_aws_limits(dirs: tuple[Path, Path]) -> None:
+    tenants, stacks = dirs
+    edit(stacks / "Pulumi.platform.yaml", "environment: prod", "environment: " + "e" * 40)
+    edit(stacks / "Pulumi.platform.yaml", "- name: h100", "- name: " + "p" * 40)
+    edit(stacks / "Pulumi.platform.yaml", "pool: h100", "pool: " + "p" * 40)  # the shared LLM's
+    from tenantry.spec import load_platform
+
+    found = errors(tenants, stacks, load_platform(stacks))
+    # tenantry-platform-<env>-vectors is over RDS's 63; <env>-h100 over EKS's 63
+    assert ("name_too_long", "tenantry:platform.environment") in found
+    assert ("name_too_long", "tenantry:platform.sharedPools[0].name") in found
+
+
+def test_missing_and_stale_stack_configs_are_warnings_naming_the_command(
+    dirs: tuple[Path, Path], platform: PlatformSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(dirs[0].parent)  # the configs name tenants/<name>.yaml
+    tenants, stacks = Path("tenants"), Path("stacks")
+    (stacks / "Pulumi.globex.yaml").unlink()
+    edit(stacks / "Pulumi.acme.yaml", "CC-1042", "CC-0000")
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    found = {(Path(p.file).name, p.code) for p in reg.problems if p.code.startswith("stack_")}
+    assert found == {("globex.yaml", "stack_config_missing"), ("acme.yaml", "stack_config_stale")}
+    assert all(
+        "tenantry stacks --write" in p.message and p.severity == "warning"
+        for p in reg.problems
+        if p.code.startswith("stack_")
+    )
+
+
+def _base(tenants: Path) -> BaseRef:
+    return BaseRef("main", base_models({p.name: p.read_bytes() for p in tenants.glob("*.yaml")}))
+
+
+def test_a_canary_on_a_first_deployment_is_refused_with_a_base(
+    dirs: tuple[Path, Path], platform: PlatformSettings
+) -> None:
+    """Issue 16: KServe gives the first revision all the traffic, so a brand-new model's
+    '10% canary' would serve everything."""
+    tenants, stacks = dirs
+    base = _base(tenants)
+    globex = tenants / "globex.yaml"
+    doc = yaml.safe_load(globex.read_text())
+    new = {
+        **doc["spec"]["models"][1],
+        "name": "sentiment",
+        "canary": {"version": "2", "trafficPercent": 10},
+    }
+    doc["spec"]["models"].append(new)
+    globex.write_text(yaml.safe_dump(doc, sort_keys=False))
+    reg = check([tenants], platform, stacks_dir=stacks, base=base)
+    (p,) = [p for p in reg.problems if p.severity == "error"]
+    assert (p.code, p.path) == ("canary_first_deployment", "spec.models[2].canary")
+    assert "100%" in p.message and p.line is not None
+    # without a base nothing can know what runs: the same file is accepted
+    assert not [p for p in check([tenants], platform).problems if p.severity == "error"]
+
+
+def test_a_canary_whose_stable_version_does_not_run_at_the_base(
+    dirs: tuple[Path, Path], platform: PlatformSettings
+) -> None:
+    tenants, _ = dirs
+    base = _base(tenants)
+    assert base.tenants["acme"]["fraud-detector"] == DeployedModel("12", "13")
+    acme = tenants / "acme.yaml"
+    edit(acme, 'version: "12"', 'version: "14"')
+    edit(acme, 'canary: {version: "13"', 'canary: {version: "15"')
+    reg = check([tenants], platform, base=base)
+    codes = [(p.code, p.path) for p in reg.problems if p.severity == "error"]
+    assert codes == [("canary_stable_not_deployed", "spec.models[0].canary")]
+    # moving the canary on while the same stable version runs is fine
+    edit(acme, 'version: "14"', 'version: "12"')
+    assert not [p for p in check([tenants], platform, base=base).problems if p.severity == "error"]
+
+
+def test_validate_takes_the_base_from_git(
+    dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import git
+
+    tenants, _ = dirs
+    root = tenants.parent
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    monkeypatch.chdir(root)
+    globex = tenants / "globex.yaml"
+    edit(
+        globex,
+        "    - name: language-id\n",
+        '    - name: language-id\n      canary: {version: "2", trafficPercent: 5}\n',
+    )
+    edit(globex, "    - name: language-id\n      canary", "    - name: lang\n      canary")
+    assert main(["validate", "tenants", "--stacks", "stacks", "--base", "main"]) == 1
+    err = capsys.readouterr().err
+    assert "spec.models[1].canary: model 'lang' does not run at main" in err
+    assert main(["validate", "tenants", "--stacks", "stacks", "--base", "nope"]) == 2
+    assert "unknown git ref 'nope'" in capsys.readouterr().err
