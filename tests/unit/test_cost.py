@@ -116,20 +116,20 @@ def test_cost_command_formats(
     assert main(["cost", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella"}
-    # finance sees the CPU-only capacity as a $0 row that says it is not priced
-    (cpu,) = [r for r in rows if r["tenant"] == "globex" and r["item"] == "cpu-nodes"]
-    assert (cpu["monthly_usd_min"], cpu["monthly_usd_max"], cpu["priced"]) == (
-        "0.0",
-        "0.0",
-        "False",
+    # finance sees the CPU-only capacity, priced per vCPU of the general nodes
+    (cpu,) = [r for r in rows if r["tenant"] == "globex" and r["item"].startswith("cpu-nodes")]
+    assert (cpu["item"], cpu["monthly_usd_max"], cpu["priced"]) == (
+        "cpu-nodes m7i.xlarge",
+        str(round(2 * 0.2016 / 4 * HOURS_PER_MONTH, 2)),
+        "True",
     )
-    assert cpu["detail"].startswith("CPU not priced")
     assert main(["cost"]) == 0
     assert capsys.readouterr().out.splitlines()[-2].startswith("TOTAL")
 
 
 def test_every_tenant_has_a_row_even_without_priced_capacity(tenants, platform) -> None:  # type: ignore[no-untyped-def]
-    """Issue 16: a CPU-only tenant showed $0-$0 and had no line in the CSV."""
+    """Issue 16: a CPU-only tenant showed $0-$0 and had no line in the CSV. Its CPU is priced
+    now; where the catalog has no price the row says so instead of $0."""
     from dataclasses import replace
 
     from tenantry.cli.cost import money_range, rows
@@ -137,9 +137,14 @@ def test_every_tenant_has_a_row_even_without_priced_capacity(tenants, platform) 
     globex = tenants["globex"]
     cpu_only = replace(globex, models=tuple(m for m in globex.models if m.gpu is None))
     cost = estimate(cpu_only, platform)
+    assert money_range(cost) == "$36.79-$73.58"
+    unpriced = platform.model_copy(
+        update={"cluster": platform.cluster.model_copy(update={"system_instance_type": "x9.huge"})}
+    )
+    cost = estimate(cpu_only, unpriced)
     assert money_range(cost) == "CPU not priced"
     assert [(r["item"], r["monthly_usd_max"], r["priced"]) for r in rows(cost)] == [
-        ("cpu-nodes", 0.0, False)
+        ("cpu-nodes x9.huge", 0.0, False)
     ]
     empty = estimate(replace(globex, models=()), platform)
     assert [(r["item"], r["monthly_usd_max"]) for r in rows(empty)] == [("none", 0.0)]
