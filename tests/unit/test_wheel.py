@@ -31,7 +31,6 @@ SCRATCH_TEST = """
 from pathlib import Path
 
 import tenantry
-from components.naming import stack_name
 from tenantry import Tenant, TenantArgs, load_platform, load_tenant
 from tenantry.testing import platform_inputs, record
 
@@ -40,6 +39,7 @@ HERE = Path(__file__).resolve().parents[1]
 
 def test_own_components_and_tenantry_side_by_side() -> None:
     import components
+    from components.naming import stack_name
 
     assert Path(components.__file__).parent == HERE / "components"
     assert "site-packages" in tenantry.__file__
