@@ -100,7 +100,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "17 Kubernetes object(s)" in capsys.readouterr().out
+    assert "16 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}
@@ -122,3 +122,35 @@ def test_render_platform_with_a_broken_config_is_a_usage_error(
     assert main(["render", "platform", "--out", str(out), "--stacks", str(stacks)]) == 2
     assert "tenantry:platform" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_every_namespace_the_platform_uses_is_reserved_for_tenants() -> None:
+    """A tenant is its namespace: one named like a namespace the platform deploys into or
+    patches would put its default-deny policies and quota there (issue 16: istio-system).
+    Every such namespace of the render is on the reserved list validation refuses."""
+    import json
+
+    from tenantry.catalog import namespaces
+    from tenantry.spec import load_platform
+
+    def found(value: object) -> set[str]:
+        if isinstance(value, dict):
+            own = {value["namespace"]} if isinstance(value.get("namespace"), str) else set()
+            return own.union(*(found(v) for v in value.values()))
+        if isinstance(value, list):
+            return set().union(*(found(v) for v in value))
+        return set()
+
+    used: set[str] = set()
+    for path, data in golden_files().items():
+        parts = path.split("/")
+        if parts[0] == "kubernetes" and parts[1] != "_cluster":
+            used.add(parts[1])
+        if path.startswith("kubernetes/_cluster/namespace-"):
+            used.add(yaml.safe_load(data)["metadata"]["name"])
+        if path.startswith("resources/") and path.endswith(".json"):
+            used |= found(json.loads(data))
+    settings = load_platform(ROOT / "stacks")
+    assert used >= {"kserve", "knative-serving", "monitoring", "tenantry-llm", "istio-system"}
+    unreserved = {n for n in used if namespaces.reserved_reason(n, settings.namespaces()) is None}
+    assert unreserved == set()

@@ -179,3 +179,16 @@ def test_a_format_whose_runtime_lacks_the_backend_is_an_error(
 def test_model_names_stay_within_the_knative_service_name(platform: PlatformSettings) -> None:
     d = variant("globex", lambda d: d["spec"]["models"].append(_model("a" * 40)))
     assert not [c for c in codes(problems_for(d, platform)) if c[0] == "name_too_long"]
+
+
+def test_an_own_llm_named_like_a_model(platform: PlatformSettings) -> None:
+    """An own LLM carries the tenantry.dev/model label that selects a model's policies,
+    quotas and metrics: sharing a model's name, it would be selected with that model."""
+
+    def rename(name: str) -> Doc:
+        return variant("initech", lambda d: d["spec"]["llms"][0].update(name=name))
+
+    p = one(problems_for(rename("clinical-ner"), platform), "name_shared_with_model")
+    assert p.path == "spec.llms[0].name" and "spec.models[0].name" in p.message
+    assert p.line is not None and p.value == "clinical-ner"
+    assert not codes(problems_for(rename("notes-llm"), platform))

@@ -22,6 +22,7 @@ KSERVE: Final = "kserve"  # KServe's controller (the platform's kserve chart)
 CERT_MANAGER: Final = "cert-manager"  # cert-manager (the platform's chart: KServe's webhooks)
 GPU_OPERATOR: Final = "gpu-operator"  # NVIDIA GPU operator (the platform's chart)
 MONITORING: Final = "monitoring"  # Prometheus, which scrapes the tenants' metrics ports
+LLM: Final = "tenantry-llm"  # the shared base LLMs (tenantry.k8s.llm_inference_service)
 TENANTRY: Final = {
     "platform": "the name of the platform stack",
     "tenantry": "Tenantry's own name",
@@ -33,6 +34,7 @@ PLATFORM: Final = {
     CERT_MANAGER: "cert-manager's namespace",
     GPU_OPERATOR: "the NVIDIA GPU operator's namespace",
     MONITORING: "the monitoring namespace (Prometheus)",
+    LLM: "the platform's namespace of shared base LLMs",
 }
 SOURCES: Final = (
     "https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/"

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import namespaces
 from ..spec import PlatformSettings, ResolvedTenant
 from ..spec.platform import LlmBaseModel
 from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
@@ -45,7 +46,7 @@ from .labels import GPU_TAINT_KEY, MODEL_LABEL, NODE_GROUP_LABEL, POOL_LABEL, TE
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
-LLM_NAMESPACE = "tenantry-llm"  # the platform's namespace of shared base models
+LLM_NAMESPACE = namespaces.LLM  # the platform's namespace of shared base models
 ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the gateway (issue 17) pins per caller
 BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"
 MAIN_CONTAINER = "main"  # the container KServe's LLMInferenceServiceConfig fills in

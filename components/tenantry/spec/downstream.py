@@ -48,9 +48,10 @@ def _limit(report: Report, path: str, code: str, limit: NameLimit, name: str, wh
     """Report ``name`` at ``path`` when ``limit`` refuses it; True when it was refused."""
     problems = limit.problems(name)
     if problems:
+        too_long = len(name) > limit.max_length
         report(
             path,
-            code,
+            code if too_long or code != "name_too_long" else "name_invalid",
             f"gives the {what} {name!r}, which is refused: {'; '.join(problems)} "
             f"({limit.what}; {limit.source})",
             None,
@@ -63,8 +64,10 @@ def _kubernetes_names(
     spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
 ) -> None:
     """The namespace, the InferenceServices and the Knative Services KServe creates for
-    them, the inference ServiceAccount, and the label values taken from the file (the
-    mandatory cost-allocation labels carry the cost center)."""
+    them (an own LLM's objects are named by KServe's kmeta.ChildName, which hashes a name
+    over 63 characters, from a name that starts with a letter: nothing to check), the
+    inference ServiceAccount, and the label values taken from the file (the mandatory
+    cost-allocation labels carry the cost center; models and LLMs carry their name)."""
     name = spec.metadata.name
     _limit(report, "metadata.name", "name_too_long", DNS1123_LABEL, name, "namespace name")
     _limit(
@@ -100,6 +103,20 @@ def _kubernetes_names(
             what = "InferenceService name" if route == m.name else "Knative Service name"
             if _limit(report, f"{base}.name", "name_too_long", DNS1035_LABEL, route, what):
                 break
+    models = {m.name: i for i, m in enumerate(spec.spec.models)}
+    for i, llm in enumerate(spec.spec.llms):
+        base = f"spec.llms[{i}].name"
+        labels.append((base, "tenantry.dev/model", llm.name))
+        if llm.name in models:
+            report(
+                base,
+                "name_shared_with_model",
+                f"is also spec.models[{models[llm.name]}].name: both would carry the label "
+                "tenantry.dev/model with this value, so the policies, quotas and metrics that "
+                "select one model by it would select both",
+                llm.name,
+                "a name no model of the tenant has",
+            )
     for i, ng in enumerate(spec.spec.node_groups):
         labels.append((f"spec.nodeGroups[{i}].name", "tenantry.dev/node-group", ng.name))
     for path, key, value in labels:
