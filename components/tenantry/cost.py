@@ -4,9 +4,10 @@ Pure. What is priced:
 - dedicated node groups: nodes x instance on-demand price, at ``minSize`` and at ``maxSize``
   (spot node groups are priced on-demand too, as an upper bound, and flagged);
 - the tenant's share of the shared GPU pools: guaranteed MIG compute slices (minReplicas,
-  canary revisions twice) / the GPU's compute slices x the GPU-hour price (instance price / GPUs
-  per instance); at maxReplicas for the burst figure. Isolated tenants get whole GPUs on the
-  shared pool, so their share is rounded up to whole GPUs per pool;
+  canary revisions twice; the tenant's own LLMs at their fixed replicas x devices) / the
+  GPU's compute slices x the GPU-hour price (instance price / GPUs per instance); at
+  maxReplicas for the burst figure. Isolated tenants get whole GPUs on the shared pool, so
+  their share is rounded up to whole GPUs per pool;
 - CPU-only models on the cluster's general nodes: cores x replicas (canary revisions twice)
   x the vCPU-hour price of ``cluster.systemInstanceType`` (instance price / vCPUs), at
   minReplicas and maxReplicas. (A dedicated tenant's CPU-only models run on its own node
@@ -15,7 +16,8 @@ Pure. What is priced:
 The burst figure never goes beyond what the tenant's quotas admit (Kubernetes' ResourceQuota
 refuses the pods beyond them; see :func:`_admitted_by_quota`): the part of the maxReplicas
 demand the quota would never admit is reported per line as ``unreachable_usd``, not counted.
-Not priced: storage, KMS, data transfer, the platform's own nodes.
+Not priced: storage, KMS, data transfer, the platform's own nodes (the shared base LLMs that
+serve the tenants' adapters included).
 
 :func:`model_rates` gives the same prices per model and second, for measured usage
 (:mod:`tenantry.observability`): what one replica holds (GPU equivalents or vCPUs) and what
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 from .catalog import general_instance_types, gpu_models, instance_types
 from .spec import PlatformSettings, ResolvedModel, ResolvedTenant
+from .spec.resolved import ResolvedLlm
 
 HOURS_PER_MONTH = 730.0  # AWS's convention for monthly estimates
 SECONDS_PER_HOUR = 3600.0
@@ -63,14 +66,16 @@ class ModelRates:
         return hourly / SECONDS_PER_HOUR
 
 
-def gpu_share(m: ResolvedModel) -> float:
+def gpu_share(m: ResolvedModel | ResolvedLlm) -> float:
     """GPU equivalents one replica holds: compute slices of its MIG profile / the GPU's
-    (a ``1g.10gb`` on H100-80GB is 1/7), 1 for a whole GPU, 0 for a CPU-only model."""
+    (a ``1g.10gb`` on H100-80GB is 1/7), 1 for a whole GPU (x the devices of an LLM's
+    replica), 0 for a CPU-only model."""
     if m.gpu is None or m.gpu_model is None:
         return 0.0
     gpu = gpu_models()[m.gpu_model]
     profile = gpu.profile(m.gpu)
-    return 1.0 if profile is None else profile.compute_slices / gpu.compute_slices
+    devices = m.gpus if isinstance(m, ResolvedLlm) else 1
+    return devices * (1.0 if profile is None else profile.compute_slices / gpu.compute_slices)
 
 
 def _vcpu_hour(instance_type: str) -> float:
@@ -177,6 +182,11 @@ def estimate(tenant: ResolvedTenant, platform: PlatformSettings) -> TenantCost:
         share[0] += m.min_replicas * m.revisions * per_replica
         share[1] += admitted[m.name] * per_replica
         share[2] += m.max_replicas * m.revisions * per_replica
+    for llm in tenant.llms:  # the tenant's own LLMs: a fixed replica count
+        if llm.target_kind == "shared-pool":
+            held = llm.replicas * gpu_share(llm)
+            for i in range(3):
+                slices[llm.target][i] += held
     for pool_name, (gpus_min, gpus_max, gpus_all) in sorted(slices.items()):
         pool = platform.pool(pool_name)
         assert pool is not None, f"model placed on unknown pool {pool_name}"
@@ -244,6 +254,8 @@ def _admitted_by_quota(tenant: ResolvedTenant) -> dict[str, int]:
     quotas), then the burst of each model in file order, while the quotas last."""
     q = tenant.quotas
     cpu_left, mem_left, gpu_left = q.cpu, q.memory_gib, dict(q.gpus)
+    for llm in tenant.llms:  # own LLMs run all their replicas always
+        gpu_left[llm.gpu] = gpu_left.get(llm.gpu, 0) - llm.replicas * llm.gpus
     out: dict[str, int] = {}
     for m in tenant.models:
         n = m.min_replicas * m.revisions

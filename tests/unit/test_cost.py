@@ -38,9 +38,10 @@ def test_shared_pool_share_by_mig_slices(tenants, platform) -> None:  # type: ig
 def test_isolated_tenants_pay_whole_gpus(tenants, platform) -> None:  # type: ignore[no-untyped-def]
     [line] = estimate(tenants["initech"], platform).lines
     rate = 55.04 / 8
-    # 2 x 3g (6/7) + 1 x 4g (4/7) = 10/7 GPUs -> 2 whole GPUs; at max 6/7 + 8/7 = 2
-    assert line.monthly_usd_min == round(2 * rate * HOURS_PER_MONTH, 2)
-    assert line.monthly_usd_max == round(2 * rate * HOURS_PER_MONTH, 2)
+    # 2 x 3g (6/7) + 1 x 4g (4/7) = 10/7 GPUs, + its own LLM's whole GPU -> 3 whole GPUs;
+    # at max 6/7 + 8/7 + 1 = 3
+    assert line.monthly_usd_min == round(3 * rate * HOURS_PER_MONTH, 2)
+    assert line.monthly_usd_max == round(3 * rate * HOURS_PER_MONTH, 2)
 
 
 def test_cpu_only_models_priced_per_vcpu_of_the_general_nodes(tenants, platform) -> None:  # type: ignore[no-untyped-def]
@@ -164,3 +165,25 @@ def test_the_maximum_stops_at_the_gpu_quota(tenants, platform) -> None:  # type:
     rate = 21.96 / 8 * HOURS_PER_MONTH  # an A100-40GB GPU-month on p4d.24xlarge
     assert capped.unreachable_usd == pytest.approx(7 * 1 / 7 * rate, abs=0.02)  # 7 x 1g.5gb
     assert "max capped by quota" in money_range(capped)
+
+
+def test_an_own_llm_on_a_shared_pool_is_priced_and_counts_against_the_quota(
+    tenants, platform
+) -> None:  # type: ignore[no-untyped-def]
+    """initech's clinical-llm holds one whole H100 of the shared pool all the time: it is
+    in the tenant's share (it was not), and its GPU is taken from the quota first."""
+    from dataclasses import replace
+
+    initech = tenants["initech"]
+    (llm,) = initech.llms
+    assert (llm.target_kind, llm.gpu, llm.replicas, llm.gpus) == ("shared-pool", "gpu", 1, 1)
+    with_llm = estimate(initech, platform)
+    without = estimate(replace(initech, llms=()), platform)
+    gpu_month = round(55.04 / 8 * HOURS_PER_MONTH, 2)
+    assert with_llm.monthly_usd_min == pytest.approx(without.monthly_usd_min + gpu_month, abs=0.02)
+    assert with_llm.monthly_usd_max == pytest.approx(without.monthly_usd_max + gpu_month, abs=0.02)
+    # two replicas of tensor-parallel 2 hold 4 GPUs
+    bigger = replace(initech, llms=(replace(llm, replicas=2, gpus=2),))
+    assert estimate(bigger, platform).monthly_usd_min == pytest.approx(
+        without.monthly_usd_min + 4 * gpu_month, abs=0.05
+    )
