@@ -60,3 +60,15 @@ def test_a_problem_about_a_settings_field_gets_its_line() -> None:
         20,
         "tenantry:platform.sharedPools[1].maxNodes",
     )
+
+
+def test_a_cross_field_check_lands_on_the_field_it_names(tmp_path: Path) -> None:
+    """A model validator reports at its object with the whole object as the value; one whose
+    message names its field (``llmBaseModels[llama-3-8b].pool: ...``) is moved there."""
+    text = TEXT.replace("        pool: h100", "        pool: nope")
+    with pytest.raises(PlatformError) as info:
+        load_platform(settings_dir(tmp_path, text))
+    (p,) = info.value.problems
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "pool: nope" in t)
+    assert (p.line, p.path, p.value) == (line, "tenantry:platform.llmBaseModels[0].pool", "nope")
+    assert p.message.startswith("'nope' is not a shared pool") and "{" not in p.render()

@@ -7,6 +7,7 @@ They live in the platform stack's config (``stacks/Pulumi.platform.yaml``, key
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from .errors import Problem, Severity, parse_path
+from .errors import Problem, Severity, format_path, parse_path
 from .model import (
     CapacityType,
     ChildName,
@@ -730,9 +731,54 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
                 line=line_of(root, (*SETTINGS_AT, *parse_path(p.path))),
                 path=f"{CONFIG_KEY}.{p.path}" if p.path else CONFIG_KEY,
             )
-            for p in problems_from(exc, file, PlatformSettings)
+            for p in (_located(p, settings) for p in problems_from(exc, file, PlatformSettings))
         ]
         raise PlatformError(problems) from None
+
+
+# "Value error, llmBaseModels[llama-3-8b].pool: ..." - a cross-field check that names its field
+_NAMED_FIELD = re.compile(
+    r"^Value error, ([a-zA-Z][a-zA-Z0-9]*(?:\.[a-zA-Z][a-zA-Z0-9]*|\[[^\]\s]+\])*): "
+)
+
+
+def _located(p: Problem, doc: dict[str, Any]) -> Problem:
+    """A check across fields (a model validator) reports at the object that holds them, with
+    that whole object as the value. Where its message starts with the field it is about
+    (``cluster.subnetIds: ...``; list items by index or by ``name``), the problem is moved
+    to that field, with the field's value; otherwise it keeps its place, without a value."""
+    if p.code != "value_error":
+        return p
+    m = _NAMED_FIELD.match(p.message)
+    if m is None:
+        value = None if isinstance(p.value, dict | list) else p.value
+        return replace(p, value=value, message=p.message.removeprefix("Value error, "))
+    parts: list[str | int] = []
+    node: Any = doc
+    for name, key in re.findall(r"([a-zA-Z][a-zA-Z0-9]*)|\[([^\]]+)\]", m.group(1)):
+        if name:
+            parts.append(name)
+            node = node.get(name) if isinstance(node, dict) else None
+            continue
+        items = node if isinstance(node, list) else []
+        index = next(
+            (
+                i
+                for i, item in enumerate(items)
+                if str(i) == key or (isinstance(item, dict) and item.get("name") == key)
+            ),
+            None,
+        )
+        if index is None:
+            return replace(p, message=p.message.removeprefix("Value error, "))
+        parts.append(index)
+        node = items[index]
+    return replace(
+        p,
+        path=format_path(tuple(parts)),
+        message=p.message[m.end() :],
+        value=None if isinstance(node, dict | list) else node,
+    )
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -757,4 +803,6 @@ def parse_platform(doc: object, source: str) -> PlatformSettings:
     try:
         return PlatformSettings.model_validate(doc)
     except ValidationError as exc:
-        raise PlatformError(problems_from(exc, source, PlatformSettings)) from None
+        settings = doc if isinstance(doc, dict) else {}
+        problems = problems_from(exc, source, PlatformSettings)
+        raise PlatformError([_located(p, settings) for p in problems]) from None
