@@ -56,7 +56,7 @@ def platform_main() -> None:
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
-            llm_grants=llm_grants_for(tenants_dir, settings),
+            llm_grants=llm_grants_for(tenants_dir, settings, stacks_dir),
             formats=formats,
         )
         p = Platform(PLATFORM_STACK, args)

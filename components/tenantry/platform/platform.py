@@ -82,12 +82,12 @@ class PlatformArgs:
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
         fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``llm_grants``:
         the tenants' adapters on the shared base models
-        (:func:`tenantry.platform.program.llm_grants_for`; default none); ``formats``:
-        the model formats the tenants serve (:func:`.program.platform_plan`), which decide
-        the serving runtimes declared (the default one always, each other one while a
-        format it serves is in use, and then it needs its digest to deploy). None, not
-        known: the default runtime, and each other one whose digest is set (or every one
-        in an offline preview)."""
+        (:func:`tenantry.platform.program.llm_grants_for`; default none); ``formats``: the
+        model formats the tenants serve (:func:`.program.platform_plan`), which decide the
+        serving runtimes declared (the default one always, each other one while a format it
+        serves is in use, and then it needs its digest to deploy). None, not known: the
+        default runtime, and each other one whose digest is set (or every one in an offline
+        preview)."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
         return cls(
             settings=doc,

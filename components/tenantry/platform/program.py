@@ -10,7 +10,7 @@ from ..aws.names import TenantNames
 from ..k8s.llm_inference_service import AdapterGrant, adapter_grants
 from ..pipeline import check
 from ..planner import DemandError, FleetPlan, extract_demands, plan
-from ..spec import PlatformSettings, ResolvedTenant
+from ..spec import PlatformSettings, Registry, ResolvedTenant
 from ..spec.errors import errors
 from ..spec.platform import PREVIOUS_PLAN_KEY
 
@@ -44,13 +44,7 @@ def platform_plan(
 ) -> tuple[FleetPlan, frozenset[str]]:
     """:func:`fleet_plan_for`, and the model formats the tenants serve (the platform
     declares the serving runtimes they need). Raises :class:`PlatformProgramError`."""
-    reg = check([tenants_dir], settings, stacks_dir=stacks_dir)
-    bad = errors(reg.problems)
-    if bad:
-        raise PlatformProgramError(
-            f"{len(bad)} problem(s) in the tenant files under {tenants_dir} or the platform "
-            "settings; nothing was declared:\n" + "\n".join(p.render() for p in bad)
-        )
+    reg = _verdict(tenants_dir, settings, stacks_dir)
     assert reg.fleet is not None
     fleet: FleetPlan = reg.fleet
     if previous is not None:
@@ -77,19 +71,29 @@ def _replan(tenants: list[ResolvedTenant], settings: PlatformSettings, previous:
     return fleet
 
 
-def llm_grants_for(tenants_dir: Path, settings: PlatformSettings) -> list[AdapterGrant]:
+def llm_grants_for(
+    tenants_dir: Path, settings: PlatformSettings, stacks_dir: Path | None = None
+) -> list[AdapterGrant]:
     """Every tenant adapter on the platform's shared base models, with the tenant's bucket
-    (named as :class:`tenantry.aws.names.TenantNames` names it, default suffix). Raises
-    :class:`PlatformProgramError` when a tenant file is invalid."""
-    reg = check([tenants_dir], settings)
-    bad = errors(reg.problems)
-    if bad:
-        raise PlatformProgramError(
-            f"{len(bad)} problem(s) in the tenant files under {tenants_dir}; nothing was "
-            "declared:\n" + "\n".join(p.render() for p in bad)
-        )
+    (named as :class:`tenantry.aws.names.TenantNames` names it, default suffix), from the
+    same verdict as :func:`fleet_plan_for`. Raises :class:`PlatformProgramError` when a
+    tenant file is invalid."""
+    reg = _verdict(tenants_dir, settings, stacks_dir)
     tenants = sorted(reg.tenants.values(), key=lambda t: t.name)
     buckets = {
         t.name: TenantNames(t.name, settings.account_id, t.region).bucket_name for t in tenants
     }
     return adapter_grants(tenants, buckets)
+
+
+def _verdict(tenants_dir: Path, settings: PlatformSettings, stacks_dir: Path | None) -> Registry:
+    """The one verdict (:func:`tenantry.pipeline.check`) on ``tenants_dir``, or
+    :class:`PlatformProgramError` listing every error."""
+    reg = check([tenants_dir], settings, stacks_dir=stacks_dir)
+    bad = errors(reg.problems)
+    if bad:
+        raise PlatformProgramError(
+            f"{len(bad)} problem(s) in the tenant files under {tenants_dir} or the platform "
+            "settings; nothing was declared:\n" + "\n".join(p.render() for p in bad)
+        )
+    return reg
