@@ -125,6 +125,23 @@ def test_missing_and_stale_stack_configs_are_warnings_naming_the_command(
     )
 
 
+def test_a_stack_config_is_current_however_the_directories_are_spelled(
+    dirs: tuple[Path, Path], platform: PlatformSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config names the tenant file relative to the project root (where the stack
+    program resolves it): absolute paths, or running from elsewhere, change nothing."""
+    from tenantry.cli.main import main
+
+    tenants, stacks = dirs
+    monkeypatch.chdir(tenants.parent)
+    assert main(["stacks", "--write", "--tenants", "tenants", "--stacks", "stacks"]) == 0
+    monkeypatch.chdir("/")
+    for t, s in ((tenants.resolve(), stacks.resolve()), (tenants / ".." / "tenants", stacks)):
+        reg = check([t], platform, stacks_dir=s, tenants_dir=t)
+        assert not [p for p in reg.problems if p.code.startswith("stack_")]
+        assert main(["stacks", "--tenants", str(t), "--stacks", str(s)]) == 0
+
+
 def _base(tenants: Path) -> BaseRef:
     return BaseRef("main", base_models({p.name: p.read_bytes() for p in tenants.glob("*.yaml")}))
 

@@ -38,7 +38,7 @@ from .platform import names as platform_names
 from .spec import PlatformSettings, Problem, Registry, ResolvedTenant, load_registry, parse_path
 from .spec.platform import platform_problem
 from .spec.yamlio import compose, line_of
-from .stackconfig import stack_config_path, stack_config_text
+from .stackconfig import stack_config_path, stack_config_text, tenants_ref
 
 STACKS_COMMAND = "tenantry stacks --write"
 
@@ -210,6 +210,7 @@ def stack_config_problems(reg: Registry, stacks_dir: Path, tenants_dir: Path) ->
     """Each valid tenant's generated stack config (``stacks/Pulumi.<tenant>.yaml``): missing
     or out of date is a warning of the tenant's file naming the command that writes it."""
     out = []
+    where = tenants_ref(tenants_dir, stacks_dir)
     for name, t in sorted(reg.tenants.items()):
         path = stack_config_path(stacks_dir, name)
         try:
@@ -218,7 +219,7 @@ def stack_config_problems(reg: Registry, stacks_dir: Path, tenants_dir: Path) ->
             current = None
         except (OSError, UnicodeDecodeError):
             current = ""
-        if current == stack_config_text(t, tenants_dir.as_posix()):
+        if current == stack_config_text(t, where):
             continue
         state = "is missing" if current is None else "is out of date"
         out.append(

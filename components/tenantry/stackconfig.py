@@ -33,5 +33,18 @@ def stack_config_text(t: ResolvedTenant, tenants_dir: str = "tenants") -> str:
     return HEADER.format(source=source) + yaml.safe_dump(config, sort_keys=True)
 
 
+def tenants_ref(tenants_dir: Path, stacks_dir: Path) -> str:
+    """``tenants_dir`` as the stack program finds it: relative to the project root (the
+    stacks directory's parent, against which ``stacks/__main__.py`` resolves
+    ``tenantry:tenantFile``), absolute when it lies outside. The same directory gives the
+    same config however it was spelled on the command line or from where."""
+    root = stacks_dir.resolve().parent
+    target = tenants_dir.resolve()
+    try:
+        return target.relative_to(root).as_posix()
+    except ValueError:
+        return target.as_posix()
+
+
 def stack_config_path(stacks_dir: Path, name: str) -> Path:
     return stacks_dir / f"Pulumi.{name}.yaml"

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..spec import PLATFORM_STACK
-from ..stackconfig import stack_config_path, stack_config_text
+from ..stackconfig import stack_config_path, stack_config_text, tenants_ref
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -32,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
     _platform, reg = valid_registry(args.tenants, args.stacks)
     stale = []
     wanted = {}
+    where = tenants_ref(args.tenants, args.stacks)
     for name, tenant in sorted(reg.tenants.items()):
         path = stack_config_path(args.stacks, name)
-        wanted[path.name] = text = stack_config_text(tenant, args.tenants.as_posix())
+        wanted[path.name] = text = stack_config_text(tenant, where)
         if not path.exists() or path.read_text("utf-8") != text:
             stale.append(path)
     orphans = sorted(
