@@ -1,6 +1,6 @@
 """One pipeline, one verdict (issue 16), as a property: hypothesis generates registries of
 several tenant files (tiers, node groups with and without MIG layouts, canaries, vector
-namespaces, long names, names other tenants trust), on both sides of every limit.
+namespaces, own LLMs, long names, names other tenants trust), on both sides of every limit.
 
 Whatever ``tenantry validate`` accepts must plan (guardrails passing), render and render the
 platform without error, and what those produce must pass an independent check of the limits
@@ -119,6 +119,20 @@ def tenant(draw: st.DrawFn, others: list[str], edgy: bool) -> dict[str, Any]:
         if "gpu" in m:
             n = m["maxReplicas"] * (2 if "canary" in m else 1)
             need[m["gpu"]] = need.get(m["gpu"], 0) + n
+    llm_gpus = [g for g in gpus if g is not None]
+    if llm_gpus and draw(st.integers(0, 3)) == 0:  # an own LLM (edgy: maybe a model's name)
+        taken = [m["name"] for m in models] if edgy else []
+        llm = {
+            "name": draw(
+                st.sampled_from(taken) if taken and draw(st.booleans()) else dns_name(1, 40, edgy)
+            ),
+            "path": "models/llm/v1/",
+            "digest": "sha256:" + "c" * 64,
+            "gpu": draw(st.sampled_from(llm_gpus)),
+            "replicas": draw(st.integers(1, 2)),
+        }
+        spec["llms"] = [llm]
+        need[llm["gpu"]] = need.get(llm["gpu"], 0) + llm["replicas"]
     if need:
         spec["quotas"] = {"gpus": need}
     spec["vectorNamespaces"] = [
@@ -166,17 +180,26 @@ def downstream_violations(records: list[dict[str, Any]]) -> list[str]:
     """What the real systems would refuse in rendered resources, checked from their
     documented limits (independently of tenantry's rules)."""
     out = []
+    models: dict[tuple[object, object], str] = {}
     for r in records:
         inputs, kind = r["inputs"], str(r["type"])
         meta = inputs.get("metadata") if isinstance(inputs.get("metadata"), dict) else {}
         name = meta.get("name")
         if kind.startswith("kubernetes:") and isinstance(name, str):
-            limit = 63 if kind.endswith((":Namespace", ":Service", ":InferenceService")) else 253
+            short = (":Namespace", ":Service", ":InferenceService", ":LLMInferenceService")
+            limit = 63 if kind.endswith(short) else 253
             if len(name) > limit:
                 out.append(f"{kind} name {name!r} over {limit}")
             for value in (meta.get("labels") or {}).values():
                 if not (len(value) <= 63 and LABEL_VALUE.match(value)):
                     out.append(f"{kind} {name}: label value {value!r}")
+        model = (meta.get("labels") or {}).get("tenantry.dev/model")
+        if kind.endswith(("serving.kserve.io/v1beta1:InferenceService", ":LLMInferenceService")):
+            # a model's policies, quotas and metrics select its pods by this label
+            key = (meta.get("namespace"), model)
+            if key in models:
+                out.append(f"{kind} {name} and {models[key]} share tenantry.dev/model={model}")
+            models[key] = f"{kind} {name}"
         if kind.endswith(":InferenceService"):
             ns = meta["namespace"]
             # Knative: the predictor's route and the canary tag routes, external and local
