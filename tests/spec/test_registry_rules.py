@@ -118,3 +118,21 @@ def test_one_tenants_models_must_not_take_each_others_routes(platform: PlatformS
     for name in (f"{first}-predictor", f"prev-{first}", f"latest-{first}"):
         assert ("host_collision", "spec.models[2].name") in codes(problems_for(add(name), platform))
     assert not codes(problems_for(add(f"{first}-v2"), platform))
+
+
+def test_two_tenants_whose_adapters_get_the_same_served_name(
+    tmp_path: Path, platform: PlatformSettings
+) -> None:
+    """support-agent of acme and agent of acme-support are both served as
+    acme-support-agent on the shared base model."""
+    tenants = examples(tmp_path)
+    d = renamed("acme-support", base="acme")
+    d["spec"]["llmAdapters"][0]["name"] = "agent"
+    write(d, tenants)
+    reg = load_registry([tenants], platform)
+    errors = [p for p in reg.problems if p.severity == "error"]
+    assert {(Path(p.file).name, p.code, p.path) for p in errors} == {
+        ("acme.yaml", "served_name_collision", "spec.llmAdapters[0].name"),
+        ("acme-support.yaml", "served_name_collision", "spec.llmAdapters[0].name"),
+    }
+    assert all("'acme-support-agent'" in p.message and p.line for p in errors)

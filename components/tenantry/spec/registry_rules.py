@@ -8,7 +8,12 @@
 - ``host_collision``: two models of different tenants get the same host
   (:func:`tenantry.spec.hosts.model_hosts`; e.g. model ``fraud-detector`` of ``acme`` and
   model ``fraud`` of ``detector-acme`` both get ``fraud-detector-acme.<domain>``): the
-  ingress could route one tenant's callers to the other's model.
+  ingress could route one tenant's callers to the other's model;
+- ``served_name_collision``: two LLM adapters of different tenants get the same served name
+  ``<tenant>-<adapter>`` (the OpenAI ``model`` callers send; e.g. adapter ``fraud-x`` of
+  ``acme`` and adapter ``x`` of ``acme-fraud``): on one shared base model vLLM would hold two
+  LoRA adapters of one name, and the gateway's per-tenant routes would name the same model
+  for two tenants.
 
 Each finding is reported in both files, so whichever changed is told, and both stay
 refused until one of them changes.
@@ -63,6 +68,7 @@ def registry_problems(entries: Sequence[Entry], platform: PlatformSettings) -> l
     out += _duplicates(entries, at)
     out += _callers(entries, at)
     out += _hosts(entries, platform, at)
+    out += _served_names(entries, at)
     return [replace(p, line=line(p.file, p.path)) for p in out]
 
 
@@ -151,6 +157,37 @@ def _hosts(entries: Sequence[Entry], platform: PlatformSettings, at: At) -> list
                         "tenant's requests to the other's model",
                         h.model,
                         "a model name whose hosts no other tenant's model has",
+                    )
+                )
+    return out
+
+
+def _served_names(entries: Sequence[Entry], at: At) -> list[Problem]:
+    owners: dict[str, list[tuple[Entry, int]]] = defaultdict(list)
+    for e in entries:
+        for i, a in enumerate(e.spec.spec.llm_adapters):
+            owners[f"{e.name}-{a.name}"].append((e, i))
+    out = []
+    for served, holders in sorted(owners.items()):
+        for e, i in holders:
+            others = [
+                f"adapter {o.spec.spec.llm_adapters[j].name!r} of tenant {o.name!r} "
+                f"({at(o.file, f'spec.llmAdapters[{j}].name')})"
+                for o, j in holders
+                if o.name != e.name
+            ]
+            if others:
+                out.append(
+                    Problem(
+                        e.file,
+                        f"spec.llmAdapters[{i}].name",
+                        "served_name_collision",
+                        f"is served as {served!r}, as {', '.join(others)} is: callers name "
+                        "adapters by that name, so one tenant's requests could reach the "
+                        "other's adapter",
+                        e.spec.spec.llm_adapters[i].name,
+                        "an adapter name whose served name <tenant>-<name> no other tenant's "
+                        "adapter has",
                     )
                 )
     return out
