@@ -20,7 +20,7 @@ Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; defa
 directory), ``tenantry:platformStack`` (default: the platform settings' ``stackReference``),
 ``tenantry:identity`` (``pod-identity`` or ``irsa``; IRSA also needs
 ``tenantry:oidcProviderArn`` and ``tenantry:oidcIssuer``); on the platform stack
-``tenantry:previousPlan`` (the GPU plan the cluster runs now, a ``tenantry gpu plan --json``
+``tenantry:previousPlan`` (the GPU plan the cluster runs now, a ``tenantry gpu plan --format json``
 file: the pools are re-planned from it with the minimal-disruption strategy;
 ``tenantry fleet up --previous-plan`` sets it).
 """
