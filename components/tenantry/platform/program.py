@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..aws.names import TenantNames
+from ..aws.names import tenant_names
 from ..k8s.llm_inference_service import AdapterGrant, adapter_grants
 from ..pipeline import check
 from ..planner import DemandError, FleetPlan, extract_demands, plan
@@ -33,7 +33,7 @@ class PlatformProgram:
     None: not known (:meth:`~tenantry.platform.PlatformArgs.from_spec` without formats)."""
     llm_grants: tuple[AdapterGrant, ...]
     """Every tenant adapter on the platform's shared base models, sorted by tenant, with
-    the tenant's bucket as :class:`tenantry.aws.names.TenantNames` names it."""
+    the tenant's bucket as :func:`tenantry.aws.names.tenant_names` names it."""
 
 
 def fleet_plan_for(
@@ -67,9 +67,7 @@ def platform_plan(
     tenants = sorted(reg.tenants.values(), key=lambda t: t.name)
     if previous is not None:
         fleet = _replan(list(reg.tenants.values()), settings, previous)
-    buckets = {
-        t.name: TenantNames(t.name, settings.account_id, t.region).bucket_name for t in tenants
-    }
+    buckets = {t.name: tenant_names(t.name, t.region, settings).bucket_name for t in tenants}
     return PlatformProgram(
         plan=fleet,
         formats=frozenset(m.format for t in tenants for m in t.models),
