@@ -34,7 +34,7 @@ import pulumi
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
 from tenantry.loaded import load_platform, program_tenant
 from tenantry.platform import PlatformProgramError, PoolPlanError
-from tenantry.platform.program import llm_grants_for, platform_plan
+from tenantry.platform.program import platform_plan
 from tenantry.spec import PLATFORM_STACK, SpecError
 
 HERE = Path(__file__).resolve().parent
@@ -48,16 +48,16 @@ def platform_main() -> None:
     try:
         settings = load_platform(stacks_dir)
         previous = cfg.get("previousPlan")
-        plan, formats = platform_plan(
+        program = platform_plan(
             tenants_dir, settings, ROOT / previous if previous else None, stacks_dir
         )
         args = PlatformArgs.from_spec(
             settings,
-            plan,
+            program.plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
-            llm_grants=llm_grants_for(tenants_dir, settings, stacks_dir),
-            formats=formats,
+            llm_grants=program.llm_grants,
+            formats=program.formats,
         )
         p = Platform(PLATFORM_STACK, args)
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:

@@ -116,3 +116,35 @@ def test_platform_refuses_bad_base_models() -> None:
         _settings(base={"pool": "nope"})
     with pytest.raises(Exception, match="needs"):
         _settings(base={"gpus": 2})  # two devices of a MIG slice
+
+
+def test_a_bucket_suffix_names_one_bucket_on_every_side() -> None:
+    """The platform's ``bucketSuffix`` names the tenant stack's bucket and the platform's
+    adapter URIs alike (before, the URIs kept the account id: vLLM read a bucket that did
+    not exist). The platform's adapter-read policy takes its bucket from the same grants."""
+    from tenantry import Tenant, TenantArgs
+    from tenantry.platform.program import platform_plan
+    from tenantry.testing import platform_inputs, record
+    from tests.components.helpers import ROOT, tenants
+
+    settings = _settings(bucketSuffix="stg")
+    grants = platform_plan(ROOT / "tenants", settings).llm_grants
+    assert grants, "the example tenants declare LLM adapters"
+    for g in grants:
+        args = TenantArgs.from_spec(tenants()[g.tenant], settings, platform_inputs())
+        rec = record(lambda n=g.tenant, args=args: Tenant(n, args))
+        (bucket,) = [r.inputs["bucket"] for r in rec.records if r.type == "aws:s3/bucket:Bucket"]
+        assert bucket == g.bucket == f"tenantry-{g.tenant}-stg"
+    base = settings.llm_base_models[0]
+    adapters = shared_llm_manifest(settings, base, grants, LABELS)["spec"]["model"]["lora"]
+    assert {a["uri"] for a in adapters["adapters"]} == {
+        f"s3://tenantry-{g.tenant}-stg/{g.adapter.path}"
+        for g in grants
+        if g.adapter.base_model == base.name
+    }
+
+
+@pytest.mark.parametrize("suffix", ["-a", "a-", "a--b", "A1", "a" * 14, "a"])
+def test_a_bucket_suffix_that_would_break_a_bucket_name_is_refused(suffix: str) -> None:
+    with pytest.raises(ValueError, match="bucketSuffix"):
+        _settings(bucketSuffix=suffix)

@@ -34,7 +34,7 @@ from tenantry.component_package import (
 )
 from tenantry.fleet import pulumi_cli
 from tenantry.platform.platform import Platform, PlatformArgs
-from tenantry.platform.program import fleet_plan_for, llm_grants_for
+from tenantry.platform.program import platform_plan
 from tenantry.spec import load_platform, load_tenant
 from tenantry.tenant import Tenant, TenantArgs
 from tenantry.testing import platform_outputs, record
@@ -318,12 +318,13 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
     provider = _sdk.component_provider(COMPONENTS, PACKAGE, package_version())
     hosted = record(lambda: Platform("platform", _sdk.host_args(provider, "Platform", inputs)))
     loaded = load_platform(STACKS)
+    program = platform_plan(TENANTS, loaded)
     args = PlatformArgs.from_spec(
         loaded,
-        fleet_plan_for(TENANTS, loaded),
+        program.plan,
         vector_db_password="mock-admin-password",
         unpinned_preview=True,
-        llm_grants=llm_grants_for(TENANTS, loaded),
+        llm_grants=program.llm_grants,
     )
     native = record(lambda: Platform("platform", args))
     assert _summary(hosted) == _summary(native)

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
-from tenantry.platform.program import llm_grants_for
+from tenantry.platform.program import platform_plan
 from tenantry.testing import (
     ACCOUNT_ID,
     UNKNOWN,
@@ -168,22 +168,48 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
         unpinned_preview=True,  # the example platform pins no Triton digest
     )
     from_docs = record(lambda: Platform("platform", args), stack="platform")
-    from tenantry.platform.program import platform_plan
-
-    _, formats = platform_plan(ROOT / "tenants", platform())  # the runtimes the tenants need
+    program = platform_plan(ROOT / "tenants", platform())  # runtimes and grants the tenants need
     carried = PlatformArgs.from_spec(
         platform(),
         example_plan(),
         vector_db_password="pw",
         unpinned_preview=True,
-        llm_grants=llm_grants_for(ROOT / "tenants", platform()),
-        formats=formats,
+        llm_grants=program.llm_grants,
+        formats=program.formats,
     )
     assert (
         from_docs.records == record(lambda: Platform("platform", carried), stack="platform").records
     )
     with pytest.raises(ValueError, match=r"PlatformArgs\.tenants_dir: required"):
         record(lambda: Platform("p", PlatformArgs(settings=settings, vector_db_password="pw")))
+
+
+def test_the_platform_runs_the_verdict_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan, the formats and the LLM grants come from one run of the verdict, whether
+    the Platform is built from documents or by the platform stack's program."""
+    from tenantry.engine import record_platform
+    from tenantry.platform import program as prog
+
+    calls: list[object] = []
+
+    def counted(*a: Any, **kw: Any) -> Any:
+        calls.append(a)
+        return check(*a, **kw)
+
+    check = prog.check
+    monkeypatch.setattr(prog, "check", counted)
+    args = PlatformArgs(
+        settings=platform().model_dump(by_alias=True, mode="json"),
+        vector_db_password="pw",
+        tenants_dir=str(ROOT / "tenants"),
+        unpinned_preview=True,
+    )
+    built = record(lambda: Platform("platform", args), stack="platform")
+    assert len(calls) == 1
+    assert any(r.type.endswith("LLMInferenceService") for r in built.records)
+    calls.clear()
+    record_platform(ROOT / "tenants", ROOT / "stacks")
+    assert len(calls) == 1
 
 
 def test_record_file_runs_a_stack_program_as_pulumi_would() -> None:

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 
 from ..spec.resolved import ResolvedTenant
 from .names import IAM_PATH, TenantNames
-from .policy import KMS_DECRYPT, S3_LIST, S3_READ_OBJECT, PolicyDocument, Statement, document
+from .policy import (
+    KMS_DECRYPT,
+    S3_LIST,
+    S3_READ_OBJECT,
+    PolicyDocument,
+    Statement,
+    document,
+    pod_identity_trust,
+)
 
 
 @dataclass(frozen=True)
@@ -115,23 +123,9 @@ def shared_runtime_policy(
 
 def runtime_trust(account_id: str, cluster_name: str, namespace: str, base: str) -> PolicyDocument:
     """EKS Pod Identity trust of a shared runtime role: only this cluster's agent, only for
-    the runtime's service account ``<namespace>/tenantry-llm-<base>``."""
-    return document(
-        Statement(
-            "EksPodIdentity",
-            "Allow",
-            ("sts:AssumeRole", "sts:TagSession"),
-            principals={"Service": "pods.eks.amazonaws.com"},
-            conditions={
-                "StringEquals": {
-                    "aws:SourceAccount": account_id,
-                    "aws:RequestTag/eks-cluster-name": cluster_name,
-                    "aws:RequestTag/kubernetes-namespace": namespace,
-                    "aws:RequestTag/kubernetes-service-account": runtime_role_name(base),
-                }
-            },
-        )
-    )
+    the runtime's service account ``<namespace>/tenantry-llm-<base>``
+    (:func:`tenantry.aws.policy.pod_identity_trust`)."""
+    return pod_identity_trust(account_id, cluster_name, namespace, runtime_role_name(base))
 
 
 def adapter_readers(t: ResolvedTenant, names: TenantNames) -> tuple[AdapterReader, ...]:

@@ -3,9 +3,11 @@
 Names are deterministic so that every policy can name the tenant's resources before they
 exist (a KMS key ARN is the one exception: AWS picks the key id, so it is an output).
 
-- Bucket: ``tenantry-<tenant>-<suffix>``, suffix = the platform account id by default
-  (S3 names are global; the account id makes them unique and predictable). Set
-  ``bucket_suffix`` when one account holds several environments. At most 63 characters.
+- Bucket: ``tenantry-<tenant>-<suffix>``, suffix = the platform settings' ``bucketSuffix``,
+  by default the platform account id (S3 names are global; the account id makes them unique
+  and predictable). Set it when one account holds several environments. At most 63
+  characters. Every side that names a tenant's bucket (the tenant stack, the platform's
+  LLM adapter URIs, the CLI) takes it from :func:`tenant_names`.
 - Roles: ``tenantry-<tenant>-inference`` and ``tenantry-<tenant>-admin`` under IAM path
   ``/tenantry/``; the permissions boundary policy ``tenantry-<tenant>-boundary``, same path.
 - Key alias: ``alias/tenantry/<tenant>``.
@@ -18,11 +20,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..spec.model import ADAPTERS_PREFIX, MODELS_PREFIX
 
+if TYPE_CHECKING:
+    from ..spec import PlatformSettings
+
 IAM_PATH = "/tenantry/"
-__all__ = ["ADAPTERS_PREFIX", "IAM_PATH", "MODELS_PREFIX", "TenantNames"]
+__all__ = ["ADAPTERS_PREFIX", "IAM_PATH", "MODELS_PREFIX", "TenantNames", "tenant_names"]
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
@@ -31,6 +37,13 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 def node_group_name(tenant: str, group: str) -> str:
     """EKS managed node group (and launch template) name of a tenant's node group."""
     return f"tenantry-{tenant}-{group}"
+
+
+def tenant_names(tenant: str, region: str, platform: PlatformSettings) -> TenantNames:
+    """The names of tenant ``tenant`` (its resources in ``region``) on ``platform``: the
+    account id and the bucket suffix come from the platform settings, the one source every
+    side that names a tenant's resources reads."""
+    return TenantNames(tenant, platform.account_id, region, bucket_suffix=platform.bucket_suffix)
 
 
 @dataclass(frozen=True)

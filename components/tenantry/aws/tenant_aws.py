@@ -35,9 +35,11 @@ class TenantAwsArgs:
     ``node_role_arn``/``subnet_ids`` (required only when the tenant has ``nodeGroups``),
     ``platform_key_arn`` (required only for ``storage.encryption: platform-key``),
     ``partition`` (default ``aws``), ``ebs_kms_key_arn`` (node root volumes; ``None``: the
-    account's default EBS key). Options: ``identity`` (default EKS Pod Identity),
-    ``bucket_suffix`` (default: the account id), ``key_deletion_window_days`` (7-30, default
-    30), ``root_volume_gib`` (default 200), ``provider`` (``None`` creates
+    account's default EBS key), ``bucket_suffix`` (the platform's ``bucketSuffix``; default:
+    the account id; the platform's LLM adapter URIs and the CLI name the bucket with the
+    platform's, so a value set by hand must match it). Options: ``identity`` (default EKS
+    Pod Identity), ``key_deletion_window_days`` (7-30, default 30), ``root_volume_gib``
+    (default 200), ``provider`` (``None`` creates
     ``<name>-provider`` with :func:`provider.tenant_provider`; pass one to share it).
     """
 
@@ -75,6 +77,7 @@ class TenantAwsArgs:
             node_role_arn=inputs.node_role_arn,
             subnet_ids=inputs.subnet_ids,
             platform_key_arn=inputs.platform_key_arn,
+            bucket_suffix=platform.bucket_suffix,
             identity=identity,
         )
 

@@ -327,7 +327,7 @@ def _verifier(
 ) -> Verify:
     """``tenantry verify`` of one tenant: each model version at ``--verify-url`` rendered
     for it; the verdict counts failed checks (skipped ones are not failures)."""
-    from ..aws.names import TenantNames
+    from ..aws.names import tenant_names
     from ..spec.hosts import model_hosts
     from ..triton import model_config, serving_caps, versions
     from ..verify import EndpointError, TritonEndpoint, verify_tenant
@@ -340,7 +340,7 @@ def _verifier(
         caps = serving_caps(t)
         artifacts = None
         if not args.skip_artifacts:
-            bucket = TenantNames(t.name, platform.account_id, t.region).bucket_name
+            bucket = tenant_names(t.name, t.region, platform).bucket_name
             artifacts = bucket_reader(bucket, t.region)
         failed, total, problems = 0, 0, []
         for m in t.models:

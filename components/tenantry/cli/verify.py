@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..aws.names import TenantNames
+from ..aws.names import tenant_names
 from ..pipeline import errors_for
 from .common import (
     EXIT_INVALID,
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--url {args.url}: {exc}") from None
     artifacts = None
     if not args.skip_artifacts:
-        bucket = args.bucket or TenantNames(t.name, platform.account_id, t.region).bucket_name
+        bucket = args.bucket or tenant_names(t.name, t.region, platform).bucket_name
         artifacts = bucket_reader(bucket, t.region, args.s3_endpoint_url)
     results = verify_tenant(
         t,

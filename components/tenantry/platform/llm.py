@@ -35,10 +35,10 @@ from ..spec import PlatformSettings
 class SharedLlmsArgs:
     """``settings``: the platform settings (``llmBaseModels``, ``vllmImage``,
     ``llmPrefixCaching``). ``grants``: every tenant adapter on them
-    (:func:`tenantry.platform.program.llm_grants_for`). ``cluster_name``: for the Pod Identity
-    associations. ``labels``/``tags``: the platform's cost labels and tags. ``after``: what
-    the LLMInferenceServices wait for (KServe, whose chart installs the CRD). The Kubernetes
-    and AWS providers come through ``opts.providers``."""
+    (:attr:`tenantry.platform.program.PlatformProgram.llm_grants`). ``cluster_name``: for
+    the Pod Identity associations. ``labels``/``tags``: the platform's cost labels and
+    tags. ``after``: what the LLMInferenceServices wait for (KServe, whose chart installs
+    the CRD). The Kubernetes and AWS providers come through ``opts.providers``."""
 
     settings: PlatformSettings
     grants: Sequence[AdapterGrant]

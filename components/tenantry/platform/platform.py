@@ -33,7 +33,7 @@ from .names import node_role_name, pool_group_name, vector_db_identifier
 from .node_role import NodeRole, NodeRoleArgs
 from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
-from .program import PlatformProgramError, llm_grants_for, platform_plan
+from .program import PlatformProgram, PlatformProgramError, platform_plan
 from .vector_db import VectorDatabase, VectorDatabaseArgs
 
 SETTINGS_SOURCE = "PlatformArgs.settings"
@@ -63,10 +63,9 @@ class PlatformArgs:
     unpinned_preview: bool | None = None
     """Offline renders only: let a platform without ``tritonImageDigest`` render (the
     runtime names the tag and says so); default false: such a platform is refused."""
-    _resolved: tuple[object, PlatformSettings, FleetPlan, frozenset[str] | None] | None = field(
+    _resolved: tuple[object, PlatformSettings, PlatformProgram] | None = field(
         default=None, repr=False, compare=False
     )
-    _llm_grants: tuple[AdapterGrant, ...] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_spec(
@@ -82,10 +81,10 @@ class PlatformArgs:
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
         fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``llm_grants``:
         the tenants' adapters on the shared base models
-        (:func:`tenantry.platform.program.llm_grants_for`; default none); ``formats``: the
-        model formats the tenants serve (:func:`.program.platform_plan`), which decide the
-        serving runtimes declared (the default one always, each other one while a format it
-        serves is in use, and then it needs its digest to deploy). None, not known: the
+        (:attr:`.program.PlatformProgram.llm_grants`; default none); ``formats``: the
+        model formats the tenants serve (:attr:`.program.PlatformProgram.formats`), which
+        decide the serving runtimes declared (the default one always, each other one while a
+        format it serves is in use, and then it needs its digest to deploy). None, not known: the
         default runtime, and each other one whose digest is set (or every one in an offline
         preview)."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -93,38 +92,37 @@ class PlatformArgs:
             settings=doc,
             vector_db_password=vector_db_password,
             unpinned_preview=unpinned_preview,
-            _resolved=(doc, settings, plan, None if formats is None else frozenset(formats)),
-            _llm_grants=tuple(llm_grants),
+            _resolved=(
+                doc,
+                settings,
+                PlatformProgram(
+                    plan=plan,
+                    formats=None if formats is None else frozenset(formats),
+                    llm_grants=tuple(llm_grants),
+                ),
+            ),
         )
 
     def resolve(self) -> tuple[PlatformSettings, FleetPlan]:
         """The platform settings and the fleet plan these args describe (checked and planned
         now unless :meth:`from_spec` carried them)."""
-        settings, plan, _ = self.resolve_all()
-        return settings, plan
+        settings, program = self.resolve_all()
+        return settings, program.plan
 
-    def resolve_all(self) -> tuple[PlatformSettings, FleetPlan, frozenset[str] | None]:
-        """:meth:`resolve`, and the model formats the tenants serve (None: not known)."""
+    def resolve_all(self) -> tuple[PlatformSettings, PlatformProgram]:
+        """:meth:`resolve`, with the model formats the tenants serve (None: not known) and
+        their LLM adapter grants: carried by :meth:`from_spec`, else from one verdict on
+        ``tenants_dir`` (:func:`.program.platform_plan`)."""
         carried = self._resolved
         if carried is not None and carried[0] is self.settings:
-            return carried[1], carried[2], carried[3]
+            return carried[1], carried[2]
         settings = parse_platform(self.settings, SETTINGS_SOURCE)
         if not self.tenants_dir:
             raise ValueError(
                 "PlatformArgs.tenants_dir: required (the directory of tenant files the GPU "
                 "plan sizes the shared pools from)"
             )
-        plan, formats = platform_plan(Path(self.tenants_dir), settings)
-        return settings, plan, formats
-
-    def llm_grants(self, settings: PlatformSettings) -> tuple[AdapterGrant, ...]:
-        """The tenant adapters the shared base models serve: those :meth:`from_spec`
-        carried, else read from ``tenants_dir``."""
-        if self._llm_grants is not None:
-            return self._llm_grants
-        if not settings.llm_base_models or not self.tenants_dir:
-            return ()
-        return tuple(llm_grants_for(Path(self.tenants_dir), settings))
+        return settings, platform_plan(Path(self.tenants_dir), settings)
 
 
 class Platform(pulumi.ComponentResource):
@@ -192,7 +190,8 @@ class Platform(pulumi.ComponentResource):
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = args_of(PlatformArgs, args)  # a mapping when the provider host builds it
-        settings, plan, formats = args.resolve_all()
+        settings, program = args.resolve_all()
+        plan, formats = program.plan, program.formats
         runtimes = (
             runtimes_for(formats)
             if formats is not None
@@ -316,7 +315,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-llm",
                 SharedLlmsArgs(
                     settings=settings,
-                    grants=args.llm_grants(settings),
+                    grants=program.llm_grants,
                     cluster_name=self.cluster.cluster_name,
                     labels=labels,
                     tags=tags,

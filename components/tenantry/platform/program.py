@@ -1,12 +1,14 @@
-"""What the platform stack's program needs before it declares anything: the fleet plan
-over every tenant file (pure, no Pulumi)."""
+"""What the platform stack's program needs before it declares anything: the fleet plan,
+the model formats and the LLM adapter grants over every tenant file, from one verdict
+(pure, no Pulumi)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..aws.names import TenantNames
+from ..aws.names import tenant_names
 from ..k8s.llm_inference_service import AdapterGrant, adapter_grants
 from ..pipeline import check
 from ..planner import DemandError, FleetPlan, extract_demands, plan
@@ -17,6 +19,21 @@ from ..spec.platform import PREVIOUS_PLAN_KEY
 
 class PlatformProgramError(ValueError):
     """The tenant registry or the plan is not deployable; names every problem."""
+
+
+@dataclass(frozen=True)
+class PlatformProgram:
+    """What the platform stack's program derives from the tenant files, all from one
+    verdict (:func:`platform_plan`)."""
+
+    plan: FleetPlan
+    """The fleet plan: shared pools and tenant node groups (:func:`fleet_plan_for`)."""
+    formats: frozenset[str] | None
+    """The model formats the tenants serve (the platform declares the runtimes they need);
+    None: not known (:meth:`~tenantry.platform.PlatformArgs.from_spec` without formats)."""
+    llm_grants: tuple[AdapterGrant, ...]
+    """Every tenant adapter on the platform's shared base models, sorted by tenant, with
+    the tenant's bucket as :func:`tenantry.aws.names.tenant_names` names it."""
 
 
 def fleet_plan_for(
@@ -33,7 +50,7 @@ def fleet_plan_for(
     the cluster runs now), a minimal-disruption re-plan of it, as ``tenantry gpu plan
     --previous`` and ``tenantry fleet up --previous-plan`` compute it. Raises
     :class:`PlatformProgramError` listing every error."""
-    return platform_plan(tenants_dir, settings, previous, stacks_dir)[0]
+    return platform_plan(tenants_dir, settings, previous, stacks_dir).plan
 
 
 def platform_plan(
@@ -41,15 +58,21 @@ def platform_plan(
     settings: PlatformSettings,
     previous: Path | None = None,
     stacks_dir: Path | None = None,
-) -> tuple[FleetPlan, frozenset[str]]:
-    """:func:`fleet_plan_for`, and the model formats the tenants serve (the platform
-    declares the serving runtimes they need). Raises :class:`PlatformProgramError`."""
+) -> PlatformProgram:
+    """:func:`fleet_plan_for`, the model formats the tenants serve and the tenants' LLM
+    adapter grants, from one run of the verdict. Raises :class:`PlatformProgramError`."""
     reg = _verdict(tenants_dir, settings, stacks_dir)
     assert reg.fleet is not None
     fleet: FleetPlan = reg.fleet
+    tenants = sorted(reg.tenants.values(), key=lambda t: t.name)
     if previous is not None:
         fleet = _replan(list(reg.tenants.values()), settings, previous)
-    return fleet, frozenset(m.format for t in reg.tenants.values() for m in t.models)
+    buckets = {t.name: tenant_names(t.name, t.region, settings).bucket_name for t in tenants}
+    return PlatformProgram(
+        plan=fleet,
+        formats=frozenset(m.format for t in tenants for m in t.models),
+        llm_grants=tuple(adapter_grants(tenants, buckets)),
+    )
 
 
 def _replan(tenants: list[ResolvedTenant], settings: PlatformSettings, previous: Path) -> FleetPlan:
@@ -69,21 +92,6 @@ def _replan(tenants: list[ResolvedTenant], settings: PlatformSettings, previous:
     if fleet.errors:
         raise PlatformProgramError("the GPU plan has errors: " + "; ".join(fleet.errors))
     return fleet
-
-
-def llm_grants_for(
-    tenants_dir: Path, settings: PlatformSettings, stacks_dir: Path | None = None
-) -> list[AdapterGrant]:
-    """Every tenant adapter on the platform's shared base models, with the tenant's bucket
-    (named as :class:`tenantry.aws.names.TenantNames` names it, default suffix), from the
-    same verdict as :func:`fleet_plan_for`. Raises :class:`PlatformProgramError` when a
-    tenant file is invalid."""
-    reg = _verdict(tenants_dir, settings, stacks_dir)
-    tenants = sorted(reg.tenants.values(), key=lambda t: t.name)
-    buckets = {
-        t.name: TenantNames(t.name, settings.account_id, t.region).bucket_name for t in tenants
-    }
-    return adapter_grants(tenants, buckets)
 
 
 def _verdict(tenants_dir: Path, settings: PlatformSettings, stacks_dir: Path | None) -> Registry:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..aws.names import TenantNames, node_group_name
+from ..aws.names import node_group_name, tenant_names
 from ..catalog.limits import (
     DNS1035_LABEL,
     DNS1123_LABEL,
@@ -191,10 +191,10 @@ def _aws_names(
     spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
 ) -> None:
     """The bucket, roles, permissions boundary, key alias and node groups, named as
-    :class:`tenantry.aws.names.TenantNames` names them."""
+    :func:`tenantry.aws.names.tenant_names` names them."""
     tenant = spec.metadata.name
     try:
-        names = TenantNames(tenant, platform.account_id, spec.spec.region)
+        names = tenant_names(tenant, spec.spec.region, platform)
     except ValueError as exc:
         report(
             "metadata.name",

@@ -437,6 +437,14 @@ class PlatformSettings(Strict):
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")] = Field(
         description="The AWS account the platform and every tenant stack deploy into."
     )
+    bucket_suffix: (
+        Annotated[str, Field(pattern=r"^[a-z0-9](?:-?[a-z0-9])+$", max_length=13)] | None
+    ) = Field(
+        default=None,
+        description="Suffix of every tenant bucket's name, tenantry-<tenant>-<suffix> (S3 "
+        "names are global); default: the account id. Set it when one account holds several "
+        "environments. 2-13 characters of [a-z0-9-], so every tenant name fits in 63.",
+    )
     cluster: Cluster
     shared_pools: Annotated[list[SharedPool], Field(min_length=1)]
     overflow_headroom: Annotated[float, Field(ge=0, le=1)] = Field(
