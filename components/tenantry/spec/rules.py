@@ -17,6 +17,7 @@ from . import downstream
 from .errors import Problem, Severity, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
 from .platform import PlatformSettings
+from .resolve import quotas_of
 from .targets import Target, gpu_targets, target_for
 from .tiers import TIERS
 
@@ -288,11 +289,8 @@ def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]
 
 
 def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
-    tier = TIERS[spec.spec.tier]
-    q = spec.spec.quotas
-    cpu_q = q.cpu if q.cpu is not None else tier.defaults.cpu
-    mem_q = q.memory_gib if q.memory_gib is not None else tier.defaults.memory_gib
-    gpu_q = dict(q.gpus or {})
+    quotas = quotas_of(spec)  # the tier's defaults where the file sets none
+    cpu_q, mem_q, gpu_q = quotas.cpu, quotas.memory_gib, quotas.gpus
     note = " (canary revisions count twice)" if any(m.canary for m in spec.spec.models) else ""
     passes: tuple[tuple[str, Severity], ...] = (
         ("min_replicas", "error"),
