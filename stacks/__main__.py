@@ -32,7 +32,7 @@ from pathlib import Path
 import pulumi
 
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
-from tenantry.loaded import load_platform, program_tenant
+from tenantry.loaded import checked_registry, load_platform, program_registry, program_tenant
 from tenantry.platform import PlatformProgramError, PoolPlanError
 from tenantry.platform.program import llm_grants_for, platform_plan
 from tenantry.spec import PLATFORM_STACK, SpecError
@@ -48,15 +48,18 @@ def platform_main() -> None:
     try:
         settings = load_platform(stacks_dir)
         previous = cfg.get("previousPlan")
-        plan, formats = platform_plan(
-            tenants_dir, settings, ROOT / previous if previous else None, stacks_dir
-        )
+        reg = program_registry(tenants_dir, settings, stacks_dir)  # one verdict: plan and grants
+        with checked_registry(tenants_dir, settings, reg):
+            plan, formats = platform_plan(
+                tenants_dir, settings, ROOT / previous if previous else None, stacks_dir
+            )
+            grants = llm_grants_for(tenants_dir, settings, stacks_dir)
         args = PlatformArgs.from_spec(
             settings,
             plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
-            llm_grants=llm_grants_for(tenants_dir, settings, stacks_dir),
+            llm_grants=grants,
             formats=formats,
         )
         p = Platform(PLATFORM_STACK, args)

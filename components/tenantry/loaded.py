@@ -6,8 +6,9 @@
   the settings the command parsed; a changed file is a different key, so nothing is ever
   stale, and failures are not remembered.
 * The tenant files: the command's one verdict (:func:`tenantry.pipeline.check`) is handed to
-  each stack program it runs (:func:`checked`), so :func:`program_tenant` does not check
-  again.
+  each stack program it runs, so the program does not check again: a tenant stack's
+  :func:`program_tenant` gets its tenant (:func:`checked`), the platform stack's
+  :func:`program_registry` the whole registry (:func:`checked_registry`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from threading import Lock
 from typing import TypeVar
 
-from .spec import PlatformSettings, ResolvedTenant, SpecError
+from .spec import PlatformSettings, Registry, ResolvedTenant, SpecError
 from .spec import load_platform as _load_platform
 from .spec.platform import platform_config_path
 
@@ -111,3 +112,47 @@ def program_tenant(tenant_file: Path, stacks_dir: Path) -> ResolvedTenant:
     if problems or name not in reg.tenants:
         raise SpecError(problems or reg.problems)
     return reg.tenants[name]
+
+
+# The registry a tenantry command (or the platform program itself) already checked, while the
+# platform stack's program runs: (resolved tenants directory, the platform settings object it
+# was checked against, the verdict).
+_REGISTRY: ContextVar[tuple[str, PlatformSettings, Registry] | None] = ContextVar(
+    "registry", default=None
+)
+
+
+@contextmanager
+def checked_registry(
+    tenants_dir: Path, platform: PlatformSettings, reg: Registry
+) -> Iterator[None]:
+    """While this runs, :func:`program_registry` of ``tenants_dir`` against the same
+    ``platform`` object returns ``reg`` (the caller's :func:`tenantry.pipeline.check`)
+    without checking again."""
+    token = _REGISTRY.set((str(tenants_dir.resolve()), platform, reg))
+    try:
+        yield
+    finally:
+        _REGISTRY.reset(token)
+
+
+def program_registry(
+    tenants_dir: Path, platform: PlatformSettings, stacks_dir: Path | None
+) -> Registry:
+    """The verdict the platform stack's program deploys from: :func:`tenantry.pipeline.check`
+    over ``tenants_dir`` against ``platform`` (``stacks_dir``: where ``Pulumi.platform.yaml``
+    is, for the lines of its problems), or, under :func:`checked_registry` of the same
+    directory and settings (``tenantry render platform``), the registry already checked (when
+    it is a whole verdict, with its fleet plan)."""
+    hit = _REGISTRY.get()
+    # only a whole verdict (pipeline.check sets the fleet plan; load_registry alone does not)
+    if (
+        hit is not None
+        and hit[0] == str(tenants_dir.resolve())
+        and hit[1] is platform
+        and hit[2].fleet is not None
+    ):
+        return hit[2]
+    from .pipeline import check
+
+    return check([tenants_dir], platform, stacks_dir=stacks_dir)

@@ -50,11 +50,20 @@ def test_failures_are_raised_every_time(tree: Path) -> None:
             loaded.load_platform(tree / "stacks")
 
 
-def test_plan_checks_each_tenant_file_once(
-    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "argv",
+    [["plan", "--all", "--format", "json"], ["render", "platform", "--out", "out"]],
+    ids=["plan", "render-platform"],
+)
+def test_a_command_checks_each_tenant_file_once(
+    tree: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
 ) -> None:
-    """``tenantry plan --all`` runs every tenant's real stack program; each program gets the
-    tenant from the command's verdict instead of checking the registry again."""
+    """``tenantry plan --all`` runs every tenant's real stack program, ``render platform``
+    the platform's (which needs the fleet plan and the LLM grants); each program gets the
+    command's verdict instead of checking the registry again."""
     checked: Counter[str] = Counter()
     rules = registry_module.check
 
@@ -64,11 +73,30 @@ def test_plan_checks_each_tenant_file_once(
 
     monkeypatch.setattr(registry_module, "check", counting_rules)
     monkeypatch.chdir(tree)
-    assert main(["plan", "--all", "--format", "json"]) == 0
+    assert main(argv) == 0
     capsys.readouterr()
     files = sorted(f.name for f in (tree / "tenants").glob("*.yaml"))
     assert len(files) >= 4
     assert checked == dict.fromkeys(files, 1)
+
+
+def test_the_platform_program_checks_once_for_its_plan_and_grants(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``stacks/__main__.py`` does under ``pulumi up`` (no command around it): one
+    verdict, handed to both the fleet plan and the LLM grants."""
+    from tenantry.platform.program import llm_grants_for, platform_plan
+
+    settings = loaded.load_platform(tree / "stacks")
+    reg = loaded.program_registry(tree / "tenants", settings, tree / "stacks")
+    monkeypatch.setattr(registry_module, "check", None)  # any further check would fail
+    with loaded.checked_registry(tree / "tenants", settings, reg):
+        fleet, _ = platform_plan(tree / "tenants", settings, None, tree / "stacks")
+        grants = llm_grants_for(tree / "tenants", settings, tree / "stacks")
+    assert fleet is reg.fleet and grants
+    other = load_platform(tree / "stacks")  # equal settings, another object: checked anew
+    monkeypatch.undo()
+    assert loaded.program_registry(tree / "tenants", other, tree / "stacks") is not reg
 
 
 def test_tenant_names_in_arns_cost_does_not_grow_with_the_fleet() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..aws.names import TenantNames
 from ..k8s.llm_inference_service import AdapterGrant, adapter_grants
-from ..pipeline import check
+from ..loaded import program_registry
 from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, Registry, ResolvedTenant
 from ..spec.errors import errors
@@ -89,7 +89,7 @@ def llm_grants_for(
 def _verdict(tenants_dir: Path, settings: PlatformSettings, stacks_dir: Path | None) -> Registry:
     """The one verdict (:func:`tenantry.pipeline.check`) on ``tenants_dir``, or
     :class:`PlatformProgramError` listing every error."""
-    reg = check([tenants_dir], settings, stacks_dir=stacks_dir)
+    reg = program_registry(tenants_dir, settings, stacks_dir)
     bad = errors(reg.problems)
     if bad:
         raise PlatformProgramError(
