@@ -1,27 +1,28 @@
-"""Tenant files and the platform config, parsed once per content.
+"""What a process that runs many stack programs (``tenantry plan``, ``render``) checks once.
 
-``load_platform``/``load_tenant`` behave exactly like :mod:`tenantry.spec`'s (same results,
-same errors), but remember each successful result keyed by the file's bytes (and, for a
-tenant, its file stem and the platform object it was resolved against). A process that runs
-many stack programs (``tenantry plan``, ``render``) then parses and validates each file once
-instead of once per caller; a changed file is a different key, so nothing is ever stale.
-Failures are not remembered: every call on a bad file raises its full error again.
+* The platform config: :func:`load_platform` behaves exactly like
+  :func:`tenantry.spec.load_platform` (same result, same errors) but remembers each
+  successful result keyed by the file's bytes, so every stack program of the command reuses
+  the settings the command parsed; a changed file is a different key, so nothing is ever
+  stale, and failures are not remembered.
+* The tenant files: the command's one verdict (:func:`tenantry.pipeline.check`) is handed to
+  each stack program it runs, so the program does not check again: a tenant stack's
+  :func:`program_tenant` gets its tenant (:func:`checked`), the platform stack's
+  :func:`program_registry` the whole registry (:func:`checked_registry`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from threading import Lock
 from typing import TypeVar
 
-from .spec import PlatformSettings, Registry, ResolvedTenant, SpecError, tenant_files
+from .spec import PlatformSettings, Registry, ResolvedTenant, SpecError
 from .spec import load_platform as _load_platform
-from .spec import load_registry as _load_registry
-from .spec import load_tenant as _load_tenant
 from .spec.platform import platform_config_path
 
 MAX_ENTRIES = 4096
@@ -51,9 +52,6 @@ class _Memo(OrderedDict[K, V]):
 
 
 _PLATFORMS: _Memo[bytes, PlatformSettings] = _Memo()
-# (platform identity, file stem, bytes) -> (the platform, kept alive so its id stays unique,
-# and the tenant)
-_TENANTS: _Memo[tuple[int, str, bytes], tuple[PlatformSettings, ResolvedTenant]] = _Memo()
 
 
 def _read(path: Path) -> bytes | None:
@@ -75,37 +73,9 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
     return platform
 
 
-def load_tenant(path: Path, platform: PlatformSettings) -> ResolvedTenant:
-    """:func:`tenantry.spec.load_tenant`, once per distinct file (stem and content) and
-    platform settings object."""
-    raw = _read(path)
-    key = (id(platform), path.stem, raw or b"")
-    if raw is not None and (hit := _TENANTS.get_recent(key)) is not None and hit[0] is platform:
-        return hit[1]
-    tenant = _load_tenant(path, platform)
-    if raw is not None and _read(path) == raw:
-        _TENANTS.put(key, (platform, tenant))
-    return tenant
-
-
-def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry:
-    """:func:`tenantry.spec.load_registry`, remembering every valid tenant it loaded, so
-    that a later :func:`load_tenant` of the same unchanged file does not parse it again. (A
-    valid tenant's name equals its file stem, so ``reg.tenants[stem]`` came from that file.)"""
-    paths = list(paths)
-    before = {f: _read(f) for f in tenant_files(paths)}
-    reg = _load_registry(paths, platform)
-    for f, raw in before.items():
-        tenant = reg.tenants.get(f.stem)
-        if raw is not None and tenant is not None and _read(f) == raw:
-            _TENANTS.put((id(platform), f.stem, raw), (platform, tenant))
-    return reg
-
-
 def clear() -> None:
     """Forget every remembered result."""
     _PLATFORMS.clear()
-    _TENANTS.clear()
 
 
 # The tenant a tenantry command already checked (with its whole registry) while it runs that
@@ -142,3 +112,47 @@ def program_tenant(tenant_file: Path, stacks_dir: Path) -> ResolvedTenant:
     if problems or name not in reg.tenants:
         raise SpecError(problems or reg.problems)
     return reg.tenants[name]
+
+
+# The registry a tenantry command (or the platform program itself) already checked, while the
+# platform stack's program runs: (resolved tenants directory, the platform settings object it
+# was checked against, the verdict).
+_REGISTRY: ContextVar[tuple[str, PlatformSettings, Registry] | None] = ContextVar(
+    "registry", default=None
+)
+
+
+@contextmanager
+def checked_registry(
+    tenants_dir: Path, platform: PlatformSettings, reg: Registry
+) -> Iterator[None]:
+    """While this runs, :func:`program_registry` of ``tenants_dir`` against the same
+    ``platform`` object returns ``reg`` (the caller's :func:`tenantry.pipeline.check`)
+    without checking again."""
+    token = _REGISTRY.set((str(tenants_dir.resolve()), platform, reg))
+    try:
+        yield
+    finally:
+        _REGISTRY.reset(token)
+
+
+def program_registry(
+    tenants_dir: Path, platform: PlatformSettings, stacks_dir: Path | None
+) -> Registry:
+    """The verdict the platform stack's program deploys from: :func:`tenantry.pipeline.check`
+    over ``tenants_dir`` against ``platform`` (``stacks_dir``: where ``Pulumi.platform.yaml``
+    is, for the lines of its problems), or, under :func:`checked_registry` of the same
+    directory and settings (``tenantry render platform``), the registry already checked (when
+    it is a whole verdict, with its fleet plan)."""
+    hit = _REGISTRY.get()
+    # only a whole verdict (pipeline.check sets the fleet plan; load_registry alone does not)
+    if (
+        hit is not None
+        and hit[0] == str(tenants_dir.resolve())
+        and hit[1] is platform
+        and hit[2].fleet is not None
+    ):
+        return hit[2]
+    from .pipeline import check
+
+    return check([tenants_dir], platform, stacks_dir=stacks_dir)

@@ -41,6 +41,9 @@ from .spec.yamlio import compose, line_of
 from .stackconfig import stack_config_path, stack_config_text, tenants_ref
 
 STACKS_COMMAND = "tenantry stacks --write"
+# The codes of stack_config_problems: a tenant's stack config is missing, or out of date.
+STACK_CONFIG_MISSING, STACK_CONFIG_STALE = "stack_config_missing", "stack_config_stale"
+STACK_CONFIG_CODES = (STACK_CONFIG_MISSING, STACK_CONFIG_STALE)
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ def stack_config_problems(reg: Registry, stacks_dir: Path, tenants_dir: Path) ->
             Problem(
                 reg.files[name],
                 "",
-                "stack_config_missing" if current is None else "stack_config_stale",
+                STACK_CONFIG_MISSING if current is None else STACK_CONFIG_STALE,
                 f"its stack config {path} {state}: run `{STACKS_COMMAND}` (pulumi and "
                 "tenantry fleet deploy from it)",
                 severity="warning",
@@ -323,6 +326,7 @@ def valid_tenant(reg: Registry, name: str) -> ResolvedTenant | None:
 
 __all__ = [
     "STACKS_COMMAND",
+    "STACK_CONFIG_CODES",
     "BaseRef",
     "DeployedModel",
     "base_models",

@@ -1,15 +1,21 @@
-"""tenantry.loaded: parse once per content, never stale, failures never remembered."""
+"""tenantry.loaded: the platform config parsed once per content (never stale, failures never
+remembered), and each tenant file checked once per command (the verdict is handed to the
+stack programs the command runs)."""
 
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tenantry import loaded
+from tenantry.cli.main import main
 from tenantry.policy.rules import _tenants_named
-from tenantry.spec import SpecError, load_platform, load_tenant
+from tenantry.spec import load_platform
+from tenantry.spec import registry as registry_module
+from tenantry.spec.platform import PlatformError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,40 +32,71 @@ def test_same_content_is_parsed_once_and_equals_the_spec_loader(tree: Path) -> N
     p = loaded.load_platform(tree / "stacks")
     assert loaded.load_platform(tree / "stacks") is p
     assert p == load_platform(tree / "stacks")
-    t = loaded.load_tenant(tree / "tenants" / "acme.yaml", p)
-    assert loaded.load_tenant(tree / "tenants" / "acme.yaml", p) is t
-    assert t == load_tenant(tree / "tenants" / "acme.yaml", p)
 
 
 def test_a_changed_file_is_parsed_again(tree: Path) -> None:
-    p = loaded.load_platform(tree / "stacks")
-    path = tree / "tenants" / "acme.yaml"
-    before = loaded.load_tenant(path, p)
-    path.write_text(path.read_text().replace("costCenter: CC-1042", "costCenter: CC-7"))
-    after = loaded.load_tenant(path, p)
-    assert (before.cost_center, after.cost_center) == ("CC-1042", "CC-7")
-
-
-def test_another_platform_object_is_another_key(tree: Path) -> None:
-    p = loaded.load_platform(tree / "stacks")
-    other = load_platform(tree / "stacks")  # equal content, not the remembered object
-    path = tree / "tenants" / "acme.yaml"
-    assert loaded.load_tenant(path, p) is not loaded.load_tenant(path, other)
+    path = tree / "stacks" / "Pulumi.platform.yaml"
+    before = loaded.load_platform(tree / "stacks")
+    path.write_text(path.read_text() + "\n# changed\n")
+    after = loaded.load_platform(tree / "stacks")
+    assert after is not before and after == before
 
 
 def test_failures_are_raised_every_time(tree: Path) -> None:
-    p = loaded.load_platform(tree / "stacks")
-    path = tree / "tenants" / "acme.yaml"
-    path.write_text(path.read_text().replace("tier: premium", "tier: platinum"))
+    path = tree / "stacks" / "Pulumi.platform.yaml"
+    path.write_text(path.read_text().replace("environment: prod", "environment: 7", 1))
     for _ in range(2):
-        with pytest.raises(SpecError, match=r"spec\.tier"):
-            loaded.load_tenant(path, p)
+        with pytest.raises(PlatformError):
+            loaded.load_platform(tree / "stacks")
 
 
-def test_registry_results_are_reused_by_load_tenant(tree: Path) -> None:
-    p = loaded.load_platform(tree / "stacks")
-    reg = loaded.load_registry([tree / "tenants"], p)
-    assert loaded.load_tenant(tree / "tenants" / "umbrella.yaml", p) is reg.tenants["umbrella"]
+@pytest.mark.parametrize(
+    "argv",
+    [["plan", "--all", "--format", "json"], ["render", "platform", "--out", "out"]],
+    ids=["plan", "render-platform"],
+)
+def test_a_command_checks_each_tenant_file_once(
+    tree: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    """``tenantry plan --all`` runs every tenant's real stack program, ``render platform``
+    the platform's (which needs the fleet plan and the LLM grants); each program gets the
+    command's verdict instead of checking the registry again."""
+    checked: Counter[str] = Counter()
+    rules = registry_module.check
+
+    def counting_rules(spec, platform, file, stem):  # type: ignore[no-untyped-def]
+        checked[Path(file).name] += 1
+        return rules(spec, platform, file, stem)
+
+    monkeypatch.setattr(registry_module, "check", counting_rules)
+    monkeypatch.chdir(tree)
+    assert main(argv) == 0
+    capsys.readouterr()
+    files = sorted(f.name for f in (tree / "tenants").glob("*.yaml"))
+    assert len(files) >= 4
+    assert checked == dict.fromkeys(files, 1)
+
+
+def test_the_platform_program_checks_once_for_its_plan_and_grants(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``stacks/__main__.py`` does under ``pulumi up`` (no command around it): one
+    verdict, handed to both the fleet plan and the LLM grants."""
+    from tenantry.platform.program import llm_grants_for, platform_plan
+
+    settings = loaded.load_platform(tree / "stacks")
+    reg = loaded.program_registry(tree / "tenants", settings, tree / "stacks")
+    monkeypatch.setattr(registry_module, "check", None)  # any further check would fail
+    with loaded.checked_registry(tree / "tenants", settings, reg):
+        fleet, _ = platform_plan(tree / "tenants", settings, None, tree / "stacks")
+        grants = llm_grants_for(tree / "tenants", settings, tree / "stacks")
+    assert fleet is reg.fleet and grants
+    other = load_platform(tree / "stacks")  # equal settings, another object: checked anew
+    monkeypatch.undo()
+    assert loaded.program_registry(tree / "tenants", other, tree / "stacks") is not reg
 
 
 def test_tenant_names_in_arns_cost_does_not_grow_with_the_fleet() -> None:

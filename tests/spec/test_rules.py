@@ -282,3 +282,19 @@ def test_isolated_tenant_with_node_groups_runs_there(platform: PlatformSettings)
     d = variant("initech", own_groups)
     d["spec"]["models"][0]["gpu"] = "2g.20gb"  # offered by the pool, not by its own group
     assert ("gpu_unavailable", "spec.models[0].gpu") in codes(problems_for(d, platform))
+
+
+def test_an_unoffered_gpu_names_where_it_is_offered_wherever_it_is_requested(
+    platform: PlatformSettings,
+) -> None:
+    """A model's GPU, an own LLM's and a GPU quota are checked by one rule: each
+    ``gpu_unavailable`` names the places the tenant's models may run and what each offers."""
+    d = variant("initech", _set("spec/models/0/gpu", "1g.6gb"))
+    d["spec"]["llms"][0]["gpu"] = "1g.6gb"
+    d["spec"]["quotas"]["gpus"]["1g.6gb"] = 1
+    found = {p.path: p for p in problems_for(d, platform) if p.code == "gpu_unavailable"}
+    paths = ["spec.models[0].gpu", "spec.llms[0].gpu", 'spec.quotas.gpus["1g.6gb"]']
+    assert sorted(found) == sorted(paths)
+    assert len({found[p].accepted for p in paths}) == 1
+    accepted = found[paths[0]].accepted or ""
+    assert accepted.startswith("shared-pool ") and ": " in accepted

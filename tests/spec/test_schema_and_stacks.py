@@ -12,8 +12,8 @@ import yaml
 
 from tenantry.cli.main import main
 from tenantry.engine.stack import stack_config
-from tenantry.loaded import load_platform, load_tenant
-from tenantry.spec import json_schema, json_schema_text
+from tenantry.loaded import load_platform
+from tenantry.spec import json_schema, json_schema_text, load_tenant
 from tenantry.spec.schema import SCHEMA_FILE
 from tenantry.stackconfig import stack_config_text
 from tests.conftest import EXAMPLES, ROOT, TENANTS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import yaml
 
@@ -85,3 +86,22 @@ def test_availability_objectives_rise_with_isolation() -> None:
     objectives = [TIERS[t].availability_objective for t in ORDER]
     assert objectives == [0.99, 0.999, 0.999, 0.9995]
     assert all(0.9 < o < 1 for o in objectives)
+
+
+def test_the_tier_table_of_the_docs_states_the_tiers() -> None:
+    """docs/tenant-file.md's tier table: each row's node groups, network, priority class and
+    value, queue priority and availability objective are the tier's."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "tenant-file.md"
+    rows = {
+        cells[0]: cells
+        for line in doc.read_text().splitlines()
+        if line.startswith("| ")
+        and (cells := [c.strip() for c in line.strip("|").split("|")])[0] in TIERS
+    }
+    assert sorted(rows) == sorted(TIERS)
+    for name, t in TIERS.items():
+        _, _, groups, _, network, pc, queue, slo = rows[name]
+        assert (groups, network) == (t.node_groups, t.network_isolation), name
+        assert pc == f"`{t.priority_class}` ({t.priority_value})", name
+        assert int(queue) == t.queue_priority, name
+        assert float(slo.rstrip("%")) == round(t.availability_objective * 100, 4), name

@@ -26,7 +26,7 @@ from ..fleet.waves import (
     run_waves,
     summary_lines,
 )
-from ..pipeline import STACKS_COMMAND
+from ..pipeline import STACK_CONFIG_CODES, STACKS_COMMAND
 from ..plan.gitrefs import SHARED_PREFIXES, GitError, affected_tenants, changed_files
 from ..planner import FleetPlan, extract_demands, plan
 from ..spec import PLATFORM_STACK, PlatformSettings, ResolvedTenant
@@ -44,8 +44,6 @@ from .common import (
     write_json,
 )
 from .verify import TOKEN_ENV
-
-STACK_CONFIG_CODES = ("stack_config_missing", "stack_config_stale")
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

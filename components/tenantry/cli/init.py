@@ -24,6 +24,7 @@ from .common import (
     InvalidInput,
     UsageError,
     add_dirs,
+    add_format,
     platform_from,
     warn,
     write_json,
@@ -69,9 +70,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="or the OCI image that serves it, registry/repository@sha256:<64 hex>",
     )
     p.add_argument("--force", action="store_true", help="replace an existing tenant file")
-    p.add_argument(
-        "--format", choices=["text", "json"], default="text", help="output format (default: text)"
-    )
+    add_format(p)
     add_dirs(p)
     p.set_defaults(func=run)
 

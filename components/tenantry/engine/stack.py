@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ..loaded import checked, load_platform
+from ..loaded import checked, checked_registry, load_platform
 from ..pipeline import check, errors_for
 from ..spec import PLATFORM_STACK, Registry, ResolvedTenant, SpecError
 from ..spec.platform import platform_config_path
@@ -197,7 +197,8 @@ def record_platform(
             OFFLINE_KEY: "true",
         }
     )
-    return _run(main, PLATFORM_STACK, config)
+    with checked_registry(tenants_dir, platform, verdict):
+        return _run(main, PLATFORM_STACK, config)
 
 
 def record_stack(

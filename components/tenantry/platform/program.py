@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..aws.names import tenant_names
 from ..k8s.llm_inference_service import AdapterGrant, adapter_grants
-from ..pipeline import check
+from ..loaded import program_registry
 from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, Registry, ResolvedTenant
 from ..spec.errors import errors
@@ -97,7 +97,7 @@ def _replan(tenants: list[ResolvedTenant], settings: PlatformSettings, previous:
 def _verdict(tenants_dir: Path, settings: PlatformSettings, stacks_dir: Path | None) -> Registry:
     """The one verdict (:func:`tenantry.pipeline.check`) on ``tenants_dir``, or
     :class:`PlatformProgramError` listing every error."""
-    reg = check([tenants_dir], settings, stacks_dir=stacks_dir)
+    reg = program_registry(tenants_dir, settings, stacks_dir)
     bad = errors(reg.problems)
     if bad:
         raise PlatformProgramError(

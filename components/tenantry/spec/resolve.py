@@ -18,14 +18,12 @@ from .targets import gpu_resource, gpu_targets, target_for
 from .tiers import TIERS, VectorDbLimits
 
 
-def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> ResolvedTenant:
-    """Apply tier defaults and decide where each model runs. Assumes :func:`rules.check`
-    found no errors (it raises ValueError on a model with no GPU target)."""
-    s = spec.spec
-    tier = TIERS[s.tier]
-    d = tier.defaults
-    q = s.quotas
-    quotas = ResolvedQuotas(
+def quotas_of(spec: TenantSpec) -> ResolvedQuotas:
+    """The tenant's quotas: what its file sets, else its tier's defaults
+    (:data:`tenantry.spec.tiers.TIERS`). GPUs have no default (none unless declared)."""
+    d = TIERS[spec.spec.tier].defaults
+    q = spec.spec.quotas
+    return ResolvedQuotas(
         cpu=q.cpu if q.cpu is not None else d.cpu,
         memory_gib=q.memory_gib if q.memory_gib is not None else d.memory_gib,
         gpus=dict(sorted((q.gpus or {}).items())),
@@ -42,6 +40,14 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
             or d.vector_db.idle_in_transaction_timeout_seconds,
         ),
     )
+
+
+def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> ResolvedTenant:
+    """Apply tier defaults and decide where each model runs. Assumes :func:`rules.check`
+    found no errors (it raises ValueError on a model with no GPU target)."""
+    s = spec.spec
+    tier = TIERS[s.tier]
+    quotas = quotas_of(spec)
     node_groups = []
     for ng in s.node_groups:
         it = instance_types()[ng.instance_type]

@@ -1,5 +1,6 @@
 """The resolved tenant: tier defaults applied, placements decided. Every component consumes
-this, never raw YAML; tier defaults are applied here once and nowhere else."""
+this, never raw YAML; tier defaults are applied once (:func:`tenantry.spec.resolve.quotas_of`,
+which the quota rules use too) and nowhere else."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from . import downstream
 from .errors import Problem, Severity, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
 from .platform import PlatformSettings
-from .targets import gpu_targets, target_for
+from .resolve import quotas_of
+from .targets import Target, gpu_targets, target_for
 from .tiers import TIERS
 
 Report = Callable[..., None]
@@ -68,6 +69,36 @@ def _duplicates(names: Iterable[str]) -> set[str]:
     return {n for n, c in Counter(names).items() if c > 1}
 
 
+def _unique_names(
+    items: Sequence[Any], path: str, message: str, accepted: str, report: Report
+) -> None:
+    """``name_duplicate`` at ``<path>[i].name`` for every entry whose name another shares."""
+    dups = _duplicates(i.name for i in items)
+    for i, item in enumerate(items):
+        if item.name in dups:
+            report(f"{path}[{i}].name", "name_duplicate", message, item.name, accepted)
+
+
+def _offered_where(targets: list[Target]) -> str:
+    """What a tenant may request, per place its models may run (the ``accepted`` of
+    ``gpu_unavailable``)."""
+    where = "; ".join(f"{t.describe()}: {', '.join(sorted(t.offered))}" for t in targets)
+    return where or "nothing: declare a node group with a GPU instance type"
+
+
+def _offered(gpu: str, path: str, targets: list[Target], report: Report) -> None:
+    """``gpu_unavailable`` when no place the tenant's models may run offers ``gpu`` (a MIG
+    profile or a whole GPU): a model, an own LLM or a GPU quota."""
+    if target_for(gpu, targets) is None:
+        report(
+            path,
+            "gpu_unavailable",
+            "is not offered where this tenant's models run",
+            gpu,
+            _offered_where(targets),
+        )
+
+
 def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
     name = spec.metadata.name
     if stem is not None and name != stem:
@@ -97,16 +128,13 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
         ("llms", s.llms),
     )
     for field, items in lists:
-        dups = _duplicates(i.name for i in items)
-        for i, item in enumerate(items):
-            if item.name in dups:
-                report(
-                    f"spec.{field}[{i}].name",
-                    "name_duplicate",
-                    f"is used by more than one entry of spec.{field}",
-                    item.name,
-                    "a name unique within the list",
-                )
+        _unique_names(
+            items,
+            f"spec.{field}",
+            f"is used by more than one entry of spec.{field}",
+            "a name unique within the list",
+            report,
+        )
     for i, ns in enumerate(s.access.allowed_namespaces):
         if ns == name:
             report(
@@ -205,7 +233,6 @@ def _node_groups(
 
 def _models(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
     targets = gpu_targets(spec, platform)
-    where = "; ".join(f"{t.describe()}: {', '.join(sorted(t.offered))}" for t in targets)
     for i, m in enumerate(spec.spec.models):
         base = f"spec.models[{i}]"
         if m.min_replicas > m.max_replicas:
@@ -225,24 +252,15 @@ def _models(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
                 f"any version except {m.version!r}",
             )
         for field, tensors in (("inputs", m.inputs), ("outputs", m.outputs)):
-            dups = _duplicates(t.name for t in tensors)
-            for j, t in enumerate(tensors):
-                if t.name in dups:
-                    report(
-                        f"{base}.{field}[{j}].name",
-                        "name_duplicate",
-                        f"is used by more than one of the model's {field}",
-                        t.name,
-                        "a unique tensor name",
-                    )
-        if m.gpu is not None and target_for(m.gpu, targets) is None:
-            report(
-                f"{base}.gpu",
-                "gpu_unavailable",
-                "is not offered where this tenant's models run",
-                m.gpu,
-                where or "nothing: declare a node group with a GPU instance type",
+            _unique_names(
+                tensors,
+                f"{base}.{field}",
+                f"is used by more than one of the model's {field}",
+                "a unique tensor name",
+                report,
             )
+        if m.gpu is not None:
+            _offered(m.gpu, f"{base}.gpu", targets, report)
         if m.max_batch_size == 0 and any(t.dims and t.dims[0] == -1 for t in m.inputs):
             report(
                 f"{base}.maxBatchSize",
@@ -271,11 +289,8 @@ def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]
 
 
 def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
-    tier = TIERS[spec.spec.tier]
-    q = spec.spec.quotas
-    cpu_q = q.cpu if q.cpu is not None else tier.defaults.cpu
-    mem_q = q.memory_gib if q.memory_gib is not None else tier.defaults.memory_gib
-    gpu_q = dict(q.gpus or {})
+    quotas = quotas_of(spec)  # the tier's defaults where the file sets none
+    cpu_q, mem_q, gpu_q = quotas.cpu, quotas.memory_gib, quotas.gpus
     note = " (canary revisions count twice)" if any(m.canary for m in spec.spec.models) else ""
     passes: tuple[tuple[str, Severity], ...] = (
         ("min_replicas", "error"),
@@ -319,14 +334,7 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
                 )
     targets = gpu_targets(spec, platform)
     for gpu in gpu_q:
-        if target_for(gpu, targets) is None:
-            report(
-                format_path(("spec", "quotas", "gpus", gpu)),
-                "gpu_unavailable",
-                "is not offered where this tenant's models run",
-                gpu,
-                ", ".join(sorted(set().union(*(t.offered for t in targets)))) or "nothing",
-            )
+        _offered(gpu, format_path(("spec", "quotas", "gpus", gpu)), targets, report)
     _node_group_capacity(spec, report)
 
 
@@ -455,17 +463,9 @@ def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
                 )
                 break
     targets = gpu_targets(spec, platform)
-    where = "; ".join(f"{t.describe()}: {', '.join(sorted(t.offered))}" for t in targets)
     for i, llm in enumerate(spec.spec.llms):
         base = f"spec.llms[{i}]"
-        if target_for(llm.gpu, targets) is None:
-            report(
-                f"{base}.gpu",
-                "gpu_unavailable",
-                "is not offered where this tenant's models run",
-                llm.gpu,
-                where or "nothing: declare a node group with a GPU instance type",
-            )
+        _offered(llm.gpu, f"{base}.gpu", targets, report)
         if not llm.path.startswith(MODELS_PREFIX):
             report(
                 f"{base}.path",
@@ -508,17 +508,15 @@ def _clients(
     token from the issuer, other tenants' users included), and names are unique."""
     clients = spec.spec.access.clients
     known = [i.name for i in platform.token_issuers]
-    dups = _duplicates(c.name for c in clients)
+    _unique_names(
+        clients,
+        "spec.access.clients",
+        "is used by more than one client",
+        "a name unique within spec.access.clients",
+        report,
+    )
     for i, c in enumerate(clients):
         path = f"spec.access.clients[{i}]"
-        if c.name in dups:
-            report(
-                f"{path}.name",
-                "name_duplicate",
-                "is used by more than one client",
-                c.name,
-                "a name unique within spec.access.clients",
-            )
         if platform.issuer(c.issuer) is None:
             report(
                 f"{path}.issuer",
