@@ -938,3 +938,43 @@ def test_revisions_modes_routes_and_hosts(platform: PlatformSettings) -> None:
     predictor = next(r for r in by["steady"].routes if r.kind == "predictor")
     assert "steady-predictor.acme" in predictor.mesh  # short forms (ExpandedHosts)
     assert predictor.external == ("steady-predictor-acme.example.com",)
+
+
+def test_revision_names_follow_knatives_child_name() -> None:
+    """[KSVC] Knative names a revision ``kmeta.ChildName(configuration, "-%05d")``; the
+    cases are knative/pkg's own (``kmeta/names_test.go``), then the hashed branch."""
+    from tenantry.policy.reachability.topology import child_name, revision_name
+
+    f63 = "f" * 63
+    assert child_name("asdf", "-deployment") == "asdf-deployment"
+    assert child_name(f63, "-deployment") == (
+        "ffffffffffffffffffff105d7597f637e83cc711605ac3ea4957-deployment"
+    )
+    assert child_name(f63, "-deploy") == (
+        "ffffffffffffffffffffffff105d7597f637e83cc711605ac3ea4957-deploy"
+    )
+    assert revision_name("m-predictor", 1) == "m-predictor-00001"
+    assert revision_name("m-predictor", 123456) == "m-predictor-123456"
+    long = revision_name("a" * 48 + "-predictor", 1)
+    assert len(long) == 63 and not long.startswith("a" * 48 + "-predictor-")
+
+
+def test_the_activator_guard_names_every_revision_a_model_name_can_have() -> None:
+    """The activator guard refuses a Host with a port only by ``<model>-predictor-<digit>*``
+    (:func:`tenantry.k8s.gateway.activator_policy_spec`), which holds while Knative does not
+    hash the revision name: ``<model>-predictor-NNNNN`` must fit in 63 characters for the
+    longest model name the tenant file accepts. Raising that limit past 47 breaks the guard;
+    this test fails then (the proof, which names revisions as Knative does, would too)."""
+    from tenantry.policy.reachability.topology import revision_name
+    from tenantry.spec.model import Model
+
+    (limit,) = [
+        m.max_length for m in Model.model_fields["name"].metadata if hasattr(m, "max_length")
+    ]
+    longest = "m" * limit
+    guard = [f"{longest}-predictor-{d}" for d in range(10)]  # each a prefix + '*' there
+    for generation in (1, 2, 99999, 100000):
+        rev = revision_name(f"{longest}-predictor", generation)
+        assert any(rev.startswith(p) for p in guard), rev
+    hashed = revision_name("m" * 48 + "-predictor", 1)
+    assert not any(hashed.startswith(f"{'m' * 48}-predictor-{d}") for d in range(10))

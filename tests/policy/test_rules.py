@@ -580,3 +580,40 @@ def test_an_object_key_named_like_another_tenant_is_the_buckets_owners() -> None
     )
     (v,) = evaluate(_with(extra=[other_bucket]), CTX)
     assert v.message.startswith("names tenant 'globex''s resource: arn:aws:s3:::tenantry-globex")
+
+
+def _runtime(name: str, image: str) -> PolicyResource:
+    return PolicyResource(
+        "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
+        name,
+        {
+            "kind": "ClusterServingRuntime",
+            "metadata": {"name": name, "labels": dict(TAGS)},
+            "spec": {"containers": [{"name": "kserve-container", "image": image}]},
+        },
+        provider=K8S_PROVIDER,
+    )
+
+
+def test_triton_admin_is_checked_on_every_triton_runtime() -> None:
+    """Every runtime Tenantry declares runs Triton (the TensorFlow one too): the rule used to
+    read only ``kserve-tritonserver`` and let a TensorFlow model's admin APIs through. Only a
+    runtime shown not to run Triton is exempt."""
+    from tenantry.catalog.runtimes import RUNTIMES
+
+    loose = {**MODEL, "args": ["--disable-auto-complete-config"]}
+    for rt in RUNTIMES:
+        res = _with({"fraud": isvc(model={**loose, "runtime": rt.name})})
+        found = [v for v in evaluate(res, CTX) if v.rule == "triton-admin-restricted"]
+        assert len(found) == 3, (rt.name, found)
+    sklearn = {**loose, "runtime": "kserve-sklearnserver"}
+    res = _with(
+        {"fraud": isvc(model=sklearn)},
+        extra=[_runtime("kserve-sklearnserver", "kserve/sklearnserver:v0.15")],
+    )
+    assert [v for v in evaluate(res, CTX) if v.rule == "triton-admin-restricted"] == []
+    res = _with(
+        {"fraud": isvc(model=sklearn)},
+        extra=[_runtime("kserve-sklearnserver", "nvcr.io/nvidia/tritonserver:25.09-py3")],
+    )
+    assert len([v for v in evaluate(res, CTX) if v.rule == "triton-admin-restricted"]) == 3

@@ -32,6 +32,7 @@ from ..spec.hosts import CLUSTER_LOCAL_DOMAIN, short_forms, tenant_hosts
 from ..spec.platform import Ingress, Mesh, TokenIssuer
 from ..tags import tenant_labels
 from ..triton import serving_caps
+from .manifests import custom_resource
 from .mesh import (
     ACTIVATOR_LABELS,
     AUTOSCALER_METRICS_PORT,
@@ -411,14 +412,7 @@ class GatewayAdmission(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.objects: dict[str, CustomResource] = {}
         for suffix, obj in request_path_manifests(args.tenant, args).items():
-            self.objects[suffix] = CustomResource(
-                f"{name}-{suffix}",
-                api_version=obj["apiVersion"],
-                kind=obj["kind"],
-                metadata=obj["metadata"],
-                spec=obj["spec"],
-                opts=child,
-            )
+            self.objects[suffix] = custom_resource(f"{name}-{suffix}", obj, child)
         self.callers = self.objects["callers"]
         self.admission = self.objects["admission"]
         self.rate_limit = self.objects["rate-limit"]

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMap
 
 from ..cost import ModelRates
@@ -16,6 +15,7 @@ from ..observability.monitor import pod_monitor
 from ..observability.rules import prometheus_rule, rates_for
 from ..spec import PlatformSettings, ResolvedTenant
 from ..tags import tenant_labels
+from .manifests import custom_resource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,17 +61,8 @@ class TenantMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         monitor = pod_monitor(t)
         rule = prometheus_rule(t, args.rates)
-        self.pod_monitor, self.rules = (
-            CustomResource(
-                f"{name}-{suffix}",
-                api_version=obj["apiVersion"],
-                kind=obj["kind"],
-                metadata=obj["metadata"],
-                spec=obj["spec"],
-                opts=child,
-            )
-            for suffix, obj in (("pod-monitor", monitor), ("rules", rule))
-        )
+        self.pod_monitor = custom_resource(f"{name}-pod-monitor", monitor, child)
+        self.rules = custom_resource(f"{name}-rules", rule, child)
         board = dashboard_config_map(tenant_dashboard(t), t.name, tenant_labels(t))
         self.dashboard = ConfigMap(
             f"{name}-dashboard", metadata=board["metadata"], data=board["data"], opts=child

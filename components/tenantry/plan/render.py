@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from ..policy.rules import RULES
+
 
 def as_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
@@ -280,7 +282,7 @@ def as_markdown(doc: Mapping[str, Any]) -> str:
                 for v in t["guardrails"]["violations"]
             ]
         else:
-            out.append("- **guardrails**: all 8 rules pass")
+            out.append(f"- **guardrails**: all {len(RULES)} rules pass")
         rp = t.get("requestPath")
         if rp is not None:
             out += _reach_markdown(rp)

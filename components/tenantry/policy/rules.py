@@ -22,6 +22,7 @@ from .resources import (
     is_aws,
     is_k8s,
     labels,
+    metadata,
     namespace_of,
     of_kind,
     of_type,
@@ -324,29 +325,50 @@ def explicit_k8s_provider(resources: Sequence[PolicyResource], ctx: Context) -> 
     return out
 
 
-TRITON_RUNTIME = "kserve-tritonserver"
+RUNTIME_KINDS = ("ServingRuntime", "ClusterServingRuntime")
+
+
+def _runs_triton(runtime: PolicyResource) -> bool:
+    containers = (runtime.props.get("spec") or {}).get("containers") or []
+    return any(
+        "tritonserver" in str(c.get("image", "")) or "tritonserver" in (c.get("args") or [])[:1]
+        for c in containers
+        if isinstance(c, Mapping)
+    )
 
 
 def triton_admin_restricted(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
-    """Every InferenceService on the Triton runtime pins ``--model-control-mode=none`` and
-    restricts Triton's admin APIs (:data:`tenantry.triton_admin.ADMIN_APIS`) on HTTP and gRPC
-    to a header key."""
+    """Every InferenceService model that may run Triton pins ``--model-control-mode=none``
+    and restricts Triton's admin APIs (:data:`tenantry.triton_admin.ADMIN_APIS`) on HTTP and
+    gRPC to a header key. Fail closed, by kind: every runtime Tenantry declares is a Triton
+    one (:data:`tenantry.catalog.runtimes.RUNTIMES`), so a model is exempt only when its
+    runtime is a (Cluster)ServingRuntime among the resources whose containers do not run
+    ``tritonserver``."""
     rule = "triton-admin-restricted"
+    not_triton = {
+        str(metadata(r).get("name"))
+        for kind in RUNTIME_KINDS
+        for r in of_kind(resources, kind)
+        if not _runs_triton(r)
+    }
     out = []
     for isvc in of_kind(resources, "InferenceService"):
-        model = _predictor(isvc).get("model") or {}
-        if model.get("runtime") != TRITON_RUNTIME:
-            continue
-        args = [str(a) for a in model.get("args") or []]
-        mode = model_control_mode(args)
-        if mode != MODEL_CONTROL_MODE or f"--model-control-mode={MODEL_CONTROL_MODE}" not in args:
-            out.append(
-                _v(rule, isvc, f"model-control mode must be pinned to {MODEL_CONTROL_MODE!r}")
-            )
-        for flag in ("--http-restricted-api", "--grpc-restricted-protocol"):
-            missing = sorted(set(ADMIN_APIS) - restricted(args, flag))
-            if missing:
-                out.append(_v(rule, isvc, f"{flag} does not restrict {', '.join(missing)}"))
+        for model in _containers(_predictor(isvc))[:1]:
+            if model.get("runtime") in not_triton:
+                continue
+            args = [str(a) for a in model.get("args") or []]
+            mode = model_control_mode(args)
+            if (
+                mode != MODEL_CONTROL_MODE
+                or f"--model-control-mode={MODEL_CONTROL_MODE}" not in args
+            ):
+                out.append(
+                    _v(rule, isvc, f"model-control mode must be pinned to {MODEL_CONTROL_MODE!r}")
+                )
+            for flag in ("--http-restricted-api", "--grpc-restricted-protocol"):
+                missing = sorted(set(ADMIN_APIS) - restricted(args, flag))
+                if missing:
+                    out.append(_v(rule, isvc, f"{flag} does not restrict {', '.join(missing)}"))
     return out
 
 

@@ -22,8 +22,10 @@ August 2026; KServe ``kserve/kserve`` of the same month):
 - a revision's pods: the queue-proxy listens on 8012 (HTTP/1), 8013 (h2c), 9090 (autoscaler
   metrics), 9091 (user metrics), 8022 (admin) (serving ``pkg/networking/constants.go``); the
   Triton container of the ``kserve-tritonserver`` runtime on 8080 (HTTP), 9000 (gRPC) and 8002
-  (metrics). Revisions are named ``<configuration>-<generation, 5 digits>``
-  (``pkg/reconciler/configuration/resources/revision.go``); the predictor's configuration is
+  (metrics). Revisions are named ``kmeta.ChildName(<configuration>, "-%05d" % generation)``
+  (``pkg/reconciler/configuration/resources/revision.go``; knative/pkg ``kmeta/names.go``,
+  which hashes a name longer than 63 characters: :func:`revision_name`); the predictor's
+  configuration is
   ``<isvc>-predictor``. Pods carry the InferenceService's and the predictor's labels (KServe
   ``components/predictor.go``) and Knative's revision labels;
 - routing: net-istio's VirtualServices route a route's hosts (cluster-local ones also in
@@ -44,6 +46,7 @@ August 2026; KServe ``kserve/kserve`` of the same month):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -89,6 +92,30 @@ UNMODELLED_KINDS = {
     "TrafficExtension",
 }
 Mode = Literal["serve", "proxy"]
+MAX_NAME = 63  # knative/pkg kmeta.ChildName: the longest name it returns
+
+
+def child_name(parent: str, suffix: str) -> str:
+    """Knative's ``kmeta.ChildName``: ``parent + suffix`` when that fits in 63 characters;
+    otherwise ``parent`` cut short and followed by the hex MD5 of ``parent`` (of ``parent +
+    suffix`` when the suffix leaves no room), then the suffix (knative/pkg ``kmeta/names.go``;
+    its ``names_test.go`` cases are this function's test)."""
+    head = MAX_NAME - 32  # room left by the 32 hex digits of the hash
+    if len(parent) <= MAX_NAME - len(suffix):
+        return parent + suffix
+    if head - len(suffix) <= 0:
+        digest = hashlib.md5((parent + suffix).encode(), usedforsecurity=False).hexdigest()
+        out = parent[:head] + digest
+        out += suffix[: max(0, MAX_NAME - len(out))]
+        return out.rstrip("-")
+    digest = hashlib.md5(parent.encode(), usedforsecurity=False).hexdigest()
+    return parent[: head - len(suffix)] + digest + suffix
+
+
+def revision_name(configuration: str, generation: int) -> str:
+    """The name Knative gives a configuration's revision of ``generation`` when the
+    template names none (KServe names none): ``ChildName(configuration, "-%05d")``."""
+    return child_name(configuration, f"-{generation:05d}")
 
 
 @dataclass(frozen=True)
@@ -298,7 +325,7 @@ class World:
         ns_labels = self.namespace_labels.get(ns, {})
         roles: list[Literal["stable", "canary"]] = ["stable", "canary"] if canary else ["stable"]
         for gen, role in enumerate(roles, start=1):
-            rev = f"{name}-predictor-{gen:05d}"
+            rev = revision_name(f"{name}-predictor", gen)
             pod_labels = {**labels, "serving.knative.dev/revision": rev, "app": rev}
             pod = Workload(
                 rev,
