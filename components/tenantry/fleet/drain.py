@@ -26,13 +26,14 @@ already carrying a planned config keeps it, and the others get the config closes
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from prometheus_client.parser import text_string_to_metric_families
 
 MIG_CONFIG = "nvidia.com/mig.config"
 MIG_STATE = "nvidia.com/mig.config.state"
@@ -209,10 +210,12 @@ def pods_by_gpu(metrics: str) -> dict[int, set[tuple[str, str]]] | None:
     So text without any pod label cannot tell "no pod holds a GPU" from "mapping off", and
     evicting nothing would leave mig-parted repartitioning GPUs in use."""
     out: dict[int, set[tuple[str, str]]] = {}
-    for line in metrics.splitlines():
-        if line.startswith("#") or "{" not in line:
-            continue
-        labels = dict(_LABEL.findall(line[line.index("{") : line.rindex("}") + 1]))
+    try:
+        samples = [s for f in text_string_to_metric_families(metrics) for s in f.samples]
+    except ValueError:  # not Prometheus text: who holds which GPU is not known
+        return None
+    for sample in samples:
+        labels = sample.labels
         pod = labels.get("pod") or labels.get("pod_name")
         namespace = labels.get("namespace") or labels.get("pod_namespace", "")
         if pod and labels.get("gpu", "").isdigit():
@@ -220,7 +223,6 @@ def pods_by_gpu(metrics: str) -> dict[int, set[tuple[str, str]]] | None:
     return out or None
 
 
-_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 DCGM_EXPORTER = "app=nvidia-dcgm-exporter"  # the GPU operator's dcgm-exporter pods
 DCGM_PORT = 9400
 
