@@ -182,3 +182,28 @@ def test_dcgm_exporter_metrics_name_the_pod_on_each_gpu() -> None:
         0: {("acme", "fraud-detector-00001-deployment-abc")},
         3: {("globex", "intent-1")},
     }
+    # --kubernetes-use-old-namespace names them pod_name / pod_namespace
+    old_names = 'DCGM_FI_DEV_GPU_TEMP{gpu="1",UUID="GPU-2",pod_namespace="acme",pod_name="p"} 40'
+    assert pods_by_gpu(old_names) == {1: {("acme", "p")}}
+
+
+def test_dcgm_exporter_metrics_that_name_no_pod_drain_the_whole_node() -> None:
+    """No pod label anywhere: mapping off (or no kubelet socket) looks exactly like "no pod
+    holds a GPU", so the node is drained rather than relabelled with nothing evicted."""
+    from tenantry.fleet.drain import NodeChange, pods_by_gpu, reconfigure
+
+    unmapped = 'DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1",GPU_I_PROFILE="3g.40gb",GPU_I_ID="2"} 9'
+    assert pods_by_gpu(unmapped) is None
+
+    class Unmapped:
+        evicted: list[tuple[str, str]] = []
+
+        def gpu_pods(self, node: str) -> dict[int, set[tuple[str, str]]] | None:
+            return pods_by_gpu(unmapped)
+
+        def evict(self, namespace: str, pod: str) -> None:
+            self.evicted.append((namespace, pod))
+
+    nodes = FakeNodes(settle_polls=0)
+    reconfigure([NodeChange("n1", "a", "b", (0,))], nodes, pods=Unmapped(), sleep=lambda s: None)
+    assert ("drain", "n1") in nodes.events and Unmapped.evicted == []

@@ -124,3 +124,14 @@ def test_rerun_is_idempotent(tenants: list[ResolvedTenant]) -> None:
     a = run_fleet("up", tenants, configs, first, parallel=1)
     b = run_fleet("up", tenants, configs, second, parallel=1)
     assert first.calls == second.calls and a.results == b.results
+
+
+def test_a_platform_runner_crash_is_a_failed_result_and_skips_every_tenant(
+    tenants: list[ResolvedTenant],
+) -> None:
+    """As in waves (one platform-first step for both): the exception does not escape."""
+    report = run_fleet("up", tenants, {}, FakeRunner(crash=frozenset({"platform"})))
+    assert report.results[0].stack == "platform"
+    assert report.results[0].summary == "error: RuntimeError: runner bug"
+    assert {r.stack for r in report.results[1:]} == {"acme", "globex", "initech", "umbrella"}
+    assert all(r.summary == "skipped: the platform stack failed" for r in report.results[1:])

@@ -13,7 +13,6 @@ Skipped when the wheel's tritonserver is missing, except with CI=true, where tha
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,14 +28,9 @@ from tenantry.devserver import (
 from tenantry.engine import record_tenant, render_files
 from tenantry.triton import warmup_samples
 from tests.components.helpers import EXAMPLES, ROOT, tenants
+from tests.conftest import server_missing
 
 pytestmark = pytest.mark.server
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
 
 
 def generated_configs() -> dict[str, str]:
@@ -88,7 +82,7 @@ def served(
             before_ready = [json.loads(line) for line in log.read_text().splitlines()]
             yield request.param, httpclient.InferenceServerClient(server.http_url), before_ready
     except TritonUnavailable as exc:
-        _missing(str(exc))
+        server_missing(str(exc))
 
 
 def expected() -> dict[tuple[str, str], tuple[Any, Any]]:

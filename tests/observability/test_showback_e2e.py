@@ -13,7 +13,6 @@ at it, and the monitor's own model filter is what keeps each tenant's series apa
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from tenantry.spec import load_platform, load_registry
 from tenantry.triton import model_config, serving_caps
 from tenantry.verify.checks import _inputs
 from tenantry.verify.endpoint import TritonEndpoint
-from tests.conftest import ROOT, STACKS, TENANTS
+from tests.conftest import ROOT, STACKS, TENANTS, server_missing
 
 pytestmark = pytest.mark.server
 PLATFORM = load_platform(STACKS)
@@ -51,12 +50,6 @@ SERVED = ("globex", "acme")
 SENT = {"intent-classifier": 60, "language-id": 40, "fraud-detector": 50, "risk-embedder": 30}
 SLEEP_MS = {"intent-classifier": 40, "language-id": 25, "fraud-detector": 30, "risk-embedder": 50}
 TOLERANCE = 0.05
-
-
-def _needed(exc: Exception) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {exc}")
-    pytest.skip(str(exc))
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         )
         triton = triton_cm.__enter__()
     except TritonUnavailable as exc:
-        _needed(exc)
+        server_missing(str(exc))
     try:
         metrics_port = int(triton.metrics_url.rsplit(":", 1)[1])
         scrape, groups = [], []
@@ -106,7 +99,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             prom_cm = running_prometheus(scrape, groups, evaluation_interval="1s")
             prom = prom_cm.__enter__()
         except PrometheusUnavailable as exc:
-            _needed(exc)
+            server_missing(str(exc))
         try:
             client = PrometheusClient(prom.url)
             started = time.monotonic()

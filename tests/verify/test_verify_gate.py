@@ -137,6 +137,10 @@ def test_triton_gpu_memory_metrics_are_read() -> None:
     )
     assert device_memory_from_metrics(text) == (9663676416, 10468982784)
     assert device_memory_from_metrics('nv_inference_count{model="m",version="1"} 3') is None
+    # the text format allows a timestamp after the value (Prometheus "Exposition formats")
+    stamped = 'nv_gpu_memory_used_bytes{gpu_uuid="a"} 5 1700000000000\n'
+    stamped += 'nv_gpu_memory_total_bytes{gpu_uuid="a"} 10 1700000000000\n'
+    assert device_memory_from_metrics(stamped) == (5, 10)
 
 
 @pytest.fixture(scope="module")

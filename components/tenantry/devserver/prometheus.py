@@ -14,13 +14,10 @@ Kubernetes service discovery would give them, through a ``static_configs`` targe
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .process import free_port, stop
+from .process import free_port, serving
 
 
 class PrometheusUnavailable(RuntimeError):
@@ -253,39 +250,19 @@ def running_prometheus(
         config_path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
         port = free_port()
         log = work / "prometheus.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [
-                    str(prometheus),
-                    f"--config.file={config_path}",
-                    f"--storage.tsdb.path={work / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--log.level=warn",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        server = PrometheusServer(f"http://127.0.0.1:{port}", work, log, proc)
-        try:
-            _wait_ready(server, startup_timeout)
-            yield server
-        finally:
-            stop(proc)
-            if os.environ.get("TENANTRY_KEEP_PROMETHEUS_LOG"):
-                shutil.copy2(log, os.environ["TENANTRY_KEEP_PROMETHEUS_LOG"])
-
-
-def _wait_ready(server: PrometheusServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"prometheus exited early:\n{server.log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"prometheus not ready in {timeout}s:\n{server.log.read_text()[-4000:]}")
+        args = [
+            str(prometheus),
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ]
+        url = f"http://127.0.0.1:{port}"
+        with serving(
+            args,
+            log,
+            f"{url}/-/ready",
+            startup_timeout,
+            keep_log_env="TENANTRY_KEEP_PROMETHEUS_LOG",
+        ) as proc:
+            yield PrometheusServer(url, work, log, proc)

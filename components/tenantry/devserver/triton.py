@@ -16,13 +16,11 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .process import free_port, stop
+from .process import free_port, serving
 
 
 class TritonUnavailable(RuntimeError):
@@ -93,33 +91,10 @@ def running_tritonserver(
             "--strict-readiness=true",
             *extra_args,
         ]
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        ready = f"http://127.0.0.1:{http}/v2/health/ready"
+        with serving(
+            args, log, ready, startup_timeout, env=env, keep_log_env="TENANTRY_KEEP_TRITON_LOG"
+        ) as proc:
+            yield TritonServer(
+                f"127.0.0.1:{http}", f"127.0.0.1:{grpc}", f"127.0.0.1:{metrics}", log, proc
             )
-        server = TritonServer(
-            f"127.0.0.1:{http}", f"127.0.0.1:{grpc}", f"127.0.0.1:{metrics}", log, proc
-        )
-        try:
-            _wait_ready(server, startup_timeout)
-            yield server
-        finally:
-            stop(proc)
-            if os.environ.get("TENANTRY_KEEP_TRITON_LOG"):
-                shutil.copy2(log, os.environ["TENANTRY_KEEP_TRITON_LOG"])
-
-
-def _wait_ready(server: TritonServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://{server.http_url}/v2/health/ready"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"tritonserver exited early:\n{server.log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"tritonserver not ready in {timeout}s:\n{server.log.read_text()[-4000:]}")

@@ -14,7 +14,8 @@ Only the changed GPUs need to be free: ``nvidia-mig-parted apply`` skips every G
 config already equals the desired one ("Skipping -- already set to desired value",
 NVIDIA/mig-parted ``cmd/nvidia-mig-parted/apply/config.go``), so pods on the node's other
 GPUs keep running. Which pod holds which GPU is read from dcgm-exporter, which labels each
-GPU's (and MIG instance's) metrics with the ``pod`` and ``namespace`` using it; the device
+GPU's (and MIG instance's) metrics with the ``pod`` and ``namespace`` using it
+(:func:`pods_by_gpu`; a node whose metrics name no pod is drained whole); the device
 plugin hands any free slice of a profile to any pod, so the plan's slot owners are not
 enough.
 
@@ -25,13 +26,14 @@ already carrying a planned config keeps it, and the others get the config closes
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from prometheus_client.parser import text_string_to_metric_families
 
 MIG_CONFIG = "nvidia.com/mig.config"
 MIG_STATE = "nvidia.com/mig.config.state"
@@ -194,24 +196,33 @@ def _evict_gpus(
         sleep(poll_s)
 
 
-def pods_by_gpu(metrics: str) -> dict[int, set[tuple[str, str]]]:
-    """GPU index -> (namespace, pod) from dcgm-exporter's Prometheus text: every sample
-    carries ``gpu`` (the physical index, also for MIG instances, which add ``GPU_I_ID``) and,
-    with its Kubernetes mapping on (the GPU operator's default), ``namespace`` and ``pod``
-    of the pod using that device."""
+def pods_by_gpu(metrics: str) -> dict[int, set[tuple[str, str]]] | None:
+    """GPU index -> (namespace, pod) from dcgm-exporter's Prometheus text; None when no
+    sample names a pod, so that the caller drains the whole node.
+
+    Every sample carries ``gpu`` (the physical index, also for MIG instances, which add
+    ``GPU_I_ID``). With its Kubernetes mapping on (the GPU operator's default), dcgm-exporter
+    adds ``pod``/``namespace``/``container``, or ``pod_name``/``pod_namespace``/
+    ``container_name`` with ``--kubernetes-use-old-namespace``, to the samples of the devices
+    the kubelet's pod-resources API assigns to a pod, and no such label to the others; with
+    no kubelet socket it adds none (NVIDIA/dcgm-exporter
+    ``internal/pkg/transformation/const.go`` and ``kubernetes.go``, ``PodMapper.Process``).
+    So text without any pod label cannot tell "no pod holds a GPU" from "mapping off", and
+    evicting nothing would leave mig-parted repartitioning GPUs in use."""
     out: dict[int, set[tuple[str, str]]] = {}
-    for line in metrics.splitlines():
-        if line.startswith("#") or "{" not in line:
-            continue
-        labels = dict(_LABEL.findall(line[line.index("{") : line.rindex("}") + 1]))
-        if labels.get("pod") and labels.get("gpu", "").isdigit():
-            out.setdefault(int(labels["gpu"]), set()).add(
-                (labels.get("namespace", ""), labels["pod"])
-            )
-    return out
+    try:
+        samples = [s for f in text_string_to_metric_families(metrics) for s in f.samples]
+    except ValueError:  # not Prometheus text: who holds which GPU is not known
+        return None
+    for sample in samples:
+        labels = sample.labels
+        pod = labels.get("pod") or labels.get("pod_name")
+        namespace = labels.get("namespace") or labels.get("pod_namespace", "")
+        if pod and labels.get("gpu", "").isdigit():
+            out.setdefault(int(labels["gpu"]), set()).add((namespace, pod))
+    return out or None
 
 
-_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 DCGM_EXPORTER = "app=nvidia-dcgm-exporter"  # the GPU operator's dcgm-exporter pods
 DCGM_PORT = 9400
 
@@ -254,7 +265,7 @@ class KubectlNodeOps:
 
     def gpu_pods(self, node: str) -> dict[int, set[tuple[str, str]]] | None:
         """Read the node's dcgm-exporter metrics through the API server's pod proxy; None
-        when no dcgm-exporter pod runs there or its metrics cannot be read."""
+        when no dcgm-exporter pod runs there, its metrics cannot be read or name no pod."""
         try:
             out = self._run(
                 "get",

@@ -39,6 +39,42 @@ def _skipped(stack: str, why: str) -> StackResult:
     return StackResult(stack, False, f"skipped: {why}")
 
 
+def guarded(stack: str, call: Callable[[], StackResult]) -> StackResult:
+    """``call()``, or a failed result naming the exception it raised: a runner bug must not
+    hide the other stacks' results."""
+    try:
+        return call()
+    except Exception as exc:
+        return StackResult(stack, False, f"error: {type(exc).__name__}: {exc}")
+
+
+def platform_first(
+    action: Action,
+    runner: StackRunner,
+    configs: dict[str, dict[str, object]],
+    progress: Progress,
+    after_platform: Callable[[], str | None] | None,
+) -> tuple[list[StackResult], str | None]:
+    """Run ``action`` on the platform stack and, after a successful ``up``, ``after_platform``
+    (the MIG reconfiguration; it returns a failure message or None). Returns the results and
+    why the tenant stacks must not run (None: they may)."""
+    progress(PLATFORM_STACK, f"{action}...")
+    result = guarded(
+        PLATFORM_STACK, lambda: runner.run(action, PLATFORM_STACK, configs.get(PLATFORM_STACK, {}))
+    )
+    progress(PLATFORM_STACK, result.summary)
+    if action != "up":
+        return [result], None
+    if not result.ok:
+        return [result], "the platform stack failed"
+    failure = after_platform() if after_platform else None
+    if failure:
+        return [result, StackResult("mig-reconfiguration", False, failure)], (
+            "MIG reconfiguration failed"
+        )
+    return [result], None
+
+
 def run_fleet(
     action: Action,
     tenants: Sequence[ResolvedTenant],
@@ -62,19 +98,11 @@ def run_fleet(
                 report.refused.append(f"refusing to destroy {loss}; pass --force to accept")
         if report.refused:
             return report
-    platform_first = action in ("preview", "up") and include_platform
-    if platform_first:
-        progress(PLATFORM_STACK, f"{action}...")
-        result = runner.run(action, PLATFORM_STACK, configs.get(PLATFORM_STACK, {}))
-        report.results.append(result)
-        progress(PLATFORM_STACK, result.summary)
-        if not result.ok and action == "up":
-            report.results += [_skipped(n, "the platform stack failed") for n in names]
-            return report
-        failure = after_platform() if after_platform and action == "up" else None
-        if failure:
-            report.results.append(StackResult("mig-reconfiguration", False, failure))
-            report.results += [_skipped(n, "MIG reconfiguration failed") for n in names]
+    if action in ("preview", "up") and include_platform:
+        results, stop = platform_first(action, runner, configs, progress, after_platform)
+        report.results += results
+        if stop:
+            report.results += [_skipped(n, stop) for n in names]
             return report
     report.results += _run_parallel(action, names, configs, runner, parallel, progress)
     if action == "destroy" and include_platform:
@@ -104,10 +132,7 @@ def _run_parallel(
             futures[pool.submit(runner.run, action, name, configs.get(name, {}))] = name
         for future in as_completed(futures):
             name = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # a runner bug must not hide the other stacks' results
-                result = StackResult(name, False, f"error: {type(exc).__name__}: {exc}")
+            result = guarded(name, future.result)
             results[name] = result
             progress(name, result.summary)
     return [results[n] for n in names]

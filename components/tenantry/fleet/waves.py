@@ -23,15 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..spec import PLATFORM_STACK, ResolvedTenant
+from ..spec import ResolvedTenant
 from ..spec.model import Tier
 from ..spec.platform import Cohort, RolloutSettings
+from .orchestrate import Progress, guarded, platform_first
 from .runner import StackResult, StackRunner
 
 TIER_ORDER: tuple[Tier, ...] = ("shared", "premium", "isolated", "dedicated")
 EARLY_ACCESS = "early-access"
 REMAINING = "remaining"
-Progress = Callable[[str, str], None]  # (stack, message)
 Verify = Callable[[ResolvedTenant], "Verdict"]
 
 
@@ -136,13 +136,6 @@ def _parallel(fn: Callable[[str], object], names: Sequence[str], parallel: int) 
             pass
 
 
-def _guarded(stack: str, call: Callable[[], StackResult]) -> StackResult:
-    try:
-        return call()
-    except Exception as exc:  # a runner bug must not hide the other stacks' results
-        return StackResult(stack, False, f"error: {type(exc).__name__}: {exc}")
-
-
 def _verify(verify: Verify, t: ResolvedTenant) -> Verdict:
     try:
         return verify(t)
@@ -173,17 +166,8 @@ def run_waves(
         for name in w.tenants:
             report.outcomes[name] = TenantOutcome(name, w.name, None)
     if include_platform:
-        progress(PLATFORM_STACK, "up...")
-        result = _guarded(
-            PLATFORM_STACK,
-            lambda: runner.run("up", PLATFORM_STACK, configs.get(PLATFORM_STACK, {})),
-        )
-        report.platform.append(result)
-        progress(PLATFORM_STACK, result.summary)
-        failure = None if not result.ok else (after_platform() if after_platform else None)
-        if failure:
-            report.platform.append(StackResult("mig-reconfiguration", False, failure))
-        if not result.ok or failure:
+        report.platform, stop = platform_first("up", runner, configs, progress, after_platform)
+        if stop:
             for o in report.outcomes.values():
                 o.state = "platform-failed"
             _record_before(report, rollback, list(report.outcomes))
@@ -196,7 +180,7 @@ def run_waves(
         def apply(name: str) -> None:
             o = report.outcomes[name]
             progress(name, "up...")
-            o.up = _guarded(name, lambda: runner.run("up", name, configs.get(name, {})))
+            o.up = guarded(name, lambda: runner.run("up", name, configs.get(name, {})))
             progress(name, o.up.summary)
             if o.up.ok:
                 o.verdict = _verify(verify, by_name[name])
@@ -217,7 +201,7 @@ def run_waves(
                 return
             before = o.before
             progress(name, f"rolling back to {before}...")
-            o.rollback = _guarded(name, lambda: rollback.restore(name, before))
+            o.rollback = guarded(name, lambda: rollback.restore(name, before))
             progress(name, o.rollback.summary)
             if o.rollback.ok:
                 o.state = "rolled-back"

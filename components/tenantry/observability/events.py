@@ -50,7 +50,8 @@ class Rejections(BaseModel):
 
     rate_limited: float = Field(description="refused by the tenant's rate limit (429 / RL)")
     queue_full: float = Field(
-        description="refused upstream for want of queue room (HTTP 503 / gRPC UNAVAILABLE)"
+        description="answered HTTP 503 / gRPC UNAVAILABLE from behind the pod's sidecar: "
+        "Triton's or queue-proxy's queue full, and any other such answer (a model not ready)"
     )
 
 

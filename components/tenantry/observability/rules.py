@@ -8,9 +8,12 @@ version, :data:`.signals.SERIES_LABELS`), group ``tenantry.<tenant>.usage``:
 ``tenant_model:requests:rate5m``             requests Triton answered, per second
 ``tenant_model:successes:rate5m``            of which successful
 ``tenant_model:failures:rate5m``             failed, by ``reason`` (REJECTED = queue timeout)
-``tenant_model:rejections:rate5m``           refused before Triton, by ``reason``:
-                                             ``rate_limited`` (gateway 429) and
-                                             ``queue_full`` (503 / UNAVAILABLE upstream)
+``tenant_model:rejections:rate5m``           refused, by ``reason``: ``rate_limited``
+                                             (the sidecar's 429 / flag RL) and
+                                             ``queue_full`` (any 503 / UNAVAILABLE from
+                                             behind the sidecar: Triton's or
+                                             queue-proxy's queue full, a model not
+                                             ready; :data:`.signals.QUEUE_FULL`)
 ``tenant_model:queue_seconds:rate5m``        seconds waited in Triton's queue, per second
 ``tenant_model:compute_seconds:rate5m``      seconds of Triton compute, per second
 ``tenant_model:replicas:count``              pods serving the model version

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 Protocol_ = Literal["http", "grpc"]
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -188,15 +189,16 @@ def device_memory_from_metrics(text: str) -> tuple[int, int] | None:
     """Sum of ``nv_gpu_memory_used_bytes`` and of ``nv_gpu_memory_total_bytes`` over the
     devices in Triton's Prometheus text (a pod holding one MIG slice sees one device);
     None when the server exports no GPU memory metrics (no GPU, or GPU metrics off)."""
-    used = total = 0.0
+    sums = {"nv_gpu_memory_used_bytes": 0.0, "nv_gpu_memory_total_bytes": 0.0}
     seen = False
-    for line in text.splitlines():
-        name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in ("nv_gpu_memory_used_bytes", "nv_gpu_memory_total_bytes"):
-            value = float(line.rsplit(" ", 1)[1])
-            seen = True
-            if name == "nv_gpu_memory_used_bytes":
-                used += value
-            else:
-                total += value
-    return (int(used), int(total)) if seen else None
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name in sums:
+                    sums[sample.name] += sample.value
+                    seen = True
+    except ValueError as exc:
+        raise EndpointError(f"metrics: not Prometheus text format ({exc})") from exc
+    if not seen:
+        return None
+    return int(sums["nv_gpu_memory_used_bytes"]), int(sums["nv_gpu_memory_total_bytes"])
