@@ -85,15 +85,14 @@ def test_the_platform_program_checks_once_for_its_plan_and_grants(
 ) -> None:
     """What ``stacks/__main__.py`` does under ``pulumi up`` (no command around it): one
     verdict, handed to both the fleet plan and the LLM grants."""
-    from tenantry.platform.program import llm_grants_for, platform_plan
+    from tenantry.platform.program import platform_plan
 
     settings = loaded.load_platform(tree / "stacks")
     reg = loaded.program_registry(tree / "tenants", settings, tree / "stacks")
     monkeypatch.setattr(registry_module, "check", None)  # any further check would fail
     with loaded.checked_registry(tree / "tenants", settings, reg):
-        fleet, _ = platform_plan(tree / "tenants", settings, None, tree / "stacks")
-        grants = llm_grants_for(tree / "tenants", settings, tree / "stacks")
-    assert fleet is reg.fleet and grants
+        program = platform_plan(tree / "tenants", settings, None, tree / "stacks")
+    assert program.plan is reg.fleet and program.llm_grants
     other = load_platform(tree / "stacks")  # equal settings, another object: checked anew
     monkeypatch.undo()
     assert loaded.program_registry(tree / "tenants", other, tree / "stacks") is not reg
