@@ -187,8 +187,8 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
 def test_the_platform_runs_the_verdict_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plan, the formats and the LLM grants come from one run of the verdict, whether
     the Platform is built from documents or by the platform stack's program."""
-    from tenantry.engine import record_platform
-    from tenantry.platform import program as prog
+    from tenantry import pipeline
+    from tenantry.engine import record_platform, stack
 
     calls: list[object] = []
 
@@ -196,8 +196,9 @@ def test_the_platform_runs_the_verdict_once(monkeypatch: pytest.MonkeyPatch) -> 
         calls.append(a)
         return check(*a, **kw)
 
-    check = prog.check
-    monkeypatch.setattr(prog, "check", counted)
+    check = pipeline.check
+    monkeypatch.setattr(pipeline, "check", counted)
+    monkeypatch.setattr(stack, "check", counted)  # render platform's own verdict, handed over
     args = PlatformArgs(
         settings=platform().model_dump(by_alias=True, mode="json"),
         vector_db_password="pw",
