@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
-from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMapPatch, Namespace
 
 from ..catalog.runtimes import DEFAULT_RUNTIME, runtime_for
+from ..k8s.manifests import custom_resource
 from ..spec.platform import Ingress
 from .charts import (
     CERT_MANAGER,
@@ -33,20 +32,6 @@ from .runtime import serving_runtime_manifest, storage_container_manifest
 PATCH_FORCE = "pulumi.com/patchForce"
 # On a runtime whose image names no digest (offline renders only: ``pulumi up`` refuses it).
 UNPINNED = "tenantry.dev/unpinned-image"
-
-
-def _custom_resource(
-    name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
-) -> CustomResource:
-    """A custom resource declared from its manifest (apiVersion, kind, metadata, spec)."""
-    return CustomResource(
-        name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,10 +120,10 @@ class KServe(pulumi.ComponentResource):
                     UNPINNED: f"{rt.digest_setting} is not set; pulumi up refuses this platform"
                 }
             resource = f"{name}-{rt.name.removeprefix('kserve-')}"
-            self.runtimes.append(_custom_resource(resource, runtime, after_release))
+            self.runtimes.append(custom_resource(resource, runtime, after_release))
         self.runtime = self.runtimes[0]
         storage = storage_container_manifest(labels, region)
-        self.storage = _custom_resource(f"{name}-storage", storage, after_release)
+        self.storage = custom_resource(f"{name}-storage", storage, after_release)
         self.knative_features = ConfigMapPatch(
             f"{name}-knative-features",
             metadata={
