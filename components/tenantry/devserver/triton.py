@@ -1,10 +1,10 @@
 """Start a real ``tritonserver`` (the binary the ``nvidia-pytriton`` wheel ships) on a model
 repository, bound to 127.0.0.1 on free ports, and stop it afterwards.
 
-Quirks handled (see ../shared/reference/local-servers.md §1): the Python backend stub for this
-interpreter is copied next to the backend; ``LD_LIBRARY_PATH`` points at this interpreter's
-libpython and the wheel's bundled libraries; this venv's ``bin`` comes first on ``PATH`` so the
-stub imports this venv's numpy.
+Quirks handled (docs/local-servers.md, which also records the batcher stall): the Python
+backend stub for this interpreter is copied next to the backend; ``LD_LIBRARY_PATH`` points at
+this interpreter's libpython and the wheel's bundled libraries; this venv's ``bin`` comes first
+on ``PATH`` so the stub imports this venv's numpy.
 """
 
 from __future__ import annotations

@@ -25,6 +25,13 @@ What it sets and why:
   busy 2-core host while p99 was otherwise within target).
   A model with ``maxBatchSize: 0`` cannot batch, so Triton has no dynamic batcher, priorities
   or queue policy for it; only the outer layers limit it.
+  Known cost (docs/local-servers.md): priority levels or a queue policy turn off Triton's
+  payload prefetching (triton-inference-server/core ``src/scheduler_utils.cc``), which exposes
+  a missed wakeup in the batcher (``WaitForPayloadSlotAvailable`` in
+  ``src/dynamic_batch_scheduler.cc``): measured on tritonserver 2.51, 0.16-0.18% of sequential
+  gRPC requests wait the batcher's 500 ms timeout (0 of 5000 without either setting, or with a
+  second instance). Kept: the cap and deadline are the backstop, and the stall is below 1%;
+  ``tenantry verify`` reports it.
 - ``model_warmup`` built from the declared inputs (``zero_data``, ``-1`` dims as 1): one
   sample at batch size 1 and, for a batching model, one at ``max_batch_size``, so lazy
   initialisation (CUDA context, kernel selection, allocator growth) happens during load,
