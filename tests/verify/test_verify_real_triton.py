@@ -76,10 +76,14 @@ def server_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]
     yield from _serve(repo)
 
 
-# A passing run must not fail on one scheduling hiccup of this shared 2-core machine (CI once
-# saw a single 406 ms request among 1.5 ms ones): with 200 requests the p99 ignores the two
-# slowest, with 20 it is the slowest. Runs expected to fail keep 20 (one model sleeps 60 ms).
-PASSING_REQUESTS = 200
+# A passing run claims each model's p99 is within its target, so it needs enough requests that
+# a rare tail cannot decide the p99. The served configs (priority levels + queue policy) expose
+# tritonserver 2.51's 500 ms dynamic-batcher wait (docs/local-servers.md): measured 0.16-0.18%
+# of sequential gRPC requests (0.02% over HTTP). p99 over N requests fails once more than ~1% of
+# them stall: with 200 that is 3 stalls, 0.6% likely per model at 0.18% (4.7% at 0.4%), the
+# CI flake at p99 501.6 ms; with 1000 it takes 11 stalls, 3e-6 likely at 0.18% (0.3% at 0.4%).
+# Runs expected to fail keep 20 (one model sleeps 60 ms).
+PASSING_REQUESTS = 1000
 
 
 def _verify(
@@ -200,6 +204,10 @@ def test_drift_and_slo_failures(server_b: TritonServer, capsys: pytest.CaptureFi
     }
     assert failed[("intent-classifier", "7", "config")] == (
         "max_queue_size: generated 32, served 33"
+    )
+    assert (
+        "over 20 requests (20 over the target, slowest "
+        in failed[("intent-classifier", "7", "latency")]
     )
     assert "target p99 <= 40 ms" in failed[("intent-classifier", "7", "latency")]
     assert (
