@@ -8,10 +8,11 @@ outputs through a StackReference (missing ones are named) and build its ``Tenant
 
 The ``platform`` stack (``Pulumi.platform.yaml``): plan the GPU pools from every tenant file
 (``tenantry:tenantsDir``, default ``tenants/``; a bad tenant file or an unplannable demand
-stops here, every problem listed), then build the ``Platform`` with the secret
-``tenantry:vectorDbPassword`` and export what tenant stacks read
-(:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus ``clusterName``, ``migConfigs`` and
-``sharedPools``.
+stops here, every problem listed), then build the ``Platform`` with the secrets
+``tenantry:vectorDbPassword`` and ``tenantry:tritonAdminSecret`` (missing: Pulumi's
+``ConfigMissingError`` names the key and the ``pulumi config set --secret`` command) and
+export what tenant stacks read (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus
+``clusterName``, ``migConfigs`` and ``sharedPools``.
 
 ``tenantry:offlineRender`` is set by ``tenantry render``/``plan`` only (never in a stack file):
 the platform then renders without ``tritonImageDigest``, naming the image by tag.
@@ -55,6 +56,7 @@ def platform_main() -> None:
             settings,
             program.plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
+            triton_admin_secret=cfg.require_secret("tritonAdminSecret"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
             llm_grants=program.llm_grants,
             formats=program.formats,

@@ -26,6 +26,8 @@ PLATFORM_OUTPUTS: dict[str, str] = {
     "platformKeyArn": "the platform's KMS key (tenants with storage.encryption: platform-key)",
     "vectorDb": "admin connection to the shared vector database (host, port, dbname, user, "
     "password, sslmode), secret",
+    "tritonAdminSecret": "the platform secret each tenant's Triton admin key is derived from "
+    "(the platform stack's tenantry:tritonAdminSecret), secret",
 }
 
 
@@ -41,6 +43,7 @@ def placeholder_outputs(marker: str) -> dict[str, Any]:
         "subnetIds": [marker],
         "platformKeyArn": marker,
         "vectorDb": db,
+        "tritonAdminSecret": marker,
     }
 
 
@@ -72,6 +75,9 @@ class PlatformInputs:
     """The platform's KMS key (tenants with ``storage.encryption: platform-key``)."""
     vector_db: AdminArgs
     """Admin connection to the shared vector database."""
+    triton_admin_secret: pulumi.Input[str]
+    """The platform secret the tenant's Triton admin key is derived from
+    (:func:`tenantry.triton.admin_key`; a secret)."""
     cluster_name: pulumi.Input[str]
     """The EKS cluster's name (the tenant's Kubernetes provider)."""
     cluster_endpoint: pulumi.Input[str]
@@ -103,4 +109,5 @@ def from_stack(stack: str, opts: pulumi.ResourceOptions | None = None) -> Platfo
             password=pulumi.Output.secret(db.apply(lambda d: str(d["password"]))),
             sslmode=db.apply(lambda d: str(d.get("sslmode", "require"))),
         ),
+        triton_admin_secret=pulumi.Output.secret(out("tritonAdminSecret").apply(str)),
     )

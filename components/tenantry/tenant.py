@@ -203,7 +203,7 @@ class Tenant(pulumi.ComponentResource):
                 platform,
                 bucket_name=self.aws.bucket_name,
                 triton_admin_key=pulumi.Output.secret(
-                    pulumi.Output.from_input(inputs.vector_db["password"]).apply(
+                    pulumi.Output.from_input(inputs.triton_admin_secret).apply(
                         lambda secret: admin_key(str(secret), tenant.name)
                     )
                 ),

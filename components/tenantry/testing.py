@@ -97,6 +97,7 @@ def platform_outputs(account_id: str = ACCOUNT_ID, region: str = REGION) -> dict
             "password": "mock-admin-password",
             "sslmode": "require",
         },
+        "tritonAdminSecret": "mock-triton-admin-secret",
     }
 
 
@@ -121,6 +122,7 @@ def platform_inputs(account_id: str = ACCOUNT_ID, region: str = REGION) -> Platf
         subnet_ids=list(out["subnetIds"]),
         platform_key_arn=out["platformKeyArn"],
         vector_db=admin,
+        triton_admin_secret=out["tritonAdminSecret"],
     )
 
 

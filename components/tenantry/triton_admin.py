@@ -17,7 +17,11 @@ it, so even the key cannot load or unload a model.
 
 The header value (:func:`admin_key`) is derived from a platform secret and the tenant's name
 (HMAC-SHA256, RFC 2104), so only the platform can compute it and no tenant's key opens
-another tenant's server. Pods read it from the Secret :data:`ADMIN_SECRET` in the tenant's
+another tenant's server. That secret is its own platform stack config,
+:data:`ADMIN_SECRET_CONFIG` (``pulumi config set --secret tenantry:tritonAdminSecret -s
+platform``), exported to tenant stacks as the secret output ``tritonAdminSecret``: it rotates
+without touching the vector database's password (docs/platform.md, "Rotating the Triton admin
+secret"). Pods read it from the Secret :data:`ADMIN_SECRET` in the tenant's
 namespace (tenant admins cannot read Secrets, see :mod:`tenantry.k8s.namespace`); Kubernetes
 expands ``$(TRITON_ADMIN_KEY)`` in the container's args from that env var.
 """
@@ -39,14 +43,26 @@ ADMIN_SECRET = "tenantry-triton-admin"  # Secret in the tenant namespace, key AD
 ADMIN_SECRET_KEY = "key"
 ADMIN_ENV = "TRITON_ADMIN_KEY"
 MODEL_CONTROL_MODE = "none"
+ADMIN_SECRET_CONFIG = "tenantry:tritonAdminSecret"  # the platform stack's secret config
 _CONTEXT = b"tenantry/triton-admin/v1/"
+
+
+def checked_secret(platform_secret: str) -> str:
+    """``platform_secret`` when it is usable as the key of :func:`admin_key`; ValueError naming
+    :data:`ADMIN_SECRET_CONFIG` when it is empty or only whitespace."""
+    if not platform_secret.strip():
+        raise ValueError(
+            f"{ADMIN_SECRET_CONFIG}: empty; the tenants' Triton admin keys are derived from it "
+            f"(set one: pulumi config set --secret {ADMIN_SECRET_CONFIG} <value> -s platform)"
+        )
+    return platform_secret
 
 
 def admin_key(platform_secret: str, tenant: str) -> str:
     """The header value that opens ``tenant``'s Triton admin APIs: hex HMAC-SHA256 of the
-    tenant's name under ``platform_secret`` (64 hex characters)."""
-    if not platform_secret:
-        raise ValueError("platform_secret: empty; the Triton admin key needs a platform secret")
+    tenant's name under ``platform_secret`` (64 hex characters); ValueError when the secret
+    is empty (:func:`checked_secret`)."""
+    checked_secret(platform_secret)
     return hmac.new(
         platform_secret.encode(), _CONTEXT + tenant.encode(), hashlib.sha256
     ).hexdigest()

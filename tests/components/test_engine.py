@@ -71,6 +71,23 @@ def test_platform_stack_program_requires_the_vector_db_password() -> None:
         )
 
 
+def test_platform_stack_program_requires_its_own_triton_admin_secret() -> None:
+    """The vector database's password alone is not enough: the Triton admin secret is its
+    own config, named with the command that sets it."""
+    import runpy
+
+    program = ROOT / "stacks" / "__main__.py"
+    with pytest.raises(pulumi.RunError) as exc:
+        record(
+            lambda: runpy.run_path(str(program), run_name="__main__"),
+            stack="platform",
+            config={"tenantry:vectorDbPassword": "pw"},
+        )
+    message = str(exc.value)
+    assert "tenantry:tritonAdminSecret" in message
+    assert "pulumi config set --secret tenantry:tritonAdminSecret" in message
+
+
 def test_the_program_comes_from_the_stacks_directory(tmp_path: Path) -> None:
     """No path into the library's own checkout: a stacks directory without a program is
     named, and another directory's program is the one that runs."""

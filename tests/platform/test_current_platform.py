@@ -17,7 +17,13 @@ from pydantic import ValidationError
 from tenantry import Platform, PlatformArgs
 from tenantry.cli.main import main
 from tenantry.engine import Record, record, record_platform
-from tenantry.engine.stack import PASSWORD_KEY, _config_values, _run, stack_program
+from tenantry.engine.stack import (
+    PASSWORD_KEY,
+    TRITON_ADMIN_KEY,
+    _config_values,
+    _run,
+    stack_program,
+)
 from tenantry.k8s.inference_service import (
     DEPLOYMENT_MODE,
     RUNTIME,
@@ -75,7 +81,13 @@ def settings_with(**changes: Any) -> PlatformSettings:
 
 def platform_with(settings: PlatformSettings, **kw: Any) -> list[Record]:
     def program() -> None:
-        args = PlatformArgs.from_spec(settings, example_plan(), vector_db_password="pw", **kw)
+        args = PlatformArgs.from_spec(
+            settings,
+            example_plan(),
+            vector_db_password="pw",
+            triton_admin_secret="triton-secret",
+            **kw,
+        )
         Platform("platform", args)
 
     return record(program, stack="platform")
@@ -209,6 +221,7 @@ def test_without_a_digest_the_platform_program_refuses_before_declaring_anything
     config.update(
         {
             PASSWORD_KEY: "pw",
+            TRITON_ADMIN_KEY: "triton-secret",
             "tenantry:tenantsDir": str(ROOT / "tenants"),
             "tenantry:stacksDir": str(ROOT / "stacks"),
         }

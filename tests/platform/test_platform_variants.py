@@ -43,6 +43,7 @@ def build(settings: PlatformSettings) -> tuple[list[Record], dict[str, Any]]:
                 settings,
                 example_plan(),
                 vector_db_password="pw-123",
+                triton_admin_secret="triton-secret",
                 unpinned_preview=settings.triton_image_digest is None,  # the example has none
             ),
         )
@@ -117,7 +118,11 @@ def test_existing_vector_db_connection_values() -> None:
         p = Platform(
             "platform",
             PlatformArgs.from_spec(
-                s, example_plan(), vector_db_password="pw-123", unpinned_preview=True
+                s,
+                example_plan(),
+                vector_db_password="pw-123",
+                triton_admin_secret="triton-secret",
+                unpinned_preview=True,
             ),
         )
         p.vector_db.apply(got.update)
@@ -217,8 +222,13 @@ def test_missing_platform_outputs_are_named() -> None:
         "subnetIds": ["s"],
         "platformKeyArn": "k",
         "vectorDb": {"h": 1},
+        "tritonAdminSecret": "t",
     }
     assert _require(stack, full) == full
+    # a platform stack deployed before the Triton admin secret had its own config
+    before = {k: v for k, v in full.items() if k != "tritonAdminSecret"}
+    with pytest.raises(PlatformOutputsMissing, match=r"no output\(s\) tritonAdminSecret \("):
+        _require(stack, before)
 
 
 def test_tenant_stack_fails_clearly_without_platform_outputs() -> None:

@@ -92,7 +92,12 @@ def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, An
 
     def program() -> None:
         args = PlatformArgs.from_spec(
-            settings, example_plan(), vector_db_password="pw", formats=formats, **kw
+            settings,
+            example_plan(),
+            vector_db_password="pw",
+            triton_admin_secret="triton-secret",
+            formats=formats,
+            **kw,
         )
         Platform("platform", args)
 

@@ -100,11 +100,17 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
     assert {k: _shape(v) for k, v in inputs.items()} == {
         "settings": ["map", ANY["$ref"]],
         "vectorDbPassword": "string",
+        "tritonAdminSecret": "string",
         "tenantsDir": "string",
         "unpinnedPreview": "boolean",
     }
-    assert sorted(platform["requiredInputs"]) == ["settings", "vectorDbPassword"]
-    assert "plain" not in inputs["vectorDbPassword"]  # an Input: a secret output may flow in
+    assert sorted(platform["requiredInputs"]) == [
+        "settings",
+        "tritonAdminSecret",
+        "vectorDbPassword",
+    ]
+    for secret in ("vectorDbPassword", "tritonAdminSecret"):
+        assert "plain" not in inputs[secret]  # an Input: a secret output may flow in
     assert {k: _shape(v) for k, v in platform["properties"].items()} == {
         "clusterName": "string",
         "clusterEndpoint": "string",
@@ -113,6 +119,7 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "subnetIds": ["array", "string"],
         "platformKeyArn": "string",
         "vectorDb": ["map", ANY["$ref"]],
+        "tritonAdminSecret": "string",
         "migConfigs": ["array", "string"],
         "sharedPools": ["map", ANY["$ref"]],
         "costEventsBucket": "string",
@@ -275,6 +282,7 @@ def _consumer_inputs() -> dict[str, Any]:
             "subnetIds": out["subnetIds"],
             "platformKeyArn": out["platformKeyArn"],
             "vectorDb": out["vectorDb"],
+            "tritonAdminSecret": out["tritonAdminSecret"],
         },
         "identity": {"mode": "pod-identity"},
     }
@@ -313,6 +321,7 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
         "settings": settings["config"]["tenantry:platform"],
         "tenantsDir": str(TENANTS),
         "vectorDbPassword": "mock-admin-password",
+        "tritonAdminSecret": "triton-secret",
         "unpinnedPreview": True,  # the example platform pins no Triton image digest
     }
     provider = _sdk.component_provider(COMPONENTS, PACKAGE, package_version())
@@ -323,6 +332,7 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
         loaded,
         program.plan,
         vector_db_password="mock-admin-password",
+        triton_admin_secret="triton-secret",
         unpinned_preview=True,
         llm_grants=program.llm_grants,
     )

@@ -130,7 +130,11 @@ def test_component_outputs_are_camel_case(monkeypatch: pytest.MonkeyPatch) -> No
             )
         )
     args = PlatformArgs.from_spec(
-        platform(), example_plan(), vector_db_password="pw", unpinned_preview=True
+        platform(),
+        example_plan(),
+        vector_db_password="pw",
+        triton_admin_secret="triton-secret",
+        unpinned_preview=True,
     )
     record(lambda: Platform("platform", args), stack="platform")
     assert {c.__name__ for c in components()} - set(keys) == set()  # every one was seen
@@ -155,6 +159,7 @@ def test_pulumi_schema_inference_accepts_tenant_and_platform() -> None:
     assert {k for k, p in plat.inputs.items() if not p.optional} == {
         "settings",
         "vectorDbPassword",
+        "tritonAdminSecret",
     }
     assert "tenantsDir" in plat.inputs
     types = result["type_definitions"]

@@ -140,6 +140,7 @@ def test_the_provider_hosts_mapping_builds_the_same_tenant() -> None:
             "subnet_ids": inputs["subnetIds"],
             "platform_key_arn": inputs["platformKeyArn"],
             "vector_db": inputs["vectorDb"],
+            "triton_admin_secret": inputs["tritonAdminSecret"],
         },
         "identity": {
             "mode": "irsa",
@@ -164,6 +165,7 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
     args = PlatformArgs(
         settings=settings,
         vector_db_password="pw",
+        triton_admin_secret="triton-secret",
         tenants_dir=str(ROOT / "tenants"),
         unpinned_preview=True,  # the example platform pins no Triton digest
     )
@@ -173,6 +175,7 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
         platform(),
         example_plan(),
         vector_db_password="pw",
+        triton_admin_secret="triton-secret",
         unpinned_preview=True,
         llm_grants=program.llm_grants,
         formats=program.formats,
@@ -181,7 +184,12 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
         from_docs.records == record(lambda: Platform("platform", carried), stack="platform").records
     )
     with pytest.raises(ValueError, match=r"PlatformArgs\.tenants_dir: required"):
-        record(lambda: Platform("p", PlatformArgs(settings=settings, vector_db_password="pw")))
+        record(
+            lambda: Platform(
+                "p",
+                PlatformArgs(settings=settings, vector_db_password="pw", triton_admin_secret="s"),
+            )
+        )
 
 
 def test_the_platform_runs_the_verdict_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,6 +210,7 @@ def test_the_platform_runs_the_verdict_once(monkeypatch: pytest.MonkeyPatch) -> 
     args = PlatformArgs(
         settings=platform().model_dump(by_alias=True, mode="json"),
         vector_db_password="pw",
+        triton_admin_secret="triton-secret",
         tenants_dir=str(ROOT / "tenants"),
         unpinned_preview=True,
     )

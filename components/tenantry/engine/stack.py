@@ -21,6 +21,7 @@ from ..spec import PLATFORM_STACK, Registry, ResolvedTenant, SpecError
 from ..spec.platform import platform_config_path
 from ..spec.yamlio import SAFE_LOADER
 from ..stackconfig import stack_config_path, stack_config_values
+from ..triton_admin import ADMIN_SECRET_CONFIG
 from .recorder import Record, record
 
 PROJECT = "tenantry"
@@ -28,6 +29,8 @@ PROGRAM_FILE = "__main__.py"  # the stack program, in the stacks directory (Pulu
 # The platform's secret config, when the stack config does not hold it (offline renders):
 # the recorder shows every secret as "<secret>", so the value never appears anyway.
 PASSWORD_KEY = "tenantry:vectorDbPassword"
+TRITON_ADMIN_KEY = ADMIN_SECRET_CONFIG
+SECRET_KEYS = (PASSWORD_KEY, TRITON_ADMIN_KEY)
 PASSWORD_PLACEHOLDER = "offline-render-placeholder"
 # Tells the platform program it runs offline: without ``tritonImageDigest`` it renders the
 # runtime's image by tag (marked) instead of refusing, as ``pulumi up`` does.
@@ -170,9 +173,10 @@ def record_platform(
     platform stack (config ``Pulumi.platform.yaml``, the GPU plan over every tenant file in
     ``tenants_dir``); return its records. The whole registry must be valid (``verdict``, or
     computed): SpecError lists every error first. A secure config value (``secure:``)
-    cannot be decrypted offline: it and a missing ``tenantry:vectorDbPassword`` are given a
-    placeholder, which the records show masked. ``tenantry:offlineRender`` lets a platform
-    without ``tritonImageDigest`` render (the runtime's image by tag, annotated
+    cannot be decrypted offline: it and a missing ``tenantry:vectorDbPassword`` or
+    ``tenantry:tritonAdminSecret`` (:data:`SECRET_KEYS`) are given a placeholder, which the
+    records show masked. ``tenantry:offlineRender`` lets a platform without
+    ``tritonImageDigest`` render (the runtime's image by tag, annotated
     ``tenantry.dev/unpinned-image``)."""
     path = platform_config_path(stacks_dir)
     platform = load_platform(stacks_dir)
@@ -189,7 +193,8 @@ def record_platform(
     config = {
         k: PASSWORD_PLACEHOLDER if v.startswith('{"secure":') else v for k, v in config.items()
     }
-    config.setdefault(PASSWORD_KEY, PASSWORD_PLACEHOLDER)
+    for key in SECRET_KEYS:
+        config.setdefault(key, PASSWORD_PLACEHOLDER)
     config.update(
         {
             "tenantry:tenantsDir": str(tenants_dir.resolve()),

@@ -20,6 +20,7 @@ from ..planner import FleetPlan, mig_parted_config
 from ..spec import PlatformSettings
 from ..spec.platform import CONFIG_KEY, parse_platform
 from ..tags import MANDATORY_KEYS, platform_tags
+from ..triton_admin import checked_secret
 from .charts import KSERVE_VERSION, triton_image
 from .cluster import PlatformCluster, PlatformClusterArgs
 from .cost_tags import CostAllocationTags, CostAllocationTagsArgs
@@ -42,8 +43,8 @@ SETTINGS_SOURCE = "PlatformArgs.settings"
 @dataclass(frozen=True, kw_only=True)
 class PlatformArgs:
     """What the :class:`Platform` is built from: its settings as data, where the tenant
-    files are (the GPU plan sizes the shared pools from them) and the vector database's
-    admin password.
+    files are (the GPU plan sizes the shared pools from them), the vector database's
+    admin password and the platform secret every tenant's Triton admin key is derived from.
 
     ``settings`` is a document (the platform stack config's ``tenantry:platform`` value,
     keys camelCase), so any Pulumi language can pass it; it is checked, and the tenant files
@@ -57,6 +58,10 @@ class PlatformArgs:
     """The platform settings (the platform stack config's ``tenantry:platform`` value)."""
     vector_db_password: pulumi.Input[str]
     """The vector database's admin password (pass a secret)."""
+    triton_admin_secret: pulumi.Input[str]
+    """The platform secret each tenant's Triton admin key is derived from
+    (:func:`tenantry.triton.admin_key`; the stack config ``tenantry:tritonAdminSecret``, pass a
+    secret). Its own value, so that it rotates without the database's password."""
     tenants_dir: str | None = None
     """The directory of tenant files the GPU plan is made from (required unless the args
     come from :meth:`from_spec`)."""
@@ -74,6 +79,7 @@ class PlatformArgs:
         plan: FleetPlan,
         *,
         vector_db_password: pulumi.Input[str],
+        triton_admin_secret: pulumi.Input[str],
         unpinned_preview: bool = False,
         llm_grants: Sequence[AdapterGrant] = (),
         formats: Collection[str] | None = None,
@@ -91,6 +97,7 @@ class PlatformArgs:
         return cls(
             settings=doc,
             vector_db_password=vector_db_password,
+            triton_admin_secret=triton_admin_secret,
             unpinned_preview=unpinned_preview,
             _resolved=(
                 doc,
@@ -177,6 +184,8 @@ class Platform(pulumi.ComponentResource):
     """The platform's KMS key."""
     vector_db: pulumi.Output[dict[str, Any]]
     """Admin connection to the shared vector database (secret)."""
+    triton_admin_secret: pulumi.Output[str]
+    """The platform secret tenants' Triton admin keys are derived from (secret)."""
     mig_configs: pulumi.Output[list[str]]
     """The names of the MIG configurations the GPU operator applies."""
     shared_pools: pulumi.Output[dict[str, Any]]
@@ -351,6 +360,9 @@ class Platform(pulumi.ComponentResource):
         self.subnet_ids = self.cluster.subnet_ids
         self.platform_key_arn = self.key.arn
         self.vector_db = self.vector_database.connection
+        self.triton_admin_secret = pulumi.Output.secret(
+            pulumi.Output.from_input(args.triton_admin_secret).apply(checked_secret)
+        )
         self.mig_configs = pulumi.Output.from_input(sorted(self.mig_config["mig-configs"]))
         self.shared_pools = pulumi.Output.from_input(
             {
@@ -366,6 +378,7 @@ class Platform(pulumi.ComponentResource):
             "subnetIds": self.subnet_ids,
             "platformKeyArn": self.platform_key_arn,
             "vectorDb": self.vector_db,
+            "tritonAdminSecret": self.triton_admin_secret,
             "migConfigs": self.mig_configs,
             "sharedPools": self.shared_pools,
             "kserveVersion": KSERVE_VERSION,
