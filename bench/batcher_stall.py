@@ -5,7 +5,7 @@ acme's ``fraud-detector`` config as Tenantry generates it, served as a python-ba
 by the REAL tritonserver of the nvidia-pytriton wheel (``--rate-limit=execution_count``, as
 the verify tests run it), and variants with parts removed. Each variant gets a fresh server,
 20 unmeasured requests, then ``--requests`` sequential ones (one in flight). A stall is a
-request over 250 ms. The variant ``neither`` (no priority levels, no queue policy: Triton
+request over 450 ms. The variant ``neither`` (no priority levels, no queue policy: Triton
 keeps payload prefetching) is the baseline each rate is compared with. Usage:
 
     python bench/batcher_stall.py [--requests 5000] [--protocol grpc|http] [--variants a,b]
@@ -31,7 +31,7 @@ from tenantry.triton import model_config, serving_caps
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT, MODEL = "acme", "fraud-detector"
-STALL_MS = 250.0
+STALL_MS = 450.0  # the defect's waits measured 501-558 ms; other hiccups here stayed < 300
 _QUEUE_POLICY = re.compile(r"  default_queue_policy \{\n(?:    .*\n)*?  \}\n")
 _PRIORITIES = re.compile(r"  priority_levels: \d+\n  default_priority_level: \d+\n")
 
