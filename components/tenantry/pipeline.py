@@ -186,8 +186,18 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
             )
             dropped = True
             continue
-        i = next(i for i, p in enumerate(platform.shared_pools) if p.name == pool.name)
-        users = sorted({s.tenant for g in pool.gpus for s in g.slots if s.tenant})
+        shared = pool.shared_pool or pool.name  # a tenant's own nodes: its shared pool's
+        i = next(i for i, p in enumerate(platform.shared_pools) if p.name == shared)
+        users = sorted(
+            {
+                s.tenant
+                for q in fleet.pools
+                if shared in (q.name, q.shared_pool)
+                for g in q.gpus
+                for s in g.slots
+                if s.tenant
+            }
+        )
         reg.problems.append(
             platform_problem(
                 stacks_dir,

@@ -78,11 +78,11 @@ def test_reconfigure_mig_runs_between_platform_and_tenants(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from tests.fleet.test_drain import FakeNodes
-    from tests.fleet.test_migrollout import FakeCluster
+    from tests.fleet.test_migrollout import SHARED_H100, FakeCluster
 
     runner = FakeRunner()
     nodes = FakeNodes(settle_polls=0)
-    cluster = FakeCluster({"tenantry.dev/pool=h100": {"gpu-node-1": "all-disabled"}})
+    cluster = FakeCluster({SHARED_H100: {"gpu-node-1": "all-disabled"}})
     code = fleet.run(
         _args("up", "--tenant", "platform", "--tenant", "acme", "--reconfigure-mig"),
         runner,
@@ -104,7 +104,7 @@ def test_previous_plan_reaches_the_platform_stack_and_the_rollout(
 
     from tenantry.cli.main import main as cli
     from tests.fleet.test_drain import FakeNodes
-    from tests.fleet.test_migrollout import FakeCluster, FakePods
+    from tests.fleet.test_migrollout import SHARED_H100, FakeCluster, FakePods
 
     seen: dict[str, dict[str, object]] = {}
 
@@ -123,7 +123,7 @@ def test_previous_plan_reaches_the_platform_stack_and_the_rollout(
     code = fleet.run(
         _args("up", "--tenant", "platform", "--reconfigure-mig", "--previous-plan", str(saved)),
         Recording(),
-        (FakeCluster({"tenantry.dev/pool=h100": labels}), nodes),
+        (FakeCluster({SHARED_H100: labels}), nodes),
         pods,
     )
     assert code == 0

@@ -13,6 +13,9 @@ from tests.fleet.test_drain import FakeNodes
 from tests.fleet.test_orchestrate import FakeRunner
 
 
+SHARED_H100 = "tenantry.dev/pool=h100,!tenantry.dev/tenant"
+
+
 class FakeCluster:
     def __init__(self, pools: dict[str, dict[str, str | None]]) -> None:
         self.pools = pools
@@ -28,7 +31,11 @@ def fleet_plan(platform: PlatformSettings):  # type: ignore[no-untyped-def]
 
 
 def test_selectors() -> None:
-    assert selector("h100", "shared-pool") == "tenantry.dev/pool=h100"
+    # a shared pool's own nodes: not the tenants' nodes carved from it (set-based "!key")
+    assert selector("h100", "shared-pool") == "tenantry.dev/pool=h100,!tenantry.dev/tenant"
+    assert selector("h100@initech", "tenant-nodes") == (
+        "tenantry.dev/pool=h100,tenantry.dev/tenant=initech"
+    )
     assert selector("umbrella/h100", "node-group") == (
         "tenantry.dev/tenant=umbrella,tenantry.dev/node-group=h100"
     )
@@ -46,9 +53,7 @@ def test_nodes_already_planned_are_left_alone(fleet_plan) -> None:  # type: igno
 def test_new_layouts_drain_only_changed_nodes(fleet_plan) -> None:  # type: ignore[no-untyped-def]
     h100 = fleet_plan.pool("h100")
     assert h100 is not None and h100.node_configs
-    cluster = FakeCluster(
-        {"tenantry.dev/pool=h100": {"n-a": "all-disabled", "n-b": h100.node_configs[0]}}
-    )
+    cluster = FakeCluster({SHARED_H100: {"n-a": "all-disabled", "n-b": h100.node_configs[0]}})
     nodes = FakeNodes(settle_polls=0)  # mig-manager done at once: no real sleeps
     assert rollout(fleet_plan, cluster, nodes, log=lambda m: None) is None
     touched = {e[1] for e in nodes.events}
@@ -114,7 +119,7 @@ def test_only_the_pods_on_changed_gpus_are_evicted() -> None:
     first, second = _pool_plans()
     pool = second.pools[0]
     assert pool.disturbed, "the re-plan must change a GPU for this test"
-    cluster = FakeCluster({"tenantry.dev/pool=h100": {"node-x": first.pools[0].node_configs[0]}})
+    cluster = FakeCluster({SHARED_H100: {"node-x": first.pools[0].node_configs[0]}})
     [change] = planned_changes(second, cluster, previous=first)
     devices = device_configs(first, second)
     assert change.gpus == tuple(
@@ -135,7 +140,7 @@ def test_only_the_pods_on_changed_gpus_are_evicted() -> None:
 
 def test_without_pod_information_the_node_is_drained() -> None:
     first, second = _pool_plans()
-    cluster = FakeCluster({"tenantry.dev/pool=h100": {"node-x": first.pools[0].node_configs[0]}})
+    cluster = FakeCluster({SHARED_H100: {"node-x": first.pools[0].node_configs[0]}})
     for pods, previous in ((FakePods({}), first), (None, first), (FakePods({}), None)):
         nodes = FakeNodes(settle_polls=0)  # mig-manager done at once: no real sleeps
         assert rollout(second, cluster, nodes, lambda m: None, previous=previous, pods=pods) is None

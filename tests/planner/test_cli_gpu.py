@@ -59,7 +59,26 @@ def test_fleet_json_and_mig_parted(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0, err
     data = json.loads(out)
-    assert [p["name"] for p in data["pools"]] == ["a100", "h100", "umbrella/h100", "umbrella/h200"]
+    assert [p["name"] for p in data["pools"]] == [
+        "a100",
+        "h100",
+        "h100@initech",
+        "umbrella/h100",
+        "umbrella/h200",
+    ]
+    carved = data["pools"][2]
+    assert (carved["kind"], carved["shared_pool"], carved["tenant"]) == (
+        "tenant-nodes",
+        "h100",
+        "initech",
+    )
+    # isolated initech's GPUs are on nodes of their own, not in the shared pool's
+    tenants_of = {
+        p["name"]: {s["tenant"] for g in p["gpu_slots"] for s in g["slots"] if s["tenant"]}
+        for p in data["pools"]
+    }
+    assert tenants_of["h100@initech"] == {"initech"}
+    assert "initech" not in tenants_of["h100"]
     assert data["mig_parted"]["version"] == "v1"
     configs = data["mig_parted"]["mig-configs"]
     for p in data["pools"]:

@@ -29,11 +29,18 @@ def fleet(platform: PlatformSettings) -> list[PoolDemand]:
 
 def test_example_demand(platform: PlatformSettings) -> None:
     by = {d.name: d for d in fleet(platform)}
-    assert sorted(by) == ["a100", "h100", "umbrella/h100", "umbrella/h200"]
+    assert sorted(by) == ["a100", "h100", "h100@initech", "umbrella/h100", "umbrella/h200"]
     h100 = {
         (r.group, r.tenant, r.model, r.profile, r.role): (r.count, r.spread)
-        for r in by["h100"].requests
+        for d in (by["h100"], by["h100@initech"])
+        for r in d.requests
     }
+    # isolated initech's demand on h100 is carved out: whole nodes of its own
+    assert {r.group for r in by["h100"].requests} == {SHARED}
+    carved = by["h100@initech"]
+    assert (carved.kind, carved.shared_pool, carved.tenant) == ("tenant-nodes", "h100", "initech")
+    assert {r.group for r in carved.requests} == {"initech"}
+    assert (carved.instance_type, carved.min_nodes, carved.max_nodes) == ("p5.48xlarge", 0, None)
     assert h100 == {
         # acme (premium): fraud-detector 2 replicas x 2 revisions (canary), spread
         (SHARED, "acme", "fraud-detector", "1g.10gb", "guaranteed"): (4, True),
@@ -64,17 +71,25 @@ def test_example_plan(platform: PlatformSettings) -> None:
         check_pool(d, p.pool(d.name))  # type: ignore[arg-type]
     h100 = p.pool("h100")
     assert h100 is not None
-    # 4 GPUs for the Triton models, 1 whole GPU for initech's own LLM, and the shared base
-    # LLM's two 3g.40gb replicas spread over two GPUs (one per node)
-    assert (h100.nodes, h100.used_gpus, h100.lower_bound) == (2, 6, 6)
-    llm = [g for g in h100.gpus if "3g.40gb" in g.counts() and g.group == SHARED]
+    # acme's two Triton models with the pooled headroom on 2 GPUs (a 2g.20gb beside the
+    # 1g.10gb slices), and the shared base LLM's two 3g.40gb replicas spread over two nodes
+    assert (h100.nodes, h100.used_gpus, h100.lower_bound) == (2, 3, 3)
+    assert {g.group for g in h100.gpus if g.used} == {SHARED}
+    llm = [g for g in h100.gpus if "3g.40gb" in g.counts()]
     assert len({g.node for g in llm}) == 2
-    initech = [g for g in h100.gpus if g.group == "initech"]
-    assert sorted(g.counts() != {"gpu": 1} for g in initech) == [False, True, True]
-    assert [g.counts() for g in initech if g.counts() != {"gpu": 1}] == [
+    # initech (isolated): nodes of its own, carved from h100; clinical-ner spread over two
+    initech = p.pool("h100@initech")
+    assert initech is not None and initech.tenant == "initech"
+    assert (initech.nodes, initech.used_gpus, initech.needed_nodes) == (2, 3, 2)
+    mine = [g for g in initech.gpus if g.used]
+    assert {g.group for g in mine} == {"initech"}
+    assert sorted(g.counts() != {"gpu": 1} for g in mine) == [False, True, True]
+    assert [g.counts() for g in mine if g.counts() != {"gpu": 1}] == [
         {"3g.40gb": 1, "4g.40gb": 1}
     ] * 2  # and one whole GPU for its own LLM
-    assert {g.node for g in initech if g.counts() != {"gpu": 1}} == {0, 1}  # clinical-ner spread
+    assert {g.node for g in mine if g.counts() != {"gpu": 1}} == {0, 1}  # clinical-ner spread
+    # the pool's maxNodes holds the pool and the tenant's nodes together
+    assert h100.max_nodes is not None and h100.nodes + initech.nodes <= h100.max_nodes
     ng = p.pool("umbrella/h100")
     assert ng is not None and ng.nodes == 2  # minSize 2
     assert set(ng.node_configs) == {"tenantry-2x3g.40gb"}
@@ -256,3 +271,40 @@ def test_replan_is_stable(d: PoolDemand, data: st.DataObject) -> None:
             assert (old.layout, old.group) == (g.layout, g.group)
     for pos in second.reconfigured:
         assert pos in before
+
+
+def test_a_tenants_own_nodes_count_against_the_shared_pools_max_nodes() -> None:
+    """The shared pool's maxNodes bounds the pool with the isolated tenants' nodes carved
+    from it: each fits alone, together they do not, and the pool's plan says so."""
+
+    def req(group: str, profile: str, n: int) -> Request:
+        return Request(
+            group, group if group != SHARED else "a", "m", profile, n, "guaranteed", False
+        )
+
+    pool = PoolDemand(
+        "h100", "shared-pool", "H100-80GB", "p5.48xlarge", 8, 0, 2, None, (req(SHARED, "gpu", 8),)
+    )
+    carved = PoolDemand(
+        "h100@iso",
+        "tenant-nodes",
+        "H100-80GB",
+        "p5.48xlarge",
+        8,
+        0,
+        None,
+        None,
+        (req("iso", "gpu", 16),),
+        shared_pool="h100",
+        tenant="iso",
+    )
+    p = plan([pool, carved])
+    h100, iso = p.pool("h100"), p.pool("h100@iso")
+    assert h100 is not None and iso is not None
+    assert (h100.nodes, iso.nodes) == (1, 2)
+    assert h100.errors == (
+        "the plan needs 3 node(s) of p5.48xlarge (1 shared, 2 for tenant iso: isolated "
+        "tenants get whole nodes of their own); maxNodes is 2",
+    )
+    assert h100.needed_nodes == 3 and iso.errors == ()
+    assert plan([pool, replace(carved, requests=(req("iso", "gpu", 8),))]).errors == ()

@@ -43,7 +43,7 @@ EXPECTED_CUSTOM = {
     },
     *{
         (t, f"{P}-pool-{pool}-{suffix}")
-        for pool in ("h100", "a100")
+        for pool in ("h100", "a100", "h100-tenant-initech")
         for t, suffix in (
             ("aws:ec2/launchTemplate:LaunchTemplate", "launch-template"),
             ("aws:eks/nodeGroup:NodeGroup", "node-group"),
@@ -121,6 +121,7 @@ EXPECTED_COMPONENTS = {
     ("tenantry:platform:Cluster", f"{P}-cluster", P),
     ("tenantry:platform:SharedGpuPool", f"{P}-pool-h100", P),
     ("tenantry:platform:SharedGpuPool", f"{P}-pool-a100", P),
+    ("tenantry:platform:TenantGpuNodes", f"{P}-pool-h100-tenant-initech", P),
     ("tenantry:platform:GpuOperator", f"{P}-gpu-operator", P),
     ("tenantry:platform:KServe", f"{P}-kserve", P),
     ("tenantry:platform:PriorityClasses", f"{P}-priority", P),
@@ -173,6 +174,42 @@ def test_shared_pools_are_sized_and_labelled_by_the_planner() -> None:
         }
         ebs = lt["blockDeviceMappings"][0]["ebs"]
         assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3"
+
+
+def test_isolated_tenants_get_nodes_of_their_own_from_the_plan() -> None:
+    """initech (isolated) has demand on h100: the planner carves whole nodes for it
+    (``h100@initech``) and the platform declares them as a node group of their own, with
+    the tenant's label and taint; the shared pool's nodes carry no tenant label or taint."""
+    recs = by_name(platform_records())
+    carved = example_plan().pool("h100@initech")
+    assert carved is not None and carved.nodes >= 1
+    ng = recs[f"{P}-pool-h100-tenant-initech-node-group"].inputs
+    assert ng["scalingConfig"] == {
+        "minSize": carved.nodes,
+        "desiredSize": carved.nodes,
+        "maxSize": carved.nodes,
+    }
+    assert ng["nodeGroupName"] == "tenantry-platform-prod-h100-tenant-initech"
+    assert ng["instanceTypes"] == ["p5.48xlarge"]
+    assert ng["labels"] == {
+        "tenantry.dev/pool": "h100",
+        "tenantry.dev/tenant": "initech",
+        "nvidia.com/mig.config": carved.node_configs[0],
+    }
+    assert ng["taints"] == [
+        {"key": "tenantry.dev/tenant", "value": "initech", "effect": "NO_SCHEDULE"},
+        {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"},
+    ]
+    for sp in platform().shared_pools:
+        shared = recs[f"{P}-pool-{sp.name}-node-group"].inputs
+        assert "tenantry.dev/tenant" not in shared["labels"]
+        assert all(t["key"] != "tenantry.dev/tenant" for t in shared["taints"])
+    assert (
+        recs[f"{P}-pool-h100-tenant-initech-launch-template"].inputs["metadataOptions"][
+            "httpTokens"
+        ]
+        == "required"
+    )
 
 
 def test_mig_parted_config_map_is_the_planners_config() -> None:
@@ -250,10 +287,10 @@ def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
             checked += 1
         for spec in r.inputs.get("tagSpecifications", []):
             assert spec["tags"] == tags, r.urn
-    # key, node role, 2 launch templates, 2 node groups, 4 for the DB, the shared LLM
-    # runtime's role and Pod Identity association, 2 buckets, the trail, the collector role
-    # and its pod identity association
-    assert checked == 17
+    # key, node role, 3 launch templates, 3 node groups (2 shared pools, initech's own nodes),
+    # 4 for the DB, the shared LLM runtime's role and Pod Identity association, 2 buckets,
+    # the trail, the collector role and its pod identity association
+    assert checked == 19
     provider = by_name(platform_records())[f"{P}-aws"].inputs
     assert json.loads(provider["defaultTags"])["tags"] == tags
     assert provider["region"] == "us-east-1"

@@ -82,9 +82,18 @@ def test_whole_gpus_use_tensor_parallelism_and_validate() -> None:
     obj = _manifest(_settings(base={"gpu": "gpu", "gpus": 4}))
     llmisvc_validator().validate(obj)
     assert obj["spec"]["parallelism"] == {"tensor": 4}
+    # ephemeral storage: the weights fit the 4 x 80 GiB they are served from, + /tmp 4 + logs 1
     assert obj["spec"]["template"]["containers"][0]["resources"]["limits"] == {
-        "nvidia.com/gpu": "4"
+        "nvidia.com/gpu": "4",
+        "ephemeral-storage": "325Gi",
     }
+
+
+def test_a_mig_slice_bounds_the_weights_by_its_own_memory() -> None:
+    obj = _manifest(_settings(base={"gpu": "3g.40gb"}))
+    resources = obj["spec"]["template"]["containers"][0]["resources"]
+    assert resources["requests"] == resources["limits"]
+    assert resources["limits"]["ephemeral-storage"] == "45Gi"  # 40 + /tmp 4 + logs 1
 
 
 def test_runtime_runs_at_the_highest_tier_it_serves() -> None:

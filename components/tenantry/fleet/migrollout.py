@@ -2,8 +2,10 @@
 
 Runs between the platform stack's ``up`` (which publishes the mig-parted ConfigMap holding
 every planned config) and the tenant stacks. Nodes are found by the labels the platform and
-node-group components put on them: ``tenantry.dev/pool=<pool>`` for a shared pool,
-``tenantry.dev/tenant=<t>,tenantry.dev/node-group=<ng>`` for a dedicated node group.
+node-group components put on them: ``tenantry.dev/pool=<pool>,!tenantry.dev/tenant`` for a
+shared pool's own nodes, ``tenantry.dev/pool=<pool>,tenantry.dev/tenant=<t>`` for a tenant's
+nodes carved from it, ``tenantry.dev/tenant=<t>,tenantry.dev/node-group=<ng>`` for a tenant's
+node group (``!key``: Kubernetes label selectors, "Set-based requirement").
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ def selector(pool_name: str, kind: str) -> str:
     if kind == "node-group":
         tenant, group = pool_name.split("/", 1)
         return f"tenantry.dev/tenant={tenant},tenantry.dev/node-group={group}"
-    return f"tenantry.dev/pool={pool_name}"
+    if kind == "tenant-nodes":
+        pool, tenant = pool_name.split("@", 1)
+        return f"tenantry.dev/pool={pool},tenantry.dev/tenant={tenant}"
+    return f"tenantry.dev/pool={pool_name},!tenantry.dev/tenant"
 
 
 def device_configs(*plans: FleetPlan) -> dict[str, NodeDevices]:

@@ -60,20 +60,50 @@ SCRATCH_VOLUMES = [  # writable paths under a read-only root filesystem
 SCRATCH_MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"}]
 
 
-def placement(t: ResolvedTenant, m: ResolvedModel) -> dict[str, Any]:
-    """nodeSelector and tolerations by where the model runs (see :mod:`.labels`)."""
-    gpu_toleration = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
-    if m.target_kind == "node-group":
+GPU_TOLERATION: dict[str, str] = {
+    "key": GPU_TAINT_KEY,
+    "operator": "Exists",
+    "effect": "NoSchedule",
+}
+
+
+def tenant_toleration(tenant: str) -> dict[str, str]:
+    """The toleration of the tenant's own nodes' taint ``tenantry.dev/tenant=<tenant>`` and of
+    nobody else's (``operator: Equal``, the tenant's name as the value)."""
+    return {"key": TENANT_LABEL, "operator": "Equal", "value": tenant, "effect": "NoSchedule"}
+
+
+def node_placement(t: ResolvedTenant, target_kind: str, target: str) -> dict[str, Any]:
+    """nodeSelector and tolerations of a pod of ``t`` placed on ``target`` (see
+    :mod:`.labels`), for every pod-bearing object Tenantry declares for a tenant:
+
+    - a tenant's node group: its ``tenantry.dev/tenant`` and ``tenantry.dev/node-group``
+      labels, its tenant taint and the GPU taint tolerated;
+    - a shared pool, for a tier with GPUs or nodes of its own (isolated, dedicated): the
+      tenant's nodes carved from the pool (``tenantry.dev/pool`` and
+      ``tenantry.dev/tenant``; :class:`tenantry.platform.gpu_pool.TenantGpuNodes`), its
+      tenant taint and the GPU taint tolerated;
+    - a shared pool, for the shared tiers: ``tenantry.dev/pool``, the GPU taint only;
+    - the general nodes (CPU-only models of the shared tiers): nothing, no taint tolerated.
+
+    A toleration of the tenant taint is always ``Equal`` to the tenant's own name: an
+    ``Exists`` one (or one without a key) would let the pod onto every tenant's nodes."""
+    own = [tenant_toleration(t.name), GPU_TOLERATION]
+    if target_kind == "node-group":
         return {
-            "nodeSelector": {TENANT_LABEL: t.name, NODE_GROUP_LABEL: m.target},
-            "tolerations": [
-                {"key": TENANT_LABEL, "operator": "Equal", "value": t.name, "effect": "NoSchedule"},
-                gpu_toleration,
-            ],
+            "nodeSelector": {TENANT_LABEL: t.name, NODE_GROUP_LABEL: target},
+            "tolerations": own,
         }
-    if m.target_kind == "shared-pool":
-        return {"nodeSelector": {POOL_LABEL: m.target}, "tolerations": [gpu_toleration]}
+    if target_kind == "shared-pool" and t.tier.gpu_sharing != "shared-gpus":
+        return {"nodeSelector": {POOL_LABEL: target, TENANT_LABEL: t.name}, "tolerations": own}
+    if target_kind == "shared-pool":
+        return {"nodeSelector": {POOL_LABEL: target}, "tolerations": [GPU_TOLERATION]}
     return {}  # CPU-only model on the general nodes: no GPU taint tolerated
+
+
+def placement(t: ResolvedTenant, m: ResolvedModel) -> dict[str, Any]:
+    """:func:`node_placement` of model ``m``."""
+    return node_placement(t, m.target_kind, m.target)
 
 
 def artifact_gib(m: ResolvedModel) -> float:

@@ -34,15 +34,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import namespaces
+from ..catalog import gpu_models, instance_types, namespaces
 from ..spec import PlatformSettings, ResolvedTenant
 from ..spec.platform import LlmBaseModel
 from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
 from ..spec.targets import gpu_resource
 from ..spec.tiers import TIERS
 from ..tags import tenant_labels
-from .inference_service import CONTAINER_SECURITY, POD_SECURITY
-from .labels import GPU_TAINT_KEY, MODEL_LABEL, NODE_GROUP_LABEL, POOL_LABEL, TENANT_LABEL
+from .inference_service import CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY, node_placement
+from .labels import MODEL_LABEL, POOL_LABEL, memory_quantity
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
@@ -51,8 +51,10 @@ ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the gateway (issue 17) pins pe
 BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"
 MAIN_CONTAINER = "main"  # the container KServe's LLMInferenceServiceConfig fills in
 # vLLM needs a writable cache and shared memory under a read-only root filesystem.
+LLM_TMP_GIB = 4  # the /tmp emptyDir's sizeLimit
+LLM_LOG_GIB = 1  # container logs and writable layer
 LLM_VOLUMES = [
-    {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}},
+    {"name": "tmp", "emptyDir": {"sizeLimit": f"{LLM_TMP_GIB}Gi"}},
     {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
 ]
 LLM_MOUNTS = [
@@ -80,8 +82,28 @@ def runtime_name(base: str) -> str:
     return f"tenantry-llm-{base}"
 
 
-def _resources(resource: str, count: int) -> dict[str, Any]:
-    amounts = {resource: str(count)}
+def device_memory_gib(gpu_model: str, gpu: str, count: int) -> float:
+    """GPU memory (GiB) of ``count`` devices of ``gpu`` (a MIG profile, or "gpu" for whole
+    GPUs) of ``gpu_model``, from the catalog (``tenantry.catalog``)."""
+    model = gpu_models()[gpu_model]
+    profile = model.profile(gpu)
+    per = float(model.memory_gib) if profile is None else profile.memory_gib
+    return per * count
+
+
+def llm_ephemeral_storage_gib(gpu_model: str, gpu: str, count: int) -> float:
+    """The vLLM container's ephemeral-storage request and limit (GiB): the weights, which
+    KServe's storage initializer copies into the pod's model emptyDir (charged to the pod by
+    the kubelet, Kubernetes docs "Local ephemeral storage") and which vLLM must hold in the
+    GPU memory it is given (weights plus KV cache within ``--gpu-memory-utilization`` of it,
+    vLLM docs "Engine Arguments"), so at most that memory (:func:`device_memory_gib`); plus
+    the ``/tmp`` emptyDir (:data:`LLM_TMP_GIB`) and logs and writable layer
+    (:data:`LLM_LOG_GIB`)."""
+    return device_memory_gib(gpu_model, gpu, count) + LLM_TMP_GIB + LLM_LOG_GIB
+
+
+def _resources(resource: str, count: int, ephemeral_gib: float) -> dict[str, Any]:
+    amounts = {resource: str(count), "ephemeral-storage": memory_quantity(ephemeral_gib)}
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
@@ -92,6 +114,13 @@ def vllm_args(*, max_model_len: int, prefix_caching: bool) -> list[str]:
         f"--max-model-len={max_model_len}",
         "--enable-prefix-caching" if prefix_caching else "--no-enable-prefix-caching",
     ]
+
+
+def _pool_gpu_model(platform: PlatformSettings, base: LlmBaseModel) -> str:
+    pool = platform.pool(base.pool)
+    if pool is None:
+        raise ValueError(f"llmBaseModels[{base.name}].pool {base.pool!r} is not a shared pool")
+    return instance_types()[pool.instance_type].gpu_model
 
 
 def shared_llm_manifest(
@@ -136,7 +165,7 @@ def shared_llm_manifest(
             ).priority_class,
             "securityContext": POD_SECURITY,
             "nodeSelector": {POOL_LABEL: base.pool},
-            "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+            "tolerations": [GPU_TOLERATION],
             "volumes": LLM_VOLUMES,
             "containers": [
                 {
@@ -146,7 +175,13 @@ def shared_llm_manifest(
                         max_model_len=base.max_model_len,
                         prefix_caching=platform.llm_prefix_caching == "per-tenant-salt",
                     ),
-                    "resources": _resources(gpu_resource(base.gpu), devices),
+                    "resources": _resources(
+                        gpu_resource(base.gpu),
+                        devices,
+                        llm_ephemeral_storage_gib(
+                            _pool_gpu_model(platform, base), base.gpu, devices
+                        ),
+                    ),
                     "securityContext": CONTAINER_SECURITY,
                     "volumeMounts": LLM_MOUNTS,
                 }
@@ -174,20 +209,11 @@ def own_llm_manifest(
     """The tenant's own LLMInferenceService ``<llm>`` in namespace ``<tenant>``: model at
     ``s3://<bucket>/<path>`` read with the tenant's service account, the tenant's placement
     (shared pool selector or its node group and taint) and PriorityClass, no LoRA, its own
-    prefix cache (nobody else's requests reach it, so caching stays on)."""
+    prefix cache (nobody else's requests reach it, so caching stays on). Placement:
+    :func:`tenantry.k8s.inference_service.node_placement` (an isolated or dedicated tenant's
+    own nodes)."""
     labels = {**tenant_labels(t), MODEL_LABEL: llm.name}
-    gpu_toleration = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
-    placement: dict[str, Any]
-    if llm.target_kind == "node-group":
-        placement = {
-            "nodeSelector": {TENANT_LABEL: t.name, NODE_GROUP_LABEL: llm.target},
-            "tolerations": [
-                {"key": TENANT_LABEL, "operator": "Equal", "value": t.name, "effect": "NoSchedule"},
-                gpu_toleration,
-            ],
-        }
-    else:
-        placement = {"nodeSelector": {POOL_LABEL: llm.target}, "tolerations": [gpu_toleration]}
+    placement = node_placement(t, llm.target_kind, llm.target)
     spec: dict[str, Any] = {
         "model": {"name": f"{t.name}-{llm.name}", "uri": f"s3://{bucket}/{llm.path}"},
         "replicas": llm.replicas,
@@ -203,7 +229,11 @@ def own_llm_manifest(
                     "name": MAIN_CONTAINER,
                     "image": image,
                     "args": vllm_args(max_model_len=llm.max_model_len, prefix_caching=True),
-                    "resources": _resources(llm.gpu_resource, llm.gpus),
+                    "resources": _resources(
+                        llm.gpu_resource,
+                        llm.gpus,
+                        llm_ephemeral_storage_gib(llm.gpu_model, llm.gpu, llm.gpus),
+                    ),
                     "securityContext": CONTAINER_SECURITY,
                     "volumeMounts": LLM_MOUNTS,
                 }

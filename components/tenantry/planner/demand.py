@@ -1,5 +1,12 @@
 """What each GPU pool must hold: demand extraction from resolved tenants and ad-hoc demand.
 
+Isolation groups: the tenants whose slices may share a GPU form one group per shared pool
+(:data:`SHARED`); every other tenant's demand (the isolated tier on a shared pool, any tenant
+on its own node group) is a group of its own. A non-shared group on a shared pool becomes a
+pool of its own, of kind ``tenant-nodes`` (:func:`tenant_nodes_name`): whole nodes of the
+shared pool's instance type that the platform stack declares as the tenant's node group,
+labelled and tainted for it, so the scheduler, not only the plan, keeps other tenants off them.
+
 Guaranteed demand is minReplicas x profile (a canary runs a second revision, so it counts
 twice, as the quota rules count it). Overflow headroom is ``platform.overflow_headroom`` x the
 burst (maxReplicas - minReplicas, canaries twice), rounded up: pooled per shared pool for the
@@ -8,6 +15,7 @@ tenants that share GPUs, and per tenant where the tenant gets GPUs (or nodes) of
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -20,6 +28,14 @@ from ..spec import PlatformSettings, ResolvedTenant
 WHOLE_GPU = "gpu"
 SHARED = "shared"  # isolation group of the tenants whose slices may share a GPU
 Role = Literal["guaranteed", "overflow"]
+PoolKind = Literal["shared-pool", "node-group", "tenant-nodes"]
+
+
+def tenant_nodes_name(pool: str, tenant: str) -> str:
+    """The name of a tenant's own nodes carved from shared pool ``pool``:
+    ``<pool>@<tenant>`` (``@`` is in neither a pool nor a tenant name, so it cannot collide
+    with a shared pool or with a node group's ``<tenant>/<group>``)."""
+    return f"{pool}@{tenant}"
 
 
 class DemandError(ValueError):
@@ -43,8 +59,8 @@ class Request:
 class PoolDemand:
     """A pool of identical GPU nodes and the requests it must hold."""
 
-    name: str  # shared pool name, or "<tenant>/<node group>"
-    kind: Literal["shared-pool", "node-group"]
+    name: str  # shared pool name, "<tenant>/<node group>" or "<pool>@<tenant>"
+    kind: PoolKind
     gpu_model: str
     instance_type: str | None
     gpus_per_node: int
@@ -52,6 +68,8 @@ class PoolDemand:
     max_nodes: int | None
     fixed_layout: tuple[tuple[str, int], ...] | None  # a node group's declared migLayout
     requests: tuple[Request, ...]
+    shared_pool: str | None = None  # tenant-nodes: the shared pool whose settings it uses
+    tenant: str | None = None  # node-group, tenant-nodes: whose nodes they are
 
 
 def _headroom(platform_share: float, burst: int) -> int:
@@ -97,6 +115,7 @@ def extract_demands(
                 ng.max_size,
                 layout,
                 (),
+                tenant=t.name,
             )
         own_burst: dict[tuple[str, str], int] = defaultdict(int)
         exclusive = t.tier.gpu_sharing != "shared-gpus"
@@ -153,22 +172,31 @@ def extract_demands(
         n = _headroom(platform.overflow_headroom, burst)
         if n:
             requests[pool].append(Request(SHARED, "", "", profile, n, "overflow", False))
-    out = []
-    for name in sorted(pools, key=lambda n: (pools[n].kind != "shared-pool", n)):
-        p = pools[name]
-        out.append(
-            PoolDemand(
-                p.name,
-                p.kind,
+    for sp in platform.shared_pools:  # a non-shared group on a shared pool: nodes of its own
+        mine = requests.get(sp.name, [])
+        requests[sp.name] = [r for r in mine if r.group == SHARED]
+        for tenant in sorted({r.group for r in mine if r.group != SHARED}):
+            p = pools[sp.name]
+            key = tenant_nodes_name(sp.name, tenant)
+            pools[key] = PoolDemand(
+                key,
+                "tenant-nodes",
                 p.gpu_model,
                 p.instance_type,
                 p.gpus_per_node,
-                p.min_nodes,
-                p.max_nodes,
-                p.fixed_layout,
-                tuple(requests.get(name, ())),
+                0,
+                None,  # the shared pool's maxNodes bounds it with the pool (see plan())
+                None,
+                (),
+                shared_pool=sp.name,
+                tenant=tenant,
             )
-        )
+            requests[key] = [r for r in mine if r.group == tenant]
+    kinds = {"shared-pool": 0, "tenant-nodes": 1, "node-group": 2}
+    out = []
+    for name in sorted(pools, key=lambda n: (kinds[pools[n].kind], n)):
+        p = pools[name]
+        out.append(dataclasses.replace(p, requests=tuple(requests.get(name, ()))))
     return out
 
 

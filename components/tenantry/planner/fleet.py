@@ -1,7 +1,9 @@
 """``plan()``: demands (and optionally the previous plan) -> nodes and per-GPU layouts.
 
 Per pool, every isolation group (the shared tenants together; each isolated tenant alone; a
-node group's tenant) is packed onto GPUs of its own, so no GPU ever holds two groups.
+node group's tenant) is packed onto GPUs of its own, so no GPU ever holds two groups; an
+isolated tenant's demand on a shared pool is a pool of its own (``tenant-nodes``, see
+:mod:`.demand`), so no node holds two groups either.
 
 With a previous plan there are two re-plan strategies:
 
@@ -70,17 +72,41 @@ def plan(
     """Plan every pool; with ``previous``, re-plan by ``strategy`` (see the module doc):
     ``extra_gpus`` is how many GPUs per pool a minimal-disruption re-plan may use beyond a
     from-scratch packing of the same demand to leave other tenants' GPUs alone."""
-    return FleetPlan(
-        tuple(
-            plan_pool(
-                d,
-                previous.pool(d.name) if previous else None,
-                strategy=strategy,
-                extra_gpus=extra_gpus,
-            )
-            for d in demands
+    plans = [
+        plan_pool(
+            d,
+            previous.pool(d.name) if previous else None,
+            strategy=strategy,
+            extra_gpus=extra_gpus,
         )
-    )
+        for d in demands
+    ]
+    return FleetPlan(tuple(_within_pool(plans)))
+
+
+def _within_pool(plans: Sequence[PoolPlan]) -> list[PoolPlan]:
+    """A shared pool's ``maxNodes`` bounds the pool with the tenants' own nodes carved from
+    it: when together they need more, the shared pool's plan says so (the platform stack
+    declares each tenant's nodes and the pool's own nodes as separate node groups)."""
+    out = list(plans)
+    for i, p in enumerate(out):
+        if p.kind != "shared-pool" or p.max_nodes is None or p.errors:
+            continue
+        carved = [q for q in out if q.kind == "tenant-nodes" and q.shared_pool == p.name]
+        total = p.nodes + sum(q.nodes for q in carved)
+        if total <= p.max_nodes or not carved:
+            continue
+        own = ", ".join(f"{q.nodes} for tenant {q.tenant}" for q in carved)
+        out[i] = dataclasses.replace(
+            p,
+            errors=(
+                f"the plan needs {total} node(s) of {p.instance_type} ({p.nodes} shared, "
+                f"{own}: isolated tenants get whole nodes of their own); maxNodes is "
+                f"{p.max_nodes}",
+            ),
+            needed_nodes=total,
+        )
+    return out
 
 
 def plan_pool(
@@ -489,7 +515,9 @@ def _finish(
     warnings: list[str],
     guaranteed_nodes: int,
 ) -> PoolPlan:
-    needed = nodes if d.kind == "shared-pool" else guaranteed_nodes
+    # a shared pool and a tenant's nodes carved from it run every planned node (the platform
+    # stack sets their desired size); a node group's autoscaler adds the burst nodes
+    needed = guaranteed_nodes if d.kind == "node-group" else nodes
     if d.kind == "shared-pool" and d.max_nodes is not None and nodes > d.max_nodes and not errors:
         # spreading replicas over two nodes added a node after the limits were checked
         errors = [
@@ -528,6 +556,8 @@ def _finish(
         warnings=tuple(warnings),
         max_nodes=d.max_nodes,
         needed_nodes=needed,
+        shared_pool=d.shared_pool,
+        tenant=d.tenant,
     )
 
 

@@ -75,6 +75,10 @@ class PoolPlan:
     # its guaranteed demand at maxSize (the autoscaler adds burst nodes up to it)
     max_nodes: int | None = None
     needed_nodes: int = 0
+    # tenant-nodes: the shared pool they are carved from; node-group and tenant-nodes: the
+    # tenant whose nodes they are (its label and taint, ``tenantry.dev/tenant=<tenant>``)
+    shared_pool: str | None = None
+    tenant: str | None = None
 
     @property
     def used_gpus(self) -> int:
@@ -123,6 +127,8 @@ class PoolPlan:
             "warnings": list(self.warnings),
             "max_nodes": self.max_nodes,
             "needed_nodes": self.needed_nodes,
+            "shared_pool": self.shared_pool,
+            "tenant": self.tenant,
         }
 
     @classmethod
@@ -166,6 +172,8 @@ class PoolPlan:
             warnings=tuple(d.get("warnings", [])),
             max_nodes=d.get("max_nodes"),
             needed_nodes=int(d.get("needed_nodes", 0)),
+            shared_pool=d.get("shared_pool"),
+            tenant=d.get("tenant"),
         )
 
 
@@ -175,6 +183,10 @@ class FleetPlan:
 
     def pool(self, name: str) -> PoolPlan | None:
         return next((p for p in self.pools if p.name == name), None)
+
+    def tenant_nodes(self, pool: str) -> tuple[PoolPlan, ...]:
+        """The tenants' own nodes carved from shared pool ``pool``, by tenant."""
+        return tuple(p for p in self.pools if p.kind == "tenant-nodes" and p.shared_pool == pool)
 
     @property
     def errors(self) -> tuple[str, ...]:

@@ -25,12 +25,17 @@ from .charts import KSERVE_VERSION, triton_image
 from .cluster import PlatformCluster, PlatformClusterArgs
 from .cost_tags import CostAllocationTags, CostAllocationTagsArgs
 from .gpu_operator import GpuOperator, GpuOperatorArgs
-from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
+from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs, TenantGpuNodes
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
 from .llm import SharedLlms, SharedLlmsArgs
 from .mesh import PlatformMesh, PlatformMeshArgs
-from .names import node_role_name, pool_group_name, vector_db_identifier
+from .names import (
+    node_role_name,
+    pool_group_name,
+    tenant_nodes_group_name,
+    vector_db_identifier,
+)
 from .node_role import NodeRole, NodeRoleArgs
 from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
@@ -142,7 +147,10 @@ class Platform(pulumi.ComponentResource):
     - :class:`.cluster.PlatformCluster` (``<name>-cluster``: adopt or create, and the
       Kubernetes provider);
     - one :class:`.gpu_pool.SharedGpuPool` per shared pool (``<name>-pool-<pool>``), sized
-      and labelled by ``plan`` (the planner is the one source of node counts and layouts);
+      and labelled by ``plan`` (the planner is the one source of node counts and layouts),
+      and one :class:`.gpu_pool.TenantGpuNodes` per isolated tenant with demand on it
+      (``<name>-pool-<pool>-tenant-<tenant>``: the tenant's own nodes, labelled and tainted
+      ``tenantry.dev/tenant=<tenant>``);
     - :class:`.gpu_operator.GpuOperator` (``<name>-gpu-operator``) with
       ``mig_parted_config(plan)``; :class:`.kserve.KServe` (``<name>-kserve``, the Triton
       runtime on the image pinned by ``tritonImageDigest``, the S3 region for the storage
@@ -189,7 +197,8 @@ class Platform(pulumi.ComponentResource):
     mig_configs: pulumi.Output[list[str]]
     """The names of the MIG configurations the GPU operator applies."""
     shared_pools: pulumi.Output[dict[str, Any]]
-    """Per shared pool: its node group's name and planned node count."""
+    """Per shared pool: its node group's name and planned node count, and the same of each
+    isolated tenant's own nodes carved from it (``tenantNodes``, by tenant)."""
     cost_events_bucket: pulumi.Output[str]
     """The S3 bucket the cost events land in (expires after the retention)."""
     audit_bucket: pulumi.Output[str]
@@ -275,6 +284,25 @@ class Platform(pulumi.ComponentResource):
                     parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
                 ),
             )
+        self.tenant_nodes: dict[str, TenantGpuNodes] = {}
+        for sp in settings.shared_pools:
+            for carved in plan.tenant_nodes(sp.name):
+                assert carved.tenant is not None
+                self.tenant_nodes[carved.name] = TenantGpuNodes(
+                    f"{name}-pool-{sp.name}-tenant-{carved.tenant}",
+                    SharedGpuPoolArgs(
+                        pool=sp,
+                        planned=carved,
+                        group_name=tenant_nodes_group_name(settings, sp.name, carved.tenant),
+                        cluster_name=self.cluster.cluster_name,
+                        node_role_arn=self.node_role.arn,
+                        subnet_ids=self.cluster.subnet_ids,
+                        tags=tags,
+                    ),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
+                    ),
+                )
         on_k8s = pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider])
         self.mig_config = mig_parted_config(plan)
         self.gpu_operator = GpuOperator(
@@ -366,7 +394,15 @@ class Platform(pulumi.ComponentResource):
         self.mig_configs = pulumi.Output.from_input(sorted(self.mig_config["mig-configs"]))
         self.shared_pools = pulumi.Output.from_input(
             {
-                n: {"nodeGroup": p.node_group_name, "desiredSize": p.desired_size}
+                n: {
+                    "nodeGroup": p.node_group_name,
+                    "desiredSize": p.desired_size,
+                    "tenantNodes": {
+                        t.tenant: {"nodeGroup": t.node_group_name, "desiredSize": t.desired_size}
+                        for _, t in sorted(self.tenant_nodes.items())
+                        if t.shared_pool == n
+                    },
+                }
                 for n, p in sorted(self.pools.items())
             }
         )
