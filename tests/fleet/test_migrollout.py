@@ -12,7 +12,6 @@ from tests.conftest import TENANTS
 from tests.fleet.test_drain import FakeNodes
 from tests.fleet.test_orchestrate import FakeRunner
 
-
 SHARED_H100 = "tenantry.dev/pool=h100,!tenantry.dev/tenant"
 
 

@@ -230,6 +230,22 @@ def test_gpu_operator_values() -> None:
         "name": MIG_CONFIG_MAP,
         "default": "all-disabled",
     }
+    # the node agents run on a tenant's own nodes too (tenant taint tolerated), and NFD's
+    # worker, which labels the nodes the operator deploys to, as well
+    agents = [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "tenantry.dev/tenant", "operator": "Exists", "effect": "NoSchedule"},
+    ]
+    assert values["daemonsets"]["tolerations"] == agents
+    assert values["node-feature-discovery"]["worker"]["tolerations"] == agents
+
+
+def test_the_otel_collector_is_bounded() -> None:
+    values = by_name(platform_records())[f"{P}-observability-otel-collector"].inputs["values"]
+    assert values["resources"] == {
+        "requests": {"cpu": "200m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+        "limits": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+    }
 
 
 def test_helm_charts_are_pinned() -> None:

@@ -85,18 +85,23 @@ MODEL: dict[str, Any] = {
 }
 
 
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def own_toleration(tenant: str) -> dict[str, str]:
+    return {
+        "key": "tenantry.dev/tenant",
+        "operator": "Equal",
+        "value": tenant,
+        "effect": "NoSchedule",
+    }
+
+
 def isvc(**pred: Any) -> PolicyResource:
     predictor = {
         "minReplicas": 2,
-        "nodeSelector": {"tenantry.dev/tenant": "acme"},
-        "tolerations": [
-            {
-                "key": "tenantry.dev/tenant",
-                "operator": "Equal",
-                "value": "acme",
-                "effect": "NoSchedule",
-            }
-        ],
+        "nodeSelector": {"tenantry.dev/pool": "h100"},  # acme is premium: the shared pool
+        "tolerations": [GPU_TOLERATION],
         "model": dict(MODEL),
     }
     predictor.update(pred)
@@ -527,26 +532,117 @@ def test_rule_fires(rule: str, resources: list[PolicyResource], message: str) ->
     assert any(message in v.message for v in found), found
 
 
-def test_dedicated_tier_pinning() -> None:
-    ns = PolicyResource(
+def _tier(tier: str) -> PolicyResource:
+    return PolicyResource(
         "kubernetes:core/v1:Namespace",
         "acme",
-        {"metadata": {"name": "acme", "labels": {**TAGS, "tier": "dedicated"}}},
+        {"metadata": {"name": "acme", "labels": {**TAGS, "tier": tier}}},
+        provider=K8S_PROVIDER,
     )
-    res = _with({"acme": ns})
-    assert [v for v in evaluate(res, CTX) if v.rule == "dedicated-pinned"] == []
-    res = _with(
-        {"acme": ns, "fraud": isvc(nodeSelector={"tenantry.dev/pool": "h100"}, tolerations=[])}
+
+
+PINNED = {
+    "nodeSelector": {"tenantry.dev/pool": "h100", "tenantry.dev/tenant": "acme"},
+    "tolerations": [own_toleration("acme"), GPU_TOLERATION],
+}
+EXISTS_TENANT = {"key": "tenantry.dev/tenant", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def _pinning(res: list[PolicyResource]) -> list[str]:
+    return [v.message for v in evaluate(res, CTX) if v.rule == "tenant-nodes-pinned"]
+
+
+@pytest.mark.parametrize("tier", ["isolated", "dedicated"])
+def test_own_nodes_tiers_are_pinned_and_tolerate_their_own_taint_only(tier: str) -> None:
+    assert _pinning(_with({"acme": _tier(tier), "fraud": isvc(**PINNED)})) == []
+    weakened = {
+        "pin removed": (
+            {"nodeSelector": {"tenantry.dev/pool": "h100"}},
+            ["nodeSelector must pin tenantry.dev/tenant=acme"],
+        ),
+        "own toleration removed": (
+            {"tolerations": [GPU_TOLERATION]},
+            ["no toleration of its own tenantry.dev/tenant=acme taint"],
+        ),
+        "extra toleration of another tenant": (
+            {"tolerations": [*PINNED["tolerations"], own_toleration("globex")]},
+            ["tolerates the taint of tenant 'globex''s nodes"],
+        ),
+        "another tenant's instead": (
+            {"tolerations": [own_toleration("globex"), GPU_TOLERATION]},
+            [
+                "no toleration of its own tenantry.dev/tenant=acme taint",
+                "tolerates the taint of tenant 'globex''s nodes",
+            ],
+        ),
+        "Exists on the tenant key": (
+            {"tolerations": [*PINNED["tolerations"], EXISTS_TENANT]},
+            ["tolerates the taint of every tenant's nodes"],
+        ),
+        "wildcard": (
+            {"tolerations": [*PINNED["tolerations"], {"operator": "Exists"}]},
+            ["tolerates the taint of every taint"],
+        ),
+    }
+    for name, (change, expected) in weakened.items():
+        res = _with({"acme": _tier(tier), "fraud": isvc(**{**PINNED, **change})})
+        assert _pinning(res) == expected, name
+
+
+@pytest.mark.parametrize(
+    "toleration",
+    [own_toleration("globex"), EXISTS_TENANT, {"operator": "Exists"}],
+    ids=["another-tenant", "every-tenant", "wildcard"],
+)
+def test_no_other_pod_tolerates_a_tenant_taint(toleration: dict[str, str]) -> None:
+    """A shared-tier pod or a platform Deployment that tolerates a tenant's taint could land
+    on that tenant's own nodes; a DaemonSet (a node agent) may."""
+    shared = isvc(tolerations=[GPU_TOLERATION, toleration])
+    assert len(_pinning(_with({"fraud": shared}))) == 1
+    pod = {"containers": [], "tolerations": [toleration]}
+    deployment = PolicyResource(
+        "kubernetes:apps/v1:Deployment",
+        "collector",
+        {"metadata": {"name": "c", "namespace": "monitoring"}, "spec": {"template": {"spec": pod}}},
     )
-    messages = [v.message for v in evaluate(res, CTX) if v.rule == "dedicated-pinned"]
-    assert messages == [
-        "nodeSelector must pin tenantry.dev/tenant=acme",
-        "no toleration for the tenantry.dev/tenant taint",
-    ]
+    assert len(_pinning([deployment])) == 1
+    daemonset = PolicyResource(
+        "kubernetes:apps/v1:DaemonSet",
+        "agent",
+        {
+            "metadata": {"name": "a", "namespace": "kube-system"},
+            "spec": {"template": {"spec": pod}},
+        },
+    )
+    assert _pinning([daemonset]) == []
+
+
+def test_an_own_llm_of_an_isolated_tenant_is_pinned_too() -> None:
+    """By kind: every pod spec of an LLMInferenceService (its template, worker, prefill and
+    router scheduler) is held to the same pinning."""
+    for where in (("template",), ("router", "scheduler", "template"), ("prefill", "worker")):
+        spec: dict[str, Any] = {}
+        node = spec
+        for key in where[:-1]:
+            node = node.setdefault(key, {})
+        node[where[-1]] = {"containers": [], "tolerations": [GPU_TOLERATION]}
+        llm = PolicyResource(
+            "kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService",
+            "llm",
+            {
+                "kind": "LLMInferenceService",
+                "metadata": {"name": "llm", "namespace": "acme"},
+                "spec": spec,
+            },
+        )
+        assert _pinning([_tier("isolated"), llm]) == [
+            "nodeSelector must pin tenantry.dev/tenant=acme",
+            "no toleration of its own tenantry.dev/tenant=acme taint",
+        ], where
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    assert {c[0] for c in CASES} | {"dedicated-pinned"} == {rule.name for rule in RULES}
+    assert {c[0] for c in CASES} | {"tenant-nodes-pinned"} == {rule.name for rule in RULES}
 
 
 def test_an_object_key_named_like_another_tenant_is_the_buckets_owners() -> None:
@@ -617,3 +713,86 @@ def test_triton_admin_is_checked_on_every_triton_runtime() -> None:
         extra=[_runtime("kserve-sklearnserver", "nvcr.io/nvidia/tritonserver:25.09-py3")],
     )
     assert len([v for v in evaluate(res, CTX) if v.rule == "triton-admin-restricted"]) == 3
+
+
+UNBOUNDED = {"name": "job", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}
+
+
+def _pod(*containers: dict[str, Any]) -> dict[str, Any]:
+    return {"containers": list(containers)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "api", "spec"),
+    [
+        ("Pod", "core/v1", _pod(UNBOUNDED)),
+        ("Deployment", "apps/v1", {"template": {"spec": _pod(UNBOUNDED)}}),
+        ("StatefulSet", "apps/v1", {"template": {"spec": _pod(UNBOUNDED)}}),
+        ("DaemonSet", "apps/v1", {"template": {"spec": _pod(UNBOUNDED)}}),
+        (
+            "Job",
+            "batch/v1",
+            {"template": {"spec": {"containers": [], "initContainers": [UNBOUNDED]}}},
+        ),
+        ("CronJob", "batch/v1", {"jobTemplate": {"spec": {"template": {"spec": _pod(UNBOUNDED)}}}}),
+        ("InferenceService", "serving.kserve.io/v1beta1", {"transformer": _pod(UNBOUNDED)}),
+        ("LLMInferenceService", "serving.kserve.io/v1alpha2", {"template": _pod(UNBOUNDED)}),
+        (
+            "LLMInferenceService",
+            "serving.kserve.io/v1alpha2",
+            {"router": {"scheduler": {"template": _pod(UNBOUNDED)}}},
+        ),
+        (
+            "LLMInferenceService",
+            "serving.kserve.io/v1alpha2",
+            {"prefill": {"worker": _pod(UNBOUNDED)}},
+        ),
+    ],
+    ids=lambda x: x if isinstance(x, str) and "/" not in x else "",
+)
+def test_ephemeral_storage_is_checked_in_every_pod_bearing_kind(
+    kind: str, api: str, spec: dict[str, Any]
+) -> None:
+    """By kind, not by instance: a platform CronJob or an LLM's router without bounds used to
+    pass because only InferenceService predictors were read; a namespace that is no
+    tenant's (the platform's) is no excuse either."""
+    obj = PolicyResource(
+        f"kubernetes:{api}:{kind}",
+        "unbounded",
+        {"kind": kind, "metadata": {"name": "unbounded", "namespace": "platform"}, "spec": spec},
+    )
+    found = [v.message for v in evaluate([obj], CTX) if v.rule == "ephemeral-storage-bounded"]
+    assert found == [
+        "container job: no requests.ephemeral-storage",
+        "container job: no limits.ephemeral-storage",
+    ]
+    bounded = {
+        **UNBOUNDED,
+        "resources": {p: {"ephemeral-storage": "1Gi"} for p in ("requests", "limits")},
+    }
+    ok = PolicyResource(
+        obj.type,
+        obj.name,
+        json.loads(json.dumps(obj.props).replace(json.dumps(UNBOUNDED), json.dumps(bounded))),
+    )
+    assert [v for v in evaluate([ok], CTX) if v.rule == "ephemeral-storage-bounded"] == []
+
+
+def test_ephemeral_storage_of_a_helm_chart_tenantry_sizes() -> None:
+    """The OpenTelemetry collector's pods are visible only through the values Tenantry gives
+    its chart: the values must bound them."""
+    release = PolicyResource(
+        "kubernetes:helm.sh/v3:Release",
+        "otel",
+        {"chart": "opentelemetry-collector", "values": {"resources": {"limits": {"cpu": "1"}}}},
+    )
+    assert [
+        v.message for v in evaluate([release], CTX) if v.rule == "ephemeral-storage-bounded"
+    ] == [
+        "chart opentelemetry-collector values: no requests.ephemeral-storage",
+        "chart opentelemetry-collector values: no limits.ephemeral-storage",
+    ]
+    other = PolicyResource(
+        "kubernetes:helm.sh/v3:Release", "x", {"chart": "cert-manager", "values": {}}
+    )
+    assert [v for v in evaluate([other], CTX) if v.rule == "ephemeral-storage-bounded"] == []

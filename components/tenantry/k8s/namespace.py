@@ -31,6 +31,7 @@ from .labels import (
     cpu_quantity,
     memory_quantity,
 )
+from .llm_inference_service import llm_ephemeral_storage_gib
 from .mesh import (
     ACTIVATOR_LABELS,
     AUTOSCALER_LABELS,
@@ -321,12 +322,17 @@ def ephemeral_storage_hard(t: ResolvedTenant) -> str:
     """The namespace's ephemeral-storage quota: 2 x (every model's ``maxReplicas`` x
     revisions) pods, each at its Triton container's ephemeral storage
     (:func:`~tenantry.k8s.inference_service.ephemeral_storage_gib`) plus
-    :data:`SIDECARS_PER_POD` sidecars at the LimitRange's default limit; the same 2 x as the
-    pods quota (room for a rolling revision). At least one sidecar pod's worth when the
-    tenant has no models."""
+    :data:`SIDECARS_PER_POD` sidecars at the LimitRange's default limit, and every own LLM's
+    ``replicas`` pods at its vLLM container's
+    (:func:`~tenantry.k8s.llm_inference_service.llm_ephemeral_storage_gib`) plus the same
+    sidecars; the same 2 x as the pods quota (room for a rolling revision). At least one
+    sidecar pod's worth when the tenant has no models."""
     per_pod = SIDECARS_PER_POD * SIDECAR_EPHEMERAL_LIMIT_GIB
     total = sum(
         m.max_replicas * m.revisions * (ephemeral_storage_gib(m) + per_pod) for m in t.models
+    ) + sum(
+        llm.replicas * (llm_ephemeral_storage_gib(llm.gpu_model, llm.gpu, llm.gpus) + per_pod)
+        for llm in t.llms
     )
     return memory_quantity(2 * max(total, per_pod))
 

@@ -185,9 +185,22 @@ def collector_policy(n: DeliveryNames, store_key_arn: str) -> PolicyDocument:
     )
 
 
+# The collector container's requests and limits (chart value ``resources``; the chart sets
+# none by default). Memory: the chart's default ``memory_limiter`` processor, which the logs
+# pipeline runs first, limits itself to a share of the container's memory limit
+# (``limit_percentage``), so the limit must exist. Ephemeral storage: the collector writes
+# nothing to disk (no file storage extension, the exporters' queues are in memory), so only
+# its logs and writable layer. Chosen bounds, not measured figures.
+COLLECTOR_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "200m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+    "limits": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+}
+
+
 def collector_values(n: DeliveryNames) -> dict[str, Any]:
     """Helm values of the ``opentelemetry-collector`` chart: a Deployment of the contrib
-    image (the ``awss3`` exporter is in contrib only), OTLP/HTTP in, both buckets out with
+    image (the ``awss3`` exporter is in contrib only) with :data:`COLLECTOR_RESOURCES`,
+    OTLP/HTTP in, both buckets out with
     ``marshaler: body`` (each object holds the events' JSON lines), nothing else
     (the chart's default receivers and pipelines removed)."""
 
@@ -206,6 +219,7 @@ def collector_values(n: DeliveryNames) -> dict[str, Any]:
     return {
         "mode": "deployment",
         "fullnameOverride": COLLECTOR,
+        "resources": COLLECTOR_RESOURCES,
         "image": {"repository": "otel/opentelemetry-collector-contrib"},
         "command": {"name": "otelcol-contrib"},
         "serviceAccount": {"create": True, "name": COLLECTOR},

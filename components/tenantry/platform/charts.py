@@ -14,7 +14,7 @@ from typing import Any
 from ..catalog import namespaces
 from ..catalog.runtimes import TRITON, TRITON_REPOSITORY, TritonImage
 from ..k8s.inference_service import DEPLOYMENT_MODE
-from ..k8s.labels import GPU_TAINT_KEY
+from ..k8s.labels import GPU_TAINT_KEY, TENANT_LABEL
 from ..spec.platform import Ingress
 
 TRITON_IMAGE = TRITON_REPOSITORY  # tags and backends: tenantry.catalog.runtimes
@@ -135,6 +135,15 @@ def kserve_domain_template(ingress: Ingress) -> str:
 KNATIVE_OBSERVABILITY_CONFIG_MAP = "config-observability"
 
 
+# What the GPU operator's node agents tolerate: the GPU taint of every GPU node and the
+# tenant taint of every tenant's own nodes (the only objects allowed to tolerate every
+# tenant's taint are DaemonSets; guardrail tenant-nodes-pinned).
+NODE_AGENT_TOLERATIONS: list[dict[str, str]] = [
+    {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"},
+    {"key": TENANT_LABEL, "operator": "Exists", "effect": "NoSchedule"},
+]
+
+
 def gpu_operator_values() -> dict[str, Any]:
     """EKS AL2023 NVIDIA nodes: the AMI ships the driver and the container toolkit (with
     containerd configured), so the operator installs neither; it runs the device plugin,
@@ -145,7 +154,11 @@ def gpu_operator_values() -> dict[str, Any]:
     a node without an ``nvidia.com/mig.config`` label gets ``all-disabled``.
 
     Only keys the pinned chart reads (its ``values.yaml`` at v25.10.0): the container
-    runtime is detected by the operator, ``operator.defaultRuntime`` is no longer a value."""
+    runtime is detected by the operator, ``operator.defaultRuntime`` is no longer a value.
+    Its DaemonSets (``daemonsets.tolerations``) and the node-feature-discovery worker
+    (subchart value ``node-feature-discovery.worker.tolerations``) tolerate
+    :data:`NODE_AGENT_TOLERATIONS`, so the device plugin and mig-manager run on a tenant's
+    own nodes too."""
     return {
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
@@ -156,9 +169,11 @@ def gpu_operator_values() -> dict[str, Any]:
             "env": [{"name": "WITH_REBOOT", "value": "true"}],
             "config": {"create": False, "name": MIG_CONFIG_MAP, "default": MIG_DEFAULT_CONFIG},
         },
-        "daemonsets": {
-            "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
-        },
+        # node agents on every GPU node, a tenant's own nodes (tainted
+        # tenantry.dev/tenant=<tenant>:NoSchedule) included; NFD's worker labels the nodes
+        # the operator deploys its operands to (feature.node.kubernetes.io/pci-10de.present)
+        "daemonsets": {"tolerations": NODE_AGENT_TOLERATIONS},
+        "node-feature-discovery": {"worker": {"tolerations": NODE_AGENT_TOLERATIONS}},
     }
 
 

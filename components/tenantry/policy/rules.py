@@ -21,6 +21,7 @@ from .resources import (
     Violation,
     is_aws,
     is_k8s,
+    k8s_kind,
     labels,
     metadata,
     namespace_of,
@@ -240,35 +241,113 @@ def _predictor(isvc: PolicyResource) -> Mapping[str, Any]:
     return ((isvc.props.get("spec") or {}).get("predictor")) or {}
 
 
+# The container-typed fields of a KServe component (``spec.predictor`` and its siblings):
+# ``model`` and the per-framework ones (the InferenceService CRD,
+# ``/work/shared/schemas/kserve/serving.kserve.io_inferenceservices.yaml``).
+COMPONENT_CONTAINERS = (
+    "model",
+    "huggingface",
+    "lightgbm",
+    "onnx",
+    "paddle",
+    "pmml",
+    "pytorch",
+    "sklearn",
+    "tensorflow",
+    "triton",
+    "xgboost",
+)
+ISVC_COMPONENTS = ("predictor", "transformer", "explainer")
+# Where each pod-bearing kind keeps its pod specs, under ``spec`` (Kubernetes API reference;
+# an InferenceService component is a pod spec with extra fields; the LLMInferenceService
+# CRD: ``template``, ``worker``, ``prefill.template``, ``prefill.worker``,
+# ``router.scheduler.template``).
+POD_SPECS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "Pod": ((),),
+    "Deployment": (("template", "spec"),),
+    "StatefulSet": (("template", "spec"),),
+    "DaemonSet": (("template", "spec"),),
+    "ReplicaSet": (("template", "spec"),),
+    "ReplicationController": (("template", "spec"),),
+    "Job": (("template", "spec"),),
+    "CronJob": (("jobTemplate", "spec", "template", "spec"),),
+    "InferenceService": tuple((c,) for c in ISVC_COMPONENTS),
+    "LLMInferenceService": (
+        ("template",),
+        ("worker",),
+        ("prefill", "template"),
+        ("prefill", "worker"),
+        ("router", "scheduler", "template"),
+    ),
+}
+# Helm charts whose workloads Tenantry gives resources through values, and where: a
+# chart's pods are visible in a render only through the values Tenantry passes.
+HELM_RESOURCES: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "opentelemetry-collector": (("resources",),),
+}
+
+
+def _at(obj: Any, path: Sequence[str]) -> Mapping[str, Any] | None:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, Mapping) else None
+    return obj if isinstance(obj, Mapping) else None
+
+
+def pod_specs(r: PolicyResource) -> list[Mapping[str, Any]]:
+    """Every pod spec a Kubernetes object of a pod-bearing kind (:data:`POD_SPECS`)
+    declares, wherever its kind keeps it; [] for other kinds."""
+    if not is_k8s(r):
+        return []
+    spec = r.props.get("spec") or {}
+    found = (_at(spec, path) for path in POD_SPECS.get(k8s_kind(r), ()))
+    return [pod for pod in found if pod is not None]
+
+
 def _containers(pred: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    found = [pred["model"]] if isinstance(pred.get("model"), Mapping) else []
+    """A pod spec's (or KServe component's) model container(s) and containers."""
+    found = [pred[k] for k in COMPONENT_CONTAINERS if isinstance(pred.get(k), Mapping)]
     return found + [c for c in pred.get("containers") or [] if isinstance(c, Mapping)]
 
 
-def _all_containers(pred: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The model container, extra containers and init containers a predictor declares."""
-    inits = [c for c in pred.get("initContainers") or [] if isinstance(c, Mapping)]
-    return _containers(pred) + inits
+def pod_containers(r: PolicyResource) -> list[Mapping[str, Any]]:
+    """Every container and init container of every pod spec of ``r`` (:func:`pod_specs`)."""
+    out: list[Mapping[str, Any]] = []
+    for pod in pod_specs(r):
+        out += _containers(pod)
+        out += [c for c in pod.get("initContainers") or [] if isinstance(c, Mapping)]
+    return out
+
+
+def _helm_resources(r: PolicyResource) -> list[Mapping[str, Any]]:
+    """The ``resources`` blocks of a Helm release of a chart in :data:`HELM_RESOURCES`
+    (a missing block is an empty one)."""
+    if not (is_k8s(r) and k8s_kind(r) == "Release"):
+        return []
+    paths = HELM_RESOURCES.get(str(r.props.get("chart", "")), ())
+    values = r.props.get("values") or {}
+    return [_at(values, path) or {} for path in paths]
 
 
 EPHEMERAL = "ephemeral-storage"
 
 
 def ephemeral_storage_bounded(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
-    """Every container an InferenceService declares requests and limits ephemeral storage;
-    every tenant namespace has a ResourceQuota on ``requests.ephemeral-storage`` and
-    ``limits.ephemeral-storage`` and a LimitRange that gives containers Tenantry does not
-    write (storage initializer, queue-proxy, istio-proxy) a default request and limit."""
+    """Every container Tenantry declares, in an object of any pod-bearing kind
+    (:data:`POD_SPECS`: workloads, Jobs and CronJobs, InferenceServices,
+    LLMInferenceServices) or through a Helm chart's values (:data:`HELM_RESOURCES`),
+    requests and limits ephemeral storage; every tenant namespace has a ResourceQuota on
+    ``requests.ephemeral-storage`` and ``limits.ephemeral-storage`` and a LimitRange that
+    gives containers Tenantry does not write (storage initializer, queue-proxy, istio-proxy)
+    a default request and limit."""
     rule = "ephemeral-storage-bounded"
     out = []
-    for isvc in of_kind(resources, "InferenceService"):
-        for c in _all_containers(_predictor(isvc)):
-            res = c.get("resources") or {}
+    for r in resources:
+        named = [(f"container {c.get('name', '?')}", c.get("resources")) for c in pod_containers(r)]
+        named += [(f"chart {r.props.get('chart')} values", res) for res in _helm_resources(r)]
+        for what, res in named:
             for part in ("requests", "limits"):
-                if not (res.get(part) or {}).get(EPHEMERAL):
-                    out.append(
-                        _v(rule, isvc, f"container {c.get('name', '?')}: no {part}.{EPHEMERAL}")
-                    )
+                if not ((res or {}).get(part) or {}).get(EPHEMERAL):
+                    out.append(_v(rule, r, f"{what}: no {part}.{EPHEMERAL}"))
     for ns in of_kind(resources, "Namespace"):
         if "tenant" not in labels(ns):
             continue
@@ -407,29 +486,58 @@ def gpu_within_quota(resources: Sequence[PolicyResource], ctx: Context) -> list[
     return out
 
 
-def dedicated_pinned(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
-    out = []
-    dedicated = {
-        namespace_of(ns): labels(ns).get("tenant")
+OWN_NODES_TIERS = ("isolated", "dedicated")
+
+
+def _tolerates(t: Mapping[str, Any]) -> str | None:
+    """What a toleration lets a pod onto beyond its own nodes: every taint (no key, operator
+    ``Exists``: Kubernetes docs "Taints and Tolerations"), every tenant's nodes
+    (``tenantry.dev/tenant`` with ``Exists``), or one tenant's (the value); None for a
+    toleration of another key."""
+    op = t.get("operator") or "Equal"
+    if not t.get("key"):
+        return "every taint" if op == "Exists" else None
+    if t.get("key") != TENANT_LABEL:
+        return None
+    return "every tenant's nodes" if op == "Exists" else f"tenant {t.get('value')!r}'s nodes"
+
+
+def tenant_nodes_pinned(resources: Sequence[PolicyResource], ctx: Context) -> list[Violation]:
+    """By kind, every pod spec of every pod-bearing object (:func:`pod_specs`):
+
+    - in the namespace of an isolated or dedicated tenant: ``nodeSelector`` pins
+      ``tenantry.dev/tenant=<tenant>``, and the pod tolerates its own tenant taint
+      (``Equal`` to its name) and no other: no toleration of another tenant's taint, none of
+      every tenant's (``Exists``), none of every taint (no key);
+    - anywhere else (the shared tiers, the platform): no toleration of any tenant's taint
+      and none of every taint, so nothing else lands on a tenant's own nodes. DaemonSets are
+      exempt here: node agents (device plugin, CNI) must run on every node.
+
+    A tenant's nodes carry ``tenantry.dev/tenant=<tenant>:NoSchedule``
+    (:mod:`tenantry.platform.gpu_pool`, :mod:`tenantry.aws.node_group`)."""
+    rule = "tenant-nodes-pinned"
+    own: dict[str | None, str] = {
+        namespace_of(ns): str(labels(ns).get("tenant"))
         for ns in of_kind(resources, "Namespace")
-        if labels(ns).get("tier") == "dedicated"
+        if labels(ns).get("tier") in OWN_NODES_TIERS and labels(ns).get("tenant")
     }
-    for isvc in of_kind(resources, "InferenceService"):
-        ns = namespace_of(isvc)
-        if ns not in dedicated:
-            continue
-        pred = _predictor(isvc)
-        selector = pred.get("nodeSelector") or {}
-        if selector.get(TENANT_LABEL) != dedicated[ns]:
-            out.append(
-                _v(
-                    "dedicated-pinned",
-                    isvc,
-                    f"nodeSelector must pin {TENANT_LABEL}={dedicated[ns]}",
-                )
-            )
-        if not any(t.get("key") == TENANT_LABEL for t in pred.get("tolerations") or []):
-            out.append(_v("dedicated-pinned", isvc, f"no toleration for the {TENANT_LABEL} taint"))
+    out = []
+    for r in resources:
+        tenant = own.get(namespace_of(r))
+        for pod in pod_specs(r):
+            tolerations = [t for t in pod.get("tolerations") or [] if isinstance(t, Mapping)]
+            beyond = [what for what in map(_tolerates, tolerations) if what]
+            if tenant is None:
+                if k8s_kind(r) != "DaemonSet":
+                    out += [_v(rule, r, f"tolerates the taint of {w}") for w in beyond]
+                continue
+            mine = f"tenant {tenant!r}'s nodes"
+            selector = pod.get("nodeSelector") or {}
+            if selector.get(TENANT_LABEL) != tenant:
+                out.append(_v(rule, r, f"nodeSelector must pin {TENANT_LABEL}={tenant}"))
+            if mine not in beyond:
+                out.append(_v(rule, r, f"no toleration of its own {TENANT_LABEL}={tenant} taint"))
+            out += [_v(rule, r, f"tolerates the taint of {w}") for w in beyond if w != mine]
     return out
 
 
@@ -495,14 +603,16 @@ RULES: tuple[Rule, ...] = (
         gpu_within_quota,
     ),
     Rule(
-        "dedicated-pinned",
-        "Dedicated-tier workloads are pinned to the tenant's own nodes.",
-        dedicated_pinned,
+        "tenant-nodes-pinned",
+        "Every pod of an isolated or dedicated tenant is pinned to the tenant's own nodes and "
+        "tolerates its own taint only; no other pod tolerates a tenant's taint.",
+        tenant_nodes_pinned,
     ),
     Rule(
         "ephemeral-storage-bounded",
-        "Every container requests and limits ephemeral storage; every tenant namespace has a "
-        "quota on it and a LimitRange default for containers Tenantry does not write.",
+        "Every container of every pod-bearing kind (and chart values) requests and limits "
+        "ephemeral storage; every tenant namespace has a quota on it and a LimitRange default "
+        "for containers Tenantry does not write.",
         ephemeral_storage_bounded,
     ),
     Rule(
