@@ -14,7 +14,7 @@ from .resolved import (
     ResolvedTenant,
     TargetKind,
 )
-from .targets import gpu_resource, gpu_targets, target_for
+from .targets import Target, gpu_resource, gpu_targets, target_for
 from .tiers import TIERS, VectorDbLimits
 
 
@@ -40,6 +40,13 @@ def quotas_of(spec: TenantSpec) -> ResolvedQuotas:
             or d.vector_db.idle_in_transaction_timeout_seconds,
         ),
     )
+
+
+def _own_pool(gpus: list[str], targets: list[Target]) -> str | None:
+    """The shared pool of the first of ``gpus`` a target offers (where an isolated tenant
+    without node groups has nodes of its own), or None."""
+    found = (target_for(g, targets) for g in gpus)
+    return next((t.name for t in found if t is not None and t.kind == "shared-pool"), None)
 
 
 def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> ResolvedTenant:
@@ -69,8 +76,14 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
     for m in s.models:
         kind: TargetKind
         if m.gpu is None:
-            if tier.node_groups == "required":
+            # every pod of an isolated or dedicated tenant runs on its own nodes: its first
+            # node group, else its nodes of the shared pool of its first GPU model or LLM
+            gpus = [x.gpu for x in s.models if x.gpu] + [x.gpu for x in s.llms]
+            own = _own_pool(gpus, targets)
+            if node_groups and tier.gpu_sharing != "shared-gpus":
                 kind, target_name, gpu_model = "node-group", node_groups[0].name, None
+            elif tier.gpu_sharing == "exclusive-gpus" and own is not None:
+                kind, target_name, gpu_model = "shared-pool", own, None
             else:
                 kind, target_name, gpu_model = "cpu-nodes", "cpu", None
         else:

@@ -185,6 +185,18 @@ def _tier(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
             [],
             "at least one node group",
         )
+    gpu_demand = any(m.gpu is not None for m in spec.spec.models) or spec.spec.llms
+    if tier.gpu_sharing == "exclusive-gpus" and not groups and not gpu_demand:
+        for i in range(len(spec.spec.models)):
+            report(
+                f"spec.models[{i}].gpu",
+                "isolated_cpu_model_without_nodes",
+                f"the {tier.name} tier runs every pod on the tenant's own nodes; a CPU-only "
+                "model runs on them beside the tenant's GPU models, and this tenant has "
+                "neither GPU models, LLMs nor node groups",
+                None,
+                "a GPU profile for this model, a model or LLM with a GPU, or a nodeGroup",
+            )
     if tier.tenant_kms_key == "required" and spec.spec.storage.encryption != "tenant-key":
         report(
             "spec.storage.encryption",
