@@ -36,7 +36,13 @@ if TYPE_CHECKING:
     from .platform.cluster import PlatformCluster, PlatformClusterArgs
     from .platform.cost_tags import CostAllocationTags, CostAllocationTagsArgs
     from .platform.gpu_operator import GpuOperator, GpuOperatorArgs
-    from .platform.gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs
+    from .platform.gpu_pool import (
+        PoolPlanError,
+        SharedGpuPool,
+        SharedGpuPoolArgs,
+        TenantGpuNodes,
+        TenantGpuNodesArgs,
+    )
     from .platform.key import PlatformKey, PlatformKeyArgs
     from .platform.kserve import KServe, KServeArgs
     from .platform.llm import SharedLlms, SharedLlmsArgs
@@ -130,6 +136,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SdkIncompatible": ("_sdk", "SdkIncompatible"),
     "SharedGpuPool": ("platform.gpu_pool", "SharedGpuPool"),
     "SharedGpuPoolArgs": ("platform.gpu_pool", "SharedGpuPoolArgs"),
+    "TenantGpuNodes": ("platform.gpu_pool", "TenantGpuNodes"),
+    "TenantGpuNodesArgs": ("platform.gpu_pool", "TenantGpuNodesArgs"),
     "SharedPool": ("spec", "SharedPool"),
     "SpecError": ("spec", "SpecError"),
     "TIERS": ("spec", "TIERS"),
@@ -232,6 +240,8 @@ __all__ = [
     "TenantAwsArgs",
     "TenantBucket",
     "TenantBucketArgs",
+    "TenantGpuNodes",
+    "TenantGpuNodesArgs",
     "TenantIdentity",
     "TenantIdentityArgs",
     "TenantKey",

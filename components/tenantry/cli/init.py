@@ -148,7 +148,10 @@ def tenant_text(
     node_group: list[str] = []
     where = "CPU only, on the platform's general nodes"
     what = "a whole GPU" if gpu == WHOLE_GPU else f"a {gpu} MIG slice"
-    if t.node_groups == "required":
+    # dedicated: node groups always; isolated without a GPU model: its CPU-only model runs on
+    # nodes of the tenant's own too (validate: isolated_cpu_model_without_nodes)
+    own_group = t.node_groups == "required" or (t.gpu_sharing == "exclusive-gpus" and not gpu)
+    if own_group:
         it = _instance_for(platform, profile)
         if it is None:
             raise UsageError(
@@ -161,7 +164,7 @@ def tenant_text(
             assert count is not None
             layout = f'\n      migLayout: {{"{gpu}": {count.max_count}}}  # MIG slices per GPU'
         node_group = [
-            "  nodeGroups:  # dedicated: the tenant's own GPU nodes",
+            f"  nodeGroups:  # {tier}: the tenant's own GPU nodes",
             "    - name: gpu",
             f"      instanceType: {it.name}  # {it.gpus} x {it.gpu_model} per node",
             "      minSize: 1",

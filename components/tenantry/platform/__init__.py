@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .cluster import PlatformCluster
     from .cost_tags import CostAllocationTags
     from .gpu_operator import GpuOperator
-    from .gpu_pool import PoolPlanError, SharedGpuPool
+    from .gpu_pool import PoolPlanError, SharedGpuPool, TenantGpuNodes
     from .key import PlatformKey
     from .kserve import KServe
     from .node_role import NodeRole
@@ -36,6 +36,7 @@ _EXPORTS = {
     "PoolPlanError": "gpu_pool",
     "PriorityClasses": "priority",
     "SharedGpuPool": "gpu_pool",
+    "TenantGpuNodes": "gpu_pool",
     "VectorDatabase": "vector_db",
     "fleet_plan_for": "program",
 }
@@ -51,6 +52,7 @@ __all__ = [
     "PoolPlanError",
     "PriorityClasses",
     "SharedGpuPool",
+    "TenantGpuNodes",
     "VectorDatabase",
     "fleet_plan_for",
 ]

@@ -181,6 +181,13 @@ class SharedGpuPool(pulumi.ComponentResource):
         self.register_outputs({"nodeGroupName": self.node_group_name, "desiredSize": size[1]})
 
 
+@dataclass(frozen=True, kw_only=True)
+class TenantGpuNodesArgs(SharedGpuPoolArgs):
+    """As :class:`SharedGpuPoolArgs`, with ``planned`` the planner's ``tenant-nodes`` plan
+    carved from ``pool`` (``<pool>@<tenant>``) and ``group_name`` the tenant nodes' node
+    group name (:func:`tenantry.platform.names.tenant_nodes_group_name`)."""
+
+
 class TenantGpuNodes(pulumi.ComponentResource):
     """An isolated tenant's own nodes of a shared pool: the planner packs the tenant's
     demand on that pool (its ``tenant-nodes`` plan, ``<pool>@<tenant>``) onto whole nodes,
@@ -199,7 +206,7 @@ class TenantGpuNodes(pulumi.ComponentResource):
     TYPE = "tenantry:platform:TenantGpuNodes"
 
     def __init__(
-        self, name: str, args: SharedGpuPoolArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: TenantGpuNodesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         pool, planned = args.pool, args.planned
         if planned.kind != "tenant-nodes" or not planned.tenant or planned.shared_pool != pool.name:

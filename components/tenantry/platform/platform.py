@@ -25,7 +25,13 @@ from .charts import KSERVE_VERSION, triton_image
 from .cluster import PlatformCluster, PlatformClusterArgs
 from .cost_tags import CostAllocationTags, CostAllocationTagsArgs
 from .gpu_operator import GpuOperator, GpuOperatorArgs
-from .gpu_pool import PoolPlanError, SharedGpuPool, SharedGpuPoolArgs, TenantGpuNodes
+from .gpu_pool import (
+    PoolPlanError,
+    SharedGpuPool,
+    SharedGpuPoolArgs,
+    TenantGpuNodes,
+    TenantGpuNodesArgs,
+)
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
 from .llm import SharedLlms, SharedLlmsArgs
@@ -290,7 +296,7 @@ class Platform(pulumi.ComponentResource):
                 assert carved.tenant is not None
                 self.tenant_nodes[carved.name] = TenantGpuNodes(
                     f"{name}-pool-{sp.name}-tenant-{carved.tenant}",
-                    SharedGpuPoolArgs(
+                    TenantGpuNodesArgs(
                         pool=sp,
                         planned=carved,
                         group_name=tenant_nodes_group_name(settings, sp.name, carved.tenant),
