@@ -225,12 +225,7 @@ def test_shared_tier_pods_tolerate_no_tenant_taint(name: str) -> None:
     ],
 )
 def test_weakened_pinning_fails(name: str, weakening: str) -> None:
-    weaken, rule, message = OWN_NODES_WEAKENINGS[weakening]
-    recs = copy.deepcopy(records(name))
-    weaken(recs)
-    failing = rules_failing(recs)
-    assert set(failing) == {rule}, failing
-    assert any(message in m for m in failing[rule]), failing[rule]
+    assert_only_rule_fails(name, *OWN_NODES_WEAKENINGS[weakening])
 
 
 def test_an_own_llm_without_ephemeral_storage_fails() -> None:
@@ -245,7 +240,13 @@ def test_an_own_llm_without_ephemeral_storage_fails() -> None:
 @pytest.mark.parametrize("name", EXAMPLES)
 @pytest.mark.parametrize("weakening", sorted(WEAKENINGS))
 def test_weakened_render_fails(name: str, weakening: str) -> None:
-    weaken, rule, message = WEAKENINGS[weakening]
+    assert_only_rule_fails(name, *WEAKENINGS[weakening])
+
+
+def assert_only_rule_fails(
+    name: str, weaken: Callable[[Records], None], rule: str, message: str
+) -> None:
+    """``name``'s render weakened by ``weaken`` fails ``rule`` alone, with ``message``."""
     recs = copy.deepcopy(records(name))
     weaken(recs)
     failing = rules_failing(recs)

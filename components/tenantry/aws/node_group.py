@@ -108,6 +108,52 @@ def gpu_launch_template(
     )
 
 
+def gpu_node_group(
+    resource_name: str,
+    *,
+    cluster_name: pulumi.Input[str],
+    group_name: str,
+    node_role_arn: pulumi.Input[str],
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    instance_type: str,
+    capacity_type: str,
+    size: tuple[int, int, int],
+    launch_template: aws.ec2.LaunchTemplate,
+    labels: Mapping[str, str],
+    taints: Sequence[Mapping[str, str]],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.eks.NodeGroup:
+    """The ``aws.eks.NodeGroup`` of every GPU node group (tenant, shared pool, a tenant's
+    nodes of a shared pool): ``AL2023_x86_64_NVIDIA``, one instance type, ``capacity_type``
+    of :data:`CAPACITY_TYPES` (``on-demand``/``spot``), scaling ``size`` = (min, desired,
+    max), one node unavailable at a time, the launch template's latest version, ``labels``
+    and ``taints`` (``effect`` in EKS's spelling, ``NO_SCHEDULE``) on every node it
+    launches."""
+    low, desired, high = size
+    return aws.eks.NodeGroup(
+        resource_name,
+        cluster_name=cluster_name,
+        node_group_name=group_name,
+        node_role_arn=node_role_arn,
+        subnet_ids=subnet_ids,
+        ami_type=AMI_TYPE,
+        instance_types=[instance_type],
+        capacity_type=CAPACITY_TYPES[capacity_type],
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+            min_size=low, max_size=high, desired_size=desired
+        ),
+        update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+            id=launch_template.id, version=launch_template.latest_version.apply(str)
+        ),
+        labels=dict(labels),
+        taints=[aws.eks.NodeGroupTaintArgs(**t) for t in taints],
+        tags=dict(tags),
+        opts=opts,
+    )
+
+
 class DedicatedNodeGroup(pulumi.ComponentResource):
     """A dedicated GPU node group from a ``spec.nodeGroups`` entry.
 
@@ -147,24 +193,18 @@ class DedicatedNodeGroup(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.node_group = aws.eks.NodeGroup(
+        self.node_group = gpu_node_group(
             f"{name}-node-group",
             cluster_name=platform.cluster_name,
-            node_group_name=group_name,
+            group_name=group_name,
             node_role_arn=platform.node_role_arn,
             subnet_ids=platform.subnet_ids,
-            ami_type=AMI_TYPE,
-            instance_types=[ng.instance_type],
-            capacity_type=CAPACITY_TYPES[ng.capacity_type],
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=ng.min_size, max_size=ng.max_size, desired_size=ng.min_size
-            ),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
-            ),
+            instance_type=ng.instance_type,
+            capacity_type=ng.capacity_type,
+            size=(ng.min_size, ng.min_size, ng.max_size),
+            launch_template=self.launch_template,
             labels=node_labels(tenant, args.tier, ng),
-            taints=[aws.eks.NodeGroupTaintArgs(**t) for t in node_taints(tenant)],
+            taints=node_taints(tenant),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
         )

@@ -11,12 +11,11 @@ import pulumi
 import pulumi_aws as aws
 
 from ..aws.node_group import (
-    AMI_TYPE,
-    CAPACITY_TYPES,
     DEFAULT_ROOT_VOLUME_GIB,
     GPU_TAINT_KEY,
     MIG_CONFIG_LABEL,
     gpu_launch_template,
+    gpu_node_group,
 )
 from ..k8s.labels import POOL_LABEL, TENANT_LABEL
 from ..planner import PoolPlan
@@ -95,26 +94,19 @@ def _gpu_node_group(
         tags=args.tags,
         opts=child,
     )
-    low, desired, high = size
-    group = aws.eks.NodeGroup(
+    group = gpu_node_group(
         f"{name}-node-group",
         cluster_name=args.cluster_name,
-        node_group_name=group_name,
+        group_name=group_name,
         node_role_arn=args.node_role_arn,
         subnet_ids=args.subnet_ids,
-        ami_type=AMI_TYPE,
-        instance_types=[pool.instance_type],
-        capacity_type=CAPACITY_TYPES[pool.capacity_type],
-        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-            min_size=low, max_size=high, desired_size=desired
-        ),
-        update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-            id=template.id, version=template.latest_version.apply(str)
-        ),
-        labels=dict(labels),
-        taints=[aws.eks.NodeGroupTaintArgs(**t) for t in taints],
-        tags=dict(args.tags),
+        instance_type=pool.instance_type,
+        capacity_type=pool.capacity_type,
+        size=size,
+        launch_template=template,
+        labels=labels,
+        taints=taints,
+        tags=args.tags,
         opts=child,
     )
     return template, group

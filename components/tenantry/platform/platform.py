@@ -8,7 +8,7 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference for co
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -16,9 +16,9 @@ import pulumi_aws as aws
 from .._args import args_of
 from ..catalog.runtimes import RUNTIMES, TRITON_TENSORFLOW, runtime_for, runtimes_for
 from ..k8s.llm_inference_service import AdapterGrant
-from ..planner import FleetPlan, mig_parted_config
+from ..planner import FleetPlan, PoolPlan, mig_parted_config
 from ..spec import PlatformSettings
-from ..spec.platform import CONFIG_KEY, parse_platform
+from ..spec.platform import CONFIG_KEY, SharedPool, parse_platform
 from ..tags import MANDATORY_KEYS, platform_tags
 from ..triton_admin import checked_secret
 from .charts import KSERVE_VERSION, triton_image
@@ -47,6 +47,8 @@ from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
 from .program import PlatformProgram, PlatformProgramError, platform_plan
 from .vector_db import VectorDatabase, VectorDatabaseArgs
+
+A = TypeVar("A", bound=SharedGpuPoolArgs)
 
 SETTINGS_SOURCE = "PlatformArgs.settings"
 
@@ -274,40 +276,37 @@ class Platform(pulumi.ComponentResource):
             ),
         )
         self.pools: dict[str, SharedGpuPool] = {}
+        self.tenant_nodes: dict[str, TenantGpuNodes] = {}
+        on_nodes = pulumi.ResourceOptions(
+            parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
+        )
+
+        def node_args(cls: type[A], sp: SharedPool, planned: PoolPlan, group: str) -> A:
+            return cls(
+                pool=sp,
+                planned=planned,
+                group_name=group,
+                cluster_name=self.cluster.cluster_name,
+                node_role_arn=self.node_role.arn,
+                subnet_ids=self.cluster.subnet_ids,
+                tags=tags,
+            )
+
         for sp in settings.shared_pools:
             self.pools[sp.name] = SharedGpuPool(
                 f"{name}-pool-{sp.name}",
-                SharedGpuPoolArgs(
-                    pool=sp,
-                    planned=pools[sp.name],
-                    group_name=pool_group_name(settings, sp.name),
-                    cluster_name=self.cluster.cluster_name,
-                    node_role_arn=self.node_role.arn,
-                    subnet_ids=self.cluster.subnet_ids,
-                    tags=tags,
+                node_args(
+                    SharedGpuPoolArgs, sp, pools[sp.name], pool_group_name(settings, sp.name)
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
-                ),
+                opts=on_nodes,
             )
-        self.tenant_nodes: dict[str, TenantGpuNodes] = {}
-        for sp in settings.shared_pools:
-            for carved in plan.tenant_nodes(sp.name):
-                assert carved.tenant is not None
+            for carved in plan.tenant_nodes(sp.name):  # isolated tenants' own nodes
+                tenant = carved.tenant or ""
+                group = tenant_nodes_group_name(settings, sp.name, tenant)
                 self.tenant_nodes[carved.name] = TenantGpuNodes(
-                    f"{name}-pool-{sp.name}-tenant-{carved.tenant}",
-                    TenantGpuNodesArgs(
-                        pool=sp,
-                        planned=carved,
-                        group_name=tenant_nodes_group_name(settings, sp.name, carved.tenant),
-                        cluster_name=self.cluster.cluster_name,
-                        node_role_arn=self.node_role.arn,
-                        subnet_ids=self.cluster.subnet_ids,
-                        tags=tags,
-                    ),
-                    opts=pulumi.ResourceOptions(
-                        parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
-                    ),
+                    f"{name}-pool-{sp.name}-tenant-{tenant}",
+                    node_args(TenantGpuNodesArgs, sp, carved, group),
+                    opts=on_nodes,
                 )
         on_k8s = pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider])
         self.mig_config = mig_parted_config(plan)
