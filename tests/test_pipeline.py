@@ -210,3 +210,49 @@ def test_validate_takes_the_base_from_git(
     assert "spec.models[1].canary: model 'lang' does not run at main" in err
     assert main(["validate", "tenants", "--stacks", "stacks", "--base", "nope"]) == 2
     assert "unknown git ref 'nope'" in capsys.readouterr().err
+
+
+def test_an_isolated_tenants_own_nodes_count_against_the_pools_max_nodes(
+    dirs: tuple[Path, Path],
+) -> None:
+    """h100's own nodes (2) and initech's nodes carved from it (2) fit maxNodes 4 each alone
+    but not together at 3: the pool's setting is refused, naming initech among its tenants."""
+    tenants, stacks = dirs
+    edit(stacks / "Pulumi.platform.yaml", "maxNodes: 8", "maxNodes: 3")
+    from tenantry.spec import load_platform
+
+    reg = check([tenants], load_platform(stacks), stacks_dir=stacks, tenants_dir=tenants)
+    (p,) = [p for p in reg.problems if p.severity == "error"]
+    assert (p.path, p.code) == (
+        "tenantry:platform.sharedPools[0].maxNodes",
+        "shared_pool_too_small",
+    )
+    assert "4 node(s)" in p.message and "2 for tenant initech" in p.message, p.message
+    assert "initech" in p.message.rsplit("tenants with demand on it:", 1)[1]
+    assert p.accepted == ">= 4, or less demand on the pool"
+
+
+def test_an_isolated_tenants_node_group_name_is_checked(dirs: tuple[Path, Path]) -> None:
+    """initech's own nodes in h100 are the node group tenantry-<tenant>-pool-<pool>: a
+    tenant and a pool name that together make it longer than EKS's 63 characters are refused
+    before anything runs (each name alone is within its own limit)."""
+    tenants, stacks = dirs
+    pool = "h100" + "x" * 16  # 20 characters
+    edit(stacks / "Pulumi.platform.yaml", "- name: h100", f"- name: {pool}")
+    edit(stacks / "Pulumi.platform.yaml", "pool: h100", f"pool: {pool}")  # the shared LLM's
+    long = "initech" + "x" * 33  # 40 characters, the longest tenant name
+    text = (tenants / "initech.yaml").read_text().replace("name: initech", f"name: {long}", 1)
+    (tenants / "initech.yaml").unlink()
+    (tenants / f"{long}.yaml").write_text(text)
+    from tenantry.spec import load_platform
+
+    reg = check([tenants], load_platform(stacks), stacks_dir=stacks, tenants_dir=tenants)
+    found = [
+        p
+        for p in reg.problems
+        if p.code == "name_too_long" and f"own nodes in shared pool {pool!r}" in p.message
+    ]
+    assert [(p.path, p.file) for p in found] == [
+        ("metadata.name", str(tenants / f"{long}.yaml"))
+    ], found
+    assert f"tenantry-{long}-pool-{pool}" in found[0].message

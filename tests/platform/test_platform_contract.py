@@ -189,7 +189,7 @@ def test_isolated_tenants_get_nodes_of_their_own_from_the_plan() -> None:
         "desiredSize": carved.nodes,
         "maxSize": carved.nodes,
     }
-    assert ng["nodeGroupName"] == "tenantry-platform-prod-h100-tenant-initech"
+    assert ng["nodeGroupName"] == "tenantry-initech-pool-h100"
     assert ng["instanceTypes"] == ["p5.48xlarge"]
     assert ng["labels"] == {
         "tenantry.dev/pool": "h100",

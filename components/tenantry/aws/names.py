@@ -39,6 +39,14 @@ def node_group_name(tenant: str, group: str) -> str:
     return f"tenantry-{tenant}-{group}"
 
 
+def tenant_nodes_group_name(tenant: str, pool: str) -> str:
+    """EKS managed node group (and launch template) name of an isolated tenant's own nodes
+    carved from shared pool ``pool`` (declared by the platform stack,
+    :class:`tenantry.platform.gpu_pool.TenantGpuNodes`): ``tenantry-<tenant>-pool-<pool>``,
+    named as the tenant's resources are, apart from its node groups'."""
+    return f"tenantry-{tenant}-pool-{pool}"
+
+
 def tenant_names(tenant: str, region: str, platform: PlatformSettings) -> TenantNames:
     """The names of tenant ``tenant`` (its resources in ``region``) on ``platform``: the
     account id and the bucket suffix come from the platform settings, the one source every

@@ -177,7 +177,7 @@ class SharedGpuPool(pulumi.ComponentResource):
 class TenantGpuNodesArgs(SharedGpuPoolArgs):
     """As :class:`SharedGpuPoolArgs`, with ``planned`` the planner's ``tenant-nodes`` plan
     carved from ``pool`` (``<pool>@<tenant>``) and ``group_name`` the tenant nodes' node
-    group name (:func:`tenantry.platform.names.tenant_nodes_group_name`)."""
+    group name (:func:`tenantry.aws.names.tenant_nodes_group_name`)."""
 
 
 class TenantGpuNodes(pulumi.ComponentResource):

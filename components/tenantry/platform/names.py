@@ -20,12 +20,6 @@ def pool_group_name(settings: PlatformSettings, pool: str) -> str:
     return f"{prefix(settings)}-{pool}"
 
 
-def tenant_nodes_group_name(settings: PlatformSettings, pool: str, tenant: str) -> str:
-    """EKS managed node group (and launch template) of a tenant's own nodes carved from
-    shared pool ``pool`` (:class:`tenantry.platform.gpu_pool.TenantGpuNodes`)."""
-    return f"{prefix(settings)}-{pool}-tenant-{tenant}"
-
-
 def node_role_name(settings: PlatformSettings) -> str:
     """IAM role of every GPU node the platform and the tenants' node groups run."""
     return f"{prefix(settings)}-node"

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .._args import args_of
+from ..aws.names import tenant_nodes_group_name
 from ..catalog.runtimes import RUNTIMES, TRITON_TENSORFLOW, runtime_for, runtimes_for
 from ..k8s.llm_inference_service import AdapterGrant
 from ..planner import FleetPlan, PoolPlan, mig_parted_config
@@ -36,12 +37,7 @@ from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
 from .llm import SharedLlms, SharedLlmsArgs
 from .mesh import PlatformMesh, PlatformMeshArgs
-from .names import (
-    node_role_name,
-    pool_group_name,
-    tenant_nodes_group_name,
-    vector_db_identifier,
-)
+from .names import node_role_name, pool_group_name, vector_db_identifier
 from .node_role import NodeRole, NodeRoleArgs
 from .observability import PlatformObservability, PlatformObservabilityArgs
 from .priority import PriorityClasses, PriorityClassesArgs
@@ -302,7 +298,7 @@ class Platform(pulumi.ComponentResource):
             )
             for carved in plan.tenant_nodes(sp.name):  # isolated tenants' own nodes
                 tenant = carved.tenant or ""
-                group = tenant_nodes_group_name(settings, sp.name, tenant)
+                group = tenant_nodes_group_name(tenant, sp.name)
                 self.tenant_nodes[carved.name] = TenantGpuNodes(
                     f"{name}-pool-{sp.name}-tenant-{tenant}",
                     node_args(TenantGpuNodesArgs, sp, carved, group),

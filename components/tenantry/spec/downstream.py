@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..aws.names import node_group_name, tenant_names
+from ..aws import names as aws_names  # a module: aws.names imports spec.model in turn
 from ..catalog.limits import (
     DNS1035_LABEL,
     DNS1123_LABEL,
@@ -36,6 +36,8 @@ from .errors import format_path
 from .hosts import CANARY_TAGS, host_problems, longest_model_name, model_hosts, short_forms
 from .model import TenantSpec
 from .platform import PlatformSettings
+from .targets import gpu_targets, target_for
+from .tiers import TIERS
 
 Report = Callable[..., None]
 
@@ -194,7 +196,7 @@ def _aws_names(
     :func:`tenantry.aws.names.tenant_names` names them."""
     tenant = spec.metadata.name
     try:
-        names = tenant_names(tenant, spec.spec.region, platform)
+        names = aws_names.tenant_names(tenant, spec.spec.region, platform)
     except ValueError as exc:
         report(
             "metadata.name",
@@ -214,10 +216,20 @@ def _aws_names(
     for limit, value, what in checks:
         _limit(report, "metadata.name", "name_too_long", limit, value, what)
     for i, ng in enumerate(spec.spec.node_groups):
-        group = node_group_name(tenant, ng.name)
+        group = aws_names.node_group_name(tenant, ng.name)
         path = f"spec.nodeGroups[{i}].name"
         if not _limit(report, path, "name_too_long", EKS_NODEGROUP, group, "EKS node group name"):
             _limit(report, path, "name_too_long", EC2_LAUNCH_TEMPLATE, group, "launch template")
+    if TIERS[spec.spec.tier].gpu_sharing == "exclusive-gpus" and not spec.spec.node_groups:
+        # an isolated tenant's own nodes in each shared pool it has GPU demand on
+        targets = gpu_targets(spec, platform)
+        gpus = [m.gpu for m in spec.spec.models if m.gpu] + [x.gpu for x in spec.spec.llms]
+        pools = sorted({t.name for g in gpus if (t := target_for(g, targets)) is not None})
+        for pool in pools:
+            group = aws_names.tenant_nodes_group_name(tenant, pool)
+            what = f"EKS node group name of its own nodes in shared pool {pool!r}"
+            if not _limit(report, "metadata.name", "name_too_long", EKS_NODEGROUP, group, what):
+                _limit(report, "metadata.name", "name_too_long", EC2_LAUNCH_TEMPLATE, group, what)
 
 
 def _vector_namespaces(
