@@ -17,6 +17,20 @@ if TYPE_CHECKING:  # the spec imports MANDATORY_KEYS from here: no import cycle 
     from .spec import PlatformSettings, ResolvedTenant
 
 MANDATORY_KEYS = ("tenant", "cost-center", "tier", "environment", "managed-by")
+# Istio's sidecar injection labels on a namespace (istio.io "Installing the sidecar"). Istio's
+# revision webhook selects namespaces with ``istio.io/rev=<revision>`` *and no*
+# ``istio-injection`` label (istio/istio manifests/charts/istio-control/istio-discovery/
+# templates/mutatingwebhook.yaml, namespaceSelector ``istio-injection: DoesNotExist``), so
+# either key among a tenant's labels would decide whether its pods get a sidecar, and with
+# it mTLS and every authorization policy at the pod.
+INJECTION_LABEL = "istio-injection"
+REVISION_LABEL = "istio.io/rev"
+# Label keys another system reads on the objects that carry a tenant's labels (its
+# namespace, its pods): a tenant label may not set them (the spec's `label_reserved`).
+SYSTEM_LABEL_KEYS: Mapping[str, str] = {
+    INJECTION_LABEL: "Istio's sidecar injection label on the tenant's namespace",
+    REVISION_LABEL: "Istio's revision label on the tenant's namespace",
+}
 MANAGED_BY = "tenantry"
 PLATFORM_TENANT = "platform"  # the platform stack's name, reserved: no tenant may use it
 PLATFORM_TIER = "platform"
@@ -55,8 +69,10 @@ def tenant_tags(t: ResolvedTenant) -> dict[str, str]:
 
 
 def tenant_labels(t: ResolvedTenant) -> dict[str, str]:
-    """:func:`tenant_tags` as Kubernetes labels (same keys and values, sorted by key)."""
-    return dict(sorted(tenant_tags(t).items()))
+    """:func:`tenant_tags` as Kubernetes labels (same keys and values, sorted by key),
+    without :data:`SYSTEM_LABEL_KEYS` (validation refuses them; a library caller who skips
+    validation still cannot turn the sidecar off)."""
+    return {k: v for k, v in sorted(tenant_tags(t).items()) if k not in SYSTEM_LABEL_KEYS}
 
 
 def platform_tags(settings: PlatformSettings) -> dict[str, str]:

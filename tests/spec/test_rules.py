@@ -108,6 +108,13 @@ CASES = [
         "label_reserved",
         'metadata.labels["cost-center"]',
     ),
+    (
+        "acme",
+        "metadata/labels",
+        {"istio-injection": "disabled"},
+        "label_reserved",
+        'metadata.labels["istio-injection"]',
+    ),
     ("acme", "spec/region", "eu-west-1", "region_unsupported", "spec.region"),
     (
         "acme",
@@ -298,3 +305,36 @@ def test_an_unoffered_gpu_names_where_it_is_offered_wherever_it_is_requested(
     assert len({found[p].accepted for p in paths}) == 1
     accepted = found[paths[0]].accepted or ""
     assert accepted.startswith("shared-pool ") and ": " in accepted
+
+
+@pytest.mark.parametrize("revision", [None, "1-24"])
+def test_no_tenant_label_can_set_a_key_the_sidecar_injection_reads(
+    platform: PlatformSettings, revision: str | None
+) -> None:
+    """The class, not the instance: every key of Istio's injection labels, in either mode
+    of the platform (default injection or a revision), is refused as a tenant label (by
+    the rule where the schema would let it through), and never reaches the namespace."""
+    import dataclasses
+
+    from tenantry.k8s.mesh import injection_labels
+    from tenantry.k8s.namespace import namespace_labels
+    from tenantry.spec import TenantSpec
+    from tenantry.spec.resolve import resolve
+
+    def with_revision(rev: str | None) -> PlatformSettings:
+        return platform.model_copy(
+            update={"mesh": platform.mesh.model_copy(update={"revision": rev})}
+        )
+
+    here = with_revision(revision)
+    keys = {k for rev in (None, "1-24") for k in injection_labels(with_revision(rev))}
+    for key in sorted(keys):
+        got = problems_for(variant("globex", _set("metadata/labels", {key: "disabled"})), here)
+        assert any(p.severity == "error" for p in got), key
+        if "/" not in key:
+            assert ("label_reserved", f'metadata.labels["{key}"]') in codes(got), key
+    # a library caller who resolves without validating still gets the platform's injection
+    t = resolve(TenantSpec.model_validate(variant("globex", lambda d: None)), here)
+    forced = dataclasses.replace(t, labels={k: "disabled" for k in keys})
+    labels = namespace_labels(forced, here)
+    assert {k: v for k, v in labels.items() if k in keys} == injection_labels(here)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ..spec.platform import Ingress, Mesh, TokenIssuer
+from ..tags import INJECTION_LABEL, REVISION_LABEL
 
 KNATIVE_NAMESPACE = "knative-serving"
 ACTIVATOR_LABELS = {"app": "activator", "role": "activator"}
@@ -83,7 +84,7 @@ def autoscaler_principal(platform: MeshSettings) -> str:
 def injection_labels(platform: MeshSettings) -> dict[str, str]:
     """The namespace label that makes Istio inject its sidecar into the namespace's pods."""
     rev = platform.mesh.revision
-    return {"istio.io/rev": rev} if rev else {"istio-injection": "enabled"}
+    return {REVISION_LABEL: rev} if rev else {INJECTION_LABEL: "enabled"}
 
 
 def platform_request_path_manifests(platform: RequestPathSettings) -> dict[str, dict[str, Any]]:

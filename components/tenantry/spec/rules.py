@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..catalog import gpu_models, instance_types, layout_problems, namespaces
-from ..tags import MANDATORY_KEYS
+from ..tags import MANDATORY_KEYS, SYSTEM_LABEL_KEYS
 from . import downstream
 from .errors import Problem, Severity, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
@@ -155,15 +155,26 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
 
 
 def _labels(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
+    """A tenant label may not name a key Tenantry sets (the cost-allocation keys) nor one
+    another system reads on the labelled namespace and pods (:data:`SYSTEM_LABEL_KEYS`)."""
+    reserved = (*MANDATORY_KEYS, *SYSTEM_LABEL_KEYS)
     for key in spec.metadata.labels:
         if key in MANDATORY_KEYS:
-            report(
-                format_path(("metadata", "labels", key)),
-                "label_reserved",
-                "is a mandatory cost-allocation key that Tenantry sets itself",
-                key,
-                "any key except " + ", ".join(MANDATORY_KEYS),
+            why = "is a mandatory cost-allocation key that Tenantry sets itself"
+        elif key in SYSTEM_LABEL_KEYS:
+            why = (
+                f"is {SYSTEM_LABEL_KEYS[key]}: it would decide whether the tenant's pods get "
+                "Istio's sidecar (mTLS and the authorization policies), which Tenantry sets"
             )
+        else:
+            continue
+        report(
+            format_path(("metadata", "labels", key)),
+            "label_reserved",
+            why,
+            key,
+            "any key except " + ", ".join(reserved),
+        )
 
 
 def _tier(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
