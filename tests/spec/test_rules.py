@@ -199,6 +199,13 @@ CASES = [
         "quota_exceeded",
         'spec.quotas.gpus["1g.10gb"]',
     ),
+    (
+        "acme",
+        "spec/access/allowedNamespaces",
+        ["acme-apps", "knative-serving"],
+        "namespace_reserved",
+        "spec.access.allowedNamespaces[1]",
+    ),
     ("acme", "spec/quotas/cpu", 2, "quota_exceeded", "spec.quotas.cpu"),
     ("acme", "spec/quotas/memoryGiB", 16, "quota_exceeded", "spec.quotas.memoryGiB"),
     (
@@ -338,3 +345,19 @@ def test_no_tenant_label_can_set_a_key_the_sidecar_injection_reads(
     forced = dataclasses.replace(t, labels={k: "disabled" for k in keys})
     labels = namespace_labels(forced, here)
     assert {k: v for k, v in labels.items() if k in keys} == injection_labels(here)
+
+
+def test_no_platform_or_kubernetes_namespace_is_a_trusted_caller(
+    platform: PlatformSettings,
+) -> None:
+    """The class: every namespace no tenant may be named after (Kubernetes', the
+    platform's, the ones its settings name) is refused as a caller namespace too: the
+    callers policy would trust the platform's workloads, which forward other callers'
+    requests (with knative-serving, validate accepted what plan's request-path proof
+    then refused)."""
+    from tenantry.catalog import namespaces
+
+    names = [*namespaces.reserved(platform.namespaces()), "kube-flannel"]
+    for ns in names:
+        got = problems_for(variant("globex", _set("spec/access/allowedNamespaces", [ns])), platform)
+        assert ("namespace_reserved", "spec.access.allowedNamespaces[0]") in codes(got), ns

@@ -135,6 +135,7 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
             "a name unique within the list",
             report,
         )
+    settings_namespaces = platform.namespaces()
     for i, ns in enumerate(s.access.allowed_namespaces):
         if ns == name:
             report(
@@ -143,6 +144,24 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
                 "is the tenant's own namespace, where only its model pods run",
                 ns,
                 "other namespaces only",
+            )
+            continue
+        why = namespaces.reserved_reason(ns, settings_namespaces)
+        if why is not None:
+            # The callers policy trusts every workload of the namespace by its mesh identity;
+            # the platform's own workloads forward other callers' requests (Knative's
+            # activator carries every tenant's, the gateways every outside caller's), so
+            # trusting them trusts callers the tenant never declared.
+            reserved = namespaces.reserved(settings_namespaces)
+            report(
+                f"spec.access.allowedNamespaces[{i}]",
+                "namespace_reserved",
+                f"is {why}: its workloads are the platform's, not the tenant's callers, and "
+                "the models would trust every request they forward (Knative's activator "
+                "carries every tenant's callers, the gateways every outside caller)",
+                ns,
+                "the namespace of the tenant's own applications: not 'kube-*' nor one of "
+                + ", ".join(sorted(reserved)),
             )
     if s.region != platform.region:
         report(
