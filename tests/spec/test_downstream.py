@@ -192,3 +192,35 @@ def test_an_own_llm_named_like_a_model(platform: PlatformSettings) -> None:
     assert p.path == "spec.llms[0].name" and "spec.models[0].name" in p.message
     assert p.line is not None and p.value == "clinical-ner"
     assert not codes(problems_for(rename("notes-llm"), platform))
+
+
+@pytest.mark.parametrize("suffix", ["", "_pkey", "_embedding_hnsw"])
+@pytest.mark.parametrize("first", [True, False])
+def test_two_vector_namespaces_may_not_bring_the_same_relation(
+    platform: PlatformSettings, suffix: str, first: bool
+) -> None:
+    """acme has 'docs': a namespace named like one of the relations 'docs' brings (its
+    table, primary key index, HNSW index), in either order, is refused at the later one;
+    tests/data/test_relation_names.py pins the relations on the real server."""
+    from tenantry.data.names import relation_names
+
+    clash = "docs" + suffix if suffix else "docs"
+    assert clash in relation_names("docs")
+
+    def add(d: Doc) -> None:
+        extra = {"name": clash, "dimension": 8, "metric": "cosine"}
+        d["spec"]["vectorNamespaces"].insert(0 if first else 2, extra)
+
+    got = problems_for(variant("acme", add), platform)
+    where = "spec.vectorNamespaces[1].name" if first else "spec.vectorNamespaces[2].name"
+    code = "name_duplicate" if not suffix else "vector_relation_collision"
+    assert (code, where) in codes(got), [p.render() for p in got]
+    found = next(p for p in got if p.path == where and p.code == code)
+    assert found.accepted and found.line is not None
+
+
+def test_a_refused_sql_name_says_what_is_accepted(platform: PlatformSettings) -> None:
+    d = variant("acme", lambda d: d["spec"]["vectorNamespaces"][0].update(name="pg_docs"))
+    p = one(problems_for(d, platform), "name_invalid_for_sql")
+    assert p.path == "spec.vectorNamespaces[0].name" and p.value == "pg_docs"
+    assert p.accepted and "lower-case" in p.accepted and "reserved" in p.message

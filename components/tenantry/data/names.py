@@ -14,13 +14,15 @@ from typing import Final
 # no spaces, no semicolons, no Unicode look-alikes, no upper case (PostgreSQL would fold it).
 IDENTIFIER_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 MAX_IDENTIFIER_LENGTH: Final = 63  # PostgreSQL's NAMEDATALEN - 1; longer names are truncated
-ACCEPTED: Final = (
-    "1-63 characters: a lower-case ASCII letter, then lower-case ASCII letters, digits or '_'"
-)
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 # Names PostgreSQL or the platform reserve: a tenant must never become one of these roles.
 RESERVED: Final = frozenset({"public", "postgres", "extensions", "information_schema"})
 RESERVED_PREFIXES: Final = ("pg_", "rds", "aurora", "tenantry_admin")
+ACCEPTED: Final = (
+    "1-63 characters: a lower-case ASCII letter, then lower-case ASCII letters, digits or "
+    f"'_'; not {', '.join(sorted(RESERVED))} nor starting with "
+    f"{', '.join(RESERVED_PREFIXES)}"
+)
 
 DEFAULT_PREFIX: Final = "tenant_"
 EMBEDDING_COLUMN: Final = "embedding"
@@ -72,3 +74,13 @@ def tenant_identifier(tenant: str, prefix: str = DEFAULT_PREFIX) -> str:
 def index_name(table: str) -> str:
     """The HNSW index of a vector namespace's table (checked like every identifier)."""
     return check_identifier("vectorNamespaces.name", f"{table}_{EMBEDDING_COLUMN}_hnsw")
+
+
+def relation_names(table: str) -> tuple[str, ...]:
+    """Every relation a vector namespace's table brings into its tenant's schema: the table,
+    its primary key's index (PostgreSQL names it ``<table>_pkey``: "CREATE TABLE", "the
+    name of the index is <table>_pkey" unless that is taken) and its HNSW index. Tables and
+    indexes share one name space per schema (``pg_class``), so two namespaces of a tenant
+    may not share any of these names (the backend's ``CREATE INDEX IF NOT EXISTS`` would
+    skip an index whose name another namespace's table holds)."""
+    return (table, f"{table}_pkey", index_name(table))

@@ -30,7 +30,13 @@ from ..catalog.limits import (
     NameLimit,
 )
 from ..catalog.runtimes import format_problem, runtime_for
-from ..data.names import IdentifierError, check_identifier, index_name, tenant_identifier
+from ..data.names import ACCEPTED as SQL_ACCEPTED
+from ..data.names import (
+    IdentifierError,
+    check_identifier,
+    relation_names,
+    tenant_identifier,
+)
 from ..tags import mandatory_tags
 from .errors import format_path
 from .hosts import CANARY_TAGS, host_problems, longest_model_name, model_hosts, short_forms
@@ -242,15 +248,46 @@ def _vector_namespaces(
         try:
             tenant_identifier(spec.metadata.name)
         except IdentifierError as exc:
-            report("metadata.name", "name_invalid_for_sql", str(exc), spec.metadata.name)
+            report(
+                "metadata.name",
+                "name_invalid_for_sql",
+                f"gives the schema and role {exc.value!r}, which is refused: {exc.reason}",
+                spec.metadata.name,
+                SQL_ACCEPTED,
+            )
     idx = VECTOR_INDEX
+    taken: dict[str, tuple[int, str]] = {}  # relation -> (namespace index, its name)
     for i, ns in enumerate(spec.spec.vector_namespaces):
         base = f"spec.vectorNamespaces[{i}]"
         try:
             check_identifier("vectorNamespaces.name", ns.name)
-            index_name(ns.name)
+            relations = relation_names(ns.name)
         except IdentifierError as exc:
-            report(f"{base}.name", "name_invalid_for_sql", exc.reason, ns.name)
+            report(
+                f"{base}.name",
+                "name_invalid_for_sql",
+                f"gives the SQL identifier {exc.value!r}, which is refused: {exc.reason}",
+                ns.name,
+                SQL_ACCEPTED,
+            )
+            relations = ()
+        for rel in relations:
+            other = taken.get(rel)
+            if other is not None and other[1] != ns.name:  # equal names: name_duplicate
+                report(
+                    f"{base}.name",
+                    "vector_relation_collision",
+                    f"brings the relation {rel!r} into the tenant's schema, which "
+                    f"spec.vectorNamespaces[{other[0]}] ({other[1]!r}) brings too: tables and "
+                    "indexes share one name space per PostgreSQL schema, so one namespace "
+                    "would be created without its table or its HNSW index",
+                    ns.name,
+                    "a name whose table, '<name>_pkey' and '<name>_embedding_hnsw' no other "
+                    "vector namespace of the tenant has",
+                )
+                break
+        for rel in relations:
+            taken.setdefault(rel, (i, ns.name))
         if ns.metric not in idx.opclasses:
             report(
                 f"{base}.metric",
