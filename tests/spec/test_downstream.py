@@ -224,3 +224,26 @@ def test_a_refused_sql_name_says_what_is_accepted(platform: PlatformSettings) ->
     p = one(problems_for(d, platform), "name_invalid_for_sql")
     assert p.path == "spec.vectorNamespaces[0].name" and p.value == "pg_docs"
     assert p.accepted and "lower-case" in p.accepted and "reserved" in p.message
+
+
+def test_every_gpu_only_format_is_refused_on_cpu(platform: PlatformSettings) -> None:
+    """The class: a CPU-only model (no ``gpu``, config.pbtxt ``KIND_CPU``) of a format
+    whose Triton backend loads on GPUs only (TensorRT) is refused; every other format
+    runs on CPU as before."""
+    gpu_only = {f for f, fmt in runtimes.FORMATS.items() if fmt.gpu_only}
+    assert "tensorrt" in gpu_only
+    for fmt in sorted(runtimes.FORMATS):
+
+        def cpu_model(d: Doc, fmt: str = fmt) -> None:
+            d["spec"]["models"][1].update(format=fmt)  # language-id runs on CPU
+
+        got = [p for p in problems_for(variant("globex", cpu_model), platform)]
+        refused = [p for p in got if p.code == "format_unservable"]
+        if fmt in gpu_only:
+            (p,) = refused
+            assert p.path == "spec.models[1].format" and p.value == fmt and p.line
+            assert "KIND_GPU" in p.message and p.accepted and "gpu" in p.accepted
+        else:
+            assert not refused, [p.render() for p in refused]
+    on_gpu = variant("globex", lambda d: d["spec"]["models"][0].update(format="tensorrt"))
+    assert not [p for p in problems_for(on_gpu, platform) if p.code == "format_unservable"]

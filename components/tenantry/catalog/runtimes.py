@@ -2,9 +2,9 @@
 
 Every tenant model ``format`` is served by exactly one KServe ``ClusterServingRuntime`` on
 one pinned Triton image; a format is accepted only when that image ships the Triton backend
-the format needs (:func:`format_problem`). The platform stack declares one
-ClusterServingRuntime per entry of :data:`RUNTIMES`; each InferenceService names the
-runtime of its format.
+the format needs, and that backend loads it on the model's device (:func:`format_problem`).
+The platform stack declares one ClusterServingRuntime per entry of :data:`RUNTIMES`; each
+InferenceService names the runtime of its format.
 
 Which backends an image ships, from the Triton server repository's ``build.py`` at each
 release tag (the backends a release builds into its ``-py3`` container) and the release
@@ -50,6 +50,7 @@ class ModelFormat:
     kserve_version: str  # the modelFormat version the runtime declares
     backend: str  # the Triton backend that loads it
     config: tuple[str, str]  # config.pbtxt: ("platform" | "backend", value)
+    gpu_only: str | None = None  # why the backend loads it on a GPU only (KIND_CPU refused)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,16 @@ FORMATS: Final = {
         ModelFormat(
             "tensorflow", "tensorflow", "2", "tensorflow", ("platform", "tensorflow_savedmodel")
         ),
-        ModelFormat("tensorrt", "tensorrt", "8", "tensorrt", ("platform", "tensorrt_plan")),
+        ModelFormat(
+            "tensorrt",
+            "tensorrt",
+            "8",
+            "tensorrt",
+            ("platform", "tensorrt_plan"),
+            gpu_only="a TensorRT plan is built for a GPU, and Triton's tensorrt backend refuses "
+            'any instance group but KIND_GPU ("TensorRT backend supports only GPU device": '
+            "triton-inference-server/tensorrt_backend src/instance_state.cc, r25.09)",
+        ),
         ModelFormat("python", "triton", "2", "python", ("backend", "python")),
     )
 }
@@ -125,11 +135,15 @@ def runtime_for(format_name: str) -> ServingRuntime:
     raise KeyError(format_name)
 
 
-def format_problem(format_name: str) -> str | None:
-    """Why a model of ``format_name`` would not load, or None when it would."""
+def format_problem(format_name: str, *, on_gpu: bool = True) -> str | None:
+    """Why a model of ``format_name`` would not load, or None when it would: its runtime's
+    image lacks the backend, or (``on_gpu`` False: a CPU-only model, config.pbtxt
+    ``KIND_CPU``) the backend loads the format on a GPU only."""
     fmt = FORMATS.get(format_name)
     if fmt is None:
         return f"no Triton backend is known for format {format_name!r}"
+    if not on_gpu and fmt.gpu_only:
+        return f"the model has no GPU: {fmt.gpu_only}"
     try:
         rt = runtime_for(format_name)
     except KeyError:

@@ -29,7 +29,7 @@ from ..catalog.limits import (
     VECTOR_INDEX,
     NameLimit,
 )
-from ..catalog.runtimes import format_problem, runtime_for
+from ..catalog.runtimes import FORMATS, format_problem, runtime_for
 from ..data.names import ACCEPTED as SQL_ACCEPTED
 from ..data.names import (
     IdentifierError,
@@ -315,15 +315,22 @@ def _formats(
 ) -> None:
     """Each model's format is loadable by the Triton image of the runtime that serves it;
     a runtime pinned to an image that no longer moves is a warning."""
+    cpu_formats = sorted(f for f in FORMATS if format_problem(f, on_gpu=False) is None)
     for i, m in enumerate(spec.spec.models):
-        problem = format_problem(m.format)
+        problem = format_problem(m.format, on_gpu=m.gpu is not None)
         if problem is not None:
+            on_cpu = m.gpu is None and format_problem(m.format) is None
             report(
                 f"spec.models[{i}].format",
                 "format_unservable",
                 f"no runtime can load it: {problem}",
                 m.format,
-                "a format whose runtime ships its backend",
+                (
+                    f"a gpu (MIG profile or 'gpu') for {m.format}, or on CPU one of "
+                    + ", ".join(cpu_formats)
+                )
+                if on_cpu
+                else "a format whose runtime ships its backend",
             )
             continue
         rt = runtime_for(m.format)
