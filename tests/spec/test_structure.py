@@ -114,6 +114,24 @@ def test_wrong_type_deep_in_a_list(platform: PlatformSettings) -> None:
     assert p.path == "spec.models[0].inputs[0].dims[0]"
 
 
+@pytest.mark.parametrize(("dims", "ok"), [([0], False), ([4, 0], False), ([-1, 4], True)])
+def test_a_zero_dimension_is_refused_as_triton_refuses_it(
+    platform: PlatformSettings, dims: list[int], ok: bool
+) -> None:
+    """Triton's ValidateIOShape: each dimension is >= 1, or -1 for a variable size."""
+
+    def change(d: Doc) -> None:
+        d["spec"]["models"][0]["outputs"][0]["dims"] = dims
+
+    got = problems_for(variant("acme", change), platform)
+    if ok:
+        assert got == []
+        return
+    p = _only(got, "dimension_zero")
+    assert p.path == f"spec.models[0].outputs[0].dims[{dims.index(0)}]" and p.value == 0
+    assert p.accepted and "-1" in p.accepted and p.line is not None
+
+
 def test_version_number_is_accepted_as_text(platform: PlatformSettings) -> None:
     def change(d: Doc) -> None:
         d["spec"]["models"][0]["version"] = 12

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 API_VERSION = "tenantry.dev/v1alpha1"
 KIND = "Tenant"
@@ -141,12 +149,33 @@ class NodeGroup(Strict):
     )
 
 
+DIM_ACCEPTED = "-1 (a variable-size dimension) or an integer 1..1000000"
+
+
+def _dimension(value: int) -> int:
+    """Triton refuses a 0 dimension: "dimension must be integer >= 1, or -1 to indicate a
+    variable-size dimension" (triton-inference-server/core src/model_config_utils.cc,
+    ValidateIOShape), so the model would not load."""
+    if value == 0:
+        raise PydanticCustomError(
+            "dimension_zero",
+            "a tensor dimension cannot be 0: Triton refuses the model's config",
+            {"accepted": DIM_ACCEPTED},
+        )
+    return value
+
+
+Dimension = Annotated[
+    int,
+    Field(ge=-1, le=1_000_000, json_schema_extra={"not": {"const": 0}}),
+    AfterValidator(_dimension),
+]
+
+
 class Tensor(Strict):
     name: TensorName
     data_type: DataType
-    dims: Annotated[
-        list[Annotated[int, Field(ge=-1, le=1_000_000)]], Field(min_length=1, max_length=8)
-    ]
+    dims: Annotated[list[Dimension], Field(min_length=1, max_length=8)]
 
 
 Sha256Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]

@@ -73,6 +73,8 @@ def _accepted(err: ErrorDetails, root: type[BaseModel]) -> str | None:
     ctx = err.get("ctx") or {}
     kind = err["type"]
     loc = err["loc"]
+    if isinstance(ctx.get("accepted"), str):  # a custom error says it itself
+        return str(ctx["accepted"])
     if kind == "extra_forbidden":
         owner = _model_at(loc[:-1], root)
         return _fields_of(owner) if owner else None
