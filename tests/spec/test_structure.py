@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tenantry.spec import PlatformSettings
@@ -138,3 +140,51 @@ def test_version_number_is_accepted_as_text(platform: PlatformSettings) -> None:
         d["spec"]["models"][0]["canary"]["version"] = 13
 
     assert problems_for(variant("acme", change), platform) == []
+
+
+def _paths(node: object, at: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every key and list index of a document, depth first."""
+    out: list[tuple[object, ...]] = []
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for k, v in items:
+        out.append((*at, k))
+        out.extend(_paths(v, (*at, k)))
+    return out
+
+
+def _without(d: Doc, path: tuple[object, ...], replace: object = None) -> Doc:
+    import copy
+
+    out = copy.deepcopy(d)
+    node: Any = out
+    for k in path[:-1]:
+        node = node[k]
+    if replace is None:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = replace
+    return out
+
+
+@pytest.mark.parametrize("name", ["acme", "initech"])
+def test_every_structural_error_says_what_is_accepted(
+    platform: PlatformSettings, name: str
+) -> None:
+    """The class: remove any key of an example file, or give any value the wrong type
+    (a mapping where text is, text where a mapping is), and every problem names the value
+    given where there is one and what is accepted ('is required' had no 'accepted')."""
+    d = variant(name, lambda d: None)
+    seen: set[str] = set()
+    for path in _paths(d):
+        for changed in (_without(d, path), _without(d, path, {"x": 1}), _without(d, path, "x")):
+            for p in problems_for(changed, platform, stem=name):
+                if p.severity == "error" and p.code not in {"name_mismatch"}:
+                    seen.add(p.code)
+                    assert p.accepted, p.render()
+    assert {"missing", "extra_forbidden", "string_type", "model_type"} <= seen

@@ -210,7 +210,15 @@ class Artifact(Strict):
     @model_validator(mode="after")
     def _exactly_one(self) -> Artifact:
         if (self.digest is None) == (self.image is None):
-            raise ValueError("give exactly one of digest (bucket upload) or image (OCI image)")
+            raise PydanticCustomError(
+                "artifact_one_of",
+                "must give exactly one of digest or image (it gives both or neither)",
+                {
+                    "accepted": "exactly one of digest: sha256:<64 hex> (the model directory "
+                    "in the bucket: tenantry digest DIR) or image: "
+                    "<registry>/<repository>@sha256:<64 hex> (an OCI image)"
+                },
+            )
         return self
 
 

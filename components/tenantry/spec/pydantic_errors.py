@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import types
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from . import model as m
@@ -20,7 +23,8 @@ PATTERN_HELP = {
     r"^[1-9][0-9]{0,8}$": 'a positive integer version such as "12" (Triton version directory)',
     r"^[a-z]{2}(-gov)?-[a-z]+-\d$": "an AWS region such as 'us-east-1'",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
-    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-'",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-', starting with a "
+    "letter or digit",
     r"^\d{12}$": "a 12-digit AWS account id",
 }
 IAM_HELP = (
@@ -43,10 +47,7 @@ def _model_at(
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
-        field = next(
-            (f for n, f in current.model_fields.items() if (f.alias or n) == part or n == part),
-            None,
-        )
+        field = _field(current, part)
         if field is None:
             return None
         current = _unwrap(field.annotation)
@@ -69,6 +70,56 @@ def _fields_of(model: type[BaseModel]) -> str:
     return ", ".join(f.alias or n for n, f in model.model_fields.items())
 
 
+def _field(model: type[BaseModel], key: int | str) -> FieldInfo | None:
+    return next(
+        (f for n, f in model.model_fields.items() if (f.alias or n) == key or n == key), None
+    )
+
+
+def _pattern_help(pattern: str) -> str:
+    if pattern.startswith("^arn:"):
+        return IAM_HELP
+    if pattern.startswith("^[a-z0-9]([-a-z0-9_.]"):
+        return "a label key: lower-case letters, digits, '-', '_' and '.'"
+    if pattern.startswith("^([A-Za-z0-9]"):
+        return "a label value: up to 63 letters, digits, '-', '_' and '.'"
+    return PATTERN_HELP.get(pattern, f"text matching {pattern}")
+
+
+def _one_of(options: list[str]) -> str:
+    """'a', 'b' or 'c' (as pydantic's own literal errors put it)."""
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
+def _describe(tp: Any, metadata: Sequence[Any] = ()) -> str:
+    """What a value of type ``tp`` (with pydantic ``metadata``) looks like, in the words the
+    other messages use: what a required field that is missing would accept."""
+    for meta in metadata:
+        pattern = getattr(meta, "pattern", None)
+        if isinstance(pattern, str):
+            return _pattern_help(pattern)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _describe(args[0], [*args[1:], *metadata])
+    if origin is typing.Literal:
+        return _one_of([repr(a) for a in args])
+    if origin in (typing.Union, types.UnionType):
+        return _one_of([_describe(a) for a in args if a is not type(None)])
+    if origin is list:
+        inner = _unwrap(args[0]) if args else None
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return f"a list of mappings with {_fields_of(inner)}"
+        return "a list"
+    if origin is dict:
+        return "a mapping"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return f"a mapping with {_fields_of(tp)}"
+    return {int: "an integer", float: "a number", str: "text", bool: "true or false"}.get(
+        tp, "a value"
+    )
+
+
 def _accepted(err: ErrorDetails, root: type[BaseModel]) -> str | None:
     ctx = err.get("ctx") or {}
     kind = err["type"]
@@ -79,18 +130,13 @@ def _accepted(err: ErrorDetails, root: type[BaseModel]) -> str | None:
         owner = _model_at(loc[:-1], root)
         return _fields_of(owner) if owner else None
     if kind == "missing":
-        return None
+        owner = _model_at(loc[:-1], root)
+        field = _field(owner, loc[-1]) if owner else None
+        return _describe(field.annotation, field.metadata) if field else None
     if kind == "literal_error":
         return str(ctx.get("expected"))
     if kind == "string_pattern_mismatch":
-        pattern = str(ctx.get("pattern", ""))
-        if pattern.startswith("^arn:"):
-            return IAM_HELP
-        if pattern.startswith("^[a-z0-9]([-a-z0-9_.]"):
-            return "a label key: lower-case letters, digits, '-', '_' and '.'"
-        if pattern.startswith("^([A-Za-z0-9]"):
-            return "a label value: up to 63 letters, digits, '-', '_' and '.'"
-        return PATTERN_HELP.get(pattern, f"text matching {pattern}")
+        return _pattern_help(str(ctx.get("pattern", "")))
     bounds = {
         "greater_than_equal": ">= {ge}",
         "greater_than": "> {gt}",
