@@ -8,7 +8,7 @@ import pytest
 
 from tenantry.spec import PlatformSettings
 
-from .helpers import Doc, problems_for, variant
+from .helpers import Doc, codes, problems_for, variant
 
 
 def _only(problems, code):  # type: ignore[no-untyped-def]
@@ -188,3 +188,36 @@ def test_every_structural_error_says_what_is_accepted(
                     seen.add(p.code)
                     assert p.accepted, p.render()
     assert {"missing", "extra_forbidden", "string_type", "model_type"} <= seen
+
+
+@pytest.mark.parametrize("name", ["acme", "initech", "umbrella"])
+def test_true_or_false_is_never_read_as_a_number(platform: PlatformSettings, name: str) -> None:
+    """The class: every number of an example file, given as ``true`` (pydantic would read
+    1), is refused at its own path ('minReplicas: true' was one replica)."""
+    from tenantry.spec import format_path
+
+    d = variant(name, lambda d: None)
+    numbers = [p for p in _paths(d) if _at(d, p) is not True and isinstance(_at(d, p), int | float)]
+    assert len(numbers) > 10
+    for path in numbers:
+        got = problems_for(_without(d, path, True), platform, stem=name)
+        where = format_path(list(path))
+        assert ("bool_for_number", where) in codes(got), (where, [p.render() for p in got])
+
+
+def test_true_or_false_is_no_number_in_the_platform_settings(platform: PlatformSettings) -> None:
+    from tenantry.spec.platform import PlatformError, parse_platform
+
+    doc = platform.model_dump(by_alias=True, mode="json", exclude_none=True)
+    doc["sharedPools"][0]["maxNodes"] = True
+    with pytest.raises(PlatformError) as caught:
+        parse_platform(doc, "settings")
+    assert [(p.code, p.path) for p in caught.value.problems] == [
+        ("bool_for_number", "sharedPools[0].maxNodes")
+    ]
+
+
+def _at(d: Any, path: tuple[object, ...]) -> Any:
+    for k in path:
+        d = d[k]
+    return d

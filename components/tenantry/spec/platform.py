@@ -27,7 +27,7 @@ from .model import (
     TenantName,
     Tier,
 )
-from .pydantic_errors import problems_from
+from .pydantic_errors import booleans_for_numbers, problems_from
 from .templates import TemplateError, check_template
 from .yamlio import SAFE_LOADER, compose, line_of
 
@@ -730,18 +730,22 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
             ]
         ) from None
     settings.setdefault("region", config.get("aws:region", "us-east-1"))
+    found = booleans_for_numbers(settings, file, PlatformSettings)
     try:
-        return PlatformSettings.model_validate(settings)
+        validated = PlatformSettings.model_validate(settings)
     except ValidationError as exc:
-        problems = [
-            replace(
-                p,
-                line=line_of(root, (*SETTINGS_AT, *parse_path(p.path))),
-                path=f"{CONFIG_KEY}.{p.path}" if p.path else CONFIG_KEY,
-            )
-            for p in (_located(p, settings) for p in problems_from(exc, file, PlatformSettings))
-        ]
-        raise PlatformError(problems) from None
+        found += problems_from(exc, file, PlatformSettings)
+    if not found:
+        return validated
+    problems = [
+        replace(
+            p,
+            line=line_of(root, (*SETTINGS_AT, *parse_path(p.path))),
+            path=f"{CONFIG_KEY}.{p.path}" if p.path else CONFIG_KEY,
+        )
+        for p in (_located(p, settings) for p in found)
+    ]
+    raise PlatformError(problems) from None
 
 
 # "Value error, llmBaseModels[llama-3-8b].pool: ..." - a cross-field check that names its field
@@ -808,9 +812,12 @@ def parse_platform(doc: object, source: str) -> PlatformSettings:
     """Platform settings from their document (the ``tenantry:platform`` config value, keys
     camelCase); raises :class:`PlatformError` (a ValueError) naming ``source`` and every
     invalid field."""
+    problems = booleans_for_numbers(doc, source, PlatformSettings)
     try:
-        return PlatformSettings.model_validate(doc)
+        validated = PlatformSettings.model_validate(doc)
     except ValidationError as exc:
-        settings = doc if isinstance(doc, dict) else {}
-        problems = problems_from(exc, source, PlatformSettings)
-        raise PlatformError([_located(p, settings) for p in problems]) from None
+        problems += problems_from(exc, source, PlatformSettings)
+    if not problems:
+        return validated
+    settings = doc if isinstance(doc, dict) else {}
+    raise PlatformError([_located(p, settings) for p in problems]) from None

@@ -205,3 +205,45 @@ def problems_from(
             )
         )
     return out
+
+
+def booleans_for_numbers(
+    doc: object, file: str, root: type[BaseModel] = m.TenantSpec, prefix: str = ""
+) -> list[Problem]:
+    """A ``true``/``false`` where the document's model wants a number: pydantic's lax mode
+    reads it as 1/0 (``minReplicas: true`` would be 1 replica, ``retentionDays: yes`` one
+    day), so it is refused here, before the model sees it, with its own path."""
+    out: dict[str, Problem] = {}
+
+    def walk(tp: Any, value: Any, loc: tuple[int | str, ...]) -> None:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is typing.Annotated:
+            walk(args[0], value, loc)
+        elif origin in (typing.Union, types.UnionType):
+            if not (isinstance(value, bool) and bool in args):
+                for a in args:
+                    walk(a, value, loc)
+        elif origin is list and isinstance(value, list) and args:
+            for i, v in enumerate(value):
+                walk(args[0], v, (*loc, i))
+        elif origin is dict and isinstance(value, dict) and len(args) == 2:
+            for k, v in value.items():
+                walk(args[1], v, (*loc, str(k)))
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(value, dict):
+            for k, v in value.items():
+                field = _field(tp, k)
+                if field is not None:
+                    walk(field.annotation, v, (*loc, k))
+        elif isinstance(value, bool) and tp in (int, float):
+            path = prefix + loc_to_path(loc)
+            out[path] = Problem(
+                file=file,
+                path=path,
+                code="bool_for_number",
+                message="is true/false where a number belongs",
+                value=value,
+                accepted="an integer" if tp is int else "a number",
+            )
+
+    walk(root, doc, ())
+    return list(out.values())

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from .errors import Problem, SpecError, errors, parse_path
 from .model import TenantSpec
 from .platform import PlatformSettings
-from .pydantic_errors import problems_from
+from .pydantic_errors import booleans_for_numbers, problems_from
 from .registry_rules import Entry, registry_problems
 from .resolve import resolve
 from .resolved import ResolvedTenant
@@ -113,10 +113,13 @@ def _checked(
             accepted="a Tenant document (apiVersion, kind, metadata, spec)",
         )
         return Parsed(file, text, None, None, [problem])
+    wrong = booleans_for_numbers(doc, file)
     try:
         spec = TenantSpec.model_validate(doc)
     except ValidationError as exc:
-        return Parsed(file, text, None, None, _with_lines(problems_from(exc, file), text))
+        return Parsed(file, text, None, None, _with_lines(wrong + problems_from(exc, file), text))
+    if wrong:
+        return Parsed(file, text, None, None, _with_lines(wrong, text))
     problems = _with_lines(check(spec, platform, file, stem), text)
     if errors(problems):
         return Parsed(file, text, spec, None, problems)
