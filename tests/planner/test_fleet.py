@@ -308,3 +308,28 @@ def test_a_tenants_own_nodes_count_against_the_shared_pools_max_nodes() -> None:
     )
     assert h100.needed_nodes == 3 and iso.errors == ()
     assert plan([pool, replace(carved, requests=(req("iso", "gpu", 8),))]).errors == ()
+
+
+def test_a_shared_pool_short_of_its_guaranteed_demand_names_the_nodes_it_needs() -> None:
+    """Guaranteed demand over maxNodes: the error names the number of nodes the pool's
+    maxNodes must reach (headroom included), the number validate's 'accepted' states
+    (it said 'needs 17' and 'accepted: >= 18': raising maxNodes to 17 failed again)."""
+    d = PoolDemand(
+        "p",
+        "shared-pool",
+        "H100-80GB",
+        "p5.48xlarge",
+        8,
+        0,
+        1,
+        None,
+        (
+            Request(SHARED, "t", "m", "7g.80gb", 16, "guaranteed", False),
+            Request(SHARED, "", "", "7g.80gb", 1, "overflow", False),
+        ),
+    )
+    p = plan_pool(d)
+    assert p.needed_nodes == 3 and p.errors
+    assert (
+        "needs 2 node(s)" in p.errors[0] and f"{p.needed_nodes} with the overflow" in (p.errors[0])
+    ), p.errors

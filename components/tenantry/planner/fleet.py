@@ -598,9 +598,15 @@ def _node_limits(
     if d.max_nodes is None:
         return
     if nodes_guaranteed > d.max_nodes:
+        # a shared pool runs every planned node: say the number its maxNodes must reach
+        headroom = (
+            f", {nodes_all} with the overflow headroom the pool runs"
+            if d.kind == "shared-pool" and nodes_all > nodes_guaranteed
+            else ""
+        )
         errors.append(
             f"guaranteed demand needs {nodes_guaranteed} node(s) of "
-            f"{d.instance_type}; {what} is {d.max_nodes}"
+            f"{d.instance_type}{headroom}; {what} is {d.max_nodes}"
         )
     elif nodes_all > d.max_nodes and d.kind == "shared-pool":
         errors.append(
