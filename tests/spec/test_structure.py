@@ -221,3 +221,34 @@ def _at(d: Any, path: tuple[object, ...]) -> Any:
     for k in path:
         d = d[k]
     return d
+
+
+@pytest.mark.parametrize(
+    ("arn", "ok"),
+    [
+        ("arn:aws:iam::111122223333:role/ml-admin", True),
+        ("arn:aws:iam::111122223333:user/alice", True),
+        ("arn:aws:iam::111122223333:group/ml-admins", False),
+    ],
+)
+def test_admins_are_roles_or_users_as_policy_principals_must_be(
+    platform: PlatformSettings, arn: str, ok: bool
+) -> None:
+    """access.admins become the admin role's trust-policy principals (and the platform's
+    admins, bucket and key policy principals): IAM refuses a group there, so validate
+    does, in the tenant file and in the platform settings."""
+    from tenantry.spec.platform import PlatformError, parse_platform
+
+    got = problems_for(
+        variant("acme", lambda d: d["spec"]["access"].update(admins=[arn])), platform
+    )
+    settings = platform.model_dump(by_alias=True, mode="json", exclude_none=True)
+    settings["admins"] = [arn]
+    if ok:
+        assert got == []
+        parse_platform(settings, "settings")
+        return
+    p = _only(got, "string_pattern_mismatch")
+    assert p.path == "spec.access.admins[0]" and p.accepted and "not a group" in p.accepted
+    with pytest.raises(PlatformError):
+        parse_platform(settings, "settings")

@@ -283,10 +283,15 @@ class VectorNamespace(Strict):
     retain_on_delete: bool = Field(default=True, description="Keep the data when removed.")
 
 
+# An IAM role or user: these ARNs become policy principals (the admin role's trust policy,
+# the bucket and key policies), and a group cannot be one ("You cannot identify a user
+# group as a principal in a policy": IAM User Guide, "AWS JSON policy elements: Principal",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html),
+# so IAM would refuse the policy at deploy time.
 IamArn = Annotated[
     str,
     StringConstraints(
-        pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user|group)(/[A-Za-z0-9+=,.@_-]+)+$"
+        pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)(/[A-Za-z0-9+=,.@_-]+)+$"
     ),
 ]
 

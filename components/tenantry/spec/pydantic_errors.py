@@ -28,8 +28,8 @@ PATTERN_HELP = {
     r"^\d{12}$": "a 12-digit AWS account id",
 }
 IAM_HELP = (
-    "an IAM role, user or group ARN such as 'arn:aws:iam::111122223333:role/name' "
-    "(12-digit account, no wildcards)"
+    "an IAM role or user ARN such as 'arn:aws:iam::111122223333:role/name' "
+    "(12-digit account, no wildcards; not a group, which no policy can name as a principal)"
 )
 
 
