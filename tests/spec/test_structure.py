@@ -252,3 +252,29 @@ def test_admins_are_roles_or_users_as_policy_principals_must_be(
     assert p.path == "spec.access.admins[0]" and p.accepted and "not a group" in p.accepted
     with pytest.raises(PlatformError):
         parse_platform(settings, "settings")
+
+
+def test_every_pattern_of_the_tenant_file_has_words_for_what_it_accepts() -> None:
+    """The class: no refusal says 'accepted: text matching <regex>' (a claim value said
+    '^[^*\\s\\x00-\\x1f](?:...)?$'); every pattern of the tenant schema has its words."""
+    import json
+
+    from tenantry.spec import json_schema
+    from tenantry.spec.pydantic_errors import _pattern_help
+
+    patterns: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.add(node["pattern"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads(json.dumps(json_schema())))
+    assert len(patterns) > 10
+    bare = sorted(p for p in patterns if _pattern_help(p).startswith("text matching"))
+    assert bare == []

@@ -23,6 +23,15 @@ from pydantic_core import PydanticCustomError
 API_VERSION = "tenantry.dev/v1alpha1"
 KIND = "Tenant"
 
+OCI_IMAGE_PATTERN = (
+    r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?"
+    r"(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)+@sha256:[0-9a-f]{64}$"
+)
+TOKEN_VALUE_PATTERN = r"^[^*\s\x00-\x1f](?:[^*\x00-\x1f]*[^*\s\x00-\x1f])?$"
+SUBJECT_PATTERN = r"^[^*/\s\x00-\x1f](?:[^*/\x00-\x1f]*[^*/\s\x00-\x1f])?$"
+CLAIM_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$"
+BUCKET_PREFIX_PATTERN = r"^([a-z0-9][a-z0-9._-]*/)+$"
+
 Tier = Literal["shared", "premium", "isolated", "dedicated"]
 ModelFormat = Literal["onnx", "pytorch", "tensorflow", "tensorrt", "python"]
 Metric = Literal["cosine", "l2", "inner_product"]
@@ -185,8 +194,7 @@ OciImage = Annotated[
     str,
     StringConstraints(
         max_length=512,
-        pattern=r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?"
-        r"(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)+@sha256:[0-9a-f]{64}$",
+        pattern=OCI_IMAGE_PATTERN,
     ),
 ]
 
@@ -300,9 +308,7 @@ IamArn = Annotated[
 # wildcard), no surrounding white space, no control characters.
 TokenValue = Annotated[
     str,
-    StringConstraints(
-        min_length=1, max_length=256, pattern=r"^[^*\s\x00-\x1f](?:[^*\x00-\x1f]*[^*\s\x00-\x1f])?$"
-    ),
+    StringConstraints(min_length=1, max_length=256, pattern=TOKEN_VALUE_PATTERN),
 ]
 # A subject is the part of Istio's request principal after the issuer's last '/', so it
 # cannot contain one (pilot/pkg/security/authz/model/generator.go splits at the last '/').
@@ -311,12 +317,12 @@ Subject = Annotated[
     StringConstraints(
         min_length=1,
         max_length=256,
-        pattern=r"^[^*/\s\x00-\x1f](?:[^*/\x00-\x1f]*[^*/\s\x00-\x1f])?$",
+        pattern=SUBJECT_PATTERN,
     ),
 ]
 # A top-level claim name as Istio's `request.auth.claims[<name>]` takes it.
 ClaimName = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$")
+    str, StringConstraints(min_length=1, max_length=128, pattern=CLAIM_NAME_PATTERN)
 ]
 
 
@@ -373,7 +379,7 @@ Digest = Sha256Digest
 # segments, ending in '/'. No '..', no leading '/', no wildcard (it becomes an IAM resource).
 BucketPrefix = Annotated[
     str,
-    StringConstraints(min_length=2, max_length=200, pattern=r"^([a-z0-9][a-z0-9._-]*/)+$"),
+    StringConstraints(min_length=2, max_length=200, pattern=BUCKET_PREFIX_PATTERN),
 ]
 LoraRank = Annotated[int, Field(ge=1, le=512)]
 

@@ -26,6 +26,19 @@ PATTERN_HELP = {
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-', starting with a "
     "letter or digit",
     r"^\d{12}$": "a 12-digit AWS account id",
+    r"^[A-Za-z_][A-Za-z0-9_.:-]*$": "a tensor name: letters, digits, '_', '.', ':' and '-', "
+    "starting with a letter or '_'",
+    r"^sha256:[0-9a-f]{64}$": "sha256: and 64 lower-case hex digits (tenantry digest DIR)",
+    m.OCI_IMAGE_PATTERN: "an OCI image by digest: <registry>/<repository>@sha256:<64 hex>, "
+    "lower-case",
+    m.TOKEN_VALUE_PATTERN: "a token value compared literally: no '*', no leading or trailing "
+    "white space, no control characters",
+    m.SUBJECT_PATTERN: "a token subject: no '/', no '*', no leading or trailing white space, "
+    "no control characters",
+    m.CLAIM_NAME_PATTERN: "a claim name: letters, digits, '_', '.', ':', '/' and '-', "
+    "starting with a letter, digit or '_'",
+    m.BUCKET_PREFIX_PATTERN: "a relative key prefix of lower-case '/'-separated segments "
+    "(letters, digits, '.', '_', '-'), ending in '/', such as 'adapters/support/v3/'",
 }
 IAM_HELP = (
     "an IAM role or user ARN such as 'arn:aws:iam::111122223333:role/name' "
