@@ -287,3 +287,33 @@ def test_an_unexpected_failure_is_one_line_with_exit_3(
         "tenantry: error: internal error: RuntimeError: something broke (a bug in tenantry: "
         "please report it; TENANTRY_DEBUG=1 shows the traceback)\n"
     )
+
+
+@pytest.mark.parametrize("target", ["acme", "platform"])
+def test_an_out_path_the_file_system_refuses_is_a_usage_error_not_a_bug(
+    target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out under a regular file (or on a file system that takes no files): exit 2 naming
+    --out, not 'internal error: FileExistsError ... .tmp' with exit 3."""
+    t, s = workspace(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    out = blocker / "render"
+    code, stdout, err = run(
+        ["render", target, "--out", str(out), "--tenants", str(t), "--stacks", str(s)], capsys
+    )
+    check_output(code, stdout, err, json_out=False)
+    assert code == 2 and str(out) in err.splitlines()[-1] and ".tmp" not in err
+
+
+def test_a_path_the_file_system_refuses_is_named_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The class, at the top: any OSError on a path (here a stack config that is a
+    directory) is one line naming the path, exit 2; an OSError naming no path is a bug."""
+    t, s = workspace(tmp_path)
+    (s / "Pulumi.acme.yaml").unlink()
+    (s / "Pulumi.acme.yaml").mkdir()
+    code, stdout, err = run(["stacks", "--write", "--tenants", str(t), "--stacks", str(s)], capsys)
+    check_output(code, stdout, err, json_out=False)
+    assert code == 2 and "Pulumi.acme.yaml" in err.splitlines()[-1]

@@ -86,18 +86,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(InvalidInput("the tenant files have errors; fix them", exc.problems), fmt)
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.filename is None:
+            return _internal(exc, fmt)
+        # a path the command was given, or that follows from one, that the file system
+        # refuses (a parent that is a file, a read-only or pseudo file system, ...)
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        return report(
+            UsageError(
+                f"{where}: {exc.strerror or exc}; check the path given (--out, --tenants, "
+                "--stacks, a file argument) and what the file system allows there"
+            ),
+            fmt,
+        )
     except KeyboardInterrupt:
         sys.stderr.write(PREFIX + "interrupted\n")
         return 130
     except Exception as exc:
-        if os.environ.get("TENANTRY_DEBUG"):
-            traceback.print_exc()
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        message = (
-            f"internal error: {type(exc).__name__}: {detail} (a bug in tenantry: please "
-            "report it; TENANTRY_DEBUG=1 shows the traceback)"
-        )
-        return report(_Internal(message), fmt)
+        return _internal(exc, fmt)
+
+
+def _internal(exc: BaseException, fmt: str) -> int:
+    """A bug: one line naming it (the traceback with TENANTRY_DEBUG=1), exit 3."""
+    if os.environ.get("TENANTRY_DEBUG"):
+        traceback.print_exc()
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    message = (
+        f"internal error: {type(exc).__name__}: {detail} (a bug in tenantry: please "
+        "report it; TENANTRY_DEBUG=1 shows the traceback)"
+    )
+    return report(_Internal(message), fmt)
 
 
 class _Internal(CliError):

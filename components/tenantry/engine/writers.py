@@ -121,6 +121,17 @@ def write_atomic(files: Mapping[str, bytes], out: Path) -> None:
         p = Path(rel)
         if p.is_absolute() or ".." in p.parts:
             raise WriteError(f"refusing to write outside the output directory: {rel}")
+    try:
+        _replace_with(files, out)
+    except OSError as exc:  # the file system refuses: say where, not the temporary name
+        where = f"{exc.filename}: " if exc.filename and ".tmp" not in str(exc.filename) else ""
+        raise WriteError(
+            f"{out}: cannot write the render there ({where}{exc.strerror or exc}); choose "
+            "another --out"
+        ) from exc
+
+
+def _replace_with(files: Mapping[str, bytes], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     old: Path | None = None
