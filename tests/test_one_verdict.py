@@ -183,6 +183,7 @@ def downstream_violations(records: list[dict[str, Any]]) -> list[str]:
     documented limits (independently of tenantry's rules)."""
     out = []
     models: dict[tuple[object, object], str] = {}
+    isvcs: dict[str, set[str]] = {}
     for r in records:
         inputs, kind = r["inputs"], str(r["type"])
         meta = inputs.get("metadata") if isinstance(inputs.get("metadata"), dict) else {}
@@ -204,6 +205,7 @@ def downstream_violations(records: list[dict[str, Any]]) -> list[str]:
             models[key] = f"{kind} {name}"
         if kind.endswith(":InferenceService"):
             ns = meta["namespace"]
+            isvcs.setdefault(ns, set()).add(name)
             # Knative: the predictor's route and the canary tag routes, external and local
             for route in (
                 f"{name}-predictor",
@@ -224,6 +226,13 @@ def downstream_violations(records: list[dict[str, Any]]) -> list[str]:
             out.append(f"IAM role {inputs.get('name')!r}")
         if kind == "aws:eks/nodeGroup:NodeGroup" and len(str(inputs.get("nodeGroupName", ""))) > 63:
             out.append(f"EKS node group {inputs.get('nodeGroupName')!r}")
+    # KServe's Service named after each InferenceService against the Services Knative gives
+    # each revision of another one's predictor: '<isvc>-predictor-<00001...>[-private]'
+    for ns, names in isvcs.items():
+        for name in names:
+            for other in names - {name}:
+                if re.fullmatch(re.escape(other) + r"-predictor-[0-9]{5,}(-private)?", name):
+                    out.append(f"Service {ns}/{name} is a revision Service of {other}")
     return out
 
 

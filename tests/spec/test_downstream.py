@@ -247,3 +247,32 @@ def test_every_gpu_only_format_is_refused_on_cpu(platform: PlatformSettings) -> 
             assert not refused, [p.render() for p in refused]
     on_gpu = variant("globex", lambda d: d["spec"]["models"][0].update(format="tensorrt"))
     assert not [p for p in problems_for(on_gpu, platform) if p.code == "format_unservable"]
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("language-id-predictor-00001", True),
+        ("language-id-predictor-00001-private", True),
+        ("language-id-predictor-123456", True),  # generations past 99999 take more digits
+        ("language-id-predictor-0001", False),  # not a revision name: 4 digits
+        ("language-id-predictor-v00001", False),
+    ],
+)
+def test_a_model_may_not_take_the_service_of_another_models_revision(
+    platform: PlatformSettings, name: str, refused: bool
+) -> None:
+    """Knative gives revision N of a predictor the Services '<model>-predictor-0000N' and
+    '...-private'; KServe gives each InferenceService a Service named after it: a model
+    named like another model's revision Service would collide with it."""
+
+    def add(d: Doc) -> None:
+        d["spec"]["models"].append(_model(name))
+
+    got = problems_for(variant("globex", add), platform)
+    found = [p for p in got if p.code == "host_collision" and p.path == "spec.models[2].name"]
+    if refused:
+        (p,) = found
+        assert "language-id" in p.message and p.accepted and p.line is not None
+    else:
+        assert not found, [p.render() for p in found]

@@ -39,7 +39,14 @@ from ..data.names import (
 )
 from ..tags import mandatory_tags
 from .errors import format_path
-from .hosts import CANARY_TAGS, host_problems, longest_model_name, model_hosts, short_forms
+from .hosts import (
+    CANARY_TAGS,
+    host_problems,
+    longest_model_name,
+    model_hosts,
+    revision_service_of,
+    short_forms,
+)
 from .model import TenantSpec
 from .platform import PlatformSettings
 from .targets import gpu_targets, target_for
@@ -193,6 +200,22 @@ def _own_hosts(
                     "a model name that is not another model's name plus '-predictor' or a "
                     "canary tag",
                 )
+    names = [m.name for m in spec.spec.models]
+    for i, m in enumerate(spec.spec.models):
+        clash = revision_service_of(m.name, names)
+        if clash is not None:
+            other, revision = clash
+            j = names.index(other)
+            report(
+                f"spec.models[{i}].name",
+                "host_collision",
+                f"is the name of the Kubernetes Service Knative creates for revision "
+                f"{revision!r} of model {other!r} (spec.models[{j}]); KServe names the "
+                "InferenceService's own Service after the model, so the two would collide",
+                m.name,
+                "a model name that is not another model's name plus '-predictor-' and a "
+                "revision number",
+            )
 
 
 def _aws_names(

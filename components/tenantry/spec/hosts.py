@@ -83,6 +83,30 @@ def predictor_name(model: str) -> str:
     return model + PREDICTOR_SUFFIX
 
 
+# Knative names each revision of the predictor's Configuration ``<config>-<generation, at
+# least 5 digits>`` (knative/serving pkg/reconciler/configuration/resources/revision.go:
+# kmeta.ChildName(configuration.Name, fmt.Sprintf("-%05d", generation))), and gives each
+# revision two Kubernetes Services in the namespace: ``<revision>`` (the public Service,
+# named after the revision's ServerlessService: pkg/reconciler/serverlessservice/resources/
+# services.go) and ``<revision>-private`` (.../resources/names/names.go PrivateService).
+_REVISION_SERVICE = re.compile(r"^(?P<config>[a-z0-9-]+)-(?P<generation>[0-9]{5,})(-private)?$")
+
+
+def revision_service_of(name: str, models: Iterable[str]) -> tuple[str, str] | None:
+    """(model, revision) when ``name`` is the name of a Kubernetes Service Knative creates
+    for a revision of one of ``models``' predictors: KServe names each InferenceService's
+    own Service after it (its ExternalName Service to the local gateway: kserve
+    pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/ingress_reconciler.go), so
+    a model named so would fight that model's revision over one Service."""
+    match = _REVISION_SERVICE.match(name)
+    if match is None:
+        return None
+    for model in models:
+        if model != name and match["config"] == predictor_name(model):
+            return model, f"{match['config']}-{match['generation']}"
+    return None
+
+
 def tag_route_name(model: str, tag: str, ingress: Ingress) -> str:
     """The name of a tagged route of the predictor (``tag-template``)."""
     return render(ingress.tag_template, {"Tag": tag, "Name": predictor_name(model)})
