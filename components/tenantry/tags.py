@@ -25,6 +25,13 @@ MANDATORY_KEYS = ("tenant", "cost-center", "tier", "environment", "managed-by")
 # it mTLS and every authorization policy at the pod.
 INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
+# The most tags AWS takes on one S3 object ("You can associate up to 10 tags with an
+# object": S3 User Guide, "Categorizing your objects using tags"). Every model's
+# config.pbtxt object in the tenant's bucket carries all of :func:`tenant_tags` (and the
+# tenant's provider sets them as default tags on every resource), so a tenant's own labels
+# may number at most this minus the mandatory keys.
+S3_OBJECT_MAX_TAGS = 10
+MAX_TENANT_LABELS = S3_OBJECT_MAX_TAGS - len(MANDATORY_KEYS)
 # Label keys another system reads on the objects that carry a tenant's labels (its
 # namespace, its pods): a tenant label may not set them (the spec's `label_reserved`).
 SYSTEM_LABEL_KEYS: Mapping[str, str] = {

@@ -115,6 +115,13 @@ CASES = [
         "label_reserved",
         'metadata.labels["istio-injection"]',
     ),
+    (
+        "acme",
+        "metadata/labels",
+        {f"k{i}": "v" for i in range(6)},
+        "labels_too_many",
+        "metadata.labels",
+    ),
     ("acme", "spec/region", "eu-west-1", "region_unsupported", "spec.region"),
     (
         "acme",
@@ -361,3 +368,17 @@ def test_no_platform_or_kubernetes_namespace_is_a_trusted_caller(
     for ns in names:
         got = problems_for(variant("globex", _set("spec/access/allowedNamespaces", [ns])), platform)
         assert ("namespace_reserved", "spec.access.allowedNamespaces[0]") in codes(got), ns
+
+
+def test_a_tenants_tags_fit_on_an_s3_object(platform: PlatformSettings) -> None:
+    """The most labels validate accepts, with the mandatory keys, is what S3 takes on one
+    object (each model's config.pbtxt carries every tag of the tenant)."""
+    from tenantry.spec import TenantSpec
+    from tenantry.spec.resolve import resolve
+    from tenantry.tags import MAX_TENANT_LABELS, tenant_tags
+
+    most = variant(
+        "acme", _set("metadata/labels", {f"k{i}": "v" for i in range(MAX_TENANT_LABELS)})
+    )
+    assert codes(problems_for(most, platform)) == set()
+    assert len(tenant_tags(resolve(TenantSpec.model_validate(most), platform))) == 10

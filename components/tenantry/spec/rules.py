@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..catalog import gpu_models, instance_types, layout_problems, namespaces
-from ..tags import MANDATORY_KEYS, SYSTEM_LABEL_KEYS
+from ..tags import MANDATORY_KEYS, MAX_TENANT_LABELS, S3_OBJECT_MAX_TAGS, SYSTEM_LABEL_KEYS
 from . import downstream
 from .errors import Problem, Severity, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
@@ -177,6 +177,18 @@ def _labels(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
     """A tenant label may not name a key Tenantry sets (the cost-allocation keys) nor one
     another system reads on the labelled namespace and pods (:data:`SYSTEM_LABEL_KEYS`)."""
     reserved = (*MANDATORY_KEYS, *SYSTEM_LABEL_KEYS)
+    labels = spec.metadata.labels
+    if len(labels) > MAX_TENANT_LABELS:
+        report(
+            "metadata.labels",
+            "labels_too_many",
+            f"has {len(labels)} labels: each becomes an AWS tag next to the "
+            f"{len(MANDATORY_KEYS)} mandatory ones on every resource, and S3 takes at most "
+            f"{S3_OBJECT_MAX_TAGS} tags on an object (each model's config.pbtxt in the "
+            "tenant's bucket), so the upload would fail",
+            len(labels),
+            f"at most {MAX_TENANT_LABELS} labels",
+        )
     for key in spec.metadata.labels:
         if key in MANDATORY_KEYS:
             why = "is a mandatory cost-allocation key that Tenantry sets itself"
