@@ -382,3 +382,15 @@ def test_a_tenants_tags_fit_on_an_s3_object(platform: PlatformSettings) -> None:
     )
     assert codes(problems_for(most, platform)) == set()
     assert len(tenant_tags(resolve(TenantSpec.model_validate(most), platform))) == 10
+
+
+def test_a_gpu_offered_nowhere_is_one_error_not_also_a_quota_to_raise(
+    platform: PlatformSettings,
+) -> None:
+    """A mistyped profile ('1g.11gb') is refused where it is requested; the quota rules
+    used to add 'minimum demand is 1 x 1g.11gb (given: 0); accepted: >= 1' (and a burst
+    warning), asking for quota of a GPU that exists nowhere."""
+    d = variant("globex", _set("spec/models/0/gpu", "1g.11gb"))
+    got = problems_for(d, platform)
+    assert ("gpu_unavailable", "spec.models[0].gpu") in codes(got)
+    assert [p.render() for p in got if p.path.startswith("spec.quotas")] == []

@@ -350,6 +350,7 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
         ("min_replicas", "error"),
         ("max_replicas", "warning"),
     )
+    targets = gpu_targets(spec, platform)
     for replicas, severity in passes:
         cpu, mem, gpus = _demand(spec, replicas)
         label = (
@@ -377,7 +378,9 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
                 severity,
             )
         for gpu, n in sorted(gpus.items()):
-            if n > gpu_q.get(gpu, 0):
+            # a profile offered nowhere is one error, at the request (gpu_unavailable), not
+            # also a quota to raise for a GPU that cannot be had
+            if n > gpu_q.get(gpu, 0) and target_for(gpu, targets) is not None:
                 report(
                     format_path(("spec", "quotas", "gpus", gpu)),
                     code,
@@ -386,7 +389,6 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
                     f">= {n}",
                     severity,
                 )
-    targets = gpu_targets(spec, platform)
     for gpu in gpu_q:
         _offered(gpu, format_path(("spec", "quotas", "gpus", gpu)), targets, report)
     _node_group_capacity(spec, report)
