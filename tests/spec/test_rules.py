@@ -214,6 +214,14 @@ CASES = [
         "spec.access.allowedNamespaces[1]",
     ),
     ("acme", "spec/quotas/cpu", 2, "quota_exceeded", "spec.quotas.cpu"),
+    ("globex", "spec/models/0/cpu", 300, "replica_exceeds_node", "spec.models[0].cpu"),
+    (
+        "umbrella",
+        "spec/models/1/memoryGiB",
+        4096,
+        "replica_exceeds_node",
+        "spec.models[1].memoryGiB",
+    ),
     ("acme", "spec/quotas/memoryGiB", 16, "quota_exceeded", "spec.quotas.memoryGiB"),
     (
         "acme",
@@ -394,3 +402,34 @@ def test_a_gpu_offered_nowhere_is_one_error_not_also_a_quota_to_raise(
     got = problems_for(d, platform)
     assert ("gpu_unavailable", "spec.models[0].gpu") in codes(got)
     assert [p.render() for p in got if p.path.startswith("spec.quotas")] == []
+
+
+def test_every_gpu_model_replica_is_checked_against_its_own_node(
+    platform: PlatformSettings,
+) -> None:
+    """The class: for each example GPU model, one vCPU more than its node's instance type
+    has is refused, and exactly the node's vCPUs is not (the bound is the node's capacity,
+    the certain failure)."""
+    from tenantry.catalog import instance_types
+    from tenantry.spec import TenantSpec
+    from tenantry.spec.targets import gpu_targets, target_for
+
+    for name in ("acme", "globex", "initech", "umbrella"):
+        d = variant(name, lambda d: None)
+        spec = TenantSpec.model_validate(d)
+        targets = gpu_targets(spec, platform)
+        where = {p.name: p.instance_type for p in platform.shared_pools}
+        where |= {g.name: g.instance_type for g in spec.spec.node_groups}
+        for i, m in enumerate(spec.spec.models):
+            t = target_for(m.gpu, targets) if m.gpu else None
+            if t is None:
+                continue
+            vcpu = instance_types()[where[t.name]].vcpu
+            over = variant(name, _set(f"spec/models/{i}/cpu", vcpu + 1))
+            assert ("replica_exceeds_node", f"spec.models[{i}].cpu") in codes(
+                problems_for(over, platform)
+            ), (name, m.name)
+            fits = variant(name, _set(f"spec/models/{i}/cpu", vcpu))
+            assert ("replica_exceeds_node", f"spec.models[{i}].cpu") not in codes(
+                problems_for(fits, platform)
+            ), (name, m.name)

@@ -56,6 +56,7 @@ def check(
         _node_groups,
         _models,
         _quotas,
+        _replica_fits_a_node,
         _artifacts,
         _llms,
         _clients,
@@ -392,6 +393,41 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
     for gpu in gpu_q:
         _offered(gpu, format_path(("spec", "quotas", "gpus", gpu)), targets, report)
     _node_group_capacity(spec, report)
+
+
+def _replica_fits_a_node(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """A GPU model's replica asks for ``cpu`` and ``memoryGiB`` on one node of the place it
+    runs (the shared pool's or node group's instance type): more than a whole node has can
+    never be scheduled (the scheduler places a pod on one node whose allocatable covers
+    its requests; allocatable is the capacity less the kubelet's and system reserves, so
+    this is the bound that certainly fails, not the exact one)."""
+    targets = gpu_targets(spec, platform)
+    pools = {p.name: p.instance_type for p in platform.shared_pools}
+    groups = {g.name: g.instance_type for g in spec.spec.node_groups}
+    for i, m in enumerate(spec.spec.models):
+        target = target_for(m.gpu, targets) if m.gpu else None
+        if target is None:
+            continue
+        kind = pools if target.kind == "shared-pool" else groups
+        it = instance_types().get(kind.get(target.name, ""))
+        if it is None:
+            continue
+        where = f"a whole {it.name} node of {target.kind} {target.name!r}"
+        for field, asked, has, unit in (
+            ("cpu", m.cpu, it.vcpu, "vCPUs"),
+            ("memoryGiB", m.memory_gib, it.memory_gib, "GiB"),
+        ):
+            if asked > has:
+                report(
+                    f"spec.models[{i}].{field}",
+                    "replica_exceeds_node",
+                    f"one replica asks for more than {where} has ({has} {unit}): the pod "
+                    "would never be scheduled",
+                    asked,
+                    f"< {has} (less what the node's system pods and reserves take)",
+                )
 
 
 def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
