@@ -132,12 +132,10 @@ def test_node_group_over_max_size_is_an_error() -> None:
     assert p.errors and "maxSize is 1" in p.errors[0] and p.nodes == 2
 
 
-def test_headroom_over_max_nodes_is_an_error_for_a_shared_pool_a_warning_for_a_node_group() -> None:
-    """The platform stack runs every planned node of a shared pool (desired size = the
-    plan), so a plan above maxNodes cannot deploy: the planner says so itself (it used to
-    warn while the platform program refused). A node group only has to hold its guaranteed
-    demand at maxSize; its autoscaler adds burst nodes up to it."""
-    d = PoolDemand(
+def _whole_gpu_pool(guaranteed: int) -> PoolDemand:
+    """An H100 shared pool of maxNodes 1 (8 GPUs a node), ``guaranteed`` 7g.80gb slices of
+    one tenant and one slice of overflow headroom."""
+    return PoolDemand(
         "p",
         "shared-pool",
         "H100-80GB",
@@ -147,10 +145,18 @@ def test_headroom_over_max_nodes_is_an_error_for_a_shared_pool_a_warning_for_a_n
         1,
         None,
         (
-            Request(SHARED, "t", "m", "7g.80gb", 8, "guaranteed", False),
+            Request(SHARED, "t", "m", "7g.80gb", guaranteed, "guaranteed", False),
             Request(SHARED, "", "", "7g.80gb", 1, "overflow", False),
         ),
     )
+
+
+def test_headroom_over_max_nodes_is_an_error_for_a_shared_pool_a_warning_for_a_node_group() -> None:
+    """The platform stack runs every planned node of a shared pool (desired size = the
+    plan), so a plan above maxNodes cannot deploy: the planner says so itself (it used to
+    warn while the platform program refused). A node group only has to hold its guaranteed
+    demand at maxSize; its autoscaler adds burst nodes up to it."""
+    d = _whole_gpu_pool(guaranteed=8)
     p = plan_pool(d)
     assert p.errors and "maxNodes is 1" in p.errors[0] and p.nodes == 2
     assert (p.max_nodes, p.needed_nodes) == (1, 2)
@@ -314,21 +320,7 @@ def test_a_shared_pool_short_of_its_guaranteed_demand_names_the_nodes_it_needs()
     """Guaranteed demand over maxNodes: the error names the number of nodes the pool's
     maxNodes must reach (headroom included), the number validate's 'accepted' states
     (it said 'needs 17' and 'accepted: >= 18': raising maxNodes to 17 failed again)."""
-    d = PoolDemand(
-        "p",
-        "shared-pool",
-        "H100-80GB",
-        "p5.48xlarge",
-        8,
-        0,
-        1,
-        None,
-        (
-            Request(SHARED, "t", "m", "7g.80gb", 16, "guaranteed", False),
-            Request(SHARED, "", "", "7g.80gb", 1, "overflow", False),
-        ),
-    )
-    p = plan_pool(d)
+    p = plan_pool(_whole_gpu_pool(guaranteed=16))
     assert p.needed_nodes == 3 and p.errors
     assert (
         "needs 2 node(s)" in p.errors[0] and f"{p.needed_nodes} with the overflow" in (p.errors[0])
