@@ -76,3 +76,30 @@ def test_same_tenant_in_two_directories(tmp_path: Path, platform: PlatformSettin
     assert f"also declared in {other / 'acme.yaml'}:5" in errors[0].message
     assert f"also declared in {TENANTS / 'acme.yaml'}:5" in errors[1].message
     assert "acme" not in reg.tenants
+
+
+@pytest.mark.parametrize(
+    ("content", "given", "column"),
+    [
+        ("apiVersion: tenantry.dev/v1alpha1\nspec:\n  tier: [shared\n", "tier: [shared", True),
+        ("a: 1\na: 2\n", "a: 2", True),
+        ("spec:\n  tier: shared\n  models:\n    - name: a\n   - name: b\n", "- name: b", True),
+    ],
+)
+def test_a_yaml_error_names_its_column_and_the_line_given(
+    tmp_path: Path, platform: PlatformSettings, content: str, given: str | None, column: bool
+) -> None:
+    """'not valid YAML: while parsing a flow sequence ...' said neither where on the line
+    nor what was written: the source line where the broken construct starts is the value
+    given, and the message has the column."""
+    f = tmp_path / "acme.yaml"
+    f.write_text(content)
+    with pytest.raises(SpecError) as info:
+        load_tenant(f, platform)
+    [problem] = info.value.problems
+    assert problem.code == "yaml_invalid" and problem.accepted
+    assert ("(column " in problem.message) == column
+    if given is not None:
+        assert problem.value == given
+    else:
+        assert isinstance(problem.value, str) and problem.value

@@ -29,7 +29,7 @@ from .model import (
 )
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .templates import TemplateError, check_template
-from .yamlio import SAFE_LOADER, compose, line_of
+from .yamlio import SAFE_LOADER, compose, line_of, yaml_problem
 
 PLATFORM_STACK = "platform"
 # vLLM's OpenAI-compatible server image (docs.vllm.ai, "Using Docker"); pin a digest to deploy.
@@ -683,22 +683,7 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
     try:
         doc: Any = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        detail = " ".join(
-            filter(None, [getattr(exc, "context", None), getattr(exc, "problem", None)])
-        )
-        raise PlatformError(
-            [
-                Problem(
-                    file,
-                    "",
-                    "yaml_invalid",
-                    f"not valid YAML: {detail or exc}",
-                    accepted=accepted,
-                    line=mark.line + 1 if mark is not None else None,
-                )
-            ]
-        ) from None
+        raise PlatformError([yaml_problem(exc, file, text, accepted)]) from None
     config = (doc or {}).get("config", {}) if isinstance(doc, dict) else None
     root = compose(text)
     if not isinstance(config, dict) or CONFIG_KEY not in config:

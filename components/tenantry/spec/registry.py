@@ -18,7 +18,7 @@ from .registry_rules import Entry, registry_problems
 from .resolve import resolve
 from .resolved import ResolvedTenant
 from .rules import check
-from .yamlio import compose, line_of, load_document
+from .yamlio import compose, line_of, load_document, yaml_problem
 
 MAX_FILE_BYTES = 1 << 20
 SUFFIXES = (".yaml", ".yml")
@@ -73,20 +73,7 @@ def _parse(text: str, file: str, platform: PlatformSettings, stem: str | None) -
     try:
         doc: Any = load_document(text)
     except (yaml.YAMLError, ValueError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        if isinstance(exc, yaml.MarkedYAMLError):
-            detail = " ".join(filter(None, [exc.context, exc.problem]))
-        else:
-            detail = str(exc).replace("\n", " ")
-        problem = Problem(
-            file,
-            "",
-            "yaml_invalid",
-            f"not valid YAML: {detail}",
-            line=line,
-            accepted="one YAML mapping (a Tenant document)",
-        )
+        problem = yaml_problem(exc, file, text, "one YAML mapping (a Tenant document)")
         return Parsed(file, text, None, None, [problem])
     if doc is None:
         problem = Problem(

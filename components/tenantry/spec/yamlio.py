@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from .errors import Problem
+
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
     pass
@@ -74,3 +76,34 @@ def line_of(root: Node | None, path: tuple[str | int, ...]) -> int | None:
     if node is not None:
         line = node.start_mark.line + 1
     return line
+
+
+def yaml_problem(exc: Exception, file: str, text: str, accepted: str) -> Problem:
+    """``yaml_invalid`` for a document that does not parse: the line and column of the
+    error, and as the value given the source line of the error or, for a flow collection
+    (``[...]``, ``{...}``), the line where it opens (PyYAML's context mark: an unclosed
+    ``[`` is only found where the next line begins)."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        detail = " ".join(filter(None, [exc.context, exc.problem]))
+    else:
+        detail = str(exc).replace("\n", " ")
+    lines = text.splitlines()
+    given = None
+    context_mark = getattr(exc, "context_mark", None)
+    flow = "flow" in str(getattr(exc, "context", "") or "")
+    for m in (context_mark, mark) if flow else (mark, context_mark):
+        if m is not None and m.line < len(lines) and lines[m.line].strip():
+            given = lines[m.line].strip()
+            break
+    if mark is not None:
+        detail += f" (column {mark.column + 1})"
+    return Problem(
+        file,
+        "",
+        "yaml_invalid",
+        f"not valid YAML: {detail or exc}",
+        value=given,
+        line=mark.line + 1 if mark is not None else None,
+        accepted=accepted,
+    )
