@@ -433,3 +433,26 @@ def test_every_gpu_model_replica_is_checked_against_its_own_node(
             assert ("replica_exceeds_node", f"spec.models[{i}].cpu") not in codes(
                 problems_for(fits, platform)
             ), (name, m.name)
+
+
+def test_a_cpu_only_replica_must_fit_a_general_node_of_a_created_cluster(
+    platform: PlatformSettings,
+) -> None:
+    """globex's language-id runs on the general nodes: with a cluster the platform
+    creates, their instance type is known (m7i.xlarge: 4 vCPUs, 16 GiB) and a replica
+    asking for more is refused; an adopted cluster's general nodes are unknown, so not."""
+    from tenantry.catalog import general_instance_types
+
+    created = platform.model_copy(
+        update={
+            "cluster": platform.cluster.model_copy(
+                update={"create": True, "subnet_ids": ["subnet-0a", "subnet-0b"]}
+            )
+        }
+    )
+    general = general_instance_types()[created.cluster.system_instance_type]
+    over = variant("globex", _set("spec/models/1/cpu", general.vcpu + 1))
+    assert ("replica_exceeds_node", "spec.models[1].cpu") in codes(problems_for(over, created))
+    assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(over, platform))
+    fits = variant("globex", _set("spec/models/1/cpu", general.vcpu))
+    assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(fits, created))

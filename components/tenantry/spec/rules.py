@@ -11,7 +11,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..catalog import gpu_models, instance_types, layout_problems, namespaces
+from ..catalog import (
+    general_instance_types,
+    gpu_models,
+    instance_types,
+    layout_problems,
+    namespaces,
+)
 from ..tags import MANDATORY_KEYS, MAX_TENANT_LABELS, S3_OBJECT_MAX_TAGS, SYSTEM_LABEL_KEYS
 from . import downstream
 from .errors import Problem, Severity, format_path
@@ -398,35 +404,57 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
 def _replica_fits_a_node(
     spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
 ) -> None:
-    """A GPU model's replica asks for ``cpu`` and ``memoryGiB`` on one node of the place it
-    runs (the shared pool's or node group's instance type): more than a whole node has can
-    never be scheduled (the scheduler places a pod on one node whose allocatable covers
-    its requests; allocatable is the capacity less the kubelet's and system reserves, so
-    this is the bound that certainly fails, not the exact one)."""
+    """A model's replica asks for ``cpu`` and ``memoryGiB`` on one node of the place it
+    runs: a GPU model on its shared pool's or node group's instance type; a CPU-only model
+    of a tenant without node groups on the cluster's general nodes, whose instance type is
+    known when the platform creates the cluster (``cluster.systemInstanceType``; an adopted
+    cluster's general nodes are not). More than a whole node has can never be scheduled
+    (the scheduler places a pod on one node whose allocatable covers its requests;
+    allocatable is the capacity less the kubelet's and system reserves, so this is the
+    bound that certainly fails, not the exact one)."""
     targets = gpu_targets(spec, platform)
     pools = {p.name: p.instance_type for p in platform.shared_pools}
     groups = {g.name: g.instance_type for g in spec.spec.node_groups}
+    tier = TIERS[spec.spec.tier]
+    on_general = tier.node_groups == "forbidden" or (
+        tier.node_groups == "allowed" and not spec.spec.node_groups
+    )
+    general = (
+        general_instance_types().get(platform.cluster.system_instance_type)
+        if platform.cluster.create and on_general
+        else None
+    )
     for i, m in enumerate(spec.spec.models):
+        node: tuple[str, float, float] | None = None
+        if m.gpu is None and general is not None:
+            node = (
+                f"a whole {general.name} node of the cluster's general nodes "
+                "(cluster.systemInstanceType)",
+                general.vcpu,
+                general.memory_gib,
+            )
         target = target_for(m.gpu, targets) if m.gpu else None
-        if target is None:
+        if target is not None:
+            kind = pools if target.kind == "shared-pool" else groups
+            it = instance_types().get(kind.get(target.name, ""))
+            if it is not None:
+                where = f"a whole {it.name} node of {target.kind} {target.name!r}"
+                node = (where, it.vcpu, it.memory_gib)
+        if node is None:
             continue
-        kind = pools if target.kind == "shared-pool" else groups
-        it = instance_types().get(kind.get(target.name, ""))
-        if it is None:
-            continue
-        where = f"a whole {it.name} node of {target.kind} {target.name!r}"
+        where, vcpu, memory = node
         for field, asked, has, unit in (
-            ("cpu", m.cpu, it.vcpu, "vCPUs"),
-            ("memoryGiB", m.memory_gib, it.memory_gib, "GiB"),
+            ("cpu", m.cpu, vcpu, "vCPUs"),
+            ("memoryGiB", m.memory_gib, memory, "GiB"),
         ):
             if asked > has:
                 report(
                     f"spec.models[{i}].{field}",
                     "replica_exceeds_node",
-                    f"one replica asks for more than {where} has ({has} {unit}): the pod "
+                    f"one replica asks for more than {where} has ({has:g} {unit}): the pod "
                     "would never be scheduled",
                     asked,
-                    f"< {has} (less what the node's system pods and reserves take)",
+                    f"<= {has:g} (less what the node's system pods and reserves take)",
                 )
 
 
