@@ -29,6 +29,8 @@ def resolved(d: Doc, platform: PlatformSettings) -> ResolvedTenant:
 
 def _cpu_only(d: Doc, i: int = 0) -> None:
     del d["spec"]["models"][i]["gpu"]
+    if d["spec"]["models"][i]["format"] == "tensorrt":  # a TensorRT plan runs on a GPU only
+        d["spec"]["models"][i]["format"] = "onnx"
 
 
 def test_an_isolated_tenants_cpu_model_runs_on_its_own_shared_pool_nodes(

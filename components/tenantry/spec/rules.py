@@ -406,7 +406,7 @@ def _replica_fits_a_node(
 ) -> None:
     """A model's replica asks for ``cpu`` and ``memoryGiB`` on one node of the place it
     runs: a GPU model on its shared pool's or node group's instance type; a CPU-only model
-    of a tenant without node groups on the cluster's general nodes, whose instance type is
+    of a shared or premium tenant on the cluster's general nodes, whose instance type is
     known when the platform creates the cluster (``cluster.systemInstanceType``; an adopted
     cluster's general nodes are not). More than a whole node has can never be scheduled
     (the scheduler places a pod on one node whose allocatable covers its requests;
@@ -415,10 +415,9 @@ def _replica_fits_a_node(
     targets = gpu_targets(spec, platform)
     pools = {p.name: p.instance_type for p in platform.shared_pools}
     groups = {g.name: g.instance_type for g in spec.spec.node_groups}
-    tier = TIERS[spec.spec.tier]
-    on_general = tier.node_groups == "forbidden" or (
-        tier.node_groups == "allowed" and not spec.spec.node_groups
-    )
+    # CPU-only models of the shared tiers run on the general nodes; an isolated or
+    # dedicated tenant's run on nodes of its own (k8s.inference_service.placement)
+    on_general = TIERS[spec.spec.tier].node_groups == "forbidden"
     general = (
         general_instance_types().get(platform.cluster.system_instance_type)
         if platform.cluster.create and on_general
