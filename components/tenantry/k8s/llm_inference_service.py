@@ -47,7 +47,7 @@ from .labels import MODEL_LABEL, POOL_LABEL, memory_quantity
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
 LLM_NAMESPACE = namespaces.LLM  # the platform's namespace of shared base models
-ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the gateway (issue 17) pins per caller
+ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the LLM gateway pins per caller
 BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"
 MAIN_CONTAINER = "main"  # the container KServe's LLMInferenceServiceConfig fills in
 # vLLM needs a writable cache and shared memory under a read-only root filesystem.
@@ -260,14 +260,17 @@ def tenant_llm_routes(platform: PlatformSettings, grants: Sequence[AdapterGrant]
     may request (its adapters only; any other name is refused), the base model runtime each
     goes to, the vLLM ``priority`` of its tier (overwritten on every request), its token and
     concurrency budgets, and whether it must overwrite ``cache_salt`` with the tenant's own
-    secret salt. The data of the ``tenantry-llm-routes`` ConfigMap; the request-path work
-    (issue 17) reads it."""
+    secret salt. The data of the ``tenantry-llm-routes`` ConfigMap (key ``routes.json``),
+    read by the LLM gateway (:mod:`tenantry.llmgateway.routes` parses and checks this shape;
+    ``adapter`` and ``baseModel`` label its metrics and pick its upstream)."""
     tenants: dict[str, Any] = {}
     for g in sorted(grants, key=lambda g: (g.tenant, g.adapter.served_name)):
         entry = tenants.setdefault(
             g.tenant, {"priority": TIERS[g.tier].queue_priority, "models": {}}
         )
         entry["models"][g.adapter.served_name] = {
+            "adapter": g.adapter.name,
+            "baseModel": g.adapter.base_model,
             "runtime": f"{LLM_NAMESPACE}/{runtime_name(g.adapter.base_model)}",
             "tokensPerMinute": g.adapter.tokens_per_minute,
             "maxConcurrentRequests": g.adapter.max_concurrent_requests,

@@ -1,0 +1,174 @@
+"""Arguments, checks and the serving loop of ``python -m tenantry.llmgateway``.
+
+Every bad argument, routes file, salt key or unreachable Redis ends the process before it
+serves, with one line on stderr (``tenantry-llmgateway: error: ...``) and exit status 2; no
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlparse
+
+from aiohttp import web
+
+from .limits import Limits, MemoryLimits, RedisLimits
+from .metrics import GatewayMetrics
+from .routes import RoutesError, load_routes
+from .server import Gateway, GatewayConfig
+
+PROG = "tenantry-llmgateway"
+MIN_SALT_KEY_BYTES = 32  # HMAC-SHA256 key: at least the hash's output size (RFC 2104 sec. 3)
+
+
+class ArgumentError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Tenantry's LLM gateway in front of shared vLLM runtimes.")
+    p.add_argument("--routes", required=True, type=Path, help="routes.json (tenant_llm_routes)")
+    p.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="BASE=URL",
+        help="base model name and its runtime's base URL (repeat per base model)",
+    )
+    p.add_argument("--salt-key-file", type=Path, help="secret key of the per-tenant cache salt")
+    p.add_argument("--redis", help="redis://host:port/db: token buckets shared by replicas")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--metrics-port", type=int, default=9090)
+    p.add_argument("--trust-domain", help="accept only SPIFFE IDs of this trust domain")
+    p.add_argument("--upstream-timeout", type=float, default=600.0, help="seconds per read")
+    p.add_argument("--reload-interval", type=float, default=10.0, help="routes file check, s")
+    return p
+
+
+def _upstreams(values: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        base, eq, url = v.partition("=")
+        parsed = urlparse(url)
+        if not eq or not base or parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ArgumentError(
+                f"--upstream {v!r}: accepted: BASE=URL, e.g. llama-3-8b=http://host:8000"
+            )
+        if base in out:
+            raise ArgumentError(f"--upstream {base!r} given twice")
+        out[base] = url
+    return out
+
+
+def _port(name: str, value: int) -> None:
+    if not 1 <= value <= 65535:
+        raise ArgumentError(f"{name} {value}: accepted: 1..65535")
+
+
+def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
+    """Parse and check everything (raises :class:`ArgumentError` or RoutesError)."""
+    args = parser().parse_args(argv)
+    _port("--port", args.port)
+    _port("--metrics-port", args.metrics_port)
+    if args.port == args.metrics_port:
+        raise ArgumentError(f"--port and --metrics-port are both {args.port}")
+    for name in ("upstream_timeout", "reload_interval"):
+        if getattr(args, name) <= 0:
+            raise ArgumentError(f"--{name.replace('_', '-')} {getattr(args, name)}: accepted: > 0")
+    routes = load_routes(args.routes)
+    upstreams = _upstreams(args.upstream)
+    missing = sorted(routes.base_models - set(upstreams))
+    if missing:
+        raise ArgumentError(
+            f"{args.routes}: base model(s) {', '.join(missing)} have no --upstream "
+            f"(given: {', '.join(sorted(upstreams)) or 'none'})"
+        )
+    salt_key = None
+    if args.salt_key_file is not None:
+        try:
+            salt_key = args.salt_key_file.read_bytes().strip()
+        except OSError as exc:
+            raise ArgumentError(f"--salt-key-file {args.salt_key_file}: {exc}") from None
+        if len(salt_key) < MIN_SALT_KEY_BYTES:
+            raise ArgumentError(
+                f"--salt-key-file {args.salt_key_file}: {len(salt_key)} bytes; accepted: "
+                f">= {MIN_SALT_KEY_BYTES} bytes of secret (e.g. openssl rand -hex 32)"
+            )
+    if routes.cache_salt and salt_key is None:
+        raise ArgumentError(f"{args.routes}: cacheSalt is true; --salt-key-file is required")
+    if args.redis is not None and urlparse(args.redis).scheme not in ("redis", "rediss", "unix"):
+        raise ArgumentError(f"--redis {args.redis!r}: accepted: redis://host:port/db")
+    config = GatewayConfig(
+        routes=routes,
+        upstreams=upstreams,
+        salt_key=salt_key,
+        trust_domain=args.trust_domain,
+        upstream_timeout_s=args.upstream_timeout,
+        routes_path=args.routes,
+        reload_interval_s=args.reload_interval,
+    )
+    return config, args
+
+
+async def serve(config: GatewayConfig, args: argparse.Namespace) -> None:
+    limits: Limits
+    if args.redis is not None:
+        redis_limits = RedisLimits(args.redis, lease_s=args.upstream_timeout + 60)
+        try:
+            await redis_limits.ping()
+        except Exception as exc:
+            await redis_limits.close()
+            raise ArgumentError(f"--redis {args.redis}: unreachable ({exc})") from None
+        limits = redis_limits
+    else:
+        limits = MemoryLimits()
+    gateway = Gateway(config, limits, GatewayMetrics())
+    runners = [web.AppRunner(gateway.app()), web.AppRunner(gateway.metrics_app())]
+    try:
+        for runner in runners:
+            await runner.setup()
+        try:
+            await web.TCPSite(runners[0], args.host, args.port).start()
+            await web.TCPSite(runners[1], args.host, args.metrics_port).start()
+        except OSError as exc:
+            raise ArgumentError(f"cannot listen on {args.host}: {exc.strerror}") from None
+        logging.getLogger("tenantry.llmgateway").info(
+            "serving %d tenants on :%d, metrics on :%d, limits %s",
+            len(config.routes.tenants),
+            args.port,
+            args.metrics_port,
+            "in redis" if args.redis else "in process",
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+        await limits.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config, args = configure(sys.argv[1:] if argv is None else argv)
+        asyncio.run(serve(config, args))
+    except (ArgumentError, RoutesError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,173 @@
+"""The gateway's routes file: what it pins per caller, parsed and checked before serving.
+
+The shape is the one :func:`tenantry.k8s.llm_inference_service.tenant_llm_routes` renders into
+the ConfigMap ``tenantry-llm/tenantry-llm-routes`` (key ``routes.json``)::
+
+    {"cacheSalt": bool,
+     "blockedPaths": [str, ...],
+     "tenants": {"<tenant>": {"priority": int,
+                              "models": {"<tenant>-<adapter>": {
+                                  "adapter": str, "baseModel": str, "runtime": str,
+                                  "tokensPerMinute": int >= 1,
+                                  "maxConcurrentRequests": int >= 1}}}}}
+
+Every problem is a :class:`RoutesError` whose message is one line naming the file, the line,
+the field (a dotted path), the value given and what is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..spec.yamlio import compose, line_of
+
+
+class RoutesError(ValueError):
+    """The routes file cannot be used (one line: file, line, field, value, accepted)."""
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    """One served model a tenant may ask for: ``served_name`` is ``<tenant>-<adapter>``, the
+    OpenAI ``model`` the caller sends and the LoRA name the runtime serves."""
+
+    served_name: str
+    tenant: str
+    adapter: str
+    base_model: str
+    runtime: str
+    tokens_per_minute: int
+    max_concurrent_requests: int
+
+
+@dataclass(frozen=True)
+class TenantRoute:
+    name: str
+    priority: int  # vLLM request priority (lower is scheduled first)
+    models: Mapping[str, ModelRoute]
+
+
+@dataclass(frozen=True)
+class Routes:
+    cache_salt: bool
+    blocked_paths: tuple[str, ...]
+    tenants: Mapping[str, TenantRoute]
+
+    @property
+    def base_models(self) -> frozenset[str]:
+        return frozenset(m.base_model for t in self.tenants.values() for m in t.models.values())
+
+
+def load_routes(path: Path) -> Routes:
+    """Read and check ``path`` (raises :class:`RoutesError`)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RoutesError(f"{path}: cannot read the routes file: {exc}") from None
+    return parse_routes(text, str(path))
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+class _Checker:
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+
+    def fail(self, path: tuple[str, ...], value: Any, accepted: str) -> RoutesError:
+        line = line_of(compose(self.text), path) or 1
+        field = ".".join(path) or "(document)"
+        shown = json.dumps(value)
+        if len(shown) > 80:
+            shown = f"{type(value).__name__} {shown[:60]}..."
+        return RoutesError(
+            f"{self.source}:{line}: field {field}: got {shown}; accepted: {accepted}"
+        )
+
+    def obj(self, v: Any, path: tuple[str, ...], keys: set[str], optional: set[str]) -> None:
+        if not isinstance(v, dict):
+            raise self.fail(path, v, "an object")
+        for k in v:
+            if k not in keys | optional:
+                raise self.fail((*path, k), k, f"one of the fields {sorted(keys | optional)}")
+        for k in sorted(keys):
+            if k not in v:
+                raise self.fail(path, f"no {k}", f"an object with the field {k!r}")
+
+    def int_(self, v: Any, path: tuple[str, ...], minimum: int) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise self.fail(path, v, f"an integer >= {minimum}")
+        return v
+
+    def str_(self, v: Any, path: tuple[str, ...]) -> str:
+        if not isinstance(v, str) or not v:
+            raise self.fail(path, v, "a non-empty string")
+        return v
+
+
+def parse_routes(text: str, source: str = "routes.json") -> Routes:
+    """Parse the routes JSON ``text`` (``source`` names it in errors)."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise RoutesError(
+            f"{source}:{exc.lineno}: not JSON ({exc.msg}, column {exc.colno}); "
+            "accepted: the JSON tenant_llm_routes renders"
+        ) from None
+    except ValueError as exc:
+        raise RoutesError(f"{source}: {exc}; accepted: each key once") from None
+    c = _Checker(text, source)
+    c.obj(doc, (), {"cacheSalt", "blockedPaths", "tenants"}, set())
+    if not isinstance(doc["cacheSalt"], bool):
+        raise c.fail(("cacheSalt",), doc["cacheSalt"], "true or false")
+    blocked = doc["blockedPaths"]
+    if not isinstance(blocked, list) or not all(
+        isinstance(p, str) and p.startswith("/") for p in blocked
+    ):
+        raise c.fail(("blockedPaths",), blocked, "a list of paths starting with '/'")
+    if not isinstance(doc["tenants"], dict):
+        raise c.fail(("tenants",), doc["tenants"], "an object of tenants")
+    tenants: dict[str, TenantRoute] = {}
+    owner: dict[str, str] = {}
+    for tname, t in doc["tenants"].items():
+        tp = ("tenants", tname)
+        c.obj(t, tp, {"priority", "models"}, set())
+        priority = c.int_(t["priority"], (*tp, "priority"), 0)
+        if not isinstance(t["models"], dict):
+            raise c.fail((*tp, "models"), t["models"], "an object of served model names")
+        models: dict[str, ModelRoute] = {}
+        for served, m in t["models"].items():
+            mp = (*tp, "models", served)
+            if served in owner:
+                raise c.fail(mp, served, f"a name no other tenant has ({owner[served]} has it)")
+            owner[served] = tname
+            c.obj(
+                m,
+                mp,
+                {"adapter", "baseModel", "runtime", "tokensPerMinute", "maxConcurrentRequests"},
+                set(),
+            )
+            models[served] = ModelRoute(
+                served_name=served,
+                tenant=tname,
+                adapter=c.str_(m["adapter"], (*mp, "adapter")),
+                base_model=c.str_(m["baseModel"], (*mp, "baseModel")),
+                runtime=c.str_(m["runtime"], (*mp, "runtime")),
+                tokens_per_minute=c.int_(m["tokensPerMinute"], (*mp, "tokensPerMinute"), 1),
+                max_concurrent_requests=c.int_(
+                    m["maxConcurrentRequests"], (*mp, "maxConcurrentRequests"), 1
+                ),
+            )
+        tenants[tname] = TenantRoute(tname, priority, models)
+    return Routes(doc["cacheSalt"], tuple(blocked), tenants)

@@ -1,0 +1,363 @@
+"""The HTTP layer (aiohttp): identity, then the pure decisions of :mod:`.policy`, the limits
+of :mod:`.limits`, forwarding to the base model's runtime, metering from the response.
+
+One request, in order: no identity -> 401; a path outside the allow-list or blocked -> 404;
+``GET /v1/models`` -> the caller's own models (answered here); a body that is not a JSON
+object -> 400; a model outside the caller's list -> 404 ``model_not_found``; an empty token
+bucket -> 429 ``token_budget``; ``maxConcurrentRequests`` in flight -> 429 ``concurrency``;
+otherwise the rewritten body goes to the base model's upstream and the answer comes back with
+the bucket's ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from
+its last chunk, after it ends; its headers show the level before the charge).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import policy
+from .identity import XFCC_HEADER, caller_from_xfcc
+from .limits import BucketState, Limits
+from .metrics import GatewayMetrics
+from .routes import ModelRoute, Routes, RoutesError, load_routes
+
+log = logging.getLogger("tenantry.llmgateway")
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_FORWARDED_HEADERS = ("Accept", "X-Request-Id")  # never the caller's XFCC or credentials
+
+
+@dataclass
+class GatewayConfig:
+    """``upstreams`` maps each base model name to its runtime's base URL."""
+
+    routes: Routes
+    upstreams: Mapping[str, str]
+    salt_key: bytes | None = None
+    trust_domain: str | None = None
+    upstream_timeout_s: float = 600.0
+    routes_path: Path | None = None  # reloaded when it changes (a ConfigMap update)
+    reload_interval_s: float = 10.0
+    started: int = field(default_factory=lambda: int(time.time()))
+
+
+def _error(refusal: policy.Refusal, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.json_response(refusal.body(), status=refusal.status, headers=headers)
+
+
+def _openai_error(status: int, message: str, code: str, kind: str) -> web.Response:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return web.json_response(body, status=status)
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, limits: Limits, metrics: GatewayMetrics) -> None:
+        self.config = config
+        self.routes = config.routes
+        self.limits = limits
+        self.metrics = metrics
+        self._session: ClientSession | None = None
+        self._routes_stamp: tuple[int, int] | None = None
+        self._reloader: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        return app
+
+    def metrics_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        return app
+
+    async def _start(self, _app: web.Application) -> None:
+        # No pool limit: maxConcurrentRequests bounds what each tenant has in flight.
+        self._session = ClientSession(
+            connector=TCPConnector(limit=0),
+            timeout=ClientTimeout(total=None, sock_read=self.config.upstream_timeout_s),
+        )
+        if self.config.routes_path is not None:
+            self._routes_stamp = self._stamp(self.config.routes_path)
+            self._reloader = asyncio.create_task(self._reload_loop(self.config.routes_path))
+
+    async def _stop(self, _app: web.Application) -> None:
+        if self._reloader is not None:
+            self._reloader.cancel()
+        if self._session is not None:
+            await self._session.close()
+
+    @staticmethod
+    def _stamp(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_ino)
+
+    async def _reload_loop(self, path: Path) -> None:
+        """Reload the routes when their file changes; a bad file keeps the last good routes
+        (a ConfigMap volume swaps the file through a symlink, so the stat follows it)."""
+        while True:
+            await asyncio.sleep(self.config.reload_interval_s)
+            stamp = self._stamp(path)
+            if stamp is None or stamp == self._routes_stamp:
+                continue
+            self._routes_stamp = stamp
+            try:
+                routes = load_routes(path)
+            except RoutesError as exc:
+                log.error("routes not reloaded, keeping the previous ones: %s", exc)
+                continue
+            missing = routes.base_models - set(self.config.upstreams)
+            if missing:
+                log.error(
+                    "routes not reloaded, keeping the previous ones: %s: no --upstream for "
+                    "base model(s) %s",
+                    path,
+                    ", ".join(sorted(missing)),
+                )
+                continue
+            self.routes = routes
+            log.info("routes reloaded from %s (%d tenants)", path, len(routes.tenants))
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.metrics.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "tenants": len(self.routes.tenants)})
+
+    # -- one request -------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        routes = self.routes
+        caller = caller_from_xfcc(request.headers.get(XFCC_HEADER), self.config.trust_domain)
+        if caller is None:
+            self.metrics.reject("", "", "no_identity")
+            return _error(policy.no_identity())
+        tenant = caller.tenant
+        refusal = policy.path_refusal(routes, request.method, request.path)
+        if refusal is not None:
+            self.metrics.reject(tenant, "", refusal.reason)
+            return _error(refusal)
+        if request.path == policy.MODELS:
+            return web.json_response(policy.models_listing(routes, tenant, self.config.started))
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return _openai_error(
+                400, "The request body is not a JSON object.", "invalid_json",
+                "invalid_request_error",
+            )  # fmt: skip
+        model = policy.resolve_model(routes, tenant, body)
+        if isinstance(model, policy.Refusal):
+            self.metrics.reject(tenant, "", model.reason)
+            return _error(model)
+        return await self._limited(request, routes, model, body)
+
+    async def _limited(
+        self, request: web.Request, routes: Routes, m: ModelRoute, body: dict[str, Any]
+    ) -> web.StreamResponse:
+        key = f"{m.tenant}/{m.served_name}"
+        start = time.monotonic()
+        try:
+            state = await self.limits.peek(key, m.tokens_per_minute)
+            if not state.admits:
+                return self._refuse(m, state, "token_budget", "tokens per minute")
+            lease = await self.limits.acquire(key, m.max_concurrent_requests)
+            if lease is None:
+                return self._refuse(m, state, "concurrency", "concurrent requests")
+        except Exception as exc:  # Redis unreachable: fail closed, say why
+            log.error("rate-limit state unavailable: %s", exc)
+            self.metrics.request(m, 503)
+            return _openai_error(
+                503, "Rate-limit state unavailable.", "service_unavailable", "server_error"
+            )
+        try:
+            upstream_body = policy.rewrite(body, routes, m.tenant, self.config.salt_key)
+            if upstream_body.get("stream") is True:
+                response = await self._stream(request, m, body, upstream_body, state, key)
+            else:
+                response = await self._forward(request, m, upstream_body, key)
+            self.metrics.observe(m, time.monotonic() - start)
+            return response
+        finally:
+            try:
+                await self.limits.release(key, lease)
+            except Exception as exc:  # the lease lapses by itself (RedisLimits.lease_s)
+                log.error("could not release a concurrency lease of %s: %s", key, exc)
+
+    def _refuse(self, m: ModelRoute, state: BucketState, reason: str, what: str) -> web.Response:
+        self.metrics.reject(m.tenant, m.served_name, reason)
+        self.metrics.request(m, 429)
+        body = {
+            "error": {
+                "message": f"Rate limit reached for {m.served_name} on {what}.",
+                "type": "requests" if reason == "concurrency" else "tokens",
+                "param": None,
+                "code": "rate_limit_exceeded",
+            }
+        }
+        headers = state.headers(refused=True)
+        return web.json_response(body, status=429, headers=headers)
+
+    def _upstream_url(self, m: ModelRoute, path: str) -> str:
+        return self.config.upstreams[m.base_model].rstrip("/") + path
+
+    def _upstream_headers(self, request: web.Request) -> dict[str, str]:
+        h = {"Content-Type": "application/json"}
+        for name in _FORWARDED_HEADERS:
+            if name in request.headers:
+                h[name] = request.headers[name]
+        return h
+
+    async def _charge(self, m: ModelRoute, key: str, usage: Any) -> BucketState | None:
+        if not isinstance(usage, dict):
+            return None
+        prompt = int(usage.get("prompt_tokens") or 0)
+        completion = int(usage.get("completion_tokens") or 0)
+        total = int(usage.get("total_tokens") or prompt + completion)
+        self.metrics.usage(m, prompt, completion)
+        return await self.limits.charge(key, m.tokens_per_minute, total)
+
+    async def _forward(
+        self, request: web.Request, m: ModelRoute, upstream_body: dict[str, Any], key: str
+    ) -> web.Response:
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                self._upstream_url(m, request.path),
+                json=upstream_body,
+                headers=self._upstream_headers(request),
+            ) as up:
+                raw = await up.read()
+                status, content_type = up.status, up.headers.get("Content-Type", "")
+        except (ClientError, TimeoutError) as exc:
+            log.error("upstream %s failed: %s", m.base_model, exc)
+            self.metrics.request(m, 502)
+            return _openai_error(502, "The model's runtime did not answer.", "bad_gateway",
+                                 "server_error")  # fmt: skip
+        state = None
+        if status == 200:
+            try:
+                out = json.loads(raw)
+            except ValueError:
+                out = None
+            if isinstance(out, dict):
+                state = await self._charge(m, key, out.get("usage"))
+        if state is None:
+            state = await self.limits.peek(key, m.tokens_per_minute)
+        self.metrics.request(m, status)
+        headers = {"Content-Type": content_type or "application/json", **state.headers()}
+        return web.Response(body=raw, status=status, headers=headers)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        m: ModelRoute,
+        caller_body: dict[str, Any],
+        upstream_body: dict[str, Any],
+        state: BucketState,
+        key: str,
+    ) -> web.StreamResponse:
+        """Relay the server-sent events; keep the usage chunk's ``usage`` and drop that
+        chunk when the caller did not ask for it. Without a usage chunk (the caller went
+        away, the runtime failed) the charge is the number of content chunks relayed, a
+        lower bound of the tokens generated (vLLM sends one or more tokens per chunk)."""
+        assert self._session is not None
+        keep_usage = policy.caller_wants_usage(caller_body)
+        usage: Any = None
+        chunks = 0
+        response: web.StreamResponse | None = None
+        status = 502
+        try:
+            async with self._session.post(
+                self._upstream_url(m, request.path),
+                json=upstream_body,
+                headers=self._upstream_headers(request),
+            ) as up:
+                status = up.status
+                if status != 200:
+                    raw = await up.read()
+                    self.metrics.request(m, status)
+                    return web.Response(
+                        body=raw,
+                        status=status,
+                        headers={
+                            "Content-Type": up.headers.get("Content-Type", "application/json"),
+                            **state.headers(),
+                        },
+                    )
+                response = web.StreamResponse(
+                    status=200,
+                    headers={
+                        "Content-Type": up.headers.get("Content-Type", "text/event-stream"),
+                        "Cache-Control": "no-cache",
+                        **state.headers(),
+                    },
+                )
+                await response.prepare(request)
+                event: list[bytes] = []
+                async for line in up.content:
+                    event.append(line)
+                    if line.strip():
+                        continue
+                    forward, found = _inspect_event(event, keep_usage)
+                    if found is not None:
+                        usage = found
+                    elif forward:
+                        chunks += 1
+                    if forward:
+                        await response.write(b"".join(event))
+                    event = []
+                if event:
+                    await response.write(b"".join(event))
+                await response.write_eof()
+        except (ClientError, TimeoutError, ConnectionResetError) as exc:
+            log.error("stream of %s ended early: %s", m.served_name, exc)
+            if response is None:
+                self.metrics.request(m, 502)
+                return _openai_error(502, "The model's runtime did not answer.", "bad_gateway",
+                                     "server_error")  # fmt: skip
+        finally:
+            if response is not None:
+                if usage is not None:
+                    await self._charge(m, key, usage)
+                else:
+                    await self.limits.charge(key, m.tokens_per_minute, max(chunks - 1, 0))
+                self.metrics.request(m, status)
+        assert response is not None
+        return response
+
+
+def _inspect_event(event: list[bytes], keep_usage: bool) -> tuple[bool, Any]:
+    """(forward this event?, its ``usage`` when it carries one)."""
+    for line in event:
+        if not line.startswith(b"data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            return True, None
+        try:
+            chunk = json.loads(payload)
+        except ValueError:
+            return True, None
+        if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
+            only_usage = not chunk.get("choices")
+            return (keep_usage or not only_usage), chunk["usage"]
+    return True, None

@@ -1,0 +1,214 @@
+"""The gateway's pure layer: the routes file (the shape ``tenant_llm_routes`` renders, parsed
+back), identity from XFCC, and the per-request decisions of :mod:`tenantry.llmgateway.policy`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tenantry.k8s.llm_inference_service import tenant_llm_routes
+from tenantry.llmgateway import policy
+from tenantry.llmgateway.identity import caller_from_xfcc, xfcc_elements
+from tenantry.llmgateway.routes import Routes, RoutesError, parse_routes
+from tests.platform.test_shared_llms import GRANTS, _settings
+
+
+def _routes(cache_salt: bool = True) -> Routes:
+    mode = "per-tenant-salt" if cache_salt else "off"
+    doc = tenant_llm_routes(_settings(llmPrefixCaching=mode), GRANTS)
+    return parse_routes(json.dumps(doc, indent=2))
+
+
+def test_the_rendered_routes_parse_with_every_field() -> None:
+    routes = _routes()
+    assert routes.cache_salt is True
+    assert routes.blocked_paths == ("/v1/load_lora_adapter", "/v1/unload_lora_adapter")
+    acme = routes.tenants["acme"]
+    assert acme.priority == 1 and routes.tenants["globex"].priority == 2
+    x = acme.models["acme-x"]
+    assert (x.tenant, x.adapter, x.base_model) == ("acme", "x", "other")
+    assert (x.tokens_per_minute, x.max_concurrent_requests) == (1000, 4)
+    assert routes.base_models == {"llama-3-8b", "other"}
+
+
+def _bad(doc_text: str) -> str:
+    with pytest.raises(RoutesError) as exc:
+        parse_routes(doc_text, "/etc/r.json")
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def _doc() -> dict[str, Any]:
+    return tenant_llm_routes(_settings(), GRANTS)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("tenants", "acme", "models", "acme-x", "tokensPerMinute"), 0, "an integer >= 1"),
+        (("tenants", "acme", "models", "acme-x", "maxConcurrentRequests"), "4", ">= 1"),
+        (("tenants", "acme", "priority"), -1, "an integer >= 0"),
+        (("tenants", "acme", "models", "acme-x", "baseModel"), "", "a non-empty string"),
+        (("cacheSalt",), "yes", "true or false"),
+        (("blockedPaths",), ["v1/x"], "starting with '/'"),
+    ],
+)
+def test_a_bad_field_names_file_line_field_value_and_what_is_accepted(
+    path: tuple[str, ...], value: Any, expected: str
+) -> None:
+    doc = _doc()
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    text = json.dumps(doc, indent=2)
+    msg = _bad(text)
+    assert msg.startswith("/etc/r.json:"), msg
+    assert f"field {'.'.join(path)}" in msg and json.dumps(value) in msg and expected in msg
+    reported = int(msg.split(":")[1])
+    assert f'"{path[-1]}"' in text.splitlines()[reported - 1], msg  # the line of that key
+
+
+def test_unknown_and_missing_fields_and_bad_json() -> None:
+    doc = _doc()
+    doc["tenants"]["acme"]["models"]["acme-x"]["tokensPerHour"] = 5
+    assert "field tenants.acme.models.acme-x.tokensPerHour" in _bad(json.dumps(doc, indent=2))
+    doc = _doc()
+    del doc["tenants"]["acme"]["priority"]
+    assert "'priority'" in _bad(json.dumps(doc))
+    assert _bad('{\n  "cacheSalt": tru\n}').startswith("/etc/r.json:2: not JSON")
+    assert "duplicate key 'cacheSalt'" in _bad('{"cacheSalt": true, "cacheSalt": false}')
+
+
+def test_one_served_name_belongs_to_one_tenant() -> None:
+    doc = _doc()
+    doc["tenants"]["globex"]["models"]["acme-x"] = doc["tenants"]["acme"]["models"]["acme-x"]
+    assert "(acme has it)" in _bad(json.dumps(doc, indent=2))
+
+
+# -- identity ---------------------------------------------------------------------------
+SPIFFE_A = "spiffe://cluster.local/ns/acme/sa/default"
+
+
+def test_the_last_xfcc_element_names_the_caller() -> None:
+    header = f'By=spiffe://cluster.local/ns/tenantry-llm/sa/gw;Hash=ab;Subject="";URI={SPIFFE_A}'
+    caller = caller_from_xfcc(header)
+    assert caller is not None and caller.tenant == "acme"
+    # a forged first element is ignored: the gateway's sidecar appends the real peer last
+    forged = f"By=x;URI=spiffe://cluster.local/ns/globex/sa/default,{header}"
+    assert caller_from_xfcc(forged) == caller
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "By=spiffe://cluster.local/ns/x/sa/y;Hash=ab",  # no URI
+        "URI=https://acme.example/",  # not SPIFFE
+        "URI=spiffe://cluster.local/ns/acme",  # not a workload ID
+        f"URI={SPIFFE_A};URI=spiffe://cluster.local/ns/globex/sa/a",  # ambiguous
+        f"URI={SPIFFE_A},By=x;Hash=y",  # the appended element has no URI
+    ],
+)
+def test_no_usable_identity(header: str | None) -> None:
+    assert caller_from_xfcc(header) is None
+
+
+def test_quoted_values_and_the_trust_domain() -> None:
+    header = f'Subject="CN=a,O=b;c";URI={SPIFFE_A}'
+    assert xfcc_elements(header) == [{"subject": ["CN=a,O=b;c"], "uri": [SPIFFE_A]}]
+    assert caller_from_xfcc(header, trust_domain="cluster.local") is not None
+    assert caller_from_xfcc(header, trust_domain="prod.example") is None
+
+
+# -- decisions --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/v1/completions", True),
+        ("POST", "/v1/chat/completions", True),
+        ("GET", "/v1/models", True),
+        ("POST", "/v1/load_lora_adapter", False),
+        ("POST", "/v1/unload_lora_adapter", False),
+        ("POST", "/invocations", False),
+        ("POST", "/v1/responses", False),
+        ("GET", "/metrics", False),
+        ("GET", "/v1/completions", False),
+        ("POST", "/v1/completions/", False),
+    ],
+)
+def test_paths(method: str, path: str, allowed: bool) -> None:
+    refusal = policy.path_refusal(_routes(), method, path)
+    assert (refusal is None) is allowed
+    if refusal is not None:
+        assert (refusal.status, refusal.reason) == (404, "blocked_path")
+
+
+def test_a_blocked_path_in_the_routes_is_refused_even_if_allowed() -> None:
+    doc = _doc()
+    doc["blockedPaths"].append("/v1/chat/completions")
+    routes = parse_routes(json.dumps(doc))
+    assert policy.path_refusal(routes, "POST", "/v1/chat/completions") is not None
+
+
+@pytest.mark.parametrize(
+    "model", ["globex-chat", "llama-3-8b", "other", "acme-nothing", None, 7, ""]
+)
+def test_every_model_outside_the_callers_list_gets_one_identical_answer(model: Any) -> None:
+    routes = _routes()
+    body = {} if model is None else {"model": model}
+    refusal = policy.resolve_model(routes, "acme", body)
+    assert isinstance(refusal, policy.Refusal)
+    shown = model if isinstance(model, str) else ""
+    assert refusal.status == 404
+    assert refusal.body() == {
+        "error": {
+            "message": f"The model `{shown}` does not exist or you do not have access to it.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "model_not_found",
+        }
+    }
+
+
+def test_an_unknown_tenant_has_no_models() -> None:
+    assert isinstance(policy.resolve_model(_routes(), "initech", {"model": "acme-x"}),
+                      policy.Refusal)  # fmt: skip
+    assert policy.models_listing(_routes(), "initech", 0)["data"] == []
+
+
+def test_own_model_resolves_and_listing_shows_only_own() -> None:
+    routes = _routes()
+    m = policy.resolve_model(routes, "acme", {"model": "acme-support"})
+    assert not isinstance(m, policy.Refusal) and m.base_model == "llama-3-8b"
+    ids = [d["id"] for d in policy.models_listing(routes, "acme", 5)["data"]]
+    assert ids == ["acme-support", "acme-x"]
+
+
+def test_priority_and_salt_are_overwritten_and_usage_forced() -> None:
+    routes = _routes(cache_salt=True)
+    key = b"k" * 32
+    body = {"model": "acme-x", "priority": -100, "cache_salt": "globex", "stream": True}
+    out = policy.rewrite(body, routes, "acme", key)
+    assert out["priority"] == 1
+    assert out["cache_salt"] == policy.cache_salt(key, "acme") != policy.cache_salt(key, "globex")
+    assert len(out["cache_salt"]) == 64
+    assert out["stream_options"] == {"include_usage": True}
+    assert body["priority"] == -100  # the caller's body is not mutated
+    assert not policy.caller_wants_usage(body)
+    body2 = {**body, "stream_options": {"include_usage": True, "continuous_usage_stats": False}}
+    assert policy.caller_wants_usage(body2)
+    assert policy.rewrite(body2, routes, "acme", key)["stream_options"] == {
+        "include_usage": True, "continuous_usage_stats": False,
+    }  # fmt: skip
+
+
+def test_salt_removed_when_off_and_required_when_on() -> None:
+    out = policy.rewrite({"model": "x", "cache_salt": "s"}, _routes(False), "globex", None)
+    assert "cache_salt" not in out and out["priority"] == 2 and "stream_options" not in out
+    with pytest.raises(ValueError, match="no salt key"):
+        policy.rewrite({"model": "x"}, _routes(True), "acme", None)
