@@ -5,15 +5,11 @@ against a real redis-server (Debian's; ``.ci/run`` installs it)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tenantry.devserver.llm import RedisUnavailable, running_redis
 from tenantry.llmgateway.limits import BucketState, MemoryLimits, RedisLimits, duration, refill
 from tests.conftest import server_missing
 
@@ -92,43 +88,13 @@ def test_memory_concurrency_leases() -> None:
 
 
 # -- Redis -------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_redis(tmp: Path) -> Iterator[str]:
-    """A private redis-server on a free port (no persistence), stopped at the end."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        server_missing("redis-server missing: .ci/run installs Debian's redis-server")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"redis-server did not start (rc {proc.poll()})")
-                time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from start_redis(tmp_path_factory.mktemp("redis"))
+def redis_url() -> Iterator[str]:
+    try:
+        with running_redis() as url:
+            yield url
+    except RedisUnavailable as exc:
+        server_missing(str(exc))
 
 
 @pytest.mark.server
