@@ -9,87 +9,13 @@ in docs/llm/vllm-cpu-probe.md). Without it the tests skip locally and fail under
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import server_missing
+from tests.llm.conftest import call as _call
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
-BUILD = ROOT / "docs" / "llm" / "build_fixture.py"
-START_TIMEOUT_S = 420  # measured 19-116 s to /health on the shared 2-core box
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-@pytest.fixture(scope="module")
-def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not PYTHON.exists():
-        reason = f"{PYTHON} missing: .ci/run creates it (docs/llm/vllm-cpu-probe.md)"
-        server_missing(reason)
-    root = tmp_path_factory.mktemp("vllm-fixture")
-    subprocess.run([str(PYTHON), str(BUILD), str(root)], check=True, timeout=300)
-    port = _free_port()
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(PYTHON), str(BUILD), str(root), "--serve", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "FIXTURE_SINGLE_PROCESS": "1"},
-        start_new_session=True,  # its own process group: stopped as one
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"vLLM exited {proc.returncode}: {(root / 'server.log').read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vLLM not healthy after {START_TIMEOUT_S} s")
-            time.sleep(1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def _complete(url: str, model: str) -> tuple[int, dict[str, Any]]:
