@@ -106,9 +106,14 @@ def recorder(vllm: str) -> Iterator[Recorder]:
         yield rec
 
 
+INGRESS = "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+
+
 @pytest.fixture(scope="module")
 def gw(recorder: Recorder) -> Iterator[GatewayServer]:
-    with running_llm_gateway(routes(), {BASE: recorder.url}) as server:
+    with running_llm_gateway(
+        routes(), {BASE: recorder.url}, extra_args=["--ingress-identity", INGRESS]
+    ) as server:
         yield server
 
 
@@ -187,6 +192,17 @@ def test_no_identity_is_401(gw: GatewayServer, headers: dict[str, str]) -> None:
     body = {"model": A_MODEL, "prompt": "the"}
     status, out, _ = call_full(f"{gw.url}/v1/completions", body, headers)
     assert status == 401 and out["error"]["code"] == "no_identity"
+
+
+def test_an_outside_caller_is_the_tenant_the_ingress_names(gw: GatewayServer) -> None:
+    body = {"model": A_MODEL, "prompt": "the", "max_tokens": 2}
+    ingress = {"X-Forwarded-Client-Cert": f"URI={INGRESS}"}
+    assert call(f"{gw.url}/v1/completions", body, {**ingress, "X-Tenantry-Tenant": A})[0] == 200
+    other = {**body, "model": B_MODEL}
+    assert call(f"{gw.url}/v1/completions", other, {**ingress, "X-Tenantry-Tenant": A})[0] == 404
+    assert call(f"{gw.url}/v1/completions", body, ingress)[0] == 401  # the ingress named nobody
+    # from any other peer the header is not read: tenant-b cannot pass for tenant-a
+    assert call(f"{gw.url}/v1/completions", body, {**xfcc(B), "X-Tenantry-Tenant": A})[0] == 404
 
 
 # -- overwrites --------------------------------------------------------------------------

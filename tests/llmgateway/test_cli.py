@@ -66,6 +66,8 @@ def test_each_bad_input_is_one_line(files: Path, capsys: pytest.CaptureFixture[s
     assert "accepted: 1..65535" in _refused(_args(d, "--port", "0"), capsys)
     assert "both 9000" in _refused(_args(d, "--port", "9000", "--metrics-port", "9000"), capsys)
     assert "accepted: redis://" in _refused(_args(d, "--redis", "http://x"), capsys)
+    msg = _refused(_args(d, "--ingress-identity", "spiffe://cluster.local/ns/x"), capsys)
+    assert "accepted: spiffe://<trust domain>/ns/<ns>/sa/<sa>" in msg
     port = _unused_port()
     msg = _refused(_args(d, "--redis", f"redis://127.0.0.1:{port}/0"), capsys)
     assert "unreachable" in msg

@@ -10,7 +10,7 @@ import pytest
 
 from tenantry.k8s.llm_inference_service import tenant_llm_routes
 from tenantry.llmgateway import policy
-from tenantry.llmgateway.identity import caller_from_xfcc, xfcc_elements
+from tenantry.llmgateway.identity import caller_from_xfcc, caller_of, xfcc_elements
 from tenantry.llmgateway.routes import Routes, RoutesError, parse_routes
 from tests.platform.test_shared_llms import GRANTS, _settings
 
@@ -212,3 +212,22 @@ def test_salt_removed_when_off_and_required_when_on() -> None:
     assert "cache_salt" not in out and out["priority"] == 2 and "stream_options" not in out
     with pytest.raises(ValueError, match="no salt key"):
         policy.rewrite({"model": "x"}, _routes(True), "acme", None)
+
+
+INGRESS = "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+
+
+def test_outside_callers_are_named_by_the_ingress_only() -> None:
+    via_ingress = f"URI={INGRESS}"
+    ingress = frozenset({INGRESS})
+    caller = caller_of(via_ingress, "acme", ingress_identities=ingress)
+    assert caller is not None and (caller.tenant, caller.principal) == ("acme", INGRESS)
+    # the ingress without the header, or with a value that is no namespace name: no identity
+    assert caller_of(via_ingress, None, ingress_identities=ingress) is None
+    assert caller_of(via_ingress, "Acme/../x", ingress_identities=ingress) is None
+    # any other peer: the header is never read, its own namespace names it
+    mesh = caller_of(f"URI={SPIFFE_A}", "globex", ingress_identities=ingress)
+    assert mesh is not None and mesh.tenant == "acme"
+    # an ingress not configured is an ordinary peer (its namespace, no tenant's)
+    plain = caller_of(via_ingress, "acme")
+    assert plain is not None and plain.tenant == "istio-system"

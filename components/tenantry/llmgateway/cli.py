@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
+from .identity import caller_from_xfcc
 from .limits import Limits, MemoryLimits, RedisLimits
 from .metrics import GatewayMetrics
 from .routes import RoutesError, load_routes
@@ -53,6 +54,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--metrics-port", type=int, default=9090)
     p.add_argument("--trust-domain", help="accept only SPIFFE IDs of this trust domain")
+    p.add_argument(
+        "--ingress-identity",
+        action="append",
+        default=[],
+        metavar="SPIFFE_ID",
+        help="the Istio ingress gateway's identity: its requests name the tenant in "
+        "X-Tenantry-Tenant (callers from outside the cluster; repeatable)",
+    )
     p.add_argument("--upstream-timeout", type=float, default=600.0, help="seconds per read")
     p.add_argument("--reload-interval", type=float, default=10.0, help="routes file check, s")
     return p
@@ -111,11 +120,18 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
         raise ArgumentError(f"{args.routes}: cacheSalt is true; --salt-key-file is required")
     if args.redis is not None and urlparse(args.redis).scheme not in ("redis", "rediss", "unix"):
         raise ArgumentError(f"--redis {args.redis!r}: accepted: redis://host:port/db")
+    for ident in args.ingress_identity:
+        if caller_from_xfcc(f"URI={ident}", args.trust_domain) is None:
+            raise ArgumentError(
+                f"--ingress-identity {ident!r}: accepted: spiffe://<trust domain>/ns/<ns>/sa/<sa>"
+                + (f" in trust domain {args.trust_domain}" if args.trust_domain else "")
+            )
     config = GatewayConfig(
         routes=routes,
         upstreams=upstreams,
         salt_key=salt_key,
         trust_domain=args.trust_domain,
+        ingress_identities=frozenset(args.ingress_identity),
         upstream_timeout_s=args.upstream_timeout,
         routes_path=args.routes,
         reload_interval_s=args.reload_interval,

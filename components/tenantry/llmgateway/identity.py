@@ -2,12 +2,12 @@
 
 The gateway runs behind its own Istio sidecar. For an mTLS connection the sidecar's Envoy adds
 the peer certificate's details to the ``X-Forwarded-Client-Cert`` (XFCC) header: Istio
-programs inbound sidecar listeners with ``forward_client_cert_details: APPEND_FORWARD`` and
-``set_current_client_cert_details`` with ``uri: true`` (Istio ``ProxyConfig``
-``forwardClientCertDetails``, default ``APPEND_FORWARD`` for sidecars; Envoy
-``HttpConnectionManager.ForwardClientCertDetails``: "append the client certificate
-information to the request's XFCC header and forward it"). Elements are separated by ``,``,
-their ``key=value`` pairs by ``;``, and values may be double-quoted (Envoy's
+programs inbound sidecar listeners with ``ForwardClientCertDetails: APPEND_FORWARD`` and
+``SetCurrentClientCertDetails{Subject, Uri, Dns}`` (istio/istio
+``pilot/pkg/networking/core/listener_inbound.go``, ``buildSidecarInboundHTTPOpts``), and
+Envoy's ``APPEND_FORWARD`` appends the mTLS client's certificate information to the request's
+XFCC header (Envoy ``HttpConnectionManager.ForwardClientCertDetails``). Elements are
+separated by ``,``, their ``key=value`` pairs by ``;``, and values may be double-quoted (Envoy's
 ``config_http_conn_man_headers_x-forwarded-client-cert``).
 
 A caller can send its own XFCC header, so only the **last** element, the one the gateway's
@@ -18,6 +18,15 @@ rendered with it): over plain text the sidecar forwards the caller's header unch
 The identity is a SPIFFE ID ``spiffe://<trust domain>/ns/<namespace>/sa/<service account>``
 (Istio's workload identity); the namespace names the tenant (a tenant's namespace is named
 after it, :mod:`tenantry.catalog.namespaces`).
+
+Callers from outside the cluster arrive through the Istio ingress gateway, whose own
+workload identity is then the peer. For them the tenant is the one the ingress forwards in
+:data:`TENANT_HEADER`, trusted only when the peer is one of the configured ingress
+identities: the ingress admits a request for a tenant's host only with a token of one of
+that tenant's clients (RequestAuthentication + AuthorizationPolicy, docs/gateway.md), and
+the route of that host sets the header (VirtualService ``headers.request.set``, which
+replaces any value the caller sent). A peer that is not an ingress identity never has the
+header read.
 """
 
 from __future__ import annotations
@@ -26,13 +35,15 @@ import re
 from dataclasses import dataclass
 
 XFCC_HEADER = "X-Forwarded-Client-Cert"
+TENANT_HEADER = "X-Tenantry-Tenant"  # set by the ingress route of a tenant's host
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a namespace name
 _SPIFFE = re.compile(r"^spiffe://(?P<td>[^/]+)/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/]+)$")
 
 
 @dataclass(frozen=True)
 class Caller:
-    tenant: str  # the namespace of the caller's workload identity
-    principal: str  # the SPIFFE ID it was read from
+    tenant: str  # the namespace of the caller's workload identity (or the ingress's header)
+    principal: str  # the SPIFFE ID it was read from (the ingress's, for outside callers)
 
 
 def _split(text: str, sep: str) -> list[str]:
@@ -91,3 +102,21 @@ def caller_from_xfcc(header: str | None, trust_domain: str | None = None) -> Cal
     if m is None or (trust_domain is not None and m["td"] != trust_domain):
         return None
     return Caller(tenant=m["ns"], principal=uris[0])
+
+
+def caller_of(
+    xfcc: str | None,
+    tenant_header: str | None,
+    *,
+    trust_domain: str | None = None,
+    ingress_identities: frozenset[str] = frozenset(),
+) -> Caller | None:
+    """The caller: the XFCC peer's namespace, or, when the peer is one of
+    ``ingress_identities`` (SPIFFE IDs), the tenant named by ``tenant_header`` (a namespace
+    name). None when there is no usable identity."""
+    peer = caller_from_xfcc(xfcc, trust_domain)
+    if peer is None or peer.principal not in ingress_identities:
+        return peer
+    if tenant_header is None or not _DNS_LABEL.match(tenant_header):
+        return None
+    return Caller(tenant=tenant_header, principal=peer.principal)

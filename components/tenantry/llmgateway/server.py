@@ -25,7 +25,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import policy
-from .identity import XFCC_HEADER, caller_from_xfcc
+from .identity import TENANT_HEADER, XFCC_HEADER, caller_of
 from .limits import BucketState, Limits
 from .metrics import GatewayMetrics
 from .routes import ModelRoute, Routes, RoutesError, load_routes
@@ -43,6 +43,7 @@ class GatewayConfig:
     upstreams: Mapping[str, str]
     salt_key: bytes | None = None
     trust_domain: str | None = None
+    ingress_identities: frozenset[str] = frozenset()  # SPIFFE IDs of the Istio ingress
     upstream_timeout_s: float = 600.0
     routes_path: Path | None = None  # reloaded when it changes (a ConfigMap update)
     reload_interval_s: float = 10.0
@@ -144,7 +145,12 @@ class Gateway:
     # -- one request -------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         routes = self.routes
-        caller = caller_from_xfcc(request.headers.get(XFCC_HEADER), self.config.trust_domain)
+        caller = caller_of(
+            request.headers.get(XFCC_HEADER),
+            request.headers.get(TENANT_HEADER),
+            trust_domain=self.config.trust_domain,
+            ingress_identities=self.config.ingress_identities,
+        )
         if caller is None:
             self.metrics.reject("", "", "no_identity")
             return _error(policy.no_identity())
@@ -226,14 +232,23 @@ class Gateway:
                 h[name] = request.headers[name]
         return h
 
-    async def _charge(self, m: ModelRoute, key: str, usage: Any) -> BucketState | None:
-        if not isinstance(usage, dict):
+    async def _settle(
+        self, m: ModelRoute, key: str, usage: Any, fallback_tokens: int = 0
+    ) -> BucketState | None:
+        """Meter ``usage`` and charge the bucket with its ``total_tokens`` (without usage:
+        ``fallback_tokens``); the bucket after it, or None when its state is unreachable
+        (logged; the answer still goes out)."""
+        tokens = fallback_tokens
+        if isinstance(usage, dict):
+            prompt = _count(usage.get("prompt_tokens"))
+            completion = _count(usage.get("completion_tokens"))
+            tokens = _count(usage.get("total_tokens")) or prompt + completion
+            self.metrics.usage(m, prompt, completion)
+        try:
+            return await self.limits.charge(key, m.tokens_per_minute, tokens)
+        except Exception as exc:
+            log.error("could not charge %d tokens to %s: %s", tokens, key, exc)
             return None
-        prompt = int(usage.get("prompt_tokens") or 0)
-        completion = int(usage.get("completion_tokens") or 0)
-        total = int(usage.get("total_tokens") or prompt + completion)
-        self.metrics.usage(m, prompt, completion)
-        return await self.limits.charge(key, m.tokens_per_minute, total)
 
     async def _forward(
         self, request: web.Request, m: ModelRoute, upstream_body: dict[str, Any], key: str
@@ -252,18 +267,19 @@ class Gateway:
             self.metrics.request(m, 502)
             return _openai_error(502, "The model's runtime did not answer.", "bad_gateway",
                                  "server_error")  # fmt: skip
-        state = None
+        usage = None
         if status == 200:
             try:
                 out = json.loads(raw)
             except ValueError:
                 out = None
-            if isinstance(out, dict):
-                state = await self._charge(m, key, out.get("usage"))
-        if state is None:
-            state = await self.limits.peek(key, m.tokens_per_minute)
+            usage = out.get("usage") if isinstance(out, dict) else None
+        state = await self._settle(m, key, usage)
         self.metrics.request(m, status)
-        headers = {"Content-Type": content_type or "application/json", **state.headers()}
+        headers = {
+            "Content-Type": content_type or "application/json",
+            **(state.headers() if state else {}),
+        }
         return web.Response(body=raw, status=status, headers=headers)
 
     async def _stream(
@@ -336,13 +352,14 @@ class Gateway:
                                      "server_error")  # fmt: skip
         finally:
             if response is not None:
-                if usage is not None:
-                    await self._charge(m, key, usage)
-                else:
-                    await self.limits.charge(key, m.tokens_per_minute, max(chunks - 1, 0))
+                await self._settle(m, key, usage, fallback_tokens=max(chunks - 1, 0))
                 self.metrics.request(m, status)
         assert response is not None
         return response
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _inspect_event(event: list[bytes], keep_usage: bool) -> tuple[bool, Any]:
