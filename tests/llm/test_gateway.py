@@ -295,6 +295,20 @@ def test_a_stream_is_charged_from_its_usage_and_the_forced_chunk_stays_hidden(
     assert after - mid == 6
 
 
+def test_a_stream_flag_vllm_would_coerce_is_refused(gw: GatewayServer, vllm: str) -> None:
+    """vLLM reads ``"stream": "true"`` as a stream (lax pydantic); relayed, it would not be
+    metered as one, so the gateway refuses it."""
+    body = {"model": A_MODEL, "prompt": "the", "max_tokens": 2, "stream": "true"}
+    req = urllib.request.Request(
+        f"{vllm}/v1/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        r.read()
+    status, out = call(f"{gw.url}/v1/completions", body, xfcc(A))
+    assert status == 400 and "`stream` must be true or false" in out["error"]["message"]
+
+
 # -- budgets -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tight(vllm: str) -> Iterator[GatewayServer]:

@@ -5,13 +5,24 @@ against a real redis-server (Debian's; ``.ci/run`` installs it)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import pytest
 
 from tenantry.devserver.llm import RedisUnavailable, running_redis
 from tenantry.llmgateway.limits import BucketState, MemoryLimits, RedisLimits, duration, refill
 from tests.conftest import server_missing
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` on a loop of its own (asyncio.run would leave the thread without a
+    current loop, which Pulumi's engine in later tests needs)."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(coro)
+    finally:
+        loop.close()
 
 
 class Clock:
@@ -69,7 +80,7 @@ def test_memory_bucket_admits_until_spent_then_refills() -> None:
         clock.now += 0.5
         assert (await limits.peek("a/m", 600)).admits
 
-    asyncio.run(run())
+    _run(run())
 
 
 def test_memory_concurrency_leases() -> None:
@@ -84,7 +95,7 @@ def test_memory_concurrency_leases() -> None:
         await limits.release("t/m", a)
         assert await limits.acquire("t/m", 2) is not None
 
-    asyncio.run(run())
+    _run(run())
 
 
 # -- Redis -------------------------------------------------------------------------------
@@ -117,7 +128,7 @@ def test_redis_buckets_and_leases_are_shared_between_clients(redis_url: str) -> 
             await one.close()
             await two.close()
 
-    asyncio.run(run())
+    _run(run())
 
 
 @pytest.mark.server
@@ -136,4 +147,4 @@ def test_a_redis_lease_lapses(redis_url: str) -> None:
         finally:
             await limits.close()
 
-    asyncio.run(run())
+    _run(run())

@@ -231,3 +231,26 @@ def test_outside_callers_are_named_by_the_ingress_only() -> None:
     # an ingress not configured is an ordinary peer (its namespace, no tenant's)
     plain = caller_of(via_ingress, "acme")
     assert plain is not None and plain.tenant == "istio-system"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"stream": "true"},
+        {"stream": 1},
+        {"stream": "yes"},
+        {"stream": True, "stream_options": "x"},
+        {"stream": True, "stream_options": {"include_usage": "false"}},
+    ],
+)
+def test_a_stream_flag_vllm_would_coerce_is_refused(body: dict[str, Any]) -> None:
+    """vLLM's pydantic models are lax: "true", 1 or "yes" would start a stream the gateway
+    did not see as one (and so would not meter)."""
+    assert policy.invalid_body({"model": "acme-x", **body}) is not None
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"stream": False}, {"stream": True, "stream_options": None}, {"stream": None}]
+)
+def test_plain_bodies_pass(body: dict[str, Any]) -> None:
+    assert policy.invalid_body(body) is None

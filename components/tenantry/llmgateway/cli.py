@@ -183,7 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         config, args = configure(sys.argv[1:] if argv is None else argv)
-        asyncio.run(serve(config, args))
+        # A loop of its own, never made the thread's current loop: asyncio.run would leave
+        # the thread with none set, breaking a caller that uses get_event_loop() after.
+        with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+            runner.run(serve(config, args))
     except (ArgumentError, RoutesError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

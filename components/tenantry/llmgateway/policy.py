@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -93,6 +94,22 @@ def resolve_model(routes: Routes, tenant: str, body: dict[str, Any]) -> ModelRou
     if entry is None or not isinstance(name, str) or name not in entry.models:
         return model_not_found(name)
     return entry.models[name]
+
+
+def invalid_body(body: dict[str, Any]) -> str | None:
+    """Why the gateway cannot read ``body`` as the runtime will, or None. vLLM validates with
+    pydantic in lax mode, which reads ``"stream": "true"`` (or ``"1"``, ``"yes"``) as a
+    stream: a gateway testing for the JSON value ``true`` would then relay a stream it does
+    not meter. Only JSON booleans are accepted (OpenAI's API types ``stream`` as boolean)."""
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        return f"`stream` must be true or false, got {json.dumps(stream)[:40]}"
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        return "`stream_options` must be an object"
+    if isinstance(options, dict) and not isinstance(options.get("include_usage", False), bool):
+        return "`stream_options.include_usage` must be true or false"
+    return None
 
 
 def cache_salt(key: bytes, tenant: str) -> str:

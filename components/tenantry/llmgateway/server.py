@@ -3,11 +3,12 @@ of :mod:`.limits`, forwarding to the base model's runtime, metering from the res
 
 One request, in order: no identity -> 401; a path outside the allow-list or blocked -> 404;
 ``GET /v1/models`` -> the caller's own models (answered here); a body that is not a JSON
-object -> 400; a model outside the caller's list -> 404 ``model_not_found``; an empty token
-bucket -> 429 ``token_budget``; ``maxConcurrentRequests`` in flight -> 429 ``concurrency``;
-otherwise the rewritten body goes to the base model's upstream and the answer comes back with
-the bucket's ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from
-its last chunk, after it ends; its headers show the level before the charge).
+object, or whose ``stream`` is not a JSON boolean -> 400; a model outside the caller's list
+-> 404 ``model_not_found``; an empty token bucket -> 429 ``token_budget``;
+``maxConcurrentRequests`` in flight -> 429 ``concurrency``; otherwise the rewritten body
+goes to the base model's upstream and the answer comes back with the bucket's
+``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from its last
+chunk, after it ends; its headers show the level before the charge).
 """
 
 from __future__ import annotations
@@ -170,6 +171,9 @@ class Gateway:
                 400, "The request body is not a JSON object.", "invalid_json",
                 "invalid_request_error",
             )  # fmt: skip
+        problem = policy.invalid_body(body)
+        if problem is not None:
+            return _openai_error(400, problem, "invalid_value", "invalid_request_error")
         model = policy.resolve_model(routes, tenant, body)
         if isinstance(model, policy.Refusal):
             self.metrics.reject(tenant, "", model.reason)
