@@ -287,11 +287,13 @@ def test_a_stream_is_charged_from_its_usage_and_the_forced_chunk_stays_hidden(
     before = value(samples(gw.metrics_url), "tenantry_llm_completion_tokens_total", **labels)
     events = _stream(gw.url, B, B_MODEL)
     assert events[-1] == "[DONE]"
-    assert all(e["choices"] for e in events[:-1])  # no usage-only chunk the caller never asked
+    # neither the usage-only chunk nor the per-chunk usage the gateway forced
+    assert all(e["choices"] and "usage" not in e for e in events[:-1])
     mid = value(samples(gw.metrics_url), "tenantry_llm_completion_tokens_total", **labels)
     assert mid - before == 6
     events = _stream(gw.url, B, B_MODEL, stream_options={"include_usage": True})
     assert events[-2]["choices"] == [] and events[-2]["usage"]["completion_tokens"] == 6
+    assert all("usage" not in e for e in events[:-2])
     after = value(samples(gw.metrics_url), "tenantry_llm_completion_tokens_total", **labels)
     assert after - mid == 6
 
@@ -369,7 +371,14 @@ def _open_stream(url: str, tenant: str, model: str) -> Any:
 
 
 def test_concurrency_refusal_and_release_when_the_caller_goes(tight: GatewayServer) -> None:
+    """The caller then leaves mid-stream: its lease is freed and the tokens it was sent are
+    metered (from the usage vLLM puts in every chunk, forced by the gateway)."""
+    labels = {"tenant": B, "model": B_MODEL}
+    before = value(samples(tight.metrics_url), "tenantry_llm_completion_tokens_total", **labels)
     r = _open_stream(tight.url, B, B_MODEL)
+    read = 1
+    while read < 4:
+        read += r.readline().startswith(b"data:")
     try:
         status, out, headers = complete(tight.url, B, B_MODEL)
         assert status == 429 and out["error"]["code"] == "rate_limit_exceeded", out
@@ -377,11 +386,14 @@ def test_concurrency_refusal_and_release_when_the_caller_goes(tight: GatewayServ
     finally:
         r.close()  # the caller leaves mid-stream: the gateway ends it and frees the lease
     deadline = time.monotonic() + 30
-    while (status := complete(tight.url, B, B_MODEL)[0]) == 429 and time.monotonic() < deadline:
+    while (res := complete(tight.url, B, B_MODEL))[0] == 429 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert status == 200
+    assert res[0] == 200
     snap = samples(tight.metrics_url)
     assert value(snap, "tenantry_llm_rejected_total", tenant=B, reason="concurrency") >= 1
+    left = value(snap, "tenantry_llm_completion_tokens_total", **labels) - before
+    left -= res[1]["usage"]["completion_tokens"]
+    assert read <= left < 1500  # at least the chunks the caller read, not the whole request
 
 
 # -- metrics equal what was sent ---------------------------------------------------------

@@ -12,6 +12,7 @@ from tenantry.k8s.llm_inference_service import tenant_llm_routes
 from tenantry.llmgateway import policy
 from tenantry.llmgateway.identity import caller_from_xfcc, caller_of, xfcc_elements
 from tenantry.llmgateway.routes import Routes, RoutesError, parse_routes
+from tenantry.llmgateway.server import _inspect_event
 from tests.platform.test_shared_llms import GRANTS, _settings
 
 
@@ -197,14 +198,37 @@ def test_priority_and_salt_are_overwritten_and_usage_forced() -> None:
     assert out["priority"] == 1
     assert out["cache_salt"] == policy.cache_salt(key, "acme") != policy.cache_salt(key, "globex")
     assert len(out["cache_salt"]) == 64
-    assert out["stream_options"] == {"include_usage": True}
+    forced = {"include_usage": True, "continuous_usage_stats": True}
+    assert out["stream_options"] == forced
     assert body["priority"] == -100  # the caller's body is not mutated
-    assert not policy.caller_wants_usage(body)
+    assert policy.caller_wants_usage(body) == (False, False)
     body2 = {**body, "stream_options": {"include_usage": True, "continuous_usage_stats": False}}
-    assert policy.caller_wants_usage(body2)
-    assert policy.rewrite(body2, routes, "acme", key)["stream_options"] == {
-        "include_usage": True, "continuous_usage_stats": False,
-    }  # fmt: skip
+    assert policy.caller_wants_usage(body2) == (True, False)
+    assert policy.rewrite(body2, routes, "acme", key)["stream_options"] == forced
+
+
+def _event(chunk: object) -> list[bytes]:
+    return [b"data: " + json.dumps(chunk).encode() + b"\n", b"\n"]
+
+
+USAGE = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+
+
+def test_the_forced_usage_is_hidden_unless_the_caller_asked() -> None:
+    content = {"id": "c", "choices": [{"text": " a"}], "usage": USAGE}
+    final = {"id": "c", "choices": [], "usage": USAGE}
+    out, usage = _inspect_event(_event(content), keep_final=False, keep_each=False)
+    assert usage == USAGE
+    assert out == b'data: {"id":"c","choices":[{"text":" a"}]}\n\n'
+    out, _ = _inspect_event(_event(content), keep_final=False, keep_each=True)
+    assert json.loads(out[5:])["usage"] == USAGE
+    assert _inspect_event(_event(final), keep_final=False, keep_each=True) == (b"", USAGE)
+    out, usage = _inspect_event(_event(final), keep_final=True, keep_each=False)
+    assert usage == USAGE and json.loads(out[5:]) == final
+    done = [b"data: [DONE]\n", b"\n"]
+    assert _inspect_event(done, keep_final=False, keep_each=False) == (b"data: [DONE]\n\n", None)
+    plain = _event({"id": "c", "choices": [{"text": " a"}]})
+    assert _inspect_event(plain, keep_final=False, keep_each=False) == (b"".join(plain), None)
 
 
 def test_salt_removed_when_off_and_required_when_on() -> None:

@@ -17,8 +17,10 @@
   ``vllm/v1/core/sched/scheduler.py``); ``cache_salt`` is :func:`cache_salt` when the routes
   say ``cacheSalt`` and removed otherwise (vLLM mixes it into the first KV block's hash,
   ``vllm/v1/core/kv_cache_utils.py``); a streaming request gets
-  ``stream_options.include_usage`` so the last chunk carries the usage the budget is
-  charged with (``vllm/entrypoints/openai/protocol.py``, ``StreamOptions``).
+  ``stream_options.include_usage`` and ``continuous_usage_stats``, so every chunk carries the
+  usage so far and the last one the total the budget is charged with; a caller that leaves
+  mid-stream is charged and metered up to its last chunk
+  (``vllm/entrypoints/openai/protocol.py``, ``StreamOptions``).
 """
 
 from __future__ import annotations
@@ -107,8 +109,10 @@ def invalid_body(body: dict[str, Any]) -> str | None:
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         return "`stream_options` must be an object"
-    if isinstance(options, dict) and not isinstance(options.get("include_usage", False), bool):
-        return "`stream_options.include_usage` must be true or false"
+    if isinstance(options, dict):
+        for flag in ("include_usage", "continuous_usage_stats"):
+            if not isinstance(options.get(flag, False), bool):
+                return f"`stream_options.{flag}` must be true or false"
     return None
 
 
@@ -135,15 +139,18 @@ def rewrite(
         out["stream_options"] = {
             **(options if isinstance(options, dict) else {}),
             "include_usage": True,
+            "continuous_usage_stats": True,
         }
     return out
 
 
-def caller_wants_usage(body: dict[str, Any]) -> bool:
-    """Whether the caller itself asked a stream for its usage chunk (else the gateway drops
-    the chunk it forced)."""
+def caller_wants_usage(body: dict[str, Any]) -> tuple[bool, bool]:
+    """Whether the caller itself asked a stream for (its final usage chunk, the usage in
+    every chunk); the gateway hides what it forced and the caller did not ask for."""
     options = body.get("stream_options")
-    return isinstance(options, dict) and options.get("include_usage") is True
+    if not isinstance(options, dict):
+        return False, False
+    return options.get("include_usage") is True, options.get("continuous_usage_stats") is True
 
 
 def models_listing(routes: Routes, tenant: str, created: int) -> dict[str, Any]:

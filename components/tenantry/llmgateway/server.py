@@ -295,12 +295,13 @@ class Gateway:
         state: BucketState,
         key: str,
     ) -> web.StreamResponse:
-        """Relay the server-sent events; keep the usage chunk's ``usage`` and drop that
-        chunk when the caller did not ask for it. Without a usage chunk (the caller went
-        away, the runtime failed) the charge is the number of content chunks relayed, a
-        lower bound of the tokens generated (vLLM sends one or more tokens per chunk)."""
+        """Relay the server-sent events. Every chunk carries the usage so far (forced); the
+        last one seen is what is metered and charged when the stream ends, also when the
+        caller leaves early. The forced usage is removed from what the caller gets unless it
+        asked for it. Without any usage (a runtime that ignores the option) the charge is
+        the number of content chunks relayed, a lower bound of the tokens generated."""
         assert self._session is not None
-        keep_usage = policy.caller_wants_usage(caller_body)
+        keep_final, keep_each = policy.caller_wants_usage(caller_body)
         usage: Any = None
         chunks = 0
         response: web.StreamResponse | None = None
@@ -337,13 +338,12 @@ class Gateway:
                     event.append(line)
                     if line.strip():
                         continue
-                    forward, found = _inspect_event(event, keep_usage)
+                    out, found = _inspect_event(event, keep_final, keep_each)
                     if found is not None:
                         usage = found
-                    elif forward:
-                        chunks += 1
-                    if forward:
-                        await response.write(b"".join(event))
+                    chunks += 1
+                    if out:
+                        await response.write(out)
                     event = []
                 if event:
                     await response.write(b"".join(event))
@@ -366,19 +366,29 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def _inspect_event(event: list[bytes], keep_usage: bool) -> tuple[bool, Any]:
-    """(forward this event?, its ``usage`` when it carries one)."""
+def _inspect_event(event: list[bytes], keep_final: bool, keep_each: bool) -> tuple[bytes, Any]:
+    """(what to relay of this event, its ``usage`` when it carries one). The usage-only
+    final chunk (``choices: []``) goes only to a caller that asked ``include_usage``; the
+    usage in other chunks only to one that asked ``continuous_usage_stats``."""
+    out: list[bytes] = []
+    usage: Any = None
     for line in event:
-        if not line.startswith(b"data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == b"[DONE]":
-            return True, None
+        payload = line[5:].strip() if line.startswith(b"data:") else b""
         try:
-            chunk = json.loads(payload)
+            chunk = json.loads(payload) if payload and payload != b"[DONE]" else None
         except ValueError:
-            return True, None
-        if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
-            only_usage = not chunk.get("choices")
-            return (keep_usage or not only_usage), chunk["usage"]
-    return True, None
+            chunk = None
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("usage"), dict):
+            out.append(line)
+            continue
+        usage = chunk["usage"]
+        if not chunk.get("choices"):
+            if not keep_final:
+                return b"", usage
+            out.append(line)
+        elif keep_each:
+            out.append(line)
+        else:
+            del chunk["usage"]
+            out.append(b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n")
+    return b"".join(out), usage
