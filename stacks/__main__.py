@@ -10,7 +10,8 @@ The ``platform`` stack (``Pulumi.platform.yaml``): plan the GPU pools from every
 (``tenantry:tenantsDir``, default ``tenants/``; a bad tenant file or an unplannable demand
 stops here, every problem listed), then build the ``Platform`` with the secrets
 ``tenantry:vectorDbPassword`` and ``tenantry:tritonAdminSecret`` (missing: Pulumi's
-``ConfigMissingError`` names the key and the ``pulumi config set --secret`` command) and
+``ConfigMissingError`` names the key and the ``pulumi config set --secret`` command), and, with
+``llmBaseModels``, the secret ``tenantry:llmSaltKey`` (the LLM gateway's cache-salt key), and
 export what tenant stacks read (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus
 ``clusterName``, ``migConfigs`` and ``sharedPools``.
 
@@ -57,6 +58,7 @@ def platform_main() -> None:
             program.plan,
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             triton_admin_secret=cfg.require_secret("tritonAdminSecret"),
+            llm_salt_key=cfg.get_secret("llmSaltKey"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
             llm_grants=program.llm_grants,
             formats=program.formats,

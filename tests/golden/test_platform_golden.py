@@ -24,12 +24,15 @@ from tests.components.helpers import (
     istio_webhook_errors,
     llmisvc_validator,
 )
+from tests.schemas import prometheus_operator_validator
 
 GOLDEN = Path(__file__).resolve().parent / "platform"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"
 K8S_VERSION = "1.33.0"
 # KServe CRDs: validated in tests/platform (runtime, storage) and below (LLMInferenceService)
 CRD_KINDS = {"ClusterServingRuntime", "ClusterStorageContainer", "LLMInferenceService"}
+# Prometheus Operator CRDs: validated below against the vendored CRDs
+MONITORING_KINDS = {"PodMonitor"}
 
 
 def rendered() -> dict[str, bytes]:
@@ -64,6 +67,9 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
         obj = yaml.safe_load(data)
         if obj["kind"] in CRD_KINDS:
             continue
+        if obj["kind"] in MONITORING_KINDS:
+            prometheus_operator_validator(obj["kind"]).validate(obj)
+            obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}
         if is_istio(obj):
             istio_validator(obj["apiVersion"], obj["kind"]).validate(obj)
             assert istio_webhook_errors(obj) == [], path
@@ -72,8 +78,10 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
         checked += 1
     # 4 namespaces (tenantry-llm included), the mig-parted and LLM routes ConfigMaps,
     # 4 PriorityClasses, the shared LLM runtime's ServiceAccount, the token issuers'
-    # RequestAuthentication, the fleet dashboard ConfigMap
-    assert checked == 13
+    # RequestAuthentication, the fleet dashboard ConfigMap; the LLM gateway's Deployment,
+    # ServiceAccount, Service, PodMonitor and salt Secret, tenantry-llm's 3 NetworkPolicies,
+    # 2 PeerAuthentications and 2 AuthorizationPolicies
+    assert checked == 13 + 5 + 3 + 2 + 2
 
 
 def test_shared_llms_validate_against_the_kserve_crd() -> None:
@@ -100,7 +108,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "17 Kubernetes object(s)" in capsys.readouterr().out
+    assert "29 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

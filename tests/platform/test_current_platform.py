@@ -46,7 +46,15 @@ from tenantry.spec import PlatformSettings
 from tenantry.tags import MANDATORY_KEYS
 from tests.components.helpers import ROOT, platform, tenants
 
-from .helpers import STORAGE_CRD, by_name, crd_validator, example_plan, platform_records
+from .helpers import (
+    GATEWAY_IMAGE,
+    SALT_KEY,
+    STORAGE_CRD,
+    by_name,
+    crd_validator,
+    example_plan,
+    platform_records,
+)
 
 CHARTS = ROOT / "tests" / "data" / "charts"
 # A test value in the digest's shape; not the digest of any real image.
@@ -75,6 +83,7 @@ def unread_keys(ours: dict[str, Any], chart: Any, path: str = "") -> list[str]:
 
 def settings_with(**changes: Any) -> PlatformSettings:
     data = platform().model_dump(by_alias=True)
+    data["llmGatewayImage"] = GATEWAY_IMAGE
     data.update(changes)
     return PlatformSettings.model_validate(data)
 
@@ -86,6 +95,7 @@ def platform_with(settings: PlatformSettings, **kw: Any) -> list[Record]:
             example_plan(),
             vector_db_password="pw",
             triton_admin_secret="triton-secret",
+            llm_salt_key=SALT_KEY,
             **kw,
         )
         Platform("platform", args)

@@ -23,6 +23,20 @@ EXPECTED_CUSTOM = {
     # the shared base model of the example platform, llama-3-8b (SharedLlms)
     ("kubernetes:core/v1:Namespace", f"{LLM}-namespace"),
     ("kubernetes:core/v1:ConfigMap", f"{LLM}-routes"),
+    # its gateway, the salt key and the fences of tenantry-llm (tenantry.k8s.llm_gateway)
+    ("kubernetes:core/v1:Secret", f"{LLM}-salt"),
+    ("kubernetes:core/v1:ServiceAccount", f"{LLM}-gateway-sa"),
+    ("kubernetes:apps/v1:Deployment", f"{LLM}-gateway"),
+    ("kubernetes:core/v1:Service", f"{LLM}-gateway-service"),
+    ("kubernetes:monitoring.coreos.com/v1:PodMonitor", f"{LLM}-gateway-monitor"),
+    *{
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", f"{LLM}-netpol-{pol}")
+        for pol in ("default-deny", "runtime-from-gateway", "gateway-callers")
+    },
+    ("kubernetes:security.istio.io/v1:PeerAuthentication", f"{LLM}-mtls"),
+    ("kubernetes:security.istio.io/v1:PeerAuthentication", f"{LLM}-gateway-mtls"),
+    ("kubernetes:security.istio.io/v1:AuthorizationPolicy", f"{LLM}-gateway-authz"),
+    ("kubernetes:security.istio.io/v1:AuthorizationPolicy", f"{LLM}-runtime-authz"),
     ("aws:iam/role:Role", f"{LLM}-llama-3-8b-role"),
     ("aws:iam/rolePolicy:RolePolicy", f"{LLM}-llama-3-8b-adapters-read"),
     ("aws:eks/podIdentityAssociation:PodIdentityAssociation", f"{LLM}-llama-3-8b-pod-identity"),

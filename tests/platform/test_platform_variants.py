@@ -20,13 +20,14 @@ from tenantry.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _req
 from tenantry.spec import PlatformSettings, Registry, SpecError
 from tests.components.helpers import ROOT, platform
 
-from .helpers import by_name, example_plan
+from .helpers import GATEWAY_IMAGE, SALT_KEY, by_name, example_plan
 
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 
 
 def settings_with(**changes: Any) -> PlatformSettings:
     data = platform().model_dump(by_alias=True)
+    data["llmGatewayImage"] = GATEWAY_IMAGE
     data.update(changes)
     return PlatformSettings.model_validate(data)
 
@@ -44,6 +45,7 @@ def build(settings: PlatformSettings) -> tuple[list[Record], dict[str, Any]]:
                 example_plan(),
                 vector_db_password="pw-123",
                 triton_admin_secret="triton-secret",
+                llm_salt_key=SALT_KEY,
                 unpinned_preview=settings.triton_image_digest is None,  # the example has none
             ),
         )
@@ -122,6 +124,7 @@ def test_existing_vector_db_connection_values() -> None:
                 example_plan(),
                 vector_db_password="pw-123",
                 triton_admin_secret="triton-secret",
+                llm_salt_key=SALT_KEY,
                 unpinned_preview=True,
             ),
         )

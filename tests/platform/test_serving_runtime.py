@@ -96,6 +96,7 @@ def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, An
             example_plan(),
             vector_db_password="pw",
             triton_admin_secret="triton-secret",
+            llm_salt_key="salt",
             formats=formats,
             **kw,
         )
@@ -107,8 +108,10 @@ def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, An
 def _settings(**digests: str) -> Any:
     from tenantry.spec import PlatformSettings
     from tests.components.helpers import platform
+    from tests.platform.helpers import GATEWAY_IMAGE
 
     data = platform().model_dump(by_alias=True)
+    data["llmGatewayImage"] = GATEWAY_IMAGE
     data.update(digests)
     return PlatformSettings.model_validate(data)
 

@@ -76,14 +76,21 @@ def test_the_example_renders_show_only_declared_edges() -> None:
         declared = {(e["model"], e["caller"]) for e in rp["edges"] if e["declared"]}
         assert reaching == declared  # every declared caller reaches, nobody else does
         allowed = {f"ns:{a}" for a in tenants()[name].access.allowed_namespaces}
-        assert {c for _, c in declared} - {"external/acme/checkout"} == allowed
+        for model in rp["models"]:
+            callers = {c for m, c in declared if m == f"{name}/{model}"}
+            if model.startswith("adapter:"):  # the gateway serves the tenant's own namespace
+                assert callers == {f"tenant:{name}"}, model
+            else:  # an InferenceService or the tenant's own LLM
+                assert callers - {"external/acme/checkout"} == allowed, model
 
 
 def test_external_caller_with_a_token_is_admitted_and_without_one_refused() -> None:
     rp = everyone()["tenants"]["acme"]["requestPath"]
     for model in rp["models"]:
         row = rp["matrix"][model]
-        assert row["external/acme/checkout"] == "declared"
+        # no route from outside to an LLM is rendered: its rows admit no token
+        want = "refused" if ":" in model else "declared"
+        assert row["external/acme/checkout"] == want, model
         for caller in (
             "external",
             "external/platform-idp/nobody",
@@ -230,9 +237,12 @@ def test_the_plan_shows_the_matrix_in_every_format() -> None:
 
     doc = plan(["acme"])
     md = as_markdown(doc)
-    assert "| acme | premium | 58 | ok | pass | pass |" in md
+    assert "| acme | premium | 59 | ok | pass | pass |" in md
     assert "<details><summary>Reachability matrix</summary>" in md
-    assert "| outside, token of acme's client checkout | ✅ declared | ✅ declared |" in md
+    # the columns: fraud-detector, risk-embedder, adapter:acme-support-agent (no route from
+    # outside to an LLM)
+    assert "| outside, token of acme's client checkout | ✅ declared | ✅ declared | · |" in md
+    assert "| tenant acme (its pods) | · | · | ✅ declared |" in md
     table = as_table(doc)
     assert "request path: only declared callers reach the models" in table
     assert '"requestPath"' in as_json(doc)

@@ -30,7 +30,8 @@ PROGRAM_FILE = "__main__.py"  # the stack program, in the stacks directory (Pulu
 # the recorder shows every secret as "<secret>", so the value never appears anyway.
 PASSWORD_KEY = "tenantry:vectorDbPassword"
 TRITON_ADMIN_KEY = ADMIN_SECRET_CONFIG
-SECRET_KEYS = (PASSWORD_KEY, TRITON_ADMIN_KEY)
+SALT_KEY = "tenantry:llmSaltKey"  # the LLM gateway's cache-salt key (with llmBaseModels)
+SECRET_KEYS = (PASSWORD_KEY, TRITON_ADMIN_KEY, SALT_KEY)
 PASSWORD_PLACEHOLDER = "offline-render-placeholder"
 # Tells the platform program it runs offline: without ``tritonImageDigest`` it renders the
 # runtime's image by tag (marked) instead of refusing, as ``pulumi up`` does.
@@ -174,9 +175,9 @@ def record_platform(
     ``tenants_dir``); return its records. The whole registry must be valid (``verdict``, or
     computed): SpecError lists every error first. A secure config value (``secure:``)
     cannot be decrypted offline: it and a missing ``tenantry:vectorDbPassword`` or
-    ``tenantry:tritonAdminSecret`` (:data:`SECRET_KEYS`) are given a placeholder, which the
-    records show masked. ``tenantry:offlineRender`` lets a platform without
-    ``tritonImageDigest`` render (the runtime's image by tag, annotated
+    ``tenantry:tritonAdminSecret`` or ``tenantry:llmSaltKey`` (:data:`SECRET_KEYS`) are given a
+    placeholder, which the records show masked. ``tenantry:offlineRender`` lets a platform
+    without ``tritonImageDigest`` (or ``llmGatewayImage``) render (the image by tag, annotated
     ``tenantry.dev/unpinned-image``)."""
     path = platform_config_path(stacks_dir)
     platform = load_platform(stacks_dir)

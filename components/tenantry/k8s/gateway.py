@@ -32,6 +32,7 @@ from ..spec.hosts import CLUSTER_LOCAL_DOMAIN, short_forms, tenant_hosts
 from ..spec.platform import Ingress, Mesh, TokenIssuer
 from ..tags import tenant_labels
 from ..triton import serving_caps
+from .llm_gateway import VLLM_PORT
 from .manifests import custom_resource
 from .mesh import (
     ACTIVATOR_LABELS,
@@ -170,7 +171,9 @@ def activator_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> d
 
 def callers_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> dict[str, Any]:
     """ALLOW at every pod of the tenant: requests on the queue-proxy's serving ports from the
-    ingress gateway and from the allowed namespaces (by mTLS identity); GET ``/metrics`` on the
+    ingress gateway and from the allowed namespaces (by mTLS identity); with own LLMs, vLLM's
+    port 8000 from the allowed namespaces (KServe's LLMInferenceService pods serve there, over
+    TLS: a TCP-level rule, Istio matches ports and sources of TLS traffic); GET ``/metrics`` on the
     scraped ports (Prometheus; plaintext there, see :func:`peer_authentication_specs`) and on
     the autoscaler's port from Knative's autoscaler. Nothing else (an ALLOW policy refuses
     what it does not match), the activator included: see :func:`activator_allow_specs`."""
@@ -187,6 +190,13 @@ def callers_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> dic
             {
                 "from": [{"source": {"namespaces": sorted(t.access.allowed_namespaces)}}],
                 "to": [{"operation": {"ports": serving}}],
+            }
+        )
+    if t.llms and t.access.allowed_namespaces:
+        rules.append(
+            {
+                "from": [{"source": {"namespaces": sorted(t.access.allowed_namespaces)}}],
+                "to": [{"operation": {"ports": [str(VLLM_PORT)]}}],
             }
         )
     rules.append({"to": [{"operation": {"ports": [str(p) for p in SCRAPED_PORTS], **metrics}}]})

@@ -31,7 +31,8 @@ from .labels import (
     cpu_quantity,
     memory_quantity,
 )
-from .llm_inference_service import llm_ephemeral_storage_gib
+from .llm_gateway import GATEWAY_LABELS, GATEWAY_PORT, RUNTIME_SELECTOR, VLLM_PORT
+from .llm_inference_service import LLM_NAMESPACE, llm_ephemeral_storage_gib
 from .mesh import (
     ACTIVATOR_LABELS,
     AUTOSCALER_LABELS,
@@ -440,6 +441,7 @@ def network_policy_specs(t: ResolvedTenant, platform: MeshSettings) -> dict[str,
             if scale_to_zero
             else {}
         ),
+        **_llm_policies(t),
         "allow-model-egress": {
             "podSelector": all_pods,
             "policyTypes": ["Egress"],
@@ -458,3 +460,40 @@ def network_policy_specs(t: ResolvedTenant, platform: MeshSettings) -> dict[str,
             ],
         },
     }
+
+
+def _llm_policies(t: ResolvedTenant) -> dict[str, Any]:
+    """The tenant's LLM paths: ``allow-llm-gateway`` (egress of its pods to the LLM gateway's
+    API port, with adapters on a shared base model: the gateway admits the tenant's own
+    namespace) and ``allow-llm-callers`` (ingress to its own LLMs' vLLM port from the allowed
+    namespaces, with own LLMs: KServe's LLMInferenceService pods serve on 8000,
+    :mod:`tenantry.k8s.llm_gateway`)."""
+    out: dict[str, Any] = {}
+    if t.llm_adapters:
+        out["allow-llm-gateway"] = {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            **_from_namespaces([LLM_NAMESPACE]),
+                            "podSelector": {"matchLabels": dict(GATEWAY_LABELS)},
+                        }
+                    ],
+                    "ports": _ports([GATEWAY_PORT]),
+                }
+            ],
+        }
+    if t.llms and t.access.allowed_namespaces:
+        out["allow-llm-callers"] = {
+            "podSelector": {"matchLabels": dict(RUNTIME_SELECTOR)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [_from_namespaces(t.access.allowed_namespaces)],
+                    "ports": _ports([VLLM_PORT]),
+                }
+            ],
+        }
+    return out

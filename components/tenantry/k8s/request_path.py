@@ -10,6 +10,7 @@ from ..spec import PlatformSettings, ResolvedTenant
 from ..tags import tenant_labels
 from .gateway import request_path_manifests
 from .inference_service import inference_service_manifest
+from .llm_inference_service import own_llm_manifest
 from .namespace import namespace_labels, network_policy_specs
 
 BUCKET_UNKNOWN = "bucket-not-recorded"  # the bucket is no part of the request path
@@ -18,8 +19,8 @@ BUCKET_UNKNOWN = "bucket-not-recorded"  # the bucket is no part of the request p
 def tenant_request_path_objects(
     t: ResolvedTenant, platform: PlatformSettings
 ) -> list[dict[str, Any]]:
-    """The tenant's Namespace, NetworkPolicies, Istio objects and InferenceServices, as its
-    components declare them (the same builders)."""
+    """The tenant's Namespace, NetworkPolicies, Istio objects, InferenceServices and own
+    LLMInferenceServices, as its components declare them (the same builders)."""
     labels = tenant_labels(t)
     out: list[dict[str, Any]] = [
         {
@@ -40,5 +41,9 @@ def tenant_request_path_objects(
     out += list(request_path_manifests(t, platform).values())
     out += [
         inference_service_manifest(t, m, BUCKET_UNKNOWN, f"{t.name}-inference") for m in t.models
+    ]
+    out += [
+        own_llm_manifest(t, llm, BUCKET_UNKNOWN, f"{t.name}-inference", platform.vllm_image)
+        for llm in t.llms
     ]
     return out

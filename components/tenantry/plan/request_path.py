@@ -5,7 +5,9 @@ platform (:mod:`tenantry.policy.reachability`).
 The planned tenants' objects are the ones their stack programs declared (the recordings);
 the other tenants' are built by the same builders their components use
 (:func:`tenantry.k8s.request_path.tenant_request_path_objects`), the platform's by
-:func:`tenantry.k8s.mesh.platform_request_path_manifests`: a policy of any tenant can change
+:func:`tenantry.k8s.mesh.platform_request_path_manifests` and (the shared LLMs, their gateway
+and fences, with every tenant's adapter grants)
+:func:`tenantry.k8s.llm_gateway.request_path_objects`: a policy of any tenant can change
 who reaches another's models (a root-namespace policy, a DENY at a shared gateway).
 """
 
@@ -14,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..k8s.llm_gateway import request_path_objects as llm_request_path_objects
+from ..k8s.llm_inference_service import adapter_grants
 from ..k8s.mesh import platform_request_path_manifests
-from ..k8s.request_path import tenant_request_path_objects
+from ..k8s.request_path import BUCKET_UNKNOWN, tenant_request_path_objects
 from ..policy.reachability import Report, analyze, intents_from
 from ..spec import PlatformSettings, ResolvedTenant
+from ..tags import platform_tags
 
 TOP_KEYS = ("apiVersion", "kind", "metadata")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -33,7 +38,8 @@ def recorded_objects(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
         if t == HELM_RELEASE or t.endswith("Patch"):
             continue
         inputs = r.get("inputs") or {}
-        out.append({k: inputs[k] for k in (*TOP_KEYS, "spec") if k in inputs})
+        keys = (*TOP_KEYS, "spec", "data") if inputs.get("kind") == "ConfigMap" else TOP_KEYS
+        out.append({k: inputs[k] for k in (*keys, "spec") if k in inputs})
     return out
 
 
@@ -45,6 +51,9 @@ def fleet_objects(
     """Every request-path object of the platform and the tenants: recorded where
     ``records`` has the tenant, built otherwise."""
     objects: list[dict[str, Any]] = list(platform_request_path_manifests(platform).values())
+    grants = adapter_grants(list(tenants.values()), dict.fromkeys(tenants, BUCKET_UNKNOWN))
+    labels = dict(sorted(platform_tags(platform).items()))
+    objects += llm_request_path_objects(platform, grants, labels)
     for name, t in sorted(tenants.items()):
         if name in records:
             objects += recorded_objects(records[name])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 from pulumi_kubernetes.apiextensions import CustomResource
-from pulumi_kubernetes.core.v1 import ConfigMap, Namespace, ServiceAccount
+from pulumi_kubernetes.apps.v1 import Deployment
+from pulumi_kubernetes.core.v1 import ConfigMap, Namespace, Secret, Service, ServiceAccount
+from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
 from ..aws.identity import MAX_SESSION_SECONDS
 from ..aws.llm_policies import (
@@ -20,6 +22,16 @@ from ..aws.llm_policies import (
     shared_runtime_policy,
 )
 from ..aws.names import IAM_PATH
+from ..k8s.llm_gateway import (
+    SALT_CONFIG,
+    SALT_KEY,
+    SALT_SECRET,
+    UNPINNED_GATEWAY_IMAGE,
+    gateway_manifests,
+    istio_manifests,
+    namespace_labels,
+    network_policy_specs,
+)
 from ..k8s.llm_inference_service import (
     LLM_NAMESPACE,
     ROUTES_CONFIG_MAP,
@@ -28,7 +40,10 @@ from ..k8s.llm_inference_service import (
     shared_llm_manifest,
     tenant_llm_routes,
 )
+from ..k8s.manifests import custom_resource
 from ..spec import PlatformSettings
+from .kserve import UNPINNED
+from .program import PlatformProgramError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,40 +53,61 @@ class SharedLlmsArgs:
     (:attr:`tenantry.platform.program.PlatformProgram.llm_grants`). ``cluster_name``: for
     the Pod Identity associations. ``labels``/``tags``: the platform's cost labels and
     tags. ``after``: what the LLMInferenceServices wait for (KServe, whose chart installs
-    the CRD). The Kubernetes and AWS providers come through ``opts.providers``."""
+    the CRD). ``salt_key``: the gateway's cache-salt key (a secret; required, see
+    :func:`llm_deploy_problems`). The Kubernetes and AWS providers come through
+    ``opts.providers``."""
 
     settings: PlatformSettings
     grants: Sequence[AdapterGrant]
     cluster_name: pulumi.Input[str]
     labels: Mapping[str, str]
     tags: Mapping[str, str]
+    salt_key: pulumi.Input[str] | None = None
     after: Sequence[pulumi.Resource] = ()
 
 
 class SharedLlms(pulumi.ComponentResource):
-    """Namespace ``tenantry-llm`` and the ``tenantry-llm-routes`` ConfigMap (what the gateway
-    pins per caller: :func:`~tenantry.k8s.llm_inference_service.tenant_llm_routes`); per
+    """Namespace ``tenantry-llm`` (in the mesh), the ``tenantry-llm-routes`` ConfigMap (what
+    the gateway pins per caller: :func:`~tenantry.k8s.llm_inference_service.tenant_llm_routes`),
+    the LLM gateway (:func:`~tenantry.k8s.llm_gateway.gateway_manifests`: ServiceAccount,
+    Deployment of ``llmGatewayImage``, Service, PodMonitor) with its salt-key Secret
+    ``tenantry-llm-salt`` (from ``salt_key``), the namespace's NetworkPolicies and Istio
+    objects (only the gateway reaches the runtimes, only granted tenants reach the gateway:
+    :mod:`tenantry.k8s.llm_gateway`); per
     shared base model ``<b>``: IAM role ``tenantry-llm-<b>`` (Pod Identity trust for its
     service account only; inline policy
     :func:`~tenantry.aws.llm_policies.shared_runtime_policy`: exactly the granted adapter
     prefixes), its Pod Identity association and service account, and the
     LLMInferenceService (:func:`~tenantry.k8s.llm_inference_service.shared_llm_manifest`).
-    Children: ``<name>-namespace``, ``<name>-routes``, ``<name>-<b>-role``,
+    Children: ``<name>-namespace``, ``<name>-routes``, ``<name>-salt``, ``<name>-gateway-sa``,
+    ``<name>-gateway``, ``<name>-gateway-service``, ``<name>-gateway-monitor``,
+    ``<name>-netpol-<policy>``, ``<name>-mtls``, ``<name>-gateway-mtls``,
+    ``<name>-gateway-authz``, ``<name>-runtime-authz``, ``<name>-<b>-role``,
     ``<name>-<b>-adapters-read``, ``<name>-<b>-pod-identity``, ``<name>-<b>-sa``,
-    ``<name>-<b>-llmisvc``."""
+    ``<name>-<b>-llmisvc``.
+
+    Raises :class:`~tenantry.platform.PlatformProgramError` before declaring anything when a
+    base model is declared without ``llmGatewayImage`` (unless ``unpinned_preview``) or
+    without ``salt_key`` (:func:`llm_deploy_problems`)."""
 
     TYPE = "tenantry:platform:SharedLlms"
 
     def __init__(
-        self, name: str, args: SharedLlmsArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: SharedLlmsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        unpinned_preview: bool = False,
     ) -> None:
-        super().__init__(self.TYPE, name, None, opts)
         s = args.settings
+        salt_key = llm_deploy_problems(s, args.salt_key, unpinned_preview)
+        super().__init__(self.TYPE, name, None, opts)
         labels = dict(args.labels)
         on_k8s = on_aws = pulumi.ResourceOptions(parent=self)
         self.namespace = Namespace(
             f"{name}-namespace",
-            metadata={"name": LLM_NAMESPACE, "labels": labels},
+            metadata={"name": LLM_NAMESPACE, "labels": namespace_labels(s, labels)},
             opts=on_k8s,
         )
         after_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
@@ -81,6 +117,52 @@ class SharedLlms(pulumi.ComponentResource):
             data={"routes.json": _json(tenant_llm_routes(s, args.grants))},
             opts=after_ns,
         )
+        self.salt = Secret(
+            f"{name}-salt",
+            metadata={"name": SALT_SECRET, "namespace": LLM_NAMESPACE, "labels": labels},
+            type="Opaque",
+            string_data={SALT_KEY: pulumi.Output.secret(salt_key)},
+            opts=after_ns,
+        )
+        self.network_policies = [
+            NetworkPolicy(
+                f"{name}-netpol-{pol}",
+                metadata=cast(Any, {"name": pol, "namespace": LLM_NAMESPACE, "labels": labels}),
+                spec=cast(Any, spec),
+                opts=after_ns,
+            )
+            for pol, spec in network_policy_specs(s, args.grants).items()
+        ]
+        self.istio = [
+            custom_resource(f"{name}-{suffix}", manifest, after_ns)
+            for suffix, manifest in istio_manifests(s, args.grants, labels).items()
+        ]
+        image = s.llm_gateway_image or UNPINNED_GATEWAY_IMAGE
+        gw = gateway_manifests(s, image, labels)
+        gateway_sa = ServiceAccount(
+            f"{name}-gateway-sa",
+            metadata=gw["gateway-sa"]["metadata"],
+            automount_service_account_token=False,
+            opts=after_ns,
+        )
+        deployment_meta = dict(gw["gateway"]["metadata"])
+        if s.llm_gateway_image is None:
+            deployment_meta["annotations"] = {UNPINNED: "llmGatewayImage is not set"}
+        self.gateway = Deployment(
+            f"{name}-gateway",
+            metadata=cast(Any, deployment_meta),
+            spec=cast(Any, gw["gateway"]["spec"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, gateway_sa, self.routes, self.salt]
+            ),
+        )
+        Service(
+            f"{name}-gateway-service",
+            metadata=gw["gateway-service"]["metadata"],
+            spec=gw["gateway-service"]["spec"],
+            opts=after_ns,
+        )
+        custom_resource(f"{name}-gateway-monitor", gw["gateway-monitor"], after_ns)
         self.services: dict[str, CustomResource] = {}
         for base in s.llm_base_models:
             objects = [
@@ -150,3 +232,32 @@ class SharedLlms(pulumi.ComponentResource):
 
 def _json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
+
+
+def llm_deploy_problems(
+    settings: PlatformSettings, salt_key: pulumi.Input[str] | None, unpinned_preview: bool
+) -> pulumi.Input[str]:
+    """The salt key, once the settings can deploy their base models: raises
+    :class:`~tenantry.platform.PlatformProgramError` (one line per problem) when
+    ``llmGatewayImage`` is not set (unless ``unpinned_preview``: an offline render, which
+    then names :data:`~tenantry.k8s.llm_gateway.UNPINNED_GATEWAY_IMAGE` and annotates the
+    Deployment) or no salt key is given."""
+    problems = []
+    if settings.llm_gateway_image is None and not unpinned_preview:
+        problems.append(
+            "tenantry:platform: llmGatewayImage is not set; llmBaseModels "
+            f"{[b.name for b in settings.llm_base_models]} are reached only through the "
+            "Tenantry LLM gateway. Build Dockerfile.llm-gateway, push it and set "
+            "llmGatewayImage: <registry>/<repository>@sha256:<64 hex> in "
+            "stacks/Pulumi.platform.yaml; nothing was declared"
+        )
+    if salt_key is None:
+        problems.append(
+            f"{SALT_CONFIG}: not set; the LLM gateway keys each tenant's cache salt with it. "
+            f"Set a random one: pulumi config set --secret {SALT_CONFIG} "
+            '"$(openssl rand -hex 32)"; nothing was declared'
+        )
+    if problems:
+        raise PlatformProgramError("\n".join(problems))
+    assert salt_key is not None
+    return salt_key

@@ -35,7 +35,7 @@ from .gpu_pool import (
 )
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
-from .llm import SharedLlms, SharedLlmsArgs
+from .llm import SharedLlms, SharedLlmsArgs, llm_deploy_problems
 from .mesh import PlatformMesh, PlatformMeshArgs
 from .names import node_role_name, pool_group_name, vector_db_identifier
 from .node_role import NodeRole, NodeRoleArgs
@@ -71,6 +71,10 @@ class PlatformArgs:
     """The platform secret each tenant's Triton admin key is derived from
     (:func:`tenantry.triton.admin_key`; the stack config ``tenantry:tritonAdminSecret``, pass a
     secret). Its own value, so that it rotates without the database's password."""
+    llm_salt_key: pulumi.Input[str] | None = None
+    """The LLM gateway's cache-salt key (pass a secret: the platform stack's secret config
+    ``tenantry:llmSaltKey``, random, never derived from another secret). Required with
+    ``llmBaseModels``."""
     tenants_dir: str | None = None
     """The directory of tenant files the GPU plan is made from (required unless the args
     come from :meth:`from_spec`)."""
@@ -89,6 +93,7 @@ class PlatformArgs:
         *,
         vector_db_password: pulumi.Input[str],
         triton_admin_secret: pulumi.Input[str],
+        llm_salt_key: pulumi.Input[str] | None = None,
         unpinned_preview: bool = False,
         llm_grants: Sequence[AdapterGrant] = (),
         formats: Collection[str] | None = None,
@@ -107,6 +112,7 @@ class PlatformArgs:
             settings=doc,
             vector_db_password=vector_db_password,
             triton_admin_secret=triton_admin_secret,
+            llm_salt_key=llm_salt_key,
             unpinned_preview=unpinned_preview,
             _resolved=(
                 doc,
@@ -235,6 +241,8 @@ class Platform(pulumi.ComponentResource):
                     f"{setting}: sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; "
                     "nothing was declared"
                 )
+        if settings.llm_base_models:
+            llm_deploy_problems(settings, args.llm_salt_key, bool(args.unpinned_preview))
         pools = {p.name: p for p in plan.pools if p.kind == "shared-pool"}
         missing = [sp.name for sp in settings.shared_pools if sp.name not in pools]
         if missing:
@@ -354,6 +362,7 @@ class Platform(pulumi.ComponentResource):
                 SharedLlmsArgs(
                     settings=settings,
                     grants=program.llm_grants,
+                    salt_key=args.llm_salt_key,
                     cluster_name=self.cluster.cluster_name,
                     labels=labels,
                     tags=tags,
@@ -362,6 +371,7 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self, providers=[self.aws_provider, self.cluster.provider]
                 ),
+                unpinned_preview=bool(args.unpinned_preview),
             )
         self.cost_tags = CostAllocationTags(
             f"{name}-cost-tags",

@@ -34,6 +34,10 @@ from .yamlio import SAFE_LOADER, compose, line_of, yaml_problem
 PLATFORM_STACK = "platform"
 # vLLM's OpenAI-compatible server image (docs.vllm.ai, "Using Docker"); pin a digest to deploy.
 DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+# An image reference pinned by digest (OCI distribution spec: <name>@<algorithm>:<hex>).
+IMAGE_BY_DIGEST = (
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*@sha256:[0-9a-f]{64}$"
+)
 CONFIG_KEY = "tenantry:platform"
 PREVIOUS_PLAN_KEY = "tenantry:previousPlan"  # platform stack config: the GPU plan running now
 
@@ -518,6 +522,15 @@ class PlatformSettings(Strict):
     vllm_image: str = Field(
         default=DEFAULT_VLLM_IMAGE,
         description="vLLM image of every LLMInferenceService the platform and tenants run.",
+    )
+    llm_gateway_image: Annotated[str, Field(pattern=IMAGE_BY_DIGEST, max_length=512)] | None = (
+        Field(
+            default=None,
+            description="The Tenantry LLM gateway's image, pulled by digest "
+            "(<registry>/<repository>@sha256:<64 hex>; built from the repository's "
+            "Dockerfile.llm-gateway). Required to deploy a platform with llmBaseModels: the "
+            "gateway is the only way to the shared runtimes.",
+        )
     )
 
     @model_validator(mode="after")

@@ -40,7 +40,16 @@ from ...spec.platform import PlatformSettings
 from .istio import Cond, Token
 from .netpol import NS_NAME, Selector
 from .paths import Caller, Engine
-from .topology import KNATIVE_NAMESPACE, PROBED_PORTS, Finding, ModelRef, World
+from .topology import (
+    KNATIVE_NAMESPACE,
+    LLM_NAMESPACE,
+    PROBED_PORTS,
+    Finding,
+    LlmModel,
+    Model,
+    ModelRef,
+    World,
+)
 
 MONITORING_NAMESPACE = "monitoring"
 UNRELATED_NAMESPACE = "unrelated"
@@ -76,9 +85,22 @@ class Intent:
     allowed_namespaces: tuple[str, ...]
     clients: tuple[ClientIntent, ...] = ()
 
-    def declares(self, c: Caller) -> bool:
+    def declares(self, c: Caller, ref: ModelRef | None = None) -> bool:
+        """Whether ``c`` may call the row ``ref`` (default: an InferenceService) of this
+        tenant. An InferenceService: the allowed namespaces by mesh identity and the
+        clients' tokens. The tenant's own LLM: the allowed namespaces by mesh identity (no
+        route from outside is rendered). An adapter on a shared base: the tenant's own
+        namespace by mesh identity (the gateway pins callers by the namespace of their
+        identity: docs/llm.md). A base model's own name: nobody."""
+        kind = ref.kind if ref is not None else ""
+        if kind == "base":
+            return False
+        if kind == "adapter":
+            return c.sidecar and c.namespace == self.tenant
         if c.namespace is not None:
             return c.sidecar and c.namespace in self.allowed_namespaces
+        if kind == "llm":
+            return False
         return c.token is not None and any(cl.admits(c.token) for cl in self.clients)
 
 
@@ -137,6 +159,7 @@ def caller_classes(
                 world.root,
                 KNATIVE_NAMESPACE,
                 MONITORING_NAMESPACE,
+                *([LLM_NAMESPACE] if world.llms else []),
             ]
         )
         if n not in tenants and n not in allowed
@@ -513,8 +536,8 @@ def analyze(
     callers = caller_classes(world, intents, platform)
     wanted = set(tenants) if tenants is not None else None
     models = sorted(
-        (r for r in world.models if wanted is None or r.tenant in wanted),
-        key=lambda r: (r.tenant, r.name),
+        (r for r in world.rows() if wanted is None or r.tenant in wanted),
+        key=lambda r: (r.tenant, r.kind, r.name),
     )
     report = Report(models, callers, findings=list(world.findings))
     selectors = _peer_selectors(world)
@@ -523,9 +546,12 @@ def analyze(
         key = _group_key(world, c, selectors) if reuse else (c.id,)
         groups.setdefault(key, []).append(c)
     for ref in models:
-        model = world.models[ref]
+        model: Model | LlmModel = world.models[ref] if ref in world.models else world.llms[ref]
         intent = intents.get(ref.tenant, Intent(ref.tenant, ()))
-        for members in groups.values():
+        # the LLM gateway decides by the caller's namespace where no policy rule names it:
+        # no reuse across callers on those rows
+        row_groups = groups if not ref.kind else {(c.id,): [c] for c in callers}
+        for members in row_groups.values():
             done: dict[str, Summary] = {}
             generic: Summary | None = None
             mentions = _Mentions()
@@ -546,7 +572,7 @@ def analyze(
                 if c.id not in done and _special(world, c, mentions):
                     summary = _summary(list(engine.paths(c, model)))
                     report.evaluated += 1
-                report.edges[(ref, c.id)] = Edge(ref, c, intent.declares(c), summary)
+                report.edges[(ref, c.id)] = Edge(ref, c, intent.declares(c, ref), summary)
     return report
 
 
@@ -561,5 +587,6 @@ def trace(
     (``<tenant>/<name>``), reached or not: what the report summarizes, whole."""
     world = World(manifests, platform)
     caller = next(c for c in caller_classes(world, intents, platform) if c.id == caller_id)
-    ref = next(r for r in world.models if str(r) == model)
-    return list(Engine(world).paths(caller, world.models[ref]))
+    ref = next(r for r in world.rows() if str(r) == model)
+    row = world.models[ref] if ref in world.models else world.llms[ref]
+    return list(Engine(world).paths(caller, row))

@@ -12,6 +12,18 @@ Paths (the platform's request path, see :mod:`.topology` for the sources):
 - ``activator``: the caller sends a request straight to the activator (8012/8013), naming a
   revision in the headers the activator reads, or in the Host it falls back to.
 
+An LLM served name (:class:`~.topology.LlmModel`) has two:
+
+- ``direct``: the caller connects to a pod of its LLMInferenceService on vLLM's port 8000
+  (vLLM serves any name it loaded to whoever reaches it);
+- ``llm gateway``: the caller sends the request to the Tenantry LLM gateway (8080), which
+  pins it to the caller's tenant (404 for another tenant's name) and forwards it to the
+  runtime with its own identity.
+
+Callers outside the cluster have no path to an LLM: no route to one is rendered (KServe
+creates none without ``spec.router``, and the ingress gateway routes only what a
+VirtualService, which the model refuses to evaluate, would add).
+
 Every hop is checked twice: NetworkPolicy (both ends), and the destination proxy's
 PeerAuthentication, RequestAuthentication and AuthorizationPolicy. A path reaches the model
 when every hop passes both; the **identity layer alone** (NetworkPolicy ignored) must
@@ -28,15 +40,20 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from ...spec.hosts import CLUSTER_DOMAIN
-from .istio import Context, ModelError, Request, Token, Workload
+from .istio import Context, ModelError, Request, Token, Workload, namespace_of
 from .netpol import Endpoint
 from .topology import (
     DIRECT_PORTS,
     GATEWAY_EXTERNAL_PORT,
     GATEWAY_LOCAL_PORT,
+    LLM_GATEWAY,
+    LLM_GATEWAY_PORT,
+    LLM_NAMESPACE,
+    LLM_PORT,
     PROBED_PORTS,
     QUEUE_H2C,
     QUEUE_HTTP1,
+    LlmModel,
     Model,
     Revision,
     Route,
@@ -44,7 +61,9 @@ from .topology import (
 )
 
 T = TypeVar("T")
-PathKind = Literal["direct", "mesh", "cluster-local gateway", "ingress gateway", "activator"]
+PathKind = Literal[
+    "direct", "mesh", "cluster-local gateway", "ingress gateway", "activator", "llm gateway"
+]
 NS_HEADER, REV_HEADER = "knative-serving-namespace", "knative-serving-revision"
 EXTERNAL_IP = "198.51.100.7"  # a caller outside the cluster (TEST-NET-2)
 CALLER_IP = "10.2.0.5"  # a pod of the caller's namespace
@@ -235,7 +254,10 @@ class Engine:
 
     # --- paths ------------------------------------------------------------------------------
 
-    def paths(self, caller: Caller, model: Model) -> Iterator[Outcome]:
+    def paths(self, caller: Caller, model: Model | LlmModel) -> Iterator[Outcome]:
+        if isinstance(model, LlmModel):
+            yield from self._llm_paths(caller, model)
+            return
         if caller.namespace is None:
             yield from self._ingress(caller, model)
             return
@@ -251,6 +273,79 @@ class Engine:
         yield from self._local_gateway(src, model, caller.token)
         if caller.sidecar:
             yield from self._mesh_routes(src, model, caller.token)
+
+    # --- LLM served names -------------------------------------------------------------------
+
+    def _llm_paths(self, caller: Caller, m: LlmModel) -> Iterator[Outcome]:
+        if caller.namespace is None:
+            return  # no route from outside to an LLM (module docstring)
+        src = Src(
+            caller.namespace,
+            caller.pod_labels,
+            CALLER_IP,
+            caller.sidecar,
+            self._identity(caller),
+        )
+        pod = m.runtime.pod
+        host = f"{m.runtime.ref.name}-kserve-workload-svc.{pod.namespace}.svc.{CLUSTER_DOMAIN}"
+        req = Request(host, LLM_PORT, path="/v1/completions")
+        hop = self.hop(src, pod, LLM_PORT, req)
+        yield from _outcomes("direct", _join(f"pod {pod.name} :{LLM_PORT}", hop, END))
+        if m.ref.kind in ("adapter", "base") and self.w.llm_gateway is not None:
+            yield from self._via_llm_gateway(src, m)
+
+    def _via_llm_gateway(self, src: Src, m: LlmModel) -> Iterator[Outcome]:
+        w = self.w
+        gw = w.llm_gateway
+        assert gw is not None
+        host = f"{LLM_GATEWAY}.{LLM_NAMESPACE}.svc.{CLUSTER_DOMAIN}"
+        req = Request(host, LLM_GATEWAY_PORT, path="/v1/completions")
+        hop = self.hop(src, gw, LLM_GATEWAY_PORT, req)
+        step = f"LLM gateway {LLM_NAMESPACE}/{LLM_GATEWAY} :{LLM_GATEWAY_PORT}"
+        mtls = False
+        if gw.proxy and src.proxy:
+            mode, _ = w.policies(gw).mtls_mode(LLM_GATEWAY_PORT, w.root)
+            mtls = mode != "DISABLE"
+        # who the gateway takes the caller for: the identity its sidecar vouches for, or,
+        # without mTLS, whatever X-Forwarded-Client-Cert the caller writes
+        ns = namespace_of(src.identity) if mtls else None
+        if w.llm_pins(ns, m):
+            who = f"as tenant {ns}" if ns else "as any tenant it claims (no mTLS)"
+            pin = Hop(True, "", True, "", None)
+            pin_step = f"gateway serves {m.served_name} {who}"
+        else:
+            if ns is None and not any(w.llm_routes.values()):
+                why = "the gateway's routes name no tenant"
+            elif ns is None:
+                why = f"{m.served_name} is no tenant's served name"
+            else:
+                why = f"{m.served_name} is not among {ns}'s served names"
+            pin = Hop(True, "", False, f"404 model_not_found ({why})", None)
+            pin_step = "gateway pins the caller's tenant"
+        rest = _join(pin_step, pin, self._llm_upstream(m))
+        yield from _outcomes("llm gateway", _join(step, hop, rest))
+
+    def _llm_upstream(self, m: LlmModel) -> list[Tail]:
+        """The gateway forwards to the runtime with its own identity."""
+
+        def build() -> list[Tail]:
+            w = self.w
+            gw = w.llm_gateway
+            assert gw is not None
+            src = Src(
+                gw.namespace,
+                tuple(sorted(gw.labels.items())),
+                gw.ip,
+                gw.proxy,
+                w.llm_gateway_principal,
+            )
+            pod = m.runtime.pod
+            svc = f"{m.runtime.ref.name}-kserve-workload-svc.{pod.namespace}.svc.{CLUSTER_DOMAIN}"
+            req = Request(svc, LLM_PORT, path="/v1/completions")
+            hop = self.hop(src, pod, LLM_PORT, req)
+            return _join(f"pod {pod.name} :{LLM_PORT} (from the LLM gateway)", hop, END)
+
+        return self._shared(("llm-upstream", m.runtime.ref), build)
 
     def _identity(self, c: Caller) -> str | None:
         if not c.sidecar or c.namespace is None:

@@ -38,6 +38,23 @@ August 2026; KServe ``kserve/kserve`` of the same month):
   stable revision, ``latest`` on the new one) get hosts of their own
   (:mod:`tenantry.spec.hosts`). A route labelled ``networking.knative.dev/visibility:
   cluster-local`` has no external host;
+- an ``LLMInferenceService`` (KServe ``pkg/controller/llmisvc/workload_single_node.go``):
+  Deployment ``<name>-kserve`` whose pods carry ``app.kubernetes.io/part-of:
+  llminferenceservice``, ``app.kubernetes.io/name: <name>``, ``app.kubernetes.io/component:
+  llminferenceservice-workload``, ``kserve.io/component: workload``, run as the template's
+  service account, and serve vLLM's OpenAI API (``/metrics`` too) on 8000, over TLS (KServe
+  ``config/llmisvc/config-llm-template.yaml``); without ``spec.router`` KServe creates no
+  route, gateway or scheduler for it, so callers reach it at its pods only. vLLM serves every
+  adapter it loaded to any caller that names it (tests/llm);
+- the Tenantry LLM gateway (Deployment ``tenantry-llm-gateway`` in ``tenantry-llm``, its
+  routes in ConfigMap ``tenantry-llm-routes``: :mod:`tenantry.k8s.llm_gateway`, contract in
+  docs/llm.md) serves its API on 8080, takes the caller's tenant from the namespace of the
+  identity its sidecar writes in ``X-Forwarded-Client-Cert``, answers 404 to any served name
+  not in that tenant's routes, and forwards the rest to the runtime its routes name with its
+  own identity. Envoy only vouches for that header on an mTLS connection (it forwards a
+  plaintext caller's own header: ``APPEND_FORWARD``, Envoy HTTP connection manager
+  ``forward_client_cert_details``), so without mTLS at the gateway the model takes the
+  caller for any tenant it claims;
 - the activator is in a revision's data path when the revision is scaled to zero, and, with a
   target burst capacity other than 0 (Knative's default is 200), whenever spare capacity is
   short (Knative docs, "Configuring target burst capacity"); with ``target-burst-capacity:
@@ -47,6 +64,7 @@ August 2026; KServe ``kserve/kserve`` of the same month):
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -74,8 +92,30 @@ QUEUE_HTTP1, QUEUE_H2C = 8012, 8013
 USER_PORTS = (8080, 9000)  # Triton HTTP and gRPC (kserve-tritonserver runtime)
 DIRECT_PORTS = (QUEUE_HTTP1, QUEUE_H2C, *USER_PORTS)  # where an inference request is served
 GATEWAY_EXTERNAL_PORT, GATEWAY_LOCAL_PORT = 8080, 8081
+LLM_PORT = 8000  # vLLM in KServe's LLMInferenceService pods
+LLM_GATEWAY_PORT = 8080  # the Tenantry LLM gateway's API
+LLM_NAMESPACE = "tenantry-llm"  # the platform's shared base models and their gateway
+LLM_GATEWAY = "tenantry-llm-gateway"  # its Deployment (tenantry.k8s.llm_gateway.GATEWAY)
+LLM_ROUTES = "tenantry-llm-routes"  # its routes ConfigMap, key routes.json
 # every port a path connects to (the caller reuse in the matrix reads only rules on these)
-PROBED_PORTS = frozenset((*DIRECT_PORTS, GATEWAY_EXTERNAL_PORT, GATEWAY_LOCAL_PORT))
+PROBED_PORTS = frozenset(
+    (*DIRECT_PORTS, GATEWAY_EXTERNAL_PORT, GATEWAY_LOCAL_PORT, LLM_PORT, LLM_GATEWAY_PORT)
+)
+# KServe kinds that are templates or configuration, not workloads a caller reaches
+KSERVE_TEMPLATE_KINDS = frozenset(
+    {
+        "ServingRuntime",
+        "ClusterServingRuntime",
+        "ClusterStorageContainer",
+        "LLMInferenceServiceConfig",
+        "LocalModelCache",
+        "LocalModelNamespaceCache",
+        "LocalModelNode",
+        "LocalModelNodeGroup",
+        "TrainedModel",
+    }
+)
+SERVING_KINDS = frozenset({"InferenceService", "LLMInferenceService"})  # modelled here
 TBC_ANNOTATION = "autoscaling.knative.dev/target-burst-capacity"
 TBC_DEFAULT = "200"  # Knative config-autoscaler default
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
@@ -93,6 +133,19 @@ UNMODELLED_KINDS = {
 }
 Mode = Literal["serve", "proxy"]
 MAX_NAME = 63  # knative/pkg kmeta.ChildName: the longest name it returns
+
+
+def _is_unmodelled_serving_kind(obj: Mapping[str, Any]) -> bool:
+    """A KServe kind that serves requests (not a template) other than :data:`SERVING_KINDS`:
+    e.g. an ``InferenceGraph`` routes requests to models along paths this model does not
+    follow."""
+    group = str(obj.get("apiVersion", "")).split("/")[0]
+    kind = str(obj.get("kind", ""))
+    return (
+        group == "serving.kserve.io"
+        and kind not in SERVING_KINDS
+        and kind not in KSERVE_TEMPLATE_KINDS
+    )
 
 
 def child_name(parent: str, suffix: str) -> str:
@@ -120,11 +173,17 @@ def revision_name(configuration: str, generation: int) -> str:
 
 @dataclass(frozen=True)
 class ModelRef:
-    tenant: str  # the namespace
+    """A row of the matrix. ``kind`` "": an InferenceService; ``llm``: a tenant's own
+    LLMInferenceService; ``adapter``: a served name of a shared base model (a tenant's
+    adapter); ``base``: a shared base model's own served name (no tenant's)."""
+
+    tenant: str  # the namespace (the tenant's; tenantry-llm for a base model)
     name: str
+    kind: Literal["", "llm", "adapter", "base"] = ""
 
     def __str__(self) -> str:
-        return f"{self.tenant}/{self.name}"
+        kind = f"{self.kind}:" if self.kind else ""
+        return f"{self.tenant}/{kind}{self.name}"
 
 
 @dataclass(frozen=True)
@@ -164,6 +223,25 @@ class Model:
 
     def revision(self, name: str) -> Revision | None:
         return next((r for r in self.revisions if r.name == name), None)
+
+
+@dataclass(frozen=True)
+class LlmRuntime:
+    """One LLMInferenceService: its pods and the names vLLM serves there."""
+
+    ref: ModelRef  # namespace/name of the object
+    pod: Workload
+    base: str  # spec.model.name
+    adapters: tuple[str, ...]  # spec.model.lora.adapters[].name
+
+
+@dataclass(frozen=True)
+class LlmModel:
+    """A served name of an LLM runtime, as a row of the matrix."""
+
+    ref: ModelRef
+    runtime: LlmRuntime
+    served_name: str
 
 
 @dataclass(frozen=True)
@@ -213,6 +291,9 @@ class World:
         jwt: list[RequestAuthentication] = []
         netpols: list[NetworkPolicy] = []
         isvcs: list[Mapping[str, Any]] = []
+        llmisvcs: list[Mapping[str, Any]] = []
+        gateway_deployment: Mapping[str, Any] | None = None
+        routes: Mapping[str, Any] | None = None
         for obj in manifests:
             kind = str(obj.get("kind", ""))
             meta = obj.get("metadata") or {}
@@ -233,6 +314,27 @@ class World:
                     netpols.append(network_policy(obj))
                 elif kind == "InferenceService":
                     isvcs.append(obj)
+                elif kind == "LLMInferenceService":
+                    llmisvcs.append(obj)
+                elif kind == "Deployment" and (meta.get("namespace"), meta.get("name")) == (
+                    LLM_NAMESPACE,
+                    LLM_GATEWAY,
+                ):
+                    gateway_deployment = obj
+                elif kind == "ConfigMap" and (meta.get("namespace"), meta.get("name")) == (
+                    LLM_NAMESPACE,
+                    LLM_ROUTES,
+                ):
+                    routes = json.loads(str((obj.get("data") or {})["routes.json"]))
+                elif _is_unmodelled_serving_kind(obj):
+                    self.findings.append(
+                        Finding(
+                            "error",
+                            ref,
+                            f"{kind} serves requests in ways the model does not evaluate; "
+                            "the isolation proof cannot hold with it",
+                        )
+                    )
                 elif kind in UNMODELLED_KINDS:
                     self.findings.append(
                         Finding(
@@ -288,6 +390,20 @@ class World:
         for i, obj in enumerate(isvcs):
             m = self._model(obj, i)
             self.models[m.ref] = m
+        self.llm_gateway = self._llm_gateway(gateway_deployment)
+        self.llm_gateway_principal = (
+            principal(self.trust_domain, LLM_NAMESPACE, self.llm_gateway.service_account)
+            if self.llm_gateway is not None and self.llm_gateway.proxy
+            else None
+        )
+        # tenant -> served name -> runtime ("<namespace>/<name>"), as the gateway pins them
+        self.llm_routes: dict[str, dict[str, str]] = {
+            str(t): {str(n): str(v.get("runtime", "")) for n, v in (e.get("models") or {}).items()}
+            for t, e in ((routes or {}).get("tenants") or {}).items()
+        }
+        self.llms: dict[ModelRef, LlmModel] = {}
+        for i, obj in enumerate(llmisvcs):
+            self._llm_rows(obj, i)
 
     # --- models -----------------------------------------------------------------------------
 
@@ -387,6 +503,98 @@ class World:
             )
         return out
 
+    # --- LLMs -------------------------------------------------------------------------------
+
+    def _llm_gateway(self, obj: Mapping[str, Any] | None) -> Workload | None:
+        if obj is None:
+            return None
+        template = (obj.get("spec") or {}).get("template") or {}
+        pod_meta = template.get("metadata") or {}
+        labels = {str(k): str(v) for k, v in (pod_meta.get("labels") or {}).items()}
+        pod = template.get("spec") or {}
+        return Workload(
+            "LLM gateway",
+            LLM_NAMESPACE,
+            labels,
+            str(pod.get("serviceAccountName") or "default"),
+            proxy=_pod_in_mesh(
+                self.namespace_labels.get(LLM_NAMESPACE, {}), labels, self.platform.mesh.revision
+            ),
+            ip="10.0.0.30",
+        )
+
+    def _llm_rows(self, obj: Mapping[str, Any], i: int) -> None:
+        """The rows of one LLMInferenceService: in a tenant's namespace its one served name
+        (the tenant's own LLM); in :data:`LLM_NAMESPACE` its base model and every adapter,
+        each adapter a row of the tenant whose routes name it on this runtime (an adapter no
+        tenant's routes name is a finding: nobody may call it, yet it is served)."""
+        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        name, ns = str(meta["name"]), str(meta["namespace"])
+        model = spec.get("model") or {}
+        template = spec.get("template") or {}
+        labels = {
+            "app.kubernetes.io/component": "llminferenceservice-workload",
+            "app.kubernetes.io/name": name,
+            "app.kubernetes.io/part-of": "llminferenceservice",
+            "kserve.io/component": "workload",
+        }
+        pod = Workload(
+            child_name(name, "-kserve"),
+            ns,
+            labels,
+            str(template.get("serviceAccountName") or "default"),
+            proxy=_pod_in_mesh(
+                self.namespace_labels.get(ns, {}), labels, self.platform.mesh.revision
+            ),
+            ip=f"10.3.{i % 250}.1",
+        )
+        adapters = tuple(str(a["name"]) for a in ((model.get("lora") or {}).get("adapters") or ()))
+        base = str(model.get("name") or name)
+        rt = LlmRuntime(ModelRef(ns, name, "llm"), pod, base, adapters)
+        if ns != LLM_NAMESPACE:
+            ref = ModelRef(ns, name, "llm")
+            self.llms[ref] = LlmModel(ref, rt, base)
+            for a in adapters:
+                self.findings.append(
+                    Finding(
+                        "error",
+                        f"LLMInferenceService {ns}/{name}",
+                        f"adapter {a} on a tenant's own LLM: the model pins no adapter there",
+                    )
+                )
+            return
+        ref = ModelRef(ns, base, "base")
+        self.llms[ref] = LlmModel(ref, rt, base)
+        for a in adapters:
+            owners = sorted(
+                t for t, models in self.llm_routes.items() if models.get(a) == f"{ns}/{name}"
+            )
+            if not owners:
+                self.findings.append(
+                    Finding(
+                        "error",
+                        f"LLMInferenceService {ns}/{name}",
+                        f"serves adapter {a}, which no tenant's gateway routes name: "
+                        "vLLM serves it to whoever reaches the runtime",
+                    )
+                )
+                continue
+            for t in owners:
+                ref = ModelRef(t, a, "adapter")
+                self.llms[ref] = LlmModel(ref, rt, a)
+
+    def llm_pins(self, namespace: str | None, m: LlmModel) -> bool:
+        """Whether the gateway serves ``m`` to a caller of ``namespace`` (None: a caller
+        whose identity the gateway cannot trust, who may claim any tenant)."""
+        want = f"{m.runtime.ref.tenant}/{m.runtime.ref.name}"
+        if namespace is None:
+            return any(models.get(m.served_name) == want for models in self.llm_routes.values())
+        return self.llm_routes.get(namespace, {}).get(m.served_name) == want
+
+    def rows(self) -> list[ModelRef]:
+        """Every row of the matrix: the InferenceServices and the LLM served names."""
+        return [*self.models, *self.llms]
+
     # --- policies ---------------------------------------------------------------------------
 
     def policies(self, w: Workload) -> PolicySet:
@@ -401,4 +609,5 @@ class World:
         return _ns_in_mesh(self.namespace_labels.get(namespace, {}), self.platform.mesh.revision)
 
     def tenant_namespaces(self) -> Sequence[str]:
-        return sorted({m.ref.tenant for m in self.models.values()})
+        llm = {r.tenant for r in self.llms if r.kind != "base"}
+        return sorted({m.ref.tenant for m in self.models.values()} | llm)
