@@ -97,6 +97,7 @@ def gateway_args(platform: PlatformSettings) -> list[str]:
     for base in platform.llm_base_models:
         args += ["--upstream", f"{base.name}={workload_service_url(base.name)}"]
     args += ["--salt-key-file", f"{SALT_DIR}/{SALT_KEY}"]
+    args += ["--trust-domain", platform.mesh.trust_domain]
     args += ["--port", str(GATEWAY_PORT), "--metrics-port", str(METRICS_PORT)]
     return args
 
