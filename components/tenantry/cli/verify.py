@@ -34,7 +34,26 @@ TOKEN_ENV = "TENANTRY_VERIFY_TOKEN"
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("verify", help="check a tenant's live models with tritonclient")
     p.add_argument("tenant", metavar="TENANT")
-    p.add_argument("--url", required=True, help="host:port of the v2 endpoint")
+    p.add_argument("--url", help="host:port of the v2 endpoint (the tenant's models)")
+    p.add_argument(
+        "--llm-url",
+        help="http(s)://host:port of the Tenantry LLM gateway: checks the tenant's LLM adapters "
+        "(run it from a pod of the tenant's namespace: the gateway knows the caller by its mesh "
+        "identity)",
+    )
+    p.add_argument(
+        "--llm-header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="an extra header on every LLM request (repeatable)",
+    )
+    p.add_argument(
+        "--exhaust-budget",
+        action="store_true",
+        help="also spend an adapter's token budget until the gateway refuses (429), to check "
+        "the refusal; its callers are refused until the budget refills",
+    )
     p.add_argument("--protocol", choices=["http", "grpc"], default="http")
     p.add_argument(
         "--token-file",
@@ -116,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.requests < 1:
         raise UsageError(f"--requests must be at least 1, got {args.requests}")
+    if args.url is None and args.llm_url is None:
+        raise UsageError("give --url (the tenant's models), --llm-url (its LLM adapters) or both")
+    llm_headers = _headers(args.llm_header)
     bearer = token(args)
     platform, reg = verdict(args.tenants, args.stacks)
     unknown_tenants([args.tenant], reg)
@@ -123,28 +145,47 @@ def run(args: argparse.Namespace) -> int:
     if problems or args.tenant not in reg.tenants:
         raise InvalidInput(f"tenant {args.tenant!r} is invalid; fix its file first", problems)
     t = reg.tenants[args.tenant]
-    caps = serving_caps(t)
-    generated = {
-        (m.name, v): model_config(m, t.tier, caps, v, t.name) for m in t.models for v in versions(m)
-    }
-    try:
-        endpoint = TritonEndpoint(
-            args.url, args.protocol, bearer, args.timeout, metrics_url=args.metrics_url
+    results = []
+    if args.url is not None:
+        caps = serving_caps(t)
+        generated = {
+            (m.name, v): model_config(m, t.tier, caps, v, t.name)
+            for m in t.models
+            for v in versions(m)
+        }
+        try:
+            endpoint = TritonEndpoint(
+                args.url, args.protocol, bearer, args.timeout, metrics_url=args.metrics_url
+            )
+        except EndpointError as exc:
+            raise UsageError(f"--url {args.url}: {exc}") from None
+        artifacts = None
+        if not args.skip_artifacts:
+            bucket = args.bucket or tenant_names(t.name, t.region, platform).bucket_name
+            artifacts = bucket_reader(bucket, t.region, args.s3_endpoint_url)
+        results += verify_tenant(
+            t,
+            endpoint,
+            generated,
+            requests=args.requests,
+            revisions=args.revisions,
+            artifacts=artifacts,
         )
-    except EndpointError as exc:
-        raise UsageError(f"--url {args.url}: {exc}") from None
-    artifacts = None
-    if not args.skip_artifacts:
-        bucket = args.bucket or tenant_names(t.name, t.region, platform).bucket_name
-        artifacts = bucket_reader(bucket, t.region, args.s3_endpoint_url)
-    results = verify_tenant(
-        t,
-        endpoint,
-        generated,
-        requests=args.requests,
-        revisions=args.revisions,
-        artifacts=artifacts,
-    )
+    if args.llm_url is not None:
+        from ..verify.llm import HttpLlmEndpoint, other_served_names, verify_llm
+
+        if not args.llm_url.startswith(("http://", "https://")):
+            raise UsageError(
+                f"--llm-url {args.llm_url!r}: accepted: http(s)://host:port of the LLM gateway"
+            )
+        if bearer is not None:
+            llm_headers.setdefault("Authorization", f"Bearer {bearer}")
+        results += verify_llm(
+            t,
+            HttpLlmEndpoint(args.llm_url, llm_headers, args.timeout),
+            other_served_names(t.name, list(reg.tenants.values())),
+            exhaust=args.exhaust_budget,
+        )
     sys.stdout.write(as_json(results) if args.format == "json" else as_table(results))
     failed = [r for r in results if not r.ok]
     if args.format != "json" and (failed or not results):
@@ -152,10 +193,21 @@ def run(args: argparse.Namespace) -> int:
             f"{len(failed)} of {len(results)} check(s) failed (listed above); fix the "
             "deployment or the endpoint (--url, --protocol, the token)"
             if results
-            else f"tenant {args.tenant!r} has nothing to verify; declare a model first"
+            else f"tenant {args.tenant!r} has nothing to verify at the given endpoint(s); "
+            "declare a model (--url) or an LLM adapter (--llm-url) first"
         )
         sys.stderr.write(PREFIX + message + "\n")
     return EXIT_OK if results and not failed else EXIT_INVALID
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        name, colon, value = v.partition(":")
+        if not colon or not name.strip() or any(c in name for c in " \t\r\n"):
+            raise UsageError(f"--llm-header {v!r}: accepted: NAME:VALUE")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def bucket_reader(

@@ -140,7 +140,7 @@ def gateway_manifests(
                                 {"name": "http-metrics", "containerPort": METRICS_PORT},
                             ],
                             "readinessProbe": {
-                                "httpGet": {"path": "/metrics", "port": METRICS_PORT}
+                                "httpGet": {"path": "/healthz", "port": METRICS_PORT}
                             },
                             "resources": GATEWAY_RESOURCES,
                             "securityContext": CONTAINER_SECURITY,
