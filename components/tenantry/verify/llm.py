@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..spec import ResolvedTenant
+from ..spec.resolved import ResolvedLlmAdapter
 from .checks import CheckResult
 
 COMPLETIONS = "/v1/completions"
@@ -148,8 +149,18 @@ def other_served_names(tenant: str, tenants: Sequence[ResolvedTenant]) -> list[s
     return sorted(a.served_name for t in tenants if t.name != tenant for a in t.llm_adapters)
 
 
+class AdapterHolder(Protocol):
+    """What the checks read of a tenant (:class:`~tenantry.spec.ResolvedTenant` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def llm_adapters(self) -> Sequence[ResolvedLlmAdapter]: ...
+
+
 def verify_llm(
-    tenant: ResolvedTenant,
+    tenant: AdapterHolder,
     endpoint: LlmEndpoint,
     others: Sequence[str],
     *,
