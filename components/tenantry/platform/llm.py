@@ -247,7 +247,7 @@ def llm_deploy_problems(
         problems.append(
             "tenantry:platform: llmGatewayImage is not set; llmBaseModels "
             f"{[b.name for b in settings.llm_base_models]} are reached only through the "
-            "Tenantry LLM gateway. Build Dockerfile.llm-gateway, push it and set "
+            "Tenantry LLM gateway. Build components/llm-gateway/Dockerfile, push it and set "
             "llmGatewayImage: <registry>/<repository>@sha256:<64 hex> in "
             "stacks/Pulumi.platform.yaml; nothing was declared"
         )

@@ -1,0 +1,37 @@
+"""Print the requirements of the LLM gateway's image, one a line, from pyproject.toml (the
+one place their version ranges live): the ``gateway`` extra and the project dependencies the
+gateway imports (:data:`RUNTIME`). Nothing else of Tenantry (Pulumi, the AWS SDK, Triton's
+client) goes into the image: the gateway imports none of it (tests/unit/test_gateway_image.py
+holds the list to what ``tenantry.llmgateway`` imports).
+
+Usage: ``python components/llm-gateway/requirements.py [pyproject.toml]``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+RUNTIME = frozenset({"pydantic", "pyyaml", "prometheus-client"})  # normalized names
+
+
+def normalized(requirement: str) -> str:
+    """The distribution name of a requirement string, normalized (PEP 503)."""
+    name = re.split(r"[\s\[<>=!~;]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirements(pyproject: Path) -> list[str]:
+    project = tomllib.loads(pyproject.read_text("utf-8"))["project"]
+    chosen = [r for r in project["dependencies"] if normalized(r) in RUNTIME]
+    missing = RUNTIME - {normalized(r) for r in chosen}
+    if missing:
+        raise SystemExit(f"{pyproject}: no dependency named {sorted(missing)}")
+    return chosen + list(project["optional-dependencies"]["gateway"])
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("pyproject.toml")
+    print("\n".join(requirements(path)))
