@@ -16,7 +16,7 @@ from tests.components.helpers import ROOT, platform, tenants
 from tests.schemas import strict
 
 # An llmGatewayImage for tests that build a deployable platform (the example file sets none:
-# no image of the gateway is published; components/llm-gateway/Dockerfile builds one).
+# no image of the gateway is published; .ci/llm-gateway.Dockerfile builds one).
 GATEWAY_IMAGE = "registry.example.com/tenantry/llm-gateway@sha256:" + "ab" * 32
 SALT_KEY = "test-salt-key"
 RUNTIME_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_clusterservingruntimes.yaml"

@@ -67,21 +67,29 @@ def test_a_gateway_image_not_pinned_by_digest_is_refused(image: str) -> None:
 
 
 def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> None:
-    settings = _settings(tritonImageDigest="sha256:" + "1" * 64)
+    digest = "sha256:" + "1" * 64
     declared: list[str] = []
 
-    def program(**kw: Any) -> None:
+    def program(settings: PlatformSettings, **kw: Any) -> None:
         args = PlatformArgs.from_spec(settings, example_plan(), vector_db_password="pw", **kw)
         Platform("platform", args)
 
-    for kw, names in (
-        ({"llm_salt_key": SALT_KEY}, "llmGatewayImage is not set"),
-        ({"unpinned_preview": True}, "tenantry:llmSaltKey: not set"),
+    for settings, kw, names in (
+        (_settings(tritonImageDigest=digest), {"llm_salt_key": SALT_KEY}, "llmGatewayImage"),
+        (_settings(tritonImageDigest=digest, llmGatewayImage=GATEWAY_IMAGE), {}, "llmSaltKey"),
     ):
         with pytest.raises(PlatformProgramError, match=names) as exc:
-            declared += [r.name for r in record(lambda kw=kw: program(**kw), stack="platform")]
+            declared += [
+                r.name for r in record(lambda s=settings, kw=kw: program(s, **kw), stack="platform")
+            ]
         assert "\n" not in str(exc.value) and "nothing was declared" in str(exc.value)
     assert declared == []
+    # an offline preview renders without either: the image by an unpinned tag (annotated) and
+    # a placeholder key, masked like every secret
+    recs = _records(_settings())
+    assert recs["platform-llm-salt"].inputs["stringData"] == {"salt-key": "<secret>"}
+    meta = recs["platform-llm-gateway"].inputs["metadata"]
+    assert meta["annotations"] == {"tenantry.dev/unpinned-image": "llmGatewayImage is not set"}
     # with both, it deploys, pulling the gateway by its digest
     recs = _records(
         _settings(llmGatewayImage=GATEWAY_IMAGE, tritonImageDigest="sha256:" + "1" * 64),

@@ -101,6 +101,7 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "settings": ["map", ANY["$ref"]],
         "vectorDbPassword": "string",
         "tritonAdminSecret": "string",
+        "llmSaltKey": "string",
         "tenantsDir": "string",
         "unpinnedPreview": "boolean",
     }
@@ -109,7 +110,7 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "tritonAdminSecret",
         "vectorDbPassword",
     ]
-    for secret in ("vectorDbPassword", "tritonAdminSecret"):
+    for secret in ("vectorDbPassword", "tritonAdminSecret", "llmSaltKey"):
         assert "plain" not in inputs[secret]  # an Input: a secret output may flow in
     assert {k: _shape(v) for k, v in platform["properties"].items()} == {
         "clusterName": "string",

@@ -1,11 +1,10 @@
-"""The LLM gateway's image (components/llm-gateway/Dockerfile; no image can be built on these
+"""The LLM gateway's image (.ci/llm-gateway.Dockerfile; no image can be built on these
 machines: no container runtime): the requirements it installs cover every distribution the
 gateway imports (no Pulumi or AWS SDK among them), and it runs what the platform's
 Deployment runs."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,15 +14,13 @@ from types import ModuleType
 from tenantry.k8s.llm_gateway import GATEWAY_PORT, METRICS_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE = ROOT / "components" / "llm-gateway"
+DOCKERFILE = ROOT / ".ci" / "llm-gateway.Dockerfile"
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gw_requirements", IMAGE / "requirements.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from tenantry import llm_gateway_image
+
+    return llm_gateway_image
 
 
 # Run in a fresh interpreter in which only the interpreter's own modules, tenantry and the
@@ -92,8 +89,8 @@ def test_the_image_requirements_are_enough_to_run_the_gateway() -> None:
 
 
 def test_the_dockerfile_builds_what_the_deployment_runs() -> None:
-    text = (IMAGE / "Dockerfile").read_text()
-    assert "python components/llm-gateway/requirements.py pyproject.toml" in text
+    text = DOCKERFILE.read_text()
+    assert "PYTHONPATH=components python -m tenantry.llm_gateway_image pyproject.toml" in text
     assert 'ENTRYPOINT ["python", "-m", "tenantry.llmgateway"]' in text
     assert f"EXPOSE {GATEWAY_PORT} {METRICS_PORT}" in text
     assert "USER 1000:1000" in text  # the pod's runAsUser (tenantry.k8s.inference_service)

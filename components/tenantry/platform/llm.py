@@ -54,7 +54,8 @@ class SharedLlmsArgs:
     the Pod Identity associations. ``labels``/``tags``: the platform's cost labels and
     tags. ``after``: what the LLMInferenceServices wait for (KServe, whose chart installs
     the CRD). ``salt_key``: the gateway's cache-salt key (a secret; required, see
-    :func:`llm_deploy_problems`). The Kubernetes and AWS providers come through
+    :func:`llm_deploy_problems`). ``unpinned_preview``: an offline render (the gateway's image
+    by an unpinned tag, a placeholder salt key). The Kubernetes and AWS providers come through
     ``opts.providers``."""
 
     settings: PlatformSettings
@@ -63,6 +64,7 @@ class SharedLlmsArgs:
     labels: Mapping[str, str]
     tags: Mapping[str, str]
     salt_key: pulumi.Input[str] | None = None
+    unpinned_preview: bool = False
     after: Sequence[pulumi.Resource] = ()
 
 
@@ -93,15 +95,10 @@ class SharedLlms(pulumi.ComponentResource):
     TYPE = "tenantry:platform:SharedLlms"
 
     def __init__(
-        self,
-        name: str,
-        args: SharedLlmsArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        unpinned_preview: bool = False,
+        self, name: str, args: SharedLlmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         s = args.settings
-        salt_key = llm_deploy_problems(s, args.salt_key, unpinned_preview)
+        salt_key = llm_deploy_problems(s, args.salt_key, args.unpinned_preview)
         super().__init__(self.TYPE, name, None, opts)
         labels = dict(args.labels)
         on_k8s = on_aws = pulumi.ResourceOptions(parent=self)
@@ -234,6 +231,9 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
 
 
+OFFLINE_SALT_PLACEHOLDER = "offline-preview-placeholder"  # never deployed: up needs the key
+
+
 def llm_deploy_problems(
     settings: PlatformSettings, salt_key: pulumi.Input[str] | None, unpinned_preview: bool
 ) -> pulumi.Input[str]:
@@ -241,16 +241,19 @@ def llm_deploy_problems(
     :class:`~tenantry.platform.PlatformProgramError` (one line per problem) when
     ``llmGatewayImage`` is not set (unless ``unpinned_preview``: an offline render, which
     then names :data:`~tenantry.k8s.llm_gateway.UNPINNED_GATEWAY_IMAGE` and annotates the
-    Deployment) or no salt key is given."""
+    Deployment) or no salt key is given (an offline render then gets
+    :data:`OFFLINE_SALT_PLACEHOLDER`, which the records show masked like every secret)."""
     problems = []
     if settings.llm_gateway_image is None and not unpinned_preview:
         problems.append(
             "tenantry:platform: llmGatewayImage is not set; llmBaseModels "
             f"{[b.name for b in settings.llm_base_models]} are reached only through the "
-            "Tenantry LLM gateway. Build components/llm-gateway/Dockerfile, push it and set "
+            "Tenantry LLM gateway. Build .ci/llm-gateway.Dockerfile, push it and set "
             "llmGatewayImage: <registry>/<repository>@sha256:<64 hex> in "
             "stacks/Pulumi.platform.yaml; nothing was declared"
         )
+    if salt_key is None and unpinned_preview:
+        salt_key = OFFLINE_SALT_PLACEHOLDER
     if salt_key is None:
         problems.append(
             f"{SALT_CONFIG}: not set; the LLM gateway keys each tenant's cache salt with it. "

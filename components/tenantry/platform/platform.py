@@ -363,6 +363,7 @@ class Platform(pulumi.ComponentResource):
                     settings=settings,
                     grants=program.llm_grants,
                     salt_key=args.llm_salt_key,
+                    unpinned_preview=bool(args.unpinned_preview),
                     cluster_name=self.cluster.cluster_name,
                     labels=labels,
                     tags=tags,
@@ -371,7 +372,6 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self, providers=[self.aws_provider, self.cluster.provider]
                 ),
-                unpinned_preview=bool(args.unpinned_preview),
             )
         self.cost_tags = CostAllocationTags(
             f"{name}-cost-tags",

@@ -528,7 +528,7 @@ class PlatformSettings(Strict):
             default=None,
             description="The Tenantry LLM gateway's image, pulled by digest "
             "(<registry>/<repository>@sha256:<64 hex>; built from the repository's "
-            "components/llm-gateway/Dockerfile). Required to deploy a platform with "
+            ".ci/llm-gateway.Dockerfile). Required to deploy a platform with "
             "llmBaseModels: the gateway is the only way to the shared runtimes.",
         )
     )

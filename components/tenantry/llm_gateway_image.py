@@ -1,10 +1,11 @@
-"""Print the requirements of the LLM gateway's image, one a line, from pyproject.toml (the
-one place their version ranges live): the ``gateway`` extra and the project dependencies the
-gateway imports (:data:`RUNTIME`). Nothing else of Tenantry (Pulumi, the AWS SDK, Triton's
-client) goes into the image: the gateway imports none of it (tests/unit/test_gateway_image.py
-holds the list to what ``tenantry.llmgateway`` imports).
+"""The requirements of the LLM gateway's image (``.ci/llm-gateway.Dockerfile``), from
+pyproject.toml (the one place their version ranges live): the ``gateway`` extra and the project
+dependencies the gateway imports (:data:`RUNTIME`). Nothing else of Tenantry (Pulumi, the AWS
+SDK, Triton's client) goes into the image: the gateway imports none of it
+(tests/unit/test_gateway_image.py runs the gateway's imports with only these installed).
 
-Usage: ``python components/llm-gateway/requirements.py [pyproject.toml]``.
+``python -m tenantry.llm_gateway_image [pyproject.toml]`` prints them, one a line (standard
+library only: it runs before anything is installed).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def requirements(pyproject: Path) -> list[str]:
     return chosen + list(project["optional-dependencies"]["gateway"])
 
 
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else Path("pyproject.toml")
+    sys.stdout.write("\n".join(requirements(path)) + "\n")
+    return 0
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("pyproject.toml")
-    print("\n".join(requirements(path)))
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,7 +1,7 @@
 # The Tenantry LLM gateway's image: python -m tenantry.llmgateway (docs/llm.md).
 #
 # Build from the repository root, push, and pin the platform to the pushed digest:
-#   docker build -f components/llm-gateway/Dockerfile -t <registry>/tenantry/llm-gateway:<tag> .
+#   docker build -f .ci/llm-gateway.Dockerfile -t <registry>/tenantry/llm-gateway:<tag> .
 #   docker push <registry>/tenantry/llm-gateway:<tag>
 #   # stacks/Pulumi.platform.yaml: llmGatewayImage: <registry>/tenantry/llm-gateway@sha256:<digest>
 #
@@ -14,7 +14,8 @@ COPY pyproject.toml README.md ./
 COPY components ./components
 # Tenantry itself without its dependencies (Pulumi, the AWS SDK: the gateway imports none),
 # and exactly the gateway's requirements, with pyproject.toml's version ranges.
-RUN python components/llm-gateway/requirements.py pyproject.toml > /tmp/requirements.txt \
+RUN PYTHONPATH=components python -m tenantry.llm_gateway_image pyproject.toml \
+      > /tmp/requirements.txt \
  && pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && pip wheel --no-cache-dir --wheel-dir /wheels -r /tmp/requirements.txt
 
