@@ -276,3 +276,26 @@ def test_trace_lists_every_llm_path(caller: str) -> None:
     )
     assert {o.kind for o in outcomes} == {"direct", "llm gateway"}
     assert any(o.reached for o in outcomes) == (caller == "tenant:acme")
+
+
+def test_tenantry_plan_fails_an_own_llm_open_to_anyone_naming_the_path() -> None:
+    """Through the plan's document (the tenant's recorded objects): initech's callers policy
+    admitting anyone on vLLM's port fails the plan even though the namespace's default deny
+    still stops those callers (NetworkPolicy is not the identity layer)."""
+    from tests.policy.test_reachability_renders import Records, obj, plan
+
+    def opened(name: str, records: Records) -> None:
+        if name == "initech":
+            rules = obj(records, "AuthorizationPolicy", "initech-callers")["spec"]["rules"]
+            rules.append({"to": [{"operation": {"ports": ["8000"]}}]})
+
+    doc = plan(["initech"], opened)
+    rp = doc["tenants"]["initech"]["requestPath"]
+    assert not rp["passed"]
+    messages = [v["message"] for v in rp["violations"]]
+    assert (
+        "globex-support (mesh identity) reaches initech/llm:clinical-llm on the identity "
+        "layer, stopped only by a NetworkPolicy: pod clinical-llm-kserve :8000"
+    ) in messages, messages
+    assert rp["matrix"]["llm:clinical-llm"]["ns:globex-support"] == "only-netpol"
+    assert rp["matrix"]["clinical-ner"]["ns:globex-support"] == "refused"

@@ -261,13 +261,7 @@ class Engine:
         if caller.namespace is None:
             yield from self._ingress(caller, model)
             return
-        src = Src(
-            caller.namespace,
-            caller.pod_labels,
-            CALLER_IP,
-            caller.sidecar,
-            self._identity(caller),
-        )
+        src = self._caller_src(caller)
         yield from self._direct(src, model)
         yield from self._activator(src, model, caller.token)
         yield from self._local_gateway(src, model, caller.token)
@@ -279,13 +273,7 @@ class Engine:
     def _llm_paths(self, caller: Caller, m: LlmModel) -> Iterator[Outcome]:
         if caller.namespace is None:
             return  # no route from outside to an LLM (module docstring)
-        src = Src(
-            caller.namespace,
-            caller.pod_labels,
-            CALLER_IP,
-            caller.sidecar,
-            self._identity(caller),
-        )
+        src = self._caller_src(caller)
         pod = m.runtime.pod
         host = f"{m.runtime.ref.name}-kserve-workload-svc.{pod.namespace}.svc.{CLUSTER_DOMAIN}"
         req = Request(host, LLM_PORT, path="/v1/completions")
@@ -346,6 +334,10 @@ class Engine:
             return _join(f"pod {pod.name} :{LLM_PORT} (from the LLM gateway)", hop, END)
 
         return self._shared(("llm-upstream", m.runtime.ref), build)
+
+    def _caller_src(self, c: Caller) -> Src:
+        """A pod of the caller's class, as the first hop's sender."""
+        return Src(c.namespace, c.pod_labels, CALLER_IP, c.sidecar, self._identity(c))
 
     def _identity(self, c: Caller) -> str | None:
         if not c.sidecar or c.namespace is None:
