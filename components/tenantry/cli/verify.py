@@ -32,7 +32,10 @@ TOKEN_ENV = "TENANTRY_VERIFY_TOKEN"
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("verify", help="check a tenant's live models with tritonclient")
+    p = sub.add_parser(
+        "verify",
+        help="check a tenant's live models (tritonclient) and LLM adapters (the LLM gateway)",
+    )
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--url", help="host:port of the v2 endpoint (the tenant's models)")
     p.add_argument(
