@@ -67,6 +67,11 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     out |= {(typ, f"{name}-gateway-{suffix}", f"{name}-gateway") for typ, suffix in GW_CHILDREN}
     for llm in t.llms:  # the tenant's own LLMs
         out.add((LLMISVC, f"{name}-{llm.name}-llmisvc", name))
+    netpol = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+    if t.llm_adapters:  # its pods may reach the LLM gateway
+        out.add((netpol, f"{name}-ns-allow-llm-gateway", f"{name}-ns"))
+    if t.llms and t.access.allowed_namespaces:  # its callers reach its own LLMs' port
+        out.add((netpol, f"{name}-ns-allow-llm-callers", f"{name}-ns"))
     for m in t.models:
         out.add((ISVC, f"{name}-{m.name}-isvc", name))
         if m.min_replicas == 0:  # none of the examples: see tests/policy
