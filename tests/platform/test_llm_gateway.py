@@ -45,7 +45,12 @@ def _settings(**changes: Any) -> PlatformSettings:
 def _records(settings: PlatformSettings, **kw: Any) -> dict[str, Any]:
     def program() -> None:
         args = PlatformArgs.from_spec(
-            settings, example_plan(), vector_db_password="pw", unpinned_preview=True, **kw
+            settings,
+            example_plan(),
+            vector_db_password="pw",
+            triton_admin_secret="triton-secret",
+            unpinned_preview=True,
+            **kw,
         )
         Platform("platform", args)
 
@@ -71,7 +76,13 @@ def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> 
     declared: list[str] = []
 
     def program(settings: PlatformSettings, **kw: Any) -> None:
-        args = PlatformArgs.from_spec(settings, example_plan(), vector_db_password="pw", **kw)
+        args = PlatformArgs.from_spec(
+            settings,
+            example_plan(),
+            vector_db_password="pw",
+            triton_admin_secret="triton-secret",
+            **kw,
+        )
         Platform("platform", args)
 
     for settings, kw, names in (
