@@ -6,6 +6,11 @@ Every tenant of the estimate gets at least one row, so finance sees each of them
 the catalog has no price for is a $0 row that says "CPU not priced", and a tenant with no
 capacity at all a $0 row that says so. The maxReplicas figure never counts what the tenant's
 quotas would not admit (``unreachable_usd`` says how much was left out).
+
+Capacity held for one tenant alone (its dedicated node groups, its nodes carved from a
+shared pool) is priced whole, from the fleet plan the platform stack deploys: planned from
+scratch, or with ``--previous-plan`` the minimal-disruption re-plan of the plan the cluster
+runs now, as ``tenantry fleet up --previous-plan`` deploys it.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..cost import TenantCost, estimate
+from ..planner import DemandError, FleetPlan, extract_demands, plan
+from ..spec import PlatformSettings, Registry
 from .common import (
     EXIT_OK,
     UsageError,
@@ -71,8 +79,32 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="URL",
         help="--events: send them to this OpenTelemetry collector (OTLP/HTTP) instead of stdout",
     )
+    p.add_argument(
+        "--previous-plan",
+        type=Path,
+        metavar="PLAN",
+        help="the GPU plan the cluster runs now (`tenantry gpu plan --format json`): price "
+        "the tenants' own nodes from its minimal-disruption re-plan, as `tenantry fleet up "
+        "--previous-plan` deploys it, instead of a plan from scratch",
+    )
     add_dirs(p)
     p.set_defaults(func=run)
+
+
+def deployed_plan(reg: Registry, settings: PlatformSettings, previous: Path | None) -> FleetPlan:
+    """The fleet plan the platform stack deploys: the verdict's plan from scratch, or the
+    re-plan of ``previous`` (:class:`UsageError` for a file that is not a plan)."""
+    assert reg.fleet is not None
+    fresh: FleetPlan = reg.fleet
+    if previous is None:
+        return fresh
+    from .fleet import _previous_plan
+
+    before = _previous_plan(previous)
+    try:
+        return plan(extract_demands(list(reg.tenants.values()), settings), before)
+    except DemandError as exc:
+        raise UsageError(f"--previous-plan {previous}: {exc}") from None
 
 
 def rows(c: TenantCost) -> list[dict[str, Any]]:
@@ -121,13 +153,16 @@ def run(args: argparse.Namespace) -> int:
     if args.events:
         if args.format == "csv":
             raise UsageError("--events writes JSON lines; drop --format csv")
+        if args.previous_plan:
+            raise UsageError("--previous-plan goes with the estimate or --actual, not --events")
         return run_events(args)
     if args.prometheus or args.window or args.at or args.otlp:
         raise UsageError("--prometheus, --window, --at and --otlp go with --actual or --events")
     settings, reg = valid_registry(args.tenants, args.stacks)
     require_tenants(reg, args.tenants)
     warn(reg.problems, args.format)
-    costs = [estimate(t, settings) for _, t in sorted(reg.tenants.items())]
+    fleet = deployed_plan(reg, settings, args.previous_plan)
+    costs = [estimate(t, settings, fleet=fleet) for _, t in sorted(reg.tenants.items())]
     table = [r for c in costs for r in rows(c)]
     if args.format == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
