@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .catalog import general_instance_types, gpu_models, instance_types
@@ -368,4 +369,57 @@ def _admitted_by_quota(tenant: ResolvedTenant) -> dict[str, int]:
         mem_left -= extra * m.memory_gib
         if m.gpu is not None:
             gpu_left[m.gpu] = gpu_left.get(m.gpu, 0) - extra
+    return out
+
+
+@dataclass(frozen=True)
+class PoolCost:
+    """What one pool of the fleet plan costs a month: its nodes (``nodes_min``-``nodes_max``)
+    x the instance's on-demand price x 730 h. ``kind``: ``shared-pool`` (the platform runs
+    the planned nodes, at least ``minNodes``), ``tenant-nodes`` (a tenant's nodes carved
+    from a shared pool, exactly the planned nodes) or ``node-group`` (a dedicated tenant's,
+    from its floor, :func:`node_group_lines`, to ``maxSize``); ``tenant``: whose nodes they
+    are (None for a shared pool)."""
+
+    pool: str
+    kind: str
+    tenant: str | None
+    instance_type: str
+    nodes_min: int
+    nodes_max: int
+    monthly_usd_min: float
+    monthly_usd_max: float
+
+
+def fleet_cost(
+    fleet: FleetPlan, tenants: Mapping[str, ResolvedTenant], platform: PlatformSettings
+) -> list[PoolCost]:
+    """Every pool of the fleet plan, priced whole: what the fleet's GPU nodes cost, against
+    which the tenants' estimates add up (the difference, on the shared pools, is what no
+    tenant's share covers: overflow headroom, spare slices, the shared base LLMs)."""
+    out = []
+    for p in fleet.pools:
+        if not p.instance_type:
+            continue
+        low = high = p.nodes
+        if p.kind == "shared-pool":
+            sp = platform.pool(p.name)
+            low = high = max(p.nodes, sp.min_nodes if sp else 0)
+        elif p.kind == "node-group" and p.tenant is not None and p.tenant in tenants:
+            t = tenants[p.tenant]
+            ng = next(g for g in t.node_groups if f"{t.name}/{g.name}" == p.name)
+            low, high = _node_group_floor(t, ng, fleet)[0], ng.max_size
+        price = _on_demand(p.instance_type) * HOURS_PER_MONTH
+        out.append(
+            PoolCost(
+                p.name,
+                p.kind,
+                p.tenant,
+                p.instance_type,
+                low,
+                high,
+                round(low * price, 2),
+                round(high * price, 2),
+            )
+        )
     return out

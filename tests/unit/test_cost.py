@@ -168,7 +168,7 @@ def test_cost_command_formats(
     assert [(r["item"], r["monthly_usd_max"]) for r in rows if r["tenant"] == "initech"] == [
         ("tenant-nodes h100", "80358.4")
     ]
-    assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella"}
+    assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella", "platform"}
     # finance sees the CPU-only capacity, priced per vCPU of the general nodes
     (cpu,) = [r for r in rows if r["tenant"] == "globex" and r["item"].startswith("cpu-nodes")]
     assert (cpu["item"], cpu["monthly_usd_max"], cpu["priced"]) == (
@@ -178,7 +178,7 @@ def test_cost_command_formats(
     )
     assert main(["cost"]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert text[-2].startswith("TOTAL")
+    assert [x.split()[-1] for x in text if x.startswith("TOTAL")] == ["$211,840.03-$256,647.20"]
     (initech,) = [x for x in text if x.startswith("initech")]
     assert initech.endswith("$80,358.40-$80,358.40")
 
@@ -274,3 +274,56 @@ def test_an_own_llm_on_a_shared_pool_is_priced_and_counts_against_the_quota(
     assert with_llm.monthly_usd_min == pytest.approx(
         estimate(globex, platform).monthly_usd_min + gpu_month, abs=0.02
     )
+
+
+def test_the_fleet_view_prices_every_planned_node_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fleet's GPU nodes as the plan runs them, whole: the tenants' own nodes are
+    exactly their estimate lines (never counted twice), and each shared pool's nodes less
+    the tenants' shares at their floor is the platform's (a CSV row of tenant=platform,
+    the tag the platform's AWS resources carry), so the CSV's floors add up to the fleet."""
+    import csv
+    import io
+    import json
+
+    from tenantry.cli.main import main
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    pools = {p["pool"]: p for p in doc["fleet"]["pools"]}
+    node = 55.04 * HOURS_PER_MONTH  # a p5.48xlarge-month
+    shape = {n: (p["kind"], p["tenant"], p["nodesMin"], p["nodesMax"]) for n, p in pools.items()}
+    assert shape == {
+        "a100": ("shared-pool", None, 2, 2),
+        "h100": ("shared-pool", None, 2, 2),
+        "h100@initech": ("tenant-nodes", "initech", 2, 2),
+        "umbrella/h100": ("node-group", "umbrella", 2, 3),
+        "umbrella/h200": ("node-group", "umbrella", 1, 1),
+    }
+    assert pools["h100"]["monthlyUsdMin"] == round(2 * node, 2)
+    assert pools["a100"]["monthlyUsdMin"] == round(2 * 21.96 * HOURS_PER_MONTH, 2)
+    by = {t["tenant"]: t for t in doc["tenants"]}
+    # own nodes: the fleet's figure is the tenant's figure
+    assert pools["h100@initech"]["monthlyUsdMin"] == by["initech"]["monthlyUsdMin"]
+    assert (
+        pools["umbrella/h100"]["monthlyUsdMin"] + pools["umbrella/h200"]["monthlyUsdMin"]
+        == by["umbrella"]["monthlyUsdMin"]
+    )
+    # shared pools: acme's h100 share + the unallocated rest = the pool's nodes
+    assert pools["h100"]["unallocatedUsd"] == round(2 * node - by["acme"]["monthlyUsdMin"], 2)
+    fleet_floor = doc["fleet"]["monthlyUsdMin"]
+    assert fleet_floor == round(sum(p["monthlyUsdMin"] for p in pools.values()), 2)
+    assert main(["cost", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    gpu_rows = [r for r in rows if not r["item"].startswith("cpu-nodes")]
+    assert sum(float(r["monthly_usd_min"]) for r in gpu_rows) == pytest.approx(fleet_floor)
+    (h100,) = [r for r in rows if r["item"] == "unallocated shared-pool h100"]
+    assert (h100["tenant"], h100["tier"]) == ("platform", "platform")
+    assert main(["cost"]) == 0
+    text = capsys.readouterr().out
+    assert "tenant-nodes h100@initech         initech         2  $80,358.40-$80,358.40" in text
+    (total,) = [x for x in text.splitlines() if x.startswith("FLEET TOTAL")]
+    assert total.split()[-1].startswith(f"${fleet_floor:,.2f}-")
