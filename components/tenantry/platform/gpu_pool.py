@@ -209,7 +209,9 @@ class TenantGpuNodes(pulumi.ComponentResource):
     ``tenantry.dev/pool=<pool>``, ``tenantry.dev/tenant=<tenant>`` and
     ``nvidia.com/mig.config`` (:func:`pool_labels`); taints
     ``tenantry.dev/tenant=<tenant>:NoSchedule`` and ``nvidia.com/gpu=true:NoSchedule``
-    (:func:`pool_taints`)."""
+    (:func:`pool_taints`). ``args.tags``: the tenant's cost-allocation tags
+    (:func:`carved_tags`; the platform passes them), on the node group, the launch template
+    and what it launches."""
 
     TYPE = "tenantry:platform:TenantGpuNodes"
 

@@ -150,7 +150,8 @@ class Platform(pulumi.ComponentResource):
     """Composes, with children all named from ``name``:
 
     - ``<name>-aws`` (``aws.Provider`` in the platform's region, default tags = the
-      platform's tags; every AWS child also carries them explicitly);
+      platform's tags; every AWS child also carries them explicitly, but a tenant's own
+      nodes carry the tenant's, :func:`.gpu_pool.carved_tags`);
     - :class:`.key.PlatformKey` (``<name>-key``), :class:`.node_role.NodeRole`
       (``<name>-node-role``, role ``tenantry-platform-<env>-node``);
     - :class:`.cluster.PlatformCluster` (``<name>-cluster``: adopt or create, and the
