@@ -327,3 +327,30 @@ def test_the_fleet_view_prices_every_planned_node_once(
     assert "tenant-nodes h100@initech         initech         2  $80,358.40-$80,358.40" in text
     (total,) = [x for x in text.splitlines() if x.startswith("FLEET TOTAL")]
     assert total.split()[-1].startswith(f"${fleet_floor:,.2f}-")
+
+
+def test_actual_and_plan_price_own_nodes_from_the_fleet_plan(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """``tenantry cost --actual`` shows the estimate next to what was measured, and
+    ``tenantry plan`` shows each tenant's cost: both price a tenant's own nodes from the
+    fleet plan they are given (a re-plan included), not per GPU."""
+    import dataclasses
+
+    from tenantry.cost import own_plan
+    from tenantry.observability.showback import showback
+    from tenantry.plan.snapshot import tenant_plan
+
+    fleet = own_plan(tenants["initech"], platform)
+    three = dataclasses.replace(
+        fleet,
+        pools=tuple(
+            dataclasses.replace(p, nodes=3) if p.name == "h100@initech" else p for p in fleet.pools
+        ),
+    )
+    report = showback(
+        [], dict(tenants), platform, window="1h", window_seconds=3600.0, end=0.0, fleet=three
+    )
+    (row,) = [r for r in report.tenants if r.tenant == "initech"]
+    assert row.estimate is not None
+    assert row.estimate.monthly_usd_min == round(3 * 55.04 * HOURS_PER_MONTH, 2)
+    planned = tenant_plan(tenants["initech"], platform, [], frozenset(tenants), fleet=three)
+    assert planned["cost"]["monthlyUsdMin"] == round(3 * 55.04 * HOURS_PER_MONTH, 2)
