@@ -62,6 +62,7 @@ def platform_main() -> None:
             unpinned_preview=cfg.get_bool("offlineRender") or False,
             llm_grants=program.llm_grants,
             formats=program.formats,
+            tenant_tags=program.tenant_tags,
         )
         p = Platform(PLATFORM_STACK, args)
     except (ValueError, PlatformProgramError, PoolPlanError) as exc:

@@ -1,13 +1,21 @@
 """Monthly cost estimate per tenant, from resolved tenants and the catalog's dated prices.
 
-Pure. What is priced:
-- dedicated node groups: nodes x instance on-demand price, at ``minSize`` and at ``maxSize``
-  (spot node groups are priced on-demand too, as an upper bound, and flagged);
+Pure. What is priced, from the fleet plan (:mod:`tenantry.planner`, the one source of node
+counts) and the catalog:
+- capacity held for the tenant alone, whole, whatever its models use of it (the models, own
+  LLMs and CPU-only models on it are in that price, never counted again):
+  - dedicated node groups (:func:`node_group_lines`): nodes x instance on-demand price, from
+    ``max(minSize, the nodes the plan needs for the guaranteed demand)`` (the autoscaler adds
+    the nodes that hold pending guaranteed pods) to ``maxSize`` (spot node groups are priced
+    on-demand too, as an upper bound, and flagged);
+  - an isolated tenant's own nodes carved from a shared pool (:func:`tenant_nodes_lines`,
+    the plan's ``tenant-nodes`` pools ``<pool>@<tenant>``): the planned nodes x the pool
+    instance's price, floor and ceiling alike (the platform stack runs exactly those nodes);
 - the tenant's share of the shared GPU pools: guaranteed MIG compute slices (minReplicas,
   canary revisions twice; the tenant's own LLMs at their fixed replicas x devices) / the
   GPU's compute slices x the GPU-hour price (instance price / GPUs per instance); at
-  maxReplicas for the burst figure. Isolated tenants get whole GPUs on the shared pool, so
-  their share is rounded up to whole GPUs per pool;
+  maxReplicas for the burst figure. (Demand of a tenant that never shares a GPU is on its
+  own nodes above; were a plan to carve none for it, its share is rounded up to whole GPUs.)
 - CPU-only models on the cluster's general nodes: cores x replicas (canary revisions twice)
   x the vCPU-hour price of ``cluster.systemInstanceType`` (instance price / vCPUs), at
   minReplicas and maxReplicas. (A dedicated tenant's CPU-only models run on its own node
@@ -28,11 +36,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .catalog import general_instance_types, gpu_models, instance_types
+from .planner import FleetPlan, PoolPlan, extract_demands, plan
 from .spec import PlatformSettings, ResolvedModel, ResolvedTenant
-from .spec.resolved import ResolvedLlm
+from .spec.resolved import ResolvedLlm, ResolvedNodeGroup
 
 HOURS_PER_MONTH = 730.0  # AWS's convention for monthly estimates
 SECONDS_PER_HOUR = 3600.0
@@ -116,7 +126,8 @@ def model_rates(t: ResolvedTenant, m: ResolvedModel, platform: PlatformSettings)
 
 @dataclass(frozen=True)
 class CostLine:
-    item: str  # "node-group h100" | "shared-pool h100" | "cpu-nodes m6i.2xlarge"
+    # "node-group h100" | "tenant-nodes h100" | "shared-pool h100" | "cpu-nodes m6i.2xlarge"
+    item: str
     detail: str
     monthly_usd_min: float
     monthly_usd_max: float
@@ -159,23 +170,103 @@ def _gpu_hour(instance_type: str) -> float:
     return it.on_demand_hourly_usd / it.gpus
 
 
-def estimate(tenant: ResolvedTenant, platform: PlatformSettings) -> TenantCost:
-    lines: list[CostLine] = []
+def own_plan(tenant: ResolvedTenant, platform: PlatformSettings) -> FleetPlan:
+    """The plan of ``tenant``'s demand alone. Its own pools (node groups, nodes carved from
+    a shared pool) depend on its demand only, so they are the fleet plan's from scratch; a
+    re-plan of a previous plan may differ: pass the fleet plan to :func:`estimate` then."""
+    return plan(extract_demands([tenant], platform))
+
+
+def _on_demand(instance_type: str) -> float:
+    return instance_types()[instance_type].on_demand_hourly_usd
+
+
+def _spot(capacity_type: str) -> str:
+    return " (spot, priced on-demand as an upper bound)" if capacity_type == "spot" else ""
+
+
+def node_group_lines(tenant: ResolvedTenant, fleet: FleetPlan) -> list[CostLine]:
+    """One line per dedicated node group: whole nodes from the floor the group runs at
+    (``minSize``, or more when the plan's guaranteed demand needs more nodes: the cluster
+    autoscaler adds nodes for pending pods up to ``maxSize``) to ``maxSize``."""
+    lines = []
     for ng in tenant.node_groups:
-        price = instance_types()[ng.instance_type].on_demand_hourly_usd
-        spot = " (spot, priced on-demand as an upper bound)" if ng.capacity_type == "spot" else ""
+        price = _on_demand(ng.instance_type)
+        floor, why = _node_group_floor(tenant, ng, fleet)
         lines.append(
             CostLine(
                 item=f"node-group {ng.name}",
-                detail=f"{ng.min_size}-{ng.max_size} x {ng.instance_type} @ ${price:.2f}/h{spot}",
-                monthly_usd_min=round(ng.min_size * price * HOURS_PER_MONTH, 2),
+                detail=f"{floor}-{ng.max_size} x {ng.instance_type} @ ${price:.2f}/h{why}"
+                f"{_spot(ng.capacity_type)}",
+                monthly_usd_min=round(floor * price * HOURS_PER_MONTH, 2),
                 monthly_usd_max=round(ng.max_size * price * HOURS_PER_MONTH, 2),
             )
         )
+    return lines
+
+
+def _node_group_floor(
+    tenant: ResolvedTenant, ng: ResolvedNodeGroup, fleet: FleetPlan
+) -> tuple[int, str]:
+    planned = fleet.pool(f"{tenant.name}/{ng.name}")
+    needed = min(planned.needed_nodes, ng.max_size) if planned is not None else 0
+    if needed <= ng.min_size:
+        return ng.min_size, ""
+    return needed, (
+        f"; floor {needed} node(s), not minSize {ng.min_size}: the plan's guaranteed demand "
+        "needs them"
+    )
+
+
+def tenant_nodes(tenant: str, fleet: FleetPlan) -> tuple[PoolPlan, ...]:
+    """The plan's ``tenant-nodes`` pools of ``tenant``: its own nodes carved from shared
+    pools (:func:`tenantry.planner.demand.tenant_nodes_name`), by pool."""
+    return tuple(p for p in fleet.pools if p.kind == "tenant-nodes" and p.tenant == tenant)
+
+
+def tenant_nodes_lines(
+    tenant: ResolvedTenant, platform: PlatformSettings, fleet: FleetPlan
+) -> list[CostLine]:
+    """One line per shared pool the plan carved nodes of the tenant's own from: the
+    planned nodes, whole, at the pool instance's on-demand price (floor = ceiling: the
+    platform stack sets min = desired = max = the planned nodes,
+    :func:`tenantry.platform.gpu_pool.tenant_nodes_size`). What runs on them (models, own
+    LLMs, CPU-only models) is in this price."""
+    lines = []
+    for p in tenant_nodes(tenant.name, fleet):
+        pool = platform.pool(p.shared_pool or "")
+        assert pool is not None and p.instance_type, f"tenant nodes of unknown pool {p.name}"
+        price = _on_demand(p.instance_type)
+        held = sorted({s.model.removeprefix("llm:") for g in p.gpus for s in g.slots if s.model})
+        usd = round(p.nodes * price * HOURS_PER_MONTH, 2)
+        lines.append(
+            CostLine(
+                item=f"tenant-nodes {pool.name}",
+                detail=f"{p.nodes} x {p.instance_type} @ ${price:.2f}/h, whole nodes of shared "
+                f"pool {pool.name} for this tenant alone ({p.used_gpus} of "
+                f"{p.nodes * p.gpus_per_node} GPUs planned: {', '.join(held) or 'headroom'})"
+                f"{_spot(pool.capacity_type)}",
+                monthly_usd_min=usd,
+                monthly_usd_max=usd,
+            )
+        )
+    return lines
+
+
+def estimate(
+    tenant: ResolvedTenant, platform: PlatformSettings, *, fleet: FleetPlan | None = None
+) -> TenantCost:
+    """The tenant's monthly cost lines (see the module docstring). ``fleet``: the fleet plan
+    the platform stack deploys (``Registry.fleet``); without it, :func:`own_plan`."""
+    fleet = fleet if fleet is not None else own_plan(tenant, platform)
+    lines = node_group_lines(tenant, fleet) + tenant_nodes_lines(tenant, platform, fleet)
+    carved = {p.shared_pool for p in tenant_nodes(tenant.name, fleet)}
     slices: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # min, max, uncapped
     admitted = _admitted_by_quota(tenant)
     for m in tenant.models:
         if m.target_kind != "shared-pool" or m.gpu is None or m.gpu_model is None:
+            continue
+        if m.target in carved:  # on the tenant's own nodes, priced whole
             continue
         per_replica = gpu_share(m)
         share = slices[m.target]
@@ -183,7 +274,7 @@ def estimate(tenant: ResolvedTenant, platform: PlatformSettings) -> TenantCost:
         share[1] += admitted[m.name] * per_replica
         share[2] += m.max_replicas * m.revisions * per_replica
     for llm in tenant.llms:  # the tenant's own LLMs: a fixed replica count
-        if llm.target_kind == "shared-pool":
+        if llm.target_kind == "shared-pool" and llm.target not in carved:
             held = llm.replicas * gpu_share(llm)
             for i in range(3):
                 slices[llm.target][i] += held
@@ -278,4 +369,57 @@ def _admitted_by_quota(tenant: ResolvedTenant) -> dict[str, int]:
         mem_left -= extra * m.memory_gib
         if m.gpu is not None:
             gpu_left[m.gpu] = gpu_left.get(m.gpu, 0) - extra
+    return out
+
+
+@dataclass(frozen=True)
+class PoolCost:
+    """What one pool of the fleet plan costs a month: its nodes (``nodes_min``-``nodes_max``)
+    x the instance's on-demand price x 730 h. ``kind``: ``shared-pool`` (the platform runs
+    the planned nodes, at least ``minNodes``), ``tenant-nodes`` (a tenant's nodes carved
+    from a shared pool, exactly the planned nodes) or ``node-group`` (a dedicated tenant's,
+    from its floor, :func:`node_group_lines`, to ``maxSize``); ``tenant``: whose nodes they
+    are (None for a shared pool)."""
+
+    pool: str
+    kind: str
+    tenant: str | None
+    instance_type: str
+    nodes_min: int
+    nodes_max: int
+    monthly_usd_min: float
+    monthly_usd_max: float
+
+
+def fleet_cost(
+    fleet: FleetPlan, tenants: Mapping[str, ResolvedTenant], platform: PlatformSettings
+) -> list[PoolCost]:
+    """Every pool of the fleet plan, priced whole: what the fleet's GPU nodes cost, against
+    which the tenants' estimates add up (the difference, on the shared pools, is what no
+    tenant's share covers: overflow headroom, spare slices, the shared base LLMs)."""
+    out = []
+    for p in fleet.pools:
+        if not p.instance_type:
+            continue
+        low = high = p.nodes
+        if p.kind == "shared-pool":
+            sp = platform.pool(p.name)
+            low = high = max(p.nodes, sp.min_nodes if sp else 0)
+        elif p.kind == "node-group" and p.tenant is not None and p.tenant in tenants:
+            t = tenants[p.tenant]
+            ng = next(g for g in t.node_groups if f"{t.name}/{g.name}" == p.name)
+            low, high = _node_group_floor(t, ng, fleet)[0], ng.max_size
+        price = _on_demand(p.instance_type) * HOURS_PER_MONTH
+        out.append(
+            PoolCost(
+                p.name,
+                p.kind,
+                p.tenant,
+                p.instance_type,
+                low,
+                high,
+                round(low * price, 2),
+                round(high * price, 2),
+            )
+        )
     return out

@@ -12,8 +12,8 @@ from tenantry.engine import SECRET, UNKNOWN
 from tenantry.planner import mig_parted_config
 from tenantry.platform.charts import CHARTS, GPU_OPERATOR, MIG_CONFIG_MAP
 from tenantry.spec.tiers import TIERS
-from tenantry.tags import platform_tags
-from tests.components.helpers import parent_name, platform
+from tenantry.tags import platform_tags, tenant_tags
+from tests.components.helpers import parent_name, platform, tenants
 
 from .helpers import by_name, example_plan, platform_records, taggable
 
@@ -302,7 +302,11 @@ def test_priority_classes_match_the_tiers() -> None:
 
 
 def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
+    """Every AWS resource of the platform stack carries the platform's tags, but what it
+    holds for one tenant alone (initech's nodes carved from h100) carries the tenant's."""
     tags = platform_tags(platform())
+    initech = tenant_tags(tenants()["initech"])
+    own = {f"{P}-pool-h100-tenant-initech-{x}" for x in ("launch-template", "node-group")}
     assert tags == {
         "tenant": "platform",
         "cost-center": "platform",
@@ -312,11 +316,12 @@ def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
     }
     checked = 0
     for r in platform_records():
+        expected = initech if r.name in own else tags
         if r.type.startswith("aws:") and taggable(r.type):
-            assert r.inputs.get("tags") == tags, r.urn
+            assert r.inputs.get("tags") == expected, r.urn
             checked += 1
         for spec in r.inputs.get("tagSpecifications", []):
-            assert spec["tags"] == tags, r.urn
+            assert spec["tags"] == expected, r.urn
     # key, node role, 3 launch templates, 3 node groups (2 shared pools, initech's own nodes),
     # 4 for the DB, the shared LLM runtime's role and Pod Identity association, 2 buckets,
     # the trail, the collector role and its pod identity association
@@ -324,6 +329,36 @@ def test_every_taggable_aws_resource_carries_the_platform_tags() -> None:
     provider = by_name(platform_records())[f"{P}-aws"].inputs
     assert json.loads(provider["defaultTags"])["tags"] == tags
     assert provider["region"] == "us-east-1"
+
+
+def test_a_tenants_carved_nodes_are_tagged_for_the_tenant() -> None:
+    """Issue 21: initech's nodes of the h100 pool (2 p5.48xlarge, $80,358.40/month) were
+    tagged tenant=platform, so AWS cost allocation billed them to the platform. The node
+    group, its launch template and what it launches (instances, volumes, network
+    interfaces: the tag specifications) carry the tenant's cost-allocation tags."""
+    recs = by_name(platform_records())
+    expected = {
+        "tenant": "initech",
+        "cost-center": "CC-3307",
+        "tier": "isolated",
+        "environment": "prod",
+        "managed-by": "tenantry",
+        "compliance": "hipaa",  # the tenant's metadata.labels, under the mandatory keys
+    }
+    assert recs[f"{P}-pool-h100-tenant-initech-node-group"].inputs["tags"] == expected
+    template = recs[f"{P}-pool-h100-tenant-initech-launch-template"].inputs
+    assert template["tags"] == expected
+    assert {s["resourceType"]: s["tags"] for s in template["tagSpecifications"]} == {
+        rt: expected for rt in ("instance", "volume", "network-interface")
+    }
+    # a shared pool's own nodes stay the platform's
+    assert recs[f"{P}-pool-h100-node-group"].inputs["tags"]["tenant"] == "platform"
+    # without the tenants' tags (PlatformArgs.from_spec without tenant_tags): the
+    # platform's tags, with the tenant named
+    from tenantry.platform.gpu_pool import carved_tags
+
+    fallback = carved_tags(platform_tags(platform()), "initech", None)
+    assert fallback == {**platform_tags(platform()), "tenant": "initech"}
 
 
 def test_cost_allocation_tags_are_not_activated_unless_asked() -> None:

@@ -336,6 +336,7 @@ def test_the_hosts_arguments_build_the_same_platform() -> None:
         triton_admin_secret="triton-secret",
         unpinned_preview=True,
         llm_grants=program.llm_grants,
+        tenant_tags=program.tenant_tags,
     )
     native = record(lambda: Platform("platform", args))
     assert _summary(hosted) == _summary(native)

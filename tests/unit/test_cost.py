@@ -14,16 +14,29 @@ def tenants(platform: PlatformSettings):  # type: ignore[no-untyped-def]
     return load_registry([TENANTS], platform).tenants
 
 
-def test_dedicated_node_groups_priced_at_min_and_max(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+def test_dedicated_node_groups_priced_from_the_plan_floor_to_max(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: umbrella's h200 group has minSize 0, but variant-caller (minReplicas 1, a
+    whole GPU) runs on it, so the plan needs one node and the autoscaler keeps it: the floor
+    is one p5en.48xlarge ($63.30/h), not $0."""
     cost = estimate(tenants["umbrella"], platform)
     lines = {line.item: line for line in cost.lines}
     h100 = lines["node-group h100"]
-    assert h100.monthly_usd_min == round(2 * 55.04 * HOURS_PER_MONTH, 2)
+    assert h100.monthly_usd_min == round(2 * 55.04 * HOURS_PER_MONTH, 2)  # minSize 2 = needed
     assert h100.monthly_usd_max == round(3 * 55.04 * HOURS_PER_MONTH, 2)
+    assert h100.detail == "2-3 x p5.48xlarge @ $55.04/h"
     h200 = lines["node-group h200"]
-    assert (h200.monthly_usd_min, h200.monthly_usd_max) == (0, round(63.30 * HOURS_PER_MONTH, 2))
-    assert "spot" in h200.detail
-    assert not any(item.startswith("shared-pool") for item in lines)
+    assert (h200.monthly_usd_min, h200.monthly_usd_max) == (46209.0, 46209.0)
+    assert h200.monthly_usd_min == round(1 * 63.30 * HOURS_PER_MONTH, 2)
+    assert "floor 1 node(s), not minSize 0" in h200.detail and "spot" in h200.detail
+    assert not any(item.startswith(("shared-pool", "tenant-nodes")) for item in lines)
+    # without guaranteed demand on it the floor is minSize again
+    from dataclasses import replace
+
+    umbrella = tenants["umbrella"]
+    caller = replace(umbrella.models[1], min_replicas=0)
+    idle = replace(umbrella, models=(umbrella.models[0], caller))
+    h200 = {x.item: x for x in estimate(idle, platform).lines}["node-group h200"]
+    assert (h200.monthly_usd_min, h200.monthly_usd_max) == (0.0, 46209.0)
 
 
 def test_shared_pool_share_by_mig_slices(tenants, platform) -> None:  # type: ignore[no-untyped-def]
@@ -35,13 +48,44 @@ def test_shared_pool_share_by_mig_slices(tenants, platform) -> None:  # type: ig
     assert line.monthly_usd_max == round((8 / 7 + 4 / 7) * rate * HOURS_PER_MONTH, 2)
 
 
-def test_isolated_tenants_pay_whole_gpus(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+def test_isolated_tenants_pay_their_own_nodes_whole(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: the planner carves initech's demand on h100 into 2 p5.48xlarge nodes of its
+    own (clinical-ner's two replicas go to two nodes); it paid 3 whole GPUs ($15,067.20)."""
     [line] = estimate(tenants["initech"], platform).lines
-    rate = 55.04 / 8
-    # 2 x 3g (6/7) + 1 x 4g (4/7) = 10/7 GPUs, + its own LLM's whole GPU -> 3 whole GPUs;
-    # at max 6/7 + 8/7 + 1 = 3
-    assert line.monthly_usd_min == round(3 * rate * HOURS_PER_MONTH, 2)
-    assert line.monthly_usd_max == round(3 * rate * HOURS_PER_MONTH, 2)
+    assert line.item == "tenant-nodes h100"
+    assert line.monthly_usd_min == line.monthly_usd_max == round(2 * 55.04 * HOURS_PER_MONTH, 2)
+    assert line.monthly_usd_min == 80358.4
+    assert line.detail.startswith("2 x p5.48xlarge @ $55.04/h, whole nodes of shared pool h100")
+    assert "3 of 16 GPUs planned: clinical-llm, clinical-ner, summarizer" in line.detail
+
+
+def test_own_nodes_are_priced_from_the_plan_given(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """The fleet plan is the source of truth: a plan (e.g. a re-plan of what runs now) with
+    3 nodes for initech prices 3, and the tenant's models are not priced again."""
+    import dataclasses
+
+    from tenantry.cost import own_plan
+
+    fleet = own_plan(tenants["initech"], platform)
+    assert estimate(tenants["initech"], platform, fleet=fleet) == estimate(
+        tenants["initech"], platform
+    )
+    carved = fleet.pool("h100@initech")
+    assert carved is not None and (carved.kind, carved.tenant, carved.nodes) == (
+        "tenant-nodes",
+        "initech",
+        2,
+    )
+    bigger = dataclasses.replace(
+        fleet,
+        pools=tuple(
+            dataclasses.replace(p, nodes=3) if p.name == "h100@initech" else p for p in fleet.pools
+        ),
+    )
+    [line] = estimate(tenants["initech"], platform, fleet=bigger).lines
+    assert line.monthly_usd_min == round(3 * 55.04 * HOURS_PER_MONTH, 2)
+    # a shared-tier tenant's share does not depend on anyone's own nodes
+    assert estimate(tenants["acme"], platform, fleet=bigger) == estimate(tenants["acme"], platform)
 
 
 def test_cpu_only_models_priced_per_vcpu_of_the_general_nodes(tenants, platform) -> None:  # type: ignore[no-untyped-def]
@@ -113,10 +157,18 @@ def test_cost_command_formats(
     doc = json.loads(capsys.readouterr().out)
     by = {t["tenant"]: t for t in doc["tenants"]}
     assert by["umbrella"]["costCenter"] == "CC-9001"
-    assert by["umbrella"]["monthlyUsdMin"] == round(2 * 55.04 * HOURS_PER_MONTH, 2)
+    # 2 p5.48xlarge at minSize + the p5en.48xlarge variant-caller's minReplicas needs
+    assert by["umbrella"]["monthlyUsdMin"] == round((2 * 55.04 + 63.30) * HOURS_PER_MONTH, 2)
+    # initech: its 2 p5.48xlarge nodes of the h100 pool, whole, at floor and ceiling
+    assert by["initech"]["monthlyUsdMin"] == by["initech"]["monthlyUsdMax"] == 80358.4
+    (own,) = [x for x in doc["lines"] if x["tenant"] == "initech"]
+    assert (own["item"], own["monthly_usd_min"]) == ("tenant-nodes h100", 80358.4)
     assert main(["cost", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella"}
+    assert [(r["item"], r["monthly_usd_max"]) for r in rows if r["tenant"] == "initech"] == [
+        ("tenant-nodes h100", "80358.4")
+    ]
+    assert {r["tenant"] for r in rows} == {"acme", "globex", "initech", "umbrella", "platform"}
     # finance sees the CPU-only capacity, priced per vCPU of the general nodes
     (cpu,) = [r for r in rows if r["tenant"] == "globex" and r["item"].startswith("cpu-nodes")]
     assert (cpu["item"], cpu["monthly_usd_max"], cpu["priced"]) == (
@@ -125,7 +177,36 @@ def test_cost_command_formats(
         "True",
     )
     assert main(["cost"]) == 0
-    assert capsys.readouterr().out.splitlines()[-2].startswith("TOTAL")
+    text = capsys.readouterr().out.splitlines()
+    assert [x.split()[-1] for x in text if x.startswith("TOTAL")] == ["$211,840.03-$256,647.20"]
+    (initech,) = [x for x in text if x.startswith("initech")]
+    assert initech.endswith("$80,358.40-$80,358.40")
+
+
+def test_cost_prices_own_nodes_from_the_previous_plan(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """``--previous-plan``: the re-plan ``tenantry fleet up --previous-plan`` deploys; a
+    file that is not a plan is a one-line usage error, and --events refuses the flag."""
+    import json
+
+    from tenantry.cli.main import main
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["gpu", "plan", "--format", "json"]) == 0
+    saved = tmp_path / "plan.json"
+    saved.write_text(capsys.readouterr().out)
+    assert main(["cost", "--format", "json", "--previous-plan", str(saved)]) == 0
+    by = {t["tenant"]: t for t in json.loads(capsys.readouterr().out)["tenants"]}
+    assert by["initech"]["monthlyUsdMin"] == 80358.4  # the same demand keeps its 2 nodes
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["cost", "--previous-plan", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "not a plan written by `tenantry gpu plan --format json`" in err.splitlines()[-1]
+    assert main(["cost", "--events", "--previous-plan", str(saved)]) == 2
 
 
 def test_every_tenant_has_a_row_even_without_priced_capacity(tenants, platform) -> None:  # type: ignore[no-untyped-def]
@@ -170,20 +251,106 @@ def test_the_maximum_stops_at_the_gpu_quota(tenants, platform) -> None:  # type:
 def test_an_own_llm_on_a_shared_pool_is_priced_and_counts_against_the_quota(
     tenants, platform
 ) -> None:  # type: ignore[no-untyped-def]
-    """initech's clinical-llm holds one whole H100 of the shared pool all the time: it is
-    in the tenant's share (it was not), and its GPU is taken from the quota first."""
+    """An own LLM holds whole GPUs all the time. On a shared-tier tenant it is in the
+    tenant's share of the pool; on an isolated tenant's own nodes it is in their price,
+    never counted twice: it changes the price only when it changes the planned nodes."""
     from dataclasses import replace
 
     initech = tenants["initech"]
     (llm,) = initech.llms
     assert (llm.target_kind, llm.gpu, llm.replicas, llm.gpus) == ("shared-pool", "gpu", 1, 1)
-    with_llm = estimate(initech, platform)
-    without = estimate(replace(initech, llms=()), platform)
+    node_month = round(55.04 * HOURS_PER_MONTH, 2)
+    # clinical-llm takes 1 of the 16 GPUs of initech's 2 nodes: the same 2 nodes without it
+    assert estimate(initech, platform).monthly_usd_min == 2 * node_month
+    assert estimate(replace(initech, llms=()), platform).monthly_usd_min == 2 * node_month
+    # 2 replicas x 8 GPUs: 16 + the models' 3 GPUs = 19 GPUs, 3 nodes of 8
+    bigger = replace(initech, llms=(replace(llm, replicas=2, gpus=8),))
+    assert estimate(bigger, platform).monthly_usd_min == pytest.approx(3 * node_month)
+    # the same LLM on a shared-tier tenant: its whole GPU in the tenant's share
+    globex = tenants["globex"]
+    own = replace(llm, target="h100", gpu_model="H100-80GB")
+    with_llm = estimate(replace(globex, llms=(own,)), platform)
     gpu_month = round(55.04 / 8 * HOURS_PER_MONTH, 2)
-    assert with_llm.monthly_usd_min == pytest.approx(without.monthly_usd_min + gpu_month, abs=0.02)
-    assert with_llm.monthly_usd_max == pytest.approx(without.monthly_usd_max + gpu_month, abs=0.02)
-    # two replicas of tensor-parallel 2 hold 4 GPUs
-    bigger = replace(initech, llms=(replace(llm, replicas=2, gpus=2),))
-    assert estimate(bigger, platform).monthly_usd_min == pytest.approx(
-        without.monthly_usd_min + 4 * gpu_month, abs=0.05
+    assert with_llm.monthly_usd_min == pytest.approx(
+        estimate(globex, platform).monthly_usd_min + gpu_month, abs=0.02
     )
+
+
+def test_the_fleet_view_prices_every_planned_node_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fleet's GPU nodes as the plan runs them, whole: the tenants' own nodes are
+    exactly their estimate lines (never counted twice), and each shared pool's nodes less
+    the tenants' shares at their floor is the platform's (a CSV row of tenant=platform,
+    the tag the platform's AWS resources carry), so the CSV's floors add up to the fleet."""
+    import csv
+    import io
+    import json
+
+    from tenantry.cli.main import main
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    pools = {p["pool"]: p for p in doc["fleet"]["pools"]}
+    node = 55.04 * HOURS_PER_MONTH  # a p5.48xlarge-month
+    shape = {n: (p["kind"], p["tenant"], p["nodesMin"], p["nodesMax"]) for n, p in pools.items()}
+    assert shape == {
+        "a100": ("shared-pool", None, 2, 2),
+        "h100": ("shared-pool", None, 2, 2),
+        "h100@initech": ("tenant-nodes", "initech", 2, 2),
+        "umbrella/h100": ("node-group", "umbrella", 2, 3),
+        "umbrella/h200": ("node-group", "umbrella", 1, 1),
+    }
+    assert pools["h100"]["monthlyUsdMin"] == round(2 * node, 2)
+    assert pools["a100"]["monthlyUsdMin"] == round(2 * 21.96 * HOURS_PER_MONTH, 2)
+    by = {t["tenant"]: t for t in doc["tenants"]}
+    # own nodes: the fleet's figure is the tenant's figure
+    assert pools["h100@initech"]["monthlyUsdMin"] == by["initech"]["monthlyUsdMin"]
+    assert (
+        pools["umbrella/h100"]["monthlyUsdMin"] + pools["umbrella/h200"]["monthlyUsdMin"]
+        == by["umbrella"]["monthlyUsdMin"]
+    )
+    # shared pools: acme's h100 share + the unallocated rest = the pool's nodes
+    assert pools["h100"]["unallocatedUsd"] == round(2 * node - by["acme"]["monthlyUsdMin"], 2)
+    fleet_floor = doc["fleet"]["monthlyUsdMin"]
+    assert fleet_floor == round(sum(p["monthlyUsdMin"] for p in pools.values()), 2)
+    assert main(["cost", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    gpu_rows = [r for r in rows if not r["item"].startswith("cpu-nodes")]
+    assert sum(float(r["monthly_usd_min"]) for r in gpu_rows) == pytest.approx(fleet_floor)
+    (h100,) = [r for r in rows if r["item"] == "unallocated shared-pool h100"]
+    assert (h100["tenant"], h100["tier"]) == ("platform", "platform")
+    assert main(["cost"]) == 0
+    text = capsys.readouterr().out
+    assert "tenant-nodes h100@initech         initech         2  $80,358.40-$80,358.40" in text
+    (total,) = [x for x in text.splitlines() if x.startswith("FLEET TOTAL")]
+    assert total.split()[-1].startswith(f"${fleet_floor:,.2f}-")
+
+
+def test_actual_and_plan_price_own_nodes_from_the_fleet_plan(tenants, platform) -> None:  # type: ignore[no-untyped-def]
+    """``tenantry cost --actual`` shows the estimate next to what was measured, and
+    ``tenantry plan`` shows each tenant's cost: both price a tenant's own nodes from the
+    fleet plan they are given (a re-plan included), not per GPU."""
+    import dataclasses
+
+    from tenantry.cost import own_plan
+    from tenantry.observability.showback import showback
+    from tenantry.plan.snapshot import tenant_plan
+
+    fleet = own_plan(tenants["initech"], platform)
+    three = dataclasses.replace(
+        fleet,
+        pools=tuple(
+            dataclasses.replace(p, nodes=3) if p.name == "h100@initech" else p for p in fleet.pools
+        ),
+    )
+    report = showback(
+        [], dict(tenants), platform, window="1h", window_seconds=3600.0, end=0.0, fleet=three
+    )
+    (row,) = [r for r in report.tenants if r.tenant == "initech"]
+    assert row.estimate is not None
+    assert row.estimate.monthly_usd_min == round(3 * 55.04 * HOURS_PER_MONTH, 2)
+    planned = tenant_plan(tenants["initech"], platform, [], frozenset(tenants), fleet=three)
+    assert planned["cost"]["monthlyUsdMin"] == round(3 * 55.04 * HOURS_PER_MONTH, 2)

@@ -179,6 +179,7 @@ def test_platform_args_from_documents_plan_the_tenant_files() -> None:
         unpinned_preview=True,
         llm_grants=program.llm_grants,
         formats=program.formats,
+        tenant_tags=program.tenant_tags,
     )
     assert (
         from_docs.records == record(lambda: Platform("platform", carried), stack="platform").records

@@ -6,6 +6,11 @@ Every tenant of the estimate gets at least one row, so finance sees each of them
 the catalog has no price for is a $0 row that says "CPU not priced", and a tenant with no
 capacity at all a $0 row that says so. The maxReplicas figure never counts what the tenant's
 quotas would not admit (``unreachable_usd`` says how much was left out).
+
+Capacity held for one tenant alone (its dedicated node groups, its nodes carved from a
+shared pool) is priced whole, from the fleet plan the platform stack deploys: planned from
+scratch, or with ``--previous-plan`` the minimal-disruption re-plan of the plan the cluster
+runs now, as ``tenantry fleet up --previous-plan`` deploys it.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from pathlib import Path
 from typing import Any
 
-from ..cost import TenantCost, estimate
+from ..cost import PoolCost, TenantCost, estimate, fleet_cost
+from ..planner import DemandError, FleetPlan, extract_demands, plan
+from ..spec import PlatformSettings, Registry
 from .common import (
     EXIT_OK,
     UsageError,
@@ -71,8 +79,32 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="URL",
         help="--events: send them to this OpenTelemetry collector (OTLP/HTTP) instead of stdout",
     )
+    p.add_argument(
+        "--previous-plan",
+        type=Path,
+        metavar="PLAN",
+        help="the GPU plan the cluster runs now (`tenantry gpu plan --format json`): price "
+        "the tenants' own nodes from its minimal-disruption re-plan, as `tenantry fleet up "
+        "--previous-plan` deploys it, instead of a plan from scratch",
+    )
     add_dirs(p)
     p.set_defaults(func=run)
+
+
+def deployed_plan(reg: Registry, settings: PlatformSettings, previous: Path | None) -> FleetPlan:
+    """The fleet plan the platform stack deploys: the verdict's plan from scratch, or the
+    re-plan of ``previous`` (:class:`UsageError` for a file that is not a plan)."""
+    assert reg.fleet is not None
+    fresh: FleetPlan = reg.fleet
+    if previous is None:
+        return fresh
+    from .fleet import _previous_plan
+
+    before = _previous_plan(previous)
+    try:
+        return plan(extract_demands(list(reg.tenants.values()), settings), before)
+    except DemandError as exc:
+        raise UsageError(f"--previous-plan {previous}: {exc}") from None
 
 
 def rows(c: TenantCost) -> list[dict[str, Any]]:
@@ -121,18 +153,23 @@ def run(args: argparse.Namespace) -> int:
     if args.events:
         if args.format == "csv":
             raise UsageError("--events writes JSON lines; drop --format csv")
+        if args.previous_plan:
+            raise UsageError("--previous-plan goes with the estimate or --actual, not --events")
         return run_events(args)
     if args.prometheus or args.window or args.at or args.otlp:
         raise UsageError("--prometheus, --window, --at and --otlp go with --actual or --events")
     settings, reg = valid_registry(args.tenants, args.stacks)
     require_tenants(reg, args.tenants)
     warn(reg.problems, args.format)
-    costs = [estimate(t, settings) for _, t in sorted(reg.tenants.items())]
+    fleet = deployed_plan(reg, settings, args.previous_plan)
+    costs = [estimate(t, settings, fleet=fleet) for _, t in sorted(reg.tenants.items())]
+    pools = fleet_cost(fleet, reg.tenants, settings)
     table = [r for c in costs for r in rows(c)]
     if args.format == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
         w.writeheader()
         w.writerows(table)
+        w.writerows(unallocated_rows(pools, costs, settings, fleet_price_date(costs)))
     elif args.format == "json":
         write_json(
             {
@@ -149,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
                     for c in costs
                 ],
                 "lines": table,
+                "fleet": fleet_json(pools, costs),
                 "priceDate": costs[0].price_date if costs else None,
                 "problems": [p.to_dict() for p in reg.problems],
             }
@@ -161,9 +199,99 @@ def run(args: argparse.Namespace) -> int:
         total_min = sum(c.monthly_usd_min for c in costs)
         total_max = sum(c.monthly_usd_max for c in costs)
         print(f"{'TOTAL'.ljust(width)}  {'':11}  {'':9}  ${total_min:,.2f}-${total_max:,.2f}")
+        print_fleet(pools, costs)
         if costs:
             print(
                 f"(on-demand prices of {costs[0].price_date}; see docs/cost.md for what is "
                 "and is not priced)"
             )
     return EXIT_OK
+
+
+def fleet_price_date(costs: list[TenantCost]) -> str:
+    return costs[0].price_date if costs else ""
+
+
+def _shared_share(costs: list[TenantCost], pool: str) -> tuple[float, float]:
+    lines = [x for c in costs for x in c.lines if x.item == f"shared-pool {pool}"]
+    return sum(x.monthly_usd_min for x in lines), sum(x.monthly_usd_max for x in lines)
+
+
+def _unallocated(pools: list[PoolCost], costs: list[TenantCost]) -> list[tuple[PoolCost, float]]:
+    """Per shared pool: what its planned nodes cost beyond the tenants' shares at their
+    floor (overflow headroom, spare slices, shared base LLMs: the platform's)."""
+    out = []
+    for p in pools:
+        if p.kind == "shared-pool":
+            floor, _ = _shared_share(costs, p.pool)
+            out.append((p, round(p.monthly_usd_min - floor, 2)))
+    return out
+
+
+def unallocated_rows(
+    pools: list[PoolCost], costs: list[TenantCost], settings: PlatformSettings, price_date: str
+) -> list[dict[str, Any]]:
+    """CSV rows of the platform (``tenant=platform``, its cost center): each shared pool's
+    planned nodes less the tenants' shares at their floor, so the rows add up to the
+    fleet's GPU nodes at the floor."""
+    return [
+        {
+            "tenant": "platform",
+            "cost_center": settings.cost_center,
+            "tier": "platform",
+            "item": f"unallocated shared-pool {p.pool}",
+            "detail": f"{p.nodes_min} x {p.instance_type} planned, ${p.monthly_usd_min:.2f}; "
+            "less the tenants' shares at their floor (overflow headroom, spare slices, shared "
+            "base LLMs)",
+            "monthly_usd_min": usd,
+            "monthly_usd_max": usd,
+            "priced": True,
+            "unreachable_usd": 0.0,
+            "price_date": price_date,
+        }
+        for p, usd in _unallocated(pools, costs)
+    ]
+
+
+def fleet_json(pools: list[PoolCost], costs: list[TenantCost]) -> dict[str, Any]:
+    unallocated = dict((p.pool, usd) for p, usd in _unallocated(pools, costs))
+    return {
+        "pools": [
+            {
+                "pool": p.pool,
+                "kind": p.kind,
+                "tenant": p.tenant,
+                "instanceType": p.instance_type,
+                "nodesMin": p.nodes_min,
+                "nodesMax": p.nodes_max,
+                "monthlyUsdMin": p.monthly_usd_min,
+                "monthlyUsdMax": p.monthly_usd_max,
+                **({"unallocatedUsd": unallocated[p.pool]} if p.pool in unallocated else {}),
+            }
+            for p in pools
+        ],
+        "monthlyUsdMin": round(sum(p.monthly_usd_min for p in pools), 2),
+        "monthlyUsdMax": round(sum(p.monthly_usd_max for p in pools), 2),
+    }
+
+
+def print_fleet(pools: list[PoolCost], costs: list[TenantCost]) -> None:
+    """The fleet's GPU nodes as planned, whole, and what of the shared pools no tenant's
+    share covers."""
+    if not pools:
+        return
+    unallocated = dict((p.pool, usd) for p, usd in _unallocated(pools, costs))
+    print("\nGPU NODES (the fleet plan)        HELD BY     NODES  MONTHLY (MIN-MAX)")
+    for p in pools:
+        who = p.tenant or "shared"
+        nodes = f"{p.nodes_min}" if p.nodes_min == p.nodes_max else f"{p.nodes_min}-{p.nodes_max}"
+        money = f"${p.monthly_usd_min:,.2f}-${p.monthly_usd_max:,.2f}"
+        extra = (
+            f" (${unallocated[p.pool]:,.2f} beyond the tenants' shares)"
+            if p.pool in unallocated
+            else ""
+        )
+        print(f"{p.kind + ' ' + p.pool:<32}  {who:<10}  {nodes:>5}  {money}{extra}")
+    low = sum(p.monthly_usd_min for p in pools)
+    high = sum(p.monthly_usd_max for p in pools)
+    print(f"{'FLEET TOTAL':<32}  {'':10}  {'':5}  ${low:,.2f}-${high:,.2f}")

@@ -105,8 +105,16 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
         raise InvalidInput(
             f"{exc}; check --prometheus and that it loads the tenants' rules"
         ) from None
+    from .cost import deployed_plan  # cost imports this module
+
     report = showback(
-        usages, dict(reg.tenants), platform, window=window, window_seconds=seconds, end=end
+        usages,
+        dict(reg.tenants),
+        platform,
+        window=window,
+        window_seconds=seconds,
+        end=end,
+        fleet=deployed_plan(reg, platform, getattr(args, "previous_plan", None)),
     )
     for warning in report.warnings:
         print(f"tenantry: warning: {warning}", file=sys.stderr)
@@ -332,8 +340,9 @@ def _table(report: Showback) -> None:
     total_max = sum(cc.estimate_monthly_usd_max for cc in report.cost_centers)
     line("TOTAL", "", "", report.totals, f"{_money(total_min)} - {_money(total_max)}")
     out.write(
-        "(measured: shared-pool GPU slices and CPU-only models by what they held; dedicated "
-        "node groups are paid at the estimate's floor whatever they serve - see docs/cost.md)\n"
+        "(measured: shared-pool GPU slices and CPU-only models by what they held; a tenant's "
+        "own nodes - dedicated node groups, an isolated tenant's nodes of a shared pool - are "
+        "paid at the estimate's floor whatever they serve - see docs/cost.md)\n"
     )
 
 

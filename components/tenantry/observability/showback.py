@@ -9,9 +9,10 @@ Per tenant and per cost center: the sums, next to the estimate's monthly floor a
 the cost Prometheus recorded (its rule carried the price of its day).
 
 What the measured figure covers: shared-pool GPU slices and CPU-only models, by what was
-held. Not covered: a dedicated tenant's node groups are paid whether used or not (the
-estimate's floor is the real cost; the measured GPU-seconds show how much of them its models
-held); an isolated tenant holds whole GPUs, and its measured slices are below that.
+held. Not covered: capacity held for one tenant alone is paid whether used or not — a
+dedicated tenant's node groups, an isolated tenant's nodes carved from a shared pool (the
+estimate, from the fleet plan, prices them whole: its floor is the real cost; the measured
+GPU-seconds show how much of them its models held).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 
 from ..cost import HOURS_PER_MONTH, SECONDS_PER_HOUR, ModelRates, TenantCost, estimate, model_rates
+from ..planner import FleetPlan
 from ..spec import PlatformSettings, ResolvedTenant
 from .usage import ModelUsage
 
@@ -122,6 +124,7 @@ def showback(
     window: str,
     window_seconds: float,
     end: float,
+    fleet: FleetPlan | None = None,
 ) -> Showback:
     """The report (see the module docstring). Every tenant of the files appears, measured or
     not; measured tenants the files do not declare appear too (estimate None)."""
@@ -129,7 +132,10 @@ def showback(
     by_tenant: dict[str, TenantShowback] = {}
     for name, resolved in sorted(tenants.items()):
         by_tenant[name] = TenantShowback(
-            name, resolved.cost_center, resolved.tier.name, estimate(resolved, platform)
+            name,
+            resolved.cost_center,
+            resolved.tier.name,
+            estimate(resolved, platform, fleet=fleet),
         )
     for u in usages:
         t = tenants.get(u.tenant)

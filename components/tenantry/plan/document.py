@@ -42,7 +42,9 @@ def build(
     reach = request_path(sorted(selected), tenants, platform, records)
     plans = {}
     for n in sorted(selected):
-        plans[n] = tenant_plan(tenants[n], platform, records[n], names, problems.get(n, ()))
+        plans[n] = tenant_plan(
+            tenants[n], platform, records[n], names, problems.get(n, ()), fleet=fleet
+        )
         plans[n]["requestPath"] = tenant_section(reach, n)
     return {
         "schemaVersion": SCHEMA_VERSION,

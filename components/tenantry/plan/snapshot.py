@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..cost import estimate
+from ..planner import FleetPlan
 from ..policy import Context, PolicyResource, evaluate
 from ..spec import PlatformSettings, Problem, ResolvedTenant
 
@@ -96,10 +97,13 @@ def tenant_plan(
     records: Sequence[Mapping[str, Any]],
     tenants: frozenset[str],
     problems: Sequence[Problem] = (),
+    *,
+    fleet: FleetPlan | None = None,
 ) -> dict[str, Any]:
     """``problems``: what validation found in the tenant's file (warnings; a tenant with
-    errors is not planned)."""
-    cost = estimate(t, platform)
+    errors is not planned). ``fleet``: the fleet plan its own nodes are priced from
+    (:func:`tenantry.cost.estimate`)."""
+    cost = estimate(t, platform, fleet=fleet)
     violations = evaluate(policy_resources(records), Context(tenants=tenants))
     counts = Counter(str(r["type"]) for r in records)
     return {

@@ -62,6 +62,22 @@ def pool_taints(tenant: str | None = None) -> list[dict[str, str]]:
     return [*own, {"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}]
 
 
+def carved_tags(
+    platform: Mapping[str, str], tenant: str, own: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The tags of a tenant's nodes carved from a shared pool: the tenant's own
+    cost-allocation tags (``tenant``, ``cost-center``, ``tier``, ...,
+    :func:`tenantry.tags.tenant_tags`), so AWS cost allocation bills the nodes, their
+    volumes and network interfaces (the launch template's tag specifications) to the tenant
+    that holds them alone; tags set on a resource take precedence over the provider's
+    default tags, the platform's (Terraform AWS provider, "Default Tags in the Terraform AWS
+    Provider", hashicorp.com/blog; Pulumi's AWS provider is bridged from it). Without them
+    (``own`` None): the platform's tags with ``tenant=<tenant>``."""
+    if own is not None:
+        return dict(own)
+    return {**platform, "tenant": tenant}
+
+
 def tenant_nodes_size(planned: PoolPlan) -> tuple[int, int, int]:
     """(min, desired, max) of a tenant's own nodes: exactly the planner's node count (its
     guaranteed demand, its own overflow headroom and the spread of its replicas; the
@@ -193,7 +209,9 @@ class TenantGpuNodes(pulumi.ComponentResource):
     ``tenantry.dev/pool=<pool>``, ``tenantry.dev/tenant=<tenant>`` and
     ``nvidia.com/mig.config`` (:func:`pool_labels`); taints
     ``tenantry.dev/tenant=<tenant>:NoSchedule`` and ``nvidia.com/gpu=true:NoSchedule``
-    (:func:`pool_taints`)."""
+    (:func:`pool_taints`). ``args.tags``: the tenant's cost-allocation tags
+    (:func:`carved_tags`; the platform passes them), on the node group, the launch template
+    and what it launches."""
 
     TYPE = "tenantry:platform:TenantGpuNodes"
 

@@ -5,7 +5,7 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference for co
 (``pulumi.provider.experimental``) reads ``PlatformArgs``' annotations as objects.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from .gpu_pool import (
     SharedGpuPoolArgs,
     TenantGpuNodes,
     TenantGpuNodesArgs,
+    carved_tags,
 )
 from .key import PlatformKey, PlatformKeyArgs
 from .kserve import KServe, KServeArgs
@@ -97,6 +98,7 @@ class PlatformArgs:
         unpinned_preview: bool = False,
         llm_grants: Sequence[AdapterGrant] = (),
         formats: Collection[str] | None = None,
+        tenant_tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> "PlatformArgs":
         """The args of settings already loaded (:func:`tenantry.load_platform`) and the
         fleet plan made over the tenants (:func:`tenantry.fleet_plan_for`); ``llm_grants``:
@@ -106,7 +108,9 @@ class PlatformArgs:
         decide the serving runtimes declared (the default one always, each other one while a
         format it serves is in use, and then it needs its digest to deploy). None, not known: the
         default runtime, and each other one whose digest is set (or every one in an offline
-        preview)."""
+        preview). ``tenant_tags``: each tenant's cost-allocation tags
+        (:attr:`.program.PlatformProgram.tenant_tags`), for the nodes carved for it; a
+        tenant without them gets the platform's tags with ``tenant=<tenant>``."""
         doc: dict[str, Any] = settings.model_dump(by_alias=True, mode="json", exclude_none=True)
         return cls(
             settings=doc,
@@ -121,6 +125,7 @@ class PlatformArgs:
                     plan=plan,
                     formats=None if formats is None else frozenset(formats),
                     llm_grants=tuple(llm_grants),
+                    tenant_tags=dict(tenant_tags or {}),
                 ),
             ),
         )
@@ -151,7 +156,8 @@ class Platform(pulumi.ComponentResource):
     """Composes, with children all named from ``name``:
 
     - ``<name>-aws`` (``aws.Provider`` in the platform's region, default tags = the
-      platform's tags; every AWS child also carries them explicitly);
+      platform's tags; every AWS child also carries them explicitly, but a tenant's own
+      nodes carry the tenant's, :func:`.gpu_pool.carved_tags`);
     - :class:`.key.PlatformKey` (``<name>-key``), :class:`.node_role.NodeRole`
       (``<name>-node-role``, role ``tenantry-platform-<env>-node``);
     - :class:`.cluster.PlatformCluster` (``<name>-cluster``: adopt or create, and the
@@ -285,7 +291,9 @@ class Platform(pulumi.ComponentResource):
             parent=self, providers=[self.aws_provider], depends_on=[self.node_role]
         )
 
-        def node_args(cls: type[A], sp: SharedPool, planned: PoolPlan, group: str) -> A:
+        def node_args(
+            cls: type[A], sp: SharedPool, planned: PoolPlan, group: str, own: Mapping[str, str]
+        ) -> A:
             return cls(
                 pool=sp,
                 planned=planned,
@@ -293,14 +301,18 @@ class Platform(pulumi.ComponentResource):
                 cluster_name=self.cluster.cluster_name,
                 node_role_arn=self.node_role.arn,
                 subnet_ids=self.cluster.subnet_ids,
-                tags=tags,
+                tags=own,
             )
 
         for sp in settings.shared_pools:
             self.pools[sp.name] = SharedGpuPool(
                 f"{name}-pool-{sp.name}",
                 node_args(
-                    SharedGpuPoolArgs, sp, pools[sp.name], pool_group_name(settings, sp.name)
+                    SharedGpuPoolArgs,
+                    sp,
+                    pools[sp.name],
+                    pool_group_name(settings, sp.name),
+                    tags,
                 ),
                 opts=on_nodes,
             )
@@ -309,7 +321,13 @@ class Platform(pulumi.ComponentResource):
                 group = tenant_nodes_group_name(tenant, sp.name)
                 self.tenant_nodes[carved.name] = TenantGpuNodes(
                     f"{name}-pool-{sp.name}-tenant-{tenant}",
-                    node_args(TenantGpuNodesArgs, sp, carved, group),
+                    node_args(
+                        TenantGpuNodesArgs,
+                        sp,
+                        carved,
+                        group,
+                        carved_tags(tags, tenant, program.tenant_tags.get(tenant)),
+                    ),
                     opts=on_nodes,
                 )
         on_k8s = pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider])

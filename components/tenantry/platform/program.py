@@ -5,7 +5,8 @@ the model formats and the LLM adapter grants over every tenant file, from one ve
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..aws.names import tenant_names
@@ -15,6 +16,7 @@ from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, Registry, ResolvedTenant
 from ..spec.errors import errors
 from ..spec.platform import PREVIOUS_PLAN_KEY
+from ..tags import tenant_tags
 
 
 class PlatformProgramError(ValueError):
@@ -34,6 +36,10 @@ class PlatformProgram:
     llm_grants: tuple[AdapterGrant, ...]
     """Every tenant adapter on the platform's shared base models, sorted by tenant, with
     the tenant's bucket as :func:`tenantry.aws.names.tenant_names` names it."""
+    tenant_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Each tenant's cost-allocation tags (:func:`tenantry.tags.tenant_tags`), by tenant:
+    what the platform declares for one tenant alone (its nodes carved from a shared pool)
+    carries them, so AWS cost allocation attributes it to the tenant, not the platform."""
 
 
 def fleet_plan_for(
@@ -72,6 +78,7 @@ def platform_plan(
         plan=fleet,
         formats=frozenset(m.format for t in tenants for m in t.models),
         llm_grants=tuple(adapter_grants(tenants, buckets)),
+        tenant_tags={t.name: tenant_tags(t) for t in tenants},
     )
 
 
