@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tenantry.catalog import node_allocatable
 from tenantry.spec import PlatformSettings
 
 from .helpers import Doc, codes, problems_for, variant
@@ -424,12 +425,19 @@ def test_every_gpu_model_replica_is_checked_against_its_own_node(
             t = target_for(m.gpu, targets) if m.gpu else None
             if t is None:
                 continue
-            vcpu = instance_types()[where[t.name]].vcpu
-            over = variant(name, _set(f"spec/models/{i}/cpu", vcpu + 1))
+            it = instance_types()[where[t.name]]
+            alloc = node_allocatable(it.vcpu, it.memory_gib, gpu_node=True).cpu_m
+            over = variant(name, _set(f"spec/models/{i}/cpu", (alloc + 1) / 1000))
             assert ("replica_exceeds_node", f"spec.models[{i}].cpu") in codes(
                 problems_for(over, platform)
             ), (name, m.name)
-            fits = variant(name, _set(f"spec/models/{i}/cpu", vcpu))
+            # the whole node's vCPUs do not fit: the kubelet's reserve and the node agents'
+            # DaemonSets take their share first
+            whole = variant(name, _set(f"spec/models/{i}/cpu", it.vcpu))
+            assert ("replica_exceeds_node", f"spec.models[{i}].cpu") in codes(
+                problems_for(whole, platform)
+            ), (name, m.name)
+            fits = variant(name, _set(f"spec/models/{i}/cpu", alloc / 1000))
             assert ("replica_exceeds_node", f"spec.models[{i}].cpu") not in codes(
                 problems_for(fits, platform)
             ), (name, m.name)
@@ -451,8 +459,12 @@ def test_a_cpu_only_replica_must_fit_a_general_node_of_a_created_cluster(
         }
     )
     general = general_instance_types()[created.cluster.system_instance_type]
-    over = variant("globex", _set("spec/models/1/cpu", general.vcpu + 1))
+    alloc = node_allocatable(general.vcpu, general.memory_gib, gpu_node=False)
+    # m7i.xlarge: 4000m less kubeReserved 80m (6% + 1% + 2 x 0.5% of a core) and the EKS
+    # add-ons' 125m
+    assert alloc.cpu_m == 4000 - 80 - 125
+    over = variant("globex", _set("spec/models/1/cpu", general.vcpu))
     assert ("replica_exceeds_node", "spec.models[1].cpu") in codes(problems_for(over, created))
     assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(over, platform))
-    fits = variant("globex", _set("spec/models/1/cpu", general.vcpu))
+    fits = variant("globex", _set("spec/models/1/cpu", alloc.cpu_m / 1000))
     assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(fits, created))

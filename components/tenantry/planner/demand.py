@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ..catalog import GpuModel, gpu_models, instance_types
+from ..catalog import GpuModel, cpu_m, gpu_models, instance_types, memory_mib
 from ..spec import PlatformSettings, ResolvedTenant
 
 WHOLE_GPU = "gpu"
@@ -53,6 +53,11 @@ class Request:
     count: int
     role: Role
     spread: bool  # replicas must land on at least two nodes
+    # what each instance's pod requests on its node besides the GPU slice: millicores, MiB
+    # (pooled headroom: the largest of the models it stands in for; an LLM replica of
+    # several devices is counted as one pod per device, its CPU and memory not modelled)
+    cpu_m: int = 0
+    memory_mib: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ def extract_demands(
         )
     requests: dict[str, list[Request]] = defaultdict(list)
     shared_burst: dict[tuple[str, str], int] = defaultdict(int)
+    # (pool, profile) -> the largest (millicores, MiB) of a replica its headroom stands for
+    shared_pod: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
     for t in sorted(tenants, key=lambda t: t.name):
         for ng in t.node_groups:
             key = f"{t.name}/{ng.name}"
@@ -118,6 +125,7 @@ def extract_demands(
                 tenant=t.name,
             )
         own_burst: dict[tuple[str, str], int] = defaultdict(int)
+        own_pod: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
         exclusive = t.tier.gpu_sharing != "shared-gpus"
         for m in t.models:
             if m.gpu is None or m.target_kind == "cpu-nodes":
@@ -125,17 +133,28 @@ def extract_demands(
             pool = m.target if m.target_kind == "shared-pool" else f"{t.name}/{m.target}"
             group = t.name if exclusive or m.target_kind == "node-group" else SHARED
             guaranteed = m.min_replicas * m.revisions
+            pod = (cpu_m(m.cpu), memory_mib(m.memory_gib))
             if guaranteed:
                 requests[pool].append(
                     Request(
-                        group, t.name, m.name, m.gpu, guaranteed, "guaranteed", m.min_replicas >= 2
+                        group,
+                        t.name,
+                        m.name,
+                        m.gpu,
+                        guaranteed,
+                        "guaranteed",
+                        m.min_replicas >= 2,
+                        *pod,
                     )
                 )
             burst = (m.max_replicas - m.min_replicas) * m.revisions
-            if group == SHARED:
-                shared_burst[(pool, m.gpu)] += burst
-            else:
-                own_burst[(pool, m.gpu)] += burst
+            burst_of, pod_of = (
+                (shared_burst, shared_pod) if group == SHARED else (own_burst, own_pod)
+            )
+            burst_of[(pool, m.gpu)] += burst
+            if burst:
+                was = pod_of[(pool, m.gpu)]
+                pod_of[(pool, m.gpu)] = (max(was[0], pod[0]), max(was[1], pod[1]))
         for llm in t.llms:  # own LLMs: a fixed replica count, all guaranteed
             pool = llm.target if llm.target_kind == "shared-pool" else f"{t.name}/{llm.target}"
             group = t.name if exclusive or llm.target_kind == "node-group" else SHARED
@@ -154,7 +173,11 @@ def extract_demands(
             n = _headroom(platform.overflow_headroom, burst)
             if n:
                 group = t.name
-                requests[pool].append(Request(group, t.name, "", profile, n, "overflow", False))
+                requests[pool].append(
+                    Request(
+                        group, t.name, "", profile, n, "overflow", False, *own_pod[(pool, profile)]
+                    )
+                )
     for base in platform.llm_base_models:  # shared base LLMs: served once, on shared GPUs
         devices = base.gpus if base.gpu == WHOLE_GPU else 1
         requests[base.pool].append(
@@ -171,7 +194,9 @@ def extract_demands(
     for (pool, profile), burst in sorted(shared_burst.items()):
         n = _headroom(platform.overflow_headroom, burst)
         if n:
-            requests[pool].append(Request(SHARED, "", "", profile, n, "overflow", False))
+            requests[pool].append(
+                Request(SHARED, "", "", profile, n, "overflow", False, *shared_pod[(pool, profile)])
+            )
     for sp in platform.shared_pools:  # a non-shared group on a shared pool: nodes of its own
         mine = requests.get(sp.name, [])
         requests[sp.name] = [r for r in mine if r.group == SHARED]

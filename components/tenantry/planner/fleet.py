@@ -31,12 +31,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter, defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from ..catalog import gpu_models, place
+from ..catalog import NodeResources, gpu_models, instance_types, node_allocatable, place
 from .demand import SHARED, WHOLE_GPU, PoolDemand, Request
 from .geometry import Vec, geometry
 from .layouts import Layout, add_instance, placements
@@ -124,9 +124,130 @@ def plan_pool(
         prev.gpu_model != d.gpu_model or prev.gpus_per_node != d.gpus_per_node
     ):
         prev = None  # another instance type: nothing carries over
-    if d.fixed_layout is not None:
-        return _plan_fixed(d, prev)
-    return _plan_packed(d, prev, strategy, extra_gpus)
+
+    def run(floor: int, guaranteed_floor: int) -> PoolPlan:
+        if d.fixed_layout is not None:
+            return _plan_fixed(d, prev, floor, guaranteed_floor)
+        return _plan_packed(
+            d, prev, strategy, extra_gpus, floor=floor, guaranteed_floor=guaranteed_floor
+        )
+
+    return _fit_nodes(d, run)
+
+
+RESOURCES = ("cpu", "memory", "pods")
+
+
+def _pod_requests(d: PoolDemand) -> dict[tuple[str, str, str, str], NodeResources]:
+    """(tenant, model, profile, role) of a slot -> what its pod requests on the node."""
+    out: dict[tuple[str, str, str, str], NodeResources] = {}
+    for r in d.requests:
+        key = (r.tenant, r.model, r.profile, r.role)
+        was = out.get(key, NodeResources(0, 0, 1))
+        out[key] = NodeResources(max(was.cpu_m, r.cpu_m), max(was.memory_mib, r.memory_mib), 1)
+    return out
+
+
+def _node_loads(
+    p: PoolPlan, pods: Mapping[tuple[str, str, str, str], NodeResources]
+) -> list[NodeResources]:
+    """What the pods of every node of ``p`` request (pooled headroom included: a burst
+    replica lands on its slice's node)."""
+    cpu = [0] * p.nodes
+    mem = [0] * p.nodes
+    n = [0] * p.nodes
+    for g in p.gpus:
+        for s in g.slots:
+            r = pods.get((s.tenant, s.model, s.profile, s.role))
+            if r is None:
+                continue
+            cpu[g.node] += r.cpu_m
+            mem[g.node] += r.memory_mib
+            n[g.node] += 1
+    return [NodeResources(*x) for x in zip(cpu, mem, n, strict=True)]
+
+
+def _gpu_over(
+    p: PoolPlan, pods: Mapping[tuple[str, str, str, str], NodeResources], alloc: NodeResources
+) -> GpuPlan | None:
+    """A GPU whose slices' pods alone request more than a node offers (more nodes cannot
+    help: the packing put too many instances on one GPU for the node's CPU or memory)."""
+    for g in p.gpus:
+        load = [pods.get((s.tenant, s.model, s.profile, s.role)) for s in g.slots]
+        total = NodeResources(
+            sum(r.cpu_m for r in load if r),
+            sum(r.memory_mib for r in load if r),
+            sum(1 for r in load if r),
+        )
+        if not alloc.fits(total):
+            return g
+    return None
+
+
+def _binding(loads: Sequence[NodeResources], alloc: NodeResources) -> str:
+    """The resource whose total over the pool's nodes is the largest share of theirs."""
+    totals = (
+        sum(x.cpu_m for x in loads) / max(alloc.cpu_m, 1),
+        sum(x.memory_mib for x in loads) / max(alloc.memory_mib, 1),
+        sum(x.pods for x in loads) / max(alloc.pods, 1),
+    )
+    return RESOURCES[max(range(3), key=lambda i: (totals[i], -i))]
+
+
+def _floor(requests: Sequence[Request], alloc: NodeResources) -> int:
+    """Nodes the requests' pods need by CPU, memory and pod slots alone (fractional bound)."""
+    need = (
+        sum(r.count * r.cpu_m for r in requests) / alloc.cpu_m if alloc.cpu_m > 0 else 0,
+        sum(r.count * r.memory_mib for r in requests) / alloc.memory_mib
+        if alloc.memory_mib > 0
+        else 0,
+        sum(r.count for r in requests) / alloc.pods if alloc.pods > 0 else 0,
+    )
+    return max(math.ceil(round(x, 9)) for x in need)
+
+
+def _fit_nodes(d: PoolDemand, run: Callable[[int, int], PoolPlan]) -> PoolPlan:
+    """Plan with enough nodes that every node's pods fit its allocatable: the GPU-only plan
+    first; while a node's pods request more CPU, memory or pod slots than it offers, plan
+    again with at least one node more (GPU positions fill index-major, so extra nodes
+    spread the GPUs and their replicas). ``bound_by`` names the resource that set the
+    count."""
+    gpu_only = run(0, 0)
+    it = instance_types().get(d.instance_type or "")
+    if it is None:
+        return dataclasses.replace(gpu_only, gpu_nodes=gpu_only.nodes)
+    alloc = node_allocatable(it.vcpu, it.memory_gib, gpu_node=True)
+    pods = _pod_requests(d)
+    out = gpu_only
+    floor = _floor(d.requests, alloc)
+    guaranteed_floor = _floor([r for r in d.requests if r.role == "guaranteed"], alloc)
+    if floor > out.nodes or guaranteed_floor > out.needed_nodes:
+        out = run(floor, guaranteed_floor)
+    loads = _node_loads(out, pods)
+    limit = out.nodes + sum(r.count for r in d.requests)  # one replica per node at most
+    errors: list[str] = []
+    while not all(alloc.fits(x) for x in loads):
+        bad = _gpu_over(out, pods, alloc)
+        if bad is not None or out.nodes >= limit:
+            where = f"GPU {bad.index} of node {bad.node}" if bad else "the plan's nodes"
+            errors.append(
+                f"the pods of {where} request more than a node of {d.instance_type} offers "
+                f"({alloc.cpu_m}m CPU, {alloc.memory_mib} MiB, {alloc.pods} pods allocatable "
+                "less the node agents): the GPU packing puts more replicas on one GPU than "
+                "a node's CPU or memory holds"
+            )
+            break
+        out = run(out.nodes + 1, guaranteed_floor)
+        loads = _node_loads(out, pods)
+    bound = "gpu" if out.nodes <= gpu_only.nodes else _binding(loads, alloc)
+    return dataclasses.replace(
+        out,
+        allocatable=alloc,
+        node_requests=tuple(loads),
+        gpu_nodes=gpu_only.nodes,
+        bound_by=bound,
+        errors=out.errors + tuple(errors),
+    )
 
 
 def _by_group(d: PoolDemand) -> dict[str, list[Request]]:
@@ -621,7 +742,13 @@ def _node_limits(
 
 
 def _plan_packed(
-    d: PoolDemand, prev: PoolPlan | None, strategy: Strategy, extra_gpus: int, tighten: int = 0
+    d: PoolDemand,
+    prev: PoolPlan | None,
+    strategy: Strategy,
+    extra_gpus: int,
+    tighten: int = 0,
+    floor: int = 0,
+    guaranteed_floor: int = 0,
 ) -> PoolPlan:
     geo = geometry(d.gpu_model)
     gpn = d.gpus_per_node
@@ -637,7 +764,7 @@ def _plan_packed(
     fresh_plan: PoolPlan | None = None
     budgets: dict[str, int] = {}
     if strategy == "minimal-disruption" and prev is not None:
-        fresh_plan = _plan_packed(d, None, strategy, extra_gpus)
+        fresh_plan = _plan_packed(d, None, strategy, extra_gpus, 0, floor, guaranteed_floor)
         budgets = _group_budgets(d, by_group, prev_by_group, fresh_plan, extra_gpus - tighten)
     for group, reqs in by_group.items():
         vec, whole = _group_vec(d.gpu_model, reqs)
@@ -663,10 +790,12 @@ def _plan_packed(
     min_spread = 2 if spread else 0
     # a node holding a kept GPU with other tenants' slices stays (moving it would drain them)
     holding = max((g.pos[0] + 1 for g in gpus if g.pos is not None and g.others), default=0)
-    nodes = max(d.min_nodes, math.ceil(len(gpus) / gpn), min_spread, holding)
+    nodes = max(d.min_nodes, math.ceil(len(gpus) / gpn), min_spread, holding, floor)
     errors: list[str] = []
     warnings: list[str] = []
-    guaranteed_nodes = max(math.ceil(guaranteed / gpn), min_spread if guaranteed else 0)
+    guaranteed_nodes = max(
+        math.ceil(guaranteed / gpn), min_spread if guaranteed else 0, guaranteed_floor
+    )
     _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     for g in gpus:
         if g.pos is not None and g.pos[0] >= nodes:
@@ -694,12 +823,12 @@ def _plan_packed(
         return out
     over = out.used_gpus - fresh_plan.used_gpus - extra_gpus
     if over > 0 and tighten == 0:  # spread repairs went over the budget: once more with less
-        out = _plan_packed(d, prev, strategy, extra_gpus, over)
+        out = _plan_packed(d, prev, strategy, extra_gpus, over, floor, guaranteed_floor)
     for fallback in ("fewest-gpus", "from-scratch"):
         if out.used_gpus <= fresh_plan.used_gpus + extra_gpus or tighten:
             break
         if fallback == "fewest-gpus":
-            out = _plan_packed(d, prev, "fewest-gpus", extra_gpus)
+            out = _plan_packed(d, prev, "fewest-gpus", extra_gpus, 0, floor, guaranteed_floor)
         else:  # the from-scratch plan itself, named against the previous one
             moved = _changes(prev, fresh_plan.gpus, fresh_plan.nodes)
             out = dataclasses.replace(
@@ -750,7 +879,9 @@ def _group_budgets(
     return out
 
 
-def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
+def _plan_fixed(
+    d: PoolDemand, prev: PoolPlan | None, floor: int = 0, guaranteed_floor: int = 0
+) -> PoolPlan:
     """A node group with a declared migLayout: choose the node count, keep the layout."""
     assert d.fixed_layout is not None
     layout = dict(d.fixed_layout)
@@ -782,9 +913,9 @@ def _plan_fixed(d: PoolDemand, prev: PoolPlan | None) -> PoolPlan:
     spread = any(r.spread for r in d.requests)
     min_spread = 2 if spread else 0
     g_all = gpus_for(need_all)
-    nodes = max(d.min_nodes, math.ceil(g_all / gpn), min_spread if g_all else 0)
+    nodes = max(d.min_nodes, math.ceil(g_all / gpn), min_spread if g_all else 0, floor)
     g_guar = gpus_for(need_guar)
-    guaranteed_nodes = max(math.ceil(g_guar / gpn), min_spread if g_guar else 0)
+    guaranteed_nodes = max(math.ceil(g_guar / gpn), min_spread if g_guar else 0, guaranteed_floor)
     _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     group = d.requests[0].group if d.requests else d.name.split("/")[0]
     gpus = [_Gpu(group, fixed, pos) for pos in _positions(nodes, gpn)] if fixed else []

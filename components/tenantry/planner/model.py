@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import NodeResources
 from .demand import WHOLE_GPU
 
 
@@ -79,6 +80,15 @@ class PoolPlan:
     # tenant whose nodes they are (its label and taint, ``tenantry.dev/tenant=<tenant>``)
     shared_pool: str | None = None
     tenant: str | None = None
+    # what each node offers the pool's pods (allocatable less the node agents' DaemonSets,
+    # see tenantry.catalog.allocatable; None: instance type unknown, only GPUs packed),
+    # what the planned pods request on each node, the nodes the GPU slices alone would
+    # need, and what set ``nodes``: "gpu", or "cpu" / "memory" / "pods" where a node's
+    # allocatable holds fewer replicas than its GPUs' slices
+    allocatable: NodeResources | None = None
+    node_requests: tuple[NodeResources, ...] = ()
+    gpu_nodes: int = 0
+    bound_by: str = "gpu"
 
     @property
     def used_gpus(self) -> int:
@@ -129,6 +139,10 @@ class PoolPlan:
             "needed_nodes": self.needed_nodes,
             "shared_pool": self.shared_pool,
             "tenant": self.tenant,
+            "gpu_nodes": self.gpu_nodes,
+            "bound_by": self.bound_by,
+            "node_allocatable": self.allocatable.to_dict() if self.allocatable else None,
+            "node_requests": [{"node": i, **r.to_dict()} for i, r in enumerate(self.node_requests)],
         }
 
     @classmethod
@@ -174,7 +188,15 @@ class PoolPlan:
             needed_nodes=int(d.get("needed_nodes", 0)),
             shared_pool=d.get("shared_pool"),
             tenant=d.get("tenant"),
+            allocatable=_resources(d["node_allocatable"]) if d.get("node_allocatable") else None,
+            node_requests=tuple(_resources(x) for x in d.get("node_requests", [])),
+            gpu_nodes=int(d.get("gpu_nodes", d["nodes"])),
+            bound_by=str(d.get("bound_by", "gpu")),
         )
+
+
+def _resources(d: dict[str, Any]) -> NodeResources:
+    return NodeResources(int(d["cpu_millicores"]), int(d["memory_mib"]), int(d["pods"]))
 
 
 @dataclass(frozen=True)

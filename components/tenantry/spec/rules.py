@@ -12,11 +12,15 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..catalog import (
+    NodeResources,
+    cpu_m,
     general_instance_types,
     gpu_models,
     instance_types,
     layout_problems,
+    memory_mib,
     namespaces,
+    node_allocatable,
 )
 from ..tags import MANDATORY_KEYS, MAX_TENANT_LABELS, S3_OBJECT_MAX_TAGS, SYSTEM_LABEL_KEYS
 from . import downstream
@@ -408,10 +412,11 @@ def _replica_fits_a_node(
     runs: a GPU model on its shared pool's or node group's instance type; a CPU-only model
     of a shared or premium tenant on the cluster's general nodes, whose instance type is
     known when the platform creates the cluster (``cluster.systemInstanceType``; an adopted
-    cluster's general nodes are not). More than a whole node has can never be scheduled
-    (the scheduler places a pod on one node whose allocatable covers its requests;
-    allocatable is the capacity less the kubelet's and system reserves, so this is the
-    bound that certainly fails, not the exact one)."""
+    cluster's general nodes are not). The scheduler places a pod on one node whose
+    allocatable, less what the pods already there request, covers its requests: more than
+    an empty node's allocatable less its node agents' DaemonSets
+    (:func:`tenantry.catalog.node_allocatable`, the same figure the fleet planner packs
+    against) can never be scheduled."""
     targets = gpu_targets(spec, platform)
     pools = {p.name: p.instance_type for p in platform.shared_pools}
     groups = {g.name: g.instance_type for g in spec.spec.node_groups}
@@ -424,36 +429,36 @@ def _replica_fits_a_node(
         else None
     )
     for i, m in enumerate(spec.spec.models):
-        node: tuple[str, float, float] | None = None
+        node: tuple[str, NodeResources] | None = None
         if m.gpu is None and general is not None:
             node = (
-                f"a whole {general.name} node of the cluster's general nodes "
+                f"an empty {general.name} node of the cluster's general nodes "
                 "(cluster.systemInstanceType)",
-                general.vcpu,
-                general.memory_gib,
+                node_allocatable(general.vcpu, general.memory_gib, gpu_node=False),
             )
         target = target_for(m.gpu, targets) if m.gpu else None
         if target is not None:
             kind = pools if target.kind == "shared-pool" else groups
             it = instance_types().get(kind.get(target.name, ""))
             if it is not None:
-                where = f"a whole {it.name} node of {target.kind} {target.name!r}"
-                node = (where, it.vcpu, it.memory_gib)
+                where = f"an empty {it.name} node of {target.kind} {target.name!r}"
+                node = (where, node_allocatable(it.vcpu, it.memory_gib, gpu_node=True))
         if node is None:
             continue
-        where, vcpu, memory = node
-        for field, asked, has, unit in (
-            ("cpu", m.cpu, vcpu, "vCPUs"),
-            ("memoryGiB", m.memory_gib, memory, "GiB"),
+        where, alloc = node
+        for field, asked, need, has, unit in (
+            ("cpu", m.cpu, cpu_m(m.cpu), alloc.cpu_m / 1000, "cores"),
+            ("memoryGiB", m.memory_gib, memory_mib(m.memory_gib), alloc.memory_mib / 1024, "GiB"),
         ):
-            if asked > has:
+            if need > (alloc.cpu_m if field == "cpu" else alloc.memory_mib):
                 report(
                     f"spec.models[{i}].{field}",
                     "replica_exceeds_node",
-                    f"one replica asks for more than {where} has ({has:g} {unit}): the pod "
-                    "would never be scheduled",
+                    f"one replica asks for more than {where} offers its pods ({has:g} {unit} "
+                    "allocatable, less the kubelet's reserve and the node agents' DaemonSets): "
+                    "the pod would never be scheduled",
                     asked,
-                    f"<= {has:g} (less what the node's system pods and reserves take)",
+                    f"<= {has:g}",
                 )
 
 
