@@ -185,3 +185,35 @@ def test_replan_names_the_tenants_each_drain_disturbs(
     assert code == 0 and json.loads(relaxed)["pools"][0]["disturbed"] == []
     code, _, err = run([*change, "--previous", str(prev), "--extra-gpus", "-1"], capsys)
     assert code == 1 and "--extra-gpus must be 0 or more, got -1" in err
+
+
+def test_cpu_bound_pool_is_planned_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """acme's fraud-detector at 28 replicas x 2 revisions of 1g.10gb and cpu: 10 fits two
+    p5.48xlarge by GPU slices; by CPU (191.32 allocatable cores, 19 such replicas a node)
+    the h100 pool needs more nodes, and both outputs say CPU set the count."""
+    for f in TENANTS.iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_text(f.read_text())
+    text = (tmp_path / "acme.yaml").read_text()
+    text = text.replace(
+        '    cpu: 32\n    memoryGiB: 128\n    gpus: {"1g.10gb": 8,',
+        '    cpu: 600\n    memoryGiB: 600\n    gpus: {"1g.10gb": 56,',
+    ).replace(
+        "      cpu: 2\n      memoryGiB: 8\n      minReplicas: 2\n      maxReplicas: 4",
+        "      cpu: 10\n      memoryGiB: 8\n      minReplicas: 28\n      maxReplicas: 28",
+    )
+    (tmp_path / "acme.yaml").write_text(text)
+    argv = ["gpu", "plan", "--tenants", str(tmp_path), "--stacks", str(STACKS)]
+    code, out, err = run([*argv, "--format", "json"], capsys)
+    assert code == 0, err
+    h100 = next(p for p in json.loads(out)["pools"] if p["name"] == "h100")
+    assert h100["bound_by"] == "cpu" and h100["nodes"] > h100["gpu_nodes"] == 2
+    cap = h100["node_allocatable"]["cpu_millicores"]
+    assert cap == 191_320
+    assert all(n["cpu_millicores"] <= cap for n in h100["node_requests"])
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "nodes bound by CPU (2 node(s) would hold the GPU slices)" in out
+    assert "nodes bound by GPU slices" in out  # the other pools

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from ..pipeline import check
-from ..planner import DemandError, FleetPlan, adhoc_demand, extract_demands, plan
+from ..planner import DemandError, FleetPlan, PoolPlan, adhoc_demand, extract_demands, plan
 from ..planner.demand import check_gpu_model
 from ..planner.fleet import EXTRA_GPUS, STRATEGIES
 from ..spec.errors import errors
@@ -166,8 +166,17 @@ def _print_text(fleet: FleetPlan) -> None:
         ratio = f"{len(used) / p.lower_bound:.2f}" if p.lower_bound else "-"
         print(
             f"{p.kind} {p.name}: {p.gpu_model} on {p.instance_type or '-'}, {p.nodes} node(s), "
-            f"{len(used)} GPU(s) configured, lower bound {p.lower_bound} (ratio {ratio})"
+            f"{len(used)} GPU(s) configured, lower bound {p.lower_bound} (ratio {ratio}), "
+            f"nodes bound by {_bound(p)}"
         )
+        if p.allocatable is not None:
+            a = p.allocatable
+            print(
+                f"  allocatable per node: {a.cpu_m}m CPU, {a.memory_mib} MiB, {a.pods} pods "
+                "(less kubeReserved, eviction threshold and node agents)"
+            )
+        for node, r in enumerate(p.node_requests):
+            print(f"  node {node} requests: {r.cpu_m}m CPU, {r.memory_mib} MiB, {r.pods} pods")
         for node, label in enumerate(p.node_configs):
             print(f"  node {node}: nvidia.com/mig.config={label}")
         for g in used:
@@ -184,3 +193,11 @@ def _print_text(fleet: FleetPlan) -> None:
             print(f"  {what}: node {n} gpu {i}{who}")
         for w in p.warnings:
             print(f"  warning: {w}")
+
+
+def _bound(p: PoolPlan) -> str:
+    """What set the pool's node count: its GPU slices, or a resource of each node."""
+    if p.bound_by == "gpu":
+        return "GPU slices"
+    what = {"cpu": "CPU", "memory": "memory", "pods": "pod slots"}.get(p.bound_by, p.bound_by)
+    return f"{what} ({p.gpu_nodes} node(s) would hold the GPU slices)"

@@ -61,6 +61,10 @@ def build(
                     "gpus": p.used_gpus,
                     "lowerBound": p.lower_bound,
                     "nodeConfigs": list(p.node_configs),
+                    # what set "nodes": gpu, or cpu / memory / pods where a node's
+                    # allocatable holds fewer replicas than its GPUs' slices
+                    "boundBy": p.bound_by,
+                    "gpuNodes": p.gpu_nodes,
                 }
                 for p in fleet.pools
             ],

@@ -11,6 +11,10 @@ Guaranteed demand is minReplicas x profile (a canary runs a second revision, so 
 twice, as the quota rules count it). Overflow headroom is ``platform.overflow_headroom`` x the
 burst (maxReplicas - minReplicas, canaries twice), rounded up: pooled per shared pool for the
 tenants that share GPUs, and per tenant where the tenant gets GPUs (or nodes) of its own.
+
+Each request also carries what one instance's pod asks of its node besides the slice
+(``cpu_m``, ``memory_mib``: the model's ``cpu`` and ``memoryGiB``; headroom: the largest of
+the models it stands for), which the planner packs against the node's allocatable.
 """
 
 from __future__ import annotations
