@@ -184,6 +184,15 @@ def _gpu_over(
     return None
 
 
+def _overload(load: NodeResources, alloc: NodeResources) -> float:
+    """How many times a node's requests exceed its allocatable, by the worst resource."""
+    return max(
+        load.cpu_m / max(alloc.cpu_m, 1),
+        load.memory_mib / max(alloc.memory_mib, 1),
+        load.pods / max(alloc.pods, 1),
+    )
+
+
 def _binding(loads: Sequence[NodeResources], alloc: NodeResources) -> str:
     """The resource whose total over the pool's nodes is the largest share of theirs."""
     totals = (
@@ -208,10 +217,11 @@ def _floor(requests: Sequence[Request], alloc: NodeResources) -> int:
 
 def _fit_nodes(d: PoolDemand, run: Callable[[int, int], PoolPlan]) -> PoolPlan:
     """Plan with enough nodes that every node's pods fit its allocatable: the GPU-only plan
-    first; while a node's pods request more CPU, memory or pod slots than it offers, plan
-    again with at least one node more (GPU positions fill index-major, so extra nodes
-    spread the GPUs and their replicas). ``bound_by`` names the resource that set the
-    count."""
+    first, then at least the nodes the pods' summed requests need; while a node's pods
+    request more CPU, memory or pod slots than it offers, plan again with the node count
+    scaled by the fullest node's overload (GPU positions fill index-major, so extra nodes
+    spread the GPUs and their replicas), then bisect down to the fewest nodes that fit.
+    ``bound_by`` names the resource that set the count."""
     gpu_only = run(0, 0)
     it = instance_types().get(d.instance_type or "")
     if it is None:
@@ -226,6 +236,7 @@ def _fit_nodes(d: PoolDemand, run: Callable[[int, int], PoolPlan]) -> PoolPlan:
     loads = _node_loads(out, pods)
     limit = out.nodes + sum(r.count for r in d.requests)  # one replica per node at most
     errors: list[str] = []
+    low = out.nodes  # the most nodes known not to fit
     while not all(alloc.fits(x) for x in loads):
         bad = _gpu_over(out, pods, alloc)
         if bad is not None or out.nodes >= limit:
@@ -237,8 +248,20 @@ def _fit_nodes(d: PoolDemand, run: Callable[[int, int], PoolPlan]) -> PoolPlan:
                 "a node's CPU or memory holds"
             )
             break
-        out = run(out.nodes + 1, guaranteed_floor)
+        # GPUs spread evenly over the nodes: scale by the fullest node's overload
+        low = out.nodes
+        worst = max(_overload(x, alloc) for x in loads)
+        out = run(min(limit, max(low + 1, math.ceil(low * worst))), guaranteed_floor)
         loads = _node_loads(out, pods)
+    if not errors:  # the fewest nodes between the last that did not fit and the first that did
+        while out.nodes - low > 1:
+            mid = (low + out.nodes) // 2
+            trial = run(mid, guaranteed_floor)
+            trial_loads = _node_loads(trial, pods)
+            if trial.nodes < out.nodes and all(alloc.fits(x) for x in trial_loads):
+                out, loads = trial, trial_loads
+            else:
+                low = mid
     bound = "gpu" if out.nodes <= gpu_only.nodes else _binding(loads, alloc)
     return dataclasses.replace(
         out,
