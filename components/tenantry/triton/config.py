@@ -47,7 +47,10 @@ What it sets and why:
   request context) while Triton keeps its request (Triton cancels only gRPC and C-API
   requests: its user guide, "Request Cancellation"), so under a
   slowdown with impatient callers only the cap and the deadline keep Triton from queueing,
-  and then executing, work nobody awaits.
+  and then executing, work nobody awaits. Measured (``bench/abandoned_requests.py``: 16
+  queue-proxy slots, callers giving up after 0.2 s, a model slow for 10 s): without the
+  policy Triton executed all 797 abandoned requests and a new request then waited 11.4 s;
+  with it, 398 were shed and a new request waited 0.89 s.
 - ``model_warmup`` built from the declared inputs (``zero_data``, ``-1`` dims as 1): one
   sample at batch size 1 and, for a batching model, one at ``max_batch_size``, so lazy
   initialisation (CUDA context, kernel selection, allocator growth) happens during load,
