@@ -1,9 +1,11 @@
 """How often a sequential request waits tritonserver's 500 ms dynamic-batcher timeout
 (docs/local-servers.md, "Known defect"), per ``dynamic_batching`` variant, in one run.
 
-acme's ``fraud-detector`` config as Tenantry generates it, served as a python-backend stand-in
-by the REAL tritonserver of the nvidia-pytriton wheel (``--rate-limit=execution_count``, as
-the verify tests run it), and variants with parts removed. Each variant gets a fresh server,
+acme's ``fraud-detector`` config as Tenantry generates it (a queue policy, no priority
+levels), served as a python-backend stand-in by the REAL tritonserver of the nvidia-pytriton
+wheel (``--rate-limit=execution_count``, as the verify tests run it), and variants: with the
+priority levels Tenantry generated before (``with-priorities``), priority levels without the
+queue policy, neither, and two instances. Each variant gets a fresh server,
 20 unmeasured requests, then ``--requests`` sequential ones (one in flight). A stall is a
 request over 450 ms. The variant ``neither`` (no priority levels, no queue policy: Triton
 keeps payload prefetching) is the baseline each rate is compared with. Usage:
@@ -33,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TENANT, MODEL = "acme", "fraud-detector"
 STALL_MS = 450.0  # the defect's waits measured 501-558 ms; other hiccups here stayed < 300
 _QUEUE_POLICY = re.compile(r"  default_queue_policy \{\n(?:    .*\n)*?  \}\n")
-_PRIORITIES = re.compile(r"  priority_levels: \d+\n  default_priority_level: \d+\n")
+_BATCHER = re.compile(r"(dynamic_batching \{\n  max_queue_delay_microseconds: \d+\n)")
+# what Tenantry generated before it dropped them (tenantry.triton.config)
+_PRIORITIES = r"\1  priority_levels: 2\n  default_priority_level: 1\n"
 
 
 def _sub(pattern: re.Pattern[str], repl: str) -> Callable[[str], str]:
@@ -47,10 +51,10 @@ def _sub(pattern: re.Pattern[str], repl: str) -> Callable[[str], str]:
 
 
 VARIANTS: dict[str, Callable[[str], str]] = {
-    "generated": lambda cfg: cfg,
-    "no-queue-policy": _sub(_QUEUE_POLICY, ""),
-    "no-priority": _sub(_PRIORITIES, ""),
-    "neither": lambda cfg: _sub(_PRIORITIES, "")(_sub(_QUEUE_POLICY, "")(cfg)),
+    "generated": lambda cfg: cfg,  # queue policy, no priority levels
+    "with-priorities": _sub(_BATCHER, _PRIORITIES),  # as generated until 2026-11-30
+    "priorities-only": lambda cfg: _sub(_BATCHER, _PRIORITIES)(_sub(_QUEUE_POLICY, "")(cfg)),
+    "neither": _sub(_QUEUE_POLICY, ""),
     "two-instances": _sub(re.compile(r"count: 1\n(    kind)"), r"count: 2\n\1"),
 }
 

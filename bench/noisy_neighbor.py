@@ -9,8 +9,8 @@ far past capacity. Measured solo and under attack, for three set-ups:
 
 1. triton-defaults/shared-device: configs with only the signature, batch size and one
    instance (what Triton does unless told otherwise), both models on one device;
-2. tenantry/shared-device: the configs Tenantry generates (queue caps with REJECT, tier
-   priorities, rate limiter with tier priority, deadlines, dynamic batching), one device;
+2. tenantry/shared-device: the configs Tenantry generates (queue caps with REJECT,
+   rate limiter with tier priority, deadlines, dynamic batching), one device;
 3. tenantry/mig-slices: the same configs, each model on its own device, which is how
    Tenantry deploys them (each replica gets its own MIG slice from the planner).
 

@@ -260,3 +260,5 @@ def test_cli_waves_usage_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         fleet.run(_args("preview", "--waves"), FakeRunner())
     with pytest.raises(UsageError, match="--waves needs --verify-url"):
         fleet.run(_args("up", "--waves"), FakeRunner())
+    with pytest.raises(UsageError, match="--verify-requests must be at least 1, got 0"):
+        fleet.run(_args("up", "--waves", "--verify-requests", "0"), FakeRunner())

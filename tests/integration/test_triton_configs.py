@@ -109,8 +109,9 @@ def test_every_generated_config_is_served_with_its_queue_policy(
         assert cfg["max_batch_size"] == m.max_batch_size
         assert cfg["version_policy"] == {"specific": {"versions": [int(version)]}}
         db = cfg["dynamic_batching"]
-        assert db["priority_levels"] == 2
-        assert db["default_priority_level"] == t.tier.queue_priority
+        # no queue priorities (the tier's priority is the rate limiter's, below)
+        assert int(db.get("priority_levels", 0)) == 0
+        assert int(db.get("default_priority_level", 0)) == 0
         assert db["max_queue_delay_microseconds"] > 0
         policy = db["default_queue_policy"]
         assert policy["timeout_action"] == "REJECT"

@@ -8,7 +8,6 @@ import pytest
 
 from tenantry.triton import (
     BACKEND_BY_FORMAT,
-    PRIORITY_LEVELS,
     ConfigError,
     config_key,
     model_config,
@@ -32,8 +31,11 @@ def test_every_model_has_a_queue_policy_with_the_tenants_cap(name: str) -> None:
         assert f"max_batch_size: {m.max_batch_size}" in text
         assert "timeout_action: REJECT" in text
         assert f"max_queue_size: {t.quotas.max_queue_depth}" in text
-        assert f"priority_levels: {PRIORITY_LEVELS}" in text
-        assert f"default_priority_level: {t.tier.queue_priority}" in text
+        # priority levels order only this model's own queue, where every request is the
+        # tenant's at one level: dead config that turns off Triton's prefetching
+        assert "priority_level" not in text
+        # the tier's priority across instances sharing a device stays, on the rate limiter
+        assert (f"      priority: {t.tier.queue_priority}\n" in text) == bool(m.gpu)
         assert "max_queue_delay_microseconds:" in text  # measured trap: never leave it unset
         assert ("KIND_GPU" in text) == bool(m.gpu) and ("rate_limiter" in text) == bool(m.gpu)
 
@@ -56,8 +58,8 @@ def test_exact_config_of_a_cpu_python_model() -> None:
         '  {\n    name: "zero-batch-64"\n    batch_size: 64\n'
         '    inputs {\n      key: "text"\n      value {\n        data_type: TYPE_STRING\n'
         "        dims: [ 1 ]\n        zero_data: true\n      }\n    }\n  }\n]\n"
-        "dynamic_batching {\n  max_queue_delay_microseconds: 1000\n  priority_levels: 2\n"
-        "  default_priority_level: 2\n  default_queue_policy {\n    timeout_action: REJECT\n"
+        "dynamic_batching {\n  max_queue_delay_microseconds: 1000\n"
+        "  default_queue_policy {\n    timeout_action: REJECT\n"
         "    default_timeout_microseconds: 1000000\n    allow_timeout_override: true\n"
         "    max_queue_size: 32\n  }\n}\n"
     )

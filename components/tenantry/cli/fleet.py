@@ -32,6 +32,7 @@ from ..planner import FleetPlan, extract_demands, plan
 from ..spec import PLATFORM_STACK, PlatformSettings, ResolvedTenant
 from ..spec.platform import PREVIOUS_PLAN_KEY
 from ..stackconfig import stack_config_path
+from ..verify.percentile import DEFAULT_REQUESTS
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -102,7 +103,11 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "'{model}-predictor.{tenant}.svc.cluster.local:80' from inside the cluster",
     )
     w.add_argument(
-        "--verify-requests", type=int, default=20, help="latency sample per model (default 20)"
+        "--verify-requests",
+        type=int,
+        default=DEFAULT_REQUESTS,
+        help=f"latency sample per model version (default {DEFAULT_REQUESTS}: enough to judge a "
+        "p99, see docs/verify.md)",
     )
     w.add_argument(
         "--verify-token-file",
@@ -168,6 +173,8 @@ def run(
         raise UsageError(f"--parallel must be at least 1, got {args.parallel}")
     if args.waves and args.action != "up":
         raise UsageError(f"--waves applies to up only, not {args.action}")
+    if args.verify_requests < 1:
+        raise UsageError(f"--verify-requests must be at least 1, got {args.verify_requests}")
     if args.waves and verify is None and not args.verify_url:
         raise UsageError(
             "--waves needs --verify-url TEMPLATE: each wave is gated by `tenantry verify` "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..aws.names import tenant_names
 from ..pipeline import errors_for
+from ..verify.percentile import DEFAULT_REQUESTS
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -69,7 +70,13 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"the bearer token itself: a fallback only (shell history and ps show it); "
         f"prefer {TOKEN_ENV} or --token-file",
     )
-    p.add_argument("--requests", type=int, default=50, help="latency sample size (default 50)")
+    p.add_argument(
+        "--requests",
+        type=int,
+        default=DEFAULT_REQUESTS,
+        help=f"latency sample per model version (default {DEFAULT_REQUESTS}: enough to judge a "
+        "p99, see docs/verify.md)",
+    )
     p.add_argument(
         "--revisions",
         choices=["stable", "canary", "all"],

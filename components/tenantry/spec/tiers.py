@@ -46,7 +46,9 @@ class TierPolicy:
     description: str
     priority_class: str  # Kubernetes PriorityClass (owned by the platform stack)
     priority_value: int
-    queue_priority: int  # Triton dynamic-batcher priority level; 1 is served first
+    # Triton rate_limiter priority of a GPU instance (1 gets the most scheduling chances on a
+    # shared device) and the vLLM request priority (lower first): tenantry.triton.config
+    queue_priority: int
     gpu_sharing: Literal["shared-gpus", "exclusive-gpus", "dedicated-nodes"]
     node_groups: Requirement  # dedicated EKS node groups in the tenant file
     tenant_kms_key: Literal["allowed", "required"]  # own key; "allowed" = may use the platform key

@@ -6,7 +6,6 @@ from .caps import ServingCaps, serving_caps
 from .config import (
     BACKEND_BY_FORMAT,
     DEVICE_RESOURCE,
-    PRIORITY_LEVELS,
     ConfigError,
     WarmupSample,
     batching_settings,
@@ -29,7 +28,6 @@ __all__ = [
     "ADMIN_SECRET",
     "BACKEND_BY_FORMAT",
     "DEVICE_RESOURCE",
-    "PRIORITY_LEVELS",
     "ConfigError",
     "ServingCaps",
     "WarmupSample",

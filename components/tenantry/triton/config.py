@@ -11,27 +11,46 @@ What it sets and why:
   InferenceService passes it for GPU models) executions on the device never overlap and, when
   more than one model instance shares the device, the higher tier is scheduled first.
   CPU instances get no rate limiter (the CPU quota already bounds them);
-- ``dynamic_batching`` with the tier's priority levels (``priority_levels`` is the number of
-  distinct queue priorities in the tier table; ``default_priority_level`` the tier's) and a
-  ``default_queue_policy`` whose ``max_queue_size`` is the tenant's ``maxQueueDepth`` with
-  ``timeout_action: REJECT`` (an unbounded queue makes latency meaningless).
-  ``max_queue_delay_microseconds`` is always set (5% of the model's p99 budget, 100 us to
-  100 ms): measured on tritonserver 2.51, a capped queue *without* it stalls the batcher far
-  worse once the cap rejects. The cap is a backstop: the gateway rate limit and Knative's
-  ``containerConcurrency`` shed load before it (see :mod:`tenantry.triton.caps`).
+- ``dynamic_batching`` with a ``default_queue_policy`` whose ``max_queue_size`` is the
+  tenant's ``maxQueueDepth`` with ``timeout_action: REJECT`` (an unbounded queue makes latency
+  meaningless). ``max_queue_delay_microseconds`` is always set (5% of the model's p99 budget,
+  100 us to 100 ms): measured on tritonserver 2.51, a capped queue *without* it stalls the
+  batcher far worse once the cap rejects. The cap is a backstop: the gateway rate limit and
+  Knative's ``containerConcurrency`` shed load before it (see :mod:`tenantry.triton.caps`).
   A queued request is shed once it has waited ten times the model's p99 target (at least
   1 s): by then its caller has given up. A deadline at the target itself turned transient
   slowness into errors (measured: ``[503] Request timeout expired`` for a 20 ms target on a
   busy 2-core host while p99 was otherwise within target).
-  A model with ``maxBatchSize: 0`` cannot batch, so Triton has no dynamic batcher, priorities
-  or queue policy for it; only the outer layers limit it.
-  Known cost (docs/local-servers.md): priority levels or a queue policy turn off Triton's
-  payload prefetching (triton-inference-server/core ``src/scheduler_utils.cc``), which exposes
-  a missed wakeup in the batcher (``WaitForPayloadSlotAvailable`` in
-  ``src/dynamic_batch_scheduler.cc``): measured on tritonserver 2.51, 0.16-0.18% of sequential
-  gRPC requests wait the batcher's 500 ms timeout (0 of 5000 without either setting, or with a
-  second instance). Kept: the cap and deadline are the backstop, and the stall is below 1%;
-  ``tenantry verify`` reports it.
+  No ``priority_levels`` / ``default_priority_level``: they order requests only within the
+  model's own queue (``ModelDynamicBatching`` in triton-inference-server/common
+  ``protobuf/model_config.proto``; one ``PriorityQueue`` per ``DynamicBatchScheduler`` in
+  triton-inference-server/core ``src/dynamic_batch_scheduler.cc``), and every request of a
+  Tenantry model is one tenant's, at one default level, so they ordered nothing. Priority
+  across tenants sharing a device is the instance group's ``rate_limiter`` priority above.
+  A model with ``maxBatchSize: 0`` cannot batch, so Triton has no dynamic batcher or queue
+  policy for it; only the outer layers limit it.
+  Known cost (docs/local-servers.md): a queue policy with a cap or a deadline, like priority
+  levels, turns off Triton's payload prefetching (``PriorityQueue`` in
+  triton-inference-server/core ``src/scheduler_utils.cc``), which exposes a missed wakeup in
+  the batcher (``WaitForPayloadSlotAvailable`` in ``src/dynamic_batch_scheduler.cc``): a
+  request can wait the batcher's 500 ms timeout. Measured on tritonserver 2.51, 5000
+  sequential gRPC requests per config to acme's ``fraud-detector`` (``bench/batcher_stall.py``,
+  two runs on a loaded 2-core host, 2026-11-30): this config 24 and 46 stalls (0.48%, 0.92%),
+  the same with the former priority levels 48 and 28, no queue policy 0 and 0. Dropping the
+  priority levels removes dead config, not stalls: once the queue policy turns prefetching
+  off, they add nothing measurable (the variant measured first in each run stalled about
+  twice as often as the second, whichever it was). Earlier, quieter runs: 0.08-0.10%.
+  The queue policy is kept although it costs that tail: the outer layers bound the requests
+  *in flight at the queue-proxy*, not those in Triton's queue. A caller that gives up over
+  HTTP frees its ``containerConcurrency`` slot (knative/serving ``pkg/queue/handler.go``: the
+  slot is held only while the proxied call runs, and that call ends with the caller's
+  request context) while Triton keeps its request (Triton cancels only gRPC and C-API
+  requests: its user guide, "Request Cancellation"), so under a
+  slowdown with impatient callers only the cap and the deadline keep Triton from queueing,
+  and then executing, work nobody awaits. Measured (``bench/abandoned_requests.py``: 16
+  queue-proxy slots, callers giving up after 0.2 s, a model slow for 10 s): without the
+  policy Triton executed all 797 abandoned requests and a new request then waited 11.4 s;
+  with it, 398 were shed and a new request waited 0.89 s.
 - ``model_warmup`` built from the declared inputs (``zero_data``, ``-1`` dims as 1): one
   sample at batch size 1 and, for a batching model, one at ``max_batch_size``, so lazy
   initialisation (CUDA context, kernel selection, allocator growth) happens during load,
@@ -50,12 +69,10 @@ from dataclasses import dataclass
 
 from ..catalog.runtimes import FORMATS
 from ..spec import ResolvedModel, TierPolicy
-from ..spec.tiers import TIERS
 from .caps import ServingCaps
 
 # format -> ("platform" | "backend", value) in config.pbtxt
 BACKEND_BY_FORMAT: dict[str, tuple[str, str]] = {n: f.config for n, f in FORMATS.items()}
-PRIORITY_LEVELS = max(t.queue_priority for t in TIERS.values())
 DEVICE_RESOURCE = "tenantry_device"
 QUEUE_DELAY_SHARE = 0.05
 QUEUE_DEADLINE_FACTOR, QUEUE_DEADLINE_MIN_US = 10, 1_000_000
@@ -73,19 +90,15 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class BatchingSettings:
     max_queue_delay_us: int
-    priority_levels: int
-    default_priority_level: int
     max_queue_size: int
     default_timeout_us: int
 
 
-def batching_settings(m: ResolvedModel, tier: TierPolicy, caps: ServingCaps) -> BatchingSettings:
+def batching_settings(m: ResolvedModel, caps: ServingCaps) -> BatchingSettings:
     budget_us = int(m.p99_latency_ms * 1000)
     delay = min(QUEUE_DELAY_MAX_US, max(QUEUE_DELAY_MIN_US, int(budget_us * QUEUE_DELAY_SHARE)))
     return BatchingSettings(
         max_queue_delay_us=delay,
-        priority_levels=PRIORITY_LEVELS,
-        default_priority_level=tier.queue_priority,
         max_queue_size=caps.max_queue_size,
         default_timeout_us=max(QUEUE_DEADLINE_FACTOR * budget_us, QUEUE_DEADLINE_MIN_US),
     )
@@ -188,12 +201,10 @@ def model_config(
     lines += ["  }", "]"]
     lines += _warmup(m)
     if m.max_batch_size > 0:
-        b = batching_settings(m, tier, caps)
+        b = batching_settings(m, caps)
         lines += [
             "dynamic_batching {",
             f"  max_queue_delay_microseconds: {b.max_queue_delay_us}",
-            f"  priority_levels: {b.priority_levels}",
-            f"  default_priority_level: {b.default_priority_level}",
             "  default_queue_policy {",
             "    timeout_action: REJECT",
             f"    default_timeout_microseconds: {b.default_timeout_us}",
