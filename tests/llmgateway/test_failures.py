@@ -79,3 +79,17 @@ def test_without_its_bucket_store_the_gateway_fails_closed() -> None:
     finally:
         if not stopped:
             redis_cm.__exit__(None, None, None)
+
+
+@pytest.mark.server
+def test_the_running_gateway_exports_its_models_at_zero_before_any_request() -> None:
+    with (
+        running_llm_gateway(_doc(), _upstreams()) as gw,
+        urllib.request.urlopen(gw.metrics_url, timeout=10) as r,
+    ):
+        text = r.read().decode()
+    line = (
+        'tenantry_llm_prompt_tokens_total{adapter="support",base_model="llama-3-8b",'
+        'model="acme-support",tenant="acme"} 0.0'
+    )
+    assert line in text.splitlines()

@@ -13,15 +13,27 @@ gateway contract (metering rules, branch meter20, are written against them):
   ``no_identity``;
 - ``tenantry_llm_request_duration_seconds{tenant, base_model}``: histogram of forwarded
   requests, from arrival to the last byte of the response.
+
+Every series a routed model can have is exported at 0 as soon as the routes are known
+(:meth:`GatewayMetrics.known`): Prometheus' ``rate()``/``increase()`` need a sample before the
+first increment, so a series that appears with its first request loses that request (measured
+with the real gateway and Prometheus: 24 prompt tokens counted as 6.1, a single 429 never seen).
+Per-status series are created at 0 for the statuses the gateway itself answers and the
+upstream's success (``MODEL_CODES``); other upstream statuses appear with their first request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from .routes import ModelRoute
+from .routes import ModelRoute, Routes
 
 MODEL_LABELS = ("tenant", "model", "base_model", "adapter")
+MODEL_CODES = ("200", "429", "502", "503")  # upstream success; the gateway's own answers
+MODEL_REASONS = ("token_budget", "concurrency")  # refusals that name the served model
+TENANT_REASONS = ("model_not_found", "blocked_path")  # refusals with model ""
 # LLM requests run from ~0.1 s (a short completion) to minutes (long generations).
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
@@ -63,6 +75,28 @@ class GatewayMetrics:
             buckets=DURATION_BUCKETS,
             registry=r,
         )
+
+    def known(self, routes: Routes | Iterable[ModelRoute]) -> None:
+        """Export every series of ``routes``' models (and their tenants' refusals) at 0, so
+        that the first request of each is seen by ``rate()``. Idempotent; call it whenever
+        routes are loaded. A model that left the routes keeps its series (a counter must not
+        vanish while Prometheus may still read its last value)."""
+        models = (
+            [m for t in routes.tenants.values() for m in t.models.values()]
+            if isinstance(routes, Routes)
+            else list(routes)
+        )
+        for m in models:
+            labels = self._labels(m)
+            self.prompt_tokens.labels(**labels)
+            self.completion_tokens.labels(**labels)
+            for code in MODEL_CODES:
+                self.requests.labels(**labels, code=code)
+            for reason in MODEL_REASONS:
+                self.rejected.labels(tenant=m.tenant, model=m.served_name, reason=reason)
+            self.rejected.labels(tenant=m.tenant, model="", reason=TENANT_REASONS[0])
+            self.rejected.labels(tenant=m.tenant, model="", reason=TENANT_REASONS[1])
+        self.rejected.labels(tenant="", model="", reason="no_identity")
 
     @staticmethod
     def _labels(m: ModelRoute) -> dict[str, str]:

@@ -66,6 +66,7 @@ class Gateway:
         self.routes = config.routes
         self.limits = limits
         self.metrics = metrics
+        metrics.known(self.routes)
         self._session: ClientSession | None = None
         self._routes_stamp: tuple[int, int] | None = None
         self._reloader: asyncio.Task[None] | None = None
@@ -131,6 +132,7 @@ class Gateway:
                     ", ".join(sorted(missing)),
                 )
                 continue
+            self.metrics.known(routes)
             self.routes = routes
             log.info("routes reloaded from %s (%d tenants)", path, len(routes.tenants))
 
