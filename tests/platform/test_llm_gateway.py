@@ -20,6 +20,7 @@ from tenantry.k8s.llm_gateway import (
     VLLM_PORT,
     gateway_args,
     workload_service_url,
+    workload_tls_secret,
 )
 from tenantry.k8s.llm_inference_service import LLM_NAMESPACE
 from tenantry.platform import PlatformProgramError
@@ -142,6 +143,16 @@ def test_the_deployment_runs_what_the_gateway_reads() -> None:
     assert volumes["salt"]["secret"]["secretName"] == "tenantry-llm-salt"
     assert args["--upstream"] == f"llama-3-8b={workload_service_url('llama-3-8b')}"
     assert workload_service_url("llama-3-8b").endswith(f".{LLM_NAMESPACE}.svc.cluster.local:8000")
+    # KServe's certificate of that runtime, trusted and nothing else
+    assert args["--upstream-ca"] == f"{mounts['upstream-ca']}/llama-3-8b.crt"
+    (source,) = volumes["upstream-ca"]["projected"]["sources"]
+    assert source == {
+        "secret": {
+            "name": "tenantry-llm-llama-3-8b-kserve-self-signed-certs",
+            "items": [{"key": "ca.crt", "path": "llama-3-8b.crt"}],
+        }
+    }
+    assert workload_tls_secret("llama-3-8b") == source["secret"]["name"]
     assert (args["--port"], args["--metrics-port"]) == (str(GATEWAY_PORT), str(METRICS_PORT))
     assert args["--trust-domain"] == settings.mesh.trust_domain
     for kind in ("requests", "limits"):
@@ -211,3 +222,17 @@ def test_render_platform_without_llm_base_models_has_no_gateway(tmp_path: Any) -
     acme.write_text(a[: a.index("  llmAdapters:")] + a[a.index("  access:") :])
     names = {r.name for r in record_platform(tenants, stacks)}
     assert not any(n.startswith("platform-llm") for n in names)
+
+
+def test_long_runtime_names_are_cut_as_kserve_cuts_them() -> None:
+    """KServe names the workload Service and the certificate Secret with Knative's
+    kmeta.ChildName (kserve v0.20.0 workload.go, workload_tls_self_signed.go): past 63
+    characters the name is cut and hashed, and the gateway must use the same names."""
+    base = "b" * 40  # the longest base model name the spec accepts
+    secret = workload_tls_secret(base)
+    svc = workload_service_url(base).removeprefix("https://").split(".")[0]
+    parent = f"tenantry-llm-{base}"
+    for name, suffix in ((secret, "-kserve-self-signed-certs"), (svc, "-kserve-workload-svc")):
+        assert len(parent + suffix) > 63 and len(name) == 63
+        assert name.endswith(suffix) and name.startswith(parent[: 31 - len(suffix)])
+    assert workload_tls_secret("llama-3-8b") == "tenantry-llm-llama-3-8b-kserve-self-signed-certs"

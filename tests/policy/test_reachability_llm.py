@@ -299,3 +299,26 @@ def test_tenantry_plan_fails_an_own_llm_open_to_anyone_naming_the_path() -> None
     ) in messages, messages
     assert rp["matrix"]["llm:clinical-llm"]["ns:globex-support"] == "only-netpol"
     assert rp["matrix"]["clinical-ner"]["ns:globex-support"] == "refused"
+
+
+def test_the_runtime_sidecar_comes_from_the_render_s_spec_labels() -> None:
+    """KServe sets no sidecar.istio.io/inject on LLMInferenceService pods (kserve v0.20.0
+    llmisvc controller and config/llmisvcconfig): the render states it in ``spec.labels``,
+    which KServe copies onto the pods. The model reads it there: the same render with the
+    label turned to "false" leaves the runtime without a sidecar, so without its Istio
+    policy, a violation naming the direct path."""
+    objs = objects()
+    runtime = [o for o in objs if o["kind"] == "LLMInferenceService"]
+    assert runtime and all(
+        o["spec"]["labels"] == {"sidecar.istio.io/inject": "true"} for o in runtime
+    )
+    assert report(objs).passed
+
+    def no_sidecar(o: dict[str, Any]) -> None:
+        o["spec"]["labels"] = {"sidecar.istio.io/inject": "false"}
+
+    edit(objs, "LLMInferenceService", "tenantry-llm-llama-3-8b", no_sidecar)
+    r = report(objs)
+    assert not r.passed
+    msgs = [v.message for v in r.violations]
+    assert any("pod tenantry-llm-llama-3-8b-kserve :8000" in m for m in msgs), msgs

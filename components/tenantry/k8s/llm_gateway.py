@@ -28,8 +28,22 @@ Facts this relies on, with sources:
   ``<name>-kserve`` whose pods carry ``app.kubernetes.io/part-of: llminferenceservice``,
   ``app.kubernetes.io/name: <name>``, ``app.kubernetes.io/component:
   llminferenceservice-workload`` (kserve ``pkg/controller/llmisvc/workload_single_node.go``),
-  behind Service ``<name>-kserve-workload-svc`` on port 8000, where its default template
-  runs ``vllm serve --port 8000`` over TLS (``config/llmisvc/config-llm-template.yaml``);
+  behind Service ``<name>-kserve-workload-svc`` on port 8000 (``workload.go``), where its
+  default template runs ``vllm serve --port 8000`` over TLS when KServe's
+  ``inferenceservice-config`` ``ingress`` sets ``enableLLMInferenceServiceTLS: true``
+  (kserve v0.20.0, commit 1fb781055dd1567164358233e1125142ca6ef1fe,
+  ``config/llmisvcconfig/config-llm-template.yaml``: ``--ssl-certfile``/``--ssl-keyfile``
+  from ``/var/run/kserve/tls``, the volume of Secret ``<name>-kserve-self-signed-certs``);
+  the render requires that mode (``https``; a plaintext runtime fails every request, 502);
+- that Secret (``pkg/controller/v1alpha2/llmisvc/workload_tls_self_signed.go``,
+  ``workload_tls_cert_default.go``) holds one self-signed RSA certificate (not a CA) for
+  ``<name>-kserve-workload-svc.<ns>.svc.cluster.local`` and ``...svc``, in ``tls.crt`` and
+  again in ``ca.crt``, in the LLMInferenceService's namespace: the gateway mounts each base
+  model's ``ca.crt`` and trusts only those (``--upstream-ca``). KServe renews it (10 years,
+  re-issued when its names change): the gateway reads the files at start, so a renewal
+  needs a gateway restart;
+- names longer than 63 characters are cut by Knative's ``kmeta.ChildName``
+  (:func:`tenantry.spec.hosts.child_name`), which KServe uses for both names;
 - vLLM serves ``/metrics`` on its API port (vLLM ``vllm/entrypoints/openai/api_server.py``):
   Prometheus does not scrape the shared runtimes (their port would give it the API too);
   usage of shared bases is metered from the gateway's own counters.
@@ -43,6 +57,7 @@ from typing import Any
 
 from ..catalog import namespaces
 from ..spec import PlatformSettings
+from ..spec.hosts import child_name
 from .inference_service import CONTAINER_SECURITY, POD_SECURITY
 from .llm_inference_service import (
     LLM_NAMESPACE,
@@ -63,6 +78,7 @@ SALT_KEY = "salt-key"
 SALT_CONFIG = "tenantry:llmSaltKey"  # the platform stack's secret config that holds it
 ROUTES_DIR = "/etc/tenantry/routes"  # two volumes, side by side (neither inside the other)
 SALT_DIR = "/etc/tenantry/salt"
+UPSTREAM_CA_DIR = "/etc/tenantry/upstream-ca"  # <base>.crt: ca.crt of each runtime's Secret
 VLLM_PORT = 8000  # KServe's LLMInferenceService template: vllm serve --port 8000 (TLS)
 RUNTIME_SELECTOR = {"app.kubernetes.io/part-of": "llminferenceservice"}
 NS_NAME = "kubernetes.io/metadata.name"  # every namespace carries it (Kubernetes 1.22+)
@@ -87,8 +103,34 @@ def granted_tenants(grants: Sequence[AdapterGrant]) -> list[str]:
 def workload_service_url(base: str) -> str:
     """Where the gateway sends requests for base model ``base``: KServe's workload Service of
     its LLMInferenceService (``https``, port 8000; see the module docstring)."""
-    name = runtime_name(base)
-    return f"https://{name}-kserve-workload-svc.{LLM_NAMESPACE}.svc.cluster.local:{VLLM_PORT}"
+    svc = child_name(runtime_name(base), "-kserve-workload-svc")
+    return f"https://{svc}.{LLM_NAMESPACE}.svc.cluster.local:{VLLM_PORT}"
+
+
+def workload_tls_secret(base: str) -> str:
+    """The Secret in which KServe publishes the certificate of base model ``base``'s runtime
+    (``tls.crt``, ``tls.key``, ``ca.crt``; see the module docstring)."""
+    return child_name(runtime_name(base), "-kserve-self-signed-certs")
+
+
+def upstream_ca_volume(platform: PlatformSettings) -> dict[str, Any]:
+    """A projected volume of each base model's ``ca.crt`` as ``<base>.crt``. Not optional:
+    until KServe has issued a runtime's Secret the gateway pod waits in ContainerCreating
+    (it could only fail every request to that runtime)."""
+    return {
+        "name": "upstream-ca",
+        "projected": {
+            "sources": [
+                {
+                    "secret": {
+                        "name": workload_tls_secret(b.name),
+                        "items": [{"key": "ca.crt", "path": f"{b.name}.crt"}],
+                    }
+                }
+                for b in platform.llm_base_models
+            ]
+        },
+    }
 
 
 def gateway_args(platform: PlatformSettings) -> list[str]:
@@ -96,6 +138,8 @@ def gateway_args(platform: PlatformSettings) -> list[str]:
     args = ["--routes", f"{ROUTES_DIR}/routes.json"]
     for base in platform.llm_base_models:
         args += ["--upstream", f"{base.name}={workload_service_url(base.name)}"]
+    for base in platform.llm_base_models:
+        args += ["--upstream-ca", f"{UPSTREAM_CA_DIR}/{base.name}.crt"]
     args += ["--salt-key-file", f"{SALT_DIR}/{SALT_KEY}"]
     args += ["--trust-domain", platform.mesh.trust_domain]
     args += ["--port", str(GATEWAY_PORT), "--metrics-port", str(METRICS_PORT)]
@@ -111,7 +155,8 @@ def gateway_manifests(
 ) -> dict[str, dict[str, Any]]:
     """Child suffix -> manifest: ``gateway-sa`` (ServiceAccount, no token mounted),
     ``gateway`` (Deployment: ``image``, the routes ConfigMap at ``/etc/tenantry/routes`` and
-    the salt Secret at ``/etc/tenantry/salt``, read-only root filesystem, resources with
+    the salt Secret at ``/etc/tenantry/salt``, each runtime's KServe certificate at
+    ``/etc/tenantry/upstream-ca/<base>.crt``, read-only root filesystem, resources with
     ephemeral storage, sidecar injected by the namespace label), ``gateway-service`` (ports
     ``http`` 8080 and ``http-metrics`` 9090) and ``gateway-monitor`` (PodMonitor of the
     metrics port; ``honorLabels: false`` and no label copied from the pod, so the series keep
@@ -147,12 +192,18 @@ def gateway_manifests(
                             "volumeMounts": [
                                 {"name": "routes", "mountPath": ROUTES_DIR, "readOnly": True},
                                 {"name": "salt", "mountPath": SALT_DIR, "readOnly": True},
+                                {
+                                    "name": "upstream-ca",
+                                    "mountPath": UPSTREAM_CA_DIR,
+                                    "readOnly": True,
+                                },
                             ],
                         }
                     ],
                     "volumes": [
                         {"name": "routes", "configMap": {"name": ROUTES_CONFIG_MAP}},
                         {"name": "salt", "secret": {"secretName": SALT_SECRET}},
+                        upstream_ca_volume(platform),
                     ],
                 },
             },

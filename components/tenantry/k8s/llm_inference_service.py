@@ -46,6 +46,16 @@ from .labels import MODEL_LABEL, POOL_LABEL, memory_quantity
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
+# The workload pods' own injection label, in ``spec.labels`` (KServe copies them onto the
+# Deployment's pod template: kserve v0.20.0 pkg/controller/v1alpha2/llmisvc/
+# workload_single_node.go, ``utils.PropagateMap(llmSvc.Spec.Labels, &d.Spec.Template.Labels)``).
+# KServe's llmisvc controller and its templates (config/llmisvcconfig/) set no
+# ``sidecar.istio.io/inject`` of their own, so without it the namespace label alone decides;
+# stated explicitly, the runtime keeps its sidecar (its mTLS identity and the runtime
+# AuthorizationPolicy need it) whatever a config template or namespace default says, short
+# of a namespace labelled ``istio-injection=disabled`` (istio.io "Installing the sidecar",
+# "Controlling the injection policy": the pod label takes precedence over the namespace's).
+WORKLOAD_POD_LABELS = {"sidecar.istio.io/inject": "true"}
 LLM_NAMESPACE = namespaces.LLM  # the platform's namespace of shared base models
 ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the LLM gateway pins per caller
 BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"
@@ -156,6 +166,7 @@ def shared_llm_manifest(
     spec: dict[str, Any] = {
         "model": {"name": base.name, "uri": base.uri, "lora": lora},
         "replicas": base.replicas,
+        "labels": dict(WORKLOAD_POD_LABELS),
         "template": {
             "serviceAccountName": name,
             "automountServiceAccountToken": False,
@@ -217,6 +228,7 @@ def own_llm_manifest(
     spec: dict[str, Any] = {
         "model": {"name": f"{t.name}-{llm.name}", "uri": f"s3://{bucket}/{llm.path}"},
         "replicas": llm.replicas,
+        "labels": dict(WORKLOAD_POD_LABELS),
         "template": {
             "serviceAccountName": service_account,
             "automountServiceAccountToken": False,

@@ -24,6 +24,7 @@ from .limits import Limits, MemoryLimits, RedisLimits
 from .metrics import GatewayMetrics
 from .routes import RoutesError, load_routes
 from .server import Gateway, GatewayConfig
+from .tls import CaFileError, UpstreamTrust
 
 PROG = "tenantry-llmgateway"
 MIN_SALT_KEY_BYTES = 32  # HMAC-SHA256 key: at least the hash's output size (RFC 2104 sec. 3)
@@ -47,6 +48,15 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="BASE=URL",
         help="base model name and its runtime's base URL (repeat per base model)",
+    )
+    p.add_argument(
+        "--upstream-ca",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="PEM certificate(s) trusted for the https upstreams, instead of the system's "
+        "(KServe's <llmisvc>-kserve-self-signed-certs ca.crt; repeatable)",
     )
     p.add_argument("--salt-key-file", type=Path, help="secret key of the per-tenant cache salt")
     p.add_argument("--redis", help="redis://host:port/db: token buckets shared by replicas")
@@ -105,6 +115,16 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
             f"{args.routes}: base model(s) {', '.join(missing)} have no --upstream "
             f"(given: {', '.join(sorted(upstreams)) or 'none'})"
         )
+    upstream_trust = None
+    if args.upstream_ca:
+        if not any(urlparse(u).scheme == "https" for u in upstreams.values()):
+            raise ArgumentError(
+                "--upstream-ca given, but no --upstream is https (it applies to https only)"
+            )
+        try:
+            upstream_trust = UpstreamTrust(args.upstream_ca)
+        except CaFileError as exc:
+            raise ArgumentError(f"--upstream-ca {exc}") from None
     salt_key = None
     if args.salt_key_file is not None:
         try:
@@ -133,6 +153,7 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
         trust_domain=args.trust_domain,
         ingress_identities=frozenset(args.ingress_identity),
         upstream_timeout_s=args.upstream_timeout,
+        upstream_trust=upstream_trust,
         routes_path=args.routes,
         reload_interval_s=args.reload_interval,
     )

@@ -16,13 +16,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import (
+    ClientConnectorCertificateError,
+    ClientError,
+    ClientSession,
+    ClientTimeout,
+    TCPConnector,
+    web,
+)
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import policy
@@ -30,6 +38,7 @@ from .identity import TENANT_HEADER, XFCC_HEADER, caller_of
 from .limits import BucketState, Limits
 from .metrics import GatewayMetrics
 from .routes import ModelRoute, Routes, RoutesError, load_routes
+from .tls import UpstreamTrust
 
 log = logging.getLogger("tenantry.llmgateway")
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -46,6 +55,9 @@ class GatewayConfig:
     trust_domain: str | None = None
     ingress_identities: frozenset[str] = frozenset()  # SPIFFE IDs of the Istio ingress
     upstream_timeout_s: float = 600.0
+    # what https upstreams are verified against (cli --upstream-ca, re-read when the files
+    # change); None: the system's CAs
+    upstream_trust: UpstreamTrust | None = None
     routes_path: Path | None = None  # reloaded when it changes (a ConfigMap update)
     reload_interval_s: float = 10.0
     started: int = field(default_factory=lambda: int(time.time()))
@@ -93,6 +105,7 @@ class Gateway:
         )
         if self.config.routes_path is not None:
             self._routes_stamp = self._stamp(self.config.routes_path)
+        if self.config.routes_path is not None or self.config.upstream_trust is not None:
             self._reloader = asyncio.create_task(self._reload_loop(self.config.routes_path))
 
     async def _stop(self, _app: web.Application) -> None:
@@ -109,11 +122,21 @@ class Gateway:
             return None
         return (st.st_mtime_ns, st.st_ino)
 
-    async def _reload_loop(self, path: Path) -> None:
-        """Reload the routes when their file changes; a bad file keeps the last good routes
-        (a ConfigMap volume swaps the file through a symlink, so the stat follows it)."""
+    async def _reload_loop(self, path: Path | None) -> None:
+        """Reload the routes when their file changes, and the upstream CA files when they
+        change; a bad file keeps the last good routes or CAs (a ConfigMap or Secret volume
+        swaps its files through a symlink, so the stat follows it)."""
         while True:
             await asyncio.sleep(self.config.reload_interval_s)
+            trust = self.config.upstream_trust
+            if trust is not None:
+                problem = trust.refresh()
+                if problem:
+                    log.error("upstream CAs not reloaded, keeping the previous ones: %s", problem)
+                elif problem == "":
+                    log.info("upstream CAs reloaded from %s", ", ".join(map(str, trust.files)))
+            if path is None:
+                continue
             stamp = self._stamp(path)
             if stamp is None or stamp == self._routes_stamp:
                 continue
@@ -228,6 +251,10 @@ class Gateway:
         headers = state.headers(refused=True)
         return web.json_response(body, status=429, headers=headers)
 
+    def _upstream_ssl(self) -> ssl.SSLContext | bool:
+        trust = self.config.upstream_trust
+        return trust.context if trust is not None else True
+
     def _upstream_url(self, m: ModelRoute, path: str) -> str:
         return self.config.upstreams[m.base_model].rstrip("/") + path
 
@@ -265,11 +292,12 @@ class Gateway:
                 self._upstream_url(m, request.path),
                 json=upstream_body,
                 headers=self._upstream_headers(request),
+                ssl=self._upstream_ssl(),
             ) as up:
                 raw = await up.read()
                 status, content_type = up.status, up.headers.get("Content-Type", "")
         except (ClientError, TimeoutError) as exc:
-            log.error("upstream %s failed: %s", m.base_model, exc)
+            _log_upstream_failure(m.base_model, exc)
             self.metrics.request(m, 502)
             return _openai_error(502, "The model's runtime did not answer.", "bad_gateway",
                                  "server_error")  # fmt: skip
@@ -313,6 +341,7 @@ class Gateway:
                 self._upstream_url(m, request.path),
                 json=upstream_body,
                 headers=self._upstream_headers(request),
+                ssl=self._upstream_ssl(),
             ) as up:
                 status = up.status
                 if status != 200:
@@ -351,7 +380,10 @@ class Gateway:
                     await response.write(b"".join(event))
                 await response.write_eof()
         except (ClientError, TimeoutError, ConnectionResetError) as exc:
-            log.error("stream of %s ended early: %s", m.served_name, exc)
+            if response is None:
+                _log_upstream_failure(m.base_model, exc)
+            else:
+                log.error("stream of %s ended early: %s", m.served_name, exc)
             if response is None:
                 self.metrics.request(m, 502)
                 return _openai_error(502, "The model's runtime did not answer.", "bad_gateway",
@@ -362,6 +394,19 @@ class Gateway:
                 self.metrics.request(m, status)
         assert response is not None
         return response
+
+
+def _log_upstream_failure(base_model: str, exc: BaseException) -> None:
+    """One line per failed forward; a certificate the gateway does not trust says so (the
+    request failed closed: nothing was sent)."""
+    if isinstance(exc, ClientConnectorCertificateError):
+        log.error(
+            "upstream %s refused: its TLS certificate is not trusted (check --upstream-ca): %s",
+            base_model,
+            exc.certificate_error,
+        )
+    else:
+        log.error("upstream %s failed: %s", base_model, exc)
 
 
 def _count(value: Any) -> int:

@@ -37,6 +37,7 @@ DNS-1035 label (at most 63). A Route whose host breaks them never becomes Ready.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -181,3 +182,23 @@ def longest_model_name(namespace: str, ingress: Ingress) -> int:
         else:
             lo = mid
     return lo
+
+
+KMETA_MAX_NAME = 63  # knative/pkg kmeta.ChildName: the longest name it returns
+
+
+def child_name(parent: str, suffix: str) -> str:
+    """Knative's ``kmeta.ChildName``: ``parent + suffix`` when that fits in 63 characters;
+    otherwise ``parent`` cut short and followed by the hex MD5 of ``parent`` (of ``parent +
+    suffix`` when the suffix leaves no room), then the suffix (knative/pkg ``kmeta/names.go``;
+    its ``names_test.go`` cases are this function's test)."""
+    head = KMETA_MAX_NAME - 32  # room left by the 32 hex digits of the hash
+    if len(parent) <= KMETA_MAX_NAME - len(suffix):
+        return parent + suffix
+    if head - len(suffix) <= 0:
+        digest = hashlib.md5((parent + suffix).encode(), usedforsecurity=False).hexdigest()
+        out = parent[:head] + digest
+        out += suffix[: max(0, KMETA_MAX_NAME - len(out))]
+        return out.rstrip("-")
+    digest = hashlib.md5(parent.encode(), usedforsecurity=False).hexdigest()
+    return parent[: head - len(suffix)] + digest + suffix

@@ -42,8 +42,13 @@ August 2026; KServe ``kserve/kserve`` of the same month):
   Deployment ``<name>-kserve`` whose pods carry ``app.kubernetes.io/part-of:
   llminferenceservice``, ``app.kubernetes.io/name: <name>``, ``app.kubernetes.io/component:
   llminferenceservice-workload``, ``kserve.io/component: workload``, run as the template's
-  service account, and serve vLLM's OpenAI API (``/metrics`` too) on 8000, over TLS (KServe
-  ``config/llmisvc/config-llm-template.yaml``); without ``spec.router`` KServe creates no
+  service account, plus the LLMInferenceService's ``spec.labels``, and serve vLLM's OpenAI
+  API (``/metrics`` too) on 8000, over TLS where KServe's ``enableLLMInferenceServiceTLS``
+  is set (kserve v0.20.0 ``config/llmisvcconfig/config-llm-template.yaml``). Their sidecar:
+  neither the llmisvc controller nor its templates set ``sidecar.istio.io/inject`` (kserve
+  v0.20.0, commit 1fb781055dd1567164358233e1125142ca6ef1fe), so the namespace label and the
+  render's own ``spec.labels`` injection label decide (:func:`_pod_in_mesh`); without
+  ``spec.router`` KServe creates no ``spec.router`` KServe creates no
   route, gateway or scheduler for it, so callers reach it at its pods only. vLLM serves every
   adapter it loaded to any caller that names it (tests/llm);
 - the Tenantry LLM gateway (Deployment ``tenantry-llm-gateway`` in ``tenantry-llm``, its
@@ -63,13 +68,12 @@ August 2026; KServe ``kserve/kserve`` of the same month):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ...spec.hosts import CLUSTER_LOCAL_DOMAIN, model_hosts, short_forms
+from ...spec.hosts import CLUSTER_LOCAL_DOMAIN, child_name, model_hosts, short_forms
 from ...spec.platform import PlatformSettings
 from .istio import (
     AuthorizationPolicy,
@@ -132,7 +136,6 @@ UNMODELLED_KINDS = {
     "TrafficExtension",
 }
 Mode = Literal["serve", "proxy"]
-MAX_NAME = 63  # knative/pkg kmeta.ChildName: the longest name it returns
 
 
 def _is_unmodelled_serving_kind(obj: Mapping[str, Any]) -> bool:
@@ -146,23 +149,6 @@ def _is_unmodelled_serving_kind(obj: Mapping[str, Any]) -> bool:
         and kind not in SERVING_KINDS
         and kind not in KSERVE_TEMPLATE_KINDS
     )
-
-
-def child_name(parent: str, suffix: str) -> str:
-    """Knative's ``kmeta.ChildName``: ``parent + suffix`` when that fits in 63 characters;
-    otherwise ``parent`` cut short and followed by the hex MD5 of ``parent`` (of ``parent +
-    suffix`` when the suffix leaves no room), then the suffix (knative/pkg ``kmeta/names.go``;
-    its ``names_test.go`` cases are this function's test)."""
-    head = MAX_NAME - 32  # room left by the 32 hex digits of the hash
-    if len(parent) <= MAX_NAME - len(suffix):
-        return parent + suffix
-    if head - len(suffix) <= 0:
-        digest = hashlib.md5((parent + suffix).encode(), usedforsecurity=False).hexdigest()
-        out = parent[:head] + digest
-        out += suffix[: max(0, MAX_NAME - len(out))]
-        return out.rstrip("-")
-    digest = hashlib.md5(parent.encode(), usedforsecurity=False).hexdigest()
-    return parent[: head - len(suffix)] + digest + suffix
 
 
 def revision_name(configuration: str, generation: int) -> str:
@@ -537,6 +523,10 @@ class World:
             "app.kubernetes.io/name": name,
             "app.kubernetes.io/part-of": "llminferenceservice",
             "kserve.io/component": "workload",
+            # spec.labels go onto the pod template after KServe's own (kserve v0.20.0
+            # pkg/controller/v1alpha2/llmisvc/workload_single_node.go, PropagateMap): the
+            # render's sidecar.istio.io/inject among them (tenantry.k8s.llm_inference_service)
+            **{str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
         }
         pod = Workload(
             child_name(name, "-kserve"),
