@@ -15,7 +15,7 @@ import csv
 import sys
 from typing import Any
 
-from ..cost import TenantCost, estimate
+from ..cost import BaseModelSplit, TenantCost, estimate, plan_split
 from .common import (
     EXIT_OK,
     UsageError,
@@ -127,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     settings, reg = valid_registry(args.tenants, args.stacks)
     require_tenants(reg, args.tenants)
     warn(reg.problems, args.format)
-    costs = [estimate(t, settings) for _, t in sorted(reg.tenants.items())]
+    tenants = [t for _, t in sorted(reg.tenants.items())]
+    splits = plan_split(tenants, settings)
+    costs = [estimate(t, settings, splits) for t in tenants]
     table = [r for c in costs for r in rows(c)]
     if args.format == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
@@ -149,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
                     for c in costs
                 ],
                 "lines": table,
+                "llmBaseModels": [split_json(sp) for sp in splits],
                 "priceDate": costs[0].price_date if costs else None,
                 "problems": [p.to_dict() for p in reg.problems],
             }
@@ -161,9 +164,50 @@ def run(args: argparse.Namespace) -> int:
         total_min = sum(c.monthly_usd_min for c in costs)
         total_max = sum(c.monthly_usd_max for c in costs)
         print(f"{'TOTAL'.ljust(width)}  {'':11}  {'':9}  ${total_min:,.2f}-${total_max:,.2f}")
+        for sp in splits:
+            print(split_text(sp))
         if costs:
             print(
                 f"(on-demand prices of {costs[0].price_date}; see docs/cost.md for what is "
                 "and is not priced)"
             )
     return EXIT_OK
+
+
+def split_text(sp: BaseModelSplit) -> str:
+    """One line per shared base model: its price, the basis of the split and each tenant's
+    part (``llm-base`` rows carry the same figures per tenant)."""
+    head = f"shared base model {sp.rates.base_model}: {sp.rates.describe(sp.gpu)} = ${sp.usd:,.2f}"
+    if not sp.shares:
+        return f"{head}, not attributed: no {sp.basis} on it"
+    parts = ", ".join(
+        f"{t} {w:,.0f} ({share:.1%}) ${usd:,.2f}"
+        for t in sp.tenants()
+        for w, share, usd in [sp.of_tenant(t)]
+    )
+    return f"{head}, split by {sp.basis}: {parts}"
+
+
+def split_json(sp: BaseModelSplit) -> dict[str, Any]:
+    return {
+        "baseModel": sp.rates.base_model,
+        "basis": sp.basis,
+        "replicas": sp.rates.replicas,
+        "gpu": sp.gpu,
+        "gpus": round(sp.rates.gpus, 6),
+        "instanceType": sp.rates.instance_type,
+        "usdPerGpuHour": sp.rates.usd_per_gpu_hour,
+        "usd": sp.usd,
+        "unattributedUsd": sp.unattributed_usd,
+        "adapters": [
+            {
+                "tenant": a.tenant,
+                "adapter": a.adapter,
+                "model": a.served_name,
+                "weight": a.weight,
+                "share": round(a.share, 6),
+                "usd": a.usd,
+            }
+            for a in sp.shares
+        ],
+    }
