@@ -224,7 +224,7 @@ class BaseModelSplit:
 
     @property
     def unattributed_usd(self) -> float:
-        return round(self.usd - sum(s.usd for s in self.shares), 2) if self.shares else self.usd
+        return self.usd - sum(s.usd for s in self.shares) if self.shares else self.usd
 
     def tenants(self) -> list[str]:
         return sorted({s.tenant for s in self.shares})
@@ -235,7 +235,7 @@ class BaseModelSplit:
         return (
             sum(s.weight for s in mine),
             sum(s.share for s in mine),
-            round(sum(s.usd for s in mine), 2),
+            sum(s.usd for s in mine),
         )
 
 
@@ -248,8 +248,8 @@ def token_split(
     usd: float,
 ) -> BaseModelSplit:
     """Split ``usd`` of ``base`` by ``weights`` ({(tenant, adapter, served name): weight});
-    adapters with zero weight are kept with a zero share. Each share's USD is rounded to
-    cents; what rounding leaves over stays in ``unattributed_usd``."""
+    adapters with zero weight are kept with a zero share (unrounded: a short window's
+    shares are fractions of a cent)."""
     total = sum(weights.values())
     shares = tuple(
         AdapterShare(
@@ -258,7 +258,7 @@ def token_split(
             served,
             w,
             w / total if total > 0 else 0.0,
-            round(usd * w / total, 2) if total > 0 else 0.0,
+            usd * w / total if total > 0 else 0.0,
         )
         for (tenant, adapter, served), w in sorted(weights.items())
     )
@@ -423,8 +423,8 @@ def estimate(
                 detail=f"{part:.1%} of {split.rates.describe(split.gpu)} = "
                 f"${split.usd:,.2f}/month, split by {split.basis} "
                 f"({weight:,.0f} of {split.total_weight:,.0f}/min)",
-                monthly_usd_min=usd,
-                monthly_usd_max=usd,
+                monthly_usd_min=round(usd, 2),
+                monthly_usd_max=round(usd, 2),
             )
         )
     price_date = next(iter(instance_types().values())).price_date

@@ -15,7 +15,7 @@ import csv
 import sys
 from typing import Any
 
-from ..cost import BaseModelSplit, TenantCost, estimate, plan_split
+from ..cost import TenantCost, estimate, plan_split
 from .common import (
     EXIT_OK,
     UsageError,
@@ -26,6 +26,7 @@ from .common import (
     warn,
     write_json,
 )
+from .cost_split import split_json, split_text
 from .showback import run_actual, run_events
 
 FIELDS = [
@@ -165,49 +166,10 @@ def run(args: argparse.Namespace) -> int:
         total_max = sum(c.monthly_usd_max for c in costs)
         print(f"{'TOTAL'.ljust(width)}  {'':11}  {'':9}  ${total_min:,.2f}-${total_max:,.2f}")
         for sp in splits:
-            print(split_text(sp))
+            print(split_text(sp, "/month"))
         if costs:
             print(
                 f"(on-demand prices of {costs[0].price_date}; see docs/cost.md for what is "
                 "and is not priced)"
             )
     return EXIT_OK
-
-
-def split_text(sp: BaseModelSplit) -> str:
-    """One line per shared base model: its price, the basis of the split and each tenant's
-    part (``llm-base`` rows carry the same figures per tenant)."""
-    head = f"shared base model {sp.rates.base_model}: {sp.rates.describe(sp.gpu)} = ${sp.usd:,.2f}"
-    if not sp.shares:
-        return f"{head}, not attributed: no {sp.basis} on it"
-    parts = ", ".join(
-        f"{t} {w:,.0f} ({share:.1%}) ${usd:,.2f}"
-        for t in sp.tenants()
-        for w, share, usd in [sp.of_tenant(t)]
-    )
-    return f"{head}, split by {sp.basis}: {parts}"
-
-
-def split_json(sp: BaseModelSplit) -> dict[str, Any]:
-    return {
-        "baseModel": sp.rates.base_model,
-        "basis": sp.basis,
-        "replicas": sp.rates.replicas,
-        "gpu": sp.gpu,
-        "gpus": round(sp.rates.gpus, 6),
-        "instanceType": sp.rates.instance_type,
-        "usdPerGpuHour": sp.rates.usd_per_gpu_hour,
-        "usd": sp.usd,
-        "unattributedUsd": sp.unattributed_usd,
-        "adapters": [
-            {
-                "tenant": a.tenant,
-                "adapter": a.adapter,
-                "model": a.served_name,
-                "weight": a.weight,
-                "share": round(a.share, 6),
-                "usd": a.usd,
-            }
-            for a in sp.shares
-        ],
-    }

@@ -15,8 +15,9 @@ from ..observability.events import cost_event
 from ..observability.otlp import OtlpError, export
 from ..observability.prometheus import PrometheusClient, PrometheusError, duration_seconds
 from ..observability.showback import Showback, TenantShowback, Totals, showback
-from ..observability.usage import measure
+from ..observability.usage import measure, measure_adapter_tokens
 from .common import EXIT_OK, InvalidInput, UsageError, valid_registry, write_json
+from .cost_split import split_json, split_text
 
 CSV_FIELDS = [
     "level",
@@ -36,6 +37,7 @@ CSV_FIELDS = [
     "cpu_seconds",
     "cost_usd",
     "monthly_pace_usd",
+    "tokens",
     "estimate_monthly_usd_min",
     "estimate_monthly_usd_max",
     "window",
@@ -75,6 +77,7 @@ def _window(args: argparse.Namespace, default: str) -> tuple[str, float]:
         raise UsageError(f"--window: {exc}") from exc
 
 
+BASE_PREFIX = "llm-base "  # the row of a tenant adapter's share of a shared base model
 SETTLE_SECONDS = 60.0  # scrape, rule evaluation and staleness settle before a window closes
 
 
@@ -99,6 +102,11 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
     try:
         client = PrometheusClient(args.prometheus)
         usages = measure(client, window=window, at=end)
+        tokens = (
+            measure_adapter_tokens(client, window=window, at=end)
+            if platform.llm_base_models
+            else []
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except PrometheusError as exc:
@@ -106,7 +114,13 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
             f"{exc}; check --prometheus and that it loads the tenants' rules"
         ) from None
     report = showback(
-        usages, dict(reg.tenants), platform, window=window, window_seconds=seconds, end=end
+        usages,
+        dict(reg.tenants),
+        platform,
+        window=window,
+        window_seconds=seconds,
+        end=end,
+        adapter_tokens=tokens,
     )
     for warning in report.warnings:
         print(f"tenantry: warning: {warning}", file=sys.stderr)
@@ -151,6 +165,7 @@ def _totals(t: Totals, report: Showback) -> dict[str, Any]:
         "cpuSeconds": round(t.cpu_seconds, 3) if t.complete else None,
         "costUsd": round(t.cost_usd, 6) if t.complete else None,
         "monthlyPaceUsd": round(report.monthly_pace(t.cost_usd), 2) if t.complete else None,
+        "tokens": round(t.tokens, 3),
     }
 
 
@@ -205,9 +220,24 @@ def _as_json(report: Showback) -> dict[str, Any]:
                 },
                 "measured": _totals(row.totals, report),
                 "models": model(row),
+                "llmAdapters": [
+                    {
+                        "model": x.usage.model,
+                        "adapter": x.usage.adapter,
+                        "baseModel": x.usage.base_model,
+                        "requests": round(x.usage.requests, 3),
+                        "promptTokens": round(x.usage.prompt_tokens, 3),
+                        "completionTokens": round(x.usage.completion_tokens, 3),
+                        "tokenShare": round(x.share, 6),
+                        "gpuSeconds": round(x.gpu_seconds, 3),
+                        "costUsd": round(x.cost_usd, 6),
+                    }
+                    for x in row.llm
+                ],
             }
             for row in report.tenants
         ],
+        "llmBaseModels": [split_json(sp) for sp in report.llm_splits],
         "costCenters": [
             {
                 "costCenter": cc.cost_center,
@@ -244,6 +274,7 @@ def _csv_rows(report: Showback) -> list[dict[str, Any]]:
             "cpu_seconds": j["cpuSeconds"],
             "cost_usd": j["costUsd"],
             "monthly_pace_usd": j["monthlyPaceUsd"],
+            "tokens": j["tokens"],
         }
 
     for cc in report.cost_centers:
@@ -278,6 +309,19 @@ def _csv_rows(report: Showback) -> list[dict[str, Any]]:
                     **base,
                     "model": m.usage.model,
                     "version": m.usage.version,
+                    **totals(one),
+                    **common,
+                }
+            )
+        for x in row.llm:
+            one = Totals()
+            one.add_llm(x)
+            rows.append(
+                {
+                    "level": "llm_adapter",
+                    **base,
+                    "model": x.usage.model,
+                    "version": f"{BASE_PREFIX}{x.usage.base_model}",
                     **totals(one),
                     **common,
                 }
@@ -324,6 +368,10 @@ def _table(report: Showback) -> None:
             one = Totals()
             one.add(m)
             line(f"  {m.usage.model} v{m.usage.version}", "", "", one, "")
+        for x in row.llm:
+            one = Totals()
+            one.add_llm(x)
+            line(f"  {x.usage.model} ({BASE_PREFIX}{x.usage.base_model})", "", "", one, "")
     out.write("\n")
     for cc in report.cost_centers:
         est = f"{_money(cc.estimate_monthly_usd_min)} - {_money(cc.estimate_monthly_usd_max)}"
@@ -331,9 +379,12 @@ def _table(report: Showback) -> None:
     total_min = sum(cc.estimate_monthly_usd_min for cc in report.cost_centers)
     total_max = sum(cc.estimate_monthly_usd_max for cc in report.cost_centers)
     line("TOTAL", "", "", report.totals, f"{_money(total_min)} - {_money(total_max)}")
+    for sp in report.llm_splits:
+        out.write(split_text(sp, f" over {report.window}") + "\n")
     out.write(
-        "(measured: shared-pool GPU slices and CPU-only models by what they held; dedicated "
-        "node groups are paid at the estimate's floor whatever they serve - see docs/cost.md)\n"
+        "(measured: shared-pool GPU slices and CPU-only models by what they held, shared base "
+        "LLMs by each tenant's share of their tokens; dedicated node groups are paid at the "
+        "estimate's floor whatever they serve - see docs/cost.md)\n"
     )
 
 

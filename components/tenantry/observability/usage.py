@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import llm_rules as llm
 from . import rules as r
 from . import signals as s
 from .prometheus import PrometheusClient, Sample
@@ -144,3 +145,60 @@ def measure(
         if usage_group(u.tenant) not in intervals:
             u.replica_seconds = u.gpu_seconds = u.cpu_seconds = u.recorded_cost_usd = None
     return [usage[k] for k in sorted(usage)]
+
+
+@dataclass(frozen=True)
+class AdapterTokens:
+    """One tenant adapter on a shared base model over a window, from the LLM gateway's
+    counters (``increase()``): prompt and completion tokens, and requests answered 2xx."""
+
+    tenant: str
+    base_model: str
+    adapter: str
+    model: str  # the served name <tenant>-<adapter>
+    prompt_tokens: float = 0.0
+    completion_tokens: float = 0.0
+    requests: float = 0.0
+
+    @property
+    def tokens(self) -> float:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def measure_adapter_tokens(
+    client: PrometheusClient, *, window: str, at: float | None
+) -> list[AdapterTokens]:
+    """Every adapter with gateway data in ``window`` ending ``at``, sorted by tenant and
+    served name (identified callers only: ``tenant`` is never empty)."""
+    by = llm.ADAPTER_BY
+    found: dict[tuple[str, str, str, str], dict[str, float]] = {}
+    gw = s.selector(f'{s.TENANT}!=""')
+    ok = s.selector(f'{s.TENANT}!=""', 'code=~"2.."')
+    for metric, sel, attr in (
+        (llm.GATEWAY_PROMPT_TOKENS, gw, "prompt_tokens"),
+        (llm.GATEWAY_COMPLETION_TOKENS, gw, "completion_tokens"),
+        (llm.GATEWAY_REQUESTS, ok, "requests"),
+    ):
+        for sample in client.query(f"sum by ({by}) (increase({metric}{sel}[{window}]))", at):
+            lab = sample.labels
+            key = (
+                lab.get(s.TENANT, ""),
+                lab.get(llm.BASE_MODEL, ""),
+                lab.get(llm.ADAPTER, ""),
+                lab.get(s.MODEL, ""),
+            )
+            values = found.setdefault(key, {})
+            values[attr] = values.get(attr, 0.0) + _finite(sample.value)
+    return [
+        AdapterTokens(
+            tenant,
+            base,
+            adapter,
+            model,
+            prompt_tokens=found[key].get("prompt_tokens", 0.0),
+            completion_tokens=found[key].get("completion_tokens", 0.0),
+            requests=found[key].get("requests", 0.0),
+        )
+        for key in sorted(found, key=lambda k: (k[0], k[3]))
+        for tenant, base, adapter, model in [key]
+    ]
