@@ -25,6 +25,7 @@ from tenantry.cli.main import main
 from tenantry.devserver.process import free_port
 from tenantry.devserver.prometheus import PrometheusUnavailable, running_prometheus
 from tenantry.observability import llm_rules as L
+from tenantry.observability.dashboards import fleet_dashboard, queries
 from tenantry.observability.prometheus import PrometheusClient
 from tenantry.spec import load_platform
 from tests.conftest import STACKS, server_missing
@@ -127,7 +128,12 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             r: client.query(r, at)
             for r in (L.ADAPTER_SHARE, L.ADAPTER_COST, L.BASE_TOKENS, L.BASE_COST)
         }
-        yield {"json": json.loads(buf.getvalue()), "recorded": recorded}
+        fleet_board = fleet_dashboard()
+        tokens_panel = next(p for p in fleet_board["panels"] if p["title"] == "Tokens/s by tenant")
+        panel = client.query(tokens_panel["targets"][0]["expr"], at)
+        for expr in queries(fleet_board):
+            client.query(expr, at)  # every query runs as written
+        yield {"json": json.loads(buf.getvalue()), "recorded": recorded, "panel": panel}
     finally:
         prom_cm.__exit__(None, None, None)
         server.shutdown()
@@ -177,3 +183,9 @@ def test_the_recorded_rules_agree_with_the_split(report: dict[str, Any]) -> None
     rates = L.base_rates_for(PLATFORM)["llama-3-8b"]
     costs = {s.labels["model"]: s.value for s in rec[L.ADAPTER_COST]}
     assert sum(costs.values()) == pytest.approx(rates.usd_per_second, rel=1e-6)
+
+
+def test_the_fleet_dashboard_shows_each_tenants_tokens(report: dict[str, Any]) -> None:
+    rates = {x.labels["tenant"]: x.value for x in report["panel"]}
+    assert set(rates) == {"acme", "globex"}
+    assert rates["acme"] == pytest.approx(4 * rates["globex"], rel=1e-6)
