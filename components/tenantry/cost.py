@@ -20,7 +20,8 @@ demand the quota would never admit is reported per line as ``unreachable_usd``, 
   base model's GPUs (replicas x devices x the profile's share of its GPU, at the pool's
   GPU-hour; the base serves all its replicas always) split across the tenants holding
   adapters on it by each tenant's declared ``tokensPerMinute`` share (``tenantry cost
-  --actual`` splits by measured tokens instead, :func:`token_split`).
+  --actual`` splits by measured tokens instead, :func:`token_split`). Only with the fleet's
+  split passed to :func:`estimate` (``tenantry cost`` does; the per-tenant plan does not).
 Not priced: storage, KMS, data transfer, the platform's own nodes.
 
 :func:`model_rates` gives the same prices per model and second, for measured usage
