@@ -11,6 +11,8 @@ and hold the LLM's whole GPU per replica.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tenantry.cli.main import main
 from tenantry.devserver.process import free_port
 from tenantry.devserver.prometheus import PrometheusUnavailable, running_prometheus
 from tenantry.observability import llm_rules as L
@@ -144,7 +147,25 @@ def measured(vllm: tuple[str, int]) -> Iterator[dict[str, Any]]:
             for rec in (L.LLM_TOKENS, L.LLM_PROMPT, L.LLM_REPLICAS, L.LLM_GPU_SECONDS, L.LLM_COST)
         }
         alerts = client.query(f'ALERTS{{alertname="{L.ALERT_SIGNAL_MISSING}"}}')
-        yield {"usage": usage, "raw": raw, "records": records, "alerts": alerts}
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(
+                [
+                    "cost",
+                    "--actual",
+                    "--prometheus",
+                    prom.url,
+                    "--window",
+                    "1m",
+                    "--at",
+                    f"{time.time():.3f}",
+                    "--format",
+                    "json",
+                ]
+            )
+        assert code == 0
+        report = json.loads(buf.getvalue())
+        yield {"usage": usage, "raw": raw, "records": records, "alerts": alerts, "report": report}
     finally:
         prom_cm.__exit__(None, None, None)
 
@@ -174,3 +195,26 @@ def test_own_llm_records_name_the_tenant_and_hold_its_whole_gpu(measured: dict[s
     price = r.rates_for(t, platform())[served].usd_per_replica_second
     assert rec[L.LLM_COST][0].value == pytest.approx(price, rel=1e-9)
     assert measured["alerts"] == []  # its signal is there
+
+
+def test_cost_actual_prices_the_own_llm_whole_to_its_tenant(measured: dict[str, Any]) -> None:
+    """``tenantry cost --actual``: initech's own LLM with the tokens vLLM counted (within
+    ``increase()``'s extrapolation on a series a few seconds long), every replica-second it
+    held as a whole GPU-second, priced at its GPU-hour; in initech's totals."""
+    t = tenants()["initech"]
+    served = L.served_name(t, "clinical-llm")
+    (initech,) = [x for x in measured["report"]["tenants"] if x["tenant"] == "initech"]
+    (own,) = initech["ownLlms"]
+    usage = measured["usage"]
+    assert own["model"] == served
+    assert own["promptTokens"] == pytest.approx(usage["prompt_tokens"], rel=0.10)
+    assert own["completionTokens"] == pytest.approx(usage["completion_tokens"], rel=0.10)
+    assert own["requests"] == pytest.approx(len(PROMPTS), rel=0.10)
+    assert own["replicaSeconds"] >= 1
+    assert own["gpuSeconds"] == pytest.approx(own["replicaSeconds"], abs=1e-3)
+    price = r.rates_for(t, platform())[served].usd_per_replica_second
+    assert own["costUsd"] == pytest.approx(own["replicaSeconds"] * price, abs=1e-6)
+    assert initech["measured"]["costUsd"] == pytest.approx(own["costUsd"], abs=1e-6)
+    assert initech["measured"]["tokens"] == pytest.approx(
+        own["promptTokens"] + own["completionTokens"], abs=1e-3
+    )

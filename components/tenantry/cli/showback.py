@@ -15,7 +15,7 @@ from ..observability.events import cost_event
 from ..observability.otlp import OtlpError, export
 from ..observability.prometheus import PrometheusClient, PrometheusError, duration_seconds
 from ..observability.showback import Showback, TenantShowback, Totals, showback
-from ..observability.usage import measure, measure_adapter_tokens
+from ..observability.usage import measure, measure_adapter_tokens, measure_own_llms
 from .common import EXIT_OK, InvalidInput, UsageError, valid_registry, write_json
 from .cost_split import split_json, split_text
 
@@ -107,6 +107,10 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
             if platform.llm_base_models
             else []
         )
+        served = {
+            t.name: {f"{t.name}-{x.name}" for x in t.llms} for t in reg.tenants.values() if t.llms
+        }
+        own = measure_own_llms(client, served, window=window, at=end) if served else []
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except PrometheusError as exc:
@@ -121,6 +125,7 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
         window_seconds=seconds,
         end=end,
         adapter_tokens=tokens,
+        own_llms=own,
     )
     for warning in report.warnings:
         print(f"tenantry: warning: {warning}", file=sys.stderr)
@@ -234,6 +239,20 @@ def _as_json(report: Showback) -> dict[str, Any]:
                     }
                     for x in row.llm
                 ],
+                "ownLlms": [
+                    {
+                        "model": o.usage.model,
+                        "requests": round(o.usage.requests, 3),
+                        "promptTokens": round(o.usage.prompt_tokens, 3),
+                        "completionTokens": round(o.usage.completion_tokens, 3),
+                        "replicaSeconds": _r3(o.usage.replica_seconds),
+                        "gpuSeconds": _r3(o.gpu_seconds),
+                        "costUsd": None if o.cost_usd is None else round(o.cost_usd, 6),
+                        "instanceType": o.rates.instance_type if o.rates else None,
+                        "gpuShare": round(o.rates.gpu_share, 6) if o.rates else None,
+                    }
+                    for o in row.own_llms
+                ],
             }
             for row in report.tenants
         ],
@@ -326,6 +345,19 @@ def _csv_rows(report: Showback) -> list[dict[str, Any]]:
                     **common,
                 }
             )
+        for o in row.own_llms:
+            one = Totals()
+            one.add_own_llm(o)
+            rows.append(
+                {
+                    "level": "own_llm",
+                    **base,
+                    "model": o.usage.model,
+                    "version": "",
+                    **totals(one),
+                    **common,
+                }
+            )
     return rows
 
 
@@ -372,6 +404,10 @@ def _table(report: Showback) -> None:
             one = Totals()
             one.add_llm(x)
             line(f"  {x.usage.model} ({BASE_PREFIX}{x.usage.base_model})", "", "", one, "")
+        for o in row.own_llms:
+            one = Totals()
+            one.add_own_llm(o)
+            line(f"  {o.usage.model} (own LLM)", "", "", one, "")
     out.write("\n")
     for cc in report.cost_centers:
         est = f"{_money(cc.estimate_monthly_usd_min)} - {_money(cc.estimate_monthly_usd_max)}"
@@ -379,13 +415,13 @@ def _table(report: Showback) -> None:
     total_min = sum(cc.estimate_monthly_usd_min for cc in report.cost_centers)
     total_max = sum(cc.estimate_monthly_usd_max for cc in report.cost_centers)
     line("TOTAL", "", "", report.totals, f"{_money(total_min)} - {_money(total_max)}")
-    for sp in report.llm_splits:
-        out.write(split_text(sp, f" over {report.window}") + "\n")
     out.write(
         "(measured: shared-pool GPU slices and CPU-only models by what they held, shared base "
         "LLMs by each tenant's share of their tokens; dedicated node groups are paid at the "
         "estimate's floor whatever they serve - see docs/cost.md)\n"
     )
+    for sp in report.llm_splits:
+        out.write(split_text(sp, f" over {report.window}") + "\n")
 
 
 def run_actual(args: argparse.Namespace) -> int:

@@ -36,12 +36,13 @@ from ..cost import (
     TenantCost,
     base_model_rates,
     estimate,
+    llm_rates,
     model_rates,
     plan_split,
     token_split,
 )
 from ..spec import PlatformSettings, ResolvedTenant
-from .usage import AdapterTokens, ModelUsage
+from .usage import AdapterTokens, ModelUsage, OwnLlmUsage
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * SECONDS_PER_HOUR
 
@@ -61,6 +62,16 @@ class LlmShowback:
     share: float  # of the base model's tokens
     gpu_seconds: float  # the share x the base's GPU-seconds over the window
     cost_usd: float  # the share x the base's price over the window
+
+
+@dataclass(frozen=True)
+class OwnLlmShowback:
+    """A tenant's own LLM over the window: all it held is the tenant's."""
+
+    usage: OwnLlmUsage
+    rates: ModelRates | None  # None: the LLM is not in the tenant files
+    gpu_seconds: float | None  # None: the tenant's LLM rules were not loaded
+    cost_usd: float | None
 
 
 @dataclass
@@ -100,6 +111,15 @@ class Totals:
         self.gpu_seconds += m.gpu_seconds
         self.cost_usd += m.cost_usd
 
+    def add_own_llm(self, m: OwnLlmShowback) -> None:
+        self.requests += m.usage.requests
+        self.successes += m.usage.requests
+        self.tokens += m.usage.tokens
+        if m.gpu_seconds is None or m.cost_usd is None:
+            self.complete = False
+        self.gpu_seconds += m.gpu_seconds or 0.0
+        self.cost_usd += m.cost_usd or 0.0
+
     def merge(self, other: Totals) -> None:
         for f in fields(self):
             if f.name == "complete":
@@ -116,6 +136,7 @@ class TenantShowback:
     estimate: TenantCost | None  # None: the tenant is not in the tenant files
     models: list[ModelShowback] = field(default_factory=list)
     llm: list[LlmShowback] = field(default_factory=list)
+    own_llms: list[OwnLlmShowback] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
 
 
@@ -186,11 +207,13 @@ def showback(
     window_seconds: float,
     end: float,
     adapter_tokens: list[AdapterTokens] | None = None,
+    own_llms: list[OwnLlmUsage] | None = None,
 ) -> Showback:
     """The report (see the module docstring). Every tenant of the files appears, measured or
     not; measured tenants the files do not declare appear too (estimate None).
     ``adapter_tokens``: the gateway's metered tokens (:func:`.usage.measure_adapter_tokens`)
-    that split the shared base models' price."""
+    that split the shared base models' price; ``own_llms``: the tenants' own LLMs
+    (:func:`.usage.measure_own_llms`), priced whole to their tenant."""
     warnings: list[str] = []
     by_tenant: dict[str, TenantShowback] = {}
     plan = plan_split(list(tenants.values()), platform)
@@ -237,6 +260,29 @@ def showback(
             part = LlmShowback(tok, a.share, a.share * held, a.usd)
             row.llm.append(part)
             row.totals.add_llm(part)
+    for o in own_llms or []:
+        t = tenants.get(o.tenant)
+        row = by_tenant.get(o.tenant)
+        llm = next((x for x in t.llms if f"{t.name}-{x.name}" == o.model), None) if t else None
+        if row is None or t is None or llm is None:
+            warnings.append(f"{o.tenant}/{o.model}: an own LLM the tenant files do not declare")
+            continue
+        rates = llm_rates(t, llm, platform)
+        if o.replica_seconds is None:
+            own = OwnLlmShowback(o, rates, None, None)
+            warnings.append(
+                f"tenant {o.tenant!r}: Prometheus has no rule group tenantry.{o.tenant}.llm, "
+                f"so what {o.model} held and its cost are unknown: load its PrometheusRule"
+            )
+        else:
+            own = OwnLlmShowback(
+                o,
+                rates,
+                o.replica_seconds * rates.gpu_share,
+                o.replica_seconds * rates.usd_per_replica_second,
+            )
+        row.own_llms.append(own)
+        row.totals.add_own_llm(own)
     missing = sorted({u.tenant for u in usages if u.replica_seconds is None})
     for name in missing:
         warnings.append(
