@@ -98,7 +98,6 @@ BASE_GPU_SECONDS = "base_model:gpu_seconds:rate"
 BASE_COST = "base_model:cost_usd:rate"
 BASE_UNATTRIBUTED = "base_model:unattributed_cost_usd:rate"
 
-LLM_BY = f"{s.TENANT}, {s.TIER}, {s.COST_CENTER}, {s.MODEL}"
 LLM_PROMPT = "tenant_llm:prompt_tokens:rate5m"
 LLM_COMPLETION = "tenant_llm:completion_tokens:rate5m"
 LLM_TOKENS = "tenant_llm:tokens:rate5m"
