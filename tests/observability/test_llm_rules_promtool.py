@@ -83,6 +83,7 @@ def _gateway_series() -> list[dict[str, str]]:
                         s.TENANT: tenant,
                         s.MODEL: labels[s.MODEL],
                         "reason": L.TOKEN_BUDGET,
+                        "namespace": "tenantry-llm",
                         "pod": "gw-1",
                     },
                     refused,
@@ -90,8 +91,17 @@ def _gateway_series() -> list[dict[str, str]]:
             )
     # a caller without identity: tenant "" is nobody's usage
     out.append(
-        _counter(L.GATEWAY_REJECTED, {s.TENANT: "", s.MODEL: "", "reason": "no_identity"}, 3.0)
+        _counter(
+            L.GATEWAY_REJECTED,
+            {s.TENANT: "", s.MODEL: "", "reason": "no_identity", "namespace": "tenantry-llm"},
+            3.0,
+        )
     )
+    # a tenant's own pod exporting the gateway's metric names, claiming tokens for globex:
+    # outside the gateway's namespace, it counts for nobody
+    forged = {**_gw("globex", "helper"), "namespace": "acme"}
+    out.append(_counter(L.GATEWAY_PROMPT_TOKENS, forged, 1000.0))
+    out.append(_counter(L.GATEWAY_REQUESTS, {**forged, "code": "200"}, 50.0))
     return out
 
 

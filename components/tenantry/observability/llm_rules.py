@@ -61,6 +61,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..catalog import namespaces
 from ..cost import BaseModelRates, ModelRates, base_model_rates
 from ..k8s.labels import MONITORING_NAMESPACE
 from ..spec import PlatformSettings, ResolvedTenant
@@ -75,6 +76,16 @@ GATEWAY_REJECTED = "tenantry_llm_rejected_total"
 BASE_MODEL, ADAPTER = "base_model", "adapter"
 ADAPTER_BY = f"{s.TENANT}, {BASE_MODEL}, {ADAPTER}, {s.MODEL}"
 TOKEN_BUDGET = "token_budget"  # tenantry_llm_rejected_total{reason}
+# Only the gateway's own series count: the namespace is a target label (the Prometheus
+# Operator sets it from the pod's namespace; a scraped series cannot override it), so a pod of
+# a tenant exporting metrics of these names can never shift cost onto another tenant.
+GATEWAY_MATCHER = f'namespace="{namespaces.LLM}"'
+
+
+def gateway(*matchers: str) -> str:
+    """A selector of the gateway's series of identified callers, with ``matchers``."""
+    return s.selector(GATEWAY_MATCHER, f'{s.TENANT}!=""', *matchers)
+
 
 # -- vLLM's own metrics (vllm/v1/metrics/loggers.py, PrometheusStatLogger) --------------------
 VLLM_PROMPT_TOKENS = "vllm:prompt_tokens_total"
@@ -142,7 +153,7 @@ def base_rates_for(platform: PlatformSettings) -> dict[str, BaseModelRates]:
 def shared_base_rules(rates: Mapping[str, BaseModelRates]) -> list[dict[str, Any]]:
     """The shared-base recording rules and alerts (see the module docstring), in one group's
     order: every rule reads only records above it."""
-    gw = s.selector(f'{s.TENANT}!=""')
+    gw = gateway()
     rules = [
         _rec(ADAPTER_PROMPT, f"sum by ({ADAPTER_BY}) (rate({GATEWAY_PROMPT_TOKENS}{gw}[5m]))"),
         _rec(
@@ -183,9 +194,9 @@ def shared_base_alerts() -> list[dict[str, Any]]:
     """The token-budget and metering-blind alerts of the gateway (per tenant and model)."""
     w = ALERT_WINDOW
     by = f"{s.TENANT}, {s.MODEL}"
-    refused = s.selector(f'{s.TENANT}!=""', f'reason="{TOKEN_BUDGET}"')
-    gw = s.selector(f'{s.TENANT}!=""')
-    answered = s.selector(f'{s.TENANT}!=""', 'code=~"2.."')
+    refused = gateway(f'reason="{TOKEN_BUDGET}"')
+    gw = gateway()
+    answered = gateway('code=~"2.."')
     limit = _num(BUDGET_REFUSED_RATIO)
     return [
         {

@@ -169,11 +169,12 @@ def measure_adapter_tokens(
     client: PrometheusClient, *, window: str, at: float | None
 ) -> list[AdapterTokens]:
     """Every adapter with gateway data in ``window`` ending ``at``, sorted by tenant and
-    served name (identified callers only: ``tenant`` is never empty)."""
+    served name (the gateway's own series, :func:`.llm_rules.gateway`: identified callers,
+    namespace ``tenantry-llm``)."""
     by = llm.ADAPTER_BY
     found: dict[tuple[str, str, str, str], dict[str, float]] = {}
-    gw = s.selector(f'{s.TENANT}!=""')
-    ok = s.selector(f'{s.TENANT}!=""', 'code=~"2.."')
+    gw = llm.gateway()
+    ok = llm.gateway('code=~"2.."')
     for metric, sel, attr in (
         (llm.GATEWAY_PROMPT_TOKENS, gw, "prompt_tokens"),
         (llm.GATEWAY_COMPLETION_TOKENS, gw, "completion_tokens"),
