@@ -125,7 +125,11 @@ def test_cost_command_formats(
         "True",
     )
     assert main(["cost"]) == 0
-    assert capsys.readouterr().out.splitlines()[-2].startswith("TOTAL")
+    lines = capsys.readouterr().out.splitlines()
+    total = next(i for i, line in enumerate(lines) if line.startswith("TOTAL"))
+    assert lines[total + 1].startswith("(on-demand prices of ")
+    (base,) = lines[total + 2 :]  # then one line per shared base model
+    assert base.startswith("shared base model llama-3-8b: ")
 
 
 def test_every_tenant_has_a_row_even_without_priced_capacity(tenants, platform) -> None:  # type: ignore[no-untyped-def]

@@ -165,11 +165,11 @@ def run(args: argparse.Namespace) -> int:
         total_min = sum(c.monthly_usd_min for c in costs)
         total_max = sum(c.monthly_usd_max for c in costs)
         print(f"{'TOTAL'.ljust(width)}  {'':11}  {'':9}  ${total_min:,.2f}-${total_max:,.2f}")
-        for sp in splits:
-            print(split_text(sp, "/month"))
         if costs:
             print(
                 f"(on-demand prices of {costs[0].price_date}; see docs/cost.md for what is "
                 "and is not priced)"
             )
+        for sp in splits:
+            print(split_text(sp, "/month"))
     return EXIT_OK
