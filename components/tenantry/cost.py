@@ -21,11 +21,16 @@ counts) and the catalog:
   minReplicas and maxReplicas. (A dedicated tenant's CPU-only models run on its own node
   groups, already priced.) Without a catalog price for that instance type the line says
   "CPU not priced" (``priced=False``, $0) instead of a silent $0.
+- the tenant's share of each shared base LLM its adapters run on (:func:`plan_split`): the
+  base model's GPUs (replicas x devices x the profile's share of its GPU, at the pool's
+  GPU-hour; the base serves all its replicas always) split across the tenants holding
+  adapters on it by each tenant's declared ``tokensPerMinute`` share (``tenantry cost
+  --actual`` splits by measured tokens instead, :func:`token_split`). Only with the fleet's
+  split passed to :func:`estimate` (``tenantry cost`` does; the per-tenant plan does not).
 The burst figure never goes beyond what the tenant's quotas admit (Kubernetes' ResourceQuota
 refuses the pods beyond them; see :func:`_admitted_by_quota`): the part of the maxReplicas
 demand the quota would never admit is reported per line as ``unreachable_usd``, not counted.
-Not priced: storage, KMS, data transfer, the platform's own nodes (the shared base LLMs that
-serve the tenants' adapters included).
+Not priced: storage, KMS, data transfer, the platform's own nodes.
 
 :func:`model_rates` gives the same prices per model and second, for measured usage
 (:mod:`tenantry.observability`): what one replica holds (GPU equivalents or vCPUs) and what
@@ -36,12 +41,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .catalog import general_instance_types, gpu_models, instance_types
 from .planner import FleetPlan, PoolPlan, extract_demands, plan
 from .spec import PlatformSettings, ResolvedModel, ResolvedTenant
+from .spec.platform import LlmBaseModel
 from .spec.resolved import ResolvedLlm, ResolvedNodeGroup
 
 HOURS_PER_MONTH = 730.0  # AWS's convention for monthly estimates
@@ -76,16 +82,19 @@ class ModelRates:
         return hourly / SECONDS_PER_HOUR
 
 
+def _profile_share(gpu_model: str, gpu: str, devices: int) -> float:
+    model = gpu_models()[gpu_model]
+    profile = model.profile(gpu)
+    return devices * (1.0 if profile is None else profile.compute_slices / model.compute_slices)
+
+
 def gpu_share(m: ResolvedModel | ResolvedLlm) -> float:
     """GPU equivalents one replica holds: compute slices of its MIG profile / the GPU's
     (a ``1g.10gb`` on H100-80GB is 1/7), 1 for a whole GPU (x the devices of an LLM's
     replica), 0 for a CPU-only model."""
     if m.gpu is None or m.gpu_model is None:
         return 0.0
-    gpu = gpu_models()[m.gpu_model]
-    profile = gpu.profile(m.gpu)
-    devices = m.gpus if isinstance(m, ResolvedLlm) else 1
-    return devices * (1.0 if profile is None else profile.compute_slices / gpu.compute_slices)
+    return _profile_share(m.gpu_model, m.gpu, m.gpus if isinstance(m, ResolvedLlm) else 1)
 
 
 def _vcpu_hour(instance_type: str) -> float:
@@ -122,6 +131,168 @@ def model_rates(t: ResolvedTenant, m: ResolvedModel, platform: PlatformSettings)
     if m.gpu is not None:
         return ModelRates(gpu_share(m), _gpu_hour(instance), 0.0, 0.0, instance, price_date)
     return ModelRates(0.0, 0.0, m.cpu, _vcpu_hour(instance), instance, price_date)
+
+
+def llm_rates(t: ResolvedTenant, llm: ResolvedLlm, platform: PlatformSettings) -> ModelRates:
+    """The unit prices of one replica of a tenant's own LLM (its devices x the profile's
+    share, at the GPU-hour of its shared pool's or node group's instance type): the whole
+    runtime is the tenant's, so all of it is priced to the tenant."""
+    if llm.target_kind == "shared-pool":
+        pool = platform.pool(llm.target)
+        assert pool is not None, f"LLM placed on unknown pool {llm.target}"
+        instance = pool.instance_type
+    else:
+        instance = next(g for g in t.node_groups if g.name == llm.target).instance_type
+    price_date = instance_types()[instance].price_date
+    return ModelRates(gpu_share(llm), _gpu_hour(instance), 0.0, 0.0, instance, price_date)
+
+
+@dataclass(frozen=True)
+class BaseModelRates:
+    """What a shared base LLM holds and costs: ``replicas`` x ``gpus_per_replica`` GPU
+    equivalents (devices x the MIG profile's compute slices / the GPU's; 1 per whole GPU)
+    on its pool's ``instance_type``, at ``usd_per_gpu_hour`` (instance price / GPUs). The
+    LLMInferenceService runs all its replicas always, so this is held whatever it serves."""
+
+    base_model: str
+    replicas: int
+    gpus_per_replica: float
+    usd_per_gpu_hour: float
+    instance_type: str
+    price_date: str
+
+    @property
+    def gpus(self) -> float:
+        return self.replicas * self.gpus_per_replica
+
+    @property
+    def usd_per_second(self) -> float:
+        return self.gpus * self.usd_per_gpu_hour / SECONDS_PER_HOUR
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.gpus * self.usd_per_gpu_hour * HOURS_PER_MONTH
+
+    def describe(self, gpu: str) -> str:
+        return (
+            f"{self.replicas} x {gpu} ({self.gpus:.3g} GPU) of {self.instance_type} "
+            f"@ ${self.usd_per_gpu_hour:.2f}/GPU-h"
+        )
+
+
+def base_model_rates(base: LlmBaseModel, platform: PlatformSettings) -> BaseModelRates:
+    """The held capacity and price of ``base`` (see :class:`BaseModelRates`)."""
+    pool = platform.pool(base.pool)
+    assert pool is not None, f"base model on unknown pool {base.pool}"
+    it = instance_types()[pool.instance_type]
+    devices = base.gpus if base.gpu == "gpu" else 1
+    per_replica = _profile_share(it.gpu_model, base.gpu, devices)
+    return BaseModelRates(
+        base.name,
+        base.replicas,
+        per_replica,
+        _gpu_hour(pool.instance_type),
+        pool.instance_type,
+        it.price_date,
+    )
+
+
+PLAN_BASIS = "declared tokensPerMinute"
+ACTUAL_BASIS = "measured tokens"
+
+
+@dataclass(frozen=True)
+class AdapterShare:
+    """One tenant adapter's part of a shared base model: ``weight`` (tokens per minute
+    declared, or tokens measured), its ``share`` of the base's total weight and the
+    ``usd`` that share of the base's price comes to."""
+
+    tenant: str
+    adapter: str
+    served_name: str
+    weight: float
+    share: float
+    usd: float
+
+
+@dataclass(frozen=True)
+class BaseModelSplit:
+    """A shared base model's price (``usd``: a month for the plan, the window's for
+    ``--actual``) split across its adapters by ``basis`` (:data:`PLAN_BASIS` or
+    :data:`ACTUAL_BASIS`). With no weight at all (nothing declared or nothing served)
+    nothing is attributed: ``unattributed_usd`` is the whole price."""
+
+    rates: BaseModelRates
+    gpu: str
+    basis: str
+    usd: float
+    shares: tuple[AdapterShare, ...]
+
+    @property
+    def total_weight(self) -> float:
+        return sum(s.weight for s in self.shares)
+
+    @property
+    def unattributed_usd(self) -> float:
+        return self.usd - sum(s.usd for s in self.shares) if self.shares else self.usd
+
+    def tenants(self) -> list[str]:
+        return sorted({s.tenant for s in self.shares})
+
+    def of_tenant(self, tenant: str) -> tuple[float, float, float]:
+        """The tenant's weight, share and USD (all its adapters on this base)."""
+        mine = [s for s in self.shares if s.tenant == tenant]
+        return (
+            sum(s.weight for s in mine),
+            sum(s.share for s in mine),
+            sum(s.usd for s in mine),
+        )
+
+
+def token_split(
+    base: LlmBaseModel,
+    platform: PlatformSettings,
+    weights: Mapping[tuple[str, str, str], float],
+    *,
+    basis: str,
+    usd: float,
+) -> BaseModelSplit:
+    """Split ``usd`` of ``base`` by ``weights`` ({(tenant, adapter, served name): weight});
+    adapters with zero weight are kept with a zero share (unrounded: a short window's
+    shares are fractions of a cent)."""
+    total = sum(weights.values())
+    shares = tuple(
+        AdapterShare(
+            tenant,
+            adapter,
+            served,
+            w,
+            w / total if total > 0 else 0.0,
+            usd * w / total if total > 0 else 0.0,
+        )
+        for (tenant, adapter, served), w in sorted(weights.items())
+    )
+    return BaseModelSplit(
+        base_model_rates(base, platform), base.gpu, basis, usd, shares if total > 0 else ()
+    )
+
+
+def plan_split(
+    tenants: Sequence[ResolvedTenant], platform: PlatformSettings
+) -> list[BaseModelSplit]:
+    """Every shared base model's monthly price split by the declared ``tokensPerMinute`` of
+    the adapters on it (the plan: what each tenant reserved, not what it used)."""
+    out = []
+    for base in platform.llm_base_models:
+        weights = {
+            (t.name, a.name, a.served_name): float(a.tokens_per_minute)
+            for t in tenants
+            for a in t.llm_adapters
+            if a.base_model == base.name
+        }
+        usd = round(base_model_rates(base, platform).monthly_usd, 2)
+        out.append(token_split(base, platform, weights, basis=PLAN_BASIS, usd=usd))
+    return out
 
 
 @dataclass(frozen=True)
@@ -254,10 +425,17 @@ def tenant_nodes_lines(
 
 
 def estimate(
-    tenant: ResolvedTenant, platform: PlatformSettings, *, fleet: FleetPlan | None = None
+    tenant: ResolvedTenant,
+    platform: PlatformSettings,
+    llm_split: Sequence[BaseModelSplit] = (),
+    *,
+    fleet: FleetPlan | None = None,
 ) -> TenantCost:
-    """The tenant's monthly cost lines (see the module docstring). ``fleet``: the fleet plan
-    the platform stack deploys (``Registry.fleet``); without it, :func:`own_plan`."""
+    """The tenant's monthly cost lines (see the module docstring). ``llm_split``
+    (:func:`plan_split` over the whole fleet, since a share depends on the other tenants'
+    declarations) adds one line per shared base model the tenant holds adapters on (without
+    it, those are not priced). ``fleet``: the fleet plan the platform stack deploys
+    (``Registry.fleet``); without it, :func:`own_plan`."""
     fleet = fleet if fleet is not None else own_plan(tenant, platform)
     lines = node_group_lines(tenant, fleet) + tenant_nodes_lines(tenant, platform, fleet)
     carved = {p.shared_pool for p in tenant_nodes(tenant.name, fleet)}
@@ -326,6 +504,20 @@ def estimate(
                     unreachable_usd=round((cores_all - cores_max) * rate * HOURS_PER_MONTH, 2),
                 )
             )
+    for split in llm_split:
+        if tenant.name not in split.tenants():
+            continue
+        weight, part, usd = split.of_tenant(tenant.name)
+        lines.append(
+            CostLine(
+                item=f"llm-base {split.rates.base_model}",
+                detail=f"{part:.1%} of {split.rates.describe(split.gpu)} = "
+                f"${split.usd:,.2f}/month, split by {split.basis} "
+                f"({weight:,.0f} of {split.total_weight:,.0f}/min)",
+                monthly_usd_min=round(usd, 2),
+                monthly_usd_max=round(usd, 2),
+            )
+        )
     price_date = next(iter(instance_types().values())).price_date
     return TenantCost(tenant.name, tenant.cost_center, tenant.tier.name, tuple(lines), price_date)
 

@@ -32,7 +32,7 @@ K8S_VERSION = "1.33.0"
 # KServe CRDs: validated in tests/platform (runtime, storage) and below (LLMInferenceService)
 CRD_KINDS = {"ClusterServingRuntime", "ClusterStorageContainer", "LLMInferenceService"}
 # Prometheus Operator CRDs: validated below against the vendored CRDs
-MONITORING_KINDS = {"PodMonitor"}
+MONITORING_KINDS = {"PodMonitor", "PrometheusRule"}
 
 
 def rendered() -> dict[str, bytes]:
@@ -80,8 +80,9 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
     # 4 PriorityClasses, the shared LLM runtime's ServiceAccount, the token issuers'
     # RequestAuthentication, the fleet dashboard ConfigMap; the LLM gateway's Deployment,
     # ServiceAccount, Service, PodMonitor and salt Secret, tenantry-llm's 3 NetworkPolicies,
-    # 2 PeerAuthentications and 2 AuthorizationPolicies
-    assert checked == 13 + 5 + 3 + 2 + 2
+    # 2 PeerAuthentications and 2 AuthorizationPolicies; the LLM metering PrometheusRule
+    # (against the Prometheus Operator's CRD, strict)
+    assert checked == 13 + 5 + 3 + 2 + 2 + 1
 
 
 def test_shared_llms_validate_against_the_kserve_crd() -> None:
@@ -108,7 +109,7 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "29 Kubernetes object(s)" in capsys.readouterr().out
+    assert "30 Kubernetes object(s)" in capsys.readouterr().out
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

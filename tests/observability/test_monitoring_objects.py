@@ -107,6 +107,8 @@ def test_every_series_carries_the_five_labels(name: str) -> None:
     t = tenants()[name]
     shift = {r.REQUESTS_1H, r.REQUESTS_1H_BASELINE, r.COST_1H, r.COST_1H_BASELINE}
     for group in r.rule_groups(t, r.rates_for(t, platform())):
+        if group["name"] == f"tenantry.{t.name}.llm":  # vLLM's series: the next test
+            continue
         for rule in group["rules"]:
             expr = rule["expr"]
             groupings = re.findall(r"\b(?:sum|count|max|avg) by \(([^)]*)\)", expr)
@@ -117,6 +119,23 @@ def test_every_series_carries_the_five_labels(name: str) -> None:
                 else:
                     assert set(s.SERIES_LABELS) <= labels, (rule.get("record"), by)
             assert f'tenant="{t.name}"' in expr  # never another tenant's series
+
+
+def test_own_llm_rules_read_the_tenants_namespace_only() -> None:
+    """vLLM's series carry no tenant label: each own-LLM rule reads the tenant's namespace
+    (a target label) or records already restricted to the tenant, and every record carries
+    tenant, tier, cost_center and model."""
+    t = tenants()["initech"]
+    (group,) = [g for g in r.rule_groups(t, r.rates_for(t, platform())) if "llm" in g["name"]]
+    for rule in group["rules"]:
+        expr = rule["expr"]
+        assert f'namespace="{t.name}"' in expr or f'tenant="{t.name}"' in expr, expr
+        assert "namespace!=" not in expr and 'namespace=~"' not in expr
+        if "record" in rule:
+            by = re.findall(r"\b(?:sum|count) by \(([^)]*)\)", expr)
+            assert not by or {x.strip() for x in by[0].split(",")} == {s.TENANT, s.MODEL}
+            assert rule["labels"][s.TIER] == "isolated"
+            assert rule["labels"][s.COST_CENTER] == t.cost_center
 
 
 def test_gpu_seconds_weigh_replicas_by_the_slice_share_from_the_catalog() -> None:

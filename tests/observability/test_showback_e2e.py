@@ -251,7 +251,12 @@ def test_showback_by_cost_center_csv_and_table(
     code, out = _cost(capsys, run.prometheus.url)
     assert code == 0
     assert "language-id v1" in out and "cost center CC-1042" in out
-    assert out.rstrip().splitlines()[-2].startswith("TOTAL")
+    lines = out.rstrip().splitlines()
+    total = next(i for i, line in enumerate(lines) if line.startswith("TOTAL"))
+    assert lines[total + 1].startswith("(measured:")
+    (base,) = lines[total + 2 :]  # one line per shared base model; no tokens metered here
+    assert base.startswith("shared base model llama-3-8b: ")
+    assert base.endswith("not attributed: no measured tokens on it")
 
 
 def test_cost_events_follow_the_documented_schema(

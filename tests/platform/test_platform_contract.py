@@ -94,6 +94,8 @@ EXPECTED_CUSTOM = {
             ("kubernetes:helm.sh/v3:Release", "operator-crds"),
             ("kubernetes:helm.sh/v3:Release", "otel-collector"),
             ("kubernetes:core/v1:ConfigMap", "fleet-dashboard"),
+            # the shared base LLMs' token metering (the example platform declares one)
+            ("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "llm-metering"),
             ("kubernetes:core/v1:ConfigMapPatch", "knative-observability"),
             ("aws:cloudtrail/trail:Trail", "trail"),
             ("aws:iam/role:Role", "collector-role"),

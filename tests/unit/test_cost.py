@@ -178,9 +178,15 @@ def test_cost_command_formats(
     )
     assert main(["cost"]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert [x.split()[-1] for x in text if x.startswith("TOTAL")] == ["$211,840.03-$256,647.20"]
+    # acme's adapter is the only one on llama-3-8b: all of its $4,304.91 is acme's
+    assert [x.split()[-1] for x in text if x.startswith("TOTAL")] == ["$216,144.94-$260,952.11"]
     (initech,) = [x for x in text if x.startswith("initech")]
     assert initech.endswith("$80,358.40-$80,358.40")
+    # the fleet view, then the footnote, then one line per shared base model
+    note = next(i for i, line in enumerate(text) if line.startswith("(on-demand prices of "))
+    assert text[note - 1].startswith("FLEET TOTAL")
+    (base,) = text[note + 1 :]
+    assert base.startswith("shared base model llama-3-8b: ")
 
 
 def test_cost_prices_own_nodes_from_the_previous_plan(

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cost import PoolCost, TenantCost, estimate, fleet_cost
+from ..cost import PoolCost, TenantCost, estimate, fleet_cost, plan_split
 from ..planner import DemandError, FleetPlan, extract_demands, plan
 from ..spec import PlatformSettings, Registry
 from .common import (
@@ -34,6 +34,7 @@ from .common import (
     warn,
     write_json,
 )
+from .cost_split import split_json, split_text
 from .showback import run_actual, run_events
 
 FIELDS = [
@@ -162,7 +163,9 @@ def run(args: argparse.Namespace) -> int:
     require_tenants(reg, args.tenants)
     warn(reg.problems, args.format)
     fleet = deployed_plan(reg, settings, args.previous_plan)
-    costs = [estimate(t, settings, fleet=fleet) for _, t in sorted(reg.tenants.items())]
+    tenants = [t for _, t in sorted(reg.tenants.items())]
+    splits = plan_split(tenants, settings)
+    costs = [estimate(t, settings, splits, fleet=fleet) for t in tenants]
     pools = fleet_cost(fleet, reg.tenants, settings)
     table = [r for c in costs for r in rows(c)]
     if args.format == "csv":
@@ -186,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
                     for c in costs
                 ],
                 "lines": table,
-                "fleet": fleet_json(pools, costs),
+                "fleet": fleet_json(pools, costs, settings),
+                "llmBaseModels": [split_json(sp) for sp in splits],
                 "priceDate": costs[0].price_date if costs else None,
                 "problems": [p.to_dict() for p in reg.problems],
             }
@@ -199,12 +203,14 @@ def run(args: argparse.Namespace) -> int:
         total_min = sum(c.monthly_usd_min for c in costs)
         total_max = sum(c.monthly_usd_max for c in costs)
         print(f"{'TOTAL'.ljust(width)}  {'':11}  {'':9}  ${total_min:,.2f}-${total_max:,.2f}")
-        print_fleet(pools, costs)
+        print_fleet(pools, costs, settings)
         if costs:
             print(
                 f"(on-demand prices of {costs[0].price_date}; see docs/cost.md for what is "
                 "and is not priced)"
             )
+        for sp in splits:
+            print(split_text(sp, "/month"))
     return EXIT_OK
 
 
@@ -212,18 +218,29 @@ def fleet_price_date(costs: list[TenantCost]) -> str:
     return costs[0].price_date if costs else ""
 
 
-def _shared_share(costs: list[TenantCost], pool: str) -> tuple[float, float]:
-    lines = [x for c in costs for x in c.lines if x.item == f"shared-pool {pool}"]
+def _shared_share(
+    costs: list[TenantCost], pool: str, settings: PlatformSettings
+) -> tuple[float, float]:
+    """The tenants' lines on shared pool ``pool`` at their floor and maximum: their
+    ``shared-pool`` shares and their ``llm-base`` shares of the shared base LLMs the pool
+    serves (counted here, so the platform's row does not price those GPUs again)."""
+    items = {f"shared-pool {pool}"} | {
+        f"llm-base {b.name}" for b in settings.llm_base_models if b.pool == pool
+    }
+    lines = [x for c in costs for x in c.lines if x.item in items]
     return sum(x.monthly_usd_min for x in lines), sum(x.monthly_usd_max for x in lines)
 
 
-def _unallocated(pools: list[PoolCost], costs: list[TenantCost]) -> list[tuple[PoolCost, float]]:
+def _unallocated(
+    pools: list[PoolCost], costs: list[TenantCost], settings: PlatformSettings
+) -> list[tuple[PoolCost, float]]:
     """Per shared pool: what its planned nodes cost beyond the tenants' shares at their
-    floor (overflow headroom, spare slices, shared base LLMs: the platform's)."""
+    floor, their shares of the shared base LLMs on it included (overflow headroom, spare
+    slices, what of a shared base LLM no adapter's declaration covers: the platform's)."""
     out = []
     for p in pools:
         if p.kind == "shared-pool":
-            floor, _ = _shared_share(costs, p.pool)
+            floor, _ = _shared_share(costs, p.pool, settings)
             out.append((p, round(p.monthly_usd_min - floor, 2)))
     return out
 
@@ -241,20 +258,22 @@ def unallocated_rows(
             "tier": "platform",
             "item": f"unallocated shared-pool {p.pool}",
             "detail": f"{p.nodes_min} x {p.instance_type} planned, ${p.monthly_usd_min:.2f}; "
-            "less the tenants' shares at their floor (overflow headroom, spare slices, shared "
-            "base LLMs)",
+            "less the tenants' shares at their floor and of its shared base LLMs (overflow "
+            "headroom, spare slices, base LLM capacity no adapter declares)",
             "monthly_usd_min": usd,
             "monthly_usd_max": usd,
             "priced": True,
             "unreachable_usd": 0.0,
             "price_date": price_date,
         }
-        for p, usd in _unallocated(pools, costs)
+        for p, usd in _unallocated(pools, costs, settings)
     ]
 
 
-def fleet_json(pools: list[PoolCost], costs: list[TenantCost]) -> dict[str, Any]:
-    unallocated = dict((p.pool, usd) for p, usd in _unallocated(pools, costs))
+def fleet_json(
+    pools: list[PoolCost], costs: list[TenantCost], settings: PlatformSettings
+) -> dict[str, Any]:
+    unallocated = dict((p.pool, usd) for p, usd in _unallocated(pools, costs, settings))
     return {
         "pools": [
             {
@@ -275,12 +294,12 @@ def fleet_json(pools: list[PoolCost], costs: list[TenantCost]) -> dict[str, Any]
     }
 
 
-def print_fleet(pools: list[PoolCost], costs: list[TenantCost]) -> None:
+def print_fleet(pools: list[PoolCost], costs: list[TenantCost], settings: PlatformSettings) -> None:
     """The fleet's GPU nodes as planned, whole, and what of the shared pools no tenant's
     share covers."""
     if not pools:
         return
-    unallocated = dict((p.pool, usd) for p, usd in _unallocated(pools, costs))
+    unallocated = dict((p.pool, usd) for p, usd in _unallocated(pools, costs, settings))
     print("\nGPU NODES (the fleet plan)        HELD BY     NODES  MONTHLY (MIN-MAX)")
     for p in pools:
         who = p.tenant or "shared"

@@ -15,8 +15,9 @@ from ..observability.events import cost_event
 from ..observability.otlp import OtlpError, export
 from ..observability.prometheus import PrometheusClient, PrometheusError, duration_seconds
 from ..observability.showback import Showback, TenantShowback, Totals, showback
-from ..observability.usage import measure
+from ..observability.usage import measure, measure_adapter_tokens, measure_own_llms
 from .common import EXIT_OK, InvalidInput, UsageError, valid_registry, write_json
+from .cost_split import split_json, split_text
 
 CSV_FIELDS = [
     "level",
@@ -36,6 +37,7 @@ CSV_FIELDS = [
     "cpu_seconds",
     "cost_usd",
     "monthly_pace_usd",
+    "tokens",
     "estimate_monthly_usd_min",
     "estimate_monthly_usd_max",
     "window",
@@ -75,6 +77,7 @@ def _window(args: argparse.Namespace, default: str) -> tuple[str, float]:
         raise UsageError(f"--window: {exc}") from exc
 
 
+BASE_PREFIX = "llm-base "  # the row of a tenant adapter's share of a shared base model
 SETTLE_SECONDS = 60.0  # scrape, rule evaluation and staleness settle before a window closes
 
 
@@ -99,6 +102,15 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
     try:
         client = PrometheusClient(args.prometheus)
         usages = measure(client, window=window, at=end)
+        tokens = (
+            measure_adapter_tokens(client, window=window, at=end)
+            if platform.llm_base_models
+            else []
+        )
+        served = {
+            t.name: {f"{t.name}-{x.name}" for x in t.llms} for t in reg.tenants.values() if t.llms
+        }
+        own = measure_own_llms(client, served, window=window, at=end) if served else []
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except PrometheusError as exc:
@@ -114,6 +126,8 @@ def _measure(args: argparse.Namespace, default_window: str) -> tuple[Showback, f
         window=window,
         window_seconds=seconds,
         end=end,
+        adapter_tokens=tokens,
+        own_llms=own,
         fleet=deployed_plan(reg, platform, getattr(args, "previous_plan", None)),
     )
     for warning in report.warnings:
@@ -159,6 +173,7 @@ def _totals(t: Totals, report: Showback) -> dict[str, Any]:
         "cpuSeconds": round(t.cpu_seconds, 3) if t.complete else None,
         "costUsd": round(t.cost_usd, 6) if t.complete else None,
         "monthlyPaceUsd": round(report.monthly_pace(t.cost_usd), 2) if t.complete else None,
+        "tokens": round(t.tokens, 3),
     }
 
 
@@ -213,9 +228,38 @@ def _as_json(report: Showback) -> dict[str, Any]:
                 },
                 "measured": _totals(row.totals, report),
                 "models": model(row),
+                "llmAdapters": [
+                    {
+                        "model": x.usage.model,
+                        "adapter": x.usage.adapter,
+                        "baseModel": x.usage.base_model,
+                        "requests": round(x.usage.requests, 3),
+                        "promptTokens": round(x.usage.prompt_tokens, 3),
+                        "completionTokens": round(x.usage.completion_tokens, 3),
+                        "tokenShare": round(x.share, 6),
+                        "gpuSeconds": round(x.gpu_seconds, 3),
+                        "costUsd": round(x.cost_usd, 6),
+                    }
+                    for x in row.llm
+                ],
+                "ownLlms": [
+                    {
+                        "model": o.usage.model,
+                        "requests": round(o.usage.requests, 3),
+                        "promptTokens": round(o.usage.prompt_tokens, 3),
+                        "completionTokens": round(o.usage.completion_tokens, 3),
+                        "replicaSeconds": _r3(o.usage.replica_seconds),
+                        "gpuSeconds": _r3(o.gpu_seconds),
+                        "costUsd": None if o.cost_usd is None else round(o.cost_usd, 6),
+                        "instanceType": o.rates.instance_type if o.rates else None,
+                        "gpuShare": round(o.rates.gpu_share, 6) if o.rates else None,
+                    }
+                    for o in row.own_llms
+                ],
             }
             for row in report.tenants
         ],
+        "llmBaseModels": [split_json(sp) for sp in report.llm_splits],
         "costCenters": [
             {
                 "costCenter": cc.cost_center,
@@ -252,6 +296,7 @@ def _csv_rows(report: Showback) -> list[dict[str, Any]]:
             "cpu_seconds": j["cpuSeconds"],
             "cost_usd": j["costUsd"],
             "monthly_pace_usd": j["monthlyPaceUsd"],
+            "tokens": j["tokens"],
         }
 
     for cc in report.cost_centers:
@@ -286,6 +331,32 @@ def _csv_rows(report: Showback) -> list[dict[str, Any]]:
                     **base,
                     "model": m.usage.model,
                     "version": m.usage.version,
+                    **totals(one),
+                    **common,
+                }
+            )
+        for x in row.llm:
+            one = Totals()
+            one.add_llm(x)
+            rows.append(
+                {
+                    "level": "llm_adapter",
+                    **base,
+                    "model": x.usage.model,
+                    "version": f"{BASE_PREFIX}{x.usage.base_model}",
+                    **totals(one),
+                    **common,
+                }
+            )
+        for o in row.own_llms:
+            one = Totals()
+            one.add_own_llm(o)
+            rows.append(
+                {
+                    "level": "own_llm",
+                    **base,
+                    "model": o.usage.model,
+                    "version": "",
                     **totals(one),
                     **common,
                 }
@@ -332,6 +403,14 @@ def _table(report: Showback) -> None:
             one = Totals()
             one.add(m)
             line(f"  {m.usage.model} v{m.usage.version}", "", "", one, "")
+        for x in row.llm:
+            one = Totals()
+            one.add_llm(x)
+            line(f"  {x.usage.model} ({BASE_PREFIX}{x.usage.base_model})", "", "", one, "")
+        for o in row.own_llms:
+            one = Totals()
+            one.add_own_llm(o)
+            line(f"  {o.usage.model} (own LLM)", "", "", one, "")
     out.write("\n")
     for cc in report.cost_centers:
         est = f"{_money(cc.estimate_monthly_usd_min)} - {_money(cc.estimate_monthly_usd_max)}"
@@ -340,10 +419,13 @@ def _table(report: Showback) -> None:
     total_max = sum(cc.estimate_monthly_usd_max for cc in report.cost_centers)
     line("TOTAL", "", "", report.totals, f"{_money(total_min)} - {_money(total_max)}")
     out.write(
-        "(measured: shared-pool GPU slices and CPU-only models by what they held; a tenant's "
-        "own nodes - dedicated node groups, an isolated tenant's nodes of a shared pool - are "
-        "paid at the estimate's floor whatever they serve - see docs/cost.md)\n"
+        "(measured: shared-pool GPU slices and CPU-only models by what they held, shared base "
+        "LLMs by each tenant's share of their tokens; a tenant's own nodes - dedicated node "
+        "groups, an isolated tenant's nodes of a shared pool - are paid at the estimate's "
+        "floor whatever they serve - see docs/cost.md)\n"
     )
+    for sp in report.llm_splits:
+        out.write(split_text(sp, f" over {report.window}") + "\n")
 
 
 def run_actual(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..spec import ResolvedTenant
+from . import llm_rules as L
 from . import rules as r
 from .slo import LATENCY_OBJECTIVE
 
@@ -305,12 +306,91 @@ def tenant_dashboard(t: ResolvedTenant) -> dict[str, Any]:
         6,
         8,
     )
+    if t.llm_adapters or t.llms:
+        _tenant_llm_panels(lay, t)
     return _dashboard(
         tenant_uid(t.name),
         f"Tenantry / {t.name}",
         ["tenantry", f"tenant:{t.name}", f"tier:{t.tier.name}"],
         lay.panels,
     )
+
+
+def _both(template: str, t: ResolvedTenant | None = None) -> list[str]:
+    """``template`` (with ``{rec}`` and ``{sel}``) for the records of the tenant's adapters on
+    shared base models and of its own LLMs, each only where the tenant has such (all
+    tenants: both)."""
+    sel = f'{{tenant="{t.name}"}}' if t else ""
+    out = []
+    for rec, has in (
+        ("tenant_adapter", t is None or bool(t.llm_adapters)),
+        ("tenant_llm", t is None or bool(t.llms)),
+    ):
+        if has:
+            out.append(template.format(rec=rec, sel=sel))
+    return out
+
+
+def _targets(exprs: list[str], legend: str) -> list[dict[str, Any]]:
+    return [_target(e, legend, chr(ord("A") + i)) for i, e in enumerate(exprs)]
+
+
+def _tenant_llm_panels(lay: _Layout, t: ResolvedTenant) -> None:
+    """The tenant's LLM row: tokens, refusals and cost of its adapters on shared base models
+    (the platform's :mod:`.llm_rules` records) and of its own LLMs (its own records)."""
+    sel = f'{{tenant="{t.name}"}}'
+    lay.row("LLM tokens (shared base models: metered by the LLM gateway; own LLMs: by vLLM)")
+    lay.add(
+        _series(
+            "Tokens/s by model",
+            _targets(
+                _both("sum by (model) ({rec}:prompt_tokens:rate5m{sel})", t)
+                + _both("sum by (model) ({rec}:completion_tokens:rate5m{sel})", t),
+                "{{model}}",
+            ),
+            "none",
+            "prompt and completion tokens per second, per served model",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        _series(
+            "LLM cost (USD/h)",
+            _targets(_both("3600 * sum by (model) ({rec}:cost_usd:rate{sel})", t), "{{model}}"),
+            "currencyUSD",
+            "shared base models: the base's price x the model's share of its tokens; own "
+            "LLMs: all their replicas",
+        ),
+        12,
+        8,
+    )
+    if t.llm_adapters:
+        lay.add(
+            _series(
+                "Share of the base model's tokens",
+                [_target(f"{L.ADAPTER_SHARE}{sel}", "{{model}} on {{base_model}}")],
+                "percentunit",
+                "what splits the base model's GPU-seconds and cost",
+            ),
+            12,
+            8,
+        )
+        lay.add(
+            _series(
+                "Refused by the LLM gateway/s",
+                [
+                    _target(
+                        f"sum by (model, reason) ({L.ADAPTER_REJECTIONS}{sel})",
+                        "{{model}} {{reason}}",
+                    )
+                ],
+                "reqps",
+                "token_budget: over tokensPerMinute (429); concurrency: over maxConcurrentRequests",
+            ),
+            12,
+            8,
+        )
 
 
 def fleet_dashboard() -> dict[str, Any]:
@@ -395,6 +475,64 @@ def fleet_dashboard() -> dict[str, Any]:
             "reqps",
         ),
         12,
+        8,
+    )
+    lay.row("LLM tokens")
+    lay.add(
+        _series(
+            "Tokens/s by tenant",
+            _targets(_both("sum by (tenant) ({rec}:tokens:rate5m)"), "{{tenant}}"),
+            "none",
+            "shared base models (LLM gateway) and own LLMs (vLLM)",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        _series(
+            "LLM cost by tenant (USD/h)",
+            _targets(_both("3600 * sum by (tenant) ({rec}:cost_usd:rate)"), "{{tenant}}"),
+            "currencyUSD",
+            "shared base models split by token share; own LLMs whole",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        _series(
+            "Shared base models: tokens/s by tenant",
+            [
+                _target(
+                    f"sum by (base_model, tenant) ({L.ADAPTER_TOKENS})", "{{base_model}} {{tenant}}"
+                )
+            ],
+            "none",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        _series(
+            "Shared base models: unattributed cost (USD/h)",
+            [_target(f"3600 * sum by (base_model) ({L.BASE_UNATTRIBUTED})", "{{base_model}}")],
+            "currencyUSD",
+            "a base model's price while it serves no tokens: nobody's share",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        _series(
+            "Token-budget refusals/s by tenant",
+            [
+                _target(
+                    f'sum by (tenant, model) ({L.ADAPTER_REJECTIONS}{{reason="{L.TOKEN_BUDGET}"}})',
+                    "{{tenant}} {{model}}",
+                )
+            ],
+            "reqps",
+        ),
+        24,
         8,
     )
     return _dashboard(FLEET_UID, "Tenantry / fleet", ["tenantry", "fleet"], lay.panels)

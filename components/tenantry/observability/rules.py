@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..cost import ModelRates, model_rates
+from ..cost import ModelRates, llm_rates, model_rates
 from ..spec import PlatformSettings, ResolvedTenant
 from ..tags import tenant_labels
 from . import signals as s
@@ -112,8 +112,18 @@ def _num(x: float) -> str:
 
 def rates_for(t: ResolvedTenant, platform: PlatformSettings) -> dict[str, ModelRates]:
     """Each model's share and unit prices where it runs (:func:`tenantry.cost.model_rates`),
-    by model name: what the GPU-/vCPU-seconds and cost rules multiply by."""
-    return {m.name: model_rates(t, m, platform) for m in t.models}
+    by model name, and each own LLM's (:func:`tenantry.cost.llm_rates`) by its served name
+    ``<tenant>-<llm>``: what the GPU-/vCPU-seconds and cost rules multiply by."""
+    rates = {m.name: model_rates(t, m, platform) for m in t.models}
+    for llm in t.llms:
+        served = f"{t.name}-{llm.name}"
+        if served in rates:
+            raise ValueError(
+                f"tenant {t.name}: model {served!r} has the name its own LLM {llm.name!r} is "
+                f"served as; rename one of them"
+            )
+        rates[served] = llm_rates(t, llm, platform)
+    return rates
 
 
 def usage_rules(t: ResolvedTenant, rates: Mapping[str, ModelRates]) -> list[dict[str, Any]]:
@@ -278,7 +288,18 @@ def rule_groups(
     a record sits in the record's group, after it: Prometheus evaluates a group's rules in
     order, while groups run independently (a record of another group is seen one
     evaluation late, or not, depending on timing)."""
+    from .llm_rules import own_llm_rules  # llm_rules builds on this module's helpers
+
     st = settings or RuleSettings()
+    llm: list[dict[str, Any]] = []
+    if t.llms:
+        llm = [
+            {
+                "name": f"tenantry.{t.name}.llm",
+                "interval": st.usage_interval,
+                "rules": own_llm_rules(t, rates),
+            }
+        ]
     return [
         {
             "name": f"tenantry.{t.name}.usage",
@@ -290,6 +311,7 @@ def rule_groups(
             "interval": st.slo_interval,
             "rules": slo_rules(t) + burn_rate_alerts(t),
         },
+        *llm,
     ]
 
 

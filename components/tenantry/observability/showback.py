@@ -8,6 +8,13 @@ Per tenant and per cost center: the sums, next to the estimate's monthly floor a
 (:func:`tenantry.cost.estimate`). A model the tenant files no longer declare is priced from
 the cost Prometheus recorded (its rule carried the price of its day).
 
+Shared base LLMs (:func:`llm_splits`): each base model's price over the window (it holds its
+GPUs whole window, :func:`tenantry.cost.base_model_rates`) split by each adapter's share of
+the tokens the LLM gateway metered on it (:func:`.usage.measure_adapter_tokens`); the
+tenant's part (its GPU-seconds and cost) is added to its totals, one ``llm-base`` row per
+adapter. A base that served no tokens in the window is attributed to nobody (its price is
+reported as unattributed).
+
 What the measured figure covers: shared-pool GPU slices and CPU-only models, by what was
 held. Not covered: capacity held for one tenant alone is paid whether used or not — a
 dedicated tenant's node groups, an isolated tenant's nodes carved from a shared pool (the
@@ -21,10 +28,23 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 
-from ..cost import HOURS_PER_MONTH, SECONDS_PER_HOUR, ModelRates, TenantCost, estimate, model_rates
+from ..cost import (
+    ACTUAL_BASIS,
+    HOURS_PER_MONTH,
+    SECONDS_PER_HOUR,
+    BaseModelSplit,
+    ModelRates,
+    TenantCost,
+    base_model_rates,
+    estimate,
+    llm_rates,
+    model_rates,
+    plan_split,
+    token_split,
+)
 from ..planner import FleetPlan
 from ..spec import PlatformSettings, ResolvedTenant
-from .usage import ModelUsage
+from .usage import AdapterTokens, ModelUsage, OwnLlmUsage
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * SECONDS_PER_HOUR
 
@@ -34,6 +54,26 @@ class ModelShowback:
     usage: ModelUsage
     rates: ModelRates | None  # None: the model is not in the tenant files
     cost_usd: float | None  # None: the tenant's rules were not loaded (no capacity figures)
+
+
+@dataclass(frozen=True)
+class LlmShowback:
+    """One tenant adapter's part of a shared base model over the window."""
+
+    usage: AdapterTokens
+    share: float  # of the base model's tokens
+    gpu_seconds: float  # the share x the base's GPU-seconds over the window
+    cost_usd: float  # the share x the base's price over the window
+
+
+@dataclass(frozen=True)
+class OwnLlmShowback:
+    """A tenant's own LLM over the window: all it held is the tenant's."""
+
+    usage: OwnLlmUsage
+    rates: ModelRates | None  # None: the LLM is not in the tenant files
+    gpu_seconds: float | None  # None: the tenant's LLM rules were not loaded
+    cost_usd: float | None
 
 
 @dataclass
@@ -48,6 +88,7 @@ class Totals:
     gpu_seconds: float = 0.0
     cpu_seconds: float = 0.0
     cost_usd: float = 0.0
+    tokens: float = 0.0  # LLM tokens metered by the gateway (shared base models)
     complete: bool = True  # False: some capacity figures are unknown
 
     def add(self, m: ModelShowback) -> None:
@@ -65,6 +106,22 @@ class Totals:
         self.cpu_seconds += u.cpu_seconds or 0.0
         self.cost_usd += m.cost_usd or 0.0
 
+    def add_llm(self, m: LlmShowback) -> None:
+        self.requests += m.usage.requests
+        self.successes += m.usage.requests
+        self.tokens += m.usage.tokens
+        self.gpu_seconds += m.gpu_seconds
+        self.cost_usd += m.cost_usd
+
+    def add_own_llm(self, m: OwnLlmShowback) -> None:
+        self.requests += m.usage.requests
+        self.successes += m.usage.requests
+        self.tokens += m.usage.tokens
+        if m.gpu_seconds is None or m.cost_usd is None:
+            self.complete = False
+        self.gpu_seconds += m.gpu_seconds or 0.0
+        self.cost_usd += m.cost_usd or 0.0
+
     def merge(self, other: Totals) -> None:
         for f in fields(self):
             if f.name == "complete":
@@ -80,6 +137,8 @@ class TenantShowback:
     tier: str
     estimate: TenantCost | None  # None: the tenant is not in the tenant files
     models: list[ModelShowback] = field(default_factory=list)
+    llm: list[LlmShowback] = field(default_factory=list)
+    own_llms: list[OwnLlmShowback] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
 
 
@@ -102,6 +161,7 @@ class Showback:
     totals: Totals
     price_date: str
     warnings: list[str]
+    llm_splits: list[BaseModelSplit] = field(default_factory=list)
 
     def monthly_pace(self, cost_usd: float) -> float:
         """A cost measured over the window, scaled to a 730-hour month."""
@@ -116,6 +176,30 @@ def _cost(u: ModelUsage, rates: ModelRates | None) -> float | None:
     return u.replica_seconds * rates.usd_per_replica_second
 
 
+def llm_splits(
+    tokens: list[AdapterTokens],
+    platform: PlatformSettings,
+    window_seconds: float,
+    warnings: list[str],
+) -> list[BaseModelSplit]:
+    """Each declared base model's price over the window split by measured tokens; tokens
+    on a base model the platform does not declare are reported in ``warnings``."""
+    out = []
+    for base in platform.llm_base_models:
+        weights = {
+            (u.tenant, u.adapter, u.model): u.tokens for u in tokens if u.base_model == base.name
+        }
+        usd = base_model_rates(base, platform).usd_per_second * window_seconds
+        out.append(token_split(base, platform, weights, basis=ACTUAL_BASIS, usd=usd))
+    declared = {b.name for b in platform.llm_base_models}
+    for b in sorted({u.base_model for u in tokens} - declared):
+        warnings.append(
+            f"the LLM gateway metered tokens on base model {b!r}, which llmBaseModels does "
+            "not declare: not priced"
+        )
+    return out
+
+
 def showback(
     usages: list[ModelUsage],
     tenants: dict[str, ResolvedTenant],
@@ -124,18 +208,24 @@ def showback(
     window: str,
     window_seconds: float,
     end: float,
+    adapter_tokens: list[AdapterTokens] | None = None,
+    own_llms: list[OwnLlmUsage] | None = None,
     fleet: FleetPlan | None = None,
 ) -> Showback:
     """The report (see the module docstring). Every tenant of the files appears, measured or
-    not; measured tenants the files do not declare appear too (estimate None)."""
+    not; measured tenants the files do not declare appear too (estimate None).
+    ``adapter_tokens``: the gateway's metered tokens (:func:`.usage.measure_adapter_tokens`)
+    that split the shared base models' price; ``own_llms``: the tenants' own LLMs
+    (:func:`.usage.measure_own_llms`), priced whole to their tenant."""
     warnings: list[str] = []
     by_tenant: dict[str, TenantShowback] = {}
+    plan = plan_split(list(tenants.values()), platform)
     for name, resolved in sorted(tenants.items()):
         by_tenant[name] = TenantShowback(
             name,
             resolved.cost_center,
             resolved.tier.name,
-            estimate(resolved, platform, fleet=fleet),
+            estimate(resolved, platform, plan, fleet=fleet),
         )
     for u in usages:
         t = tenants.get(u.tenant)
@@ -156,6 +246,49 @@ def showback(
         entry = ModelShowback(u, rates, _cost(u, rates))
         row.models.append(entry)
         row.totals.add(entry)
+    splits = llm_splits(adapter_tokens or [], platform, window_seconds, warnings)
+    for sp in splits:
+        held = sp.rates.gpus * window_seconds
+        for a in sp.shares:
+            tok = next(
+                u
+                for u in adapter_tokens or []
+                if (u.tenant, u.model, u.base_model)
+                == (a.tenant, a.served_name, sp.rates.base_model)
+            )
+            row = by_tenant.get(a.tenant)
+            if row is None:
+                row = by_tenant[a.tenant] = TenantShowback(a.tenant, "", "", None)
+                warnings.append(
+                    f"tenant {a.tenant!r} has metered LLM tokens but no tenant file: its share "
+                    f"of {sp.rates.base_model} is shown without a cost center"
+                )
+            part = LlmShowback(tok, a.share, a.share * held, a.usd)
+            row.llm.append(part)
+            row.totals.add_llm(part)
+    for o in own_llms or []:
+        t = tenants.get(o.tenant)
+        row = by_tenant.get(o.tenant)
+        llm = next((x for x in t.llms if f"{t.name}-{x.name}" == o.model), None) if t else None
+        if row is None or t is None or llm is None:
+            warnings.append(f"{o.tenant}/{o.model}: an own LLM the tenant files do not declare")
+            continue
+        rates = llm_rates(t, llm, platform)
+        if o.replica_seconds is None:
+            own = OwnLlmShowback(o, rates, None, None)
+            warnings.append(
+                f"tenant {o.tenant!r}: Prometheus has no rule group tenantry.{o.tenant}.llm, "
+                f"so what {o.model} held and its cost are unknown: load its PrometheusRule"
+            )
+        else:
+            own = OwnLlmShowback(
+                o,
+                rates,
+                o.replica_seconds * rates.gpu_share,
+                o.replica_seconds * rates.usd_per_replica_second,
+            )
+        row.own_llms.append(own)
+        row.totals.add_own_llm(own)
     missing = sorted({u.tenant for u in usages if u.replica_seconds is None})
     for name in missing:
         warnings.append(
@@ -194,6 +327,7 @@ def showback(
         grand,
         price_date,
         warnings,
+        splits,
     )
 
 

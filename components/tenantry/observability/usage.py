@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import llm_rules as llm
 from . import rules as r
 from . import signals as s
 from .prometheus import PrometheusClient, Sample
@@ -144,3 +145,130 @@ def measure(
         if usage_group(u.tenant) not in intervals:
             u.replica_seconds = u.gpu_seconds = u.cpu_seconds = u.recorded_cost_usd = None
     return [usage[k] for k in sorted(usage)]
+
+
+@dataclass(frozen=True)
+class AdapterTokens:
+    """One tenant adapter on a shared base model over a window, from the LLM gateway's
+    counters (``increase()``): prompt and completion tokens, and requests answered 2xx."""
+
+    tenant: str
+    base_model: str
+    adapter: str
+    model: str  # the served name <tenant>-<adapter>
+    prompt_tokens: float = 0.0
+    completion_tokens: float = 0.0
+    requests: float = 0.0
+
+    @property
+    def tokens(self) -> float:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def measure_adapter_tokens(
+    client: PrometheusClient, *, window: str, at: float | None
+) -> list[AdapterTokens]:
+    """Every adapter with gateway data in ``window`` ending ``at``, sorted by tenant and
+    served name (the gateway's own series, :func:`.llm_rules.gateway`: identified callers,
+    namespace ``tenantry-llm``)."""
+    by = llm.ADAPTER_BY
+    found: dict[tuple[str, str, str, str], dict[str, float]] = {}
+    gw = llm.gateway()
+    ok = llm.gateway('code=~"2.."')
+    for metric, sel, attr in (
+        (llm.GATEWAY_PROMPT_TOKENS, gw, "prompt_tokens"),
+        (llm.GATEWAY_COMPLETION_TOKENS, gw, "completion_tokens"),
+        (llm.GATEWAY_REQUESTS, ok, "requests"),
+    ):
+        for sample in client.query(f"sum by ({by}) (increase({metric}{sel}[{window}]))", at):
+            lab = sample.labels
+            key = (
+                lab.get(s.TENANT, ""),
+                lab.get(llm.BASE_MODEL, ""),
+                lab.get(llm.ADAPTER, ""),
+                lab.get(s.MODEL, ""),
+            )
+            values = found.setdefault(key, {})
+            values[attr] = values.get(attr, 0.0) + _finite(sample.value)
+    return [
+        AdapterTokens(
+            tenant,
+            base,
+            adapter,
+            model,
+            prompt_tokens=found[key].get("prompt_tokens", 0.0),
+            completion_tokens=found[key].get("completion_tokens", 0.0),
+            requests=found[key].get("requests", 0.0),
+        )
+        for key in sorted(found, key=lambda k: (k[0], k[3]))
+        for tenant, base, adapter, model in [key]
+    ]
+
+
+@dataclass(frozen=True)
+class OwnLlmUsage:
+    """A tenant's own LLM over a window: tokens and requests from vLLM's own counters
+    (``increase()`` in the tenant's namespace), replica-seconds integrated from
+    ``tenant_llm:replicas:count`` (None when the tenant's LLM rules are not loaded)."""
+
+    tenant: str
+    model: str  # the served name <tenant>-<llm>
+    prompt_tokens: float
+    completion_tokens: float
+    requests: float
+    replica_seconds: float | None
+
+    @property
+    def tokens(self) -> float:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def llm_group(tenant: str) -> str:
+    """The rule group of a tenant's own LLMs (its interval integrates their replicas)."""
+    return f"tenantry.{tenant}.llm"
+
+
+def measure_own_llms(
+    client: PrometheusClient,
+    served: dict[str, set[str]],
+    *,
+    window: str,
+    at: float | None,
+) -> list[OwnLlmUsage]:
+    """The own LLMs ``served`` declares ({tenant: its served names}) with data in the
+    window, sorted by tenant and model. A series counts for a tenant only in the tenant's
+    own namespace (vLLM's series carry no tenant: :mod:`.llm_rules`)."""
+    by = f"{llm.NAMESPACE}, {llm.VLLM_MODEL_NAME}"
+    found: dict[tuple[str, str], dict[str, float]] = {}
+    for metric, attr in (
+        (llm.VLLM_PROMPT_TOKENS, "prompt"),
+        (llm.VLLM_GENERATION_TOKENS, "completion"),
+        (llm.VLLM_REQUEST_SUCCESS, "requests"),
+    ):
+        for sample in client.query(f"sum by ({by}) (increase({metric}[{window}]))", at):
+            tenant = sample.labels.get(llm.NAMESPACE, "")
+            model = sample.labels.get(llm.VLLM_MODEL_NAME, "")
+            if model in served.get(tenant, set()):
+                values = found.setdefault((tenant, model), {})
+                values[attr] = values.get(attr, 0.0) + _finite(sample.value)
+    intervals = client.rule_group_intervals()
+    held: dict[tuple[str, str], float] = {}
+    expr = f"sum by ({s.TENANT}, {s.MODEL}) (sum_over_time({llm.LLM_REPLICAS}[{window}]))"
+    for sample in client.query(expr, at):
+        key = (sample.labels.get(s.TENANT, ""), sample.labels.get(s.MODEL, ""))
+        interval = intervals.get(llm_group(key[0]))
+        if interval is not None and key[1] in served.get(key[0], set()):
+            held[key] = _finite(sample.value) * interval
+            found.setdefault(key, {})
+    return [
+        OwnLlmUsage(
+            tenant,
+            model,
+            found[key].get("prompt", 0.0),
+            found[key].get("completion", 0.0),
+            found[key].get("requests", 0.0),
+            held.get(key, 0.0) if llm_group(tenant) in intervals else None,
+        )
+        for key in sorted(found)
+        for tenant, model in [key]
+    ]

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.batch.v1 import CronJob
 from pulumi_kubernetes.core.v1 import ConfigMap, ConfigMapPatch
 from pulumi_kubernetes.helm.v3 import Release
 
 from ..k8s.labels import MONITORING_NAMESPACE
+from ..k8s.manifests import custom_resource
 from ..observability.dashboards import dashboard_config_map, fleet_dashboard
 from ..observability.delivery import (
     CLOUDTRAIL_PREFIX,
@@ -27,6 +29,7 @@ from ..observability.delivery import (
     store_bucket_policy,
     trail_selectors,
 )
+from ..observability.llm_rules import platform_prometheus_rule
 from ..spec import PlatformSettings
 from .charts import (
     KNATIVE_NAMESPACE,
@@ -95,6 +98,10 @@ class PlatformObservability(pulumi.ComponentResource):
     - ``otel-collector``: Helm release of the pinned ``opentelemetry-collector`` chart
       (OTLP/HTTP in, both buckets out; :func:`..observability.delivery.collector_values`);
     - ``fleet-dashboard``: the fleet's Grafana dashboard ConfigMap;
+    - ``llm-metering``: PrometheusRule ``tenantry-llm-metering``, token metering, GPU-second
+      and cost split of the shared base LLMs, and the gateway's token-budget and
+      metering-blind alerts (:func:`..observability.llm_rules.platform_prometheus_rule`),
+      only when ``llmBaseModels`` declares any;
     - ``knative-observability``: a patch of Knative's ``config-observability`` so
       queue-proxy serves its metrics in the Prometheus format;
     - ``cost-events``: the CronJob that sends every window's cost events to the collector,
@@ -213,6 +220,11 @@ class PlatformObservability(pulumi.ComponentResource):
         ConfigMap(
             f"{name}-fleet-dashboard", metadata=board["metadata"], data=board["data"], opts=child
         )
+        self.llm_metering: CustomResource | None = None
+        if args.settings.llm_base_models:
+            self.llm_metering = custom_resource(
+                f"{name}-llm-metering", platform_prometheus_rule(args.settings, labels), child
+            )
         ConfigMapPatch(
             f"{name}-knative-observability",
             metadata={
