@@ -168,8 +168,9 @@ def gateway_manifests(
     ``gateway`` (Deployment: ``image``, the routes ConfigMap at ``/etc/tenantry/routes`` and
     the salt Secret at ``/etc/tenantry/salt``, with ``llmRuntimeTls`` each runtime's KServe
     certificate at ``/etc/tenantry/upstream-ca/<base>.crt``, read-only root filesystem,
-    resources with ephemeral storage, sidecar injected by the namespace label), ``gateway-service`` (ports
-    ``http`` 8080 and ``http-metrics`` 9090) and ``gateway-monitor`` (PodMonitor of the
+    resources with ephemeral storage, sidecar injected by the namespace label),
+    ``gateway-service`` (ports ``http`` 8080 and ``http-metrics`` 9090) and
+    ``gateway-monitor`` (PodMonitor of the
     metrics port; ``honorLabels: false`` and no label copied from the pod, so the series keep
     their own ``tenant`` label)."""
     pod_labels = {**labels, **GATEWAY_LABELS}
