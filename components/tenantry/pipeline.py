@@ -80,6 +80,7 @@ def check(
     problem, only the valid tenants, and ``fleet`` set to the GPU plan of those."""
     reg = load_registry(paths, platform)
     reg.problems.extend(platform_name_problems(platform, stacks_dir))
+    reg.problems.extend(llm_runtime_tls_problems(platform, stacks_dir))
     _fleet(reg, platform, stacks_dir)
     if stacks_dir is not None and tenants_dir is not None:
         reg.problems.extend(stack_config_problems(reg, stacks_dir, tenants_dir))
@@ -137,6 +138,37 @@ def platform_name_problems(settings: PlatformSettings, stacks_dir: Path | None) 
                 )
             )
     return out
+
+
+LLM_RUNTIME_TLS_BY_OPERATOR = "llm_runtime_tls_by_operator"
+
+
+def llm_runtime_tls_problems(settings: PlatformSettings, stacks_dir: Path | None) -> list[Problem]:
+    """A warning while ``llmRuntimeTls`` is true with shared base models: the gateway then
+    calls the runtimes over https and waits for their certificate Secrets, which KServe
+    creates only when its ``inferenceservice-config`` ``ingress`` sets
+    ``enableLLMInferenceServiceTLS: true`` (kserve v0.20.0 ``pkg/apis/serving/v1beta1/
+    configmap.go``, ``pkg/controller/v1alpha2/llmisvc/workload.go``). The platform cannot set
+    it: the kserve-resources v0.20.0 chart renders ``ingress`` with no value for it
+    (``charts/kserve-resources/files/common/configmap-patch.yaml``). Nothing when false
+    (KServe's default, plain http inside the mesh's mTLS)."""
+    if not (settings.llm_runtime_tls and settings.llm_base_models):
+        return []
+    return [
+        platform_problem(
+            stacks_dir,
+            "llmRuntimeTls",
+            LLM_RUNTIME_TLS_BY_OPERATOR,
+            "is true: the LLM gateway calls the shared runtimes over https, which KServe "
+            "serves only when its inferenceservice-config ConfigMap's ingress key sets "
+            '"enableLLMInferenceServiceTLS": true; the kserve-resources v0.20.0 chart has no '
+            "value for it, so set it in the KServe install, or every LLM request fails (502) "
+            "and the gateway pod waits for certificate Secrets KServe never creates",
+            True,
+            'true only with KServe\'s "enableLLMInferenceServiceTLS": true; false otherwise',
+            severity="warning",
+        )
+    ]
 
 
 def _tenant_problem(

@@ -141,18 +141,15 @@ def test_the_deployment_runs_what_the_gateway_reads() -> None:
     assert volumes["routes"]["configMap"]["name"] == "tenantry-llm-routes"
     assert args["--salt-key-file"] == f"{mounts['salt']}/salt-key"
     assert volumes["salt"]["secret"]["secretName"] == "tenantry-llm-salt"
-    assert args["--upstream"] == f"llama-3-8b={workload_service_url('llama-3-8b')}"
-    assert workload_service_url("llama-3-8b").endswith(f".{LLM_NAMESPACE}.svc.cluster.local:8000")
-    # KServe's certificate of that runtime, trusted and nothing else
-    assert args["--upstream-ca"] == f"{mounts['upstream-ca']}/llama-3-8b.crt"
-    (source,) = volumes["upstream-ca"]["projected"]["sources"]
-    assert source == {
-        "secret": {
-            "name": "tenantry-llm-llama-3-8b-kserve-self-signed-certs",
-            "items": [{"key": "ca.crt", "path": "llama-3-8b.crt"}],
-        }
-    }
-    assert workload_tls_secret("llama-3-8b") == source["secret"]["name"]
+    # KServe's default (enableLLMInferenceServiceTLS off, llmRuntimeTls false): plain http
+    # to the workload Service (inside the mesh's mTLS) and no certificate Secret waited for
+    assert settings.llm_runtime_tls is False
+    assert args["--upstream"] == (
+        "llama-3-8b=http://tenantry-llm-llama-3-8b-kserve-workload-svc"
+        f".{LLM_NAMESPACE}.svc.cluster.local:8000"
+    )
+    assert "--upstream-ca" not in c["args"]
+    assert set(mounts) == {"routes", "salt"} and set(volumes) == {"routes", "salt"}
     assert (args["--port"], args["--metrics-port"]) == (str(GATEWAY_PORT), str(METRICS_PORT))
     assert args["--trust-domain"] == settings.mesh.trust_domain
     for kind in ("requests", "limits"):
@@ -163,6 +160,39 @@ def test_the_deployment_runs_what_the_gateway_reads() -> None:
     # in the mesh: the namespace carries the injection label
     (ns,) = [r for r in platform_records() if r.name == "platform-llm-namespace"]
     assert ns.inputs["metadata"]["labels"]["istio-injection"] == "enabled"
+
+
+def test_with_runtime_tls_the_gateway_trusts_kserve_certificate_of_each_runtime() -> None:
+    """llmRuntimeTls true (KServe's enableLLMInferenceServiceTLS set by the operator): https
+    and each runtime's ca.crt mounted and trusted, nothing else."""
+    settings = _settings(llmGatewayImage=GATEWAY_IMAGE, llmRuntimeTls=True)
+    assert settings.llm_runtime_tls is True
+    dep = _records(settings, llm_salt_key=SALT_KEY)["platform-llm-gateway"]
+    pod = dep.inputs["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["args"] == gateway_args(settings)
+    args = dict(zip(c["args"][::2], c["args"][1::2], strict=True))
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert args["--upstream"] == f"llama-3-8b={workload_service_url('llama-3-8b', True)}"
+    assert args["--upstream"] == (
+        "llama-3-8b=https://tenantry-llm-llama-3-8b-kserve-workload-svc"
+        f".{LLM_NAMESPACE}.svc.cluster.local:8000"
+    )
+    assert args["--upstream-ca"] == f"{mounts['upstream-ca']}/llama-3-8b.crt"
+    (source,) = volumes["upstream-ca"]["projected"]["sources"]
+    assert source == {
+        "secret": {
+            "name": "tenantry-llm-llama-3-8b-kserve-self-signed-certs",
+            "items": [{"key": "ca.crt", "path": "llama-3-8b.crt"}],
+        }
+    }
+    assert workload_tls_secret("llama-3-8b") == source["secret"]["name"]
+
+
+def test_runtime_tls_setting_is_a_bool() -> None:
+    with pytest.raises(ValidationError, match="llmRuntimeTls"):
+        _settings(llmRuntimeTls="sometimes")
 
 
 def _network() -> Network:
@@ -230,7 +260,10 @@ def test_long_runtime_names_are_cut_as_kserve_cuts_them() -> None:
     characters the name is cut and hashed, and the gateway must use the same names."""
     base = "b" * 40  # the longest base model name the spec accepts
     secret = workload_tls_secret(base)
-    svc = workload_service_url(base).removeprefix("https://").split(".")[0]
+    svc = workload_service_url(base, True).removeprefix("https://").split(".")[0]
+    assert (
+        workload_service_url(base, False) == f"http://{svc}.{LLM_NAMESPACE}.svc.cluster.local:8000"
+    )
     parent = f"tenantry-llm-{base}"
     for name, suffix in ((secret, "-kserve-self-signed-certs"), (svc, "-kserve-workload-svc")):
         assert len(parent + suffix) > 63 and len(name) == 63

@@ -322,3 +322,44 @@ def test_the_runtime_sidecar_comes_from_the_render_s_spec_labels() -> None:
     assert not r.passed
     msgs = [v.message for v in r.violations]
     assert any("pod tenantry-llm-llama-3-8b-kserve :8000" in m for m in msgs), msgs
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["runtime-http", "runtime-tls"])
+def test_the_llm_rows_hold_with_either_runtime_tls_setting(tls: bool) -> None:
+    """The proof with llmRuntimeTls false (KServe's default: the gateway calls the runtime over
+    http, which both sidecars carry inside STRICT mTLS, so the runtime's sidecar sees the HTTP
+    request and the gateway's mTLS identity) and true (https: the runtime's sidecar proxies
+    TLS/TCP, so its AuthorizationPolicy must use no HTTP field, only the peer and the port)."""
+    data = platform().model_dump(by_alias=True)
+    data["llmRuntimeTls"] = tls
+    settings = type(platform()).model_validate(data)
+    objs = copy.deepcopy(fleet_objects(tenants(), settings, {}))
+    (dep,) = [
+        o
+        for o in objs
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == "tenantry-llm-gateway"
+    ]
+    (c,) = dep["spec"]["template"]["spec"]["containers"]
+    upstream = c["args"][c["args"].index("--upstream") + 1]
+    assert upstream.split("=", 1)[1].startswith("https://" if tls else "http://")
+    assert ("--upstream-ca" in c["args"]) is tls
+    r = analyze(objs, settings, intents_from(tenants().values(), settings))
+    assert r.passed, [v.message for v in r.violations]
+    reach = {
+        ref: {c.id for c in r.callers if r.edge(ref, c).summary.reached}
+        for ref in (ADAPTER, OWN, BASE)
+    }
+    assert reach == {
+        ADAPTER: {"tenant:acme"},
+        OWN: {"ns:initech-ehr", "ns:initech-batch"},
+        BASE: set(),
+    }
+    (authz,) = [
+        o
+        for o in objs
+        if o["kind"] == "AuthorizationPolicy"
+        and o["metadata"]["name"] == "tenantry-llm-runtime-callers"
+    ]
+    for rule in authz["spec"]["rules"]:
+        for to in rule.get("to", []):
+            assert set(to["operation"]) == {"ports"}, to

@@ -95,3 +95,34 @@ def test_cli_start_up_does_not_load_pulumi() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert proc.stdout.strip() == "False"
+
+
+def test_runtime_tls_warns_that_the_operator_sets_kserve_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """llmRuntimeTls true: validate passes with a warning at that line that KServe's
+    enableLLMInferenceServiceTLS must be set in the KServe install (its v0.20.0 chart cannot);
+    the examples (false, KServe's default) get no such warning (test_examples_valid)."""
+    import shutil
+
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    cfg = stacks / "Pulumi.platform.yaml"
+    text = cfg.read_text()
+    assert "    llmRuntimeTls: false " in text
+    cfg.write_text(text.replace("    llmRuntimeTls: false ", "    llmRuntimeTls: true  ", 1))
+    line = next(
+        i for i, t in enumerate(cfg.read_text().splitlines(), 1) if "llmRuntimeTls: true" in t
+    )
+    code = main(["validate", str(ROOT / "tenants"), "--stacks", str(stacks)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "4 tenant(s) valid, 0 error(s)," in out
+    (warning,) = [w for w in out.splitlines() if "llmRuntimeTls" in w]
+    assert warning.startswith(f"{cfg}:{line}: warning: tenantry:platform.llmRuntimeTls: is true")
+    assert '"enableLLMInferenceServiceTLS": true' in warning
+    code = main(["validate", str(ROOT / "tenants"), "--stacks", str(stacks), "--format", "json"])
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [p["code"] for p in problems if p["path"].endswith("llmRuntimeTls")] == [
+        "llm_runtime_tls_by_operator"
+    ]

@@ -29,12 +29,18 @@ Facts this relies on, with sources:
   ``app.kubernetes.io/name: <name>``, ``app.kubernetes.io/component:
   llminferenceservice-workload`` (kserve ``pkg/controller/llmisvc/workload_single_node.go``),
   behind Service ``<name>-kserve-workload-svc`` on port 8000 (``workload.go``), where its
-  default template runs ``vllm serve --port 8000`` over TLS when KServe's
+  default template runs ``vllm serve --port 8000`` over TLS only when KServe's
   ``inferenceservice-config`` ``ingress`` sets ``enableLLMInferenceServiceTLS: true``
   (kserve v0.20.0, commit 1fb781055dd1567164358233e1125142ca6ef1fe,
   ``config/llmisvcconfig/config-llm-template.yaml``: ``--ssl-certfile``/``--ssl-keyfile``
-  from ``/var/run/kserve/tls``, the volume of Secret ``<name>-kserve-self-signed-certs``);
-  the render requires that mode (``https``; a plaintext runtime fails every request, 502);
+  from ``/var/run/kserve/tls``, the volume of Secret ``<name>-kserve-self-signed-certs``;
+  ``workload.go`` ``reconcileWorkloadService``: the port is named ``https``, else ``http``,
+  with that ``appProtocol``). It is off by default and the kserve-resources v0.20.0 chart
+  has no value for it (``files/common/configmap-patch.yaml`` renders ``ingress`` without
+  it), so the platform setting ``llmRuntimeTls`` (default false) states which mode the
+  operator's KServe runs and the render follows it: false -> ``http`` and no certificate
+  (the hop still runs inside Istio's STRICT mTLS between the two sidecars); true ->
+  ``https`` and the Secret below. A mismatch fails every request (502);
 - that Secret (``pkg/controller/v1alpha2/llmisvc/workload_tls_self_signed.go``,
   ``workload_tls_cert_default.go``) holds one self-signed RSA certificate (not a CA) for
   ``<name>-kserve-workload-svc.<ns>.svc.cluster.local`` and ``...svc``, in ``tls.crt`` and
@@ -79,7 +85,7 @@ SALT_CONFIG = "tenantry:llmSaltKey"  # the platform stack's secret config that h
 ROUTES_DIR = "/etc/tenantry/routes"  # two volumes, side by side (neither inside the other)
 SALT_DIR = "/etc/tenantry/salt"
 UPSTREAM_CA_DIR = "/etc/tenantry/upstream-ca"  # <base>.crt: ca.crt of each runtime's Secret
-VLLM_PORT = 8000  # KServe's LLMInferenceService template: vllm serve --port 8000 (TLS)
+VLLM_PORT = 8000  # KServe's LLMInferenceService template: vllm serve --port 8000
 RUNTIME_SELECTOR = {"app.kubernetes.io/part-of": "llminferenceservice"}
 NS_NAME = "kubernetes.io/metadata.name"  # every namespace carries it (Kubernetes 1.22+)
 SECURITY = "security.istio.io/v1"
@@ -100,11 +106,13 @@ def granted_tenants(grants: Sequence[AdapterGrant]) -> list[str]:
     return sorted({g.tenant for g in grants})
 
 
-def workload_service_url(base: str) -> str:
+def workload_service_url(base: str, tls: bool) -> str:
     """Where the gateway sends requests for base model ``base``: KServe's workload Service of
-    its LLMInferenceService (``https``, port 8000; see the module docstring)."""
+    its LLMInferenceService on port 8000, ``https`` when ``tls`` (platform ``llmRuntimeTls``)
+    else ``http`` (see the module docstring)."""
     svc = child_name(runtime_name(base), "-kserve-workload-svc")
-    return f"https://{svc}.{LLM_NAMESPACE}.svc.cluster.local:{VLLM_PORT}"
+    scheme = "https" if tls else "http"
+    return f"{scheme}://{svc}.{LLM_NAMESPACE}.svc.cluster.local:{VLLM_PORT}"
 
 
 def workload_tls_secret(base: str) -> str:
@@ -114,7 +122,8 @@ def workload_tls_secret(base: str) -> str:
 
 
 def upstream_ca_volume(platform: PlatformSettings) -> dict[str, Any]:
-    """A projected volume of each base model's ``ca.crt`` as ``<base>.crt``. Not optional:
+    """A projected volume of each base model's ``ca.crt`` as ``<base>.crt`` (rendered only
+    with ``llmRuntimeTls``: KServe creates those Secrets only in TLS mode). Not optional:
     until KServe has issued a runtime's Secret the gateway pod waits in ContainerCreating
     (it could only fail every request to that runtime)."""
     return {
@@ -136,10 +145,12 @@ def upstream_ca_volume(platform: PlatformSettings) -> dict[str, Any]:
 def gateway_args(platform: PlatformSettings) -> list[str]:
     """The gateway's command line (docs/llm.md; ``python -m tenantry.llmgateway``)."""
     args = ["--routes", f"{ROUTES_DIR}/routes.json"]
+    tls = platform.llm_runtime_tls
     for base in platform.llm_base_models:
-        args += ["--upstream", f"{base.name}={workload_service_url(base.name)}"]
-    for base in platform.llm_base_models:
-        args += ["--upstream-ca", f"{UPSTREAM_CA_DIR}/{base.name}.crt"]
+        args += ["--upstream", f"{base.name}={workload_service_url(base.name, tls)}"]
+    if tls:
+        for base in platform.llm_base_models:
+            args += ["--upstream-ca", f"{UPSTREAM_CA_DIR}/{base.name}.crt"]
     args += ["--salt-key-file", f"{SALT_DIR}/{SALT_KEY}"]
     args += ["--trust-domain", platform.mesh.trust_domain]
     args += ["--port", str(GATEWAY_PORT), "--metrics-port", str(METRICS_PORT)]
@@ -155,13 +166,25 @@ def gateway_manifests(
 ) -> dict[str, dict[str, Any]]:
     """Child suffix -> manifest: ``gateway-sa`` (ServiceAccount, no token mounted),
     ``gateway`` (Deployment: ``image``, the routes ConfigMap at ``/etc/tenantry/routes`` and
-    the salt Secret at ``/etc/tenantry/salt``, each runtime's KServe certificate at
-    ``/etc/tenantry/upstream-ca/<base>.crt``, read-only root filesystem, resources with
-    ephemeral storage, sidecar injected by the namespace label), ``gateway-service`` (ports
-    ``http`` 8080 and ``http-metrics`` 9090) and ``gateway-monitor`` (PodMonitor of the
+    the salt Secret at ``/etc/tenantry/salt``, with ``llmRuntimeTls`` each runtime's KServe
+    certificate at ``/etc/tenantry/upstream-ca/<base>.crt``, read-only root filesystem,
+    resources with ephemeral storage, sidecar injected by the namespace label),
+    ``gateway-service`` (ports ``http`` 8080 and ``http-metrics`` 9090) and
+    ``gateway-monitor`` (PodMonitor of the
     metrics port; ``honorLabels: false`` and no label copied from the pod, so the series keep
     their own ``tenant`` label)."""
     pod_labels = {**labels, **GATEWAY_LABELS}
+    mounts: list[dict[str, Any]] = [
+        {"name": "routes", "mountPath": ROUTES_DIR, "readOnly": True},
+        {"name": "salt", "mountPath": SALT_DIR, "readOnly": True},
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "routes", "configMap": {"name": ROUTES_CONFIG_MAP}},
+        {"name": "salt", "secret": {"secretName": SALT_SECRET}},
+    ]
+    if platform.llm_runtime_tls:
+        mounts.append({"name": "upstream-ca", "mountPath": UPSTREAM_CA_DIR, "readOnly": True})
+        volumes.append(upstream_ca_volume(platform))
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -189,22 +212,10 @@ def gateway_manifests(
                             },
                             "resources": GATEWAY_RESOURCES,
                             "securityContext": CONTAINER_SECURITY,
-                            "volumeMounts": [
-                                {"name": "routes", "mountPath": ROUTES_DIR, "readOnly": True},
-                                {"name": "salt", "mountPath": SALT_DIR, "readOnly": True},
-                                {
-                                    "name": "upstream-ca",
-                                    "mountPath": UPSTREAM_CA_DIR,
-                                    "readOnly": True,
-                                },
-                            ],
+                            "volumeMounts": mounts,
                         }
                     ],
-                    "volumes": [
-                        {"name": "routes", "configMap": {"name": ROUTES_CONFIG_MAP}},
-                        {"name": "salt", "secret": {"secretName": SALT_SECRET}},
-                        upstream_ca_volume(platform),
-                    ],
+                    "volumes": volumes,
                 },
             },
         },

@@ -519,6 +519,15 @@ class PlatformSettings(Strict):
         "overwrites each request's cache_salt with the caller tenant's secret salt (vLLM "
         "never shares KV blocks across salts); off: --no-enable-prefix-caching.",
     )
+    llm_runtime_tls: bool = Field(
+        default=False,
+        description="Whether KServe serves the shared LLM runtimes over TLS: it must equal "
+        "enableLLMInferenceServiceTLS in the ingress key of KServe's inferenceservice-config "
+        "ConfigMap (KServe's default: false; the kserve-resources v0.20.0 chart has no value "
+        "for it, so the operator sets it there). false: the gateway calls each runtime's "
+        "workload Service over http, inside the mesh's STRICT mTLS; true: over https, "
+        "trusting only the ca.crt KServe issues for that runtime.",
+    )
     vllm_image: str = Field(
         default=DEFAULT_VLLM_IMAGE,
         description="vLLM image of every LLMInferenceService the platform and tenants run.",

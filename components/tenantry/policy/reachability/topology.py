@@ -44,7 +44,10 @@ August 2026; KServe ``kserve/kserve`` of the same month):
   llminferenceservice-workload``, ``kserve.io/component: workload``, run as the template's
   service account, plus the LLMInferenceService's ``spec.labels``, and serve vLLM's OpenAI
   API (``/metrics`` too) on 8000, over TLS where KServe's ``enableLLMInferenceServiceTLS``
-  is set (kserve v0.20.0 ``config/llmisvcconfig/config-llm-template.yaml``). Their sidecar:
+  is set (kserve v0.20.0 ``config/llmisvcconfig/config-llm-template.yaml``; the platform's
+  ``llmRuntimeTls`` states it), else plain HTTP that the sidecars carry in mTLS: the model
+  treats that hop as HTTP with the gateway's mTLS identity, which holds either way because
+  the runtime's AuthorizationPolicy names only the principal and the port. Their sidecar:
   neither the llmisvc controller nor its templates set ``sidecar.istio.io/inject`` (kserve
   v0.20.0, commit 1fb781055dd1567164358233e1125142ca6ef1fe), so the namespace label and the
   render's own ``spec.labels`` injection label decide (:func:`_pod_in_mesh`); without
