@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Block:
     marker: str | None  # "output" / "no-run"
     reason: str
     end: int  # 0-based index of the closing fence line
+    index: int  # its place among the file's blocks (0-based)
 
 
 def blocks(path: Path) -> list[Block]:
@@ -66,6 +68,7 @@ def blocks(path: Path) -> list[Block]:
                 marker=marker.group(1) if marker else None,
                 reason=(marker.group(2) or "") if marker else "",
                 end=j,
+                index=len(found),
             )
         )
         i = j + 1
@@ -109,9 +112,12 @@ def test_python_block_runs(
     if expected is None:
         return
     if os.environ.get("TENANTRY_UPDATE_GOLDEN"):
+        # Found again by its place: an earlier output block of this file rewritten in this
+        # run moves the lines (updates change what is in output blocks, never their number).
+        current = blocks(block.path)[expected.index]
         lines = block.path.read_text("utf-8").splitlines(keepends=True)
-        start = expected.line  # the line after the opening fence (0-based)
-        lines[start : expected.end] = [printed]
+        start = current.line  # the line after the opening fence (0-based)
+        lines[start : current.end] = [printed]
         block.path.write_text("".join(lines), "utf-8")
     else:
         assert printed == expected.code, (
@@ -141,3 +147,25 @@ def test_markers_are_used_as_documented() -> None:
     assert no_run <= MAX_NO_RUN, f"{no_run} blocks marked no-run (at most {MAX_NO_RUN})"
     assert PYTHON, "no python block found: the parser is broken"
     assert any(b.path.name == "library.md" for b, _ in PYTHON)
+
+
+def test_update_rewrites_each_output_block_of_a_file_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two stale output blocks in one file: rewriting the first (to a different length)
+    must not move where the second is written."""
+    doc = tmp_path / "two.md"
+    pair = "```python\nprint({text!r})\n```\n\n<!-- docs: output -->\n```text\nstale\n```\n"
+    doc.write_text(
+        pair.format(text="one\ntwo\nthree") + "\nprose\n\n" + pair.format(text="four"),
+        "utf-8",
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setenv("TENANTRY_UPDATE_GOLDEN", "1")
+    found = blocks(doc)
+    for item in ((found[0], found[1]), (found[2], found[3])):
+        test_python_block_runs(item, monkeypatch, capsys)
+    monkeypatch.delenv("TENANTRY_UPDATE_GOLDEN")
+    updated = blocks(doc)
+    assert [b.code for b in updated[1::2]] == ["one\ntwo\nthree\n", "four\n"]
+    assert len(updated) == 4
