@@ -312,6 +312,49 @@ def test_a_stream_flag_vllm_would_coerce_is_refused(gw: GatewayServer, vllm: str
     assert status == 400 and "`stream` must be true or false" in out["error"]["message"]
 
 
+# -- request body ------------------------------------------------------------------------
+BOUND = 12  # tokensPerMinute of both tenants below: the completion bound of one request
+
+
+@pytest.fixture(scope="module")
+def small(recorder: Recorder) -> Iterator[GatewayServer]:
+    small = {"tpm": BOUND, "conc": 4}
+    with running_llm_gateway(routes(a=small, b=small), {BASE: recorder.url}) as server:
+        yield server
+
+
+def test_a_refused_field_never_reaches_vllm_and_a_limit_is_clamped_to_the_budget(
+    small: GatewayServer, recorder: Recorder, vllm: str
+) -> None:
+    """vLLM itself takes ``vllm_xargs`` and ``kv_transfer_params`` (200 called directly);
+    through the gateway each is a 400 naming it, counted as ``body_field``, and nothing
+    reaches the runtime. A ``max_tokens`` far above the tenant's 12 tokens per minute, and a
+    request without one, both reach vLLM as ``max_tokens: 12``; ``ignore_eos`` makes vLLM
+    generate up to the limit it got, so ``completion_tokens`` shows the limit vLLM applied."""
+    extras = {"vllm_xargs": {"x": 1}, "kv_transfer_params": {"do_remote_prefill": False}}
+    for name, value in extras.items():
+        direct = {"model": A_MODEL, "prompt": "the", "max_tokens": 1, name: value}
+        assert call(f"{vllm}/v1/completions", direct, {})[0] == 200
+        before = len(recorder.seen)
+        status, out = call(f"{small.url}/v1/completions", {**direct, "max_tokens": 1}, xfcc(A))
+        assert status == 400, out
+        assert out["error"]["param"] == name and out["error"]["code"] == "unknown_parameter"
+        assert len(recorder.seen) == before  # never forwarded
+    snap = samples(small.metrics_url)
+    assert value(snap, "tenantry_llm_rejected_total", tenant=A, model=A_MODEL,
+                 reason="body_field") == len(extras)  # fmt: skip
+    assert value(snap, "tenantry_llm_requests_total", tenant=A, code="400") == len(extras)
+
+    for tenant, model, limit in ((A, A_MODEL, {"max_tokens": 100_000}), (B, B_MODEL, {})):
+        before = len(recorder.seen)
+        body = {"model": model, "prompt": "the tenant", "ignore_eos": True, **limit}
+        status, out = call(f"{small.url}/v1/completions", body, xfcc(tenant))
+        assert status == 200, out
+        (seen,) = recorder.seen[before:]
+        assert seen.body["max_tokens"] == BOUND
+        assert out["usage"]["completion_tokens"] == BOUND
+
+
 # -- budgets -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tight(vllm: str) -> Iterator[GatewayServer]:

@@ -10,7 +10,7 @@ import json
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tenantry.llmgateway.metrics import MODEL_CODES, GatewayMetrics
+from tenantry.llmgateway.metrics import MODEL_CODES, MODEL_REASONS, GatewayMetrics
 from tenantry.llmgateway.routes import parse_routes
 from tests.llmgateway.test_routes_and_policy import _doc
 
@@ -45,7 +45,9 @@ def test_every_routed_models_series_exists_at_zero_before_any_request() -> None:
         for code in MODEL_CODES:
             key = frozenset({**labels, "code": code}.items())
             assert got[("tenantry_llm_requests_total", key)] == 0.0
-        for reason in ("token_budget", "concurrency"):
+        assert {"token_budget", "concurrency", "body_field"} <= set(MODEL_REASONS)
+        assert "400" in MODEL_CODES
+        for reason in MODEL_REASONS:
             key = frozenset({"tenant": m.tenant, "model": m.served_name, "reason": reason}.items())
             assert got[("tenantry_llm_rejected_total", key)] == 0.0
     assert all(v == 0.0 for v in got.values())

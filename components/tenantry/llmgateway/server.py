@@ -4,7 +4,10 @@ of :mod:`.limits`, forwarding to the base model's runtime, metering from the res
 One request, in order: no identity -> 401; a path outside the allow-list or blocked -> 404;
 ``GET /v1/models`` -> the caller's own models (answered here); a body that is not a JSON
 object, or whose ``stream`` is not a JSON boolean -> 400; a model outside the caller's list
--> 404 ``model_not_found``; an empty token bucket -> 429 ``token_budget``;
+-> 404 ``model_not_found``; a body field outside the path's allow-list -> 400
+``body_field``; a ``max_tokens`` / ``n`` that is not a positive integer -> 400 (otherwise the
+completion limit is clamped to, or set at, the tokens-per-minute bound); an empty token
+bucket -> 429 ``token_budget``;
 ``maxConcurrentRequests`` in flight -> 429 ``concurrency``; otherwise the rewritten body
 goes to the base model's upstream and the answer comes back with the bucket's
 ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from its last
@@ -203,7 +206,16 @@ class Gateway:
         if isinstance(model, policy.Refusal):
             self.metrics.reject(tenant, "", model.reason)
             return _error(model)
-        return await self._limited(request, routes, model, body)
+        refusal = policy.field_refusal(request.path, body)
+        if refusal is not None:
+            self.metrics.reject(tenant, model.served_name, refusal.reason)
+            self.metrics.request(model, refusal.status)
+            return _error(refusal)
+        clamped = policy.clamp_max_tokens(request.path, body, model)
+        if isinstance(clamped, str):
+            self.metrics.request(model, 400)
+            return _openai_error(400, clamped, "invalid_value", "invalid_request_error")
+        return await self._limited(request, routes, model, clamped)
 
     async def _limited(
         self, request: web.Request, routes: Routes, m: ModelRoute, body: dict[str, Any]
