@@ -26,6 +26,7 @@ from tests.components.helpers import (
     istio_webhook_errors,
     isvc_validator,
     llmisvc_validator,
+    tenants,
 )
 from tests.schemas import prometheus_operator_validator
 
@@ -79,13 +80,15 @@ def manifests(name: str) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_monitoring_objects_validate_against_the_operator_crds(name: str) -> None:
     """Every PodMonitor and PrometheusRule in the render, against the Prometheus Operator's
-    CRDs (tests/data/prometheus-operator), unknown fields rejected."""
+    CRDs (tests/data/prometheus-operator), unknown fields rejected; a tenant with own LLMs
+    has a second PodMonitor (their vLLM metrics, merged by the sidecar)."""
     kinds = []
     for _path, obj in manifests(name):
         if obj["apiVersion"] == "monitoring.coreos.com/v1":
             prometheus_operator_validator(obj["kind"]).validate(obj)
             kinds.append(obj["kind"])
-    assert sorted(kinds) == ["PodMonitor", "PrometheusRule"]
+    own_llms = bool(tenants()[name].llms)
+    assert sorted(kinds) == ["PodMonitor"] * (2 if own_llms else 1) + ["PrometheusRule"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -183,3 +183,45 @@ def test_objective_becomes_a_sidecar_bucket() -> None:
             buckets = s.latency_buckets(m.p99_latency_ms)
             assert m.p99_latency_ms in buckets and buckets == sorted(buckets)
             assert set(s.ENVOY_DEFAULT_BUCKETS_MS) <= set(buckets)
+
+
+def test_own_llm_monitor_validates_and_scrapes_the_merged_metrics_only() -> None:
+    """The own-LLM PodMonitor is strictly valid, selects KServe's workload pods of the
+    tenant's declared LLMs in its namespace only, and scrapes the istio-agent's merged
+    metrics on 15020 (never vLLM's port 8000, which stays STRICT mTLS) keeping vllm:*."""
+    from tenantry.k8s.llm_inference_service import OWN_LLM_SCRAPE_ANNOTATIONS
+    from tenantry.k8s.mesh import ISTIO_AGENT_STATUS_PORT
+    from tenantry.observability.monitor import LLM_NAME_LABEL, llm_pod_monitor
+
+    t = tenants()["initech"]
+    assert t.llms
+    monitor = llm_pod_monitor(t)
+    assert monitor is not None
+    validator("podmonitors").validate(monitor)
+    spec = monitor["spec"]
+    names = sorted(llm.name for llm in t.llms)
+    assert spec["namespaceSelector"] == {"matchNames": [t.name]}
+    assert spec["selector"]["matchLabels"] == {
+        "app.kubernetes.io/part-of": "llminferenceservice",
+        "app.kubernetes.io/component": "llminferenceservice-workload",
+    }
+    assert spec["selector"]["matchExpressions"] == [
+        {"key": LLM_NAME_LABEL, "operator": "In", "values": names}
+    ]
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert endpoint["port"] == s.ENVOY_METRICS_PORT_NAME
+    assert endpoint["path"] == "/stats/prometheus" and endpoint["scheme"] == "http"
+    assert endpoint["honorLabels"] is False
+    (address,) = [x for x in endpoint["relabelings"] if x.get("targetLabel") == "__address__"]
+    assert re.sub(
+        address["regex"], address["replacement"].replace("${1}", r"\1"), "10.0.0.7:15090"
+    ) == (f"10.0.0.7:{ISTIO_AGENT_STATUS_PORT}")
+    assert "8000" not in str(endpoint)
+    assert endpoint["metricRelabelings"] == [
+        {"action": "keep", "sourceLabels": ["__name__"], "regex": "vllm:.+"}
+    ]
+    # the pods tell the agent where vLLM's metrics are
+    assert OWN_LLM_SCRAPE_ANNOTATIONS["prometheus.io/port"] == "8000"
+    # no own LLMs, or vLLM serving TLS only (the agent fetches plain http): no monitor
+    assert llm_pod_monitor(t, runtime_tls=True) is None
+    assert llm_pod_monitor(tenants()["acme"]) is None

@@ -56,6 +56,17 @@ KIND = "LLMInferenceService"
 # of a namespace labelled ``istio-injection=disabled`` (istio.io "Installing the sidecar",
 # "Controlling the injection policy": the pod label takes precedence over the namespace's).
 WORKLOAD_POD_LABELS = {"sidecar.istio.io/inject": "true"}
+# A tenant's own LLM pods: where Istio's metrics merging finds vLLM's metrics (vLLM serves
+# ``/metrics`` on its API port 8000). KServe adds ``spec.annotations`` to the workload pods
+# (kserve ``pkg/apis/serving/v1alpha2/llm_inference_service_types.go``, ``WorkloadSpec``);
+# Istio's injector moves them into the agent's ``ISTIO_PROMETHEUS_ANNOTATIONS`` and the agent
+# serves them merged on 15020 (:data:`tenantry.k8s.mesh.ISTIO_AGENT_STATUS_PORT`), so
+# Prometheus never needs port 8000, which stays STRICT mTLS.
+OWN_LLM_SCRAPE_ANNOTATIONS = {
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": "8000",
+    "prometheus.io/path": "/metrics",
+}
 LLM_NAMESPACE = namespaces.LLM  # the platform's namespace of shared base models
 ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the LLM gateway pins per caller
 BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"
@@ -229,6 +240,7 @@ def own_llm_manifest(
         "model": {"name": f"{t.name}-{llm.name}", "uri": f"s3://{bucket}/{llm.path}"},
         "replicas": llm.replicas,
         "labels": dict(WORKLOAD_POD_LABELS),
+        "annotations": dict(OWN_LLM_SCRAPE_ANNOTATIONS),
         "template": {
             "serviceAccountName": service_account,
             "automountServiceAccountToken": False,

@@ -35,6 +35,14 @@ SCRAPED_PORTS = (TRITON_METRICS_PORT, USER_METRICS_PORT)  # Prometheus, plaintex
 # a port the inbound capture excludes, so neither mTLS nor authorization policies apply to it
 # (istio.io "Prometheus": "Option 2: Customized scraping configurations", envoy-stats).
 ENVOY_STATS_PORT = 15090
+# The istio-agent's status port: with Prometheus metrics merging (meshConfig
+# enablePrometheusMerge, Istio's default) it serves ``/stats/prometheus`` = the agent's, Envoy's
+# and the application's metrics, the latter fetched by the agent from
+# ``http://localhost:<prometheus.io/port><prometheus.io/path>`` (istio/istio
+# ``pilot/cmd/pilot-agent/status/server.go``, ``handleStats``). Like 15090 the inbound capture
+# excludes it (istio.io "Prometheus", "Option 1: Metrics merging": plaintext on 15020), so a
+# scrape there needs no mTLS exception and reaches no other port of the pod.
+ISTIO_AGENT_STATUS_PORT = 15020
 TBC_ANNOTATION = "autoscaling.knative.dev/target-burst-capacity"
 MODEL_LABEL = "tenantry.dev/model"
 

@@ -11,7 +11,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 
 from ..cost import ModelRates
 from ..observability.dashboards import dashboard_config_map, tenant_dashboard
-from ..observability.monitor import pod_monitor
+from ..observability.monitor import llm_pod_monitor, pod_monitor
 from ..observability.rules import prometheus_rule, rates_for
 from ..spec import PlatformSettings, ResolvedTenant
 from ..tags import tenant_labels
@@ -22,14 +22,20 @@ from .manifests import custom_resource
 class TenantMonitoringArgs:
     """``tenant``: the resolved tenant; ``rates``: each model's GPU share or vCPUs and unit
     prices (:func:`tenantry.observability.rules.rates_for`), which the GPU-seconds and cost
-    rules multiply by."""
+    rules multiply by; ``llm_runtime_tls``: the platform's ``llmRuntimeTls`` (vLLM serving
+    TLS only: its metrics cannot be merged by the sidecar, so no LLM monitor)."""
 
     tenant: ResolvedTenant
     rates: Mapping[str, ModelRates]
+    llm_runtime_tls: bool = False
 
     @classmethod
     def from_spec(cls, tenant: ResolvedTenant, platform: PlatformSettings) -> TenantMonitoringArgs:
-        return cls(tenant=tenant, rates=rates_for(tenant, platform))
+        return cls(
+            tenant=tenant,
+            rates=rates_for(tenant, platform),
+            llm_runtime_tls=platform.llm_runtime_tls,
+        )
 
 
 class TenantMonitoring(pulumi.ComponentResource):
@@ -39,6 +45,9 @@ class TenantMonitoring(pulumi.ComponentResource):
     - ``PodMonitor`` ``tenantry-<tenant>`` (``<name>-pod-monitor``): Triton, queue-proxy and
       sidecar metrics of the tenant's model pods, series labelled tenant, tier, cost_center,
       model and version (:func:`tenantry.observability.monitor.pod_monitor`);
+    - with own LLMs (and ``llmRuntimeTls`` off), ``PodMonitor`` ``tenantry-<tenant>-llm``
+      (``<name>-llm-pod-monitor``): their vLLM metrics, merged by the Istio sidecar
+      (:func:`tenantry.observability.monitor.llm_pod_monitor`);
     - ``PrometheusRule`` ``tenantry-<tenant>`` (``<name>-rules``): usage recording rules,
       GPU-/vCPU-seconds and cost, SLO burn-rate alerts, the usage-shift and blind-SLO alerts
       (:func:`tenantry.observability.rules.prometheus_rule`);
@@ -62,6 +71,12 @@ class TenantMonitoring(pulumi.ComponentResource):
         monitor = pod_monitor(t)
         rule = prometheus_rule(t, args.rates)
         self.pod_monitor = custom_resource(f"{name}-pod-monitor", monitor, child)
+        llm_monitor = llm_pod_monitor(t, runtime_tls=args.llm_runtime_tls)
+        self.llm_pod_monitor = (
+            custom_resource(f"{name}-llm-pod-monitor", llm_monitor, child)
+            if llm_monitor is not None
+            else None
+        )
         self.rules = custom_resource(f"{name}-rules", rule, child)
         board = dashboard_config_map(tenant_dashboard(t), t.name, tenant_labels(t))
         self.dashboard = ConfigMap(
@@ -70,6 +85,7 @@ class TenantMonitoring(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "podMonitor": monitor["metadata"]["name"],
+                "llmPodMonitor": llm_monitor["metadata"]["name"] if llm_monitor else None,
                 "prometheusRule": rule["metadata"]["name"],
                 "dashboard": board["metadata"]["name"],
             }

@@ -38,6 +38,7 @@ from .mesh import (
     AUTOSCALER_LABELS,
     AUTOSCALER_METRICS_PORT,
     ENVOY_STATS_PORT,
+    ISTIO_AGENT_STATUS_PORT,
     MODEL_LABEL,
     SCRAPED_PORTS,
     SERVING_PORTS,
@@ -412,7 +413,15 @@ def network_policy_specs(t: ResolvedTenant, platform: MeshSettings) -> dict[str,
                 },
                 {
                     "from": [_from_namespaces([MONITORING_NAMESPACE])],
-                    "ports": _ports([*SCRAPED_PORTS, ENVOY_STATS_PORT]),
+                    "ports": _ports(
+                        [
+                            *SCRAPED_PORTS,
+                            ENVOY_STATS_PORT,
+                            # own LLMs: vLLM's metrics merged by the istio-agent
+                            # (:func:`tenantry.observability.monitor.llm_pod_monitor`)
+                            *([ISTIO_AGENT_STATUS_PORT] if t.llms else []),
+                        ]
+                    ),
                 },
             ],
         },

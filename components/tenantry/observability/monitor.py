@@ -24,6 +24,28 @@ tenant's namespace only. The Prometheus Operator generates a scrape job per endp
 this (prometheus-operator ``pkg/prometheus/promcfg.go``, ``generatePodMonitorConfig``: its
 own relabellings keep the selected pods and port, set ``namespace``, ``container``, ``pod``,
 ``job`` and ``endpoint``, then apply these).
+
+A tenant's own LLMs (``spec.llms``) get a second PodMonitor, ``tenantry-<tenant>-llm``
+(:func:`llm_pod_monitor`): vLLM serves ``/metrics`` on its API port 8000 (vLLM
+``vllm/entrypoints/openai/api_server.py``), which is STRICT mTLS like every port of the
+namespace. Leaving 8000 PERMISSIVE for Prometheus, as 8002 and 9091 are, would admit
+plaintext callers to the model's API on the same port (only an L7 ``GET /metrics`` rule would
+stand in between, and with ``llmRuntimeTls`` Istio sees no HTTP there at all), so it is not
+done: vLLM's metrics are scraped through Istio's metrics merging instead. The LLM's pods carry
+``prometheus.io/port: "8000"`` and ``path: /metrics``
+(:data:`tenantry.k8s.llm_inference_service.OWN_LLM_SCRAPE_ANNOTATIONS`); the istio-agent
+fetches them from ``http://localhost:8000/metrics`` inside the pod and serves them, after its
+own and Envoy's, on its status port 15020 ``/stats/prometheus`` (istio/istio
+``pilot/cmd/pilot-agent/status/server.go``, ``handleStats``), which the inbound capture
+excludes. The monitor takes the sidecar's ``http-envoy-prom`` target (a named port on every
+injected pod) and rewrites its port to 15020, as the Triton endpoint does, and keeps only
+``vllm:*`` series. Pods are KServe's workload pods of the tenant's declared LLMs:
+``app.kubernetes.io/part-of: llminferenceservice``, ``app.kubernetes.io/component:
+llminferenceservice-workload``, ``app.kubernetes.io/name: <llm>`` (kserve v0.20.0
+``pkg/controller/v1alpha2/llmisvc/workload_single_node.go``). The agent fetches the
+application over plain http only, so with ``llmRuntimeTls`` (vLLM serving TLS only) there is
+no scrape and no monitor: :func:`llm_pod_monitor` returns None and
+``TenantryLlmSignalMissing`` says so (docs/llm.md, "The gaps").
 """
 
 from __future__ import annotations
@@ -32,11 +54,19 @@ import re
 from typing import Any
 
 from ..k8s.labels import MODEL_LABEL
+from ..k8s.mesh import ISTIO_AGENT_STATUS_PORT
 from ..spec import ResolvedTenant
 from ..tags import MANDATORY_KEYS, tenant_labels
 from . import signals as s
 
 SCRAPE_INTERVAL = "30s"
+# KServe's labels on an LLMInferenceService's workload pods (module docstring)
+LLM_WORKLOAD_LABELS = {
+    "app.kubernetes.io/part-of": "llminferenceservice",
+    "app.kubernetes.io/component": "llminferenceservice-workload",
+}
+LLM_NAME_LABEL = "app.kubernetes.io/name"
+VLLM_CONTAINER = "main"  # the container KServe's LLMInferenceServiceConfig fills in
 TRITON_CONTAINER = "kserve-container"  # KServe's name for the predictor's serving container
 
 
@@ -93,13 +123,7 @@ def pod_monitor(
     labels = series_relabelings(t, model_from_pod=True)
     triton = [
         *series_relabelings(t, model_from_pod=False),
-        {
-            "action": "replace",
-            "sourceLabels": ["__address__"],
-            "regex": r"(.+):\d+",
-            "targetLabel": "__address__",
-            "replacement": f"${{1}}:{triton_metrics_port}",
-        },
+        _port_to(triton_metrics_port),
         {"action": "replace", "targetLabel": "container", "replacement": TRITON_CONTAINER},
         {"action": "replace", "targetLabel": "endpoint", "replacement": "triton"},
     ]
@@ -153,6 +177,67 @@ def pod_monitor(
                         f"{s.ISTIO_REQUESTS}|{s.ISTIO_DURATION_MS}_(bucket|count|sum)"
                     ),
                 },
+            ],
+        },
+    }
+
+
+def _port_to(port: int) -> dict[str, Any]:
+    """Rewrite the port of ``__address__`` (IPv4 and bracketed IPv6 addresses)."""
+    return {
+        "action": "replace",
+        "sourceLabels": ["__address__"],
+        "regex": r"(.+):\d+",
+        "targetLabel": "__address__",
+        "replacement": f"${{1}}:{port}",
+    }
+
+
+def llm_pod_monitor(
+    t: ResolvedTenant, *, runtime_tls: bool = False, interval: str = SCRAPE_INTERVAL
+) -> dict[str, Any] | None:
+    """The PodMonitor ``tenantry-<tenant>-llm`` of the tenant's own LLMs' vLLM metrics,
+    through the istio-agent's metrics merging (module docstring); None without own LLMs or
+    with ``runtime_tls`` (platform ``llmRuntimeTls``: the agent cannot fetch a TLS-only
+    vLLM). Series keep vLLM's ``model_name``; the Prometheus Operator adds ``namespace``,
+    which :mod:`.llm_rules` reads as the tenant."""
+    if not t.llms or runtime_tls:
+        return None
+    names = sorted(llm.name for llm in t.llms)
+    relabelings: list[dict[str, Any]] = [
+        *(
+            {"action": "keep", "sourceLabels": [meta_label(k)], "regex": v}
+            for k, v in LLM_WORKLOAD_LABELS.items()
+        ),
+        {"action": "keep", "sourceLabels": [meta_label(LLM_NAME_LABEL)], "regex": "|".join(names)},
+        _port_to(ISTIO_AGENT_STATUS_PORT),
+        {"action": "replace", "targetLabel": "container", "replacement": VLLM_CONTAINER},
+        {"action": "replace", "targetLabel": "endpoint", "replacement": "vllm"},
+    ]
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {
+            "name": f"tenantry-{t.name}-llm",
+            "namespace": t.name,
+            "labels": tenant_labels(t),
+        },
+        "spec": {
+            "selector": {
+                "matchLabels": dict(LLM_WORKLOAD_LABELS),
+                "matchExpressions": [{"key": LLM_NAME_LABEL, "operator": "In", "values": names}],
+            },
+            "namespaceSelector": {"matchNames": [t.name]},
+            "podMetricsEndpoints": [
+                {
+                    "interval": interval,
+                    "honorLabels": False,
+                    "scheme": "http",
+                    "port": s.ENVOY_METRICS_PORT_NAME,
+                    "path": "/stats/prometheus",
+                    "relabelings": relabelings,
+                    "metricRelabelings": _keep("vllm:.+"),
+                }
             ],
         },
     }
