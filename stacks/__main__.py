@@ -16,7 +16,8 @@ export what tenant stacks read (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) 
 ``clusterName``, ``migConfigs`` and ``sharedPools``.
 
 ``tenantry:offlineRender`` is set by ``tenantry render``/``plan`` only (never in a stack file):
-the platform then renders without ``tritonImageDigest``, naming the image by tag.
+the platform then renders without ``tritonImageDigest`` (and a tenant with ``llms`` or a
+platform with ``llmBaseModels`` without ``vllmImageDigest``), naming the image by tag.
 
 Optional config: ``tenantry:stacksDir`` (where ``Pulumi.platform.yaml`` is; default: this
 directory), ``tenantry:platformStack`` (default: the platform settings' ``stackReference``),
@@ -36,6 +37,7 @@ import pulumi
 from tenantry import Identity, Platform, PlatformArgs, Tenant, TenantArgs, platform_inputs
 from tenantry.loaded import load_platform, program_tenant
 from tenantry.platform import PlatformProgramError, PoolPlanError
+from tenantry.platform.llm import vllm_unpinned_problem
 from tenantry.platform.program import platform_plan
 from tenantry.spec import PLATFORM_STACK, SpecError
 
@@ -84,6 +86,8 @@ def main() -> None:
         tenant = program_tenant(tenant_file, stacks_dir)
     except SpecError as exc:
         raise pulumi.RunError(f"{tenant_file} cannot be deployed:\n{exc}") from exc
+    if tenant.llms and platform.vllm_image_digest is None and not cfg.get_bool("offlineRender"):
+        raise pulumi.RunError(vllm_unpinned_problem(platform, f"{tenant.name}'s llms"))
     if tenant.name != name:
         raise pulumi.RunError(
             f"tenantry:tenant is {name!r} but {tenant_file} declares {tenant.name!r}"

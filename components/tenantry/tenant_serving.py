@@ -52,7 +52,8 @@ class TenantServingArgs:
     mesh: Mesh = field(default_factory=Mesh)
     token_issuers: tuple[TokenIssuer, ...] = ()
     vllm_image: str = DEFAULT_VLLM_IMAGE
-    """The vLLM image of the tenant's own LLMs (``spec.llms``; platform ``vllmImage``)."""
+    """The vLLM image of the tenant's own LLMs (``spec.llms``; platform ``vllmImage`` pinned
+    by ``vllmImageDigest``: :attr:`~tenantry.spec.PlatformSettings.pinned_vllm_image`)."""
     monitoring: TenantMonitoringArgs | None = None
 
     @classmethod
@@ -73,7 +74,7 @@ class TenantServingArgs:
         return cls(
             tenant=tenant,
             gateway_namespace=platform.gateway_namespace,
-            vllm_image=platform.vllm_image,
+            vllm_image=platform.pinned_vllm_image,
             ingress=platform.ingress,
             mesh=platform.mesh,
             token_issuers=tuple(platform.token_issuers),

@@ -19,6 +19,7 @@ from tests.schemas import strict
 # no image of the gateway is published; .ci/llm-gateway.Dockerfile builds one).
 GATEWAY_IMAGE = "registry.example.com/tenantry/llm-gateway@sha256:" + "ab" * 32
 SALT_KEY = "test-salt-key"
+VLLM_DIGEST = "sha256:" + "cd" * 32  # a vllmImageDigest for the same tests
 RUNTIME_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_clusterservingruntimes.yaml"
 
 

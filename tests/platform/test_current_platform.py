@@ -50,6 +50,7 @@ from .helpers import (
     GATEWAY_IMAGE,
     SALT_KEY,
     STORAGE_CRD,
+    VLLM_DIGEST,
     by_name,
     crd_validator,
     example_plan,
@@ -84,6 +85,7 @@ def unread_keys(ours: dict[str, Any], chart: Any, path: str = "") -> list[str]:
 def settings_with(**changes: Any) -> PlatformSettings:
     data = platform().model_dump(by_alias=True)
     data["llmGatewayImage"] = GATEWAY_IMAGE
+    data["vllmImageDigest"] = VLLM_DIGEST
     data.update(changes)
     return PlatformSettings.model_validate(data)
 
@@ -348,3 +350,7 @@ def test_render_platform_shows_the_current_kserve_release(
     assert f"kserve (kserve-resources) {KSERVE_VERSION}" in out
     assert f"kserve-crd (kserve-crd) {KSERVE_VERSION}" in out
     assert "(no digest: set tritonImageDigest)" in out
+    assert (
+        "llm tenantry-llm-llama-3-8b: vllm/vllm-openai:v0.11.0 (no digest: set vllmImageDigest)"
+        in out
+    )

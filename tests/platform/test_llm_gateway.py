@@ -28,7 +28,7 @@ from tenantry.policy.reachability.netpol import Endpoint, Network, network_polic
 from tenantry.spec import PlatformSettings
 from tests.components.helpers import ROOT, platform
 
-from .helpers import GATEWAY_IMAGE, SALT_KEY, example_plan, platform_records
+from .helpers import GATEWAY_IMAGE, SALT_KEY, VLLM_DIGEST, example_plan, platform_records
 
 RUNTIME_LABELS = {
     "app.kubernetes.io/part-of": "llminferenceservice",
@@ -86,9 +86,15 @@ def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> 
         )
         Platform("platform", args)
 
+    pins = {"tritonImageDigest": digest, "vllmImageDigest": VLLM_DIGEST}
     for settings, kw, names in (
-        (_settings(tritonImageDigest=digest), {"llm_salt_key": SALT_KEY}, "llmGatewayImage"),
-        (_settings(tritonImageDigest=digest, llmGatewayImage=GATEWAY_IMAGE), {}, "llmSaltKey"),
+        (_settings(**pins), {"llm_salt_key": SALT_KEY}, "llmGatewayImage"),
+        (_settings(**pins, llmGatewayImage=GATEWAY_IMAGE), {}, "llmSaltKey"),
+        (
+            _settings(tritonImageDigest=digest, llmGatewayImage=GATEWAY_IMAGE),
+            {"llm_salt_key": SALT_KEY},
+            "vllmImageDigest is not set; llmBaseModels run vllm/vllm-openai:v0.11.0",
+        ),
     ):
         with pytest.raises(PlatformProgramError, match=names) as exc:
             declared += [
@@ -102,11 +108,28 @@ def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> 
     assert recs["platform-llm-salt"].inputs["stringData"] == {"salt-key": "<secret>"}
     meta = recs["platform-llm-gateway"].inputs["metadata"]
     assert meta["annotations"] == {"tenantry.dev/unpinned-image": "llmGatewayImage is not set"}
+    runtimes = [r for n, r in recs.items() if r.type.endswith(":LLMInferenceService")]
+    assert runtimes
+    for r in runtimes:
+        (main,) = r.inputs["spec"]["template"]["containers"]
+        assert main["image"] == "vllm/vllm-openai:v0.11.0"
+        assert r.inputs["metadata"]["annotations"]["tenantry.dev/unpinned-image"].startswith(
+            "vllmImageDigest is not set"
+        )
     # with both, it deploys, pulling the gateway by its digest
     recs = _records(
-        _settings(llmGatewayImage=GATEWAY_IMAGE, tritonImageDigest="sha256:" + "1" * 64),
+        _settings(
+            llmGatewayImage=GATEWAY_IMAGE,
+            tritonImageDigest="sha256:" + "1" * 64,
+            vllmImageDigest=VLLM_DIGEST,
+        ),
         llm_salt_key=SALT_KEY,
     )
+    for r in recs.values():
+        if r.type.endswith(":LLMInferenceService"):  # pulled by digest, not annotated
+            (main,) = r.inputs["spec"]["template"]["containers"]
+            assert main["image"] == f"vllm/vllm-openai:v0.11.0@{VLLM_DIGEST}"
+            assert "tenantry.dev/unpinned-image" not in r.inputs["metadata"]["annotations"]
     spec = recs["platform-llm-gateway"].inputs["spec"]["template"]["spec"]
     assert spec["containers"][0]["image"] == GATEWAY_IMAGE
     assert "annotations" not in recs["platform-llm-gateway"].inputs["metadata"]

@@ -20,7 +20,7 @@ from tenantry.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _req
 from tenantry.spec import PlatformSettings, Registry, SpecError
 from tests.components.helpers import ROOT, platform
 
-from .helpers import GATEWAY_IMAGE, SALT_KEY, by_name, example_plan
+from .helpers import GATEWAY_IMAGE, SALT_KEY, VLLM_DIGEST, by_name, example_plan
 
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 
@@ -28,6 +28,7 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 def settings_with(**changes: Any) -> PlatformSettings:
     data = platform().model_dump(by_alias=True)
     data["llmGatewayImage"] = GATEWAY_IMAGE
+    data["vllmImageDigest"] = VLLM_DIGEST
     data.update(changes)
     return PlatformSettings.model_validate(data)
 

@@ -108,10 +108,11 @@ def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, An
 def _settings(**digests: str) -> Any:
     from tenantry.spec import PlatformSettings
     from tests.components.helpers import platform
-    from tests.platform.helpers import GATEWAY_IMAGE
+    from tests.platform.helpers import GATEWAY_IMAGE, VLLM_DIGEST
 
     data = platform().model_dump(by_alias=True)
     data["llmGatewayImage"] = GATEWAY_IMAGE
+    data["vllmImageDigest"] = VLLM_DIGEST
     data.update(digests)
     return PlatformSettings.model_validate(data)
 

@@ -113,8 +113,8 @@ def _render(args: argparse.Namespace) -> int:
 
 def pinned_versions(records: list[Record]) -> list[str]:
     """What a render pins, from its records: every Helm release (``<release> <chart>
-    <version>``) and the image of every serving runtime, with a note when it names no
-    digest."""
+    <version>``) and the image of every serving runtime and LLMInferenceService, with a note
+    when it names no digest."""
     out: list[str] = []
     for r in sorted(records, key=lambda r: r.name):
         if r.type == "kubernetes:helm.sh/v3:Release":
@@ -127,4 +127,10 @@ def pinned_versions(records: list[Record]) -> list[str]:
                 image = str(c.get("image", ""))
                 note = "" if "@sha256:" in image else f" (no digest: set {setting})"
                 out.append(f"runtime {name}: {image}{note}")
+        elif r.type.endswith(":LLMInferenceService"):
+            name = r.inputs["metadata"]["name"]
+            for c in r.inputs.get("spec", {}).get("template", {}).get("containers", []):
+                image = str(c.get("image", ""))
+                note = "" if "@sha256:" in image else " (no digest: set vllmImageDigest)"
+                out.append(f"llm {name}: {image}{note}")
     return out

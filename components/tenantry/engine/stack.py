@@ -128,6 +128,7 @@ def record_tenant(
             "tenantry:tenant": name,
             "tenantry:tenantFile": str(tenant_file.resolve()),
             "tenantry:stacksDir": str(stacks_dir.resolve()),
+            OFFLINE_KEY: "true",  # own LLMs without vllmImageDigest: vLLM by tag, annotated
         }
     )
     with checked(tenant_file, tenant):

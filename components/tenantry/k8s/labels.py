@@ -19,6 +19,8 @@ TENANT_LABEL = "tenantry.dev/tenant"
 NODE_GROUP_LABEL = "tenantry.dev/node-group"
 MODEL_LABEL = "tenantry.dev/model"
 MODEL_VERSION_LABEL = "tenantry.dev/model-version"
+# On an object whose image names no digest (offline renders only: ``pulumi up`` refuses it).
+UNPINNED_IMAGE = "tenantry.dev/unpinned-image"
 GPU_TAINT_KEY = "nvidia.com/gpu"
 SERVING_SYSTEM_NAMESPACE = namespaces.KNATIVE_SERVING  # Knative activator and autoscaler
 MONITORING_NAMESPACE = namespaces.MONITORING  # Prometheus, scrapes the metrics ports only

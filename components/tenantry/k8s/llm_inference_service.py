@@ -42,7 +42,7 @@ from ..spec.targets import gpu_resource
 from ..spec.tiers import TIERS
 from ..tags import tenant_labels
 from .inference_service import CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY, node_placement
-from .labels import MODEL_LABEL, POOL_LABEL, memory_quantity
+from .labels import MODEL_LABEL, POOL_LABEL, UNPINNED_IMAGE, memory_quantity
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
@@ -192,7 +192,7 @@ def shared_llm_manifest(
             "containers": [
                 {
                     "name": MAIN_CONTAINER,
-                    "image": platform.vllm_image,
+                    "image": platform.pinned_vllm_image,
                     "args": vllm_args(
                         max_model_len=base.max_model_len,
                         prefix_caching=platform.llm_prefix_caching == "per-tenant-salt",
@@ -219,10 +219,21 @@ def shared_llm_manifest(
             "name": name,
             "namespace": LLM_NAMESPACE,
             "labels": dict(sorted(all_labels.items())),
-            "annotations": {"tenantry.dev/artifact-digest": base.digest},
+            "annotations": {
+                "tenantry.dev/artifact-digest": base.digest,
+                **image_annotations(platform.pinned_vllm_image),
+            },
         },
         "spec": spec,
     }
+
+
+def image_annotations(image: str) -> dict[str, str]:
+    """An LLMInferenceService's annotation when its vLLM image names no digest (offline
+    renders only: ``pulumi up`` refuses a stack without ``vllmImageDigest``)."""
+    if "@sha256:" in image:
+        return {}
+    return {UNPINNED_IMAGE: "vllmImageDigest is not set; pulumi up refuses this stack"}
 
 
 def own_llm_manifest(
@@ -273,7 +284,10 @@ def own_llm_manifest(
             "name": llm.name,
             "namespace": t.name,
             "labels": dict(sorted(labels.items())),
-            "annotations": {"tenantry.dev/artifact-digest": llm.digest},
+            "annotations": {
+                "tenantry.dev/artifact-digest": llm.digest,
+                **image_annotations(image),
+            },
         },
         "spec": spec,
     }

@@ -43,7 +43,7 @@ def tenant_request_path_objects(
         inference_service_manifest(t, m, BUCKET_UNKNOWN, f"{t.name}-inference") for m in t.models
     ]
     out += [
-        own_llm_manifest(t, llm, BUCKET_UNKNOWN, f"{t.name}-inference", platform.vllm_image)
+        own_llm_manifest(t, llm, BUCKET_UNKNOWN, f"{t.name}-inference", platform.pinned_vllm_image)
         for llm in t.llms
     ]
     return out

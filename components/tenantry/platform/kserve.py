@@ -9,6 +9,7 @@ import pulumi
 from pulumi_kubernetes.core.v1 import ConfigMapPatch, Namespace
 
 from ..catalog.runtimes import DEFAULT_RUNTIME, runtime_for
+from ..k8s.labels import UNPINNED_IMAGE
 from ..k8s.manifests import custom_resource
 from ..spec.platform import Ingress
 from .charts import (
@@ -31,7 +32,7 @@ from .runtime import serving_runtime_manifest, storage_container_manifest
 # Knative owns ``config-features``; the platform patches its keys (server-side apply, forced).
 PATCH_FORCE = "pulumi.com/patchForce"
 # On a runtime whose image names no digest (offline renders only: ``pulumi up`` refuses it).
-UNPINNED = "tenantry.dev/unpinned-image"
+UNPINNED = UNPINNED_IMAGE
 
 
 @dataclass(frozen=True, kw_only=True)

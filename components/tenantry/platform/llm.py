@@ -234,16 +234,30 @@ def _json(value: Any) -> str:
 OFFLINE_SALT_PLACEHOLDER = "offline-preview-placeholder"  # never deployed: up needs the key
 
 
+def vllm_unpinned_problem(settings: PlatformSettings, what: str) -> str:
+    """The refusal of a stack whose LLMInferenceServices would pull vLLM by tag."""
+    image = settings.vllm_image
+    return (
+        f"tenantry:platform: vllmImageDigest is not set; {what} run {image} and Tenantry "
+        f"pulls it by digest only. Look it up (docker buildx imagetools inspect {image}) and "
+        "set vllmImageDigest: sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; nothing "
+        "was declared"
+    )
+
+
 def llm_deploy_problems(
     settings: PlatformSettings, salt_key: pulumi.Input[str] | None, unpinned_preview: bool
 ) -> pulumi.Input[str]:
     """The salt key, once the settings can deploy their base models: raises
     :class:`~tenantry.platform.PlatformProgramError` (one line per problem) when
-    ``llmGatewayImage`` is not set (unless ``unpinned_preview``: an offline render, which
-    then names :data:`~tenantry.k8s.llm_gateway.UNPINNED_GATEWAY_IMAGE` and annotates the
-    Deployment) or no salt key is given (an offline render then gets
-    :data:`OFFLINE_SALT_PLACEHOLDER`, which the records show masked like every secret)."""
+    ``vllmImageDigest`` or ``llmGatewayImage`` is not set (unless ``unpinned_preview``: an
+    offline render, which then names the vLLM image by tag and
+    :data:`~tenantry.k8s.llm_gateway.UNPINNED_GATEWAY_IMAGE`, annotating both) or no salt
+    key is given (an offline render then gets :data:`OFFLINE_SALT_PLACEHOLDER`, which the
+    records show masked like every secret)."""
     problems = []
+    if settings.vllm_image_digest is None and not unpinned_preview:
+        problems.append(vllm_unpinned_problem(settings, "llmBaseModels"))
     if settings.llm_gateway_image is None and not unpinned_preview:
         problems.append(
             "tenantry:platform: llmGatewayImage is not set; llmBaseModels "

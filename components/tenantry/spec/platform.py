@@ -530,7 +530,15 @@ class PlatformSettings(Strict):
     )
     vllm_image: str = Field(
         default=DEFAULT_VLLM_IMAGE,
-        description="vLLM image of every LLMInferenceService the platform and tenants run.",
+        pattern=r"^[^@\s]+$",
+        description="vLLM image (by tag, no digest: vllmImageDigest pins it) of every "
+        "LLMInferenceService the platform and tenants run.",
+    )
+    vllm_image_digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
+        default=None,
+        description="Digest (sha256:<64 hex>) of vllmImage's tag; every LLMInferenceService "
+        "pulls the image by it. Required to deploy a platform with llmBaseModels and a tenant "
+        "with llms (offline renders name the tag and annotate it unpinned).",
     )
     llm_gateway_image: Annotated[str, Field(pattern=IMAGE_BY_DIGEST, max_length=512)] | None = (
         Field(
@@ -619,6 +627,13 @@ class PlatformSettings(Strict):
 
     def pool(self, name: str) -> SharedPool | None:
         return next((p for p in self.shared_pools if p.name == name), None)
+
+    @property
+    def pinned_vllm_image(self) -> str:
+        """``<vllmImage>@<vllmImageDigest>`` (the digest decides what is pulled, the tag says
+        which release it is); without a digest (offline renders only) the tag."""
+        digest = self.vllm_image_digest
+        return self.vllm_image + (f"@{digest}" if digest else "")
 
     def image_digest(self, setting: str) -> str | None:
         """The digest a runtime's image is pulled by, from the setting it names
