@@ -67,6 +67,9 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     out |= {(typ, f"{name}-gateway-{suffix}", f"{name}-gateway") for typ, suffix in GW_CHILDREN}
     for llm in t.llms:  # the tenant's own LLMs
         out.add((LLMISVC, f"{name}-{llm.name}-llmisvc", name))
+    if t.llms:  # their vLLM metrics, merged by the sidecar (llmRuntimeTls off, the default)
+        monitor = ("kubernetes:monitoring.coreos.com/v1:PodMonitor", "llm-pod-monitor")
+        out.add((monitor[0], f"{name}-monitoring-{monitor[1]}", f"{name}-monitoring"))
     netpol = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
     if t.llm_adapters:  # its pods may reach the LLM gateway
         out.add((netpol, f"{name}-ns-allow-llm-gateway", f"{name}-ns"))
