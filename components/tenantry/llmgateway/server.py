@@ -295,17 +295,23 @@ class Gateway:
             log.error("could not charge %d tokens to %s: %s", tokens, key, exc)
             return None
 
+    def _upstream_post(self, request: web.Request, m: ModelRoute, body: dict[str, Any]) -> Any:
+        """The request to ``m``'s runtime (``async with``: the aiohttp response): the caller's
+        path, the rewritten ``body``, the forwarded headers and the upstream's TLS trust."""
+        assert self._session is not None
+        return self._session.post(
+            self._upstream_url(m, request.path),
+            json=body,
+            headers=self._upstream_headers(request),
+            ssl=self._upstream_ssl(),
+        )
+
     async def _forward(
         self, request: web.Request, m: ModelRoute, upstream_body: dict[str, Any], key: str
     ) -> web.Response:
         assert self._session is not None
         try:
-            async with self._session.post(
-                self._upstream_url(m, request.path),
-                json=upstream_body,
-                headers=self._upstream_headers(request),
-                ssl=self._upstream_ssl(),
-            ) as up:
+            async with self._upstream_post(request, m, upstream_body) as up:
                 raw = await up.read()
                 status, content_type = up.status, up.headers.get("Content-Type", "")
         except (ClientError, TimeoutError) as exc:
@@ -349,12 +355,7 @@ class Gateway:
         response: web.StreamResponse | None = None
         status = 502
         try:
-            async with self._session.post(
-                self._upstream_url(m, request.path),
-                json=upstream_body,
-                headers=self._upstream_headers(request),
-                ssl=self._upstream_ssl(),
-            ) as up:
+            async with self._upstream_post(request, m, upstream_body) as up:
                 status = up.status
                 if status != 200:
                     raw = await up.read()
