@@ -73,6 +73,8 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     netpol = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
     if t.llm_adapters:  # its pods may reach the LLM gateway
         out.add((netpol, f"{name}-ns-allow-llm-gateway", f"{name}-ns"))
+    if t.llms:  # monitoring reaches the merged-metrics port of its own LLMs' pods
+        out.add((netpol, f"{name}-ns-allow-llm-metrics", f"{name}-ns"))
     if t.llms and t.access.allowed_namespaces:  # its callers reach its own LLMs' port
         out.add((netpol, f"{name}-ns-allow-llm-callers", f"{name}-ns"))
     for m in t.models:

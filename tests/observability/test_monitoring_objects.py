@@ -189,9 +189,9 @@ def test_own_llm_monitor_validates_and_scrapes_the_merged_metrics_only() -> None
     """The own-LLM PodMonitor is strictly valid, selects KServe's workload pods of the
     tenant's declared LLMs in its namespace only, and scrapes the istio-agent's merged
     metrics on 15020 (never vLLM's port 8000, which stays STRICT mTLS) keeping vllm:*."""
-    from tenantry.k8s.llm_inference_service import OWN_LLM_SCRAPE_ANNOTATIONS
+    from tenantry.k8s.llm_inference_service import LLM_NAME_LABEL, OWN_LLM_SCRAPE_ANNOTATIONS
     from tenantry.k8s.mesh import ISTIO_AGENT_STATUS_PORT
-    from tenantry.observability.monitor import LLM_NAME_LABEL, llm_pod_monitor
+    from tenantry.observability.monitor import llm_pod_monitor
 
     t = tenants()["initech"]
     assert t.llms
@@ -225,3 +225,27 @@ def test_own_llm_monitor_validates_and_scrapes_the_merged_metrics_only() -> None
     # no own LLMs, or vLLM serving TLS only (the agent fetches plain http): no monitor
     assert llm_pod_monitor(t, runtime_tls=True) is None
     assert llm_pod_monitor(tenants()["acme"]) is None
+
+
+@pytest.mark.parametrize("name", sorted(tenants()))
+def test_the_merged_metrics_port_is_open_on_the_scraped_llm_pods_only(name: str) -> None:
+    """Port 15020 (the istio-agent's status port: merged metrics, but also its health and
+    debug handlers, on every injected pod) is admitted to the monitoring namespace only on the
+    pods the own-LLM PodMonitor scrapes, by the same selector; never on all of a tenant's pods,
+    and not at all for a tenant without own LLMs."""
+    from tenantry.k8s.mesh import ISTIO_AGENT_STATUS_PORT
+    from tenantry.k8s.namespace import network_policy_specs
+    from tenantry.observability.monitor import llm_pod_monitor
+
+    t = tenants()[name]
+    opened = [
+        (pol, spec["podSelector"])
+        for pol, spec in network_policy_specs(t, platform()).items()
+        for rule in spec.get("ingress", [])
+        if any(p.get("port") == ISTIO_AGENT_STATUS_PORT for p in rule.get("ports", []))
+    ]
+    monitor = llm_pod_monitor(t)
+    if monitor is None:
+        assert opened == []
+    else:
+        assert opened == [("allow-llm-metrics", monitor["spec"]["selector"])]

@@ -32,7 +32,7 @@ from .labels import (
     memory_quantity,
 )
 from .llm_gateway import GATEWAY_LABELS, GATEWAY_PORT, RUNTIME_SELECTOR, VLLM_PORT
-from .llm_inference_service import LLM_NAMESPACE, llm_ephemeral_storage_gib
+from .llm_inference_service import LLM_NAMESPACE, llm_ephemeral_storage_gib, own_llm_pod_selector
 from .mesh import (
     ACTIVATOR_LABELS,
     AUTOSCALER_LABELS,
@@ -413,15 +413,7 @@ def network_policy_specs(t: ResolvedTenant, platform: MeshSettings) -> dict[str,
                 },
                 {
                     "from": [_from_namespaces([MONITORING_NAMESPACE])],
-                    "ports": _ports(
-                        [
-                            *SCRAPED_PORTS,
-                            ENVOY_STATS_PORT,
-                            # own LLMs: vLLM's metrics merged by the istio-agent
-                            # (:func:`tenantry.observability.monitor.llm_pod_monitor`)
-                            *([ISTIO_AGENT_STATUS_PORT] if t.llms else []),
-                        ]
-                    ),
+                    "ports": _ports([*SCRAPED_PORTS, ENVOY_STATS_PORT]),
                 },
             ],
         },
@@ -491,6 +483,21 @@ def _llm_policies(t: ResolvedTenant) -> dict[str, Any]:
                         }
                     ],
                     "ports": _ports([GATEWAY_PORT]),
+                }
+            ],
+        }
+    if t.llms:
+        # vLLM's metrics merged by the istio-agent on its status port
+        # (:func:`tenantry.observability.monitor.llm_pod_monitor`): admitted on the own LLMs'
+        # pods only, by the PodMonitor's own selector (15020 also serves the agent's health
+        # and debug handlers on every injected pod)
+        out["allow-llm-metrics"] = {
+            "podSelector": own_llm_pod_selector(t),
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [_from_namespaces([MONITORING_NAMESPACE])],
+                    "ports": _ports([ISTIO_AGENT_STATUS_PORT]),
                 }
             ],
         }

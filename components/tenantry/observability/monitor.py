@@ -54,18 +54,13 @@ import re
 from typing import Any
 
 from ..k8s.labels import MODEL_LABEL
+from ..k8s.llm_inference_service import LLM_NAME_LABEL, LLM_WORKLOAD_LABELS, own_llm_pod_selector
 from ..k8s.mesh import ISTIO_AGENT_STATUS_PORT
 from ..spec import ResolvedTenant
 from ..tags import MANDATORY_KEYS, tenant_labels
 from . import signals as s
 
 SCRAPE_INTERVAL = "30s"
-# KServe's labels on an LLMInferenceService's workload pods (module docstring)
-LLM_WORKLOAD_LABELS = {
-    "app.kubernetes.io/part-of": "llminferenceservice",
-    "app.kubernetes.io/component": "llminferenceservice-workload",
-}
-LLM_NAME_LABEL = "app.kubernetes.io/name"
 VLLM_CONTAINER = "main"  # the container KServe's LLMInferenceServiceConfig fills in
 TRITON_CONTAINER = "kserve-container"  # KServe's name for the predictor's serving container
 
@@ -223,10 +218,7 @@ def llm_pod_monitor(
             "labels": tenant_labels(t),
         },
         "spec": {
-            "selector": {
-                "matchLabels": dict(LLM_WORKLOAD_LABELS),
-                "matchExpressions": [{"key": LLM_NAME_LABEL, "operator": "In", "values": names}],
-            },
+            "selector": own_llm_pod_selector(t),
             "namespaceSelector": {"matchNames": [t.name]},
             "podMetricsEndpoints": [
                 {
