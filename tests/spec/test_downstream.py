@@ -194,6 +194,17 @@ def test_an_own_llm_named_like_a_model(platform: PlatformSettings) -> None:
     assert not codes(problems_for(rename("notes-llm"), platform))
 
 
+@pytest.mark.parametrize("field", ["tokensPerMinute", "maxConcurrentRequests"])
+def test_an_own_llm_takes_no_gateway_limits(platform: PlatformSettings, field: str) -> None:
+    """The gateway's per-tenant limits apply to adapters on a shared runtime; an own LLM's
+    callers reach its vLLM directly, so such a limit would be accepted and enforced nowhere:
+    refused, naming the field and what an own LLM accepts."""
+    d = variant("initech", lambda d: d["spec"]["llms"][0].update({field: 1000}))
+    (p,) = problems_for(d, platform)
+    assert p.path == f"spec.llms[0].{field}" and p.line is not None
+    assert p.code == "extra_forbidden" and "maxModelLen" in (p.accepted or "")
+
+
 @pytest.mark.parametrize("suffix", ["", "_pkey", "_embedding_hnsw"])
 @pytest.mark.parametrize("first", [True, False])
 def test_two_vector_namespaces_may_not_bring_the_same_relation(

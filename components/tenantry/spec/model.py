@@ -427,8 +427,9 @@ class Llm(Strict):
     )
     replicas: Annotated[int, Field(ge=1, le=1000)] = 1
     max_model_len: Annotated[int, Field(ge=16, le=1_048_576)] = 8192
-    tokens_per_minute: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
-    max_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    # No tokensPerMinute / maxConcurrentRequests: those are the LLM gateway's per-tenant
+    # limits on a shared runtime (llmAdapters). An own LLM serves its tenant alone, its
+    # callers reach vLLM directly (no gateway in the path), so nothing would enforce them.
 
 
 class TenantBody(Strict):

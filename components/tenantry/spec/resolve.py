@@ -146,9 +146,6 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
                 target=target.name,
                 replicas=llm.replicas,
                 max_model_len=llm.max_model_len,
-                tokens_per_minute=llm.tokens_per_minute or tpm,
-                max_concurrent_requests=llm.max_concurrent_requests
-                or quotas.max_concurrent_requests,
             )
         )
     md = spec.metadata

@@ -110,8 +110,6 @@ class ResolvedLlm:
     target: str
     replicas: int
     max_model_len: int
-    tokens_per_minute: int
-    max_concurrent_requests: int
 
 
 @dataclass(frozen=True)
