@@ -412,3 +412,17 @@ def test_service_account_automount_off_under_plain_mocks() -> Any:
         ns.service_account.automount_service_account_token,
         gw.admission.spec.apply(lambda s: s["action"]),
     ).apply(check)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_owner_annotates_the_namespace(name: str) -> None:
+    """``metadata.owner`` (an e-mail, not a valid label value) is on the tenant's namespace as
+    annotation ``tenantry.dev/owner``; without an owner there is no annotation."""
+    t = tenants()[name]
+    meta = tenant_records(name)[f"{name}-ns-namespace"].inputs["metadata"]
+    assert t.owner and meta["annotations"] == {"tenantry.dev/owner": t.owner}
+    from dataclasses import replace
+
+    from tenantry.k8s.namespace import namespace_metadata
+
+    assert "annotations" not in namespace_metadata(replace(t, owner=None), platform())

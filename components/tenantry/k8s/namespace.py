@@ -180,7 +180,7 @@ class TenantNamespace(pulumi.ComponentResource):
 
         self.namespace = Namespace(
             f"{name}-namespace",
-            metadata={"name": t.name, "labels": namespace_labels(t, args)},
+            metadata=_untyped(namespace_metadata(t, args)),
             opts=child,
         )
         inner = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
@@ -286,6 +286,19 @@ class TenantNamespace(pulumi.ComponentResource):
         )
 
         self.register_outputs({"namespace": t.name, "serviceAccount": self.service_account_name})
+
+
+OWNER_ANNOTATION = "tenantry.dev/owner"  # metadata.owner (an e-mail: not a valid label value)
+
+
+def namespace_metadata(t: ResolvedTenant, platform: MeshSettings) -> dict[str, Any]:
+    """The tenant namespace's ``metadata``: its name, :func:`namespace_labels`, and the
+    tenant's ``metadata.owner`` as annotation ``tenantry.dev/owner`` when given (who to ask
+    about the namespace, read by ``kubectl describe namespace``)."""
+    out: dict[str, Any] = {"name": t.name, "labels": namespace_labels(t, platform)}
+    if t.owner:
+        out["annotations"] = {OWNER_ANNOTATION: t.owner}
+    return out
 
 
 def namespace_labels(t: ResolvedTenant, platform: MeshSettings) -> dict[str, str]:

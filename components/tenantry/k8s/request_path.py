@@ -11,7 +11,7 @@ from ..tags import tenant_labels
 from .gateway import request_path_manifests
 from .inference_service import inference_service_manifest
 from .llm_inference_service import own_llm_manifest
-from .namespace import namespace_labels, network_policy_specs
+from .namespace import namespace_metadata, network_policy_specs
 
 BUCKET_UNKNOWN = "bucket-not-recorded"  # the bucket is no part of the request path
 
@@ -26,7 +26,7 @@ def tenant_request_path_objects(
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": t.name, "labels": namespace_labels(t, platform)},
+            "metadata": namespace_metadata(t, platform),
         }
     ]
     out += [
