@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tenantry.devserver.llm import GatewayServer, running_llm_gateway
-from tenantry.spec.resolved import ResolvedLlmAdapter
-from tenantry.verify.llm import HttpLlmEndpoint, Reply, verify_llm
+from tenantry.spec.resolved import ResolvedLlm, ResolvedLlmAdapter
+from tenantry.verify.llm import HttpLlmEndpoint, Reply, verify_llm, verify_own_llm
 from tests.llm.test_gateway import A_MODEL, B_MODEL, BASE, A, routes, xfcc
 
 pytestmark = pytest.mark.server
@@ -93,3 +93,48 @@ def test_the_checks_fail_where_the_deployment_differs_from_the_file(vllm: str) -
         assert got["completion"].ok and got["budget accounting"].ok
         assert not got["other tenants refused"].ok
         assert got["other tenants refused"].detail.startswith(f"{B_MODEL}: HTTP 200")
+
+
+@dataclass
+class OwnTenant:
+    name: str
+    llms: tuple[ResolvedLlm, ...]
+
+
+def own_tenant(max_model_len: int) -> OwnTenant:
+    """A tenant ``tiny`` whose own LLM ``base`` is served as ``tiny-base``: the fixture's
+    vLLM (``--served-model-name tiny-base``, ``--max-model-len 2048``)."""
+    llm = ResolvedLlm(
+        name="base",
+        served_name=BASE,
+        path="models/base/",
+        digest="sha256:" + "0" * 64,
+        gpu="gpu",
+        gpu_resource="nvidia.com/gpu",
+        gpus=1,
+        gpu_model="h100",
+        target_kind="shared-pool",
+        target="h100",
+        replicas=1,
+        max_model_len=max_model_len,
+    )
+    return OwnTenant("tiny", (llm,))
+
+
+def test_an_own_llm_on_the_real_vllm(vllm: str) -> None:
+    """Straight to vLLM, as a tenant's allowed namespaces reach its own LLM: the completion
+    and the refusal of a name nobody serves pass; the fixture also serves two adapters, which
+    an own LLM Tenantry renders never does, so "declared model" fails naming them, and a
+    declared maxModelLen other than the server's fails too."""
+    assert BASE == "tiny-base"
+    got = by_check(verify_own_llm(own_tenant(2048), {"base": HttpLlmEndpoint(vllm)}))
+    assert got["completion"].ok, got["completion"].detail
+    assert got["completion"].detail.startswith("200, usage ")
+    assert got["unknown name refused"].ok, got["unknown name refused"].detail
+    declared = got["declared model"]
+    assert not declared.ok
+    assert declared.detail == (
+        f"serves {sorted([BASE, A_MODEL, B_MODEL])}: declared only [{BASE!r}]"
+    )
+    got = by_check(verify_own_llm(own_tenant(8192), {"base": HttpLlmEndpoint(vllm)}))
+    assert "max_model_len 2048: declared maxModelLen 8192" in got["declared model"].detail

@@ -16,7 +16,7 @@ import pytest
 
 from tenantry.cli.main import main
 from tenantry.spec.resolved import ResolvedLlmAdapter
-from tenantry.verify.llm import NOBODY, Reply, other_served_names, verify_llm
+from tenantry.verify.llm import NOBODY, Reply, other_served_names, verify_llm, verify_own_llm
 from tests.components.helpers import tenants
 
 LIMIT = 600
@@ -270,3 +270,74 @@ def test_a_gateway_that_does_not_answer_fails_naming_it(capsys: pytest.CaptureFi
     assert main(["verify", "acme", "--llm-url", f"http://127.0.0.1:{port}"]) == 1
     out = capsys.readouterr()
     assert "endpoint" in out.out and "no reply" in out.out and "Traceback" not in out.err
+
+
+@dataclass
+class OwnVllm:
+    """An own LLM's vLLM as recorded from the real server (tests/llm/test_verify_llm.py runs
+    the checks against it): ``/v1/models`` cards with ``max_model_len``, 404 NotFoundError
+    for a name it does not serve."""
+
+    served: str
+    max_model_len: int
+    extra: tuple[str, ...] = ()
+
+    def get(self, path: str) -> Reply:
+        assert path == "/v1/models"
+        cards = [
+            {"id": n, "object": "model", "owned_by": "vllm", "max_model_len": self.max_model_len}
+            for n in (self.served, *self.extra)
+        ]
+        return Reply(200, {}, {"object": "list", "data": cards})
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Reply:
+        model = body.get("model")
+        if model not in (self.served, *self.extra):
+            err = {"message": f"The model `{model}` does not exist.", "type": "NotFoundError"}
+            return Reply(404, {}, {"error": {**err, "param": "model", "code": 404}})
+        usage = {"prompt_tokens": 5, "completion_tokens": 8, "total_tokens": 13}
+        return Reply(200, {}, {"model": model, "choices": [{"text": "x"}], "usage": usage})
+
+
+def test_an_own_llm_that_serves_what_its_file_declares_passes() -> None:
+    t = tenants()["initech"]
+    (llm,) = t.llms
+    got = {
+        r.check: r
+        for r in verify_own_llm(t, {llm.name: OwnVllm(llm.served_name, llm.max_model_len)})
+    }
+    assert {k: r.ok for k, r in got.items()} == {
+        "completion": True,
+        "declared model": True,
+        "unknown name refused": True,
+    }, {k: r.detail for k, r in got.items()}
+    assert not any(r.skipped for r in got.values())
+    assert all(r.model == llm.served_name for r in got.values())
+    # an own LLM without an endpoint is skipped, never passed silently
+    (skipped,) = verify_own_llm(t, {})
+    assert skipped.skipped and "no --own-llm-url" in skipped.detail
+
+
+def test_verify_refuses_bad_own_llm_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "acme", "--own-llm-url", "http://x:8000"]) == 2
+    assert "accepted: none: it declares no spec.llms" in capsys.readouterr().err
+    assert main(["verify", "initech", "--own-llm-url", "notes=http://x:8000"]) == 2
+    assert "'notes' is not an own LLM of tenant 'initech'; accepted: clinical-llm" in (
+        capsys.readouterr().err
+    )
+    assert main(["verify", "initech", "--own-llm-url", "clinical-llm=x:8000"]) == 2
+    assert "accepted: [LLM=]http(s)://host:port" in capsys.readouterr().err
+
+
+def test_an_own_llm_that_does_not_answer_fails_naming_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["verify", "initech", "--own-llm-url", f"http://127.0.0.1:{port}"]) == 1
+    out = capsys.readouterr()
+    assert "initech-clinical-llm" in out.out and "no reply" in out.out
+    assert "Traceback" not in out.err

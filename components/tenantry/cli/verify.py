@@ -46,6 +46,15 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "identity)",
     )
     p.add_argument(
+        "--own-llm-url",
+        action="append",
+        default=[],
+        metavar="[LLM=]URL",
+        help="http(s)://host:port of one of the tenant's own LLMs (KServe's workload Service "
+        "<tenant>-<llm>-kserve-workload-svc, port 8000), LLM= naming which when the tenant has "
+        "several (repeatable; run it from a namespace the tenant allows)",
+    )
+    p.add_argument(
         "--llm-header",
         action="append",
         default=[],
@@ -145,8 +154,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.requests < 1:
         raise UsageError(f"--requests must be at least 1, got {args.requests}")
-    if args.url is None and args.llm_url is None:
-        raise UsageError("give --url (the tenant's models), --llm-url (its LLM adapters) or both")
+    if args.url is None and args.llm_url is None and not args.own_llm_url:
+        raise UsageError(
+            "give --url (the tenant's models), --llm-url (its LLM adapters), --own-llm-url "
+            "(its own LLMs), or several"
+        )
     llm_headers = _headers(args.llm_header)
     bearer = token(args)
     platform, reg = verdict(args.tenants, args.stacks)
@@ -196,6 +208,15 @@ def run(args: argparse.Namespace) -> int:
             other_served_names(t.name, list(reg.tenants.values())),
             exhaust=args.exhaust_budget,
         )
+    if args.own_llm_url:
+        from ..verify.llm import HttpLlmEndpoint, verify_own_llm
+
+        if bearer is not None:
+            llm_headers.setdefault("Authorization", f"Bearer {bearer}")
+        urls = _own_llm_urls(args.own_llm_url, [llm.name for llm in t.llms], t.name)
+        results += verify_own_llm(
+            t, {n: HttpLlmEndpoint(u, llm_headers, args.timeout) for n, u in urls.items()}
+        )
     sys.stdout.write(as_json(results) if args.format == "json" else as_table(results))
     failed = [r for r in results if not r.ok]
     if args.format != "json" and (failed or not results):
@@ -208,6 +229,33 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stderr.write(PREFIX + message + "\n")
     return EXIT_OK if results and not failed else EXIT_INVALID
+
+
+def _own_llm_urls(values: list[str], names: list[str], tenant: str) -> dict[str, str]:
+    """``--own-llm-url`` values as {llm name: url}: ``LLM=URL``, or a bare URL when the tenant
+    has exactly one own LLM."""
+    out: dict[str, str] = {}
+    for v in values:
+        name, sep, url = v.partition("=")
+        if not sep:
+            if len(names) != 1:
+                accepted = ", ".join(f"{n}=URL" for n in names) or "none: it declares no spec.llms"
+                raise UsageError(
+                    f"--own-llm-url {v!r}: tenant {tenant!r} has {len(names)} own LLMs; "
+                    f"accepted: {accepted}"
+                )
+            name, url = names[0], v
+        if name not in names:
+            raise UsageError(
+                f"--own-llm-url {v!r}: {name!r} is not an own LLM of tenant {tenant!r}; "
+                f"accepted: {', '.join(names) or 'none (it declares no spec.llms)'}"
+            )
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--own-llm-url {v!r}: accepted: [LLM=]http(s)://host:port")
+        if name in out:
+            raise UsageError(f"--own-llm-url: {name!r} given twice")
+        out[name] = url
+    return out
 
 
 def _headers(values: list[str]) -> dict[str, str]:

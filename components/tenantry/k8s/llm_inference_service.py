@@ -275,7 +275,7 @@ def own_llm_manifest(
     labels = {**tenant_labels(t), MODEL_LABEL: llm.name}
     placement = node_placement(t, llm.target_kind, llm.target)
     spec: dict[str, Any] = {
-        "model": {"name": f"{t.name}-{llm.name}", "uri": f"s3://{bucket}/{llm.path}"},
+        "model": {"name": llm.served_name, "uri": f"s3://{bucket}/{llm.path}"},
         "replicas": llm.replicas,
         "labels": dict(WORKLOAD_POD_LABELS),
         "annotations": dict(OWN_LLM_SCRAPE_ANNOTATIONS),

@@ -262,7 +262,7 @@ def served_name(t: ResolvedTenant, llm: str) -> str:
     """What KServe serves a tenant's own LLM as (``spec.model.name``, vLLM's
     ``--served-model-name`` and so its ``model_name`` label); its rates' key in
     :func:`.rules.rates_for`."""
-    return f"{t.name}-{llm}"
+    return next(x.served_name for x in t.llms if x.name == llm)
 
 
 def _own(metric: str, t: ResolvedTenant, window: str | None = "5m") -> str:

@@ -116,7 +116,7 @@ def rates_for(t: ResolvedTenant, platform: PlatformSettings) -> dict[str, ModelR
     ``<tenant>-<llm>``: what the GPU-/vCPU-seconds and cost rules multiply by."""
     rates = {m.name: model_rates(t, m, platform) for m in t.models}
     for llm in t.llms:
-        served = f"{t.name}-{llm.name}"
+        served = llm.served_name
         if served in rates:
             raise ValueError(
                 f"tenant {t.name}: model {served!r} has the name its own LLM {llm.name!r} is "

@@ -136,6 +136,7 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
         llms.append(
             ResolvedLlm(
                 name=llm.name,
+                served_name=f"{spec.metadata.name}-{llm.name}",
                 path=llm.path,
                 digest=llm.digest,
                 gpu=llm.gpu,

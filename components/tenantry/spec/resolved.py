@@ -100,6 +100,7 @@ class ResolvedLlm:
     """The tenant's own LLM deployment, placed (shared pool or own node group)."""
 
     name: str
+    served_name: str  # <tenant>-<name>: KServe's spec.model.name, vLLM's --served-model-name
     path: str  # key prefix in the tenant's bucket (under models/), ending in '/'
     digest: str
     gpu: str

@@ -20,6 +20,17 @@ Per adapter (served name ``<tenant>-<adapter>``):
   minute, so never by default): completions until refused; the refusal is 429 with ``code:
   rate_limit_exceeded``, a ``retry-after`` header and the three budget headers.
 
+Per own LLM (``spec.llms``; served name ``<tenant>-<llm>``, reached directly on its vLLM,
+no gateway in the path: :func:`verify_own_llm`):
+
+- ``completion``: as for an adapter, without budget headers (an own LLM has no budget);
+- ``declared model``: ``GET /v1/models`` lists exactly the served name (Tenantry renders an
+  own LLM with no adapters, so any other name means the deployment differs from the file),
+  with ``max_model_len`` = the declared ``maxModelLen`` (vLLM's ``ModelCard`` carries it:
+  ``vllm/entrypoints/openai/protocol.py``);
+- ``unknown name refused``: a name nobody serves answers 404 (vLLM's ``NotFoundError`` for a
+  model it does not serve), never a completion from the served model.
+
 A check that cannot be made is reported as skipped with the reason, never as passed.
 """
 
@@ -34,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..spec import ResolvedTenant
-from ..spec.resolved import ResolvedLlmAdapter
+from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
 from .checks import CheckResult
 
 COMPLETIONS = "/v1/completions"
@@ -63,6 +74,12 @@ class LlmEndpoint(Protocol):
         ...
 
 
+class OwnLlmEndpoint(LlmEndpoint, Protocol):
+    def get(self, path: str) -> Reply:
+        """GET ``path``; any HTTP status is a reply; raises ``OSError`` when no reply comes."""
+        ...
+
+
 class HttpLlmEndpoint:
     """The gateway at ``base_url`` (``http://host:port``), with ``headers`` on every request
     (e.g. a bearer token). Inside the mesh the caller's sidecar gives the gateway its
@@ -82,6 +99,14 @@ class HttpLlmEndpoint:
             headers={"Content-Type": "application/json", **self.headers},
             method="POST",
         )
+        return self._send(req)
+
+    def get(self, path: str) -> Reply:
+        return self._send(
+            urllib.request.Request(self.base_url + path, headers=self.headers, method="GET")
+        )
+
+    def _send(self, req: urllib.request.Request) -> Reply:
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 return _reply(r.status, r.headers.items(), r.read())
@@ -309,3 +334,86 @@ def _refusal(served: str, limit: int, endpoint: LlmEndpoint, record: Callable[..
         )
         return
     record("budget refusal", False, f"no refusal in {MAX_EXHAUST_REQUESTS} requests")
+
+
+class OwnLlmHolder(Protocol):
+    """What the own-LLM checks read of a tenant (:class:`~tenantry.spec.ResolvedTenant`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def llms(self) -> Sequence[ResolvedLlm]: ...
+
+
+def verify_own_llm(
+    tenant: OwnLlmHolder, endpoints: Mapping[str, OwnLlmEndpoint]
+) -> list[CheckResult]:
+    """The own-LLM checks of the module docstring for each of ``tenant``'s own LLMs that has
+    an endpoint in ``endpoints`` (keyed by the LLM's ``name``); an LLM without one is
+    reported skipped."""
+    results: list[CheckResult] = []
+    for llm in tenant.llms:
+        served = llm.served_name
+        record = _recorder(results, tenant.name, served, "own")
+        endpoint = endpoints.get(llm.name)
+        if endpoint is None:
+            record("completion", True, "not checked: no --own-llm-url for it", skipped=True)
+            continue
+        try:
+            _verify_own(served, llm.max_model_len, endpoint, record)
+        except OSError as exc:
+            record("endpoint", False, f"no reply: {exc}")
+    return results
+
+
+def _verify_own(
+    served: str, max_model_len: int, endpoint: OwnLlmEndpoint, record: Callable[..., None]
+) -> None:
+    first = endpoint.post(COMPLETIONS, _request(served))
+    if first.status != 200:
+        problem: str | None = f"HTTP {first.status}: {json.dumps(first.body)[:200]}"
+    elif not isinstance(first.body, dict) or not first.body.get("choices"):
+        problem = "no choices in the response"
+    elif first.body.get("model") != served:
+        problem = f"model {first.body.get('model')!r}: asked for {served!r}"
+    else:
+        problem = _usage_problem(first.body)
+    if problem is None:
+        usage = first.body["usage"]
+        detail = f"200, usage {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
+    record("completion", problem is None, problem or detail)
+
+    listed = endpoint.get("/v1/models")
+    cards = listed.body.get("data") if isinstance(listed.body, dict) else None
+    if listed.status != 200 or not isinstance(cards, list):
+        record(
+            "declared model",
+            False,
+            f"GET /v1/models: HTTP {listed.status} {json.dumps(listed.body)[:160]}",
+        )
+    else:
+        ids = sorted(str(c.get("id")) for c in cards if isinstance(c, dict))
+        mine = [c for c in cards if isinstance(c, dict) and c.get("id") == served]
+        problems = []
+        if ids != [served]:
+            problems.append(f"serves {ids}: declared only [{served!r}]")
+        if mine and mine[0].get("max_model_len") != max_model_len:
+            problems.append(
+                f"max_model_len {mine[0].get('max_model_len')!r}: declared maxModelLen "
+                f"{max_model_len}"
+            )
+        record(
+            "declared model",
+            not problems,
+            "; ".join(problems) or f"serves {served} only, max_model_len {max_model_len}",
+        )
+
+    r = endpoint.post(COMPLETIONS, _request(NOBODY))
+    record(
+        "unknown name refused",
+        r.status == 404,
+        f"404 for {NOBODY}"
+        if r.status == 404
+        else f"{NOBODY}: HTTP {r.status} {json.dumps(r.body)[:160]} (accepted: 404)",
+    )
