@@ -113,6 +113,6 @@ def test_missing_artifact_message_names_model_version_and_what_is_accepted(
 def test_cohorts_must_select_someone_and_be_unique() -> None:
     with pytest.raises(ValidationError, match="selects no tenant"):
         Cohort(name="empty")
-    with pytest.raises(ValidationError, match="duplicate cohort names"):
+    with pytest.raises(ValidationError, match="names must be unique"):
         RolloutSettings(cohorts=[Cohort(name="a", tiers=["shared"])] * 2)
     assert RolloutSettings().parallel == 4

@@ -72,3 +72,67 @@ def test_a_cross_field_check_lands_on_the_field_it_names(tmp_path: Path) -> None
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "pool: nope" in t)
     assert (p.line, p.path, p.value) == (line, "tenantry:platform.llmBaseModels[0].pool", "nope")
     assert p.message.startswith("'nope' is not a shared pool") and "{" not in p.render()
+
+
+def named_lists(model: type, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], type]]:
+    """Every list of named entries (models with a ``name`` field) in the settings, at any
+    depth, by its camelCase path."""
+    import typing
+
+    import pydantic
+
+    out: list[tuple[tuple[str, ...], type]] = []
+    assert issubclass(model, pydantic.BaseModel)
+    for name, f in model.model_fields.items():
+        key = (*path, f.alias or name)
+        t = f.annotation
+        for arg in (t, *typing.get_args(t)):
+            if typing.get_origin(arg) is list:
+                (item,) = typing.get_args(arg)
+                if isinstance(item, type) and "name" in getattr(item, "model_fields", {}):
+                    out.append((key, item))
+            elif isinstance(arg, type) and issubclass(arg, pydantic.BaseModel):
+                out += named_lists(arg, key)
+    return out
+
+
+EXAMPLE_ENTRIES = {  # an entry for the lists the example leaves empty
+    ("rollout", "cohorts"): {"name": "early", "tiers": ["shared"]},
+}
+
+
+def test_every_list_of_named_entries_takes_each_name_once(tmp_path: Path) -> None:
+    """A repeated shared pool once passed validate and broke render (duplicate Pulumi URNs);
+    every named list (found from the model, not listed by hand) refuses a repeated name with
+    the file, the line of the list and the repeated name."""
+    import yaml
+
+    from tenantry.spec import PlatformSettings
+
+    found = named_lists(PlatformSettings)
+    assert {k for k, _ in found} >= {("sharedPools",), ("tokenIssuers",), ("llmBaseModels",)}
+    for key, _ in found:
+        doc = yaml.safe_load(TEXT)
+        parent = doc["config"]["tenantry:platform"]
+        for k in key[:-1]:
+            parent = parent.setdefault(k, {})
+        entries = parent.get(key[-1]) or [EXAMPLE_ENTRIES[key]]
+        parent[key[-1]] = [*entries, entries[0]]
+        stacks = settings_dir(tmp_path, yaml.safe_dump(doc, sort_keys=False))
+        with pytest.raises(PlatformError) as info:
+            load_platform(stacks)
+        (p,) = info.value.problems
+        assert p.path == "tenantry:platform." + ".".join(key), (key, p.render())
+        assert p.line is not None and repr(entries[0]["name"]) in p.message, p.render()
+        assert "names must be unique" in p.message
+
+
+def test_the_platform_needs_an_admin(tmp_path: Path) -> None:
+    """The tenant key policies need at least one administrator: an empty or missing admins
+    list once passed validate and broke plan with an internal error."""
+    text = TEXT.replace(
+        "    admins:\n      - arn:aws:iam::111122223333:role/platform-admin\n", "    admins: []\n"
+    )
+    assert "admins: []" in text
+    ((line, path, code),) = problems(settings_dir(tmp_path, text))
+    assert (path, code) == ("tenantry:platform.admins", "too_short") and line is not None

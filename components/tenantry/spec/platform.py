@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from .errors import Problem, Severity, format_path, parse_path
 from .model import (
@@ -30,6 +30,24 @@ from .model import (
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .templates import TemplateError, check_template
 from .yamlio import SAFE_LOADER, compose, line_of, yaml_problem
+
+
+def _unique_names(items: list[Any]) -> list[Any]:
+    """A list of named entries (shared pools, token issuers, cohorts, base models) takes each
+    name once: the name is what the platform's resources, a tenant's references and the
+    planner key them by, so a repeated one would collide (duplicate Pulumi URNs) or be read
+    as the first entry only."""
+    names = [x.name for x in items]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        where = ", ".join(
+            f"{n!r} at [{', '.join(str(i) for i, m in enumerate(names) if m == n)}]" for n in dups
+        )
+        raise ValueError(f"names must be unique; repeated: {where}")
+    return items
+
+
+UniqueNames = AfterValidator(_unique_names)
 
 PLATFORM_STACK = "platform"
 # vLLM's OpenAI-compatible server image (docs.vllm.ai, "Using Docker"); pin a digest to deploy.
@@ -385,18 +403,10 @@ class RolloutSettings(Strict):
     ``early-access`` cohort (tenants with spec.rollout.earlyAccess), then one per tier:
     shared, premium, isolated, dedicated. Tenants no cohort selects form a last wave."""
 
-    cohorts: list[Cohort] = Field(default_factory=list)
+    cohorts: Annotated[list[Cohort], UniqueNames] = Field(default_factory=list)
     parallel: Annotated[int, Field(ge=1, le=64)] = Field(
         default=4, description="Stacks applied at once within a wave."
     )
-
-    @model_validator(mode="after")
-    def _unique(self) -> RolloutSettings:
-        names = [c.name for c in self.cohorts]
-        dups = sorted({n for n in names if names.count(n) > 1})
-        if dups:
-            raise ValueError(f"rollout.cohorts: duplicate cohort names {dups}")
-        return self
 
 
 class Observability(Strict):
@@ -450,7 +460,7 @@ class PlatformSettings(Strict):
         "environments. 2-13 characters of [a-z0-9-], so every tenant name fits in 63.",
     )
     cluster: Cluster
-    shared_pools: Annotated[list[SharedPool], Field(min_length=1)]
+    shared_pools: Annotated[list[SharedPool], Field(min_length=1), UniqueNames]
     overflow_headroom: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.25,
         description="Share of each tenant's burst (maxReplicas - minReplicas) the shared pools "
@@ -463,7 +473,7 @@ class PlatformSettings(Strict):
         default_factory=Mesh,
         description="The Istio installation (root namespace, trust domain, gateway identity).",
     )
-    token_issuers: list[TokenIssuer] = Field(
+    token_issuers: Annotated[list[TokenIssuer], UniqueNames] = Field(
         default_factory=list,
         description="OIDC issuers whose tokens admit callers from outside the cluster "
         "(tenant access.clients name them).",
@@ -476,8 +486,9 @@ class PlatformSettings(Strict):
         default="organization/tenantry/platform",
         description="How tenant stacks name the platform stack (StackReference).",
     )
-    admins: list[IamArn] = Field(
-        default_factory=list, description="Platform administrators (manage every tenant key)."
+    admins: Annotated[list[IamArn], Field(min_length=1)] = Field(
+        description="Platform administrators (manage every tenant key; the tenant key policies "
+        "need at least one)."
     )
     cost_center: Annotated[str, Field(min_length=1, max_length=64)] = Field(
         default="platform",
@@ -508,7 +519,7 @@ class PlatformSettings(Strict):
     )
     onboarding: Onboarding = Field(default_factory=Onboarding)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
-    llm_base_models: list[LlmBaseModel] = Field(
+    llm_base_models: Annotated[list[LlmBaseModel], UniqueNames] = Field(
         default_factory=list,
         description="Shared base LLMs served once by the platform stack; tenants add LoRA "
         "adapters (spec.llmAdapters).",
@@ -591,10 +602,6 @@ class PlatformSettings(Strict):
 
     @model_validator(mode="after")
     def _llm_base_models(self) -> PlatformSettings:
-        names = [b.name for b in self.llm_base_models]
-        dups = sorted({n for n in names if names.count(n) > 1})
-        if dups:
-            raise ValueError(f"llmBaseModels: names used more than once: {dups}")
         pools = {p.name for p in self.shared_pools}
         for b in self.llm_base_models:
             if b.pool not in pools:
@@ -609,10 +616,6 @@ class PlatformSettings(Strict):
 
     @model_validator(mode="after")
     def _unique_issuers(self) -> PlatformSettings:
-        names = [i.name for i in self.token_issuers]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"tokenIssuers: names must be unique; repeated: {', '.join(dup)}")
         urls = [i.issuer for i in self.token_issuers]
         dup = sorted({u for u in urls if urls.count(u) > 1})
         if dup:
