@@ -29,6 +29,7 @@ STRINGS = [
     "models/x/", "adapters/x/", "s3://x/y", "sha256:" + "0" * 64, "llama-3-8b", "cpu",
 ]  # fmt: skip
 SEEDS = range(40)
+K8S_VERSION = "1.33.0"  # as tests/golden
 
 
 def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -74,6 +75,52 @@ def run(args: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+def schema_problems(out: Path) -> list[str]:
+    """Every object under ``out/kubernetes`` against its schema, strictly (unknown fields
+    rejected): Kubernetes' OpenAPI for the core kinds, KServe's, Istio's (with the checks of
+    its validating webhook) and the Prometheus Operator's CRDs for theirs, and each CRD
+    object's metadata as the ObjectMeta it is."""
+    import jsonschema
+    import kubernetes_validate
+
+    from tests.components.helpers import (
+        is_istio,
+        istio_validator,
+        istio_webhook_errors,
+        isvc_validator,
+        llmisvc_validator,
+    )
+    from tests.platform.helpers import STORAGE_CRD, crd_validator, runtime_validator
+    from tests.schemas import prometheus_operator_validator
+
+    crds = {
+        "InferenceService": isvc_validator,
+        "LLMInferenceService": llmisvc_validator,
+        "ClusterServingRuntime": runtime_validator,
+        "ClusterStorageContainer": lambda: crd_validator(STORAGE_CRD),
+    }
+    problems: list[str] = []
+    for path in sorted((out / "kubernetes").rglob("*.yaml")):
+        obj = yaml.safe_load(path.read_text())
+        where = f"{path.relative_to(out)}"
+        try:
+            if is_istio(obj):
+                istio_validator(obj["apiVersion"], obj["kind"]).validate(obj)
+                problems += [f"{where}: {e}" for e in istio_webhook_errors(obj)]
+            elif obj["apiVersion"] == "monitoring.coreos.com/v1":
+                prometheus_operator_validator(obj["kind"]).validate(obj)
+            elif obj["kind"] in crds:
+                crds[obj["kind"]]().validate(obj)
+            else:
+                kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+                continue
+            meta = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}
+            kubernetes_validate.validate(meta, K8S_VERSION, strict=True)
+        except (jsonschema.ValidationError, kubernetes_validate.ValidationError) as exc:
+            problems.append(f"{where}: {str(exc).splitlines()[0]}")
+    return problems
+
+
 def workspace(seed: int, tmp_path: Path) -> tuple[str, dict[str, Any], list[str]]:
     """The seed's tenant, its mutated document, and the --tenants/--stacks arguments of a
     workspace holding it beside the other examples."""
@@ -104,6 +151,7 @@ def test_a_mutated_tenant_file_gets_one_verdict(seed: int, tmp_path: Path) -> No
     for cmd in (["render", name, "--out", str(tmp_path / "out")], ["plan", name], ["cost"]):
         code, err = run([*cmd, *dirs])
         assert code == 0 and "Traceback" not in err, (cmd, code, err[-2000:], doc)
+    assert schema_problems(tmp_path / "out") == [], doc
 
 
 def test_the_seeds_take_both_paths(tmp_path: Path) -> None:
@@ -145,6 +193,7 @@ def test_a_mutated_platform_config_gets_one_verdict(seed: int, tmp_path: Path) -
     for cmd in cmds:
         code, err = run([*cmd, *dirs])
         assert code == 0 and "Traceback" not in err, (cmd, code, err[-2000:], settings)
+    assert schema_problems(tmp_path / "out") == [], settings
 
 
 def test_the_platform_seeds_take_both_paths(tmp_path: Path) -> None:

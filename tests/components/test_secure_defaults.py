@@ -426,3 +426,18 @@ def test_the_owner_annotates_the_namespace(name: str) -> None:
     from tenantry.k8s.namespace import namespace_metadata
 
     assert "annotations" not in namespace_metadata(replace(t, owner=None), platform())
+
+
+def test_a_tenant_without_models_gets_no_admission_policy() -> None:
+    """No models, no hosts at the gateway: an admission policy would hold an operation with
+    an empty host list, which Istio's webhook refuses (and which would match every host of
+    the gateway). Found by mutating example files (tests/cli/test_mutated_specs.py)."""
+    from dataclasses import replace
+
+    from tenantry.k8s.gateway import request_path_manifests
+
+    t = replace(tenants()["globex"], models=())
+    objs = request_path_manifests(t, platform())
+    assert "admission" not in objs
+    assert {"callers", "activator-guard", "mtls", "scrape-mtls", "rate-limit"} <= set(objs)
+    assert "admission" in request_path_manifests(tenants()["globex"], platform())

@@ -64,7 +64,11 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
         for typ, suffix in MONITORING_CHILDREN
     }
     out |= {(typ, f"{name}-ns-{suffix}", f"{name}-ns") for typ, suffix in NS_CHILDREN}
-    out |= {(typ, f"{name}-gateway-{suffix}", f"{name}-gateway") for typ, suffix in GW_CHILDREN}
+    out |= {
+        (typ, f"{name}-gateway-{suffix}", f"{name}-gateway")
+        for typ, suffix in GW_CHILDREN
+        if suffix != "admission" or t.models  # no models, no hosts: nothing to admit
+    }
     for llm in t.llms:  # the tenant's own LLMs
         out.add((LLMISVC, f"{name}-{llm.name}-llmisvc", name))
     if t.llms:  # their vLLM metrics, merged by the sidecar (llmRuntimeTls off, the default)

@@ -326,13 +326,20 @@ def request_path_manifests(
             t.name,
             callers_policy_spec(t, platform),
         ),
-        "admission": obj(
+    }
+    # A tenant without models has no host at the gateway: no admission policy. (One with an
+    # empty host list would be an operation without a field, which Istio's webhook refuses,
+    # and would otherwise match every host of the gateway: istio.io "Authorization Policy",
+    # Operation: "If not set, any host is allowed".)
+    if policy_hosts(t, platform):
+        out["admission"] = obj(
             "AuthorizationPolicy",
             SECURITY,
             f"tenantry-{t.name}-admission",
             platform.gateway_namespace,
             admission_policy_spec(t, platform),
-        ),
+        )
+    out |= {
         "activator-guard": obj(
             "AuthorizationPolicy",
             SECURITY,
@@ -397,7 +404,8 @@ class GatewayAdmission(pulumi.ComponentResource):
       ``<tenant>-<model>-activator`` (ALLOW the activator's identity on that model's pods);
     - ``admission``: ``AuthorizationPolicy`` ``tenantry-<tenant>-admission`` (gateway
       namespace, DENY, selecting the ingress gateway pods): the tenant's hosts need a token
-      of one of its clients (:func:`admission_policy_spec`);
+      of one of its clients (:func:`admission_policy_spec`); none when the tenant has no
+      models (no hosts);
     - ``activator-guard``: ``AuthorizationPolicy`` ``tenantry-<tenant>-activator``
       (``knative-serving``, DENY, selecting the activator): requests for the tenant's
       revisions only from the gateway and the allowed namespaces (:func:`activator_policy_spec`);
@@ -424,6 +432,6 @@ class GatewayAdmission(pulumi.ComponentResource):
         for suffix, obj in request_path_manifests(args.tenant, args).items():
             self.objects[suffix] = custom_resource(f"{name}-{suffix}", obj, child)
         self.callers = self.objects["callers"]
-        self.admission = self.objects["admission"]
+        self.admission = self.objects.get("admission")  # None without models (no hosts)
         self.rate_limit = self.objects["rate-limit"]
         self.register_outputs({"requestsPerSecond": serving_caps(args.tenant).requests_per_second})
