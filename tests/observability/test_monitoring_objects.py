@@ -189,7 +189,8 @@ def test_own_llm_monitor_validates_and_scrapes_the_merged_metrics_only() -> None
     """The own-LLM PodMonitor is strictly valid, selects KServe's workload pods of the
     tenant's declared LLMs in its namespace only, and scrapes the istio-agent's merged
     metrics on 15020 (never vLLM's port 8000, which stays STRICT mTLS) keeping vllm:*."""
-    from tenantry.k8s.llm_inference_service import LLM_NAME_LABEL, OWN_LLM_SCRAPE_ANNOTATIONS
+    from tenantry.k8s.labels import LLM_NAME_LABEL
+    from tenantry.k8s.llm_inference_service import OWN_LLM_SCRAPE_ANNOTATIONS
     from tenantry.k8s.mesh import ISTIO_AGENT_STATUS_PORT
     from tenantry.observability.monitor import llm_pod_monitor
 

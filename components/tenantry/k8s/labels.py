@@ -12,7 +12,12 @@ these components only select on them):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..catalog import namespaces
+
+if TYPE_CHECKING:
+    from ..spec import ResolvedTenant
 
 POOL_LABEL = "tenantry.dev/pool"
 TENANT_LABEL = "tenantry.dev/tenant"
@@ -38,3 +43,30 @@ def cpu_quantity(cores: float) -> str:
 
 def memory_quantity(gib: float) -> str:
     return f"{int(gib)}Gi" if float(gib).is_integer() else f"{round(gib * 1024)}Mi"
+
+
+# KServe's labels on an LLMInferenceService's workload pods (kserve v0.20.0
+# ``pkg/controller/v1alpha2/llmisvc/workload_single_node.go``); ``app.kubernetes.io/name`` is
+# the LLMInferenceService's name.
+LLM_WORKLOAD_LABELS = {
+    "app.kubernetes.io/part-of": "llminferenceservice",
+    "app.kubernetes.io/component": "llminferenceservice-workload",
+}
+LLM_NAME_LABEL = "app.kubernetes.io/name"
+
+
+def own_llm_pod_selector(t: ResolvedTenant) -> dict[str, Any]:
+    """The label selector of the tenant's own LLMs' workload pods (a Kubernetes
+    ``LabelSelector``: ``matchLabels`` + ``matchExpressions``), empty ``values`` when the
+    tenant has none. One selector for everything that targets those pods (the PodMonitor,
+    the NetworkPolicy admitting its scrape), so the two cannot drift apart."""
+    return {
+        "matchLabels": dict(LLM_WORKLOAD_LABELS),
+        "matchExpressions": [
+            {
+                "key": LLM_NAME_LABEL,
+                "operator": "In",
+                "values": sorted(llm.name for llm in t.llms),
+            }
+        ],
+    }

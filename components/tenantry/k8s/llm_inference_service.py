@@ -67,33 +67,6 @@ OWN_LLM_SCRAPE_ANNOTATIONS = {
     "prometheus.io/port": "8000",
     "prometheus.io/path": "/metrics",
 }
-# KServe's labels on an LLMInferenceService's workload pods (kserve v0.20.0
-# ``pkg/controller/v1alpha2/llmisvc/workload_single_node.go``); ``app.kubernetes.io/name`` is
-# the LLMInferenceService's name.
-LLM_WORKLOAD_LABELS = {
-    "app.kubernetes.io/part-of": "llminferenceservice",
-    "app.kubernetes.io/component": "llminferenceservice-workload",
-}
-LLM_NAME_LABEL = "app.kubernetes.io/name"
-
-
-def own_llm_pod_selector(t: ResolvedTenant) -> dict[str, Any]:
-    """The label selector of the tenant's own LLMs' workload pods (a Kubernetes
-    ``LabelSelector``: ``matchLabels`` + ``matchExpressions``), empty ``values`` when the
-    tenant has none. One selector for everything that targets those pods (the PodMonitor,
-    the NetworkPolicy admitting its scrape), so the two cannot drift apart."""
-    return {
-        "matchLabels": dict(LLM_WORKLOAD_LABELS),
-        "matchExpressions": [
-            {
-                "key": LLM_NAME_LABEL,
-                "operator": "In",
-                "values": sorted(llm.name for llm in t.llms),
-            }
-        ],
-    }
-
-
 LLM_NAMESPACE = namespaces.LLM  # the platform's namespace of shared base models
 ROUTES_CONFIG_MAP = "tenantry-llm-routes"  # what the LLM gateway pins per caller
 BASE_MODEL_LABEL = "tenantry.dev/llm-base-model"

@@ -30,9 +30,10 @@ from .labels import (
     admin_group,
     cpu_quantity,
     memory_quantity,
+    own_llm_pod_selector,
 )
 from .llm_gateway import GATEWAY_LABELS, GATEWAY_PORT, RUNTIME_SELECTOR, VLLM_PORT
-from .llm_inference_service import LLM_NAMESPACE, llm_ephemeral_storage_gib, own_llm_pod_selector
+from .llm_inference_service import LLM_NAMESPACE, llm_ephemeral_storage_gib
 from .mesh import (
     ACTIVATOR_LABELS,
     AUTOSCALER_LABELS,

@@ -53,8 +53,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..k8s.labels import MODEL_LABEL
-from ..k8s.llm_inference_service import LLM_NAME_LABEL, LLM_WORKLOAD_LABELS, own_llm_pod_selector
+from ..k8s.labels import LLM_NAME_LABEL, LLM_WORKLOAD_LABELS, MODEL_LABEL, own_llm_pod_selector
 from ..k8s.mesh import ISTIO_AGENT_STATUS_PORT
 from ..spec import ResolvedTenant
 from ..tags import MANDATORY_KEYS, tenant_labels
