@@ -6,10 +6,11 @@ One request, in order: no identity -> 401; a path outside the allow-list or bloc
 object, or whose ``stream`` is not a JSON boolean -> 400; a model outside the caller's list
 -> 404 ``model_not_found``; a body field outside the path's allow-list -> 400
 ``body_field``; a ``max_tokens`` / ``n`` that is not a positive integer -> 400 (otherwise the
-completion limit is clamped to, or set at, the tokens-per-minute bound); an empty token
-bucket -> 429 ``token_budget``;
-``maxConcurrentRequests`` in flight -> 429 ``concurrency``; otherwise the rewritten body
-goes to the base model's upstream and the answer comes back with the bucket's
+completion limit is clamped to, or set at, the tokens-per-minute bound, shared by the
+request's sequences, ``n`` x prompts); more sequences than ``maxConcurrentRequests`` -> 400;
+an empty token bucket -> 429 ``token_budget``; fewer free ``maxConcurrentRequests`` leases
+than its sequences (it holds one per sequence) -> 429 ``concurrency``; otherwise the
+rewritten body goes to the base model's upstream and the answer comes back with the bucket's
 ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from its last
 chunk, after it ends; its headers show the level before the charge).
 """
@@ -215,10 +216,39 @@ class Gateway:
         if isinstance(clamped, str):
             self.metrics.request(model, 400)
             return _openai_error(400, clamped, "invalid_value", "invalid_request_error")
-        return await self._limited(request, routes, model, clamped)
+        too_many = policy.sequence_refusal(request.path, clamped, model)
+        if too_many is not None:
+            self.metrics.request(model, 400)
+            return _openai_error(400, too_many, "invalid_value", "invalid_request_error")
+        seqs = policy.sequences(request.path, clamped)
+        return await self._limited(request, routes, model, clamped, seqs)
+
+    async def _acquire(self, key: str, m: ModelRoute, count: int) -> list[str] | None:
+        """``count`` concurrency leases of ``key`` (one per sequence the request makes the
+        runtime run, :func:`policy.sequences`), or None, holding none, when fewer are free."""
+        leases: list[str] = []
+        for _ in range(count):
+            lease = await self.limits.acquire(key, m.max_concurrent_requests)
+            if lease is None:
+                await self._release(key, leases)
+                return None
+            leases.append(lease)
+        return leases
+
+    async def _release(self, key: str, leases: list[str]) -> None:
+        try:
+            for lease in leases:
+                await self.limits.release(key, lease)
+        except Exception as exc:  # the lease lapses by itself (RedisLimits.lease_s)
+            log.error("could not release a concurrency lease of %s: %s", key, exc)
 
     async def _limited(
-        self, request: web.Request, routes: Routes, m: ModelRoute, body: dict[str, Any]
+        self,
+        request: web.Request,
+        routes: Routes,
+        m: ModelRoute,
+        body: dict[str, Any],
+        sequences: int,
     ) -> web.StreamResponse:
         key = f"{m.tenant}/{m.served_name}"
         start = time.monotonic()
@@ -226,8 +256,8 @@ class Gateway:
             state = await self.limits.peek(key, m.tokens_per_minute)
             if not state.admits:
                 return self._refuse(m, state, "token_budget", "tokens per minute")
-            lease = await self.limits.acquire(key, m.max_concurrent_requests)
-            if lease is None:
+            leases = await self._acquire(key, m, sequences)
+            if leases is None:
                 return self._refuse(m, state, "concurrency", "concurrent requests")
         except Exception as exc:  # Redis unreachable: fail closed, say why
             log.error("rate-limit state unavailable: %s", exc)
@@ -244,10 +274,7 @@ class Gateway:
             self.metrics.observe(m, time.monotonic() - start)
             return response
         finally:
-            try:
-                await self.limits.release(key, lease)
-            except Exception as exc:  # the lease lapses by itself (RedisLimits.lease_s)
-                log.error("could not release a concurrency lease of %s: %s", key, exc)
+            await self._release(key, leases)
 
     def _refuse(self, m: ModelRoute, state: BucketState, reason: str, what: str) -> web.Response:
         self.metrics.reject(m.tenant, m.served_name, reason)
