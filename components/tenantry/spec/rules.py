@@ -558,6 +558,17 @@ def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
                     a.base_model,
                     ", ".join(allowed) or f"no shared base model admits the {tier} tier",
                 )
+            served = f"{spec.metadata.name}-{a.name}"
+            if served == bm.name:
+                report(
+                    f"{base}.name",
+                    "llm_served_name_is_base_model",
+                    f"is served as {served!r}, the name under which the runtime of {bm.name} "
+                    "serves the bare base model (KServe's --served-model-name): one name would "
+                    "mean two models, and which one answers depends on vLLM's lookup order",
+                    a.name,
+                    f"an adapter name whose served name <tenant>-<name> is not {bm.name!r}",
+                )
             if a.rank > bm.max_lora_rank:
                 report(
                     f"{base}.rank",
