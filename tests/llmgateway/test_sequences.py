@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tenantry.llmgateway.limits import MemoryLimits
 from tenantry.llmgateway.metrics import GatewayMetrics
 from tenantry.llmgateway.routes import parse_routes
-from tenantry.llmgateway.server import Gateway, GatewayConfig
+from tenantry.llmgateway.server import Gateway, GatewayConfig, UsageTally
 from tests.llmgateway.test_routes_and_policy import _doc
 
 XFCC = {"X-Forwarded-Client-Cert": "URI=spiffe://cluster.local/ns/acme/sa/default"}
@@ -76,3 +76,66 @@ def test_a_request_holds_one_lease_per_sequence() -> None:
     assert out["held"][0] == 200 and out["one_more"][0] == 200  # 3 + 1 = 4
     assert out["after"][0] == 200  # every lease was released
     assert out["received"] == [3, 1, 4]  # the refused ones never reached the runtime
+
+
+def _chunk(index: int, prompt: int, completion: int) -> dict[str, Any]:
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion,
+             "total_tokens": prompt + completion}  # fmt: skip
+    return {"id": "c", "choices": [{"index": index, "text": "t"}], "usage": usage}
+
+
+# vLLM 0.32.0 streams with continuous_usage_stats put in each chunk the usage of that chunk's
+# own sequence only: completions index = choice + prompt x n, with that prompt's tokens
+# (vllm/entrypoints/openai/completion/serving.py); chat the one prompt and that choice's
+# completion tokens (vllm/entrypoints/openai/chat_completion/serving.py). Only the final
+# usage chunk (choices: []) holds the request's total.
+def test_a_stream_cut_before_its_final_usage_is_charged_every_sequence() -> None:
+    tally = UsageTally(n=1)
+    for c in (_chunk(0, 5, 1), _chunk(1, 7, 1), _chunk(0, 5, 3), _chunk(1, 7, 2)):
+        tally.add(c)
+    assert tally.usage() == {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+    chat = UsageTally(n=2)  # one prompt, two choices
+    for c in (_chunk(0, 10, 4), _chunk(1, 10, 6)):
+        chat.add(c)
+    assert chat.usage() == {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+    final = {"id": "c", "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                                                 "total_tokens": 99}}  # fmt: skip
+    chat.add(final)
+    assert chat.usage() == final["usage"]  # the runtime's own total, when it came
+    assert UsageTally(n=1).usage() is None
+
+
+async def _cut_stream() -> list[str]:
+    async def completions(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if body.get("stream"):  # two prompts, then the runtime goes away: no final usage
+            for c in (_chunk(0, 50, 10), _chunk(1, 60, 20)):
+                await response.write(b"data: " + json.dumps(c).encode() + b"\n\n")
+            return response
+        await response.write(json.dumps({"choices": [], "usage": USAGE}).encode())
+        return response
+
+    upstream_app = web.Application()
+    upstream_app.router.add_post("/v1/completions", completions)
+    async with TestServer(upstream_app) as upstream:
+        url = str(upstream.make_url("")).rstrip("/")
+        routes = parse_routes(json.dumps(_doc()))
+        config = GatewayConfig(routes=routes, upstreams={b: url for b in routes.base_models})
+        gateway = Gateway(config, MemoryLimits(clock=lambda: 0.0), GatewayMetrics())
+        async with TestClient(TestServer(gateway.app())) as client:
+            body = {"model": "acme-x", "prompt": ["a", "b"], "stream": True, "max_tokens": 5}
+            r = await client.post("/v1/completions", json=body, headers=XFCC)
+            await r.read()
+            r = await client.post(
+                "/v1/completions", json={"model": "acme-x", "prompt": "p"}, headers=XFCC
+            )
+            await r.read()
+            return [r.headers["x-ratelimit-remaining-tokens"]]
+
+
+def test_the_gateway_charges_every_sequence_of_a_cut_stream() -> None:
+    # acme-x: 1000 tokens per minute, a frozen clock; the cut stream used 50+10 and 60+20,
+    # the plain request after it 2
+    assert asyncio.run(asyncio.wait_for(_cut_stream(), 60)) == [str(1000 - 140 - 2)]

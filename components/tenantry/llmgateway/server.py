@@ -370,14 +370,16 @@ class Gateway:
         state: BucketState,
         key: str,
     ) -> web.StreamResponse:
-        """Relay the server-sent events. Every chunk carries the usage so far (forced); the
-        last one seen is what is metered and charged when the stream ends, also when the
-        caller leaves early. The forced usage is removed from what the caller gets unless it
-        asked for it. Without any usage (a runtime that ignores the option) the charge is
+        """Relay the server-sent events. Every chunk carries the usage of its sequence so far
+        (forced); the final usage chunk, or else the sum over the sequences
+        (:class:`UsageTally`), is what is metered and charged when the stream ends, also
+        when the caller leaves early. The forced usage is removed from what the caller gets
+        unless it asked for it. Without any usage (a runtime that ignores the option) the charge is
         the number of content chunks relayed, a lower bound of the tokens generated."""
         assert self._session is not None
         keep_final, keep_each = policy.caller_wants_usage(caller_body)
-        usage: Any = None
+        n = upstream_body.get("n")
+        tally = UsageTally(n if isinstance(n, int) and not isinstance(n, bool) else 1)
         chunks = 0
         response: web.StreamResponse | None = None
         status = 502
@@ -409,9 +411,7 @@ class Gateway:
                     event.append(line)
                     if line.strip():
                         continue
-                    out, found = _inspect_event(event, keep_final, keep_each)
-                    if found is not None:
-                        usage = found
+                    out, _ = _inspect_event(event, keep_final, keep_each, tally)
                     chunks += 1
                     if out:
                         await response.write(out)
@@ -430,7 +430,7 @@ class Gateway:
                                      "server_error")  # fmt: skip
         finally:
             if response is not None:
-                await self._settle(m, key, usage, fallback_tokens=max(chunks - 1, 0))
+                await self._settle(m, key, tally.usage(), fallback_tokens=max(chunks - 1, 0))
                 self.metrics.request(m, status)
         assert response is not None
         return response
@@ -453,10 +453,52 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def _inspect_event(event: list[bytes], keep_final: bool, keep_each: bool) -> tuple[bytes, Any]:
-    """(what to relay of this event, its ``usage`` when it carries one). The usage-only
-    final chunk (``choices: []``) goes only to a caller that asked ``include_usage``; the
-    usage in other chunks only to one that asked ``continuous_usage_stats``."""
+class UsageTally:
+    """The usage of a stream so far, over all its sequences. With ``continuous_usage_stats``
+    vLLM puts in each chunk the usage of that chunk's own sequence only: a completion's
+    choice ``index`` is ``choice + prompt x n`` and its usage counts that prompt and that
+    choice (vLLM 0.32.0 ``vllm/entrypoints/openai/completion/serving.py``); a chat's counts
+    its one prompt and that choice (``.../chat_completion/serving.py``). Only the final
+    usage chunk (``choices: []``) holds the request's total. A stream cut before it is
+    charged the sum: each prompt once, every sequence's completion tokens."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(n, 1)
+        self.final: dict[str, Any] | None = None
+        self.last: dict[int, dict[str, Any]] = {}  # choice index -> its latest usage
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        usage = chunk.get("usage")
+        if not isinstance(usage, dict):
+            return
+        choices = chunk.get("choices")
+        if not choices:
+            self.final = usage
+            return
+        for choice in choices if isinstance(choices, list) else []:
+            index = choice.get("index", 0) if isinstance(choice, dict) else 0
+            self.last[index if isinstance(index, int) else 0] = usage
+
+    def usage(self) -> dict[str, Any] | None:
+        if self.final is not None or not self.last:
+            return self.final
+        prompts = {i // self.n: _count(u.get("prompt_tokens")) for i, u in self.last.items()}
+        prompt = sum(prompts.values())
+        completion = sum(_count(u.get("completion_tokens")) for u in self.last.values())
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+
+def _inspect_event(
+    event: list[bytes], keep_final: bool, keep_each: bool, tally: UsageTally | None = None
+) -> tuple[bytes, Any]:
+    """(what to relay of this event, its ``usage`` when it carries one; each chunk with a
+    usage is also added to ``tally``). The usage-only final chunk (``choices: []``) goes
+    only to a caller that asked ``include_usage``; the usage in other chunks only to one
+    that asked ``continuous_usage_stats``."""
     out: list[bytes] = []
     usage: Any = None
     for line in event:
@@ -469,6 +511,8 @@ def _inspect_event(event: list[bytes], keep_final: bool, keep_each: bool) -> tup
             out.append(line)
             continue
         usage = chunk["usage"]
+        if tally is not None:
+            tally.add(chunk)
         if not chunk.get("choices"):
             if not keep_final:
                 return b"", usage
