@@ -153,3 +153,18 @@ def test_a_base_model_serves_no_tier_that_does_not_share_gpus(tmp_path: Path, ti
     line = next(i for i, t in enumerate(text.splitlines(), 1) if f"premium, {tier}]" in t)
     assert (p.line, p.path) == (line, "tenantry:platform.llmBaseModels[0].tiers")
     assert f"'{tier}'" in p.message and "shared, premium" in p.render()
+
+
+def test_a_base_model_replica_fits_the_gpus_of_one_node(tmp_path: Path) -> None:
+    """A base model's replica is one pod asking for all its ``gpus``; pool h100 is
+    p5.48xlarge, 8 GPUs a node."""
+    text = TEXT.replace('        gpu: 3g.40gb           # one MIG slice per replica',
+                        '        gpu: gpu\n        gpus: 9')  # fmt: skip
+    assert text != TEXT
+    with pytest.raises(PlatformError) as info:
+        load_platform(settings_dir(tmp_path, text))
+    (p,) = info.value.problems
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "gpus: 9" in t)
+    assert (p.line, p.path) == (line, "tenantry:platform.llmBaseModels[0].gpus")
+    assert "p5.48xlarge" in p.message and "8" in p.render()
+    load_platform(settings_dir(tmp_path, text.replace("gpus: 9", "gpus: 8")))

@@ -486,3 +486,21 @@ def test_an_adapter_is_never_served_under_a_base_models_name(platform: PlatformS
     assert found.value == "chat" and found.line is not None and found.accepted
     elsewhere = _set("spec/llmAdapters/0", {**ADAPTER, "name": "chat"})
     assert codes(problems_for(variant("acme", elsewhere), settings)) == set()
+
+
+@pytest.mark.parametrize(("gpus", "refused"), [(8, False), (9, True), (16, True)])
+def test_an_own_llm_replica_fits_the_gpus_of_one_node(
+    platform: PlatformSettings, gpus: int, refused: bool
+) -> None:
+    """KServe runs an LLMInferenceService without ``worker`` as one pod per replica
+    (kserve v0.20.0 ``workload_single_node.go``) whose container asks for all of its
+    ``gpus`` (tensor parallelism): the scheduler can only place it on one node with that many
+    free GPUs. initech's clinical-llm runs on shared pool h100 (p5.48xlarge, 8 GPUs)."""
+    d = variant("initech", _set("spec/llms/0/gpus", gpus))
+    d["spec"]["quotas"]["gpus"]["gpu"] = gpus
+    got = problems_for(d, platform)
+    assert (("llm_gpus_exceed_node", "spec.llms[0].gpus") in codes(got)) is refused
+    if refused:
+        found = next(p for p in got if p.code == "llm_gpus_exceed_node")
+        assert (found.value, found.accepted) == (gpus, "<= 8")
+        assert "p5.48xlarge" in found.message and found.line is not None

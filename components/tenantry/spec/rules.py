@@ -617,6 +617,23 @@ def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
                 llm.gpus,
                 '1, or gpu: "gpu"',
             )
+        # KServe runs an LLMInferenceService without ``worker`` as one pod per replica
+        # (kserve v0.20.0 workload_single_node.go) asking for all its GPUs: one node must
+        # hold them all.
+        target = target_for(llm.gpu, targets)
+        if target is None:
+            continue
+        places = platform.shared_pools if target.kind == "shared-pool" else spec.spec.node_groups
+        it = instance_types().get(next(p.instance_type for p in places if p.name == target.name))
+        if it is not None and llm.gpus > it.gpus:
+            report(
+                f"{base}.gpus",
+                "llm_gpus_exceed_node",
+                f"one replica is one pod asking for {llm.gpus} GPUs, and a {it.name} node of "
+                f"{target.kind} {target.name!r} has {it.gpus}: the pod would never be scheduled",
+                llm.gpus,
+                f"<= {it.gpus}",
+            )
 
 
 # The gateway-side DENY policy has one rule per way of failing every client at once
