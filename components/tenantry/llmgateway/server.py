@@ -46,7 +46,8 @@ from .tls import UpstreamTrust
 
 log = logging.getLogger("tenantry.llmgateway")
 MAX_BODY_BYTES = 8 * 1024 * 1024
-_FORWARDED_HEADERS = ("Accept", "X-Request-Id")  # never the caller's XFCC or credentials
+REQUEST_ID = "X-Request-Id"
+_FORWARDED_HEADERS = ("Accept", REQUEST_ID)  # never the caller's XFCC or credentials
 
 
 @dataclass
@@ -297,11 +298,19 @@ class Gateway:
     def _upstream_url(self, m: ModelRoute, path: str) -> str:
         return self.config.upstreams[m.base_model].rstrip("/") + path
 
-    def _upstream_headers(self, request: web.Request) -> dict[str, str]:
+    @staticmethod
+    def _upstream_headers(request: web.Request, tenant: str) -> dict[str, str]:
+        """``Content-Type``, the caller's ``Accept`` and its ``X-Request-Id`` scoped to
+        ``tenant`` (``<tenant>/<id>``): vLLM makes that header the engine's request id
+        (vLLM 0.32.0 ``vllm/entrypoints/serve/engine/serving.py``, ``_base_request_id``),
+        an identifier all tenants of the runtime share, as the refused body ``request_id``
+        would be."""
         h = {"Content-Type": "application/json"}
         for name in _FORWARDED_HEADERS:
             if name in request.headers:
                 h[name] = request.headers[name]
+        if REQUEST_ID in h:
+            h[REQUEST_ID] = f"{tenant}/{h[REQUEST_ID]}"
         return h
 
     async def _settle(
@@ -329,7 +338,7 @@ class Gateway:
         return self._session.post(
             self._upstream_url(m, request.path),
             json=body,
-            headers=self._upstream_headers(request),
+            headers=self._upstream_headers(request, m.tenant),
             ssl=self._upstream_ssl(),
         )
 
