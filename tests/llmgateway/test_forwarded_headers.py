@@ -6,7 +6,6 @@ caller's tenant, so no tenant can name another's request."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import ClientTimeout, web
@@ -17,8 +16,7 @@ from tenantry.llmgateway.metrics import GatewayMetrics
 from tenantry.llmgateway.routes import parse_routes
 from tenantry.llmgateway.server import Gateway, GatewayConfig
 from tests.llmgateway.test_routes_and_policy import _doc
-
-USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+from tests.llmgateway.test_sequences import USAGE, _run
 
 
 def _xfcc(tenant: str) -> str:
@@ -59,4 +57,4 @@ async def _ids() -> list[str | None]:
 
 
 def test_a_callers_request_id_reaches_the_runtime_scoped_to_its_tenant() -> None:
-    assert asyncio.run(asyncio.wait_for(_ids(), 60)) == ["acme/req-1", "globex/req-1", None]
+    assert _run(_ids()) == ["acme/req-1", "globex/req-1", None]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import ClientTimeout, web
 from aiohttp.test_utils import TestClient, TestServer
@@ -20,6 +21,17 @@ from tests.llmgateway.test_routes_and_policy import _doc
 
 XFCC = {"X-Forwarded-Client-Cert": "URI=spiffe://cluster.local/ns/acme/sa/default"}
 USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a loop of its own, at most 60 s (asyncio.run would leave the thread
+    without a current loop, which Pulumi's engine in later tests needs)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(coro, 60))
+    finally:
+        loop.close()
 
 
 async def _scenario() -> dict[str, Any]:
@@ -66,7 +78,7 @@ async def _scenario() -> dict[str, Any]:
 
 
 def test_a_request_holds_one_lease_per_sequence() -> None:
-    out = asyncio.run(asyncio.wait_for(_scenario(), 60))
+    out = _run(_scenario())
     status, body = out["five"]
     assert status == 400 and body["error"]["code"] == "invalid_value"
     message = body["error"]["message"]
@@ -138,4 +150,4 @@ async def _cut_stream() -> list[str]:
 def test_the_gateway_charges_every_sequence_of_a_cut_stream() -> None:
     # acme-x: 1000 tokens per minute, a frozen clock; the cut stream used 50+10 and 60+20,
     # the plain request after it 2
-    assert asyncio.run(asyncio.wait_for(_cut_stream(), 60)) == [str(1000 - 140 - 2)]
+    assert _run(_cut_stream()) == [str(1000 - 140 - 2)]
