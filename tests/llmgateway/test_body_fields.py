@@ -149,3 +149,37 @@ def test_a_limit_the_gateway_cannot_read_as_vllm_would_is_refused(
 def test_the_bound_is_the_minute_budget_shared_by_the_choices() -> None:
     m = _model(100)
     assert [policy.max_tokens_bound(m, n) for n in (1, 2, 3, 100, 101)] == [100, 50, 33, 1, 0]
+
+
+# vLLM's CompletionRequest.prompt is a string, a token-id list, or a list of either; each
+# element of a list of prompts is its own engine request with its own max_tokens (vLLM 0.32.0
+# vllm/entrypoints/openai/completion/serving.py: one engine_client.generate per engine input),
+# and n > 1 fans out into n child requests (vllm/v1/engine/parallel_sampling.py).
+@pytest.mark.parametrize(
+    ("body", "sequences"),
+    [
+        ({"prompt": "p"}, 1),
+        ({"prompt": [1, 2, 3]}, 1),
+        ({"prompt": ["a", "b", "c", "d"]}, 4),
+        ({"prompt": [[1, 2], [3]]}, 2),
+        ({"prompt": ["a", "b"], "n": 3}, 6),
+        ({}, 1),
+    ],
+)
+def test_every_prompt_of_a_batch_is_a_sequence(body: dict[str, Any], sequences: int) -> None:
+    assert policy.sequences(policy.COMPLETIONS, body) == sequences
+    out = policy.clamp_max_tokens(policy.COMPLETIONS, {"max_tokens": 10**6, **body}, _model(1200))
+    assert isinstance(out, dict) and out["max_tokens"] == 1200 // sequences
+
+
+def test_a_chat_is_one_conversation_times_n() -> None:
+    body = {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}
+    assert policy.sequences(policy.CHAT, body) == 1
+    assert policy.sequences(policy.CHAT, {**body, "n": 3}) == 3
+
+
+def test_a_batch_larger_than_the_budget_is_refused() -> None:
+    body = {"prompt": ["p"] * 11}
+    assert policy.clamp_max_tokens(policy.COMPLETIONS, body, _model(10)) == (
+        "11 sequences (n x prompts) exceed acme-x's 10 tokens per minute"
+    )

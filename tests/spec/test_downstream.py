@@ -287,3 +287,15 @@ def test_a_model_may_not_take_the_service_of_another_models_revision(
         assert "language-id" in p.message and p.accepted and p.line is not None
     else:
         assert not found, [p.render() for p in found]
+
+
+def test_a_tenant_cannot_take_the_name_of_the_platforms_system_node_group(
+    platform: PlatformSettings,
+) -> None:
+    """A created cluster's general nodes are EKS node group tenantry-system-<cluster>
+    (tenantry.platform.names.system_node_group_name); a tenant 'system' would name its node
+    group <cluster> (tenantry-system-<cluster>) the same."""
+    p = one(
+        problems_for(variant("acme", lambda d: _renamed(d, "system")), platform), "name_reserved"
+    )
+    assert p.path == "metadata.name" and p.value == "system" and "node group" in p.message

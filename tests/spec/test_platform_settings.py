@@ -136,3 +136,35 @@ def test_the_platform_needs_an_admin(tmp_path: Path) -> None:
     assert "admins: []" in text
     ((line, path, code),) = problems(settings_dir(tmp_path, text))
     assert (path, code) == ("tenantry:platform.admins", "too_short") and line is not None
+
+
+@pytest.mark.parametrize("tier", ["isolated", "dedicated"])
+def test_a_base_model_serves_no_tier_that_does_not_share_gpus(tmp_path: Path, tier: str) -> None:
+    """A shared base model's runtime runs every granted tenant's adapter in one vLLM process
+    on the shared pool's GPUs (docs/llm.md); the isolated and dedicated tiers promise GPUs
+    (or nodes) no other tenant shares and every pod of the tenant on its own nodes
+    (docs/gpu-planner.md), so a base model listing them would break that promise for every
+    adapter those tenants declare, with validate, plan and the guardrails all passing."""
+    text = TEXT.replace("tiers: [shared, premium]", f"tiers: [shared, premium, {tier}]")
+    assert text != TEXT
+    with pytest.raises(PlatformError) as info:
+        load_platform(settings_dir(tmp_path, text))
+    (p,) = info.value.problems
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if f"premium, {tier}]" in t)
+    assert (p.line, p.path) == (line, "tenantry:platform.llmBaseModels[0].tiers")
+    assert f"'{tier}'" in p.message and "shared, premium" in p.render()
+
+
+def test_a_base_model_replica_fits_the_gpus_of_one_node(tmp_path: Path) -> None:
+    """A base model's replica is one pod asking for all its ``gpus``; pool h100 is
+    p5.48xlarge, 8 GPUs a node."""
+    text = TEXT.replace('        gpu: 3g.40gb           # one MIG slice per replica',
+                        '        gpu: gpu\n        gpus: 9')  # fmt: skip
+    assert text != TEXT
+    with pytest.raises(PlatformError) as info:
+        load_platform(settings_dir(tmp_path, text))
+    (p,) = info.value.problems
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "gpus: 9" in t)
+    assert (p.line, p.path) == (line, "tenantry:platform.llmBaseModels[0].gpus")
+    assert "p5.48xlarge" in p.message and "8" in p.render()
+    load_platform(settings_dir(tmp_path, text.replace("gpus: 9", "gpus: 8")))

@@ -136,3 +136,46 @@ def test_two_tenants_whose_adapters_get_the_same_served_name(
         ("acme-support.yaml", "served_name_collision", "spec.llmAdapters[0].name"),
     }
     assert all("'acme-support-agent'" in p.message and p.line for p in errors)
+
+
+def test_two_tenants_whose_node_groups_get_the_same_aws_name(
+    tmp_path: Path, platform: PlatformSettings
+) -> None:
+    """umbrella's node group big-h200 and umbrella-big's h200 are both the EKS node group
+    (and launch template) tenantry-umbrella-big-h200: names unique per cluster (and region),
+    so the second stack's pulumi up fails on a name the first one holds."""
+    tenants = examples(tmp_path)
+    umbrella = variant("umbrella", lambda d: None)
+    umbrella["spec"]["nodeGroups"][1]["name"] = "big-h200"
+    write(umbrella, tenants)
+    big = variant("umbrella", lambda d: None)
+    big["metadata"]["name"] = "umbrella-big"
+    big["spec"]["access"]["allowedNamespaces"] = []
+    write(big, tenants)
+    reg = load_registry([tenants], platform)
+    errors = [p for p in reg.problems if p.severity == "error"]
+    assert {(Path(p.file).name, p.code, p.path) for p in errors} == {
+        ("umbrella.yaml", "aws_name_collision", "spec.nodeGroups[1].name"),
+        ("umbrella-big.yaml", "aws_name_collision", "spec.nodeGroups[1].name"),
+    }
+    assert all("'tenantry-umbrella-big-h200'" in p.message and p.line for p in errors)
+
+
+def test_a_node_group_named_like_an_isolated_tenants_own_nodes(
+    tmp_path: Path, platform: PlatformSettings
+) -> None:
+    """initech (isolated, no node groups) gets its own nodes of shared pool h100 as node group
+    tenantry-initech-pool-h100; tenant initech-pool's node group h100 has that name too."""
+    tenants = examples(tmp_path)
+    other = variant("umbrella", lambda d: None)
+    other["metadata"]["name"] = "initech-pool"
+    other["spec"]["access"]["allowedNamespaces"] = []
+    other["spec"]["nodeGroups"][0]["name"] = "h100"
+    write(other, tenants)
+    reg = load_registry([tenants], platform)
+    errors = [p for p in reg.problems if p.severity == "error"]
+    assert {(Path(p.file).name, p.code, p.path) for p in errors} == {
+        ("initech.yaml", "aws_name_collision", "metadata.name"),
+        ("initech-pool.yaml", "aws_name_collision", "spec.nodeGroups[0].name"),
+    }
+    assert all("'tenantry-initech-pool-h100'" in p.message and p.line for p in errors)

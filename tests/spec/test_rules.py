@@ -468,3 +468,39 @@ def test_a_cpu_only_replica_must_fit_a_general_node_of_a_created_cluster(
     assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(over, platform))
     fits = variant("globex", _set("spec/models/1/cpu", alloc.cpu_m / 1000))
     assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(fits, created))
+
+
+def test_an_adapter_is_never_served_under_a_base_models_name(platform: PlatformSettings) -> None:
+    """Tenant ``acme``'s adapter ``chat`` is served as ``acme-chat``; base model
+    ``acme-chat``'s runtime serves the bare base under that same OpenAI ``model`` (KServe's
+    template passes ``--served-model-name <spec.model.name>``), so the runtime would hold one
+    name for the bare base and the adapter, and which answers depends on vLLM's lookup
+    order. On another base model's runtime the name is the adapter's alone."""
+    doc = platform.model_dump(by_alias=True, mode="json", exclude_none=True)
+    doc["llmBaseModels"].append({**doc["llmBaseModels"][0], "name": "acme-chat"})
+    settings = PlatformSettings.model_validate(doc)
+    on_it = _set("spec/llmAdapters/0", {**ADAPTER, "name": "chat", "baseModel": "acme-chat"})
+    got = problems_for(variant("acme", on_it), settings)
+    assert ("llm_served_name_is_base_model", "spec.llmAdapters[0].name") in codes(got)
+    found = next(p for p in got if p.code == "llm_served_name_is_base_model")
+    assert found.value == "chat" and found.line is not None and found.accepted
+    elsewhere = _set("spec/llmAdapters/0", {**ADAPTER, "name": "chat"})
+    assert codes(problems_for(variant("acme", elsewhere), settings)) == set()
+
+
+@pytest.mark.parametrize(("gpus", "refused"), [(8, False), (9, True), (16, True)])
+def test_an_own_llm_replica_fits_the_gpus_of_one_node(
+    platform: PlatformSettings, gpus: int, refused: bool
+) -> None:
+    """KServe runs an LLMInferenceService without ``worker`` as one pod per replica
+    (kserve v0.20.0 ``workload_single_node.go``) whose container asks for all of its
+    ``gpus`` (tensor parallelism): the scheduler can only place it on one node with that many
+    free GPUs. initech's clinical-llm runs on shared pool h100 (p5.48xlarge, 8 GPUs)."""
+    d = variant("initech", _set("spec/llms/0/gpus", gpus))
+    d["spec"]["quotas"]["gpus"]["gpu"] = gpus
+    got = problems_for(d, platform)
+    assert (("llm_gpus_exceed_node", "spec.llms[0].gpus") in codes(got)) is refused
+    if refused:
+        found = next(p for p in got if p.code == "llm_gpus_exceed_node")
+        assert (found.value, found.accepted) == (gpus, "<= 8")
+        assert "p5.48xlarge" in found.message and found.line is not None

@@ -26,6 +26,9 @@ LLM: Final = "tenantry-llm"  # the shared base LLMs (tenantry.k8s.llm_inference_
 TENANTRY: Final = {
     "platform": "the name of the platform stack",
     "tenantry": "Tenantry's own name",
+    # tenantry-<tenant>-<group> of its node groups would be the platform's general nodes'
+    # EKS node group tenantry-system-<cluster> (tenantry.platform.names)
+    "system": "the platform's system node group tenantry-system-<cluster>",
 }
 PLATFORM: Final = {
     ISTIO_ROOT: "Istio's root namespace (policies there apply to the whole mesh)",

@@ -217,13 +217,51 @@ def field_refusal(path: str, body: dict[str, Any]) -> Refusal | None:
 
 
 def max_tokens_bound(m: ModelRoute, n: int = 1) -> int:
-    """The most completion tokens one choice of a request may ask for: the served model's
-    ``tokensPerMinute`` shared by the ``n`` choices (floor), so that no request asks for more
-    than a minute of the tenant's budget (the routes have no per-request limit of their own).
-    vLLM then lowers it further to what the context leaves (``get_max_tokens``,
-    ``vllm/entrypoints/serve/utils/api_utils.py``, takes the minimum). 0 when ``n`` exceeds
-    the budget."""
+    """The most completion tokens one sequence of a request may ask for: the served model's
+    ``tokensPerMinute`` shared by the request's ``n`` sequences (:func:`sequences`: choices x
+    prompts; floor), so that no request asks for more than a minute of the tenant's budget
+    (the routes have no per-request limit of their own). vLLM then lowers it further to what
+    the context leaves (``get_max_tokens``, ``vllm/entrypoints/serve/utils/api_utils.py``,
+    takes the minimum). 0 when ``n`` exceeds the budget."""
     return m.tokens_per_minute // max(n, 1)
+
+
+def _prompts(path: str, body: dict[str, Any]) -> int:
+    """How many prompts ``body`` holds: a chat is one conversation; a completion's ``prompt``
+    is a string, a token-id list (one prompt each), or a list of strings or of token-id lists
+    (one prompt per element; vLLM 0.32.0 ``CompletionRequest.prompt``). A list of anything but
+    plain integers counts its elements (vLLM refuses a mixed one anyway)."""
+    prompt = body.get("prompt") if path == COMPLETIONS else None
+    if not isinstance(prompt, list) or not prompt:
+        return 1
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in prompt):
+        return 1
+    return len(prompt)
+
+
+def sequences(path: str, body: dict[str, Any]) -> int:
+    """How many sequences the runtime runs for ``body``: ``n`` (an integer, or absent) for
+    each prompt. vLLM makes each prompt of a completion's list its own engine request with its
+    own ``max_tokens`` (vLLM 0.32.0 ``vllm/entrypoints/openai/completion/serving.py``: one
+    ``engine_client.generate`` per engine input) and fans ``n`` > 1 out into ``n`` child
+    requests (``vllm/v1/engine/parallel_sampling.py``, ``ParentRequest``); each holds one of
+    the runtime's ``--max-num-seqs`` slots while it runs. The gateway bounds the tokens
+    (:func:`clamp_max_tokens`) and the concurrency leases by this number, not by requests."""
+    n = body.get("n")
+    choices = n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+    return choices * _prompts(path, body)
+
+
+def sequence_refusal(path: str, body: dict[str, Any], m: ModelRoute) -> str | None:
+    """Why ``body`` can never be admitted for ``m``: it makes more :func:`sequences` than
+    ``m``'s ``maxConcurrentRequests`` leases, each of which it would hold; or None."""
+    seqs = sequences(path, body)
+    if seqs <= m.max_concurrent_requests:
+        return None
+    return (
+        f"{seqs} sequences (n x prompts) exceed {m.served_name}'s maxConcurrentRequests "
+        f"{m.max_concurrent_requests}: send fewer prompts per request"
+    )
 
 
 def _int_field(body: dict[str, Any], name: str, minimum: int) -> int | str | None:
@@ -236,19 +274,22 @@ def _int_field(body: dict[str, Any], name: str, minimum: int) -> int | str | Non
 
 
 def clamp_max_tokens(path: str, body: dict[str, Any], m: ModelRoute) -> dict[str, Any] | str:
-    """``body`` with its completion limit at most :func:`max_tokens_bound` (set to it when
-    absent or null), or why it cannot be (a non-integer ``n`` / ``max_tokens``, or more
-    choices than the budget has tokens). Completions read ``max_tokens``; chat reads
-    ``max_completion_tokens`` before the deprecated ``max_tokens`` (vLLM 0.32.0
-    ``ChatCompletionRequest``), so both are clamped and a chat without either gets
-    ``max_completion_tokens``. Only JSON integers pass: vLLM's lax pydantic would read the
+    """``body`` with its completion limit at most :func:`max_tokens_bound` of its
+    :func:`sequences` (set to it when absent or null), or why it cannot be (a non-integer
+    ``n`` / ``max_tokens``, or more sequences than the budget has tokens). Completions read
+    ``max_tokens``; chat reads ``max_completion_tokens`` before the deprecated ``max_tokens``
+    (vLLM 0.32.0 ``ChatCompletionRequest``), so both are clamped and a chat without either
+    gets ``max_completion_tokens``. Only JSON integers pass: vLLM's lax pydantic would read the
     string ``"99999"`` as a number the gateway had not clamped."""
     n = _int_field(body, "n", 1)
     if isinstance(n, str):
         return n
-    bound = max_tokens_bound(m, n or 1)
+    seqs = sequences(path, body)
+    bound = max_tokens_bound(m, seqs)
     if bound < 1:
-        return f"`n` ({n}) exceeds {m.served_name}'s {m.tokens_per_minute} tokens per minute"
+        many = f"{seqs} sequences (n x prompts) exceed"
+        what = f"`n` ({n}) exceeds" if seqs == (n or 1) else many
+        return f"{what} {m.served_name}'s {m.tokens_per_minute} tokens per minute"
     names = ("max_tokens",) if path == COMPLETIONS else ("max_completion_tokens", "max_tokens")
     out = dict(body)
     given = False

@@ -6,10 +6,11 @@ One request, in order: no identity -> 401; a path outside the allow-list or bloc
 object, or whose ``stream`` is not a JSON boolean -> 400; a model outside the caller's list
 -> 404 ``model_not_found``; a body field outside the path's allow-list -> 400
 ``body_field``; a ``max_tokens`` / ``n`` that is not a positive integer -> 400 (otherwise the
-completion limit is clamped to, or set at, the tokens-per-minute bound); an empty token
-bucket -> 429 ``token_budget``;
-``maxConcurrentRequests`` in flight -> 429 ``concurrency``; otherwise the rewritten body
-goes to the base model's upstream and the answer comes back with the bucket's
+completion limit is clamped to, or set at, the tokens-per-minute bound, shared by the
+request's sequences, ``n`` x prompts); more sequences than ``maxConcurrentRequests`` -> 400;
+an empty token bucket -> 429 ``token_budget``; fewer free ``maxConcurrentRequests`` leases
+than its sequences (it holds one per sequence) -> 429 ``concurrency``; otherwise the
+rewritten body goes to the base model's upstream and the answer comes back with the bucket's
 ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from its last
 chunk, after it ends; its headers show the level before the charge).
 """
@@ -45,7 +46,8 @@ from .tls import UpstreamTrust
 
 log = logging.getLogger("tenantry.llmgateway")
 MAX_BODY_BYTES = 8 * 1024 * 1024
-_FORWARDED_HEADERS = ("Accept", "X-Request-Id")  # never the caller's XFCC or credentials
+REQUEST_ID = "X-Request-Id"
+_FORWARDED_HEADERS = ("Accept", REQUEST_ID)  # never the caller's XFCC or credentials
 
 
 @dataclass
@@ -215,10 +217,39 @@ class Gateway:
         if isinstance(clamped, str):
             self.metrics.request(model, 400)
             return _openai_error(400, clamped, "invalid_value", "invalid_request_error")
-        return await self._limited(request, routes, model, clamped)
+        too_many = policy.sequence_refusal(request.path, clamped, model)
+        if too_many is not None:
+            self.metrics.request(model, 400)
+            return _openai_error(400, too_many, "invalid_value", "invalid_request_error")
+        seqs = policy.sequences(request.path, clamped)
+        return await self._limited(request, routes, model, clamped, seqs)
+
+    async def _acquire(self, key: str, m: ModelRoute, count: int) -> list[str] | None:
+        """``count`` concurrency leases of ``key`` (one per sequence the request makes the
+        runtime run, :func:`policy.sequences`), or None, holding none, when fewer are free."""
+        leases: list[str] = []
+        for _ in range(count):
+            lease = await self.limits.acquire(key, m.max_concurrent_requests)
+            if lease is None:
+                await self._release(key, leases)
+                return None
+            leases.append(lease)
+        return leases
+
+    async def _release(self, key: str, leases: list[str]) -> None:
+        try:
+            for lease in leases:
+                await self.limits.release(key, lease)
+        except Exception as exc:  # the lease lapses by itself (RedisLimits.lease_s)
+            log.error("could not release a concurrency lease of %s: %s", key, exc)
 
     async def _limited(
-        self, request: web.Request, routes: Routes, m: ModelRoute, body: dict[str, Any]
+        self,
+        request: web.Request,
+        routes: Routes,
+        m: ModelRoute,
+        body: dict[str, Any],
+        sequences: int,
     ) -> web.StreamResponse:
         key = f"{m.tenant}/{m.served_name}"
         start = time.monotonic()
@@ -226,8 +257,8 @@ class Gateway:
             state = await self.limits.peek(key, m.tokens_per_minute)
             if not state.admits:
                 return self._refuse(m, state, "token_budget", "tokens per minute")
-            lease = await self.limits.acquire(key, m.max_concurrent_requests)
-            if lease is None:
+            leases = await self._acquire(key, m, sequences)
+            if leases is None:
                 return self._refuse(m, state, "concurrency", "concurrent requests")
         except Exception as exc:  # Redis unreachable: fail closed, say why
             log.error("rate-limit state unavailable: %s", exc)
@@ -244,10 +275,7 @@ class Gateway:
             self.metrics.observe(m, time.monotonic() - start)
             return response
         finally:
-            try:
-                await self.limits.release(key, lease)
-            except Exception as exc:  # the lease lapses by itself (RedisLimits.lease_s)
-                log.error("could not release a concurrency lease of %s: %s", key, exc)
+            await self._release(key, leases)
 
     def _refuse(self, m: ModelRoute, state: BucketState, reason: str, what: str) -> web.Response:
         self.metrics.reject(m.tenant, m.served_name, reason)
@@ -270,11 +298,19 @@ class Gateway:
     def _upstream_url(self, m: ModelRoute, path: str) -> str:
         return self.config.upstreams[m.base_model].rstrip("/") + path
 
-    def _upstream_headers(self, request: web.Request) -> dict[str, str]:
+    @staticmethod
+    def _upstream_headers(request: web.Request, tenant: str) -> dict[str, str]:
+        """``Content-Type``, the caller's ``Accept`` and its ``X-Request-Id`` scoped to
+        ``tenant`` (``<tenant>/<id>``): vLLM makes that header the engine's request id
+        (vLLM 0.32.0 ``vllm/entrypoints/serve/engine/serving.py``, ``_base_request_id``),
+        an identifier all tenants of the runtime share, as the refused body ``request_id``
+        would be."""
         h = {"Content-Type": "application/json"}
         for name in _FORWARDED_HEADERS:
             if name in request.headers:
                 h[name] = request.headers[name]
+        if REQUEST_ID in h:
+            h[REQUEST_ID] = f"{tenant}/{h[REQUEST_ID]}"
         return h
 
     async def _settle(
@@ -302,7 +338,7 @@ class Gateway:
         return self._session.post(
             self._upstream_url(m, request.path),
             json=body,
-            headers=self._upstream_headers(request),
+            headers=self._upstream_headers(request, m.tenant),
             ssl=self._upstream_ssl(),
         )
 
@@ -343,14 +379,16 @@ class Gateway:
         state: BucketState,
         key: str,
     ) -> web.StreamResponse:
-        """Relay the server-sent events. Every chunk carries the usage so far (forced); the
-        last one seen is what is metered and charged when the stream ends, also when the
-        caller leaves early. The forced usage is removed from what the caller gets unless it
-        asked for it. Without any usage (a runtime that ignores the option) the charge is
+        """Relay the server-sent events. Every chunk carries the usage of its sequence so far
+        (forced); the final usage chunk, or else the sum over the sequences
+        (:class:`UsageTally`), is what is metered and charged when the stream ends, also
+        when the caller leaves early. The forced usage is removed from what the caller gets
+        unless it asked for it. Without any usage (a runtime that ignores the option) the charge is
         the number of content chunks relayed, a lower bound of the tokens generated."""
         assert self._session is not None
         keep_final, keep_each = policy.caller_wants_usage(caller_body)
-        usage: Any = None
+        n = upstream_body.get("n")
+        tally = UsageTally(n if isinstance(n, int) and not isinstance(n, bool) else 1)
         chunks = 0
         response: web.StreamResponse | None = None
         status = 502
@@ -382,9 +420,7 @@ class Gateway:
                     event.append(line)
                     if line.strip():
                         continue
-                    out, found = _inspect_event(event, keep_final, keep_each)
-                    if found is not None:
-                        usage = found
+                    out, _ = _inspect_event(event, keep_final, keep_each, tally)
                     chunks += 1
                     if out:
                         await response.write(out)
@@ -403,7 +439,7 @@ class Gateway:
                                      "server_error")  # fmt: skip
         finally:
             if response is not None:
-                await self._settle(m, key, usage, fallback_tokens=max(chunks - 1, 0))
+                await self._settle(m, key, tally.usage(), fallback_tokens=max(chunks - 1, 0))
                 self.metrics.request(m, status)
         assert response is not None
         return response
@@ -426,10 +462,52 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def _inspect_event(event: list[bytes], keep_final: bool, keep_each: bool) -> tuple[bytes, Any]:
-    """(what to relay of this event, its ``usage`` when it carries one). The usage-only
-    final chunk (``choices: []``) goes only to a caller that asked ``include_usage``; the
-    usage in other chunks only to one that asked ``continuous_usage_stats``."""
+class UsageTally:
+    """The usage of a stream so far, over all its sequences. With ``continuous_usage_stats``
+    vLLM puts in each chunk the usage of that chunk's own sequence only: a completion's
+    choice ``index`` is ``choice + prompt x n`` and its usage counts that prompt and that
+    choice (vLLM 0.32.0 ``vllm/entrypoints/openai/completion/serving.py``); a chat's counts
+    its one prompt and that choice (``.../chat_completion/serving.py``). Only the final
+    usage chunk (``choices: []``) holds the request's total. A stream cut before it is
+    charged the sum: each prompt once, every sequence's completion tokens."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(n, 1)
+        self.final: dict[str, Any] | None = None
+        self.last: dict[int, dict[str, Any]] = {}  # choice index -> its latest usage
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        usage = chunk.get("usage")
+        if not isinstance(usage, dict):
+            return
+        choices = chunk.get("choices")
+        if not choices:
+            self.final = usage
+            return
+        for choice in choices if isinstance(choices, list) else []:
+            index = choice.get("index", 0) if isinstance(choice, dict) else 0
+            self.last[index if isinstance(index, int) else 0] = usage
+
+    def usage(self) -> dict[str, Any] | None:
+        if self.final is not None or not self.last:
+            return self.final
+        prompts = {i // self.n: _count(u.get("prompt_tokens")) for i, u in self.last.items()}
+        prompt = sum(prompts.values())
+        completion = sum(_count(u.get("completion_tokens")) for u in self.last.values())
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+
+def _inspect_event(
+    event: list[bytes], keep_final: bool, keep_each: bool, tally: UsageTally | None = None
+) -> tuple[bytes, Any]:
+    """(what to relay of this event, its ``usage`` when it carries one; each chunk with a
+    usage is also added to ``tally``). The usage-only final chunk (``choices: []``) goes
+    only to a caller that asked ``include_usage``; the usage in other chunks only to one
+    that asked ``continuous_usage_stats``."""
     out: list[bytes] = []
     usage: Any = None
     for line in event:
@@ -442,6 +520,8 @@ def _inspect_event(event: list[bytes], keep_final: bool, keep_each: bool) -> tup
             out.append(line)
             continue
         usage = chunk["usage"]
+        if tally is not None:
+            tally.add(chunk)
         if not chunk.get("choices"):
             if not keep_final:
                 return b"", usage

@@ -244,21 +244,39 @@ def _aws_names(
     )
     for limit, value, what in checks:
         _limit(report, "metadata.name", "name_too_long", limit, value, what)
-    for i, ng in enumerate(spec.spec.node_groups):
-        group = aws_names.node_group_name(tenant, ng.name)
-        path = f"spec.nodeGroups[{i}].name"
-        if not _limit(report, path, "name_too_long", EKS_NODEGROUP, group, "EKS node group name"):
-            _limit(report, path, "name_too_long", EC2_LAUNCH_TEMPLATE, group, "launch template")
+    for path, group, what in node_group_names(spec, platform):
+        if not _limit(report, path, "name_too_long", EKS_NODEGROUP, group, what):
+            _limit(report, path, "name_too_long", EC2_LAUNCH_TEMPLATE, group, what)
+
+
+def node_group_names(spec: TenantSpec, platform: PlatformSettings) -> list[tuple[str, str, str]]:
+    """(field path, name, what it is) of every EKS managed node group (and launch template
+    of the same name) deployed for the tenant: its node groups
+    (:func:`tenantry.aws.names.node_group_name`) and an isolated tenant's own nodes in each
+    shared pool it has GPU demand on (:func:`tenantry.aws.names.tenant_nodes_group_name`,
+    declared by the platform stack; reported at ``metadata.name``)."""
+    tenant = spec.metadata.name
+    out = [
+        (
+            f"spec.nodeGroups[{i}].name",
+            aws_names.node_group_name(tenant, ng.name),
+            "EKS node group name",
+        )
+        for i, ng in enumerate(spec.spec.node_groups)
+    ]
     if TIERS[spec.spec.tier].gpu_sharing == "exclusive-gpus" and not spec.spec.node_groups:
-        # an isolated tenant's own nodes in each shared pool it has GPU demand on
         targets = gpu_targets(spec, platform)
         gpus = [m.gpu for m in spec.spec.models if m.gpu] + [x.gpu for x in spec.spec.llms]
         pools = sorted({t.name for g in gpus if (t := target_for(g, targets)) is not None})
-        for pool in pools:
-            group = aws_names.tenant_nodes_group_name(tenant, pool)
-            what = f"EKS node group name of its own nodes in shared pool {pool!r}"
-            if not _limit(report, "metadata.name", "name_too_long", EKS_NODEGROUP, group, what):
-                _limit(report, "metadata.name", "name_too_long", EC2_LAUNCH_TEMPLATE, group, what)
+        out += [
+            (
+                "metadata.name",
+                aws_names.tenant_nodes_group_name(tenant, pool),
+                f"EKS node group name of its own nodes in shared pool {pool!r}",
+            )
+            for pool in pools
+        ]
+    return out
 
 
 def _vector_namespaces(

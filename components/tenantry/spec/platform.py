@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
+from ..catalog import instance_types
 from .errors import Problem, Severity, format_path, parse_path
 from .model import (
     CapacityType,
@@ -29,6 +30,7 @@ from .model import (
 )
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .templates import TemplateError, check_template
+from .tiers import TIERS
 from .yamlio import SAFE_LOADER, compose, line_of, yaml_problem
 
 
@@ -603,11 +605,33 @@ class PlatformSettings(Strict):
     @model_validator(mode="after")
     def _llm_base_models(self) -> PlatformSettings:
         pools = {p.name for p in self.shared_pools}
+        types = {p.name: p.instance_type for p in self.shared_pools}
+        sharing = [t.name for t in TIERS.values() if t.gpu_sharing == "shared-gpus"]
         for b in self.llm_base_models:
             if b.pool not in pools:
                 raise ValueError(
                     f"llmBaseModels[{b.name}].pool: {b.pool!r} is not a shared pool; "
                     f"accepted: {sorted(pools)}"
+                )
+            it = instance_types().get(types[b.pool])
+            if b.gpu == "gpu" and it is not None and b.gpus > it.gpus:
+                # one pod per replica asking for all its GPUs (kserve v0.20.0
+                # workload_single_node.go): one node must hold them all
+                raise ValueError(
+                    f"llmBaseModels[{b.name}].gpus: one replica is one pod asking for "
+                    f"{b.gpus} GPUs, and a {it.name} node of pool {b.pool!r} has {it.gpus}: "
+                    f"the pod would never be scheduled; accepted: <= {it.gpus}"
+                )
+            # One vLLM process on the shared pool's GPUs serves every granted tenant's
+            # adapter (docs/llm.md); a tier with GPUs or nodes of its own would lose them.
+            own = [t for t in b.tiers if TIERS[t].gpu_sharing != "shared-gpus"]
+            if own:
+                raise ValueError(
+                    f"llmBaseModels[{b.name}].tiers: {own[0]!r} runs every pod of its tenants "
+                    f"on their own GPUs and nodes ({TIERS[own[0]].gpu_sharing}), and a base "
+                    "model's runtime serves every granted tenant's adapter in one process on "
+                    f"shared GPUs (its tenants declare own LLMs, spec.llms, instead); accepted: "
+                    f"tiers that share GPUs: {', '.join(sharing)}"
                 )
         return self
 

@@ -9,6 +9,11 @@
   (:func:`tenantry.spec.hosts.model_hosts`; e.g. model ``fraud-detector`` of ``acme`` and
   model ``fraud`` of ``detector-acme`` both get ``fraud-detector-acme.<domain>``): the
   ingress could route one tenant's callers to the other's model;
+- ``aws_name_collision``: two tenants' EKS node groups get the same name (``tenantry-<tenant>-
+  <group>``: node group ``big-h200`` of ``umbrella`` and ``h200`` of ``umbrella-big``; or an
+  isolated tenant's own nodes ``tenantry-<tenant>-pool-<pool>``): EKS node group and EC2
+  launch template names are unique per cluster and region, so the second stack's deploy
+  would fail on a name the first one holds;
 - ``served_name_collision``: two LLM adapters of different tenants get the same served name
   ``<tenant>-<adapter>`` (the OpenAI ``model`` callers send; e.g. adapter ``fraud-x`` of
   ``acme`` and adapter ``x`` of ``acme-fraud``): on one shared base model vLLM would hold two
@@ -27,6 +32,7 @@ from dataclasses import dataclass, replace
 
 from yaml.nodes import Node
 
+from .downstream import node_group_names
 from .errors import Problem, parse_path
 from .hosts import Host, model_hosts, short_forms
 from .model import TenantSpec
@@ -69,6 +75,7 @@ def registry_problems(entries: Sequence[Entry], platform: PlatformSettings) -> l
     out += _callers(entries, at)
     out += _hosts(entries, platform, at)
     out += _served_names(entries, at)
+    out += _node_group_names(entries, platform, at)
     return [replace(p, line=line(p.file, p.path)) for p in out]
 
 
@@ -188,6 +195,41 @@ def _served_names(entries: Sequence[Entry], at: At) -> list[Problem]:
                         e.spec.spec.llm_adapters[i].name,
                         "an adapter name whose served name <tenant>-<name> no other tenant's "
                         "adapter has",
+                    )
+                )
+    return out
+
+
+def _node_group_names(
+    entries: Sequence[Entry], platform: PlatformSettings, at: At
+) -> list[Problem]:
+    owners: dict[str, list[tuple[Entry, str]]] = defaultdict(list)
+    for e in entries:
+        for path, name, _ in node_group_names(e.spec, platform):
+            owners[name].append((e, path))
+    out = []
+    for name, holders in sorted(owners.items()):
+        for e, path in holders:
+            others = [
+                f"tenant {o.name!r} ({at(o.file, other)})"
+                for o, other in holders
+                if o.name != e.name
+            ]
+            if others:
+                value = (
+                    e.name if path == "metadata.name" else name.removeprefix(f"tenantry-{e.name}-")
+                )
+                out.append(
+                    Problem(
+                        e.file,
+                        path,
+                        "aws_name_collision",
+                        f"gives the EKS node group and launch template {name!r}, as "
+                        f"{', '.join(others)} does: the names are unique per cluster, so one "
+                        "of the two stacks could not be deployed",
+                        value,
+                        "a node group name (or tenant name) whose tenantry-<tenant>-<group> "
+                        "no other tenant's node group has",
                     )
                 )
     return out

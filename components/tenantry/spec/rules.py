@@ -558,6 +558,17 @@ def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
                     a.base_model,
                     ", ".join(allowed) or f"no shared base model admits the {tier} tier",
                 )
+            served = f"{spec.metadata.name}-{a.name}"
+            if served == bm.name:
+                report(
+                    f"{base}.name",
+                    "llm_served_name_is_base_model",
+                    f"is served as {served!r}, the name under which the runtime of {bm.name} "
+                    "serves the bare base model (KServe's --served-model-name): one name would "
+                    "mean two models, and which one answers depends on vLLM's lookup order",
+                    a.name,
+                    f"an adapter name whose served name <tenant>-<name> is not {bm.name!r}",
+                )
             if a.rank > bm.max_lora_rank:
                 report(
                     f"{base}.rank",
@@ -605,6 +616,23 @@ def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report
                 f"{llm.gpus} devices per replica need whole GPUs; a MIG slice is one device",
                 llm.gpus,
                 '1, or gpu: "gpu"',
+            )
+        # KServe runs an LLMInferenceService without ``worker`` as one pod per replica
+        # (kserve v0.20.0 workload_single_node.go) asking for all its GPUs: one node must
+        # hold them all.
+        target = target_for(llm.gpu, targets)
+        if target is None:
+            continue
+        places = platform.shared_pools if target.kind == "shared-pool" else spec.spec.node_groups
+        it = instance_types().get(next(p.instance_type for p in places if p.name == target.name))
+        if it is not None and llm.gpus > it.gpus:
+            report(
+                f"{base}.gpus",
+                "llm_gpus_exceed_node",
+                f"one replica is one pod asking for {llm.gpus} GPUs, and a {it.name} node of "
+                f"{target.kind} {target.name!r} has {it.gpus}: the pod would never be scheduled",
+                llm.gpus,
+                f"<= {it.gpus}",
             )
 
 
