@@ -268,7 +268,9 @@ def _set_replicas(stacks: Path, value: str) -> int:
     assert anchor in text
     cfg.write_text(text.replace(anchor, f"    llmGatewayReplicas: {value}\n{anchor}", 1))
     return next(
-        i for i, t in enumerate(cfg.read_text().splitlines(), 1) if "llmGatewayReplicas" in t
+        i
+        for i, t in enumerate(cfg.read_text().splitlines(), 1)
+        if t.startswith("    llmGatewayReplicas:")
     )
 
 
