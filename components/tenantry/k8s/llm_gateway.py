@@ -21,6 +21,9 @@ when nothing else reaches the runtimes, so the namespace is fenced twice:
 - **NetworkPolicy** (where the network plugin enforces it): default deny of ingress; the
   runtime pods admit the gateway pods on vLLM's port only; the gateway admits the granted
   tenant namespaces on its API port and the monitoring namespace on its metrics port.
+- With ``llmGatewayReplicas`` > 1, the Redis the replicas share their limits in admits the
+  gateway's pods (NetworkPolicy) and its service account (Istio ALLOW, port only) on 6379, and
+  nothing else.
 
 Facts this relies on, with sources:
 
@@ -288,7 +291,13 @@ def gateway_manifests(
     ``gateway-service`` (ports ``http`` 8080 and ``http-metrics`` 9090) and
     ``gateway-monitor`` (PodMonitor of the
     metrics port; ``honorLabels: false`` and no label copied from the pod, so the series keep
-    their own ``tenant`` label)."""
+    their own ``tenant`` label), ``gateway-pdb`` (PodDisruptionBudget, one pod at a time). The
+    Deployment runs ``llmGatewayReplicas`` pods, rolled one new before one old, spread over
+    nodes (:func:`topology_spread`), probed on ``/healthz`` and ``/readyz`` of the metrics
+    port, with a grace period and a sidecar drain (:func:`proxy_config`) that cover the
+    longest request it lets run (:data:`MAX_REQUEST_SECONDS`). With more than one replica,
+    also :func:`redis_manifests` (``redis-sa``, ``redis``, ``redis-service``) and the
+    ``--redis``/``--redis-password-file`` arguments and mount that reach it."""
     pod_labels = {**labels, **GATEWAY_LABELS}
     mounts: list[dict[str, Any]] = [
         {"name": "routes", "mountPath": ROUTES_DIR, "readOnly": True},

@@ -12,6 +12,9 @@ bucket -> 429 ``token_budget``;
 goes to the base model's upstream and the answer comes back with the bucket's
 ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from its last
 chunk, after it ends; its headers show the level before the charge).
+
+While the gateway drains (:meth:`Gateway.drain`, on SIGTERM) every new request gets 503
+``service_unavailable`` with ``Connection: close`` before anything else is read.
 """
 
 from __future__ import annotations
