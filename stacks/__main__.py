@@ -11,7 +11,9 @@ The ``platform`` stack (``Pulumi.platform.yaml``): plan the GPU pools from every
 stops here, every problem listed), then build the ``Platform`` with the secrets
 ``tenantry:vectorDbPassword`` and ``tenantry:tritonAdminSecret`` (missing: Pulumi's
 ``ConfigMissingError`` names the key and the ``pulumi config set --secret`` command), and, with
-``llmBaseModels``, the secret ``tenantry:llmSaltKey`` (the LLM gateway's cache-salt key), and
+``llmBaseModels``, the secret ``tenantry:llmSaltKey`` (the LLM gateway's cache-salt key) and,
+with ``llmGatewayReplicas`` above 1 (the default 2), ``tenantry:llmRedisPassword`` (the Redis
+the gateway replicas share), and
 export what tenant stacks read (:data:`tenantry.platform_ref.PLATFORM_OUTPUTS`) plus
 ``clusterName``, ``migConfigs`` and ``sharedPools``.
 
@@ -61,6 +63,7 @@ def platform_main() -> None:
             vector_db_password=cfg.require_secret("vectorDbPassword"),
             triton_admin_secret=cfg.require_secret("tritonAdminSecret"),
             llm_salt_key=cfg.get_secret("llmSaltKey"),
+            llm_redis_password=cfg.get_secret("llmRedisPassword"),
             unpinned_preview=cfg.get_bool("offlineRender") or False,
             llm_grants=program.llm_grants,
             formats=program.formats,

@@ -81,6 +81,7 @@ def check(
     reg = load_registry(paths, platform)
     reg.problems.extend(platform_name_problems(platform, stacks_dir))
     reg.problems.extend(llm_runtime_tls_problems(platform, stacks_dir))
+    reg.problems.extend(llm_gateway_replica_problems(platform, stacks_dir))
     _fleet(reg, platform, stacks_dir)
     if stacks_dir is not None and tenants_dir is not None:
         reg.problems.extend(stack_config_problems(reg, stacks_dir, tenants_dir))
@@ -166,6 +167,34 @@ def llm_runtime_tls_problems(settings: PlatformSettings, stacks_dir: Path | None
             "and the gateway pod waits for certificate Secrets KServe never creates",
             True,
             'true only with KServe\'s "enableLLMInferenceServiceTLS": true; false otherwise',
+            severity="warning",
+        )
+    ]
+
+
+LLM_GATEWAY_SINGLE_REPLICA = "llm_gateway_single_replica"
+
+
+def llm_gateway_replica_problems(
+    settings: PlatformSettings, stacks_dir: Path | None
+) -> list[Problem]:
+    """A warning while ``llmGatewayReplicas`` is 1 with shared base models: the gateway is
+    the only way to the shared runtimes, so its one pod is a single point of failure for
+    every tenant of them (a node drain or a rollout of the gateway leaves none serving while
+    the new pod starts). Values outside 1-64 are errors of the settings' schema."""
+    if not (settings.llm_base_models and settings.llm_gateway_replicas == 1):
+        return []
+    return [
+        platform_problem(
+            stacks_dir,
+            "llmGatewayReplicas",
+            LLM_GATEWAY_SINGLE_REPLICA,
+            "is 1: the LLM gateway is then a single point of failure for every tenant of "
+            f"the shared base models {[b.name for b in settings.llm_base_models]} (a node "
+            "drain, an eviction or a rollout of it leaves none serving until the new pod is "
+            "ready); 2 or more spread over nodes and share their limits in Redis",
+            1,
+            "2 or more (default 2) for a gateway that survives a pod or node",
             severity="warning",
         )
     ]

@@ -81,8 +81,10 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
     # RequestAuthentication, the fleet dashboard ConfigMap; the LLM gateway's Deployment,
     # ServiceAccount, Service, PodMonitor and salt Secret, tenantry-llm's 3 NetworkPolicies,
     # 2 PeerAuthentications and 2 AuthorizationPolicies; the LLM metering PrometheusRule
-    # (against the Prometheus Operator's CRD, strict)
-    assert checked == 13 + 5 + 3 + 2 + 2 + 1
+    # (against the Prometheus Operator's CRD, strict); for the gateway's 2 replicas, its
+    # PodDisruptionBudget and their Redis: Deployment, ServiceAccount, Service, Secret,
+    # NetworkPolicy and AuthorizationPolicy
+    assert checked == 13 + 5 + 3 + 2 + 2 + 1 + 7
 
 
 def test_shared_llms_validate_against_the_kserve_crd() -> None:
@@ -109,7 +111,12 @@ def test_render_platform_cli_is_byte_identical(
         args = ["render", "platform", "--out", str(out)]
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
-    assert "30 Kubernetes object(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "37 Kubernetes object(s)" in out
+    assert (
+        "deployment tenantry-llm-gateway-redis: docker.io/library/redis:7.2.5-alpine "
+        "(llmRedisImageDigest is not set)" in out
+    )
 
     def tree(d: Path) -> dict[str, bytes]:
         return {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}

@@ -494,10 +494,13 @@ def test_metrics_count_exactly_what_was_sent(vllm: str) -> None:
 
 
 # -- several replicas --------------------------------------------------------------------
+REDIS_PASSWORD = "redis-password-of-the-test"  # requirepass, as the platform renders Redis
+
+
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     try:
-        with _running_redis() as url:
+        with _running_redis(password=REDIS_PASSWORD) as url:
             yield url
     except RedisUnavailable as exc:
         server_missing(str(exc))
@@ -506,8 +509,12 @@ def redis_url() -> Iterator[str]:
 def test_two_gateways_share_budgets_and_leases_through_redis(vllm: str, redis_url: str) -> None:
     limits = routes(a={"tpm": 60, "conc": 8}, b={"tpm": 10_000_000, "conc": 1})
     with (
-        running_llm_gateway(limits, {BASE: vllm}, redis=redis_url) as one,
-        running_llm_gateway(limits, {BASE: vllm}, redis=redis_url) as two,
+        running_llm_gateway(
+            limits, {BASE: vllm}, redis=redis_url, redis_password=REDIS_PASSWORD
+        ) as one,
+        running_llm_gateway(
+            limits, {BASE: vllm}, redis=redis_url, redis_password=REDIS_PASSWORD
+        ) as two,
     ):
         for _ in range(30):
             status = complete(one.url, A, A_MODEL, max_tokens=16, ignore_eos=True)[0]

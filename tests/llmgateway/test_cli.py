@@ -99,3 +99,40 @@ def test_the_module_itself_prints_no_traceback(files: Path) -> None:
         f"tenantry-llmgateway: error: {files / 'routes.json'}:1: field tenants: got 3; "
         "accepted: an object of tenants"
     )
+
+
+def test_a_bad_redis_password_file_is_one_line(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = files
+    (d / "empty").write_text("\n")
+    msg = _refused(_args(d, "--redis-password-file", str(d / "key")), capsys)
+    assert msg.endswith("--redis-password-file given without --redis")
+    redis = ("--redis", "redis://127.0.0.1:1/0")
+    msg = _refused(_args(d, *redis, "--redis-password-file", str(d / "nope")), capsys)
+    assert "--redis-password-file" in msg and "No such file" in msg
+    msg = _refused(_args(d, *redis, "--redis-password-file", str(d / "empty")), capsys)
+    assert "empty; accepted: the Redis password" in msg
+    msg = _refused(_args(d, "--max-request-seconds", "0"), capsys)
+    assert "--max-request-seconds 0.0: accepted: > 0" in msg
+
+
+@pytest.mark.server
+def test_a_wrong_redis_password_is_refused_before_serving(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tenantry.devserver.llm import RedisUnavailable, running_redis
+    from tests.conftest import server_missing
+
+    (files / "wrong").write_text("not-the-password")
+    try:
+        with running_redis(password="s3cret-of-the-test") as url:
+            msg = _refused(
+                _args(files, "--redis", url, "--redis-password-file", str(files / "wrong")),
+                capsys,
+            )
+            assert "unreachable" in msg and "s3cret" not in msg and "not-the-password" not in msg
+            msg = _refused(_args(files, "--redis", url), capsys)  # no password at all
+            assert "unreachable" in msg
+    except RedisUnavailable as exc:
+        server_missing(str(exc))

@@ -20,6 +20,8 @@ from tests.schemas import strict
 GATEWAY_IMAGE = "registry.example.com/tenantry/llm-gateway@sha256:" + "ab" * 32
 SALT_KEY = "test-salt-key"
 VLLM_DIGEST = "sha256:" + "cd" * 32  # a vllmImageDigest for the same tests
+REDIS_DIGEST = "sha256:" + "ef" * 32  # an llmRedisImageDigest for the same tests
+REDIS_PASSWORD = "test-redis-password"
 RUNTIME_CRD = ROOT / "tests" / "data" / "kserve" / "serving.kserve.io_clusterservingruntimes.yaml"
 
 

@@ -48,6 +48,8 @@ from tests.components.helpers import ROOT, platform, tenants
 
 from .helpers import (
     GATEWAY_IMAGE,
+    REDIS_DIGEST,
+    REDIS_PASSWORD,
     SALT_KEY,
     STORAGE_CRD,
     VLLM_DIGEST,
@@ -86,6 +88,7 @@ def settings_with(**changes: Any) -> PlatformSettings:
     data = platform().model_dump(by_alias=True)
     data["llmGatewayImage"] = GATEWAY_IMAGE
     data["vllmImageDigest"] = VLLM_DIGEST
+    data["llmRedisImageDigest"] = REDIS_DIGEST
     data.update(changes)
     return PlatformSettings.model_validate(data)
 
@@ -98,6 +101,7 @@ def platform_with(settings: PlatformSettings, **kw: Any) -> list[Record]:
             vector_db_password="pw",
             triton_admin_secret="triton-secret",
             llm_salt_key=SALT_KEY,
+            llm_redis_password=REDIS_PASSWORD,
             **kw,
         )
         Platform("platform", args)

@@ -28,7 +28,15 @@ from tenantry.policy.reachability.netpol import Endpoint, Network, network_polic
 from tenantry.spec import PlatformSettings
 from tests.components.helpers import ROOT, platform
 
-from .helpers import GATEWAY_IMAGE, SALT_KEY, VLLM_DIGEST, example_plan, platform_records
+from .helpers import (
+    GATEWAY_IMAGE,
+    REDIS_DIGEST,
+    REDIS_PASSWORD,
+    SALT_KEY,
+    VLLM_DIGEST,
+    example_plan,
+    platform_records,
+)
 
 RUNTIME_LABELS = {
     "app.kubernetes.io/part-of": "llminferenceservice",
@@ -86,15 +94,29 @@ def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> 
         )
         Platform("platform", args)
 
-    pins = {"tritonImageDigest": digest, "vllmImageDigest": VLLM_DIGEST}
+    pins = {
+        "tritonImageDigest": digest,
+        "vllmImageDigest": VLLM_DIGEST,
+        "llmRedisImageDigest": REDIS_DIGEST,
+    }
+    secrets = {"llm_salt_key": SALT_KEY, "llm_redis_password": REDIS_PASSWORD}
+    all_pins = {**pins, "llmGatewayImage": GATEWAY_IMAGE}
+    no_redis_pin = {k: v for k, v in all_pins.items() if k != "llmRedisImageDigest"}
     for settings, kw, names in (
-        (_settings(**pins), {"llm_salt_key": SALT_KEY}, "llmGatewayImage"),
-        (_settings(**pins, llmGatewayImage=GATEWAY_IMAGE), {}, "llmSaltKey"),
+        (_settings(**pins), secrets, "llmGatewayImage"),
+        (_settings(**all_pins), {"llm_redis_password": REDIS_PASSWORD}, "llmSaltKey"),
         (
-            _settings(tritonImageDigest=digest, llmGatewayImage=GATEWAY_IMAGE),
-            {"llm_salt_key": SALT_KEY},
+            _settings(**{k: v for k, v in all_pins.items() if k != "vllmImageDigest"}),
+            secrets,
             "vllmImageDigest is not set; llmBaseModels run vllm/vllm-openai:v0.11.0",
         ),
+        (
+            _settings(**no_redis_pin),
+            secrets,
+            "llmRedisImageDigest is not set; llmGatewayReplicas 2 share their token buckets "
+            "in Redis",
+        ),
+        (_settings(**all_pins), {"llm_salt_key": SALT_KEY}, "tenantry:llmRedisPassword: not set"),
     ):
         with pytest.raises(PlatformProgramError, match=names) as exc:
             declared += [
@@ -172,7 +194,17 @@ def test_the_deployment_runs_what_the_gateway_reads() -> None:
         f".{LLM_NAMESPACE}.svc.cluster.local:8000"
     )
     assert "--upstream-ca" not in c["args"]
-    assert set(mounts) == {"routes", "salt"} and set(volumes) == {"routes", "salt"}
+    # two replicas (the default) share their limits in the platform's Redis
+    assert (
+        args["--redis"]
+        == "redis://tenantry-llm-gateway-redis.tenantry-llm.svc.cluster.local:6379/0"
+    )
+    assert args["--redis-password-file"] == f"{mounts['redis']}/password"
+    assert volumes["redis"]["secret"] == {
+        "secretName": "tenantry-llm-gateway-redis",
+        "items": [{"key": "password", "path": "password"}],
+    }
+    assert set(mounts) == set(volumes) == {"routes", "salt", "redis"}
     assert (args["--port"], args["--metrics-port"]) == (str(GATEWAY_PORT), str(METRICS_PORT))
     assert args["--trust-domain"] == settings.mesh.trust_domain
     for kind in ("requests", "limits"):
@@ -225,7 +257,12 @@ def _network() -> Network:
         if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
         and r.inputs["metadata"]["namespace"] == LLM_NAMESPACE
     ]
-    assert {p.name for p in policies} == {"default-deny", "runtime-from-gateway", "gateway-callers"}
+    assert {p.name for p in policies} == {
+        "default-deny",
+        "runtime-from-gateway",
+        "gateway-callers",
+        "redis-from-gateway",
+    }
     return Network(policies, {})
 
 

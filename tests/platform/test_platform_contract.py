@@ -29,9 +29,16 @@ EXPECTED_CUSTOM = {
     ("kubernetes:apps/v1:Deployment", f"{LLM}-gateway"),
     ("kubernetes:core/v1:Service", f"{LLM}-gateway-service"),
     ("kubernetes:monitoring.coreos.com/v1:PodMonitor", f"{LLM}-gateway-monitor"),
+    ("kubernetes:policy/v1:PodDisruptionBudget", f"{LLM}-gateway-pdb"),
+    # the Redis the gateway's 2 replicas share
+    ("kubernetes:core/v1:Secret", f"{LLM}-redis-secret"),
+    ("kubernetes:core/v1:ServiceAccount", f"{LLM}-redis-sa"),
+    ("kubernetes:apps/v1:Deployment", f"{LLM}-redis"),
+    ("kubernetes:core/v1:Service", f"{LLM}-redis-service"),
+    ("kubernetes:security.istio.io/v1:AuthorizationPolicy", f"{LLM}-redis-authz"),
     *{
         ("kubernetes:networking.k8s.io/v1:NetworkPolicy", f"{LLM}-netpol-{pol}")
-        for pol in ("default-deny", "runtime-from-gateway", "gateway-callers")
+        for pol in ("default-deny", "runtime-from-gateway", "gateway-callers", "redis-from-gateway")
     },
     ("kubernetes:security.istio.io/v1:PeerAuthentication", f"{LLM}-mtls"),
     ("kubernetes:security.istio.io/v1:PeerAuthentication", f"{LLM}-gateway-mtls"),

@@ -20,7 +20,15 @@ from tenantry.platform_ref import PLATFORM_OUTPUTS, PlatformOutputsMissing, _req
 from tenantry.spec import PlatformSettings, Registry, SpecError
 from tests.components.helpers import ROOT, platform
 
-from .helpers import GATEWAY_IMAGE, SALT_KEY, VLLM_DIGEST, by_name, example_plan
+from .helpers import (
+    GATEWAY_IMAGE,
+    REDIS_DIGEST,
+    REDIS_PASSWORD,
+    SALT_KEY,
+    VLLM_DIGEST,
+    by_name,
+    example_plan,
+)
 
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 
@@ -29,6 +37,7 @@ def settings_with(**changes: Any) -> PlatformSettings:
     data = platform().model_dump(by_alias=True)
     data["llmGatewayImage"] = GATEWAY_IMAGE
     data["vllmImageDigest"] = VLLM_DIGEST
+    data["llmRedisImageDigest"] = REDIS_DIGEST
     data.update(changes)
     return PlatformSettings.model_validate(data)
 
@@ -47,6 +56,7 @@ def build(settings: PlatformSettings) -> tuple[list[Record], dict[str, Any]]:
                 vector_db_password="pw-123",
                 triton_admin_secret="triton-secret",
                 llm_salt_key=SALT_KEY,
+                llm_redis_password=REDIS_PASSWORD,
                 unpinned_preview=settings.triton_image_digest is None,  # the example has none
             ),
         )
@@ -126,6 +136,7 @@ def test_existing_vector_db_connection_values() -> None:
                 vector_db_password="pw-123",
                 triton_admin_secret="triton-secret",
                 llm_salt_key=SALT_KEY,
+                llm_redis_password=REDIS_PASSWORD,
                 unpinned_preview=True,
             ),
         )

@@ -97,6 +97,7 @@ def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, An
             vector_db_password="pw",
             triton_admin_secret="triton-secret",
             llm_salt_key="salt",
+            llm_redis_password="redis-pw",
             formats=formats,
             **kw,
         )
@@ -108,11 +109,12 @@ def _platform(settings: Any, formats: frozenset[str], **kw: Any) -> dict[str, An
 def _settings(**digests: str) -> Any:
     from tenantry.spec import PlatformSettings
     from tests.components.helpers import platform
-    from tests.platform.helpers import GATEWAY_IMAGE, VLLM_DIGEST
+    from tests.platform.helpers import GATEWAY_IMAGE, REDIS_DIGEST, VLLM_DIGEST
 
     data = platform().model_dump(by_alias=True)
     data["llmGatewayImage"] = GATEWAY_IMAGE
     data["vllmImageDigest"] = VLLM_DIGEST
+    data["llmRedisImageDigest"] = REDIS_DIGEST
     data.update(digests)
     return PlatformSettings.model_validate(data)
 

@@ -102,6 +102,7 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "vectorDbPassword": "string",
         "tritonAdminSecret": "string",
         "llmSaltKey": "string",
+        "llmRedisPassword": "string",
         "tenantsDir": "string",
         "unpinnedPreview": "boolean",
     }
@@ -110,7 +111,7 @@ def test_platform_inputs_and_outputs(inferred: dict[str, Any]) -> None:
         "tritonAdminSecret",
         "vectorDbPassword",
     ]
-    for secret in ("vectorDbPassword", "tritonAdminSecret", "llmSaltKey"):
+    for secret in ("vectorDbPassword", "tritonAdminSecret", "llmSaltKey", "llmRedisPassword"):
         assert "plain" not in inputs[secret]  # an Input: a secret output may flow in
     assert {k: _shape(v) for k, v in platform["properties"].items()} == {
         "clusterName": "string",

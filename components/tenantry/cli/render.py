@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..catalog.runtimes import RUNTIMES
+from ..k8s.labels import UNPINNED_IMAGE
 from ..spec import PLATFORM_STACK, SpecError
 from .common import (
     EXIT_OK,
@@ -133,4 +134,12 @@ def pinned_versions(records: list[Record]) -> list[str]:
                 image = str(c.get("image", ""))
                 note = "" if "@sha256:" in image else " (no digest: set vllmImageDigest)"
                 out.append(f"llm {name}: {image}{note}")
+        elif r.type == "kubernetes:apps/v1:Deployment":  # the LLM gateway and its Redis
+            name = r.inputs["metadata"]["name"]
+            unpinned = (r.inputs["metadata"].get("annotations") or {}).get(UNPINNED_IMAGE)
+            for c in (
+                r.inputs.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+            ):
+                note = f" ({unpinned})" if unpinned else ""
+                out.append(f"deployment {name}: {c.get('image', '')}{note}")
     return out

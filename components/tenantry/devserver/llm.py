@@ -25,16 +25,20 @@ class RedisUnavailable(RuntimeError):
 
 
 @contextlib.contextmanager
-def running_redis(startup_timeout: float = 20.0) -> Iterator[str]:
+def running_redis(startup_timeout: float = 20.0, password: str | None = None) -> Iterator[str]:
     """A private ``redis-server`` on 127.0.0.1 (no persistence) until the block ends; yields
-    its URL ``redis://127.0.0.1:<port>/0``. Raises :class:`RedisUnavailable` without the
-    binary, RuntimeError when it does not accept connections in ``startup_timeout`` s."""
+    its URL ``redis://127.0.0.1:<port>/0``. With ``password`` it requires it (``requirepass``,
+    from a config file, as the platform's render runs it). Raises :class:`RedisUnavailable`
+    without the binary, RuntimeError when it does not accept connections in
+    ``startup_timeout`` s."""
     exe = shutil.which("redis-server")
     if exe is None:
         raise RedisUnavailable("redis-server is not installed (Debian package redis-server)")
     with tempfile.TemporaryDirectory(prefix="tenantry-redis-") as tmp:
         port = free_port()
-        args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        conf = Path(tmp) / "redis.conf"
+        conf.write_text(f"requirepass {password}\n" if password else "")
+        args = [exe, str(conf), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", tmp]  # fmt: skip
         with open(Path(tmp) / "redis.log", "wb") as log:
             proc = subprocess.Popen(
@@ -73,12 +77,14 @@ def running_llm_gateway(
     upstreams: Mapping[str, str],
     *,
     redis: str | None = None,
+    redis_password: str | None = None,
     salt_key: bytes = b"0123456789abcdef0123456789abcdef-test-only",
     extra_args: Sequence[str] = (),
     startup_timeout: float = 60.0,
 ) -> Iterator[GatewayServer]:
     """Run the gateway with ``routes`` (the ``tenant_llm_routes`` shape) in front of
-    ``upstreams`` (base model name -> URL) until the block ends."""
+    ``upstreams`` (base model name -> URL) until the block ends; ``redis_password`` goes to
+    the gateway in a file (``--redis-password-file``), as the platform's render mounts it."""
     with tempfile.TemporaryDirectory(prefix="tenantry-llmgw-") as tmp:
         work = Path(tmp)
         routes_file = work / "routes.json"
@@ -86,12 +92,16 @@ def running_llm_gateway(
         key_file = work / "salt.key"
         key_file.write_bytes(salt_key)
         port, metrics_port = free_port(), free_port()
+        redis_args: tuple[str, ...] = ("--redis", redis) if redis else ()
+        if redis_password is not None:
+            (work / "redis.password").write_text(redis_password)
+            redis_args += ("--redis-password-file", str(work / "redis.password"))
         args = [
             sys.executable, "-m", "tenantry.llmgateway", "--routes", str(routes_file),
             *(a for base, url in upstreams.items() for a in ("--upstream", f"{base}={url}")),
             "--salt-key-file", str(key_file), "--host", "127.0.0.1", "--port", str(port),
             "--metrics-port", str(metrics_port),
-            *(("--redis", redis) if redis else ()),
+            *redis_args,
             *extra_args,
         ]  # fmt: skip
         log = work / "gateway.log"

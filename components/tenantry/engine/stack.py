@@ -31,7 +31,8 @@ PROGRAM_FILE = "__main__.py"  # the stack program, in the stacks directory (Pulu
 PASSWORD_KEY = "tenantry:vectorDbPassword"
 TRITON_ADMIN_KEY = ADMIN_SECRET_CONFIG
 SALT_KEY = "tenantry:llmSaltKey"  # the LLM gateway's cache-salt key (with llmBaseModels)
-SECRET_KEYS = (PASSWORD_KEY, TRITON_ADMIN_KEY, SALT_KEY)
+REDIS_PASSWORD_KEY = "tenantry:llmRedisPassword"  # the LLM gateway replicas' Redis
+SECRET_KEYS = (PASSWORD_KEY, TRITON_ADMIN_KEY, SALT_KEY, REDIS_PASSWORD_KEY)
 PASSWORD_PLACEHOLDER = "offline-render-placeholder"
 # Tells the platform program it runs offline: without ``tritonImageDigest`` it renders the
 # runtime's image by tag (marked) instead of refusing, as ``pulumi up`` does.
@@ -176,7 +177,8 @@ def record_platform(
     ``tenants_dir``); return its records. The whole registry must be valid (``verdict``, or
     computed): SpecError lists every error first. A secure config value (``secure:``)
     cannot be decrypted offline: it and a missing ``tenantry:vectorDbPassword`` or
-    ``tenantry:tritonAdminSecret`` or ``tenantry:llmSaltKey`` (:data:`SECRET_KEYS`) are given a
+    ``tenantry:tritonAdminSecret``, ``tenantry:llmSaltKey`` or ``tenantry:llmRedisPassword``
+    (:data:`SECRET_KEYS`) are given a
     placeholder, which the records show masked. ``tenantry:offlineRender`` lets a platform
     without ``tritonImageDigest`` (or ``llmGatewayImage``) render (the image by tag, annotated
     ``tenantry.dev/unpinned-image``)."""

@@ -21,6 +21,9 @@ when nothing else reaches the runtimes, so the namespace is fenced twice:
 - **NetworkPolicy** (where the network plugin enforces it): default deny of ingress; the
   runtime pods admit the gateway pods on vLLM's port only; the gateway admits the granted
   tenant namespaces on its API port and the monitoring namespace on its metrics port.
+- With ``llmGatewayReplicas`` > 1, the Redis the replicas share their limits in admits the
+  gateway's pods (NetworkPolicy) and its service account (Istio ALLOW, port only) on 6379, and
+  nothing else.
 
 Facts this relies on, with sources:
 
@@ -89,13 +92,33 @@ VLLM_PORT = 8000  # KServe's LLMInferenceService template: vllm serve --port 800
 RUNTIME_SELECTOR = {"app.kubernetes.io/part-of": "llminferenceservice"}
 NS_NAME = "kubernetes.io/metadata.name"  # every namespace carries it (Kubernetes 1.22+)
 SECURITY = "security.istio.io/v1"
-# requests and limits of the gateway container (a small asyncio proxy; one replica, its token
-# buckets in process: several replicas need a shared Redis, which this render does not run)
+# requests and limits of the gateway container (a small asyncio proxy)
 GATEWAY_RESOURCES = {
     "requests": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
     "limits": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "1Gi"},
 }
-GATEWAY_REPLICAS = 1
+# The longest one forwarded request may run, streams included (--max-request-seconds): the
+# drain on SIGTERM waits for it, so the pod's grace period and the sidecar's drain cover it
+# plus the listeners' close (5 s, tenantry.llmgateway.cli) and slack.
+MAX_REQUEST_SECONDS = 600
+TERMINATION_GRACE_SECONDS = MAX_REQUEST_SECONDS + 30
+PROXY_CONFIG = "proxy.istio.io/config"  # per-pod ProxyConfig (istio/api mesh/v1alpha1/proxy.proto)
+# The Redis the replicas share (llmGatewayReplicas > 1): token buckets and leases, no persistence
+REDIS = "tenantry-llm-gateway-redis"  # Deployment, ServiceAccount, Service, Secret
+REDIS_LABELS = {"app.kubernetes.io/name": REDIS, "app.kubernetes.io/component": "gateway-state"}
+REDIS_PORT = 6379
+REDIS_PASSWORD_KEY = "password"  # of Secret REDIS: the gateway's --redis-password-file
+REDIS_CONF_KEY = "redis.conf"  # of Secret REDIS: Redis' configuration (holds requirepass)
+REDIS_PASSWORD_CONFIG = "tenantry:llmRedisPassword"  # the platform stack's secret config
+REDIS_PASSWORD_DIR = "/etc/tenantry/redis"  # in the gateway
+REDIS_CONF_DIR = "/etc/redis"  # in Redis
+# Every key expires within an hour of its last use (tenantry.llmgateway.limits): a bucket and
+# a lease set per tenant and served model are a few hundred bytes each.
+REDIS_MAXMEMORY = "64mb"
+REDIS_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+    "limits": {"cpu": "1", "memory": "256Mi", "ephemeral-storage": "256Mi"},
+}
 # What an offline render names when llmGatewayImage is not set (the platform stack refuses
 # to deploy without the setting: tenantry.platform.llm.SharedLlms).
 UNPINNED_GATEWAY_IMAGE = "tenantry/llm-gateway:unpinned"
@@ -142,6 +165,48 @@ def upstream_ca_volume(platform: PlatformSettings) -> dict[str, Any]:
     }
 
 
+def redis_url() -> str:
+    """Where the gateway replicas find their shared state (the Redis Service, db 0)."""
+    return f"redis://{REDIS}.{LLM_NAMESPACE}.svc.cluster.local:{REDIS_PORT}/0"
+
+
+def redis_image(platform: PlatformSettings) -> str:
+    """``llmRedisImage`` by ``llmRedisImageDigest`` when set, else by its tag (an offline
+    render only: :func:`tenantry.platform.llm.llm_deploy_problems` refuses to deploy it)."""
+    image, digest = platform.llm_redis_image, platform.llm_redis_image_digest
+    if digest is None:
+        return image
+    name = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{name}@{digest}"
+
+
+def redis_conf(password: str) -> str:
+    """Redis' configuration file (Secret ``tenantry-llm-gateway-redis``, key ``redis.conf``):
+    the password required of every client (``requirepass``, quoted: Redis' config parser
+    reads ``\\`` and ``\\"`` escapes inside double quotes), no persistence (``save ""``,
+    ``appendonly no``: the state is a minute of token budget and the leases in flight; a
+    restart refills every bucket and forgets the leases), a memory bound that refuses writes
+    rather than evicting a bucket (``noeviction``: the gateway then answers 503 instead of
+    handing out a full budget). Redis listens on every address: Istio's sidecar delivers
+    inbound traffic to the pod's IP, not to localhost (Istio 1.10+, istio.io blog
+    "Upcoming networking changes in Istio 1.10")."""
+    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+    return "\n".join(
+        [
+            "# tenantry: the LLM gateway replicas' shared token buckets (docs/llm.md)",
+            f"port {REDIS_PORT}",
+            "bind 0.0.0.0",
+            f'requirepass "{quoted}"',
+            'save ""',
+            "appendonly no",
+            "dir /data",
+            f"maxmemory {REDIS_MAXMEMORY}",
+            "maxmemory-policy noeviction",
+            "",
+        ]
+    )
+
+
 def gateway_args(platform: PlatformSettings) -> list[str]:
     """The gateway's command line (docs/llm.md; ``python -m tenantry.llmgateway``)."""
     args = ["--routes", f"{ROUTES_DIR}/routes.json"]
@@ -153,8 +218,62 @@ def gateway_args(platform: PlatformSettings) -> list[str]:
             args += ["--upstream-ca", f"{UPSTREAM_CA_DIR}/{base.name}.crt"]
     args += ["--salt-key-file", f"{SALT_DIR}/{SALT_KEY}"]
     args += ["--trust-domain", platform.mesh.trust_domain]
+    if platform.llm_gateway_shares_state:
+        args += ["--redis", redis_url()]
+        args += ["--redis-password-file", f"{REDIS_PASSWORD_DIR}/{REDIS_PASSWORD_KEY}"]
+    args += ["--max-request-seconds", str(MAX_REQUEST_SECONDS)]
     args += ["--port", str(GATEWAY_PORT), "--metrics-port", str(METRICS_PORT)]
     return args
+
+
+def proxy_config() -> str:
+    """The gateway pods' Istio ProxyConfig (annotation ``proxy.istio.io/config``; fields of
+    istio/api ``mesh/v1alpha1/proxy.proto``): ``holdApplicationUntilProxyStarts`` (the
+    gateway reaches Redis at start, through the sidecar, and exits when it cannot);
+    ``terminationDrainDuration`` = the grace period (the agent otherwise kills Envoy 5 s
+    after SIGTERM, cutting every stream still in flight) with ``EXIT_ON_ZERO_ACTIVE_CONNECTIONS``
+    (``proxyMetadata``; istio/istio ``pkg/model/proxy.go``): the sidecar leaves as soon as
+    no connection is left instead of sleeping the whole duration."""
+    return json.dumps(
+        {
+            "holdApplicationUntilProxyStarts": True,
+            "terminationDrainDuration": f"{TERMINATION_GRACE_SECONDS}s",
+            "proxyMetadata": {"EXIT_ON_ZERO_ACTIVE_CONNECTIONS": "true"},
+        },
+        sort_keys=True,
+    )
+
+
+def topology_spread() -> list[dict[str, Any]]:
+    """At most one gateway pod more on any node than on another (``DoNotSchedule``), and
+    spread over zones where the nodes allow (``ScheduleAnyway``). Kubernetes "Pod Topology
+    Spread Constraints": ``nodeTaintsPolicy: Honor`` leaves out nodes whose taints the pod
+    does not tolerate (the GPU nodes; by default they count, each with 0 gateway pods, and
+    would make a second pod unschedulable); ``matchLabelKeys: [pod-template-hash]`` counts
+    only the pods of the same ReplicaSet, so a rollout's new pods spread among themselves."""
+    common = {
+        "maxSkew": 1,
+        "labelSelector": {"matchLabels": dict(GATEWAY_LABELS)},
+        "matchLabelKeys": ["pod-template-hash"],
+        "nodeTaintsPolicy": "Honor",
+    }
+    return [
+        {**common, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule"},
+        {
+            **common,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+        },
+    ]
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": METRICS_PORT},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
 
 
 def _meta(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
@@ -172,7 +291,13 @@ def gateway_manifests(
     ``gateway-service`` (ports ``http`` 8080 and ``http-metrics`` 9090) and
     ``gateway-monitor`` (PodMonitor of the
     metrics port; ``honorLabels: false`` and no label copied from the pod, so the series keep
-    their own ``tenant`` label)."""
+    their own ``tenant`` label), ``gateway-pdb`` (PodDisruptionBudget, one pod at a time). The
+    Deployment runs ``llmGatewayReplicas`` pods, rolled one new before one old, spread over
+    nodes (:func:`topology_spread`), probed on ``/healthz`` and ``/readyz`` of the metrics
+    port, with a grace period and a sidecar drain (:func:`proxy_config`) that cover the
+    longest request it lets run (:data:`MAX_REQUEST_SECONDS`). With more than one replica,
+    also :func:`redis_manifests` (``redis-sa``, ``redis``, ``redis-service``) and the
+    ``--redis``/``--redis-password-file`` arguments and mount that reach it."""
     pod_labels = {**labels, **GATEWAY_LABELS}
     mounts: list[dict[str, Any]] = [
         {"name": "routes", "mountPath": ROUTES_DIR, "readOnly": True},
@@ -185,19 +310,40 @@ def gateway_manifests(
     if platform.llm_runtime_tls:
         mounts.append({"name": "upstream-ca", "mountPath": UPSTREAM_CA_DIR, "readOnly": True})
         volumes.append(upstream_ca_volume(platform))
+    if platform.llm_gateway_shares_state:
+        mounts.append({"name": "redis", "mountPath": REDIS_PASSWORD_DIR, "readOnly": True})
+        volumes.append(
+            {
+                "name": "redis",
+                "secret": {
+                    "secretName": REDIS,
+                    "items": [{"key": REDIS_PASSWORD_KEY, "path": REDIS_PASSWORD_KEY}],
+                },
+            }
+        )
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(GATEWAY, pod_labels),
         "spec": {
-            "replicas": GATEWAY_REPLICAS,
+            "replicas": platform.llm_gateway_replicas,
             "selector": {"matchLabels": dict(GATEWAY_LABELS)},
+            # a rollout adds a pod before it removes one: the ready count never drops
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
             "template": {
-                "metadata": {"labels": pod_labels},
+                "metadata": {
+                    "labels": pod_labels,
+                    "annotations": {PROXY_CONFIG: proxy_config()},
+                },
                 "spec": {
                     "serviceAccountName": GATEWAY,
                     "automountServiceAccountToken": False,
                     "securityContext": POD_SECURITY,
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                    "topologySpreadConstraints": topology_spread(),
                     "containers": [
                         {
                             "name": "gateway",
@@ -207,9 +353,11 @@ def gateway_manifests(
                                 {"name": "http", "containerPort": GATEWAY_PORT},
                                 {"name": "http-metrics", "containerPort": METRICS_PORT},
                             ],
-                            "readinessProbe": {
-                                "httpGet": {"path": "/healthz", "port": METRICS_PORT}
-                            },
+                            # /readyz turns 503 on SIGTERM (the drain); /healthz stays 200
+                            # while the process serves (tenantry.llmgateway.server)
+                            "startupProbe": _probe("/healthz", 2, 30),
+                            "readinessProbe": _probe("/readyz", 5, 2),
+                            "livenessProbe": _probe("/healthz", 10, 3),
                             "resources": GATEWAY_RESOURCES,
                             "securityContext": CONTAINER_SECURITY,
                             "volumeMounts": mounts,
@@ -220,7 +368,7 @@ def gateway_manifests(
             },
         },
     }
-    return {
+    out: dict[str, dict[str, Any]] = {
         "gateway-sa": {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
@@ -228,6 +376,19 @@ def gateway_manifests(
             "automountServiceAccountToken": False,
         },
         "gateway": deployment,
+        # voluntary disruptions (node drains, cluster upgrades) take one pod at a time; a pod
+        # that is not ready may always be evicted, so a broken one never blocks a drain
+        # (Kubernetes "Specifying a Disruption Budget", unhealthyPodEvictionPolicy)
+        "gateway-pdb": {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": _meta(GATEWAY, labels),
+            "spec": {
+                "maxUnavailable": 1,
+                "selector": {"matchLabels": dict(GATEWAY_LABELS)},
+                "unhealthyPodEvictionPolicy": "AlwaysAllow",
+            },
+        },
         "gateway-service": {
             "apiVersion": "v1",
             "kind": "Service",
@@ -253,6 +414,103 @@ def gateway_manifests(
                         "interval": "30s",
                         "honorLabels": False,
                         "scheme": "http",
+                    }
+                ],
+            },
+        },
+    }
+    if platform.llm_gateway_shares_state:
+        out.update(redis_manifests(platform, labels))
+    return out
+
+
+def redis_manifests(
+    platform: PlatformSettings, labels: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Child suffix -> manifest of the Redis the gateway replicas share (rendered while
+    ``llmGatewayReplicas`` > 1): ``redis-sa`` (ServiceAccount, no token), ``redis``
+    (Deployment, one replica, ``Recreate``: two Redis pods behind one Service would split the
+    buckets; ``llmRedisImage`` by digest, its configuration :func:`redis_conf` from Secret
+    ``tenantry-llm-gateway-redis`` key ``redis.conf``, read-only root filesystem, ``/data`` an
+    emptyDir, probes that log in with the password, ``REDISCLI_AUTH``, and expect ``PONG``:
+    ``redis-cli`` exits 0 on an error reply too), ``redis-service`` (port ``tcp-redis`` 6379:
+    Istio treats it as opaque TCP, istio.io "Protocol Selection"). The Secret itself is
+    declared by :class:`tenantry.platform.llm.SharedLlms` (its values are secret outputs)."""
+    pod_labels = {**labels, **REDIS_LABELS}
+    ping = f'test "$(redis-cli -h 127.0.0.1 -p {REDIS_PORT} ping)" = PONG'
+    probe = {"exec": {"command": ["sh", "-c", ping]}, "periodSeconds": 10, "timeoutSeconds": 3}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(REDIS, pod_labels),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": dict(REDIS_LABELS)},
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "serviceAccountName": REDIS,
+                    "automountServiceAccountToken": False,
+                    "securityContext": POD_SECURITY,
+                    "containers": [
+                        {
+                            "name": "redis",
+                            "image": redis_image(platform),
+                            "command": ["redis-server", f"{REDIS_CONF_DIR}/{REDIS_CONF_KEY}"],
+                            "ports": [{"name": "tcp-redis", "containerPort": REDIS_PORT}],
+                            "env": [
+                                {
+                                    "name": "REDISCLI_AUTH",
+                                    "valueFrom": {
+                                        "secretKeyRef": {"name": REDIS, "key": REDIS_PASSWORD_KEY}
+                                    },
+                                }
+                            ],
+                            "readinessProbe": {**probe, "failureThreshold": 1},
+                            "livenessProbe": {**probe, "failureThreshold": 3},
+                            "resources": REDIS_RESOURCES,
+                            "securityContext": CONTAINER_SECURITY,
+                            "volumeMounts": [
+                                {"name": "conf", "mountPath": REDIS_CONF_DIR, "readOnly": True},
+                                {"name": "data", "mountPath": "/data"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "conf",
+                            "secret": {
+                                "secretName": REDIS,
+                                "items": [{"key": REDIS_CONF_KEY, "path": REDIS_CONF_KEY}],
+                            },
+                        },
+                        {"name": "data", "emptyDir": {"sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+        },
+    }
+    return {
+        "redis-sa": {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": _meta(REDIS, labels),
+            "automountServiceAccountToken": False,
+        },
+        "redis": deployment,
+        "redis-service": {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(REDIS, labels),
+            "spec": {
+                "selector": dict(REDIS_LABELS),
+                "ports": [
+                    {
+                        "name": "tcp-redis",
+                        "port": REDIS_PORT,
+                        "targetPort": REDIS_PORT,
+                        "appProtocol": "tcp",
                     }
                 ],
             },
@@ -284,6 +542,14 @@ def network_policy_specs(
             ],
         },
     }
+    if platform.llm_gateway_shares_state:
+        out["redis-from-gateway"] = {
+            "podSelector": {"matchLabels": dict(REDIS_LABELS)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [gateway_pods], "ports": [{"protocol": "TCP", "port": REDIS_PORT}]}
+            ],
+        }
     ingress: list[dict[str, Any]] = []
     tenants = granted_tenants(grants)
     if tenants:
@@ -350,7 +616,7 @@ def istio_manifests(
             ]
         }
     )
-    return {
+    out = {
         "mtls": obj("PeerAuthentication", "tenantry-llm-mtls", {"mtls": {"mode": "STRICT"}}),
         "gateway-mtls": obj(
             "PeerAuthentication",
@@ -391,6 +657,31 @@ def istio_manifests(
             },
         ),
     }
+    if platform.llm_gateway_shares_state:
+        # Redis is TCP to the mesh: only the peer's principal and the port can match (an
+        # HTTP field in a rule would make it match nothing: istio.io AuthorizationPolicy
+        # reference, "Authorization Policy for TCP workloads")
+        out["redis-authz"] = obj(
+            "AuthorizationPolicy",
+            f"{REDIS}-callers",
+            {
+                "selector": {"matchLabels": dict(REDIS_LABELS)},
+                "action": "ALLOW",
+                "rules": [
+                    {
+                        "from": [
+                            {
+                                "source": {
+                                    "principals": [principal(platform, LLM_NAMESPACE, GATEWAY)]
+                                }
+                            }
+                        ],
+                        "to": [{"operation": {"ports": [str(REDIS_PORT)]}}],
+                    }
+                ],
+            },
+        )
+    return out
 
 
 def request_path_objects(

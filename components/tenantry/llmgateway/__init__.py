@@ -17,13 +17,17 @@ Run::
 
     python -m tenantry.llmgateway --routes /etc/tenantry/routes.json \\
         --upstream llama-3-8b=http://tenantry-llm-llama-3-8b.tenantry-llm.svc:8000 \\
-        --salt-key-file /etc/tenantry/salt/key [--redis redis://redis:6379/0] \\
+        --salt-key-file /etc/tenantry/salt/key \\
+        [--redis redis://redis:6379/0 --redis-password-file /etc/tenantry/redis/password] \\
         --port 8080 --metrics-port 9090
 
 The routes are what :func:`tenantry.k8s.llm_inference_service.tenant_llm_routes` renders
 (ConfigMap ``tenantry-llm/tenantry-llm-routes``, key ``routes.json``); the gateway reloads
-them when the file changes. ``/metrics`` and ``/healthz`` are served on the metrics port
-only. Needs the ``tenantry[gateway]`` extra (aiohttp, redis).
+them when the file changes. ``/metrics``, ``/healthz`` (liveness) and ``/readyz`` (readiness,
+503 from SIGTERM on) are served on the metrics port only. On SIGTERM it drains: new requests
+get 503, those in flight (streams included) finish, at most ``--max-request-seconds``
+(:meth:`Gateway.drain`). ``--redis-password-file`` holds Redis' password. Needs the
+``tenantry[gateway]`` extra (aiohttp, redis).
 """
 
 from __future__ import annotations

@@ -1,8 +1,13 @@
 """Arguments, checks and the serving loop of ``python -m tenantry.llmgateway``.
 
-Every bad argument, routes file, salt key or unreachable Redis ends the process before it
-serves, with one line on stderr (``tenantry-llmgateway: error: ...``) and exit status 2; no
-traceback.
+Every bad argument, routes file, salt key, Redis password file or unreachable Redis ends the
+process before it serves, with one line on stderr (``tenantry-llmgateway: error: ...``) and
+exit status 2; no traceback.
+
+SIGTERM or SIGINT drains before the process exits 0 (:meth:`.server.Gateway.drain`): the
+metrics port's ``/readyz`` turns 503, new API requests get 503 ``service_unavailable`` with
+``Connection: close``, and the requests in flight, streams included, run to their end, at most
+``--max-request-seconds``; then the listeners close.
 """
 
 from __future__ import annotations
@@ -60,6 +65,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--salt-key-file", type=Path, help="secret key of the per-tenant cache salt")
     p.add_argument("--redis", help="redis://host:port/db: token buckets shared by replicas")
+    p.add_argument(
+        "--redis-password-file",
+        type=Path,
+        help="file holding the password of --redis (Redis requirepass; never in the URL)",
+    )
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--metrics-port", type=int, default=9090)
@@ -73,6 +83,14 @@ def parser() -> argparse.ArgumentParser:
         "X-Tenantry-Tenant (callers from outside the cluster; repeatable)",
     )
     p.add_argument("--upstream-timeout", type=float, default=600.0, help="seconds per read")
+    p.add_argument(
+        "--max-request-seconds",
+        type=float,
+        default=600.0,
+        help="the longest a forwarded request may run, streams included (its concurrency "
+        "lease lapses a minute later); on SIGTERM the gateway waits up to this long for the "
+        "requests in flight",
+    )
     p.add_argument("--reload-interval", type=float, default=10.0, help="routes file check, s")
     return p
 
@@ -104,7 +122,7 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
     _port("--metrics-port", args.metrics_port)
     if args.port == args.metrics_port:
         raise ArgumentError(f"--port and --metrics-port are both {args.port}")
-    for name in ("upstream_timeout", "reload_interval"):
+    for name in ("upstream_timeout", "reload_interval", "max_request_seconds"):
         if getattr(args, name) <= 0:
             raise ArgumentError(f"--{name.replace('_', '-')} {getattr(args, name)}: accepted: > 0")
     routes = load_routes(args.routes)
@@ -140,6 +158,21 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
         raise ArgumentError(f"{args.routes}: cacheSalt is true; --salt-key-file is required")
     if args.redis is not None and urlparse(args.redis).scheme not in ("redis", "rediss", "unix"):
         raise ArgumentError(f"--redis {args.redis!r}: accepted: redis://host:port/db")
+    if args.redis_password_file is not None:
+        if args.redis is None:
+            raise ArgumentError("--redis-password-file given without --redis")
+        try:
+            args.redis_password = args.redis_password_file.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            where = args.redis_password_file
+            raise ArgumentError(f"--redis-password-file {where}: {exc}") from None
+        if not args.redis_password:
+            raise ArgumentError(
+                f"--redis-password-file {args.redis_password_file}: empty; accepted: the "
+                "Redis password (requirepass)"
+            )
+    else:
+        args.redis_password = None
     for ident in args.ingress_identity:
         if caller_from_xfcc(f"URI={ident}", args.trust_domain) is None:
             raise ArgumentError(
@@ -153,6 +186,7 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
         trust_domain=args.trust_domain,
         ingress_identities=frozenset(args.ingress_identity),
         upstream_timeout_s=args.upstream_timeout,
+        max_request_s=args.max_request_seconds,
         upstream_trust=upstream_trust,
         routes_path=args.routes,
         reload_interval_s=args.reload_interval,
@@ -163,7 +197,9 @@ def configure(argv: Sequence[str]) -> tuple[GatewayConfig, argparse.Namespace]:
 async def serve(config: GatewayConfig, args: argparse.Namespace) -> None:
     limits: Limits
     if args.redis is not None:
-        redis_limits = RedisLimits(args.redis, lease_s=args.upstream_timeout + 60)
+        redis_limits = RedisLimits(
+            args.redis, lease_s=args.max_request_seconds + 60, password=args.redis_password
+        )
         try:
             await redis_limits.ping()
         except Exception as exc:
@@ -173,7 +209,11 @@ async def serve(config: GatewayConfig, args: argparse.Namespace) -> None:
     else:
         limits = MemoryLimits()
     gateway = Gateway(config, limits, GatewayMetrics())
-    runners = [web.AppRunner(gateway.app()), web.AppRunner(gateway.metrics_app())]
+    # shutdown_timeout: what is still in flight after the drain is cancelled promptly
+    runners = [
+        web.AppRunner(gateway.app(), shutdown_timeout=5.0),
+        web.AppRunner(gateway.metrics_app(), shutdown_timeout=5.0),
+    ]
     try:
         for runner in runners:
             await runner.setup()
@@ -194,6 +234,9 @@ async def serve(config: GatewayConfig, args: argparse.Namespace) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        # SIGTERM: not ready, new requests 503, the ones in flight finish (Gateway.drain);
+        # then the listeners close and what is left after max_request_s is cancelled.
+        await gateway.drain(config.max_request_s)
     finally:
         for runner in reversed(runners):
             await runner.cleanup()

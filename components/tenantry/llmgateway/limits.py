@@ -177,12 +177,22 @@ return 1
 
 class RedisLimits:
     """State in Redis at ``url`` (``redis://host:port/db``), shared by every replica using
-    the same ``prefix``. A lease lapses after ``lease_s`` (the longest a request may run)."""
+    the same ``prefix``. A lease lapses after ``lease_s`` (the longest a request may run).
+    ``password``: Redis' ``requirepass`` (AUTH), kept out of the URL so that it appears in no
+    command line."""
 
-    def __init__(self, url: str, prefix: str = "tenantry:llm", lease_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "tenantry:llm",
+        lease_s: float = 900.0,
+        password: str | None = None,
+    ) -> None:
         import redis.asyncio as aioredis
 
-        self._redis: Any = aioredis.from_url(url)
+        self._redis: Any = (
+            aioredis.from_url(url, password=password) if password else aioredis.from_url(url)
+        )
         self._prefix = prefix
         self._lease_s = lease_s
         self._bucket = self._redis.register_script(_BUCKET_LUA)

@@ -13,6 +13,9 @@ than its sequences (it holds one per sequence) -> 429 ``concurrency``; otherwise
 rewritten body goes to the base model's upstream and the answer comes back with the bucket's
 ``x-ratelimit-*`` headers, charged with ``usage.total_tokens`` (a stream: from its last
 chunk, after it ends; its headers show the level before the charge).
+
+While the gateway drains (:meth:`Gateway.drain`, on SIGTERM) every new request gets 503
+``service_unavailable`` with ``Connection: close`` before anything else is read.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class GatewayConfig:
     trust_domain: str | None = None
     ingress_identities: frozenset[str] = frozenset()  # SPIFFE IDs of the Istio ingress
     upstream_timeout_s: float = 600.0
+    # the longest a forwarded request may take, streamed or not (arrival to its last byte
+    # from the runtime): leases lapse a minute after it, a drain waits at most that long
+    max_request_s: float = 600.0
     # what https upstreams are verified against (cli --upstream-ca, re-read when the files
     # change); None: the system's CAs
     upstream_trust: UpstreamTrust | None = None
@@ -87,6 +93,10 @@ class Gateway:
         self._session: ClientSession | None = None
         self._routes_stamp: tuple[int, int] | None = None
         self._reloader: asyncio.Task[None] | None = None
+        self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- lifecycle ---------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -100,13 +110,32 @@ class Gateway:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
         return app
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Stop taking requests and wait up to ``timeout_s`` for those in flight (streams
+        included) to end. From the call on, ``/readyz`` answers 503 and every new API
+        request 503 ``service_unavailable`` with ``Connection: close``; ``/healthz`` and
+        ``/metrics`` keep answering. True when nothing was left in flight."""
+        self.draining = True
+        log.info("draining: %d request(s) in flight, waiting up to %gs", self._in_flight,
+                 timeout_s)  # fmt: skip
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            log.error("drain timed out with %d request(s) in flight", self._in_flight)
+            return False
+        log.info("drained")
+        return True
 
     async def _start(self, _app: web.Application) -> None:
         # No pool limit: maxConcurrentRequests bounds what each tenant has in flight.
         self._session = ClientSession(
             connector=TCPConnector(limit=0),
-            timeout=ClientTimeout(total=None, sock_read=self.config.upstream_timeout_s),
+            timeout=ClientTimeout(
+                total=self.config.max_request_s, sock_read=self.config.upstream_timeout_s
+            ),
         )
         if self.config.routes_path is not None:
             self._routes_stamp = self._stamp(self.config.routes_path)
@@ -171,10 +200,38 @@ class Gateway:
         )
 
     async def _healthz(self, _request: web.Request) -> web.Response:
+        """Liveness: the process serves (also while it drains)."""
         return web.json_response({"status": "ok", "tenants": len(self.routes.tenants)})
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        """Readiness: 503 from the start of a drain (SIGTERM), so the endpoint leaves the
+        Service; the Redis state is not probed (its loss answers 503 per request)."""
+        if self.draining:
+            return web.json_response({"status": "draining"}, status=503)
+        return web.json_response({"status": "ready", "tenants": len(self.routes.tenants)})
 
     # -- one request -------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.draining:
+            body = {
+                "error": {
+                    "message": "The gateway is shutting down; retry the request.",
+                    "type": "server_error",
+                    "param": None,
+                    "code": "service_unavailable",
+                }
+            }
+            return web.json_response(body, status=503, headers={"Connection": "close"})
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._handle(request)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         routes = self.routes
         caller = caller_of(
             request.headers.get(XFCC_HEADER),

@@ -13,6 +13,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apps.v1 import Deployment
 from pulumi_kubernetes.core.v1 import ConfigMap, Namespace, Secret, Service, ServiceAccount
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
+from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
 from ..aws.identity import MAX_SESSION_SECONDS
 from ..aws.llm_policies import (
@@ -23,6 +24,10 @@ from ..aws.llm_policies import (
 )
 from ..aws.names import IAM_PATH
 from ..k8s.llm_gateway import (
+    REDIS,
+    REDIS_CONF_KEY,
+    REDIS_PASSWORD_CONFIG,
+    REDIS_PASSWORD_KEY,
     SALT_CONFIG,
     SALT_KEY,
     SALT_SECRET,
@@ -31,6 +36,7 @@ from ..k8s.llm_gateway import (
     istio_manifests,
     namespace_labels,
     network_policy_specs,
+    redis_conf,
 )
 from ..k8s.llm_inference_service import (
     LLM_NAMESPACE,
@@ -54,8 +60,10 @@ class SharedLlmsArgs:
     the Pod Identity associations. ``labels``/``tags``: the platform's cost labels and
     tags. ``after``: what the LLMInferenceServices wait for (KServe, whose chart installs
     the CRD). ``salt_key``: the gateway's cache-salt key (a secret; required, see
-    :func:`llm_deploy_problems`). ``unpinned_preview``: an offline render (the gateway's image
-    by an unpinned tag, a placeholder salt key). The Kubernetes and AWS providers come through
+    :func:`llm_deploy_problems`). ``redis_password``: the password of the Redis the gateway
+    replicas share (a secret; required while ``llmGatewayReplicas`` > 1).
+    ``unpinned_preview``: an offline render (the gateway's and Redis' images by an unpinned
+    tag, placeholder secrets). The Kubernetes and AWS providers come through
     ``opts.providers``."""
 
     settings: PlatformSettings
@@ -64,6 +72,7 @@ class SharedLlmsArgs:
     labels: Mapping[str, str]
     tags: Mapping[str, str]
     salt_key: pulumi.Input[str] | None = None
+    redis_password: pulumi.Input[str] | None = None
     unpinned_preview: bool = False
     after: Sequence[pulumi.Resource] = ()
 
@@ -72,7 +81,9 @@ class SharedLlms(pulumi.ComponentResource):
     """Namespace ``tenantry-llm`` (in the mesh), the ``tenantry-llm-routes`` ConfigMap (what
     the gateway pins per caller: :func:`~tenantry.k8s.llm_inference_service.tenant_llm_routes`),
     the LLM gateway (:func:`~tenantry.k8s.llm_gateway.gateway_manifests`: ServiceAccount,
-    Deployment of ``llmGatewayImage``, Service, PodMonitor) with its salt-key Secret
+    Deployment of ``llmGatewayImage``, PodDisruptionBudget, Service, PodMonitor; with
+    ``llmGatewayReplicas`` > 1 the Redis they share: ServiceAccount, Deployment, Service and
+    Secret ``tenantry-llm-gateway-redis`` from ``redis_password``) with its salt-key Secret
     ``tenantry-llm-salt`` (from ``salt_key``), the namespace's NetworkPolicies and Istio
     objects (only the gateway reaches the runtimes, only granted tenants reach the gateway:
     :mod:`tenantry.k8s.llm_gateway`); per
@@ -82,7 +93,9 @@ class SharedLlms(pulumi.ComponentResource):
     prefixes), its Pod Identity association and service account, and the
     LLMInferenceService (:func:`~tenantry.k8s.llm_inference_service.shared_llm_manifest`).
     Children: ``<name>-namespace``, ``<name>-routes``, ``<name>-salt``, ``<name>-gateway-sa``,
-    ``<name>-gateway``, ``<name>-gateway-service``, ``<name>-gateway-monitor``,
+    ``<name>-gateway``, ``<name>-gateway-pdb``, ``<name>-gateway-service``,
+    ``<name>-gateway-monitor``, with shared state ``<name>-redis-secret``, ``<name>-redis-sa``,
+    ``<name>-redis``, ``<name>-redis-service``, ``<name>-redis-authz``,
     ``<name>-netpol-<policy>``, ``<name>-mtls``, ``<name>-gateway-mtls``,
     ``<name>-gateway-authz``, ``<name>-runtime-authz``, ``<name>-<b>-role``,
     ``<name>-<b>-adapters-read``, ``<name>-<b>-pod-identity``, ``<name>-<b>-sa``,
@@ -90,7 +103,8 @@ class SharedLlms(pulumi.ComponentResource):
 
     Raises :class:`~tenantry.platform.PlatformProgramError` before declaring anything when a
     base model is declared without ``llmGatewayImage`` (unless ``unpinned_preview``) or
-    without ``salt_key`` (:func:`llm_deploy_problems`)."""
+    without ``salt_key``, or with shared state and without ``llmRedisImageDigest`` or
+    ``redis_password`` (:func:`llm_deploy_problems`)."""
 
     TYPE = "tenantry:platform:SharedLlms"
 
@@ -98,7 +112,9 @@ class SharedLlms(pulumi.ComponentResource):
         self, name: str, args: SharedLlmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         s = args.settings
-        salt_key = llm_deploy_problems(s, args.salt_key, args.unpinned_preview)
+        salt_key, redis_password = llm_deploy_problems(
+            s, args.salt_key, args.unpinned_preview, args.redis_password
+        )
         super().__init__(self.TYPE, name, None, opts)
         labels = dict(args.labels)
         on_k8s = on_aws = pulumi.ResourceOptions(parent=self)
@@ -160,6 +176,15 @@ class SharedLlms(pulumi.ComponentResource):
             opts=after_ns,
         )
         custom_resource(f"{name}-gateway-monitor", gw["gateway-monitor"], after_ns)
+        PodDisruptionBudget(
+            f"{name}-gateway-pdb",
+            metadata=gw["gateway-pdb"]["metadata"],
+            spec=cast(Any, gw["gateway-pdb"]["spec"]),
+            opts=after_ns,
+        )
+        self.redis: Deployment | None = None
+        if redis_password is not None:
+            self.redis = self._redis(name, s, gw, redis_password, labels, after_ns)
         self.services: dict[str, CustomResource] = {}
         for base in s.llm_base_models:
             objects = [
@@ -226,6 +251,51 @@ class SharedLlms(pulumi.ComponentResource):
             )
         self.register_outputs({"baseModels": sorted(self.services)})
 
+    def _redis(
+        self,
+        name: str,
+        s: PlatformSettings,
+        gw: Mapping[str, Mapping[str, Any]],
+        password: pulumi.Input[str],
+        labels: Mapping[str, str],
+        after_ns: pulumi.ResourceOptions,
+    ) -> Deployment:
+        """The Redis of the gateway replicas (:func:`~tenantry.k8s.llm_gateway.redis_manifests`)
+        and its Secret: the password and the configuration that requires it."""
+        secret_pw = pulumi.Output.secret(password)
+        secret = Secret(
+            f"{name}-redis-secret",
+            metadata={"name": REDIS, "namespace": LLM_NAMESPACE, "labels": dict(labels)},
+            type="Opaque",
+            string_data={
+                REDIS_PASSWORD_KEY: secret_pw,
+                REDIS_CONF_KEY: secret_pw.apply(redis_conf),
+            },
+            opts=after_ns,
+        )
+        sa = ServiceAccount(
+            f"{name}-redis-sa",
+            metadata=gw["redis-sa"]["metadata"],
+            automount_service_account_token=False,
+            opts=after_ns,
+        )
+        meta = dict(gw["redis"]["metadata"])
+        if s.llm_redis_image_digest is None:
+            meta["annotations"] = {UNPINNED: "llmRedisImageDigest is not set"}
+        redis = Deployment(
+            f"{name}-redis",
+            metadata=cast(Any, meta),
+            spec=cast(Any, gw["redis"]["spec"]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, sa, secret]),
+        )
+        Service(
+            f"{name}-redis-service",
+            metadata=gw["redis-service"]["metadata"],
+            spec=gw["redis-service"]["spec"],
+            opts=after_ns,
+        )
+        return redis
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
@@ -246,15 +316,21 @@ def vllm_unpinned_problem(settings: PlatformSettings, what: str) -> str:
 
 
 def llm_deploy_problems(
-    settings: PlatformSettings, salt_key: pulumi.Input[str] | None, unpinned_preview: bool
-) -> pulumi.Input[str]:
-    """The salt key, once the settings can deploy their base models: raises
+    settings: PlatformSettings,
+    salt_key: pulumi.Input[str] | None,
+    unpinned_preview: bool,
+    redis_password: pulumi.Input[str] | None = None,
+) -> tuple[pulumi.Input[str], pulumi.Input[str] | None]:
+    """(The salt key, the Redis password or None without shared state), once the settings
+    can deploy their base models: raises
     :class:`~tenantry.platform.PlatformProgramError` (one line per problem) when
     ``vllmImageDigest`` or ``llmGatewayImage`` is not set (unless ``unpinned_preview``: an
     offline render, which then names the vLLM image by tag and
     :data:`~tenantry.k8s.llm_gateway.UNPINNED_GATEWAY_IMAGE`, annotating both) or no salt
     key is given (an offline render then gets :data:`OFFLINE_SALT_PLACEHOLDER`, which the
-    records show masked like every secret)."""
+    records show masked like every secret). With ``llmGatewayReplicas`` > 1 the same holds
+    for ``llmRedisImageDigest`` and ``redis_password`` (config
+    :data:`~tenantry.k8s.llm_gateway.REDIS_PASSWORD_CONFIG`)."""
     problems = []
     if settings.vllm_image_digest is None and not unpinned_preview:
         problems.append(vllm_unpinned_problem(settings, "llmBaseModels"))
@@ -274,7 +350,29 @@ def llm_deploy_problems(
             f"Set a random one: pulumi config set --secret {SALT_CONFIG} "
             '"$(openssl rand -hex 32)"; nothing was declared'
         )
+    if settings.llm_gateway_shares_state:
+        replicas = settings.llm_gateway_replicas
+        if settings.llm_redis_image_digest is None and not unpinned_preview:
+            image = settings.llm_redis_image
+            problems.append(
+                f"tenantry:platform: llmRedisImageDigest is not set; llmGatewayReplicas "
+                f"{replicas} share their token buckets in Redis ({image}), pulled by digest "
+                f"only. Look it up (docker buildx imagetools inspect {image}) and set "
+                "llmRedisImageDigest: sha256:<64 hex digits> in stacks/Pulumi.platform.yaml; "
+                "nothing was declared"
+            )
+        if redis_password is None and unpinned_preview:
+            redis_password = OFFLINE_SALT_PLACEHOLDER
+        if redis_password is None:
+            problems.append(
+                f"{REDIS_PASSWORD_CONFIG}: not set; llmGatewayReplicas {replicas} share "
+                "their token buckets in a Redis that requires it. Set a random one: pulumi "
+                f'config set --secret {REDIS_PASSWORD_CONFIG} "$(openssl rand -hex 32)"; '
+                "nothing was declared"
+            )
+    else:
+        redis_password = None
     if problems:
         raise PlatformProgramError("\n".join(problems))
     assert salt_key is not None
-    return salt_key
+    return salt_key, redis_password

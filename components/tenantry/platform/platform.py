@@ -76,6 +76,10 @@ class PlatformArgs:
     """The LLM gateway's cache-salt key (pass a secret: the platform stack's secret config
     ``tenantry:llmSaltKey``, random, never derived from another secret). Required with
     ``llmBaseModels``."""
+    llm_redis_password: pulumi.Input[str] | None = None
+    """The password of the Redis the LLM gateway replicas share (pass a secret: the platform
+    stack's secret config ``tenantry:llmRedisPassword``, random). Required with
+    ``llmBaseModels`` and ``llmGatewayReplicas`` above 1."""
     tenants_dir: str | None = None
     """The directory of tenant files the GPU plan is made from (required unless the args
     come from :meth:`from_spec`)."""
@@ -95,6 +99,7 @@ class PlatformArgs:
         vector_db_password: pulumi.Input[str],
         triton_admin_secret: pulumi.Input[str],
         llm_salt_key: pulumi.Input[str] | None = None,
+        llm_redis_password: pulumi.Input[str] | None = None,
         unpinned_preview: bool = False,
         llm_grants: Sequence[AdapterGrant] = (),
         formats: Collection[str] | None = None,
@@ -117,6 +122,7 @@ class PlatformArgs:
             vector_db_password=vector_db_password,
             triton_admin_secret=triton_admin_secret,
             llm_salt_key=llm_salt_key,
+            llm_redis_password=llm_redis_password,
             unpinned_preview=unpinned_preview,
             _resolved=(
                 doc,
@@ -248,7 +254,12 @@ class Platform(pulumi.ComponentResource):
                     "nothing was declared"
                 )
         if settings.llm_base_models:
-            llm_deploy_problems(settings, args.llm_salt_key, bool(args.unpinned_preview))
+            llm_deploy_problems(
+                settings,
+                args.llm_salt_key,
+                bool(args.unpinned_preview),
+                args.llm_redis_password,
+            )
         pools = {p.name: p for p in plan.pools if p.kind == "shared-pool"}
         missing = [sp.name for sp in settings.shared_pools if sp.name not in pools]
         if missing:
@@ -381,6 +392,7 @@ class Platform(pulumi.ComponentResource):
                     settings=settings,
                     grants=program.llm_grants,
                     salt_key=args.llm_salt_key,
+                    redis_password=args.llm_redis_password,
                     unpinned_preview=bool(args.unpinned_preview),
                     cluster_name=self.cluster.cluster_name,
                     labels=labels,

@@ -54,6 +54,10 @@ UniqueNames = AfterValidator(_unique_names)
 PLATFORM_STACK = "platform"
 # vLLM's OpenAI-compatible server image (docs.vllm.ai, "Using Docker"); pin a digest to deploy.
 DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+# The LLM gateway's shared token buckets (llmGatewayReplicas > 1): Redis 7.2, the last line
+# under the BSD-3-Clause licence (Redis 7.4 moved to RSALv2/SSPLv1: redis.io/legal/licenses);
+# the official image (hub.docker.com/_/redis). Pin a digest to deploy.
+DEFAULT_REDIS_IMAGE = "docker.io/library/redis:7.2.5-alpine"
 # An image reference pinned by digest (OCI distribution spec: <name>@<algorithm>:<hex>).
 IMAGE_BY_DIGEST = (
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*@sha256:[0-9a-f]{64}$"
@@ -562,6 +566,31 @@ class PlatformSettings(Strict):
             "llmBaseModels: the gateway is the only way to the shared runtimes.",
         )
     )
+    llm_gateway_replicas: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=2,
+        description="Replicas of the LLM gateway (1-64). With 2 or more (the default) the "
+        "gateway survives the loss of a pod or node and rolls without a gap, and the "
+        "platform runs a Redis for the token buckets and concurrency leases the replicas "
+        "share (llmRedisImage); 1 is a single point of failure for every tenant of the "
+        "shared base models (tenantry validate warns).",
+    )
+    llm_redis_image: str = Field(
+        default=DEFAULT_REDIS_IMAGE,
+        pattern=r"^[^@\s]+$",
+        description="Redis image (by tag, no digest: llmRedisImageDigest pins it) holding "
+        "the LLM gateway replicas' shared token buckets.",
+    )
+    llm_redis_image_digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
+        default=None,
+        description="Digest (sha256:<64 hex>) of llmRedisImage's tag, pulled by it. "
+        "Required to deploy llmBaseModels with llmGatewayReplicas above 1 (offline "
+        "renders name the tag and annotate it unpinned).",
+    )
+
+    @property
+    def llm_gateway_shares_state(self) -> bool:
+        """Whether the gateway's replicas keep their limits in the platform's Redis."""
+        return self.llm_gateway_replicas > 1
 
     @model_validator(mode="after")
     def _cost_tags_from_the_payer(self) -> PlatformSettings:
