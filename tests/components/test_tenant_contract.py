@@ -80,6 +80,8 @@ def expected_contract(name: str) -> set[tuple[str, str, str | None]]:
     if t.llms:  # monitoring reaches the merged-metrics port of its own LLMs' pods
         out.add((netpol, f"{name}-ns-allow-llm-metrics", f"{name}-ns"))
     if t.llms and t.access.allowed_namespaces:  # its callers reach its own LLMs' port
+        authz = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+        out.add((authz, f"{name}-gateway-llm-callers", f"{name}-gateway"))
         out.add((netpol, f"{name}-ns-allow-llm-callers", f"{name}-ns"))
     for m in t.models:
         out.add((ISVC, f"{name}-{m.name}-isvc", name))

@@ -203,9 +203,28 @@ def test_an_own_llm_open_to_its_namespace_fails_and_a_closed_one_too() -> None:
             if r.get("to", [{}])[0]["operation"].get("ports") != ["8000"]
         ]
 
-    edit(objs, "AuthorizationPolicy", "initech-callers", no_llm_rule)
+    edit(objs, "AuthorizationPolicy", "initech-llm-callers", no_llm_rule)
     kinds = {(v.kind, v.model) for v in report(objs).violations}
     assert ("declared-caller-refused", "initech/llm:clinical-llm") in kinds
+
+
+def test_the_llm_port_is_open_on_the_own_llms_pods_only() -> None:
+    """vLLM's port 8000 is admitted by its own policy, selecting KServe's LLM workload pods:
+    the namespace-wide callers policy admits no 8000, so no other pod of the tenant opens it
+    (the same rule moved into the namespace-wide policy is what this refuses)."""
+    objs = objects()
+    (callers,) = [o for o in objs if o["metadata"]["name"] == "initech-callers"]
+    ports = [p for r in callers["spec"]["rules"] for t in r.get("to", []) for p in
+             t["operation"].get("ports", [])]  # fmt: skip
+    assert "8000" not in ports
+    (llm,) = [o for o in objs if o["metadata"]["name"] == "initech-llm-callers"]
+    assert llm["spec"]["selector"] == {
+        "matchLabels": {
+            "app.kubernetes.io/part-of": "llminferenceservice",
+            "app.kubernetes.io/component": "llminferenceservice-workload",
+        }
+    }
+    assert llm["spec"]["rules"][0]["to"] == [{"operation": {"ports": ["8000"]}}]
 
 
 # --- every serving kind is in the proof ------------------------------------------------------

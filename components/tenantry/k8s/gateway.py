@@ -32,6 +32,7 @@ from ..spec.hosts import CLUSTER_LOCAL_DOMAIN, short_forms, tenant_hosts
 from ..spec.platform import Ingress, Mesh, TokenIssuer
 from ..tags import tenant_labels
 from ..triton import serving_caps
+from .labels import LLM_WORKLOAD_LABELS
 from .llm_gateway import VLLM_PORT
 from .manifests import custom_resource
 from .mesh import (
@@ -171,9 +172,7 @@ def activator_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> d
 
 def callers_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> dict[str, Any]:
     """ALLOW at every pod of the tenant: requests on the queue-proxy's serving ports from the
-    ingress gateway and from the allowed namespaces (by mTLS identity); with own LLMs, vLLM's
-    port 8000 from the allowed namespaces (KServe's LLMInferenceService pods serve there, over
-    TLS: a TCP-level rule, Istio matches ports and sources of TLS traffic); GET ``/metrics`` on the
+    ingress gateway and from the allowed namespaces (by mTLS identity); GET ``/metrics`` on the
     scraped ports (Prometheus; plaintext there, see :func:`peer_authentication_specs`) and on
     the autoscaler's port from Knative's autoscaler. Nothing else (an ALLOW policy refuses
     what it does not match), the activator included: see :func:`activator_allow_specs`."""
@@ -192,13 +191,6 @@ def callers_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> dic
                 "to": [{"operation": {"ports": serving}}],
             }
         )
-    if t.llms and t.access.allowed_namespaces:
-        rules.append(
-            {
-                "from": [{"source": {"namespaces": sorted(t.access.allowed_namespaces)}}],
-                "to": [{"operation": {"ports": [str(VLLM_PORT)]}}],
-            }
-        )
     rules.append({"to": [{"operation": {"ports": [str(p) for p in SCRAPED_PORTS], **metrics}}]})
     rules.append(
         {
@@ -207,6 +199,28 @@ def callers_policy_spec(t: ResolvedTenant, platform: RequestPathSettings) -> dic
         }
     )
     return {"action": "ALLOW", "rules": rules}
+
+
+def llm_callers_policy_spec(t: ResolvedTenant) -> dict[str, Any] | None:
+    """ALLOW at the tenant's own LLMs' pods only (KServe's workload labels,
+    :data:`tenantry.k8s.labels.LLM_WORKLOAD_LABELS`; an Istio selector takes labels only, and
+    in the tenant's namespace only its own LLMs carry them): vLLM's port 8000 from the allowed
+    namespaces (KServe's LLMInferenceService pods serve there, possibly over TLS: a
+    TCP-level rule, Istio matches ports and sources of TLS traffic). None without own LLMs
+    or allowed namespaces. Being its own policy, the port is open on no other pod of the
+    namespace (ALLOW policies add up per workload: istio.io "Authorization Policy")."""
+    if not (t.llms and t.access.allowed_namespaces):
+        return None
+    return {
+        "selector": {"matchLabels": dict(LLM_WORKLOAD_LABELS)},
+        "action": "ALLOW",
+        "rules": [
+            {
+                "from": [{"source": {"namespaces": sorted(t.access.allowed_namespaces)}}],
+                "to": [{"operation": {"ports": [str(VLLM_PORT)]}}],
+            }
+        ],
+    }
 
 
 def scales_to_zero(t: ResolvedTenant) -> list[str]:
@@ -348,6 +362,11 @@ def request_path_manifests(
             activator_policy_spec(t, platform),
         ),
     }
+    llm_callers = llm_callers_policy_spec(t)
+    if llm_callers is not None:
+        out["llm-callers"] = obj(
+            "AuthorizationPolicy", SECURITY, f"{t.name}-llm-callers", t.name, llm_callers
+        )
     for model, spec in activator_allow_specs(t, platform).items():
         out[f"{model}-activator"] = obj(
             "AuthorizationPolicy", SECURITY, f"{t.name}-{model}-activator", t.name, spec
