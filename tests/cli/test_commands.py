@@ -116,7 +116,7 @@ def test_init_writes_a_file_that_validates_as_written(
     model = tenants.parent / "model" / "1"
     model.mkdir(parents=True)
     (model / "model.onnx").write_bytes(b"weights")
-    argv = ["init", "newco", "--tier", tier, "--tenants", str(tenants)]
+    argv = ["init", "newco", "--tier", tier, "--cost-center", "CC-4242", "--tenants", str(tenants)]
     argv += ["--stacks", str(ROOT / "stacks"), *(["--gpu", gpu] if gpu else [])]
     if tier != "shared":  # onboarding.requireArtifactDigest: every tier above shared
         argv += ["--artifact", str(model)]
@@ -134,7 +134,7 @@ def test_init_writes_a_file_that_validates_as_written(
 def test_init_refuses_what_would_not_validate_and_writes_nothing(
     tenants: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dirs = ["--tenants", str(tenants), "--stacks", str(ROOT / "stacks")]
+    dirs = ["--tenants", str(tenants), "--stacks", str(ROOT / "stacks"), "--cost-center", "CC-4"]
     assert main(["init", "istio-system", "--tier", "shared", *dirs]) == 1
     err = capsys.readouterr().err
     assert "istio-system.yaml:" in err and "name_reserved" not in err and "is reserved" in err
@@ -152,3 +152,17 @@ def test_init_refuses_what_would_not_validate_and_writes_nothing(
     assert not (tenants / "newco.yaml").exists()
     assert main(["init", "newco", "--tier", "shared", "--format", "json", *dirs]) == 0
     assert json.loads(capsys.readouterr().out)["file"] == str(tenants / "newco.yaml")
+
+
+def test_init_requires_a_real_cost_center(
+    tenants: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No placeholder cost center reaches a tenant file: the flag is required, and a
+    placeholder given as its value is refused like validate refuses it."""
+    dirs = ["--tenants", str(tenants), "--stacks", str(ROOT / "stacks")]
+    assert main(["init", "newco", "--tier", "shared", *dirs]) == 2
+    assert "--cost-center" in capsys.readouterr().err
+    assert main(["init", "newco", "--tier", "shared", "--cost-center", "unassigned", *dirs]) == 1
+    err = capsys.readouterr().err
+    assert "metadata.costCenter" in err and "placeholder" in err and "Traceback" not in err
+    assert not (tenants / "newco.yaml").exists()

@@ -115,7 +115,7 @@ def commands(name: str, t: Path, s: Path, out: Path) -> dict[str, list[str]]:
         "gpu_plan": ["gpu", "plan", "--tenants", str(t), "--stacks", str(s)],
         "verify": ["verify", name, "--url", "127.0.0.1:1", *dirs],
         "fleet": ["fleet", "preview", "--tenant", name, *dirs],
-        "init": ["init", "newco", "--tier", "shared", *dirs],
+        "init": ["init", "newco", "--tier", "shared", "--cost-center", "CC-4242", *dirs],
     }
 
 

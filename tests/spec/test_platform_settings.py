@@ -168,3 +168,12 @@ def test_a_base_model_replica_fits_the_gpus_of_one_node(tmp_path: Path) -> None:
     assert (p.line, p.path) == (line, "tenantry:platform.llmBaseModels[0].gpus")
     assert "p5.48xlarge" in p.message and "8" in p.render()
     load_platform(settings_dir(tmp_path, text.replace("gpus: 9", "gpus: 8")))
+
+
+def test_a_placeholder_platform_cost_center_is_refused(tmp_path: Path) -> None:
+    """The platform's own resources carry its cost center: no placeholder there either."""
+    text = TEXT.replace("costCenter: platform ", "costCenter: unassigned ")
+    line = TEXT[: TEXT.index("costCenter: platform ")].count("\n") + 1
+    assert problems(settings_dir(tmp_path, text)) == [
+        (line, "tenantry:platform.costCenter", "cost_center_placeholder")
+    ]

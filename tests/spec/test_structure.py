@@ -278,3 +278,27 @@ def test_every_pattern_of_the_tenant_file_has_words_for_what_it_accepts() -> Non
     assert len(patterns) > 10
     bare = sorted(p for p in patterns if _pattern_help(p).startswith("text matching"))
     assert bare == []
+
+
+@pytest.mark.parametrize(
+    "value", ["unassigned", "Unassigned", "none", "TBD", "to-do", "changeme", "000", "CC-0000"]
+)
+def test_a_placeholder_cost_center_is_refused(platform: PlatformSettings, value: str) -> None:
+    """A placeholder looks like a value to finance (it is on every resource's cost-center
+    tag) and allocates the spend to nobody."""
+
+    def change(d: Doc) -> None:
+        d["metadata"]["costCenter"] = value
+
+    p = _only(problems_for(variant("acme", change), platform), "cost_center_placeholder")
+    assert (p.path, p.value) == ("metadata.costCenter", value)
+    assert "placeholder" in p.message or "filler" in p.message
+    assert p.accepted is not None and "CC-1042" in p.accepted
+
+
+@pytest.mark.parametrize("value", ["CC-1042", "finance.ml-42", "x1", "CC-0101", "nonprofit"])
+def test_real_cost_centers_pass(platform: PlatformSettings, value: str) -> None:
+    def change(d: Doc) -> None:
+        d["metadata"]["costCenter"] = value
+
+    assert codes(problems_for(variant("acme", change), platform)) == set()

@@ -54,8 +54,11 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--cost-center",
-        default="unassigned",
-        help="the finance cost center on every resource (default: unassigned)",
+        required=True,
+        metavar="CC",
+        help="the finance cost center charged for this tenant, tagged on every resource "
+        "(e.g. CC-1042); required: no placeholder is written (validate refuses 'unassigned', "
+        "'tbd' and the like)",
     )
     p.add_argument(
         "--artifact",

@@ -61,8 +61,71 @@ ChildName = Annotated[str, StringConstraints(min_length=1, max_length=40, patter
 VectorName = Annotated[
     str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
 ]
+# Words that stand for "no cost center yet": a tag with one of them looks like a value to
+# finance (AWS Cost Explorer groups by it) while allocating the cost to nobody. Compared
+# without case and without the separators '.', '_', '-' and spaces ("N/A", "to-do", "TBD").
+COST_CENTER_PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "costcenter",
+        "default",
+        "dummy",
+        "example",
+        "fixme",
+        "na",
+        "nil",
+        "none",
+        "notset",
+        "null",
+        "placeholder",
+        "sample",
+        "tba",
+        "tbc",
+        "tbd",
+        "todo",
+        "unallocated",
+        "unassigned",
+        "undefined",
+        "unknown",
+        "unset",
+    }
+)
+COST_CENTER_ACCEPTED = (
+    "the finance cost center this tenant's spend is charged to (e.g. CC-1042): letters, "
+    "digits, '.', '_' and '-', starting with a letter or digit; not a placeholder such as "
+    + ", ".join(repr(w) for w in ("unassigned", "none", "tbd", "todo", "changeme", "000"))
+)
+
+
+def placeholder_reason(value: str) -> str | None:
+    """Why ``value`` is a placeholder rather than a cost center (None when it is not one):
+    a word of :data:`COST_CENTER_PLACEHOLDERS`, or only zeros or only x's after an optional
+    ``cc`` prefix (``000``, ``CC-0000``, ``xxx``)."""
+    word = "".join(c for c in value.lower() if c.isalnum())
+    if word in COST_CENTER_PLACEHOLDERS:
+        return f"{value!r} is a placeholder, not a cost center"
+    digits = word.removeprefix("cc")
+    if digits and (set(digits) == {"0"} or set(digits) == {"x"}):
+        return f"{value!r} is a filler value (only zeros or x's), not a cost center"
+    return None
+
+
+def real_cost_center(value: str) -> str:
+    why = placeholder_reason(value)
+    if why is not None:
+        raise PydanticCustomError(
+            "cost_center_placeholder",
+            "{why}: the cost-center tag on every resource would allocate this spend to "
+            "nobody while looking like a real value to finance",
+            {"why": why, "accepted": COST_CENTER_ACCEPTED},
+        )
+    return value
+
+
 CostCenter = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
+    AfterValidator(real_cost_center),
 ]
 LabelKey = Annotated[
     str,

@@ -27,6 +27,7 @@ from .model import (
     Strict,
     TenantName,
     Tier,
+    real_cost_center,
 )
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .templates import TemplateError, check_template
@@ -496,7 +497,9 @@ class PlatformSettings(Strict):
         description="Platform administrators (manage every tenant key; the tenant key policies "
         "need at least one)."
     )
-    cost_center: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    cost_center: Annotated[
+        str, Field(min_length=1, max_length=64), AfterValidator(real_cost_center)
+    ] = Field(
         default="platform",
         description="cost-center tag of the platform's own resources (shared cluster services, "
         "shared GPU pools, vector database), so finance sees the shared cost apart.",
