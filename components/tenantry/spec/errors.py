@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Severity = Literal["error", "warning"]
 
@@ -56,6 +57,32 @@ class SpecError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(p.render() for p in self.problems if p.severity == "error")
+
+
+class Unparsed(Exception):
+    """A rule read a field of a tenant file that did not parse (a hole of
+    :func:`tenantry.spec.partial.partial_spec`): what the rule would decide from it cannot
+    be established, so the rule stops; its structural error is already reported."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} did not parse")
+        self.path = path
+
+
+T = TypeVar("T")
+
+
+def each(items: Sequence[T]) -> Iterator[tuple[int, T]]:
+    """``enumerate(items)`` without the entries that did not parse (:class:`Unparsed`), for
+    a rule that judges each entry on its own or reports conflicts between entries that are
+    there: leaving an entry out loses findings, never makes one. (A rule that needs every
+    entry, a sum or an "is there any", iterates the list itself and stops at a hole.)"""
+    for i in range(len(items)):
+        try:
+            item = items[i]
+        except Unparsed:
+            continue
+        yield i, item
 
 
 def errors(problems: list[Problem]) -> list[Problem]:

@@ -7,7 +7,7 @@ to the platform (quotas, MIG placement, node groups) live in :mod:`tenantry.spec
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
+
+from .errors import Unparsed
 
 API_VERSION = "tenantry.dev/v1alpha1"
 KIND = "Tenant"
@@ -154,6 +156,15 @@ class Strict(BaseModel):
         frozen=True,
         coerce_numbers_to_str=True,  # `version: 12` in YAML means "12"
     )
+
+    if not TYPE_CHECKING:  # mypy keeps checking every attribute name
+
+        def __getattr__(self, item: str) -> Any:
+            # A field missing from a constructed instance is a hole of a partial spec
+            # (tenantry.spec.partial): a value of the file that did not parse.
+            if item in type(self).model_fields:
+                raise Unparsed(f"{type(self).__name__}.{item}")
+            return super().__getattr__(item)
 
 
 class Metadata(Strict):

@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import Problem, SpecError, errors, parse_path
+from .errors import Problem, SpecError, Unparsed, errors, parse_path
 from .model import TenantSpec
+from .partial import partial_spec
 from .platform import PlatformSettings
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .registry_rules import Entry, registry_problems
@@ -60,13 +61,15 @@ class Registry:
 @dataclass(frozen=True)
 class Parsed:
     """One tenant file: its text (None for a document built in code) and, when it is
-    structurally valid, its spec."""
+    structurally valid, its spec; when it is not, ``partial``: the parts that parsed
+    (:mod:`tenantry.spec.partial`), which the rules across files still read."""
 
     file: str
     text: str | None
     spec: TenantSpec | None
     tenant: ResolvedTenant | None
     problems: list[Problem]
+    partial: Any = None
 
 
 def _parse(text: str, file: str, platform: PlatformSettings, stem: str | None) -> Parsed:
@@ -104,13 +107,31 @@ def _checked(
     try:
         spec = TenantSpec.model_validate(doc)
     except ValidationError as exc:
-        return Parsed(file, text, None, None, _with_lines(wrong + problems_from(exc, file), text))
+        return _partly(doc, file, platform, stem, text, wrong + problems_from(exc, file))
     if wrong:
-        return Parsed(file, text, None, None, _with_lines(wrong, text))
+        return _partly(doc, file, platform, stem, text, wrong)
     problems = _with_lines(check(spec, platform, file, stem), text)
     if errors(problems):
         return Parsed(file, text, spec, None, problems)
     return Parsed(file, text, spec, resolve(spec, platform, file), problems)
+
+
+def _partly(
+    doc: dict[str, Any],
+    file: str,
+    platform: PlatformSettings,
+    stem: str | None,
+    text: str | None,
+    structural: list[Problem],
+) -> Parsed:
+    """A document with structural errors: those, and what the rules find on the parts that
+    parsed (:mod:`tenantry.spec.partial`), in one report; the tenant is not resolved."""
+    try:
+        partial = partial_spec(doc, [parse_path(p.path) for p in structural])
+    except Unparsed:
+        return Parsed(file, text, None, None, _with_lines(structural, text))
+    found = check(partial, platform, file, stem)
+    return Parsed(file, text, None, None, _with_lines(structural + found, text), partial)
 
 
 def parse_text(
@@ -210,6 +231,11 @@ def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry
         if one.tenant is not None:
             reg.tenants.setdefault(one.tenant.name, one.tenant)
     entries = [Entry(p.file, p.text or "", p.spec) for p in parsed if p.spec is not None]
+    entries += [
+        Entry(p.file, p.text or "", p.partial, partial=True)
+        for p in parsed
+        if p.partial is not None
+    ]
     reg.problems.extend(registry_problems(entries, platform))
     reg.drop_invalid()
     return reg

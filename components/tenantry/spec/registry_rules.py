@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from yaml.nodes import Node
 
 from .downstream import node_group_names
-from .errors import Problem, parse_path
+from .errors import Problem, Unparsed, parse_path
 from .hosts import Host, model_hosts, short_forms
 from .model import TenantSpec
 from .platform import PlatformSettings
@@ -44,11 +44,13 @@ At = Callable[[str, str], str]  # (file, field path) -> "file:line"
 
 @dataclass(frozen=True)
 class Entry:
-    """One structurally valid tenant file."""
+    """One tenant file: structurally valid, or ``partial`` (the parts of a file with
+    structural errors that parsed: :mod:`tenantry.spec.partial`)."""
 
     file: str
     text: str
     spec: TenantSpec
+    partial: bool = False
 
     @property
     def name(self) -> str:
@@ -70,13 +72,42 @@ def registry_problems(entries: Sequence[Entry], platform: PlatformSettings) -> l
         n = line(file, path)
         return f"{file}:{n}" if n else file
 
+    def hosts(group: Sequence[Entry], at: At) -> list[Problem]:
+        return _hosts(group, platform, at)
+
     out: list[Problem] = []
-    out += _duplicates(entries, at)
-    out += _callers(entries, at)
-    out += _hosts(entries, platform, at)
-    out += _served_names(entries, at)
-    out += _node_group_names(entries, platform, at)
+
+    def node_groups(group: Sequence[Entry], at: At) -> list[Problem]:
+        return _node_group_names(group, platform, at)
+
+    for rule in (_duplicates, _callers, hosts, _served_names, node_groups):
+        out += _readable(rule, entries, at)
     return [replace(p, line=line(p.file, p.path)) for p in out]
+
+
+def _readable(
+    rule: Callable[[Sequence[Entry], At], list[Problem]], entries: Sequence[Entry], at: At
+) -> list[Problem]:
+    """``rule`` over the entries, the partial ones included where it reads none of their
+    fields that did not parse (:class:`Unparsed`). Every rule here reports a conflict
+    between files that are there, so leaving an entry out loses findings, never makes one."""
+    try:
+        return rule(entries, at)
+    except Unparsed:
+        pass
+    whole = [e for e in entries if not e.partial]
+    readable = []
+    for e in entries:
+        if e.partial:
+            try:
+                rule([*whole, e], at)
+            except Unparsed:
+                continue
+            readable.append(e)
+    try:
+        return rule([*whole, *readable], at)
+    except Unparsed:
+        return rule(whole, at)
 
 
 def _duplicates(entries: Sequence[Entry], at: At) -> list[Problem]:

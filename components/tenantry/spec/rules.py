@@ -1,7 +1,9 @@
 """Rules that relate fields to each other, to the tier and to the platform.
 
-Run after the structural (pydantic) checks pass. Each rule appends :class:`Problem`s with a
-stable ``code``; nothing stops at the first finding, so a tenant file gets every error at once.
+Each rule appends :class:`Problem`s with a stable ``code``; nothing stops at the first
+finding, so a tenant file gets every error at once. They run on a valid spec, and on the valid
+parts of a file with structural errors (:mod:`tenantry.spec.partial`): a rule that reads a
+field that did not parse stops there (:class:`Unparsed`), keeping what it reported before.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from ..catalog import (
@@ -24,7 +27,7 @@ from ..catalog import (
 )
 from ..tags import MANDATORY_KEYS, MAX_TENANT_LABELS, S3_OBJECT_MAX_TAGS, SYSTEM_LABEL_KEYS
 from . import downstream
-from .errors import Problem, Severity, format_path
+from .errors import Problem, Severity, Unparsed, each, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
 from .platform import PlatformSettings
 from .resolve import quotas_of
@@ -61,6 +64,9 @@ def check(
 
     rules = (
         _names,
+        _unique,
+        _callers,
+        _region,
         _labels,
         _tier,
         _node_groups,
@@ -72,7 +78,12 @@ def check(
         _clients,
     )
     for rule in (*rules, *downstream.rules()):
-        rule(spec, platform, stem, report)
+        try:
+            rule(spec, platform, stem, report)
+        except Unparsed:
+            # a partial spec (tenantry.spec.partial): the rule read a field that did not
+            # parse; what it reported before was decided by valid fields and stands
+            continue
     return problems
 
 
@@ -130,50 +141,67 @@ def _names(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repor
             name,
             "a name that is not 'kube-*' nor one of " + ", ".join(sorted(reserved)),
         )
+
+
+def _unique(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
+    """The names within each list of the spec are unique."""
     s = spec.spec
-    lists: tuple[tuple[str, Sequence[Any]], ...] = (
-        ("models", s.models),
-        ("vectorNamespaces", s.vector_namespaces),
-        ("nodeGroups", s.node_groups),
-        ("llmAdapters", s.llm_adapters),
-        ("llms", s.llms),
+    lists: tuple[tuple[str, Callable[[], Sequence[Any]]], ...] = (
+        ("models", lambda: s.models),
+        ("vectorNamespaces", lambda: s.vector_namespaces),
+        ("nodeGroups", lambda: s.node_groups),
+        ("llmAdapters", lambda: s.llm_adapters),
+        ("llms", lambda: s.llms),
     )
     for field, items in lists:
-        _unique_names(
-            items,
-            f"spec.{field}",
-            f"is used by more than one entry of spec.{field}",
-            "a name unique within the list",
-            report,
-        )
+        with suppress(Unparsed):  # a list with a name that did not parse: not judged
+            _unique_names(
+                items(),
+                f"spec.{field}",
+                f"is used by more than one entry of spec.{field}",
+                "a name unique within the list",
+                report,
+            )
+
+
+def _callers(
+    spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
+) -> None:
+    """``access.allowedNamespaces``: neither the tenant's own namespace nor a reserved one."""
+    name, s = spec.metadata.name, spec.spec
     settings_namespaces = platform.namespaces()
-    for i, ns in enumerate(s.access.allowed_namespaces):
-        if ns == name:
-            report(
-                f"spec.access.allowedNamespaces[{i}]",
-                "namespace_self",
-                "is the tenant's own namespace, where only its model pods run",
-                ns,
-                "other namespaces only",
-            )
-            continue
-        why = namespaces.reserved_reason(ns, settings_namespaces)
-        if why is not None:
-            # The callers policy trusts every workload of the namespace by its mesh identity;
-            # the platform's own workloads forward other callers' requests (Knative's
-            # activator carries every tenant's, the gateways every outside caller's), so
-            # trusting them trusts callers the tenant never declared.
-            reserved = namespaces.reserved(settings_namespaces)
-            report(
-                f"spec.access.allowedNamespaces[{i}]",
-                "namespace_reserved",
-                f"is {why}: its workloads are the platform's, not the tenant's callers, and "
-                "the models would trust every request they forward (Knative's activator "
-                "carries every tenant's callers, the gateways every outside caller)",
-                ns,
-                "the namespace of the tenant's own applications: not 'kube-*' nor one of "
-                + ", ".join(sorted(reserved)),
-            )
+    for i, ns in each(s.access.allowed_namespaces):
+        with suppress(Unparsed):
+            if ns == name:
+                report(
+                    f"spec.access.allowedNamespaces[{i}]",
+                    "namespace_self",
+                    "is the tenant's own namespace, where only its model pods run",
+                    ns,
+                    "other namespaces only",
+                )
+                continue
+            why = namespaces.reserved_reason(ns, settings_namespaces)
+            if why is not None:
+                # The callers policy trusts every workload of the namespace by its mesh identity;
+                # the platform's own workloads forward other callers' requests (Knative's
+                # activator carries every tenant's, the gateways every outside caller's), so
+                # trusting them trusts callers the tenant never declared.
+                reserved = namespaces.reserved(settings_namespaces)
+                report(
+                    f"spec.access.allowedNamespaces[{i}]",
+                    "namespace_reserved",
+                    f"is {why}: its workloads are the platform's, not the tenant's callers, and "
+                    "the models would trust every request they forward (Knative's activator "
+                    "carries every tenant's callers, the gateways every outside caller)",
+                    ns,
+                    "the namespace of the tenant's own applications: not 'kube-*' nor one of "
+                    + ", ".join(sorted(reserved)),
+                )
+
+
+def _region(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
+    s = spec.spec
     if s.region != platform.region:
         report(
             "spec.region",
@@ -264,79 +292,81 @@ def _node_groups(
     spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report
 ) -> None:
     known = instance_types()
-    for i, ng in enumerate(spec.spec.node_groups):
-        base = f"spec.nodeGroups[{i}]"
-        if ng.min_size > ng.max_size:
-            report(
-                f"{base}.minSize",
-                "min_above_max",
-                "must not exceed maxSize",
-                ng.min_size,
-                f"0..{ng.max_size}",
-            )
-        it = known.get(ng.instance_type)
-        if it is None:
-            report(
-                f"{base}.instanceType",
-                "instance_type_unknown",
-                "is not a GPU instance type in the catalog",
-                ng.instance_type,
-                ", ".join(sorted(known)),
-            )
-            continue
-        if ng.mig_layout:
-            gpu = gpu_models()[it.gpu_model]
-            for problem in layout_problems(gpu, ng.mig_layout):
+    for i, ng in each(spec.spec.node_groups):
+        with suppress(Unparsed):
+            base = f"spec.nodeGroups[{i}]"
+            if ng.min_size > ng.max_size:
                 report(
-                    f"{base}.migLayout",
-                    "mig_layout_unplaceable",
-                    f"cannot be placed on one {gpu.name} of {it.name}: {problem}",
-                    dict(ng.mig_layout),
-                    "a placeable layout of " + ", ".join(gpu.profile_names),
+                    f"{base}.minSize",
+                    "min_above_max",
+                    "must not exceed maxSize",
+                    ng.min_size,
+                    f"0..{ng.max_size}",
                 )
+            it = known.get(ng.instance_type)
+            if it is None:
+                report(
+                    f"{base}.instanceType",
+                    "instance_type_unknown",
+                    "is not a GPU instance type in the catalog",
+                    ng.instance_type,
+                    ", ".join(sorted(known)),
+                )
+                continue
+            if ng.mig_layout:
+                gpu = gpu_models()[it.gpu_model]
+                for problem in layout_problems(gpu, ng.mig_layout):
+                    report(
+                        f"{base}.migLayout",
+                        "mig_layout_unplaceable",
+                        f"cannot be placed on one {gpu.name} of {it.name}: {problem}",
+                        dict(ng.mig_layout),
+                        "a placeable layout of " + ", ".join(gpu.profile_names),
+                    )
 
 
 def _models(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
     targets = gpu_targets(spec, platform)
-    for i, m in enumerate(spec.spec.models):
-        base = f"spec.models[{i}]"
-        if m.min_replicas > m.max_replicas:
-            report(
-                f"{base}.minReplicas",
-                "min_above_max",
-                "must not exceed maxReplicas",
-                m.min_replicas,
-                f"0..{m.max_replicas}",
-            )
-        if m.canary and m.canary.version == m.version:
-            report(
-                f"{base}.canary.version",
-                "canary_same_version",
-                "must differ from the model's version",
-                m.canary.version,
-                f"any version except {m.version!r}",
-            )
-        for field, tensors in (("inputs", m.inputs), ("outputs", m.outputs)):
-            _unique_names(
-                tensors,
-                f"{base}.{field}",
-                f"is used by more than one of the model's {field}",
-                "a unique tensor name",
-                report,
-            )
-        if m.gpu is not None:
-            _offered(m.gpu, f"{base}.gpu", targets, report)
-        if m.max_batch_size == 0 and any(t.dims and t.dims[0] == -1 for t in m.inputs):
-            report(
-                f"{base}.maxBatchSize",
-                "batching_disabled",
-                "is 0 (no batching) while an "
-                "input's first dim is -1; Triton then treats -1 as a variable dim, not the "
-                "batch",
-                0,
-                ">= 1 to batch",
-                "warning",
-            )
+    for i, m in each(spec.spec.models):
+        with suppress(Unparsed):
+            base = f"spec.models[{i}]"
+            if m.min_replicas > m.max_replicas:
+                report(
+                    f"{base}.minReplicas",
+                    "min_above_max",
+                    "must not exceed maxReplicas",
+                    m.min_replicas,
+                    f"0..{m.max_replicas}",
+                )
+            if m.canary and m.canary.version == m.version:
+                report(
+                    f"{base}.canary.version",
+                    "canary_same_version",
+                    "must differ from the model's version",
+                    m.canary.version,
+                    f"any version except {m.version!r}",
+                )
+            for field, tensors in (("inputs", m.inputs), ("outputs", m.outputs)):
+                _unique_names(
+                    tensors,
+                    f"{base}.{field}",
+                    f"is used by more than one of the model's {field}",
+                    "a unique tensor name",
+                    report,
+                )
+            if m.gpu is not None:
+                _offered(m.gpu, f"{base}.gpu", targets, report)
+            if m.max_batch_size == 0 and any(t.dims and t.dims[0] == -1 for t in m.inputs):
+                report(
+                    f"{base}.maxBatchSize",
+                    "batching_disabled",
+                    "is 0 (no batching) while an "
+                    "input's first dim is -1; Triton then treats -1 as a variable dim, not the "
+                    "batch",
+                    0,
+                    ">= 1 to batch",
+                    "warning",
+                )
 
 
 def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]]:
@@ -428,38 +458,45 @@ def _replica_fits_a_node(
         if platform.cluster.create and on_general
         else None
     )
-    for i, m in enumerate(spec.spec.models):
-        node: tuple[str, NodeResources] | None = None
-        if m.gpu is None and general is not None:
-            node = (
-                f"an empty {general.name} node of the cluster's general nodes "
-                "(cluster.systemInstanceType)",
-                node_allocatable(general.vcpu, general.memory_gib, gpu_node=False),
-            )
-        target = target_for(m.gpu, targets) if m.gpu else None
-        if target is not None:
-            kind = pools if target.kind == "shared-pool" else groups
-            it = instance_types().get(kind.get(target.name, ""))
-            if it is not None:
-                where = f"an empty {it.name} node of {target.kind} {target.name!r}"
-                node = (where, node_allocatable(it.vcpu, it.memory_gib, gpu_node=True))
-        if node is None:
-            continue
-        where, alloc = node
-        for field, asked, need, has, unit in (
-            ("cpu", m.cpu, cpu_m(m.cpu), alloc.cpu_m / 1000, "cores"),
-            ("memoryGiB", m.memory_gib, memory_mib(m.memory_gib), alloc.memory_mib / 1024, "GiB"),
-        ):
-            if need > (alloc.cpu_m if field == "cpu" else alloc.memory_mib):
-                report(
-                    f"spec.models[{i}].{field}",
-                    "replica_exceeds_node",
-                    f"one replica asks for more than {where} offers its pods ({has:g} {unit} "
-                    "allocatable, less the kubelet's reserve and the node agents' DaemonSets): "
-                    "the pod would never be scheduled",
-                    asked,
-                    f"<= {has:g}",
+    for i, m in each(spec.spec.models):
+        with suppress(Unparsed):
+            node: tuple[str, NodeResources] | None = None
+            if m.gpu is None and general is not None:
+                node = (
+                    f"an empty {general.name} node of the cluster's general nodes "
+                    "(cluster.systemInstanceType)",
+                    node_allocatable(general.vcpu, general.memory_gib, gpu_node=False),
                 )
+            target = target_for(m.gpu, targets) if m.gpu else None
+            if target is not None:
+                kind = pools if target.kind == "shared-pool" else groups
+                it = instance_types().get(kind.get(target.name, ""))
+                if it is not None:
+                    where = f"an empty {it.name} node of {target.kind} {target.name!r}"
+                    node = (where, node_allocatable(it.vcpu, it.memory_gib, gpu_node=True))
+            if node is None:
+                continue
+            where, alloc = node
+            for field, asked, need, has, unit in (
+                ("cpu", m.cpu, cpu_m(m.cpu), alloc.cpu_m / 1000, "cores"),
+                (
+                    "memoryGiB",
+                    m.memory_gib,
+                    memory_mib(m.memory_gib),
+                    alloc.memory_mib / 1024,
+                    "GiB",
+                ),
+            ):
+                if need > (alloc.cpu_m if field == "cpu" else alloc.memory_mib):
+                    report(
+                        f"spec.models[{i}].{field}",
+                        "replica_exceeds_node",
+                        f"one replica asks for more than {where} offers its pods ({has:g} {unit} "
+                        "allocatable, less the kubelet's reserve and the node agents' DaemonSets): "
+                        "the pod would never be scheduled",
+                        asked,
+                        f"<= {has:g}",
+                    )
 
 
 def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
@@ -475,16 +512,17 @@ def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
         for gpu, n in per_gpu.items():
             capacity[gpu] += n * it.gpus * ng.max_size
     _, _, gpus = _demand(spec, "min_replicas")
-    for i, m in enumerate(spec.spec.models):
-        if m.gpu and m.gpu in capacity and gpus[m.gpu] > capacity[m.gpu]:
-            report(
-                f"spec.models[{i}].minReplicas",
-                "node_group_capacity",
-                f"minimum demand of {gpus[m.gpu]} x {m.gpu} exceeds what the node groups hold "
-                f"at maxSize ({capacity[m.gpu]})",
-                m.min_replicas,
-                "fewer replicas, or a larger maxSize",
-            )
+    for i, m in each(spec.spec.models):
+        with suppress(Unparsed):
+            if m.gpu and m.gpu in capacity and gpus[m.gpu] > capacity[m.gpu]:
+                report(
+                    f"spec.models[{i}].minReplicas",
+                    "node_group_capacity",
+                    f"minimum demand of {gpus[m.gpu]} x {m.gpu} exceeds what the node groups hold "
+                    f"at maxSize ({capacity[m.gpu]})",
+                    m.min_replicas,
+                    "fewer replicas, or a larger maxSize",
+                )
 
 
 def _artifacts(
@@ -499,25 +537,26 @@ def _artifacts(
         "artifact: {digest: sha256:<64 hex>} (tenantry digest DIR) or "
         "artifact: {image: registry/repository@sha256:<64 hex>}"
     )
-    for i, m in enumerate(spec.spec.models):
-        if m.artifact is None:
-            report(
-                f"spec.models[{i}].artifact",
-                "artifact_required",
-                f"model {m.name!r} version {m.version}: the {tier} tier requires the "
-                "version's artifact digest (onboarding.requireArtifactDigest)",
-                None,
-                accepted,
-            )
-        if m.canary is not None and m.canary.artifact is None:
-            report(
-                f"spec.models[{i}].canary.artifact",
-                "artifact_required",
-                f"model {m.name!r} canary version {m.canary.version}: the {tier} tier "
-                "requires the version's artifact digest (onboarding.requireArtifactDigest)",
-                None,
-                accepted,
-            )
+    for i, m in each(spec.spec.models):
+        with suppress(Unparsed):
+            if m.artifact is None:
+                report(
+                    f"spec.models[{i}].artifact",
+                    "artifact_required",
+                    f"model {m.name!r} version {m.version}: the {tier} tier requires the "
+                    "version's artifact digest (onboarding.requireArtifactDigest)",
+                    None,
+                    accepted,
+                )
+            if m.canary is not None and m.canary.artifact is None:
+                report(
+                    f"spec.models[{i}].canary.artifact",
+                    "artifact_required",
+                    f"model {m.name!r} canary version {m.canary.version}: the {tier} tier "
+                    "requires the version's artifact digest (onboarding.requireArtifactDigest)",
+                    None,
+                    accepted,
+                )
 
 
 def _llms(spec: TenantSpec, platform: PlatformSettings, stem: str | None, report: Report) -> None:
@@ -667,29 +706,30 @@ def _clients(
         "a name unique within spec.access.clients",
         report,
     )
-    for i, c in enumerate(clients):
-        path = f"spec.access.clients[{i}]"
-        if platform.issuer(c.issuer) is None:
-            report(
-                f"{path}.issuer",
-                "client_issuer_unknown",
-                "is not a token issuer of the platform (tokenIssuers in the platform "
-                "settings); the ingress gateway validates no other tokens",
-                c.issuer,
-                ", ".join(repr(k) for k in known)
-                if known
-                else "none: the platform declares "
-                "no tokenIssuers yet, so external clients cannot be admitted",
-            )
-        if not c.subjects and not c.claims:
-            report(
-                path,
-                "client_unbounded",
-                "names neither subjects nor claims, so it would admit every holder of a "
-                "token from its issuer, other tenants' users included",
-                c.name,
-                "subjects (token sub values) and/or claims (e.g. {tenant_id: [<tenant>]})",
-            )
+    for i, c in each(clients):
+        with suppress(Unparsed):
+            path = f"spec.access.clients[{i}]"
+            if platform.issuer(c.issuer) is None:
+                report(
+                    f"{path}.issuer",
+                    "client_issuer_unknown",
+                    "is not a token issuer of the platform (tokenIssuers in the platform "
+                    "settings); the ingress gateway validates no other tokens",
+                    c.issuer,
+                    ", ".join(repr(k) for k in known)
+                    if known
+                    else "none: the platform declares "
+                    "no tokenIssuers yet, so external clients cannot be admitted",
+                )
+            if not c.subjects and not c.claims:
+                report(
+                    path,
+                    "client_unbounded",
+                    "names neither subjects nor claims, so it would admit every holder of a "
+                    "token from its issuer, other tenants' users included",
+                    c.name,
+                    "subjects (token sub values) and/or claims (e.g. {tenant_id: [<tenant>]})",
+                )
     rules = client_rule_count(spec)
     if rules > MAX_CLIENT_RULES:
         report(

@@ -1,0 +1,194 @@
+"""A tenant file with structural errors, kept for the rules: every part that parsed, typed as
+the model types it, and a *hole* wherever pydantic refused a value.
+
+``tenantry validate`` reports in one run every error it can establish: the structural ones
+and every finding of the rules (:mod:`tenantry.spec.rules`, :mod:`tenantry.spec.downstream`,
+:mod:`tenantry.spec.registry_rules`) on the parts of the file that are valid. A rule that
+reads a hole raises :class:`~tenantry.spec.errors.Unparsed`; the rule stops there, what it
+reported before stands (it was decided by valid fields only) and the stop is no error of its
+own (the structural error at the hole already says what to fix).
+
+Holes: a field whose value pydantic refused, a required field that is missing, a whole
+mapping (``metadata.labels``, ``quotas.gpus``, ``migLayout``, a client's ``claims``) with a
+refused key or value, and a list entry that is not what the list holds. Reading a field that
+is a hole, or the entry of a list at a hole (iteration included), raises ``Unparsed``; the
+length of a list, and every other field, read as given.
+
+Pure; the same models, constraints and coercions as :meth:`TenantSpec.model_validate` (each
+valid part is validated by pydantic with its field's own type).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from functools import cache
+from typing import Any, overload
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from .errors import Unparsed, format_path
+from .model import TenantSpec
+
+Loc = tuple[int | str, ...]
+
+
+class HoledList(Sequence[Any]):
+    """A list field with entries that did not parse: its length is known, reading an entry
+    at a hole (directly, or by iterating up to it) raises :class:`Unparsed`."""
+
+    def __init__(self, items: list[Any], holes: set[int], path: str) -> None:
+        self._items = items
+        self._holes = holes
+        self._path = path
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            picked = range(len(self._items))[index]
+            return HoledList(
+                [self._items[i] for i in picked],
+                {n for n, i in enumerate(picked) if i in self._holes},
+                self._path,
+            )
+        i = index + len(self._items) if index < 0 else index
+        if i in self._holes:
+            raise Unparsed(f"{self._path}[{i}]")
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self._items)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __repr__(self) -> str:
+        return f"HoledList({self._path}, holes={sorted(self._holes)})"
+
+
+class _Hole:
+    """Marks a refused value while a partial model is built (never reaches a rule)."""
+
+
+HOLE = _Hole()
+
+
+def refused(exc: ValidationError) -> list[Loc]:
+    """The locations (in the document's keys) of pydantic's errors."""
+    return [tuple(p for p in e["loc"] if p != "[key]") for e in exc.errors()]
+
+
+def partial_spec(doc: dict[str, Any], bad: Sequence[Loc]) -> Any:
+    """``doc`` as a :class:`TenantSpec` with a hole at each location of ``bad`` (pydantic's
+    errors, :func:`refused`, and values refused before pydantic saw them, e.g. a boolean
+    for a number). Typed as ``Any``: a TenantSpec to read, not a validated one (never
+    resolve or render it). Raises :class:`Unparsed` when the document itself is refused."""
+    built = _value(TenantSpec, doc, [tuple(b) for b in bad], ())
+    if built is HOLE:
+        raise Unparsed("<document>")
+    return built
+
+
+def _under(bad: list[Loc], part: int | str) -> list[Loc]:
+    return [loc[1:] for loc in bad if loc and loc[0] == part]
+
+
+def _model_of(tp: Any) -> type[BaseModel] | None:
+    """The model class of ``tp`` when it is ``M`` or ``M | None``; else None."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return _model_of(args[0])
+    return None
+
+
+def _list_item(tp: Any) -> Any:
+    """``X`` of ``list[X]`` (also inside ``Annotated`` or ``| None``); None otherwise."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _list_item(typing.get_args(tp)[0])
+    if origin is list:
+        return typing.get_args(tp)[0]
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _list_item(args[0]) if len(args) == 1 else None
+    return None
+
+
+@cache
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    if _model_of(tp) is not None and typing.get_origin(tp) is None:
+        return TypeAdapter(tp)  # a model brings its own config
+    return TypeAdapter(tp, config=ConfigDict(coerce_numbers_to_str=True))
+
+
+def _validated(tp: Any, value: Any) -> Any:
+    try:
+        return _adapter(tp).validate_python(value)
+    except ValidationError:  # refused alone although no error named it: keep it a hole
+        return HOLE
+
+
+def _value(tp: Any, value: Any, bad: list[Loc], loc: Loc) -> Any:
+    """``value`` validated as ``tp``; HOLE when refused at its own location; a partial
+    model or :class:`HoledList` when refused somewhere inside."""
+    if not bad:
+        return _validated(tp, value)
+    if () in bad:
+        return HOLE
+    model = _model_of(tp)
+    if model is not None and isinstance(value, dict):
+        return _model(model, value, bad, loc)
+    item = _list_item(tp)
+    if item is not None and isinstance(value, list):
+        items: list[Any] = []
+        holes: set[int] = set()
+        for i, v in enumerate(value):
+            built = _value(item, v, _under(bad, i), (*loc, i))
+            if built is HOLE:
+                holes.add(i)
+            items.append(built)
+        return HoledList(items, holes, format_path(loc)) if holes else items
+    return HOLE  # a mapping or a scalar with an error inside: refused as a whole
+
+
+def _model(model: type[BaseModel], data: dict[str, Any], bad: list[Loc], loc: Loc) -> Any:
+    """``model.model_construct`` of the parts of ``data`` that parsed; a field that did not
+    is left out of the instance, so reading it raises :class:`Unparsed` (``Strict``)."""
+    values: dict[str, Any] = {}
+    holes: list[str] = []
+    keys = {k for n, f in model.model_fields.items() for k in (n, f.alias or n)}
+    # an unknown key may be a misspelt field (`gpus:` for `gpu:`): then no field left out
+    # takes its default, which could be what the file did not mean
+    typo = any(len(b) == 1 and b[0] not in keys for b in bad)
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in data and name not in data:
+            if field.is_required() or typo:
+                holes.append(name)
+            continue  # model_construct fills the default
+        key = key if key in data else name
+        tp: Any = field.annotation
+        if field.metadata:
+            tp = typing.Annotated[(tp, *field.metadata)]
+        built = _value(tp, data[key], _under(bad, key), (*loc, key))
+        if built is HOLE:
+            holes.append(name)
+        else:
+            values[name] = built
+    instance = model.model_construct(**values)
+    for name in holes:
+        instance.__dict__.pop(name, None)  # a hole: Strict.__getattr__ raises Unparsed
+    return instance
