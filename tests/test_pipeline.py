@@ -256,3 +256,34 @@ def test_an_isolated_tenants_node_group_name_is_checked(dirs: tuple[Path, Path])
         ("metadata.name", str(tenants / f"{long}.yaml"))
     ], found
     assert f"tenantry-{long}-pool-{pool}" in found[0].message
+
+
+def test_general_nodes_the_catalog_does_not_know_are_a_warning_not_a_silent_skip(
+    dirs: tuple[Path, Path],
+) -> None:
+    """globex runs a CPU-only model on the general nodes: with a systemInstanceType the
+    catalog does not know, its replicas cannot be checked against a node, and validate says
+    so at the setting's line (a warning: the tenants stay valid)."""
+    from tenantry.spec.platform import load_platform
+
+    tenants, stacks = dirs
+    edit(
+        stacks / "Pulumi.platform.yaml",
+        "      create: false",
+        "      create: false\n      systemInstanceType: c7i.48xlarge",
+    )
+    platform = load_platform(stacks)
+    text = (stacks / "Pulumi.platform.yaml").read_text()
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    found = [p for p in reg.problems if p.code == "general_nodes_unknown"]
+    assert len(found) == 1 and found[0].severity == "warning"
+    p = found[0]
+    assert (p.path, p.value, p.line) == (
+        "tenantry:platform.cluster.systemInstanceType",
+        "c7i.48xlarge",
+        text[: text.index("systemInstanceType: c7i")].count("\n") + 1,
+    )
+    assert "globex" in p.message and "acme" not in p.message and "m7i.xlarge" in (p.accepted or "")
+    assert "globex" in reg.tenants
+    plain = check([tenants], load_platform(ROOT / "stacks"), stacks_dir=ROOT / "stacks")
+    assert not [q for q in plain.problems if q.code == "general_nodes_unknown"]

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from .catalog import general_instance_types
 from .catalog.limits import EC2_LAUNCH_TEMPLATE, EKS_NODEGROUP, IAM_ROLE, RDS_INSTANCE, NameLimit
 from .planner import DemandError, FleetPlan, extract_demands, plan
 from .platform import names as platform_names
@@ -82,6 +83,7 @@ def check(
     reg.problems.extend(platform_name_problems(platform, stacks_dir))
     reg.problems.extend(llm_runtime_tls_problems(platform, stacks_dir))
     reg.problems.extend(llm_gateway_replica_problems(platform, stacks_dir))
+    reg.problems.extend(general_nodes_problems(reg, platform, stacks_dir))
     _fleet(reg, platform, stacks_dir)
     if stacks_dir is not None and tenants_dir is not None:
         reg.problems.extend(stack_config_problems(reg, stacks_dir, tenants_dir))
@@ -139,6 +141,39 @@ def platform_name_problems(settings: PlatformSettings, stacks_dir: Path | None) 
                 )
             )
     return out
+
+
+GENERAL_NODES_UNKNOWN = "general_nodes_unknown"
+
+
+def general_nodes_problems(
+    reg: Registry, settings: PlatformSettings, stacks_dir: Path | None
+) -> list[Problem]:
+    """A warning when tenants have CPU-only models on the general nodes and
+    ``cluster.systemInstanceType`` is no general instance type of the catalog: whether a
+    replica fits one of those nodes (``replica_exceeds_node``) cannot be checked then, nor
+    their cores priced, and validate says so rather than skipping it in silence."""
+    name = settings.cluster.system_instance_type
+    if name in general_instance_types():
+        return []
+    users = sorted(
+        t.name for t in reg.tenants.values() if any(m.target_kind == "cpu-nodes" for m in t.models)
+    )
+    if not users:
+        return []
+    return [
+        platform_problem(
+            stacks_dir,
+            "cluster.systemInstanceType",
+            GENERAL_NODES_UNKNOWN,
+            f"is not a general instance type of the catalog, so the CPU-only models of "
+            f"{', '.join(users)} (on the general nodes) are not checked against a node's "
+            "allocatable and their cores are not priced",
+            name,
+            ", ".join(sorted(general_instance_types())),
+            severity="warning",
+        )
+    ]
 
 
 LLM_RUNTIME_TLS_BY_OPERATOR = "llm_runtime_tls_by_operator"

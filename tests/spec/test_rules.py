@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -443,12 +444,13 @@ def test_every_gpu_model_replica_is_checked_against_its_own_node(
             ), (name, m.name)
 
 
-def test_a_cpu_only_replica_must_fit_a_general_node_of_a_created_cluster(
+def test_a_cpu_only_replica_must_fit_a_general_node_created_or_adopted(
     platform: PlatformSettings,
 ) -> None:
-    """globex's language-id runs on the general nodes: with a cluster the platform
-    creates, their instance type is known (m7i.xlarge: 4 vCPUs, 16 GiB) and a replica
-    asking for more is refused; an adopted cluster's general nodes are unknown, so not."""
+    """globex's language-id runs on the general nodes, whose instance type is
+    cluster.systemInstanceType (m7i.xlarge: 4 vCPUs, 16 GiB) whether the platform creates
+    the cluster or adopts it (the example platform adopts): a replica asking for more is
+    refused either way, one that fits is not."""
     from tenantry.catalog import general_instance_types
 
     created = platform.model_copy(
@@ -458,16 +460,73 @@ def test_a_cpu_only_replica_must_fit_a_general_node_of_a_created_cluster(
             )
         }
     )
+    assert not platform.cluster.create
     general = general_instance_types()[created.cluster.system_instance_type]
     alloc = node_allocatable(general.vcpu, general.memory_gib, gpu_node=False)
     # m7i.xlarge: 4000m less kubeReserved 80m (6% + 1% + 2 x 0.5% of a core) and the EKS
     # add-ons' 125m
     assert alloc.cpu_m == 4000 - 80 - 125
     over = variant("globex", _set("spec/models/1/cpu", general.vcpu))
-    assert ("replica_exceeds_node", "spec.models[1].cpu") in codes(problems_for(over, created))
-    assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(over, platform))
     fits = variant("globex", _set("spec/models/1/cpu", alloc.cpu_m / 1000))
-    assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(problems_for(fits, created))
+    for settings in (created, platform):
+        found = [p for p in problems_for(over, settings) if p.code == "replica_exceeds_node"]
+        assert [p.path for p in found] == ["spec.models[1].cpu"]
+        assert "m7i.xlarge" in found[0].message and "cluster.systemInstanceType" in found[0].message
+        assert ("replica_exceeds_node", "spec.models[1].cpu") not in codes(
+            problems_for(fits, settings)
+        )
+    adopted = [p for p in problems_for(over, platform) if p.code == "replica_exceeds_node"]
+    assert "of the adopted cluster" in adopted[0].message
+
+
+def _cpu_model(cpu: float) -> dict[str, Any]:
+    return {
+        "name": "tokenizer",
+        "format": "onnx",
+        "version": "1",
+        "cpu": cpu,
+        "memoryGiB": 4,
+        "inputs": [{"name": "text", "dataType": "BYTES", "dims": [1]}],
+        "outputs": [{"name": "ids", "dataType": "INT64", "dims": [-1]}],
+        "artifact": {"digest": "sha256:" + "ab" * 32},
+    }
+
+
+@pytest.mark.parametrize(
+    ("tenant", "where", "instance"),
+    [
+        ("umbrella", "node-group 'h100'", "p5.48xlarge"),  # dedicated: its first node group
+        ("initech", "the tenant's own nodes in shared-pool 'h100'", "p5.48xlarge"),  # isolated
+    ],
+)
+def test_a_cpu_only_replica_of_an_own_nodes_tenant_must_fit_its_node(
+    platform: PlatformSettings, tenant: str, where: str, instance: str
+) -> None:
+    """An isolated or dedicated tenant's CPU-only model runs on the tenant's own nodes
+    (tenantry.spec.resolve.cpu_place): a replica is judged against one of those, on an
+    adopted cluster as on a created one."""
+    from tenantry.catalog import instance_types
+
+    it = instance_types()[instance]
+    alloc = node_allocatable(it.vcpu, it.memory_gib, gpu_node=True)
+
+    def add(cpu: float) -> Callable[[dict[str, Any]], None]:
+        def change(d: dict[str, Any]) -> None:
+            d["spec"]["models"].append(_cpu_model(cpu))
+            d["spec"]["quotas"]["cpu"] = 4096
+
+        return change
+
+    i = len(variant(tenant, lambda d: None)["spec"]["models"])
+    found = [
+        p
+        for p in problems_for(variant(tenant, add(it.vcpu)), platform)
+        if p.code == "replica_exceeds_node"
+    ]
+    assert [p.path for p in found] == [f"spec.models[{i}].cpu"]
+    assert f"an empty {instance} node of {where}" in found[0].message
+    fits = problems_for(variant(tenant, add(alloc.cpu_m / 1000)), platform)
+    assert "replica_exceeds_node" not in {p.code for p in fits}
 
 
 def test_an_adapter_is_never_served_under_a_base_models_name(platform: PlatformSettings) -> None:

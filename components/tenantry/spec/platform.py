@@ -144,8 +144,11 @@ class Cluster(Strict):
     )
     system_instance_type: str = Field(
         default="m7i.xlarge",
-        description="Instance type of a created cluster's general (CPU) node group, where "
-        "KServe, Knative, cert-manager and the GPU operator's controllers run.",
+        description="Instance type of the cluster's general (CPU) nodes, where KServe, "
+        "Knative, cert-manager, the GPU operator's controllers and the shared tiers' CPU-only "
+        "models run: a created cluster's system node group; for an adopted cluster, set it to "
+        "the type of its general nodes (validate checks each CPU-only replica fits one, cost "
+        "prices their cores at it).",
     )
     system_min_nodes: Annotated[int, Field(ge=1, le=100)] = 2
     system_max_nodes: Annotated[int, Field(ge=1, le=100)] = 4

@@ -49,6 +49,22 @@ def _own_pool(gpus: list[str], targets: list[Target]) -> str | None:
     return next((t.name for t in found if t is not None and t.kind == "shared-pool"), None)
 
 
+def cpu_place(spec: TenantSpec, targets: list[Target]) -> tuple[TargetKind, str]:
+    """Where the CPU-only models of ``spec`` run (one place for all of them): every pod of
+    an isolated or dedicated tenant runs on its own nodes, its first node group, else its
+    nodes of the shared pool of its first GPU model or LLM; the shared tiers' run on the
+    cluster's general nodes (``("cpu-nodes", "cpu")``). ``targets``: :func:`gpu_targets`."""
+    s = spec.spec
+    tier = TIERS[s.tier]
+    if s.node_groups and tier.gpu_sharing != "shared-gpus":
+        return "node-group", s.node_groups[0].name
+    if tier.gpu_sharing == "exclusive-gpus":
+        own = _own_pool([x.gpu for x in s.models if x.gpu] + [x.gpu for x in s.llms], targets)
+        if own is not None:
+            return "shared-pool", own
+    return "cpu-nodes", "cpu"
+
+
 def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> ResolvedTenant:
     """Apply tier defaults and decide where each model runs. Assumes :func:`rules.check`
     found no errors (it raises ValueError on a model with no GPU target)."""
@@ -76,16 +92,7 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
     for m in s.models:
         kind: TargetKind
         if m.gpu is None:
-            # every pod of an isolated or dedicated tenant runs on its own nodes: its first
-            # node group, else its nodes of the shared pool of its first GPU model or LLM
-            gpus = [x.gpu for x in s.models if x.gpu] + [x.gpu for x in s.llms]
-            own = _own_pool(gpus, targets)
-            if node_groups and tier.gpu_sharing != "shared-gpus":
-                kind, target_name, gpu_model = "node-group", node_groups[0].name, None
-            elif tier.gpu_sharing == "exclusive-gpus" and own is not None:
-                kind, target_name, gpu_model = "shared-pool", own, None
-            else:
-                kind, target_name, gpu_model = "cpu-nodes", "cpu", None
+            (kind, target_name), gpu_model = cpu_place(spec, targets), None
         else:
             target = target_for(m.gpu, targets)
             if target is None:

@@ -30,7 +30,7 @@ from . import downstream
 from .errors import Problem, Severity, Unparsed, each, format_path
 from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
 from .platform import PlatformSettings
-from .resolve import quotas_of
+from .resolve import cpu_place, quotas_of
 from .targets import Target, gpu_targets, target_for
 from .tiers import TIERS
 
@@ -440,40 +440,51 @@ def _replica_fits_a_node(
 ) -> None:
     """A model's replica asks for ``cpu`` and ``memoryGiB`` on one node of the place it
     runs: a GPU model on its shared pool's or node group's instance type; a CPU-only model
-    of a shared or premium tenant on the cluster's general nodes, whose instance type is
-    known when the platform creates the cluster (``cluster.systemInstanceType``; an adopted
-    cluster's general nodes are not). The scheduler places a pod on one node whose
-    allocatable, less what the pods already there request, covers its requests: more than
-    an empty node's allocatable less its node agents' DaemonSets
-    (:func:`tenantry.catalog.node_allocatable`, the same figure the fleet planner packs
-    against) can never be scheduled."""
+    where :func:`tenantry.spec.resolve.cpu_place` puts it: an isolated or dedicated
+    tenant's own nodes (its first node group, or its nodes of a shared pool), else the
+    cluster's general nodes, whose instance type is ``cluster.systemInstanceType`` whether
+    the platform creates the cluster or adopts it (for an adopted cluster the setting names
+    its general nodes' type; :mod:`tenantry.cost` prices the models' cores at it too). The
+    scheduler places a pod on one node whose allocatable, less what the pods already there
+    request, covers its requests: more than an empty node's allocatable less its node
+    agents' DaemonSets (:func:`tenantry.catalog.node_allocatable`, the same figure the
+    fleet planner packs against) can never be scheduled."""
     targets = gpu_targets(spec, platform)
     pools = {p.name: p.instance_type for p in platform.shared_pools}
-    groups = {g.name: g.instance_type for g in spec.spec.node_groups}
-    # CPU-only models of the shared tiers run on the general nodes; an isolated or
-    # dedicated tenant's run on nodes of its own (k8s.inference_service.placement)
-    on_general = TIERS[spec.spec.tier].node_groups == "forbidden"
+    groups: dict[str, str] = {}
+    for _, g in each(spec.spec.node_groups):
+        with suppress(Unparsed):
+            groups.setdefault(g.name, g.instance_type)
+    general_it = general_instance_types().get(platform.cluster.system_instance_type)
+    adopted = "" if platform.cluster.create else " of the adopted cluster"
     general = (
-        general_instance_types().get(platform.cluster.system_instance_type)
-        if platform.cluster.create and on_general
+        (
+            f"an empty {general_it.name} node of the general nodes{adopted} "
+            "(cluster.systemInstanceType)",
+            node_allocatable(general_it.vcpu, general_it.memory_gib, gpu_node=False),
+        )
+        if general_it is not None
         else None
     )
+
+    def on(kind: str, name: str, own: str = "") -> tuple[str, NodeResources] | None:
+        it = instance_types().get((pools if kind == "shared-pool" else groups).get(name, ""))
+        if it is None:  # an unknown instance type is its own error
+            return None
+        where = f"an empty {it.name} node of {own}{kind} {name!r}"
+        return where, node_allocatable(it.vcpu, it.memory_gib, gpu_node=True)
+
     for i, m in each(spec.spec.models):
         with suppress(Unparsed):
             node: tuple[str, NodeResources] | None = None
-            if m.gpu is None and general is not None:
-                node = (
-                    f"an empty {general.name} node of the cluster's general nodes "
-                    "(cluster.systemInstanceType)",
-                    node_allocatable(general.vcpu, general.memory_gib, gpu_node=False),
-                )
-            target = target_for(m.gpu, targets) if m.gpu else None
-            if target is not None:
-                kind = pools if target.kind == "shared-pool" else groups
-                it = instance_types().get(kind.get(target.name, ""))
-                if it is not None:
-                    where = f"an empty {it.name} node of {target.kind} {target.name!r}"
-                    node = (where, node_allocatable(it.vcpu, it.memory_gib, gpu_node=True))
+            if m.gpu is None:
+                kind, name = cpu_place(spec, targets)
+                own = "the tenant's own nodes in " if kind == "shared-pool" else ""
+                node = general if kind == "cpu-nodes" else on(kind, name, own)
+            else:
+                target = target_for(m.gpu, targets)
+                if target is not None:
+                    node = on(target.kind, target.name)
             if node is None:
                 continue
             where, alloc = node
@@ -491,9 +502,9 @@ def _replica_fits_a_node(
                     report(
                         f"spec.models[{i}].{field}",
                         "replica_exceeds_node",
-                        f"one replica asks for more than {where} offers its pods ({has:g} {unit} "
-                        "allocatable, less the kubelet's reserve and the node agents' DaemonSets): "
-                        "the pod would never be scheduled",
+                        f"one replica asks for more than {where} offers its pods ({has:g} "
+                        f"{unit} allocatable, less the kubelet's reserve and the node agents' "
+                        "DaemonSets): the pod would never be scheduled",
                         asked,
                         f"<= {has:g}",
                     )
