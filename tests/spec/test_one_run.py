@@ -156,3 +156,20 @@ def test_the_partial_spec_reads_what_parsed_and_refuses_the_rest() -> None:
     ):
         with pytest.raises(Unparsed):
             read()
+
+
+def test_a_cross_field_check_of_an_object_with_a_field_error_runs(
+    platform: PlatformSettings,
+) -> None:
+    """An artifact naming both a digest and an image, with an unknown key beside them: the
+    unknown key and the one-of check in one run (pydantic would run the check only once the
+    key is gone)."""
+
+    def change(d: dict) -> None:  # type: ignore[type-arg]
+        image = "registry.example.com/acme/fraud@sha256:" + "c" * 64
+        d["spec"]["models"][0]["artifact"].update(image=image, sha="x")
+
+    assert codes(problems_for(variant("acme", change), platform)) == {
+        ("extra_forbidden", "spec.models[0].artifact.sha"),
+        ("artifact_one_of", "spec.models[0].artifact"),
+    }

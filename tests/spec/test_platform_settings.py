@@ -177,3 +177,20 @@ def test_a_placeholder_platform_cost_center_is_refused(tmp_path: Path) -> None:
     assert problems(settings_dir(tmp_path, text)) == [
         (line, "tenantry:platform.costCenter", "cost_center_placeholder")
     ]
+
+
+def test_a_cross_field_check_runs_beside_a_field_error_of_its_object(tmp_path: Path) -> None:
+    """pydantic runs a model's cross-field check only when all its fields parse: the
+    cluster's bad version would hide that creating it needs subnets until a second run."""
+    text = TEXT.replace("      create: false ", '      create: true\n      version: "2" ', 1)
+    lines = text.splitlines()
+    create = next(i for i, line in enumerate(lines) if "create: true" in line)
+    assert problems(settings_dir(tmp_path, text)) == [
+        (create + 2, "tenantry:platform.cluster.version", "string_pattern_mismatch"),
+        (create, "tenantry:platform.cluster.subnetIds", "value_error"),
+    ]
+    # a check whose fields did not parse says nothing
+    text = TEXT.replace("      create: false ", "      create: maybe ", 1)
+    assert problems(settings_dir(tmp_path, text)) == [
+        (create + 1, "tenantry:platform.cluster.create", "bool_parsing")
+    ]

@@ -23,10 +23,12 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import Unparsed, format_path
 from .model import TenantSpec
@@ -83,6 +85,23 @@ class _Hole:
 HOLE = _Hole()
 
 
+@dataclass
+class Partial:
+    """What :func:`partial` built: the value (holes included) and the errors of the checks
+    across fields (``@model_validator(mode="after")``) of the models with a hole somewhere
+    inside, run on what parsed: pydantic runs those only when every field of the model
+    parsed, so without this a cross-field error surfaced only in a second run."""
+
+    value: Any
+    line_errors: list[InitErrorDetails] = field(default_factory=list)
+
+    def error(self, title: str) -> ValidationError | None:
+        """The cross-field errors as one ``ValidationError`` (None when there are none)."""
+        if not self.line_errors:
+            return None
+        return ValidationError.from_exception_data(title, self.line_errors)
+
+
 def refused(exc: ValidationError) -> list[Loc]:
     """The locations (in the document's keys) of pydantic's errors."""
     return [tuple(p for p in e["loc"] if p != "[key]") for e in exc.errors()]
@@ -93,10 +112,19 @@ def partial_spec(doc: dict[str, Any], bad: Sequence[Loc]) -> Any:
     errors, :func:`refused`, and values refused before pydantic saw them, e.g. a boolean
     for a number). Typed as ``Any``: a TenantSpec to read, not a validated one (never
     resolve or render it). Raises :class:`Unparsed` when the document itself is refused."""
-    built = _value(TenantSpec, doc, [tuple(b) for b in bad], ())
+    return partial(TenantSpec, doc, bad).value
+
+
+def partial(root: type[BaseModel], doc: dict[str, Any], bad: Sequence[Loc]) -> Partial:
+    """``doc`` as a ``root`` with a hole at each location of ``bad``, and the errors of the
+    cross-field checks that could run (see :class:`Partial`). Raises :class:`Unparsed`
+    when the document itself is refused."""
+    out = Partial(None)
+    built = _value(root, doc, [tuple(b) for b in bad], (), out.line_errors)
     if built is HOLE:
         raise Unparsed("<document>")
-    return built
+    out.value = built
+    return out
 
 
 def _under(bad: list[Loc], part: int | str) -> list[Loc]:
@@ -141,7 +169,7 @@ def _validated(tp: Any, value: Any) -> Any:
         return HOLE
 
 
-def _value(tp: Any, value: Any, bad: list[Loc], loc: Loc) -> Any:
+def _value(tp: Any, value: Any, bad: list[Loc], loc: Loc, found: list[InitErrorDetails]) -> Any:
     """``value`` validated as ``tp``; HOLE when refused at its own location; a partial
     model or :class:`HoledList` when refused somewhere inside."""
     if not bad:
@@ -150,13 +178,13 @@ def _value(tp: Any, value: Any, bad: list[Loc], loc: Loc) -> Any:
         return HOLE
     model = _model_of(tp)
     if model is not None and isinstance(value, dict):
-        return _model(model, value, bad, loc)
+        return _model(model, value, bad, loc, found)
     item = _list_item(tp)
     if item is not None and isinstance(value, list):
         items: list[Any] = []
         holes: set[int] = set()
         for i, v in enumerate(value):
-            built = _value(item, v, _under(bad, i), (*loc, i))
+            built = _value(item, v, _under(bad, i), (*loc, i), found)
             if built is HOLE:
                 holes.add(i)
             items.append(built)
@@ -164,7 +192,13 @@ def _value(tp: Any, value: Any, bad: list[Loc], loc: Loc) -> Any:
     return HOLE  # a mapping or a scalar with an error inside: refused as a whole
 
 
-def _model(model: type[BaseModel], data: dict[str, Any], bad: list[Loc], loc: Loc) -> Any:
+def _model(
+    model: type[BaseModel],
+    data: dict[str, Any],
+    bad: list[Loc],
+    loc: Loc,
+    found: list[InitErrorDetails],
+) -> Any:
     """``model.model_construct`` of the parts of ``data`` that parsed; a field that did not
     is left out of the instance, so reading it raises :class:`Unparsed` (``Strict``)."""
     values: dict[str, Any] = {}
@@ -173,17 +207,17 @@ def _model(model: type[BaseModel], data: dict[str, Any], bad: list[Loc], loc: Lo
     # an unknown key may be a misspelt field (`gpus:` for `gpu:`): then no field left out
     # takes its default, which could be what the file did not mean
     typo = any(len(b) == 1 and b[0] not in keys for b in bad)
-    for name, field in model.model_fields.items():
-        key = field.alias or name
+    for name, info in model.model_fields.items():
+        key = info.alias or name
         if key not in data and name not in data:
-            if field.is_required() or typo:
+            if info.is_required() or typo:
                 holes.append(name)
             continue  # model_construct fills the default
         key = key if key in data else name
-        tp: Any = field.annotation
-        if field.metadata:
-            tp = typing.Annotated[(tp, *field.metadata)]
-        built = _value(tp, data[key], _under(bad, key), (*loc, key))
+        tp: Any = info.annotation
+        if info.metadata:
+            tp = typing.Annotated[(tp, *info.metadata)]
+        built = _value(tp, data[key], _under(bad, key), (*loc, key), found)
         if built is HOLE:
             holes.append(name)
         else:
@@ -191,4 +225,27 @@ def _model(model: type[BaseModel], data: dict[str, Any], bad: list[Loc], loc: Lo
     instance = model.model_construct(**values)
     for name in holes:
         instance.__dict__.pop(name, None)  # a hole: Strict.__getattr__ raises Unparsed
+    _cross_field(model, instance, data, loc, found)
     return instance
+
+
+def _cross_field(
+    model: type[BaseModel], instance: Any, data: Any, loc: Loc, found: list[InitErrorDetails]
+) -> None:
+    """Run ``model``'s after-validators on the partial ``instance``; each that reads no hole
+    and refuses adds the error pydantic would have reported at ``loc``."""
+    for dec in model.__pydantic_decorators__.model_validators.values():
+        if dec.info.mode != "after":
+            continue
+        try:
+            dec.func(instance)
+        except Unparsed:
+            continue
+        except PydanticCustomError as exc:
+            found.append({"type": exc, "loc": loc, "input": data})
+        except ValueError as exc:
+            found.append({"type": "value_error", "loc": loc, "input": data, "ctx": {"error": exc}})
+        except AssertionError as exc:
+            found.append(
+                {"type": "assertion_error", "loc": loc, "input": data, "ctx": {"error": exc}}
+            )

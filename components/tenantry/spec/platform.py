@@ -16,7 +16,7 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from ..catalog import instance_types
-from .errors import Problem, Severity, format_path, parse_path
+from .errors import Problem, Severity, Unparsed, format_path, parse_path
 from .model import (
     CapacityType,
     ChildName,
@@ -29,6 +29,7 @@ from .model import (
     Tier,
     real_cost_center,
 )
+from .partial import partial
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .templates import TemplateError, check_template
 from .tiers import TIERS
@@ -819,6 +820,7 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
         validated = PlatformSettings.model_validate(settings)
     except ValidationError as exc:
         found += problems_from(exc, file, PlatformSettings)
+        found += _cross_field_problems(settings, found, file)
     if not found:
         return validated
     problems = [
@@ -830,6 +832,20 @@ def load_platform(stacks_dir: Path) -> PlatformSettings:
         for p in (_located(p, settings) for p in found)
     ]
     raise PlatformError(problems) from None
+
+
+def _cross_field_problems(
+    settings: dict[str, Any], found: list[Problem], file: str
+) -> list[Problem]:
+    """The checks across fields (model validators) of the settings objects that hold a
+    field in error, run on the fields that parsed (:mod:`tenantry.spec.partial`): pydantic
+    skips them there, and their errors would surface only once the others are fixed."""
+    try:
+        built = partial(PlatformSettings, settings, [parse_path(p.path) for p in found])
+    except Unparsed:
+        return []
+    cross = built.error("PlatformSettings")
+    return [] if cross is None else problems_from(cross, file, PlatformSettings)
 
 
 # "Value error, llmBaseModels[llama-3-8b].pool: ..." - a cross-field check that names its field

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .errors import Problem, SpecError, Unparsed, errors, parse_path
 from .model import TenantSpec
-from .partial import partial_spec
+from .partial import partial
 from .platform import PlatformSettings
 from .pydantic_errors import booleans_for_numbers, problems_from
 from .registry_rules import Entry, registry_problems
@@ -127,11 +127,14 @@ def _partly(
     """A document with structural errors: those, and what the rules find on the parts that
     parsed (:mod:`tenantry.spec.partial`), in one report; the tenant is not resolved."""
     try:
-        partial = partial_spec(doc, [parse_path(p.path) for p in structural])
+        built = partial(TenantSpec, doc, [parse_path(p.path) for p in structural])
     except Unparsed:
         return Parsed(file, text, None, None, _with_lines(structural, text))
-    found = check(partial, platform, file, stem)
-    return Parsed(file, text, None, None, _with_lines(structural + found, text), partial)
+    cross = built.error("TenantSpec")
+    if cross is not None:
+        structural = structural + problems_from(cross, file)
+    found = check(built.value, platform, file, stem)
+    return Parsed(file, text, None, None, _with_lines(structural + found, text), built.value)
 
 
 def parse_text(
