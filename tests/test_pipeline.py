@@ -287,3 +287,40 @@ def test_general_nodes_the_catalog_does_not_know_are_a_warning_not_a_silent_skip
     assert "globex" in reg.tenants
     plain = check([tenants], load_platform(ROOT / "stacks"), stacks_dir=ROOT / "stacks")
     assert not [q for q in plain.problems if q.code == "general_nodes_unknown"]
+
+
+def test_the_fleet_checks_count_a_tenant_whose_errors_leave_its_demand_known(
+    dirs: tuple[Path, Path], platform: PlatformSettings
+) -> None:
+    """umbrella's owner is not an e-mail address (a structural error) and its node group
+    cannot hold its guaranteed demand: both in one run. With an error in what the plan reads
+    (a model's gpu), the fleet's checks leave the tenant out and say nothing of it."""
+    tenants, stacks = dirs
+    umbrella = tenants / "umbrella.yaml"
+    edit(umbrella, "      minSize: 2\n      maxSize: 3\n", "      minSize: 1\n      maxSize: 1\n")
+    edit(
+        umbrella,
+        "      minReplicas: 4\n      maxReplicas: 8\n",
+        "      minReplicas: 2\n      maxReplicas: 2\n",
+    )
+    edit(umbrella, '"3g.40gb": 16', '"3g.40gb": 4')
+    text = umbrella.read_text()
+    owner = next(line for line in text.splitlines() if line.startswith("  owner: "))
+    edit(umbrella, owner, "  owner: nobody")
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    found = {(p.code, p.path, p.line) for p in reg.problems if p.severity == "error"}
+    lines = umbrella.read_text().splitlines()
+    assert found == {
+        ("string_pattern_mismatch", "metadata.owner", lines.index("  owner: nobody") + 1),
+        (
+            "node_group_too_small",
+            "spec.nodeGroups[0].maxSize",
+            1 + next(i for i, t in enumerate(lines) if "maxSize:" in t),
+        ),
+    }
+    assert "umbrella" not in reg.tenants and "umbrella" not in {
+        s.tenant for pool in reg.fleet.pools for g in pool.gpus for s in g.slots
+    }
+    edit(umbrella, "      gpu: 3g.40gb", "      gpu: 3 slices")
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    assert "node_group_too_small" not in {p.code for p in reg.problems}

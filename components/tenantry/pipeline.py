@@ -37,7 +37,10 @@ from .catalog.limits import EC2_LAUNCH_TEMPLATE, EKS_NODEGROUP, IAM_ROLE, RDS_IN
 from .planner import DemandError, FleetPlan, extract_demands, plan
 from .platform import names as platform_names
 from .spec import PlatformSettings, Problem, Registry, ResolvedTenant, load_registry, parse_path
+from .spec.errors import Unparsed, errors
+from .spec.partial import planning_view
 from .spec.platform import platform_problem
+from .spec.resolve import resolve
 from .spec.yamlio import compose, line_of
 from .stackconfig import stack_config_path, stack_config_text, tenants_ref
 
@@ -236,9 +239,16 @@ def llm_gateway_replica_problems(
 
 
 def _tenant_problem(
-    reg: Registry, tenant: str, path: str, code: str, message: str, value: Any, accepted: str
+    reg: Registry,
+    tenant: str,
+    path: str,
+    code: str,
+    message: str,
+    value: Any,
+    accepted: str,
+    file: str | None = None,
 ) -> Problem:
-    file = reg.files[tenant]
+    file = file or reg.files[tenant]
     try:
         line = line_of(compose(Path(file).read_text("utf-8")), parse_path(path))
     except (OSError, UnicodeDecodeError):
@@ -246,12 +256,49 @@ def _tenant_problem(
     return Problem(file, path, code, message, value, accepted, "error", line)
 
 
+# Where an error keeps a partly parsed tenant out of the fleet's checks: the fields its GPU
+# demand comes from (a document-level error has the path "").
+PLANNED_PATHS = ("", "metadata.name", "spec.tier", "spec.nodeGroups", "spec.models", "spec.llms")
+
+
+def partial_tenants(reg: Registry, platform: PlatformSettings) -> dict[str, ResolvedTenant]:
+    """File -> the GPU demand of each tenant file with structural errors whose errors are
+    all outside the fields the fleet's plan reads (:data:`PLANNED_PATHS`): e.g. a bad
+    ``owner`` does not make the tenant's node groups or its demand on a shared pool
+    unknown, so the fleet's checks count them (:func:`tenantry.spec.partial.planning_view`).
+    A tenant named like another one is left out (``name_duplicate`` says so)."""
+    out: dict[str, ResolvedTenant] = {}
+    seen = set(reg.tenants)
+    for file, spec in sorted(reg.partial.items()):
+        planned = [
+            p
+            for p in errors(reg.problems)
+            if p.file == file
+            and any(p.path == k or p.path.startswith((f"{k}.", f"{k}[")) for k in PLANNED_PATHS)
+        ]
+        if planned:
+            continue
+        try:
+            tenant = resolve(planning_view(spec), platform, file)
+        except (Unparsed, ValueError, KeyError):
+            # a hole the plan reads, or a target or instance type the rules could not judge
+            continue
+        if tenant.name not in seen:
+            seen.add(tenant.name)
+            out[file] = tenant
+    return out
+
+
 def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -> None:
-    """Plan the GPUs of every valid tenant; what the plan cannot place becomes a problem of
-    the node group's tenant (its ``maxSize``) or of the shared pool's settings
-    (``maxNodes``, naming the tenants with demand on it). Sets ``reg.fleet``."""
+    """Plan the GPUs of every valid tenant, and of the tenants whose structural errors leave
+    their GPU demand known (:func:`partial_tenants`); what the plan cannot place becomes a
+    problem of the node group's tenant (its ``maxSize``) or of the shared pool's settings
+    (``maxNodes``, naming the tenants with demand on it). Sets ``reg.fleet``: the plan of
+    the valid tenants only (what gets deployed)."""
+    partial = partial_tenants(reg, platform)
+    owners = {t.name: (file, t) for file, t in partial.items()}
     try:
-        fleet = _plan(reg.tenants.values(), platform)
+        fleet = _plan([*reg.tenants.values(), *partial.values()], platform)
     except DemandError as exc:
         reg.problems.append(
             platform_problem(stacks_dir, "sharedPools", "pool_unplannable", str(exc))
@@ -265,7 +312,7 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
         detail = "; ".join(pool.errors)
         if pool.kind == "node-group":
             tenant, group = pool.name.split("/", 1)
-            t = reg.tenants[tenant]
+            file, t = owners.get(tenant) or (reg.files[tenant], reg.tenants[tenant])
             i = next(i for i, ng in enumerate(t.node_groups) if ng.name == group)
             reg.problems.append(
                 _tenant_problem(
@@ -278,6 +325,7 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
                     "nodes)",
                     t.node_groups[i].max_size,
                     f">= {pool.needed_nodes}, or fewer guaranteed replicas",
+                    file,
                 )
             )
             dropped = True
@@ -307,6 +355,7 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
         )
     if dropped:
         reg.drop_invalid()
+    if dropped or partial:
         fleet = _plan(reg.tenants.values(), platform)
     reg.fleet = fleet
 

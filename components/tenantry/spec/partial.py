@@ -249,3 +249,48 @@ def _cross_field(
             found.append(
                 {"type": "assertion_error", "loc": loc, "input": data, "ctx": {"error": exc}}
             )
+
+
+def readable(value: Any) -> bool:
+    """Whether ``value`` (a model, a list, or a plain value) has no hole anywhere inside."""
+    if isinstance(value, HoledList):
+        return False
+    if isinstance(value, BaseModel):
+        return all(
+            name in value.__dict__ and readable(value.__dict__[name])
+            for name in type(value).model_fields
+        )
+    if isinstance(value, list | tuple):
+        return all(readable(v) for v in value)
+    if isinstance(value, dict):
+        return all(readable(v) for v in value.values())
+    return True
+
+
+def planning_view(spec: Any) -> Any:
+    """A partial tenant spec reduced to what the fleet's GPU plan reads through
+    :func:`tenantry.spec.resolve.resolve`: its name, tier, node groups, models and own LLMs
+    as they parsed (a hole there still raises :class:`Unparsed`); every other part that did
+    not parse in full is replaced by its default, so a typo in ``owner`` or ``storage``
+    does not keep the tenant's GPU demand out of the fleet's checks. For planning only:
+    never render, price or deploy it."""
+    md, s = spec.metadata, spec.spec
+    metadata = _reduced(md, ("name",), {"cost_center": ""})
+    body = _reduced(s, ("tier", "node_groups", "models", "llms"), {"region": ""})
+    return type(spec).model_construct(metadata=metadata, spec=body)
+
+
+def _reduced(model: BaseModel, plan: tuple[str, ...], fill: dict[str, Any]) -> Any:
+    """A copy of ``model`` with the fields of ``plan`` as they are (holes included), the
+    other fields that parsed in full kept, and the rest filled from ``fill`` or defaulted."""
+    values: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        if name in model.__dict__ and (name in plan or readable(model.__dict__[name])):
+            values[name] = model.__dict__[name]
+        elif name not in plan and name in fill:
+            values[name] = fill[name]
+    built = type(model).model_construct(**values)
+    for name in plan:
+        if name not in model.__dict__:
+            built.__dict__.pop(name, None)  # a hole the plan reads stays a hole
+    return built

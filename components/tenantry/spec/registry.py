@@ -39,6 +39,8 @@ class Registry:
     problems: list[Problem] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)  # every tenant file read
+    # file -> the parts that parsed of a file with structural errors (tenantry.spec.partial)
+    partial: dict[str, Any] = field(default_factory=dict)
     fleet: Any = None  # tenantry.planner.FleetPlan, set by tenantry.pipeline.check
 
     @property
@@ -233,6 +235,8 @@ def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry
             reg.files.setdefault(one.spec.metadata.name, one.file)
         if one.tenant is not None:
             reg.tenants.setdefault(one.tenant.name, one.tenant)
+        if one.partial is not None:
+            reg.partial[one.file] = one.partial
     entries = [Entry(p.file, p.text or "", p.spec) for p in parsed if p.spec is not None]
     entries += [
         Entry(p.file, p.text or "", p.partial, partial=True)
