@@ -324,3 +324,28 @@ def test_the_fleet_checks_count_a_tenant_whose_errors_leave_its_demand_known(
     edit(umbrella, "      gpu: 3g.40gb", "      gpu: 3 slices")
     reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
     assert "node_group_too_small" not in {p.code for p in reg.problems}
+
+
+def test_a_rollout_of_a_file_with_a_structural_error_is_judged_in_the_same_run(
+    dirs: tuple[Path, Path], platform: PlatformSettings
+) -> None:
+    """acme's canary moves its stable version off what runs at the base while its owner is
+    no e-mail address: both errors in one run; a model whose canary did not parse says
+    nothing."""
+    tenants, _ = dirs
+    base = _base(tenants)
+    acme = tenants / "acme.yaml"
+    edit(acme, 'version: "12"', 'version: "14"')
+    edit(acme, 'canary: {version: "13"', 'canary: {version: "15"')
+    edit(acme, "  owner: ml-platform@acme.example", "  owner: ml-platform")
+    reg = check([tenants], platform, base=base)
+    codes = {(p.code, p.path) for p in reg.problems if p.severity == "error"}
+    assert codes == {
+        ("string_pattern_mismatch", "metadata.owner"),
+        ("canary_stable_not_deployed", "spec.models[0].canary"),
+    }
+    (p,) = [p for p in reg.problems if p.code == "canary_stable_not_deployed"]
+    assert p.file == str(acme) and p.line is not None
+    edit(acme, "trafficPercent: 10", "trafficPercent: ten")
+    codes = {(p.code, p.path) for p in check([tenants], platform, base=base).problems}
+    assert ("canary_stable_not_deployed", "spec.models[0].canary") not in codes

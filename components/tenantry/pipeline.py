@@ -26,6 +26,7 @@ Pure apart from reading files (no Pulumi).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from .catalog.limits import EC2_LAUNCH_TEMPLATE, EKS_NODEGROUP, IAM_ROLE, RDS_IN
 from .planner import DemandError, FleetPlan, extract_demands, plan
 from .platform import names as platform_names
 from .spec import PlatformSettings, Problem, Registry, ResolvedTenant, load_registry, parse_path
-from .spec.errors import Unparsed, errors
+from .spec.errors import Unparsed, each, errors
 from .spec.partial import planning_view
 from .spec.platform import platform_problem
 from .spec.resolve import resolve
@@ -399,45 +400,65 @@ def rollout_problems(reg: Registry, base: BaseRef) -> list[Problem]:
     says (it splits only once a revision has rolled out: KServe
     ``reconcilers/knative/ksvc_reconciler.go``), and the share that stays on the previous
     revision goes to whatever rolled out last, not to the ``version`` the file names. So a
-    canary needs the model deployed at the base, with the same stable version."""
-    out = []
-    for name, t in sorted(reg.tenants.items()):
-        for i, m in enumerate(t.models):
-            if m.canary is None:
-                continue
-            at_base = base.tenants.get(name, {}).get(m.name)
-            path = f"spec.models[{i}].canary"
-            if at_base is None:
-                out.append(
-                    _tenant_problem(
-                        reg,
-                        name,
-                        path,
-                        "canary_first_deployment",
-                        f"model {m.name!r} does not run at {base.ref}: KServe sends all the "
-                        "traffic of a first deployment to it, so this canary would serve "
-                        "100%, not "
-                        f"{m.canary.traffic_percent}%",
-                        m.canary.version,
-                        f"deploy version {m.version} without a canary first, then add it",
-                    )
-                )
-            elif at_base.version != m.version:
-                out.append(
-                    _tenant_problem(
-                        reg,
-                        name,
-                        path,
-                        "canary_stable_not_deployed",
-                        f"the stable version {m.version} is not the one running at {base.ref} "
-                        f"(version {at_base.version}): the other "
-                        f"{100 - m.canary.traffic_percent}% would go to version "
-                        f"{at_base.version}",
-                        m.version,
-                        f"version {at_base.version} (what runs) with the canary, or deploy "
-                        f"version {m.version} first",
-                    )
-                )
+    canary needs the model deployed at the base, with the same stable version. Judged for
+    the valid tenants and, model by model, for the parts of the files with structural
+    errors that parsed (:mod:`tenantry.spec.partial`)."""
+    out: list[Problem] = []
+    declared: list[tuple[str, str | None, Sequence[Any]]] = [
+        (name, None, t.models) for name, t in sorted(reg.tenants.items())
+    ]
+    for source, spec in sorted(reg.partial.items()):
+        with suppress(Unparsed):
+            declared.append((spec.metadata.name, source, spec.spec.models))
+    for name, where, models in declared:
+        for i, m in each(models):
+            with suppress(Unparsed):
+                out += _rollout(reg, base, name, where, i, m)
+    return out
+
+
+def _rollout(
+    reg: Registry, base: BaseRef, name: str, file: str | None, i: int, m: Any
+) -> list[Problem]:
+    """:func:`rollout_problems` of model ``m`` (``spec.models[i]``) of tenant ``name``."""
+    out: list[Problem] = []
+    if m.canary is None:
+        return out
+    at_base = base.tenants.get(name, {}).get(m.name)
+    path = f"spec.models[{i}].canary"
+    if at_base is None:
+        out.append(
+            _tenant_problem(
+                reg,
+                name,
+                path,
+                "canary_first_deployment",
+                f"model {m.name!r} does not run at {base.ref}: KServe sends all the "
+                "traffic of a first deployment to it, so this canary would serve "
+                "100%, not "
+                f"{m.canary.traffic_percent}%",
+                m.canary.version,
+                f"deploy version {m.version} without a canary first, then add it",
+                file,
+            )
+        )
+    elif at_base.version != m.version:
+        out.append(
+            _tenant_problem(
+                reg,
+                name,
+                path,
+                "canary_stable_not_deployed",
+                f"the stable version {m.version} is not the one running at {base.ref} "
+                f"(version {at_base.version}): the other "
+                f"{100 - m.canary.traffic_percent}% would go to version "
+                f"{at_base.version}",
+                m.version,
+                f"version {at_base.version} (what runs) with the canary, or deploy "
+                f"version {m.version} first",
+                file,
+            )
+        )
     return out
 
 
