@@ -7,7 +7,9 @@ The order:
 
 1. each tenant file on its own: YAML, structure, rules across its fields and against the
    platform settings, and every limit of the systems it leads to
-   (:mod:`tenantry.spec.rules`, :mod:`tenantry.spec.downstream`);
+   (:mod:`tenantry.spec.rules`, :mod:`tenantry.spec.downstream`); on a file with structural
+   errors every later check still judges the parts that parsed (:mod:`tenantry.spec.partial`),
+   so one run reports every error that can be established;
 2. the files together: duplicates, caller namespaces, shared hosts
    (:mod:`tenantry.spec.registry_rules`);
 3. the platform's own names (:mod:`tenantry.platform.names` against
