@@ -194,3 +194,12 @@ def test_a_cross_field_check_runs_beside_a_field_error_of_its_object(tmp_path: P
     assert problems(settings_dir(tmp_path, text)) == [
         (create + 1, "tenantry:platform.cluster.create", "bool_parsing")
     ]
+
+
+def test_a_placeholder_environment_is_refused(tmp_path: Path) -> None:
+    """environment is a cost-allocation tag on every resource too."""
+    text = TEXT.replace("environment: prod", "environment: tbd")
+    line = TEXT[: TEXT.index("environment: prod")].count("\n") + 1
+    assert problems(settings_dir(tmp_path, text)) == [
+        (line, "tenantry:platform.environment", "environment_placeholder")
+    ]

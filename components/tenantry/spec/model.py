@@ -7,6 +7,7 @@ to the platform (quotas, MIG placement, node groups) live in :mod:`tenantry.spec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -112,16 +113,25 @@ def placeholder_reason(value: str) -> str | None:
     return None
 
 
-def real_cost_center(value: str) -> str:
-    why = placeholder_reason(value)
-    if why is not None:
-        raise PydanticCustomError(
-            "cost_center_placeholder",
-            "{why}: the cost-center tag on every resource would allocate this spend to "
-            "nobody while looking like a real value to finance",
-            {"why": why, "accepted": COST_CENTER_ACCEPTED},
-        )
-    return value
+def not_a_placeholder(code: str, tag: str, accepted: str) -> Callable[[str], str]:
+    """A pydantic after-validator refusing a :func:`placeholder_reason` value for the
+    cost-allocation tag ``tag`` (error ``code``, saying what is ``accepted``)."""
+
+    def check(value: str) -> str:
+        why = placeholder_reason(value)
+        if why is not None:
+            raise PydanticCustomError(
+                code,
+                "{why}: the {tag} tag on every resource would allocate this spend to nobody "
+                "while looking like a real value to finance",
+                {"why": why, "tag": tag, "accepted": accepted},
+            )
+        return value
+
+    return check
+
+
+real_cost_center = not_a_placeholder("cost_center_placeholder", "cost-center", COST_CENTER_ACCEPTED)
 
 
 CostCenter = Annotated[

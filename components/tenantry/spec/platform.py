@@ -27,6 +27,7 @@ from .model import (
     Strict,
     TenantName,
     Tier,
+    not_a_placeholder,
     real_cost_center,
 )
 from .partial import partial
@@ -457,7 +458,17 @@ class Observability(Strict):
 
 
 class PlatformSettings(Strict):
-    environment: ChildName = "prod"
+    environment: Annotated[
+        ChildName,
+        AfterValidator(
+            not_a_placeholder(
+                "environment_placeholder",
+                "environment",
+                "the environment this platform is (e.g. prod, staging, dev): a DNS label, "
+                "not a placeholder such as 'unassigned', 'none', 'tbd', 'todo', 'changeme'",
+            )
+        ),
+    ] = "prod"
     region: str = "us-east-1"
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")] = Field(
         description="The AWS account the platform and every tenant stack deploy into."
