@@ -292,9 +292,10 @@ def test_general_nodes_the_catalog_does_not_know_are_a_warning_not_a_silent_skip
 def test_the_fleet_checks_count_a_tenant_whose_errors_leave_its_demand_known(
     dirs: tuple[Path, Path], platform: PlatformSettings
 ) -> None:
-    """umbrella's owner is not an e-mail address (a structural error) and its node group
-    cannot hold its guaranteed demand: both in one run. With an error in what the plan reads
-    (a model's gpu), the fleet's checks leave the tenant out and say nothing of it."""
+    """umbrella's owner is not an e-mail address (a structural error), or its region is not
+    the platform's (a rule's error), and its node group cannot hold its guaranteed demand:
+    both in one run. With an error in what the plan reads (a model's gpu), the fleet's
+    checks leave the tenant out and say nothing of it."""
     tenants, stacks = dirs
     umbrella = tenants / "umbrella.yaml"
     edit(umbrella, "      minSize: 2\n      maxSize: 3\n", "      minSize: 1\n      maxSize: 1\n")
@@ -320,6 +321,15 @@ def test_the_fleet_checks_count_a_tenant_whose_errors_leave_its_demand_known(
     }
     assert "umbrella" not in reg.tenants and "umbrella" not in {
         s.tenant for pool in reg.fleet.pools for g in pool.gpus for s in g.slots
+    }
+    # a rule's error outside what the plan reads (the region) leaves it known too
+    edit(umbrella, "  owner: nobody", owner)
+    edit(umbrella, "  region: us-east-1", "  region: eu-west-1")
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    found = {(p.code, p.path) for p in reg.problems if p.severity == "error"}
+    assert found == {
+        ("region_unsupported", "spec.region"),
+        ("node_group_too_small", "spec.nodeGroups[0].maxSize"),
     }
     edit(umbrella, "      gpu: 3g.40gb", "      gpu: 3 slices")
     reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)

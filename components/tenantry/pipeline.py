@@ -265,14 +265,14 @@ PLANNED_PATHS = ("", "metadata.name", "spec.tier", "spec.nodeGroups", "spec.mode
 
 
 def partial_tenants(reg: Registry, platform: PlatformSettings) -> dict[str, ResolvedTenant]:
-    """File -> the GPU demand of each tenant file with structural errors whose errors are
-    all outside the fields the fleet's plan reads (:data:`PLANNED_PATHS`): e.g. a bad
-    ``owner`` does not make the tenant's node groups or its demand on a shared pool
-    unknown, so the fleet's checks count them (:func:`tenantry.spec.partial.planning_view`).
-    A tenant named like another one is left out (``name_duplicate`` says so)."""
+    """File -> the GPU demand of each tenant file with errors that are all outside the
+    fields the fleet's plan reads (:data:`PLANNED_PATHS`): a bad ``owner`` or ``region``
+    does not make the tenant's node groups or its demand on a shared pool unknown, so the
+    fleet's checks count them (:func:`tenantry.spec.partial.planning_view`). A tenant named
+    like another one is left out (``name_duplicate`` says so)."""
     out: dict[str, ResolvedTenant] = {}
     seen = set(reg.tenants)
-    for file, spec in sorted(reg.partial.items()):
+    for file, spec in sorted(reg.unresolved.items()):
         planned = [
             p
             for p in errors(reg.problems)
@@ -293,8 +293,8 @@ def partial_tenants(reg: Registry, platform: PlatformSettings) -> dict[str, Reso
 
 
 def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -> None:
-    """Plan the GPUs of every valid tenant, and of the tenants whose structural errors leave
-    their GPU demand known (:func:`partial_tenants`); what the plan cannot place becomes a
+    """Plan the GPUs of every valid tenant, and of the tenants whose errors leave their GPU
+    demand known (:func:`partial_tenants`); what the plan cannot place becomes a
     problem of the node group's tenant (its ``maxSize``) or of the shared pool's settings
     (``maxNodes``, naming the tenants with demand on it). Sets ``reg.fleet``: the plan of
     the valid tenants only (what gets deployed)."""
@@ -403,13 +403,13 @@ def rollout_problems(reg: Registry, base: BaseRef) -> list[Problem]:
     ``reconcilers/knative/ksvc_reconciler.go``), and the share that stays on the previous
     revision goes to whatever rolled out last, not to the ``version`` the file names. So a
     canary needs the model deployed at the base, with the same stable version. Judged for
-    the valid tenants and, model by model, for the parts of the files with structural
-    errors that parsed (:mod:`tenantry.spec.partial`)."""
+    the valid tenants and, model by model, for the files with errors, as far as they parsed
+    (:mod:`tenantry.spec.partial`)."""
     out: list[Problem] = []
     declared: list[tuple[str, str | None, Sequence[Any]]] = [
         (name, None, t.models) for name, t in sorted(reg.tenants.items())
     ]
-    for source, spec in sorted(reg.partial.items()):
+    for source, spec in sorted(reg.unresolved.items()):
         with suppress(Unparsed):
             declared.append((spec.metadata.name, source, spec.spec.models))
     for name, where, models in declared:

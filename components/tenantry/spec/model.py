@@ -131,7 +131,7 @@ def not_a_placeholder(code: str, tag: str, accepted: str) -> Callable[[str], str
     return check
 
 
-real_cost_center = not_a_placeholder("cost_center_placeholder", "cost-center", COST_CENTER_ACCEPTED)
+real_cost_center = not_a_placeholder("cost_center_placeholder", "cost center", COST_CENTER_ACCEPTED)
 
 
 CostCenter = Annotated[

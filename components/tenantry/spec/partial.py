@@ -155,11 +155,21 @@ def _list_item(tp: Any) -> Any:
     return None
 
 
-@cache
-def _adapter(tp: Any) -> TypeAdapter[Any]:
+def _new_adapter(tp: Any) -> TypeAdapter[Any]:
     if _model_of(tp) is not None and typing.get_origin(tp) is None:
         return TypeAdapter(tp)  # a model brings its own config
+    # the models' own setting (Strict): `version: 12` in YAML means "12"
     return TypeAdapter(tp, config=ConfigDict(coerce_numbers_to_str=True))
+
+
+_cached_adapter = cache(_new_adapter)
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    try:
+        return _cached_adapter(tp)
+    except TypeError:  # an annotation that cannot be hashed: built each time
+        return _new_adapter(tp)
 
 
 def _validated(tp: Any, value: Any) -> Any:

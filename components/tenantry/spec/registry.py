@@ -39,8 +39,10 @@ class Registry:
     problems: list[Problem] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)  # every tenant file read
-    # file -> the parts that parsed of a file with structural errors (tenantry.spec.partial)
-    partial: dict[str, Any] = field(default_factory=dict)
+    # file -> the spec of each tenant file with an error, as far as it parsed (a spec with
+    # holes, tenantry.spec.partial, when it has structural errors): what the checks after
+    # the files' own (fleet, rollouts) still judge
+    unresolved: dict[str, Any] = field(default_factory=dict)
     fleet: Any = None  # tenantry.planner.FleetPlan, set by tenantry.pipeline.check
 
     @property
@@ -236,7 +238,9 @@ def load_registry(paths: Iterable[Path], platform: PlatformSettings) -> Registry
         if one.tenant is not None:
             reg.tenants.setdefault(one.tenant.name, one.tenant)
         if one.partial is not None:
-            reg.partial[one.file] = one.partial
+            reg.unresolved[one.file] = one.partial
+        elif one.spec is not None and one.tenant is None:
+            reg.unresolved[one.file] = one.spec
     entries = [Entry(p.file, p.text or "", p.spec) for p in parsed if p.spec is not None]
     entries += [
         Entry(p.file, p.text or "", p.partial, partial=True)
