@@ -31,6 +31,18 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def too_small_for_its_demand(umbrella: Path) -> None:
+    """umbrella's first node group at maxSize 1, its model on it at minReplicas 2 (the
+    planner spreads those replicas over two nodes)."""
+    edit(umbrella, "      minSize: 2\n      maxSize: 3\n", "      minSize: 1\n      maxSize: 1\n")
+    edit(
+        umbrella,
+        "      minReplicas: 4\n      maxReplicas: 8\n",
+        "      minReplicas: 2\n      maxReplicas: 2\n",
+    )
+    edit(umbrella, '"3g.40gb": 16', '"3g.40gb": 4')
+
+
 def errors(tenants: Path, stacks: Path, platform: PlatformSettings) -> list[tuple[str, str]]:
     reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
     return [(p.code, p.path) for p in reg.problems if p.severity == "error"]
@@ -43,13 +55,7 @@ def test_a_node_group_too_small_to_spread_replicas_is_refused_at_its_max_size(
     planner spreads the replicas over two nodes, so the platform cannot render."""
     tenants, stacks = dirs
     umbrella = tenants / "umbrella.yaml"
-    edit(umbrella, "      minSize: 2\n      maxSize: 3\n", "      minSize: 1\n      maxSize: 1\n")
-    edit(
-        umbrella,
-        "      minReplicas: 4\n      maxReplicas: 8\n",
-        "      minReplicas: 2\n      maxReplicas: 2\n",
-    )
-    edit(umbrella, '"3g.40gb": 16', '"3g.40gb": 4')
+    too_small_for_its_demand(umbrella)
     reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
     (p,) = [p for p in reg.problems if p.severity == "error"]
     assert (p.file, p.code, p.path) == (
@@ -298,13 +304,7 @@ def test_the_fleet_checks_count_a_tenant_whose_errors_leave_its_demand_known(
     checks leave the tenant out and say nothing of it."""
     tenants, stacks = dirs
     umbrella = tenants / "umbrella.yaml"
-    edit(umbrella, "      minSize: 2\n      maxSize: 3\n", "      minSize: 1\n      maxSize: 1\n")
-    edit(
-        umbrella,
-        "      minReplicas: 4\n      maxReplicas: 8\n",
-        "      minReplicas: 2\n      maxReplicas: 2\n",
-    )
-    edit(umbrella, '"3g.40gb": 16', '"3g.40gb": 4')
+    too_small_for_its_demand(umbrella)
     text = umbrella.read_text()
     owner = next(line for line in text.splitlines() if line.startswith("  owner: "))
     edit(umbrella, owner, "  owner: nobody")
