@@ -4,21 +4,63 @@ parsed; a rule that would read a field that did not parse says nothing."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tenantry.cli.main import main
 from tenantry.pipeline import check
-from tenantry.spec import PlatformSettings
+from tenantry.spec import PlatformSettings, parse_text
 from tenantry.spec.errors import Unparsed
 from tenantry.spec.model import TenantSpec
 from tenantry.spec.partial import HoledList, partial_spec, refused
 from tests.conftest import ROOT, example_text
 
 from .helpers import codes, doc, problems_for, variant
+from .test_fuzz import PLATFORM as FUZZ_PLATFORM
+from .test_fuzz import mutated_docs
+
+# the codes of structural problems (pydantic's and ours raised in the models)
+_PYDANTIC_CODES = {
+    "missing",
+    "extra_forbidden",
+    "literal_error",
+    "string_pattern_mismatch",
+    "string_type",
+    "string_too_short",
+    "string_too_long",
+    "int_parsing",
+    "int_type",
+    "int_from_float",
+    "float_parsing",
+    "float_type",
+    "bool_parsing",
+    "bool_type",
+    "dict_type",
+    "list_type",
+    "model_type",
+    "model_attributes_type",
+    "too_short",
+    "too_long",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",
+    "dimension_zero",
+    "artifact_one_of",
+    "cost_center_placeholder",
+    "value_error",
+    "union_tag_invalid",
+    "string_sub_type",
+}
 
 
 def _line(text: str, needle: str) -> int:
@@ -173,3 +215,94 @@ def test_a_cross_field_check_of_an_object_with_a_field_error_runs(
         ("extra_forbidden", "spec.models[0].artifact.sha"),
         ("artifact_one_of", "spec.models[0].artifact"),
     }
+
+
+def _leaves(node: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path below the document (mappings and lists included)."""
+    out = [at] if at else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _leaves(v, (*at, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _leaves(v, (*at, i))
+    return out
+
+
+def _rule_faults(d: dict[str, Any], i: int, which: str) -> None:
+    """One fault a rule (not the structure) finds, in model ``i`` where it names one."""
+    s = d["spec"]
+    models = s.get("models") or []
+    m = models[i % len(models)] if models else {}
+    if which == "replicas":
+        m["minReplicas"] = int(m.get("maxReplicas", 1)) + 1
+    elif which == "region":
+        s["region"] = "eu-west-1"
+    elif which == "gpu":
+        m["gpu"] = "7g.80gb"
+    elif which == "cpu_only":
+        m.pop("gpu", None)
+    elif which == "big_cpu":
+        m["cpu"] = 300
+    elif which == "same_name" and len(models) > 1:
+        m["name"] = models[(i + 1) % len(models)]["name"]
+    elif which == "quota":
+        s.setdefault("quotas", {})["cpu"] = 1
+    elif which == "caller":
+        s.setdefault("access", {}).setdefault("allowedNamespaces", []).append("kube-system")
+    elif which == "tensorrt":
+        m["format"] = "tensorrt"
+    elif which == "node_group" and s.get("nodeGroups"):
+        s["nodeGroups"][0]["minSize"] = 99
+
+
+@st.composite
+def faulty_docs(draw: st.DrawFn) -> Any:
+    """An example tenant with faults the rules find (or random mutations, test_fuzz's)."""
+    if draw(st.booleans()):
+        return draw(mutated_docs())
+    d = copy.deepcopy(doc(draw(st.sampled_from(["acme", "globex", "initech", "umbrella"]))))
+    kinds = ["replicas", "region", "gpu", "cpu_only", "big_cpu", "same_name", "quota"]
+    kinds += ["caller", "tensorrt", "node_group"]
+    for _ in range(draw(st.integers(1, 3))):
+        _rule_faults(d, draw(st.integers(0, 3)), draw(st.sampled_from(kinds)))
+    return d
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@given(faulty_docs(), st.data())
+def test_what_is_reported_beside_a_structural_error_holds_once_it_is_fixed(
+    valid: Any, data: st.DataObject
+) -> None:
+    """The claim itself: a document that parses (with whatever rule errors) gets one
+    structural fault (a value of the wrong type or form, a required field gone, an unknown
+    key). Every
+    rule finding reported beside the fault must be one the document without the fault gets
+    too: a rule may say less while a field is broken, never something that is not so."""
+    text = yaml.safe_dump(valid, sort_keys=False, allow_unicode=True)
+    assume(isinstance(valid, dict))
+    _, before = parse_text(text, "t.yaml", FUZZ_PLATFORM, stem=None)
+    structural = {"bool_for_number"} | _PYDANTIC_CODES
+    assume(not any(p.code in structural for p in before))
+    broken = copy.deepcopy(valid)
+    path = data.draw(st.sampled_from(_leaves(broken)))
+    parent = broken
+    for part in path[:-1]:
+        parent = parent[part]
+    action = data.draw(st.sampled_from(["mapping", "text", "delete", "unknown_key"]))
+    if action == "mapping":
+        parent[path[-1]] = {"not": ["what", "was", "meant"]}
+    elif action == "text":
+        parent[path[-1]] = "Not what was meant?"
+    elif action == "delete" and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif action == "unknown_key" and isinstance(parent, dict):
+        parent["zzUnknown"] = 1
+    else:
+        assume(False)
+    text = yaml.safe_dump(broken, sort_keys=False, allow_unicode=True)
+    _, after = parse_text(text, "t.yaml", FUZZ_PLATFORM, stem=None)
+    assume(any(p.code in structural for p in after))
+    said = {(p.code, p.path, p.severity) for p in after if p.code not in structural}
+    held = {(p.code, p.path, p.severity) for p in before}
+    assert said <= held, (path, action, said - held)
