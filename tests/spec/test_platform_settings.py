@@ -203,3 +203,20 @@ def test_a_placeholder_environment_is_refused(tmp_path: Path) -> None:
     assert problems(settings_dir(tmp_path, text)) == [
         (line, "tenantry:platform.environment", "environment_placeholder")
     ]
+
+
+def test_a_list_check_runs_beside_an_error_in_one_of_its_entries(tmp_path: Path) -> None:
+    """pydantic runs a list's own check (names unique) only when every entry parses: a
+    repeated shared pool name and a bad maxNodes in one pool, in one run."""
+    text = TEXT.replace("      - name: a100\n", "      - name: h100\n", 1).replace(
+        "maxNodes: 8", "maxNodes: lots", 1
+    )
+    found = problems(settings_dir(tmp_path, text))
+    assert [(path, code) for _, path, code in found] == [
+        ("tenantry:platform.sharedPools[0].maxNodes", "int_parsing"),
+        ("tenantry:platform.sharedPools", "value_error"),
+    ]
+    # an entry whose name did not parse leaves the names unjudged
+    text = text.replace("      - name: h100 ", "      - name: [h100] ", 1)
+    codes = [code for _, _, code in problems(settings_dir(tmp_path, text))]
+    assert "value_error" not in codes

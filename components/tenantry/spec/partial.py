@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from functools import partial as bind
 from typing import Any, overload
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import Unparsed, format_path
@@ -227,16 +228,44 @@ def _model(
         tp: Any = info.annotation
         if info.metadata:
             tp = typing.Annotated[(tp, *info.metadata)]
-        built = _value(tp, data[key], _under(bad, key), (*loc, key), found)
+        under = _under(bad, key)
+        built = _value(tp, data[key], under, (*loc, key), found)
         if built is HOLE:
             holes.append(name)
         else:
             values[name] = built
+            if under:  # built in part: its own after-validators did not run
+                _field_checks(info.metadata, built, data[key], (*loc, key), found)
     instance = model.model_construct(**values)
     for name in holes:
         instance.__dict__.pop(name, None)  # a hole: Strict.__getattr__ raises Unparsed
     _cross_field(model, instance, data, loc, found)
     return instance
+
+
+def _field_checks(
+    metadata: list[Any], value: Any, given: Any, loc: Loc, found: list[InitErrorDetails]
+) -> None:
+    """The field's own after-validators (e.g. a list's names are unique) on its value built
+    in part; each that reads no hole and refuses adds the error pydantic would report."""
+    for meta in metadata:
+        if isinstance(meta, AfterValidator):
+            _run(bind(meta.func, value), loc, given, found)
+
+
+def _run(check: Callable[[], Any], loc: Loc, given: Any, found: list[InitErrorDetails]) -> None:
+    """Run one check on partial data: nothing when it reads a hole, else its error (as
+    pydantic would report it at ``loc``)."""
+    try:
+        check()
+    except Unparsed:
+        return
+    except PydanticCustomError as exc:
+        found.append({"type": exc, "loc": loc, "input": given})
+    except ValueError as exc:
+        found.append({"type": "value_error", "loc": loc, "input": given, "ctx": {"error": exc}})
+    except AssertionError as exc:
+        found.append({"type": "assertion_error", "loc": loc, "input": given, "ctx": {"error": exc}})
 
 
 def _cross_field(
@@ -245,20 +274,8 @@ def _cross_field(
     """Run ``model``'s after-validators on the partial ``instance``; each that reads no hole
     and refuses adds the error pydantic would have reported at ``loc``."""
     for dec in model.__pydantic_decorators__.model_validators.values():
-        if dec.info.mode != "after":
-            continue
-        try:
-            dec.func(instance)
-        except Unparsed:
-            continue
-        except PydanticCustomError as exc:
-            found.append({"type": exc, "loc": loc, "input": data})
-        except ValueError as exc:
-            found.append({"type": "value_error", "loc": loc, "input": data, "ctx": {"error": exc}})
-        except AssertionError as exc:
-            found.append(
-                {"type": "assertion_error", "loc": loc, "input": data, "ctx": {"error": exc}}
-            )
+        if dec.info.mode == "after":
+            _run(bind(dec.func, instance), loc, data, found)
 
 
 def readable(value: Any) -> bool:
