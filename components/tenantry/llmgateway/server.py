@@ -328,7 +328,9 @@ class Gateway:
                 503, "Rate-limit state unavailable.", "service_unavailable", "server_error"
             )
         try:
-            upstream_body = policy.rewrite(body, routes, m.tenant, self.config.salt_key)
+            upstream_body = policy.rewrite(
+                body, routes, m.tenant, self.config.salt_key, m.upstream_model
+            )
             if upstream_body.get("stream") is True:
                 response = await self._stream(request, m, body, upstream_body, state, key)
             else:
@@ -423,6 +425,8 @@ class Gateway:
             except ValueError:
                 out = None
             usage = out.get("usage") if isinstance(out, dict) else None
+            if isinstance(out, dict) and m.upstream_model != m.served_name:
+                raw = _served_model(out, m)
         state = await self._settle(m, key, usage)
         self.metrics.request(m, status)
         headers = {
@@ -481,7 +485,7 @@ class Gateway:
                     event.append(line)
                     if line.strip():
                         continue
-                    out, _ = _inspect_event(event, keep_final, keep_each, tally)
+                    out, _ = _inspect_event(event, keep_final, keep_each, tally, m)
                     chunks += 1
                     if out:
                         await response.write(out)
@@ -562,21 +566,37 @@ class UsageTally:
         }
 
 
+def _served_model(answer: dict[str, Any], m: ModelRoute) -> bytes:
+    """``answer`` as the caller sees it: its ``model`` (the runtime's name of the adapter,
+    :attr:`ModelRoute.upstream_model`) replaced by the served name the caller asked for."""
+    if answer.get("model") == m.upstream_model:
+        answer["model"] = m.served_name
+    return json.dumps(answer, separators=(",", ":")).encode()
+
+
 def _inspect_event(
-    event: list[bytes], keep_final: bool, keep_each: bool, tally: UsageTally | None = None
+    event: list[bytes],
+    keep_final: bool,
+    keep_each: bool,
+    tally: UsageTally | None = None,
+    m: ModelRoute | None = None,
 ) -> tuple[bytes, Any]:
     """(what to relay of this event, its ``usage`` when it carries one; each chunk with a
     usage is also added to ``tally``). The usage-only final chunk (``choices: []``) goes
     only to a caller that asked ``include_usage``; the usage in other chunks only to one
-    that asked ``continuous_usage_stats``."""
+    that asked ``continuous_usage_stats``. With ``m`` whose runtime name differs from its
+    served name, each chunk's ``model`` is the served name."""
     out: list[bytes] = []
     usage: Any = None
+    rename = m is not None and m.upstream_model != m.served_name
     for line in event:
         payload = line[5:].strip() if line.startswith(b"data:") else b""
         try:
             chunk = json.loads(payload) if payload and payload != b"[DONE]" else None
         except ValueError:
             chunk = None
+        if rename and isinstance(chunk, dict) and m is not None:
+            line = b"data: " + _served_model(chunk, m) + b"\n"
         if not isinstance(chunk, dict) or not isinstance(chunk.get("usage"), dict):
             out.append(line)
             continue
