@@ -84,9 +84,9 @@ class VllmServer:
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
     if os.environ.get("TENANTRY_TEST_VLLM_URL"):
-        root = os.environ.get("TENANTRY_TEST_VLLM_ROOT")
+        given = os.environ.get("TENANTRY_TEST_VLLM_ROOT")
         yield VllmServer(
-            os.environ["TENANTRY_TEST_VLLM_URL"].rstrip("/"), Path(root) if root else None, None
+            os.environ["TENANTRY_TEST_VLLM_URL"].rstrip("/"), Path(given) if given else None, None
         )
         return
     if not PYTHON.exists():

@@ -136,28 +136,28 @@ def test_adapters_come_change_and_go_without_restarting_the_runtime(
         "AWS_ACCESS_KEY_ID": s3.admin_key,
         "AWS_SECRET_ACCESS_KEY": s3.admin_secret,
     }
+    sync_log = tmp_path / "sync.log"
     sync = subprocess.Popen(
         [sys.executable, "-m", "tenantry.llmadapters", "--adapters", str(adapters_file),
          "--dir", str(resolver), "--base-model-path", str(root / "base"), "--base-model", BASE,
-         "--region", "us-east-1", "--s3-endpoint", s3.endpoint, "--interval", "0.5",
-         "--grace", "0", "--retry", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+         "--region", "us-east-1", "--s3-endpoint", s3.endpoint, "--vllm-url", vllm,
+         "--interval", "0.5", "--grace", "0", "--drain", "0", "--retry", "1"],
+        env=env, stdout=sync_log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         with running_llm_gateway(
             routes, {BASE: vllm}, extra_args=["--reload-interval", "0.5"]
         ) as gw:
-            _steps(vllm, root, gw, s3, adapters_file, before, cm, llmisvc)
+            _steps(vllm, root, gw, s3, adapters_file, sync_log, before, cm, llmisvc)
     finally:
         sync.terminate()
-        log = sync.communicate(timeout=30)[0].decode(errors="replace")
+        sync.wait(timeout=30)
         # vLLM keeps every name it resolved or loaded registered (resolve_lora never forgets
         # one): leave the session's server as the other tests expect it
         _, models = call(f"{vllm}/v1/models")
         for m in models.get("data", []):
             if m["id"].startswith((f"{SERVED}--", "reference-")):
                 call(f"{vllm}/v1/unload_lora_adapter", {"lora_name": m["id"]})
-    assert "not published" not in log, log
     if proc is not None:
         assert proc.poll() is None and proc.pid == pid  # the same vLLM process throughout
 
@@ -168,6 +168,7 @@ def _steps(
     gw: GatewayServer,
     s3: Moto,
     adapters_file: Path,
+    sync_log: Path,
     before: dict[tuple[str, str], dict[str, Any]],
     cm: tuple[str, str],
     llmisvc: tuple[str, str],
@@ -196,8 +197,23 @@ def _steps(
     assert _greedy(gw.url, SERVED, me)[0] == 404  # not granted yet
     base_text = text(_greedy(vllm, BASE)[1])
 
-    # 1. added after vLLM started: served through the gateway, the adapter's own output
+    # 0. declared with a digest its files do not have: never published; the gateway, whose
+    #    routes already name it, answers its own 404 (not vLLM's, which names the runtime's
+    #    internal name and the base model)
     v1 = _upload(s3, root / "adapter-c", "adapters/late/v1/")
+    wrong = "sha256:" + "f" * 64
+    apply([_grant("adapters/late/v1/", wrong)])
+    _until(
+        "the sync refuses the mismatched digest",
+        lambda: f"adapter {runtime_model(SERVED, wrong)} not published" in sync_log.read_text(),
+    )
+    assert f"the files' digest is {v1}" in sync_log.read_text()
+    status, out = _greedy(gw.url, SERVED, me)
+    assert status == 404 and out["error"]["code"] == "model_not_found", out
+    assert BASE not in json.dumps(out) and "--" not in json.dumps(out)
+    assert not (resolver / runtime_model(SERVED, wrong)).exists()
+
+    # 1. added after vLLM started: served through the gateway, the adapter's own output
     apply([_grant("adapters/late/v1/", v1)])
     ref_c = _reference(vllm, "reference-c", root / "adapter-c")
     _, out = _until("the added adapter answers", answer(lambda st, _: st == 200))
@@ -225,6 +241,16 @@ def _steps(
     assert out["error"]["code"] == "model_not_found"
     gone = resolver / runtime_model(SERVED, v2)
     _until("its files are removed", lambda: not gone.exists())
+    # both versions were unloaded from vLLM before their files went: asked for directly, a
+    # retired name is a plain 404 and vLLM stays up (a registered name whose directory is
+    # gone would make the engine reload from a missing path and die: docs/llm.md "Changes")
+    _, models = call(f"{vllm}/v1/models")
+    assert not [m["id"] for m in models["data"] if m["id"].startswith(f"{SERVED}--")]
+    for version in (v1, v2):
+        status, out = _greedy(vllm, runtime_model(SERVED, version))
+        assert status == 404, out
+    assert _greedy(vllm, BASE)[0] == 200
+    assert sync_log.read_text().count("not published") == 1  # only the mismatch of step 0
     # the management paths stay closed to tenants throughout
     status, _ = call(f"{gw.url}/v1/load_lora_adapter", {"lora_name": "x", "lora_path": "/"}, me)
     assert status == 404

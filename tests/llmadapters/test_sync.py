@@ -62,6 +62,25 @@ def s3() -> Iterator[Any]:
         yield client
 
 
+def _never(name: str) -> str | None:
+    raise AssertionError(f"{name} unloaded, but nothing retires")
+
+
+class Runtime:
+    """What the sync asks of vLLM: unload a name (the real one: tests/llm). ``down`` makes
+    it fail as a runtime that does not answer."""
+
+    def __init__(self) -> None:
+        self.unloaded: list[str] = []
+        self.down = False
+
+    def __call__(self, name: str) -> str | None:
+        if self.down:
+            return "http://127.0.0.1:8000 did not answer: refused"
+        self.unloaded.append(name)
+        return None
+
+
 def _desired(grants: list[AdapterGrant]) -> dict[str, Any]:
     return parse_adapters(json.dumps(runtime_adapters(BASE, grants)), "adapters.json", BASE)
 
@@ -71,7 +90,7 @@ def test_publishes_verified_adapters_under_their_runtime_names(s3: Any, tmp_path
     _upload(s3, src, "adapters/support/v1/")
     grant = _grant("support", "adapters/support/v1/", directory_digest(src))
     root = tmp_path / "adapters"
-    syncer = Syncer(s3, root, MODEL_PATH)
+    syncer = Syncer(s3, root, MODEL_PATH, _never)
     report = syncer.sync(_desired([grant]))
     name = runtime_model("acme-support", grant.adapter.digest)
     assert report.published == [name] and not report.failed
@@ -91,7 +110,7 @@ def test_a_digest_mismatch_is_never_published_and_the_others_are(s3: Any, tmp_pa
     declared = directory_digest(good)  # bad's files do not have this digest
     grants = [_grant("good", "adapters/good/", declared), _grant("bad", "adapters/bad/", declared)]
     root = tmp_path / "adapters"
-    report = Syncer(s3, root, MODEL_PATH).sync(_desired(grants))
+    report = Syncer(s3, root, MODEL_PATH, _never).sync(_desired(grants))
     bad_name = runtime_model("acme-bad", declared)
     assert report.published == [runtime_model("acme-good", declared)]
     assert list(report.failed) == [bad_name]
@@ -107,7 +126,7 @@ def test_a_directory_that_is_not_a_lora_adapter_is_refused(s3: Any, tmp_path: Pa
     (src / "weights.bin").write_bytes(b"x")
     _upload(s3, src, "adapters/odd/")
     grant = _grant("odd", "adapters/odd/", directory_digest(src))
-    report = Syncer(s3, tmp_path / "adapters", MODEL_PATH).sync(_desired([grant]))
+    report = Syncer(s3, tmp_path / "adapters", MODEL_PATH, _never).sync(_desired([grant]))
     (reason,) = report.failed.values()
     assert "no readable adapter_config.json" in reason
 
@@ -115,7 +134,7 @@ def test_a_directory_that_is_not_a_lora_adapter_is_refused(s3: Any, tmp_path: Pa
 def test_an_unreadable_prefix_is_one_line_and_retried_later(s3: Any, tmp_path: Path) -> None:
     grant = _grant("gone", "adapters/gone/", "sha256:" + "1" * 64)
     now = [0.0]
-    syncer = Syncer(s3, tmp_path / "adapters", MODEL_PATH, retry_s=60, clock=lambda: now[0])
+    syncer = Syncer(s3, tmp_path / "adapters", MODEL_PATH, _never, retry_s=60, clock=lambda: now[0])
     (reason,) = syncer.sync(_desired([grant])).failed.values()
     assert "no files" in reason
     assert syncer.sync(_desired([grant])).failed == {}  # not retried before retry_s
@@ -123,7 +142,9 @@ def test_an_unreadable_prefix_is_one_line_and_retried_later(s3: Any, tmp_path: P
     assert len(syncer.sync(_desired([grant])).failed) == 1
 
 
-def test_a_replaced_version_stays_for_the_grace_period_then_goes(s3: Any, tmp_path: Path) -> None:
+def test_a_replaced_version_is_unloaded_before_its_files_go(s3: Any, tmp_path: Path) -> None:
+    """Grace, then unload from vLLM, then (after the drain) delete: vLLM must never hold a
+    name whose directory is gone (a reload from a missing path kills its engine)."""
     v1, v2 = _adapter_dir(tmp_path / "v1", 1), _adapter_dir(tmp_path / "v2", 2)
     _upload(s3, v1, "adapters/support/v1/")
     _upload(s3, v2, "adapters/support/v2/")
@@ -131,15 +152,28 @@ def test_a_replaced_version_stays_for_the_grace_period_then_goes(s3: Any, tmp_pa
     g2 = _grant("support", "adapters/support/v2/", directory_digest(v2))
     now = [0.0]
     root = tmp_path / "adapters"
-    syncer = Syncer(s3, root, MODEL_PATH, grace_s=300, clock=lambda: now[0])
+    runtime = Runtime()
+    syncer = Syncer(s3, root, MODEL_PATH, runtime, grace_s=300, drain_s=60,
+                    clock=lambda: now[0])  # fmt: skip
     syncer.sync(_desired([g1]))
     old, new = (runtime_model("acme-support", g.adapter.digest) for g in (g1, g2))
     assert syncer.sync(_desired([g2])).published == [new]
     assert (root / old).exists()  # a gateway on its previous routes still reaches it
     now[0] = 299
-    assert syncer.sync(_desired([g2])).removed == []
+    assert syncer.sync(_desired([g2])).removed == [] and runtime.unloaded == []
     now[0] = 300
+    runtime.down = True  # vLLM does not answer: nothing is deleted, retried next pass
+    report = syncer.sync(_desired([g2]))
+    assert report.removed == [] and "not unloaded from the runtime, kept" in report.failed[old]
+    assert (root / old).exists()
+    runtime.down = False
+    report = syncer.sync(_desired([g2]))
+    assert report.unloaded == [old] and report.removed == [] and (root / old).exists()
+    now[0] = 359
+    assert syncer.sync(_desired([g2])).removed == []
+    now[0] = 360
     assert syncer.sync(_desired([g2])).removed == [old]
+    assert runtime.unloaded == [old]
     assert sorted(p.name for p in root.iterdir() if p.name[0] != ".") == [new]
 
 
@@ -200,7 +234,8 @@ def test_the_command_refuses_a_bad_file_in_one_line_before_writing(tmp_path: Pat
     bad.write_text('{"baseModel": "other", "adapters": {}}')
     out = subprocess.run(
         [sys.executable, "-m", "tenantry.llmadapters", "--adapters", str(bad), "--dir",
-         str(tmp_path / "dir"), "--base-model-path", MODEL_PATH, "--base-model", BASE, "--once"],
+         str(tmp_path / "dir"), "--base-model-path", MODEL_PATH, "--base-model", BASE,
+         "--vllm-url", "http://127.0.0.1:9", "--once"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 2

@@ -94,10 +94,28 @@ def test_adapters_of_the_base_only_sorted_with_their_tenant_buckets() -> None:
     assert {"name": "adapters", "mountPath": ADAPTER_DIR, "readOnly": True} in main["volumeMounts"]
     assert sync["name"] == SYNC_CONTAINER
     assert sync["command"] == ["python", "-m", "tenantry.llmadapters"]
+    # it unloads retired versions from vLLM over the pod's loopback
+    assert sync["args"][sync["args"].index("--vllm-url") + 1] == "http://127.0.0.1:8000"
+    assert "--vllm-ca" not in sync["args"]
     assert {"name": "adapters", "mountPath": ADAPTER_DIR} in sync["volumeMounts"]
     volumes = {v["name"]: v for v in obj["spec"]["template"]["volumes"]}
     assert volumes["adapters-config"]["configMap"] == {"name": adapters_config_map("llama-3-8b")}
     assert obj["metadata"]["annotations"]["tenantry.dev/artifact-digest"].startswith("sha256:")
+
+
+def test_with_runtime_tls_the_sync_verifies_kserves_certificate() -> None:
+    obj = _manifest(_settings(llmRuntimeTls=True))
+    llmisvc_validator().validate(obj)
+    _, sync = obj["spec"]["template"]["containers"]
+    args = sync["args"]
+    assert args[args.index("--vllm-url") + 1] == "https://localhost:8000"  # in its SANs
+    ca = args[args.index("--vllm-ca") + 1]
+    mount = next(m for m in sync["volumeMounts"] if m["name"] == "runtime-tls")
+    assert ca == f"{mount['mountPath']}/ca.crt"
+    volumes = {v["name"]: v for v in obj["spec"]["template"]["volumes"]}
+    assert volumes["runtime-tls"]["secret"]["secretName"] == (
+        "tenantry-llm-llama-3-8b-kserve-self-signed-certs"
+    )
 
 
 def _changed(grants: list[AdapterGrant], i: int, **changes: str) -> list[AdapterGrant]:

@@ -77,6 +77,7 @@ from .llm_inference_service import (
     adapters_config_map,
     runtime_adapters,
     runtime_name,
+    runtime_tls_secret,
     shared_llm_manifest,
     tenant_llm_routes,
 )
@@ -142,7 +143,7 @@ def workload_service_url(base: str, tls: bool) -> str:
 def workload_tls_secret(base: str) -> str:
     """The Secret in which KServe publishes the certificate of base model ``base``'s runtime
     (``tls.crt``, ``tls.key``, ``ca.crt``; see the module docstring)."""
-    return child_name(runtime_name(base), "-kserve-self-signed-certs")
+    return runtime_tls_secret(base)
 
 
 def upstream_ca_volume(platform: PlatformSettings) -> dict[str, Any]:

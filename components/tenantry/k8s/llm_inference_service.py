@@ -38,6 +38,7 @@ from typing import Any
 
 from ..catalog import gpu_models, instance_types, namespaces
 from ..spec import PlatformSettings, ResolvedTenant
+from ..spec.hosts import child_name
 from ..spec.platform import LlmBaseModel
 from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
 from ..spec.targets import gpu_resource
@@ -110,6 +111,8 @@ ADAPTER_DIR = "/var/lib/tenantry/adapters"  # emptyDir: the sync writes, vLLM re
 ADAPTER_CONFIG_DIR = "/etc/tenantry/adapters"  # the ConfigMap of the runtime's adapters
 ADAPTER_CONFIG_KEY = "adapters.json"
 KSERVE_MODEL_PATH = "/mnt/models"  # KServe: vllm serve /mnt/models
+VLLM_PORT = 8000  # KServe's LLMInferenceService template: vllm serve --port 8000
+RUNTIME_TLS_DIR = "/var/run/tenantry/runtime-tls"  # llmRuntimeTls: the runtime's ca.crt
 SYNC_CONTAINER = "adapter-sync"
 SYNC_INTERVAL_S = 10
 # The Tenantry image (.ci/llm-gateway.Dockerfile) runs both the gateway and the adapter sync;
@@ -198,13 +201,34 @@ def adapter_sync_image(platform: PlatformSettings) -> str:
     return platform.llm_gateway_image or UNPINNED_GATEWAY_IMAGE
 
 
+def runtime_tls_secret(base: str) -> str:
+    """The Secret in which KServe publishes the certificate of base model ``base``'s runtime
+    (``tls.crt``, ``tls.key``, ``ca.crt``; kserve v0.20.0
+    ``pkg/controller/v1alpha2/llmisvc/workload_tls_self_signed.go``), created only with
+    KServe's ``enableLLMInferenceServiceTLS`` (platform ``llmRuntimeTls``)."""
+    return child_name(runtime_name(base), "-kserve-self-signed-certs")
+
+
 def adapter_sync_container(platform: PlatformSettings, base: LlmBaseModel) -> dict[str, Any]:
     """The runtime pod's ``adapter-sync`` container: ``python -m tenantry.llmadapters``
     following the mounted adapters ConfigMap (a ConfigMap volume without ``subPath`` is
     updated in place by the kubelet, no restart: Kubernetes docs "ConfigMaps", "Mounted
     ConfigMaps are updated automatically"), reading each adapter from S3 with the pod's
     service account (the runtime's role: granted prefixes only), verifying its digest and
-    publishing it into :data:`ADAPTER_DIR` for vLLM's filesystem resolver."""
+    publishing it into :data:`ADAPTER_DIR` for vLLM's filesystem resolver; and unloading a
+    retired version from vLLM (its own port in the pod, loopback: neither the sidecar nor a
+    NetworkPolicy is on that path) before deleting its files. With ``llmRuntimeTls`` vLLM
+    serves https only, with KServe's certificate, which names ``localhost``
+    (``workload_tls_cert_default.go``): the sync verifies it with that ``ca.crt``."""
+    tls = platform.llm_runtime_tls
+    mounts = [
+        {"name": "adapters-config", "mountPath": ADAPTER_CONFIG_DIR, "readOnly": True},
+        {"name": "adapters", "mountPath": ADAPTER_DIR},
+    ]
+    vllm = ["--vllm-url", f"{'https://localhost' if tls else 'http://127.0.0.1'}:{VLLM_PORT}"]
+    if tls:
+        vllm += ["--vllm-ca", f"{RUNTIME_TLS_DIR}/ca.crt"]
+        mounts.append({"name": "runtime-tls", "mountPath": RUNTIME_TLS_DIR, "readOnly": True})
     return {
         "name": SYNC_CONTAINER,
         "image": adapter_sync_image(platform),
@@ -215,15 +239,32 @@ def adapter_sync_container(platform: PlatformSettings, base: LlmBaseModel) -> di
             *("--base-model-path", KSERVE_MODEL_PATH),
             *("--base-model", base.name),
             *("--region", platform.region),
+            *vllm,
             *("--interval", str(SYNC_INTERVAL_S)),
         ],
         "resources": SYNC_RESOURCES,
         "securityContext": CONTAINER_SECURITY,
-        "volumeMounts": [
-            {"name": "adapters-config", "mountPath": ADAPTER_CONFIG_DIR, "readOnly": True},
-            {"name": "adapters", "mountPath": ADAPTER_DIR},
-        ],
+        "volumeMounts": mounts,
     }
+
+
+def adapter_volumes(platform: PlatformSettings, base: LlmBaseModel) -> list[dict[str, Any]]:
+    """The runtime pod's volumes for runtime adapters (:func:`adapter_sync_container`)."""
+    out: list[dict[str, Any]] = [
+        {"name": "adapters", "emptyDir": {"sizeLimit": f"{ADAPTER_DIR_GIB}Gi"}},
+        {"name": "adapters-config", "configMap": {"name": adapters_config_map(base.name)}},
+    ]
+    if platform.llm_runtime_tls:
+        out.append(
+            {
+                "name": "runtime-tls",
+                "secret": {
+                    "secretName": runtime_tls_secret(base.name),
+                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                },
+            }
+        )
+    return out
 
 
 def lora_args(base: LlmBaseModel) -> list[str]:
@@ -306,11 +347,7 @@ def shared_llm_manifest(
             "securityContext": POD_SECURITY,
             "nodeSelector": {POOL_LABEL: base.pool},
             "tolerations": [GPU_TOLERATION],
-            "volumes": [
-                *LLM_VOLUMES,
-                {"name": "adapters", "emptyDir": {"sizeLimit": f"{ADAPTER_DIR_GIB}Gi"}},
-                {"name": "adapters-config", "configMap": {"name": adapters_config_map(base.name)}},
-            ],
+            "volumes": [*LLM_VOLUMES, *adapter_volumes(platform, base)],
             "containers": [
                 {
                     "name": MAIN_CONTAINER,

