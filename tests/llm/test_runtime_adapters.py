@@ -58,7 +58,23 @@ def _grant(path: str, digest: str) -> AdapterGrant:
     return AdapterGrant(TENANT, "premium", BUCKET, adapter)
 
 
+# The other tests' grants (tests/llm/test_gateway.py): the fixture's adapters of tenant-a and
+# tenant-b under the placeholder digest, which docs/llm/build_fixture.py published in the
+# server's resolver directory. They stay granted at every step, so the sync (which owns that
+# directory) keeps them: present, they are never fetched.
+def _placeholder(tenant: str) -> AdapterGrant:
+    adapter = ResolvedLlmAdapter(
+        "adapter", f"{tenant}-adapter", BASE, "adapters/adapter/", "sha256:" + "0" * 64, 8,
+        10_000_000, 8,
+    )  # fmt: skip
+    return AdapterGrant(tenant, "shared", f"tenantry-{tenant}", adapter)
+
+
+OTHERS = [_placeholder("tenant-a"), _placeholder("tenant-b")]
+
+
 def _render(grants: list[AdapterGrant]) -> dict[tuple[str, str], dict[str, Any]]:
+    grants = [*OTHERS, *grants]
     settings = _settings(llmPrefixCaching="per-tenant-salt", base={"name": BASE})
     return {
         (o["kind"], o["metadata"]["name"]): o
@@ -137,13 +153,15 @@ def test_adapters_come_change_and_go_without_restarting_the_runtime(
         "AWS_SECRET_ACCESS_KEY": s3.admin_secret,
     }
     sync_log = tmp_path / "sync.log"
-    sync = subprocess.Popen(
-        [sys.executable, "-m", "tenantry.llmadapters", "--adapters", str(adapters_file),
-         "--dir", str(resolver), "--base-model-path", str(root / "base"), "--base-model", BASE,
-         "--region", "us-east-1", "--s3-endpoint", s3.endpoint, "--vllm-url", vllm,
-         "--interval", "0.5", "--grace", "0", "--drain", "0", "--retry", "1"],
-        env=env, stdout=sync_log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with sync_log.open("wb") as out:
+        sync = subprocess.Popen(
+            [sys.executable, "-m", "tenantry.llmadapters", "--adapters", str(adapters_file),
+             "--dir", str(resolver), "--base-model-path", str(root / "base"),
+             "--base-model", BASE, "--region", "us-east-1", "--s3-endpoint", s3.endpoint,
+             "--vllm-url", vllm, "--interval", "0.5", "--grace", "0", "--drain", "0",
+             "--retry", "1"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         with running_llm_gateway(
             routes, {BASE: vllm}, extra_args=["--reload-interval", "0.5"]
@@ -250,7 +268,12 @@ def _steps(
         status, out = _greedy(vllm, runtime_model(SERVED, version))
         assert status == 404, out
     assert _greedy(vllm, BASE)[0] == 200
-    assert sync_log.read_text().count("not published") == 1  # only the mismatch of step 0
+    refused = [line for line in sync_log.read_text().splitlines() if "not published" in line]
+    assert refused and all(runtime_model(SERVED, wrong) in line for line in refused)
+    # the other tests' adapters were kept all along (granted at every step)
+    for tenant in ("tenant-a", "tenant-b"):
+        assert (resolver / runtime_model(f"{tenant}-adapter", "sha256:" + "0" * 64)).is_dir()
+    assert "tenant-a-adapter--" not in sync_log.read_text()
     # the management paths stay closed to tenants throughout
     status, _ = call(f"{gw.url}/v1/load_lora_adapter", {"lora_name": "x", "lora_path": "/"}, me)
     assert status == 404

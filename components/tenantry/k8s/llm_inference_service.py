@@ -101,8 +101,11 @@ LLM_MOUNTS = [
 #   kserve v0.20.0 config/llmisvcconfig/config-llm-template.yaml), which the sync writes into
 #   its verified copy (:mod:`tenantry.llmadapters`).
 # - Loaded adapters live in an LRU cache of ``--max-cpu-loras`` per worker, the least recently
-#   used evicted first (vllm/lora/worker_manager.py ``LRUCacheWorkerLoRAManager``); at most
-#   ``--max-loras`` distinct adapters share a batch (vllm/v1/core/sched/scheduler.py).
+#   used evicted first (vllm/lora/worker_manager.py ``LRUCacheWorkerLoRAManager``), and are
+#   reloaded from their path when asked for again: a registered name whose directory is gone
+#   kills the engine then (reproduced, docs/llm.md "Changes"), so the sync unloads a version
+#   from vLLM before it deletes its files. At most ``--max-loras`` distinct adapters share a
+#   batch (vllm/v1/core/sched/scheduler.py).
 # - KServe adds ``--enable-lora`` and the ``--max-*`` flags only when
 #   ``spec.model.lora.adapters`` is non-empty (kserve v0.20.0
 #   pkg/controller/v1alpha2/llmisvc/workload_lora.go ``attachLoRAAdapters``), so the render
