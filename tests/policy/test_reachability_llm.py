@@ -389,3 +389,31 @@ def test_the_llm_rows_hold_with_either_runtime_tls_setting(tls: bool) -> None:
     for rule in authz["spec"]["rules"]:
         for to in rule.get("to", []):
             assert set(to["operation"]) == {"ports"}, to
+
+
+def test_a_route_sending_one_tenants_name_as_anothers_adapter_fails() -> None:
+    """The gateway forwards a served name as its ``runtimeModel``: a routes file pointing
+    globex's name at acme's adapter version would hand globex acme's weights while every
+    served-name check passes. The proof names it."""
+    objs = objects()
+    _with_globex_adapter(objs)
+    assert report(objs).passed
+    (loaded,) = [
+        json.loads(o["data"]["adapters.json"])["adapters"]
+        for o in objs
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "tenantry-llm-llama-3-8b-adapters"
+    ]
+    (acme_runtime,) = [rm for rm, a in loaded.items() if a["tenant"] == "acme"]
+
+    def misroute(o: dict[str, Any]) -> None:
+        doc = json.loads(o["data"]["routes.json"])
+        doc["tenants"]["globex"]["models"]["globex-chat"]["runtimeModel"] = acme_runtime
+        o["data"]["routes.json"] = json.dumps(doc)
+
+    edit(objs, "ConfigMap", "tenantry-llm-routes", misroute)
+    r = report(objs)
+    assert not r.passed
+    assert (
+        "LLMInferenceService tenantry-llm/tenantry-llm-llama-3-8b: the gateway sends globex's "
+        f"globex-chat as {acme_runtime}, which is acme's acme-support-agent"
+    ) in [v.message for v in r.violations]

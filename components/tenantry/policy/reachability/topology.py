@@ -587,6 +587,23 @@ class World:
             return
         ref = ModelRef(ns, base, "base")
         self.llms[ref] = LlmModel(ref, rt, base)
+        # the gateway sends a served name as its runtimeModel: that must be the same tenant's
+        # same adapter, or the tenant's name reaches another tenant's weights
+        for tenant, models in sorted(self.llm_routes.items()):
+            for served, (runtime, runtime_model) in sorted(models.items()):
+                entry = loaded.get(runtime_model)
+                if runtime != f"{ns}/{name}" or not isinstance(entry, Mapping):
+                    continue
+                owner = (str(entry.get("tenant", "")), str(entry.get("servedName", "")))
+                if owner != (tenant, served):
+                    self.findings.append(
+                        Finding(
+                            "error",
+                            f"LLMInferenceService {ns}/{name}",
+                            f"the gateway sends {tenant}'s {served} as {runtime_model}, which "
+                            f"is {owner[0]}'s {owner[1]}",
+                        )
+                    )
         for a, runtime_model in adapters:
             owners = sorted(
                 t
