@@ -1,4 +1,5 @@
-# The Tenantry LLM gateway's image: python -m tenantry.llmgateway (docs/llm.md).
+# The Tenantry LLM image: python -m tenantry.llmgateway (the gateway) and, as the shared
+# runtimes' adapter-sync container, python -m tenantry.llmadapters (docs/llm.md).
 #
 # Build from the repository root, push, and pin the platform to the pushed digest:
 #   docker build -f .ci/llm-gateway.Dockerfile -t <registry>/tenantry/llm-gateway:<tag> .
@@ -22,7 +23,7 @@ RUN PYTHONPATH=components python -m tenantry.llm_gateway_image pyproject.toml \
 FROM ${PYTHON_IMAGE}
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --no-deps /wheels/*.whl && rm -rf /wheels \
- && python -c "import tenantry.llmgateway.cli, tenantry.llmgateway.server"
+ && python -c "import tenantry.llmgateway.cli, tenantry.llmgateway.server, tenantry.llmadapters.cli"
 # The pod runs as 1000:1000 with a read-only root filesystem (tenantry.k8s.llm_gateway).
 USER 1000:1000
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

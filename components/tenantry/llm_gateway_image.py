@@ -1,8 +1,9 @@
 """The requirements of the LLM gateway's image (``.ci/llm-gateway.Dockerfile``), from
 pyproject.toml (the one place their version ranges live): the ``gateway`` extra and the project
-dependencies the gateway imports (:data:`RUNTIME`). Nothing else of Tenantry (Pulumi, the AWS
-SDK, Triton's client) goes into the image: the gateway imports none of it
-(tests/unit/test_gateway_image.py runs the gateway's imports with only these installed).
+dependencies the gateway and the shared runtimes' adapter sync (``tenantry.llmadapters``, which
+reads adapters from S3 with boto3) import (:data:`RUNTIME`). Nothing else of Tenantry (Pulumi,
+Triton's client) goes into the image: neither imports it (tests/unit/test_gateway_image.py
+runs their imports with only these installed).
 
 ``python -m tenantry.llm_gateway_image [pyproject.toml]`` prints them, one a line (standard
 library only: it runs before anything is installed).
@@ -15,7 +16,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-RUNTIME = frozenset({"pydantic", "pyyaml", "prometheus-client"})  # normalized names
+RUNTIME = frozenset({"pydantic", "pyyaml", "prometheus-client", "boto3"})  # normalized names
 
 
 def normalized(requirement: str) -> str:

@@ -16,13 +16,17 @@ Produces under OUT_DIR:
     adapter-a/   PEFT LoRA (rank 8, q/k/v/o/gate/up/down), random init of A *and* B
     adapter-b/   as adapter-a, another seed   (so each adapter changes the output)
     adapter-c/   as adapter-a, a third seed   (for runtime loading via /v1/load_lora_adapter)
+    resolver/    with --serve: VLLM_LORA_RESOLVER_CACHE_DIR, adapter-a and adapter-b under the
+                 runtime names of the placeholder digest sha256:0...0 (prepare_resolver)
 
 Everything is deterministic (fixed seeds). Nothing is downloaded.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -194,7 +198,36 @@ def serve_argv(root: Path, port: int, extra: list[str] | None = None) -> list[st
     ]
 
 
-def serve_env(single_process: bool | None = None) -> dict[str, str]:
+# The fixture adapters under the names a shared runtime serves them (Tenantry's
+# tenantry.k8s.llm_inference_service.runtime_model: "<served name>--<digest hex>") for the
+# placeholder digest sha256:0...0 that the tests' and the bench's grants declare.
+PLACEHOLDER_DIGEST_HEX = "0" * 64
+RESOLVED = {"tenant-a-adapter": "adapter-a", "tenant-b-adapter": "adapter-b"}
+
+
+def prepare_resolver(root: Path) -> Path:
+    """The directory of vLLM's filesystem LoRA resolver (VLLM_LORA_RESOLVER_CACHE_DIR,
+    vllm/plugins/lora_resolvers/filesystem_resolver.py), holding a copy of adapter-a and
+    adapter-b under their runtime names, each adapter_config.json's base_model_name_or_path
+    set to the served model path as the resolver requires (what tenantry.llmadapters does on
+    a runtime pod). Tests add and remove further names at runtime."""
+    resolver = root / "resolver"
+    resolver.mkdir(exist_ok=True)
+    for served, src in RESOLVED.items():
+        dest = resolver / f"{served}--{PLACEHOLDER_DIGEST_HEX}"
+        if dest.exists():
+            continue
+        staging = resolver / f".staging-{served}"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(root / src, staging)
+        config = json.loads((staging / "adapter_config.json").read_text())
+        config["base_model_name_or_path"] = str(root / "base")
+        (staging / "adapter_config.json").write_text(json.dumps(config, indent=2))
+        os.rename(staging, dest)
+    return resolver
+
+
+def serve_env(single_process: bool | None = None, root: Path | None = None) -> dict[str, str]:
     """Environment for the server. single_process (default: $FIXTURE_SINGLE_PROCESS == "1")
     runs the engine core in the API server's process tree without the separate worker
     (VLLM_ENABLE_V1_MULTIPROCESSING=0): measured ~20 s instead of ~35 s to ready here."""
@@ -213,6 +246,8 @@ def serve_env(single_process: bool | None = None) -> dict[str, str]:
             "DO_NOT_TRACK": "1",
         }
     )
+    if root is not None:
+        env["VLLM_LORA_RESOLVER_CACHE_DIR"] = str(prepare_resolver(root))
     return env
 
 
@@ -221,5 +256,5 @@ if __name__ == "__main__":
     build(root)
     if len(sys.argv) >= 4 and sys.argv[2] == "--serve":
         argv = serve_argv(root, int(sys.argv[3]), sys.argv[4:])
-        os.execve(argv[0], argv, serve_env())
+        os.execve(argv[0], argv, serve_env(root=root))
     print(f"built fixture under {root}")

@@ -76,15 +76,16 @@ def test_platform_core_objects_validate_against_kubernetes_openapi() -> None:
             obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1
-    # 4 namespaces (tenantry-llm included), the mig-parted and LLM routes ConfigMaps,
-    # 4 PriorityClasses, the shared LLM runtime's ServiceAccount, the token issuers'
-    # RequestAuthentication, the fleet dashboard ConfigMap; the LLM gateway's Deployment,
-    # ServiceAccount, Service, PodMonitor and salt Secret, tenantry-llm's 3 NetworkPolicies,
+    # 4 namespaces (tenantry-llm included), the mig-parted, LLM routes and the base model's
+    # adapters ConfigMaps, 4 PriorityClasses, the shared LLM runtime's ServiceAccount, the
+    # token issuers' RequestAuthentication, the fleet dashboard ConfigMap; the LLM gateway's
+    # Deployment, ServiceAccount, Service, PodMonitor and salt Secret, tenantry-llm's 3
+    # NetworkPolicies,
     # 2 PeerAuthentications and 2 AuthorizationPolicies; the LLM metering PrometheusRule
     # (against the Prometheus Operator's CRD, strict); for the gateway's 2 replicas, its
     # PodDisruptionBudget and their Redis: Deployment, ServiceAccount, Service, Secret,
     # NetworkPolicy and AuthorizationPolicy
-    assert checked == 13 + 5 + 3 + 2 + 2 + 1 + 7
+    assert checked == 14 + 5 + 3 + 2 + 2 + 1 + 7
 
 
 def test_shared_llms_validate_against_the_kserve_crd() -> None:
@@ -112,7 +113,7 @@ def test_render_platform_cli_is_byte_identical(
         args += ["--tenants", str(ROOT / "tenants"), "--stacks", str(ROOT / "stacks")]
         assert main(args) == 0
     out = capsys.readouterr().out
-    assert "37 Kubernetes object(s)" in out
+    assert "38 Kubernetes object(s)" in out
     assert (
         "deployment tenantry-llm-gateway-redis: docker.io/library/redis:7.2.5-alpine "
         "(llmRedisImageDigest is not set)" in out

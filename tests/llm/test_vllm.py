@@ -28,10 +28,10 @@ def _complete(url: str, model: str) -> tuple[int, dict[str, Any]]:
 def test_each_adapter_is_served_by_its_name(vllm: str) -> None:
     status, models = _call(f"{vllm}/v1/models")
     assert status == 200
-    assert {m["id"] for m in models["data"]} == {
-        "tiny-base",
-        "tenant-a-adapter",
-        "tenant-b-adapter",
+    # and the names other tests had vLLM resolve at runtime (tests/llm/test_gateway.py's
+    # routes name the fixture adapters by their runtime names, docs/llm/build_fixture.py)
+    assert {"tiny-base", "tenant-a-adapter", "tenant-b-adapter"} <= {
+        m["id"] for m in models["data"]
     }
     texts = {}
     for model in ("tiny-base", "tenant-a-adapter", "tenant-b-adapter"):

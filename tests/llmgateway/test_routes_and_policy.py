@@ -53,6 +53,7 @@ def _doc() -> dict[str, Any]:
         (("tenants", "acme", "models", "acme-x", "maxConcurrentRequests"), "4", ">= 1"),
         (("tenants", "acme", "priority"), -1, "an integer >= 0"),
         (("tenants", "acme", "models", "acme-x", "baseModel"), "", "a non-empty string"),
+        (("tenants", "acme", "models", "acme-x", "runtimeModel"), 7, "a non-empty string"),
         (("cacheSalt",), "yes", "true or false"),
         (("blockedPaths",), ["v1/x"], "starting with '/'"),
     ],

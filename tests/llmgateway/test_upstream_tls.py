@@ -186,10 +186,14 @@ def test_the_kserve_certificate_trusted_the_request_goes_through_tls(
         status, raw = _post(gw.url, {"model": "acme-support", "prompt": "x"})
         assert status == 200, raw
         assert json.loads(raw)["usage"] == USAGE
+        assert json.loads(raw)["model"] == "acme-support"  # the served name, mapped back
         status, raw = _post(gw.url, {"model": "acme-support", "prompt": "x", "stream": True})
         assert status == 200 and b'"text":"ok"' in raw and raw.endswith(b"data: [DONE]\n\n")
-    # both reached the upstream, over TLS, with the gateway's rewritten body
-    assert [(b["model"], b["priority"]) for b in up.bodies] == [("acme-support", 1)] * 2
+        assert b'"model":"acme-support"' in raw and b"acme-support--" not in raw
+    # both reached the upstream, over TLS, with the gateway's rewritten body: the runtime's
+    # name of the adapter version (tenant_llm_routes' runtimeModel)
+    runtime = "acme-support--" + "0" * 64
+    assert [(b["model"], b["priority"]) for b in up.bodies] == [(runtime, 1)] * 2
     assert up.bodies[1]["stream"] is True
 
 

@@ -133,8 +133,9 @@ def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> 
     runtimes = [r for n, r in recs.items() if r.type.endswith(":LLMInferenceService")]
     assert runtimes
     for r in runtimes:
-        (main,) = r.inputs["spec"]["template"]["containers"]
+        main, sync = r.inputs["spec"]["template"]["containers"]
         assert main["image"] == "vllm/vllm-openai:v0.11.0"
+        assert sync["image"] == "tenantry/llm-gateway:unpinned"
         assert r.inputs["metadata"]["annotations"]["tenantry.dev/unpinned-image"].startswith(
             "vllmImageDigest is not set"
         )
@@ -149,8 +150,9 @@ def test_base_models_without_the_gateway_image_or_salt_key_declare_nothing() -> 
     )
     for r in recs.values():
         if r.type.endswith(":LLMInferenceService"):  # pulled by digest, not annotated
-            (main,) = r.inputs["spec"]["template"]["containers"]
+            main, sync = r.inputs["spec"]["template"]["containers"]
             assert main["image"] == f"vllm/vllm-openai:v0.11.0@{VLLM_DIGEST}"
+            assert sync["image"] == GATEWAY_IMAGE  # the adapter sync: the same Tenantry image
             assert "tenantry.dev/unpinned-image" not in r.inputs["metadata"]["annotations"]
     spec = recs["platform-llm-gateway"].inputs["spec"]["template"]["spec"]
     assert spec["containers"][0]["image"] == GATEWAY_IMAGE

@@ -48,6 +48,7 @@ EXPECTED_CUSTOM = {
     ("aws:iam/rolePolicy:RolePolicy", f"{LLM}-llama-3-8b-adapters-read"),
     ("aws:eks/podIdentityAssociation:PodIdentityAssociation", f"{LLM}-llama-3-8b-pod-identity"),
     ("kubernetes:core/v1:ServiceAccount", f"{LLM}-llama-3-8b-sa"),
+    ("kubernetes:core/v1:ConfigMap", f"{LLM}-llama-3-8b-adapters"),
     ("kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService", f"{LLM}-llama-3-8b-llmisvc"),
     ("pulumi:providers:aws", f"{P}-aws"),
     ("pulumi:providers:kubernetes", f"{P}-cluster-k8s"),

@@ -71,18 +71,25 @@ def _with_globex_adapter(objs: Objects) -> None:
     """A second tenant on the base: globex's adapter served and routed, globex granted at
     the gateway (AuthorizationPolicy and NetworkPolicy) with egress to it."""
 
+    runtime_model = "globex-chat--" + "0" * 64
+
     def routes(o: dict[str, Any]) -> None:
         doc = json.loads(o["data"]["routes.json"])
         doc["tenants"]["globex"] = {
             "priority": 2,
-            "models": {"globex-chat": {"runtime": RUNTIME}},
+            "models": {"globex-chat": {"runtime": RUNTIME, "runtimeModel": runtime_model}},
         }
         o["data"]["routes.json"] = json.dumps(doc)
 
-    def lora(o: dict[str, Any]) -> None:
-        o["spec"]["model"]["lora"]["adapters"].append(
-            {"name": "globex-chat", "uri": "s3://tenantry-globex/adapters/chat/"}
-        )
+    def loaded(o: dict[str, Any]) -> None:
+        doc = json.loads(o["data"]["adapters.json"])
+        doc["adapters"][runtime_model] = {
+            "servedName": "globex-chat",
+            "tenant": "globex",
+            "uri": "s3://tenantry-globex/adapters/chat/",
+            "digest": "sha256:" + "0" * 64,
+        }
+        o["data"]["adapters.json"] = json.dumps(doc)
 
     def authz(o: dict[str, Any]) -> None:
         o["spec"]["rules"][0]["from"][0]["source"]["principals"].append(
@@ -95,7 +102,7 @@ def _with_globex_adapter(objs: Objects) -> None:
         ].append("globex")
 
     edit(objs, "ConfigMap", "tenantry-llm-routes", routes)
-    edit(objs, "LLMInferenceService", "tenantry-llm-llama-3-8b", lora)
+    edit(objs, "ConfigMap", "tenantry-llm-llama-3-8b-adapters", loaded)
     edit(objs, "AuthorizationPolicy", "tenantry-llm-gateway-callers", authz)
     edit(objs, "NetworkPolicy", "gateway-callers", netpol)
     acme_egress = next(
@@ -382,3 +389,31 @@ def test_the_llm_rows_hold_with_either_runtime_tls_setting(tls: bool) -> None:
     for rule in authz["spec"]["rules"]:
         for to in rule.get("to", []):
             assert set(to["operation"]) == {"ports"}, to
+
+
+def test_a_route_sending_one_tenants_name_as_anothers_adapter_fails() -> None:
+    """The gateway forwards a served name as its ``runtimeModel``: a routes file pointing
+    globex's name at acme's adapter version would hand globex acme's weights while every
+    served-name check passes. The proof names it."""
+    objs = objects()
+    _with_globex_adapter(objs)
+    assert report(objs).passed
+    (loaded,) = [
+        json.loads(o["data"]["adapters.json"])["adapters"]
+        for o in objs
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "tenantry-llm-llama-3-8b-adapters"
+    ]
+    (acme_runtime,) = [rm for rm, a in loaded.items() if a["tenant"] == "acme"]
+
+    def misroute(o: dict[str, Any]) -> None:
+        doc = json.loads(o["data"]["routes.json"])
+        doc["tenants"]["globex"]["models"]["globex-chat"]["runtimeModel"] = acme_runtime
+        o["data"]["routes.json"] = json.dumps(doc)
+
+    edit(objs, "ConfigMap", "tenantry-llm-routes", misroute)
+    r = report(objs)
+    assert not r.passed
+    assert (
+        "LLMInferenceService tenantry-llm/tenantry-llm-llama-3-8b: the gateway sends globex's "
+        f"globex-chat as {acme_runtime}, which is acme's acme-support-agent"
+    ) in [v.message for v in r.violations]

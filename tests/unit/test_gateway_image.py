@@ -1,7 +1,7 @@
 """The LLM gateway's image (.ci/llm-gateway.Dockerfile; no image can be built on these
 machines: no container runtime): the requirements it installs cover every distribution the
-gateway imports (no Pulumi or AWS SDK among them), and it runs what the platform's
-Deployment runs."""
+gateway and the adapter sync import (boto3 for the sync; no Pulumi among them), and it runs
+what the platform's Deployment runs."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ class Image(importlib.abc.MetaPathFinder):
         return None
 sys.meta_path.insert(0, Image())
 import tenantry.llmgateway.cli, tenantry.llmgateway.server, tenantry.llmgateway.limits
+import tenantry.llmadapters.cli, tenantry.llmadapters.sync, boto3
 import redis.asyncio  # loaded with --redis
 print("ok")
 """
@@ -69,9 +70,9 @@ def closure(wanted: set[str]) -> set[str]:
 def test_the_image_requirements_are_enough_to_run_the_gateway() -> None:
     mod = _script()
     wanted = {mod.normalized(r) for r in mod.requirements(ROOT / "pyproject.toml")}
-    assert wanted == {"pydantic", "pyyaml", "prometheus-client", "aiohttp", "redis"}
+    assert wanted == {"pydantic", "pyyaml", "prometheus-client", "boto3", "aiohttp", "redis"}
     allowed = closure(wanted)
-    assert not {"pulumi", "pulumi-aws", "boto3", "tritonclient"} & allowed
+    assert not {"pulumi", "pulumi-aws", "tritonclient"} & allowed
 
     def probe(names: set[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

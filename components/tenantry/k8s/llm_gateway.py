@@ -69,10 +69,15 @@ from ..spec import PlatformSettings
 from ..spec.hosts import child_name
 from .inference_service import CONTAINER_SECURITY, POD_SECURITY
 from .llm_inference_service import (
+    ADAPTER_CONFIG_KEY,
     LLM_NAMESPACE,
     ROUTES_CONFIG_MAP,
+    UNPINNED_GATEWAY_IMAGE,
     AdapterGrant,
+    adapters_config_map,
+    runtime_adapters,
     runtime_name,
+    runtime_tls_secret,
     shared_llm_manifest,
     tenant_llm_routes,
 )
@@ -119,9 +124,6 @@ REDIS_RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
     "limits": {"cpu": "1", "memory": "256Mi", "ephemeral-storage": "256Mi"},
 }
-# What an offline render names when llmGatewayImage is not set (the platform stack refuses
-# to deploy without the setting: tenantry.platform.llm.SharedLlms).
-UNPINNED_GATEWAY_IMAGE = "tenantry/llm-gateway:unpinned"
 
 
 def granted_tenants(grants: Sequence[AdapterGrant]) -> list[str]:
@@ -141,7 +143,7 @@ def workload_service_url(base: str, tls: bool) -> str:
 def workload_tls_secret(base: str) -> str:
     """The Secret in which KServe publishes the certificate of base model ``base``'s runtime
     (``tls.crt``, ``tls.key``, ``ca.crt``; see the module docstring)."""
-    return child_name(runtime_name(base), "-kserve-self-signed-certs")
+    return runtime_tls_secret(base)
 
 
 def upstream_ca_volume(platform: PlatformSettings) -> dict[str, Any]:
@@ -689,8 +691,9 @@ def request_path_objects(
 ) -> list[dict[str, Any]]:
     """Every object of ``tenantry-llm`` on the request path, as the platform declares it:
     the Namespace, the NetworkPolicies, the Istio objects, the routes ConfigMap, the
-    gateway's Deployment and each base model's LLMInferenceService (empty without base
-    models). The isolation proof reads these (:mod:`tenantry.plan.request_path`)."""
+    gateway's Deployment and each base model's adapters ConfigMap and LLMInferenceService
+    (empty without base models). The isolation proof reads these
+    (:mod:`tenantry.plan.request_path`)."""
     if not platform.llm_base_models:
         return []
     out: list[dict[str, Any]] = [
@@ -720,5 +723,16 @@ def request_path_objects(
     )
     image = platform.llm_gateway_image or UNPINNED_GATEWAY_IMAGE
     out.append(gateway_manifests(platform, image, labels)["gateway"])
-    out += [shared_llm_manifest(platform, b, grants, labels) for b in platform.llm_base_models]
+    for b in platform.llm_base_models:
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": _meta(adapters_config_map(b.name), labels),
+                "data": {
+                    ADAPTER_CONFIG_KEY: json.dumps(runtime_adapters(b.name, grants), indent=2)
+                },
+            }
+        )
+        out.append(shared_llm_manifest(platform, b, labels))
     return out

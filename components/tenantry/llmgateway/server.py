@@ -328,7 +328,9 @@ class Gateway:
                 503, "Rate-limit state unavailable.", "service_unavailable", "server_error"
             )
         try:
-            upstream_body = policy.rewrite(body, routes, m.tenant, self.config.salt_key)
+            upstream_body = policy.rewrite(
+                body, routes, m.tenant, self.config.salt_key, m.upstream_model
+            )
             if upstream_body.get("stream") is True:
                 response = await self._stream(request, m, body, upstream_body, state, key)
             else:
@@ -423,6 +425,10 @@ class Gateway:
             except ValueError:
                 out = None
             usage = out.get("usage") if isinstance(out, dict) else None
+            if isinstance(out, dict) and m.upstream_model != m.served_name:
+                raw = _served_model(out, m)
+        elif status == 404:
+            raw, content_type = _not_served(m), "application/json"
         state = await self._settle(m, key, usage)
         self.metrics.request(m, status)
         headers = {
@@ -458,14 +464,14 @@ class Gateway:
                 status = up.status
                 if status != 200:
                     raw = await up.read()
+                    content_type = up.headers.get("Content-Type", "application/json")
+                    if status == 404:
+                        raw, content_type = _not_served(m), "application/json"
                     self.metrics.request(m, status)
                     return web.Response(
                         body=raw,
                         status=status,
-                        headers={
-                            "Content-Type": up.headers.get("Content-Type", "application/json"),
-                            **state.headers(),
-                        },
+                        headers={"Content-Type": content_type, **state.headers()},
                     )
                 response = web.StreamResponse(
                     status=200,
@@ -481,7 +487,7 @@ class Gateway:
                     event.append(line)
                     if line.strip():
                         continue
-                    out, _ = _inspect_event(event, keep_final, keep_each, tally)
+                    out, _ = _inspect_event(event, keep_final, keep_each, tally, m)
                     chunks += 1
                     if out:
                         await response.write(out)
@@ -562,21 +568,51 @@ class UsageTally:
         }
 
 
+def _not_served(m: ModelRoute) -> bytes:
+    """The body of the runtime's 404 for a routed model, as the caller sees it: the gateway's
+    own ``model_not_found`` for the served name (vLLM's names the runtime's name of the
+    adapter version and the base model). It happens while the runtime has not yet published
+    a version the routes already name (docs/llm.md "Changes"); logged."""
+    log.warning(
+        "upstream %s does not serve %s (yet): answered 404 for %s",
+        m.base_model,
+        m.upstream_model,
+        m.served_name,
+    )
+    return json.dumps(policy.model_not_found(m.served_name).body()).encode()
+
+
+def _served_model(answer: dict[str, Any], m: ModelRoute) -> bytes:
+    """``answer`` as the caller sees it: its ``model`` (the runtime's name of the adapter,
+    :attr:`ModelRoute.upstream_model`) replaced by the served name the caller asked for."""
+    if answer.get("model") == m.upstream_model:
+        answer["model"] = m.served_name
+    return json.dumps(answer, separators=(",", ":")).encode()
+
+
 def _inspect_event(
-    event: list[bytes], keep_final: bool, keep_each: bool, tally: UsageTally | None = None
+    event: list[bytes],
+    keep_final: bool,
+    keep_each: bool,
+    tally: UsageTally | None = None,
+    m: ModelRoute | None = None,
 ) -> tuple[bytes, Any]:
     """(what to relay of this event, its ``usage`` when it carries one; each chunk with a
     usage is also added to ``tally``). The usage-only final chunk (``choices: []``) goes
     only to a caller that asked ``include_usage``; the usage in other chunks only to one
-    that asked ``continuous_usage_stats``."""
+    that asked ``continuous_usage_stats``. With ``m`` whose runtime name differs from its
+    served name, each chunk's ``model`` is the served name."""
     out: list[bytes] = []
     usage: Any = None
+    rename = m is not None and m.upstream_model != m.served_name
     for line in event:
         payload = line[5:].strip() if line.startswith(b"data:") else b""
         try:
             chunk = json.loads(payload) if payload and payload != b"[DONE]" else None
         except ValueError:
             chunk = None
+        if rename and isinstance(chunk, dict) and m is not None:
+            line = b"data: " + _served_model(chunk, m) + b"\n"
         if not isinstance(chunk, dict) or not isinstance(chunk.get("usage"), dict):
             out.append(line)
             continue

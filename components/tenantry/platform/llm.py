@@ -31,7 +31,6 @@ from ..k8s.llm_gateway import (
     SALT_CONFIG,
     SALT_KEY,
     SALT_SECRET,
-    UNPINNED_GATEWAY_IMAGE,
     gateway_manifests,
     istio_manifests,
     namespace_labels,
@@ -39,9 +38,13 @@ from ..k8s.llm_gateway import (
     redis_conf,
 )
 from ..k8s.llm_inference_service import (
+    ADAPTER_CONFIG_KEY,
     LLM_NAMESPACE,
     ROUTES_CONFIG_MAP,
+    UNPINNED_GATEWAY_IMAGE,
     AdapterGrant,
+    adapters_config_map,
+    runtime_adapters,
     runtime_name,
     shared_llm_manifest,
     tenant_llm_routes,
@@ -90,8 +93,12 @@ class SharedLlms(pulumi.ComponentResource):
     shared base model ``<b>``: IAM role ``tenantry-llm-<b>`` (Pod Identity trust for its
     service account only; inline policy
     :func:`~tenantry.aws.llm_policies.shared_runtime_policy`: exactly the granted adapter
-    prefixes), its Pod Identity association and service account, and the
-    LLMInferenceService (:func:`~tenantry.k8s.llm_inference_service.shared_llm_manifest`).
+    prefixes), its Pod Identity association and service account, the ConfigMap of its
+    adapters (``tenantry-llm-<b>-adapters``:
+    :func:`~tenantry.k8s.llm_inference_service.runtime_adapters`, which the runtime pod's
+    ``adapter-sync`` container follows) and the LLMInferenceService
+    (:func:`~tenantry.k8s.llm_inference_service.shared_llm_manifest`, which names no adapter:
+    an adapter change never rolls the runtime).
     Children: ``<name>-namespace``, ``<name>-routes``, ``<name>-salt``, ``<name>-gateway-sa``,
     ``<name>-gateway``, ``<name>-gateway-pdb``, ``<name>-gateway-service``,
     ``<name>-gateway-monitor``, with shared state ``<name>-redis-secret``, ``<name>-redis-sa``,
@@ -99,7 +106,7 @@ class SharedLlms(pulumi.ComponentResource):
     ``<name>-netpol-<policy>``, ``<name>-mtls``, ``<name>-gateway-mtls``,
     ``<name>-gateway-authz``, ``<name>-runtime-authz``, ``<name>-<b>-role``,
     ``<name>-<b>-adapters-read``, ``<name>-<b>-pod-identity``, ``<name>-<b>-sa``,
-    ``<name>-<b>-llmisvc``.
+    ``<name>-<b>-adapters``, ``<name>-<b>-llmisvc``.
 
     Raises :class:`~tenantry.platform.PlatformProgramError` before declaring anything when a
     base model is declared without ``llmGatewayImage`` (unless ``unpinned_preview``) or
@@ -238,7 +245,17 @@ class SharedLlms(pulumi.ComponentResource):
                 automount_service_account_token=False,
                 opts=after_ns,
             )
-            manifest = shared_llm_manifest(s, base, args.grants, labels)
+            adapters = ConfigMap(
+                f"{name}-{base.name}-adapters",
+                metadata={
+                    "name": adapters_config_map(base.name),
+                    "namespace": LLM_NAMESPACE,
+                    "labels": labels,
+                },
+                data={ADAPTER_CONFIG_KEY: _json(runtime_adapters(base.name, args.grants))},
+                opts=after_ns,
+            )
+            manifest = shared_llm_manifest(s, base, labels)
             self.services[base.name] = CustomResource(
                 f"{name}-{base.name}-llmisvc",
                 api_version=manifest["apiVersion"],
@@ -246,7 +263,7 @@ class SharedLlms(pulumi.ComponentResource):
                 metadata=manifest["metadata"],
                 spec=manifest["spec"],
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.namespace, sa, *args.after]
+                    parent=self, depends_on=[self.namespace, sa, adapters, *args.after]
                 ),
             )
         self.register_outputs({"baseModels": sorted(self.services)})
@@ -326,7 +343,7 @@ def llm_deploy_problems(
     :class:`~tenantry.platform.PlatformProgramError` (one line per problem) when
     ``vllmImageDigest`` or ``llmGatewayImage`` is not set (unless ``unpinned_preview``: an
     offline render, which then names the vLLM image by tag and
-    :data:`~tenantry.k8s.llm_gateway.UNPINNED_GATEWAY_IMAGE`, annotating both) or no salt
+    :data:`~tenantry.k8s.llm_inference_service.UNPINNED_GATEWAY_IMAGE`, annotating both) or no salt
     key is given (an offline render then gets :data:`OFFLINE_SALT_PLACEHOLDER`, which the
     records show masked like every secret). With ``llmGatewayReplicas`` > 1 the same holds
     for ``llmRedisImageDigest`` and ``redis_password`` (config

@@ -104,6 +104,10 @@ LLM_GATEWAY_PORT = 8080  # the Tenantry LLM gateway's API
 LLM_NAMESPACE = "tenantry-llm"  # the platform's shared base models and their gateway
 LLM_GATEWAY = "tenantry-llm-gateway"  # its Deployment (tenantry.k8s.llm_gateway.GATEWAY)
 LLM_ROUTES = "tenantry-llm-routes"  # its routes ConfigMap, key routes.json
+# ConfigMap ``<llmisvc>-adapters`` (key adapters.json) in LLM_NAMESPACE: the adapters a shared
+# runtime loads at runtime (tenantry.k8s.llm_inference_service.runtime_adapters): vLLM serves
+# each under its runtime model name, which the gateway's routes name as ``runtimeModel``
+LLM_ADAPTERS_SUFFIX = "-adapters"
 # every port a path connects to (the caller reuse in the matrix reads only rules on these)
 PROBED_PORTS = frozenset(
     (*DIRECT_PORTS, GATEWAY_EXTERNAL_PORT, GATEWAY_LOCAL_PORT, LLM_PORT, LLM_GATEWAY_PORT)
@@ -221,7 +225,9 @@ class LlmRuntime:
     ref: ModelRef  # namespace/name of the object
     pod: Workload
     base: str  # spec.model.name
-    adapters: tuple[str, ...]  # spec.model.lora.adapters[].name
+    # (served name, name vLLM serves it under): spec.model.lora.adapters[].name (both the
+    # same), and the runtime-loaded adapters of its ConfigMap <name>-adapters
+    adapters: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,7 @@ class LlmModel:
     ref: ModelRef
     runtime: LlmRuntime
     served_name: str
+    runtime_model: str = ""  # the name vLLM serves it under ("": served_name)
 
 
 @dataclass(frozen=True)
@@ -283,6 +290,7 @@ class World:
         llmisvcs: list[Mapping[str, Any]] = []
         gateway_deployment: Mapping[str, Any] | None = None
         routes: Mapping[str, Any] | None = None
+        runtime_adapters: dict[str, Mapping[str, Any]] = {}  # llmisvc name -> adapters.json
         for obj in manifests:
             kind = str(obj.get("kind", ""))
             meta = obj.get("metadata") or {}
@@ -315,6 +323,14 @@ class World:
                     LLM_ROUTES,
                 ):
                     routes = json.loads(str((obj.get("data") or {})["routes.json"]))
+                elif (
+                    kind == "ConfigMap"
+                    and meta.get("namespace") == LLM_NAMESPACE
+                    and str(meta.get("name", "")).endswith(LLM_ADAPTERS_SUFFIX)
+                    and "adapters.json" in (obj.get("data") or {})
+                ):
+                    name = str(meta["name"])[: -len(LLM_ADAPTERS_SUFFIX)]
+                    runtime_adapters[name] = json.loads(str(obj["data"]["adapters.json"]))
                 elif _is_unmodelled_serving_kind(obj):
                     self.findings.append(
                         Finding(
@@ -385,14 +401,18 @@ class World:
             if self.llm_gateway is not None and self.llm_gateway.proxy
             else None
         )
-        # tenant -> served name -> runtime ("<namespace>/<name>"), as the gateway pins them
-        self.llm_routes: dict[str, dict[str, str]] = {
-            str(t): {str(n): str(v.get("runtime", "")) for n, v in (e.get("models") or {}).items()}
+        # tenant -> served name -> (runtime "<namespace>/<name>", the name the gateway sends
+        # it as: runtimeModel, else the served name), as the gateway pins them
+        self.llm_routes: dict[str, dict[str, tuple[str, str]]] = {
+            str(t): {
+                str(n): (str(v.get("runtime", "")), str(v.get("runtimeModel") or n))
+                for n, v in (e.get("models") or {}).items()
+            }
             for t, e in ((routes or {}).get("tenants") or {}).items()
         }
         self.llms: dict[ModelRef, LlmModel] = {}
         for i, obj in enumerate(llmisvcs):
-            self._llm_rows(obj, i)
+            self._llm_rows(obj, i, runtime_adapters)
 
     # --- models -----------------------------------------------------------------------------
 
@@ -512,11 +532,15 @@ class World:
             ip="10.0.0.30",
         )
 
-    def _llm_rows(self, obj: Mapping[str, Any], i: int) -> None:
+    def _llm_rows(
+        self, obj: Mapping[str, Any], i: int, runtime_adapters: Mapping[str, Mapping[str, Any]]
+    ) -> None:
         """The rows of one LLMInferenceService: in a tenant's namespace its one served name
-        (the tenant's own LLM); in :data:`LLM_NAMESPACE` its base model and every adapter,
-        each adapter a row of the tenant whose routes name it on this runtime (an adapter no
-        tenant's routes name is a finding: nobody may call it, yet it is served)."""
+        (the tenant's own LLM); in :data:`LLM_NAMESPACE` its base model and every adapter
+        (listed in ``spec.model.lora.adapters``, or loaded at runtime from its ConfigMap
+        ``<name>-adapters`` in ``runtime_adapters``), each adapter a row of the tenant whose
+        routes name it on this runtime under the same runtime name (an adapter no tenant's
+        routes name is a finding: nobody may call it, yet it is served)."""
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         name, ns = str(meta["name"]), str(meta["namespace"])
         model = spec.get("model") or {}
@@ -541,13 +565,18 @@ class World:
             ),
             ip=f"10.3.{i % 250}.1",
         )
-        adapters = tuple(str(a["name"]) for a in ((model.get("lora") or {}).get("adapters") or ()))
+        static = ((model.get("lora") or {}).get("adapters")) or ()
+        loaded = (runtime_adapters.get(name) or {}).get("adapters") or {}
+        adapters = (
+            *((str(a["name"]), str(a["name"])) for a in static),
+            *((str(v.get("servedName") or rm), str(rm)) for rm, v in sorted(loaded.items())),
+        )
         base = str(model.get("name") or name)
         rt = LlmRuntime(ModelRef(ns, name, "llm"), pod, base, adapters)
         if ns != LLM_NAMESPACE:
             ref = ModelRef(ns, name, "llm")
             self.llms[ref] = LlmModel(ref, rt, base)
-            for a in adapters:
+            for a, _ in adapters:
                 self.findings.append(
                     Finding(
                         "error",
@@ -558,9 +587,28 @@ class World:
             return
         ref = ModelRef(ns, base, "base")
         self.llms[ref] = LlmModel(ref, rt, base)
-        for a in adapters:
+        # the gateway sends a served name as its runtimeModel: that must be the same tenant's
+        # same adapter, or the tenant's name reaches another tenant's weights
+        for tenant, models in sorted(self.llm_routes.items()):
+            for served, (runtime, runtime_model) in sorted(models.items()):
+                entry = loaded.get(runtime_model)
+                if runtime != f"{ns}/{name}" or not isinstance(entry, Mapping):
+                    continue
+                owner = (str(entry.get("tenant", "")), str(entry.get("servedName", "")))
+                if owner != (tenant, served):
+                    self.findings.append(
+                        Finding(
+                            "error",
+                            f"LLMInferenceService {ns}/{name}",
+                            f"the gateway sends {tenant}'s {served} as {runtime_model}, which "
+                            f"is {owner[0]}'s {owner[1]}",
+                        )
+                    )
+        for a, runtime_model in adapters:
             owners = sorted(
-                t for t, models in self.llm_routes.items() if models.get(a) == f"{ns}/{name}"
+                t
+                for t, models in self.llm_routes.items()
+                if models.get(a) == (f"{ns}/{name}", runtime_model)
             )
             if not owners:
                 self.findings.append(
@@ -574,12 +622,12 @@ class World:
                 continue
             for t in owners:
                 ref = ModelRef(t, a, "adapter")
-                self.llms[ref] = LlmModel(ref, rt, a)
+                self.llms[ref] = LlmModel(ref, rt, a, runtime_model)
 
     def llm_pins(self, namespace: str | None, m: LlmModel) -> bool:
         """Whether the gateway serves ``m`` to a caller of ``namespace`` (None: a caller
         whose identity the gateway cannot trust, who may claim any tenant)."""
-        want = f"{m.runtime.ref.tenant}/{m.runtime.ref.name}"
+        want = (f"{m.runtime.ref.tenant}/{m.runtime.ref.name}", m.runtime_model or m.served_name)
         if namespace is None:
             return any(models.get(m.served_name) == want for models in self.llm_routes.values())
         return self.llm_routes.get(namespace, {}).get(m.served_name) == want
