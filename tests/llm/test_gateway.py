@@ -34,6 +34,7 @@ from tests.platform.test_shared_llms import _settings
 pytestmark = pytest.mark.server
 BASE = "tiny-base"
 A, B = "tenant-a", "tenant-b"
+A_APPS = "tenant-a-apps"  # tenant A's allowed namespace (access.allowedNamespaces)
 A_MODEL, B_MODEL = "tenant-a-adapter", "tenant-b-adapter"
 # the names the runtime serves them under for the grants below (placeholder digest), which
 # docs/llm/build_fixture.py publishes in the server's resolver directory
@@ -56,7 +57,8 @@ def routes(a: dict[str, int] = ROOMY, b: dict[str, int] = ROOMY) -> dict[str, An
             tokens_per_minute=limits["tpm"],
             max_concurrent_requests=limits["conc"],
         )
-        return AdapterGrant(tenant, tier, f"tenantry-{tenant}", adapter)
+        callers = (A_APPS,) if tenant == A else ()
+        return AdapterGrant(tenant, tier, f"tenantry-{tenant}", adapter, callers)
 
     settings = _settings(llmPrefixCaching="per-tenant-salt", base={"name": BASE})
     return tenant_llm_routes(settings, [grant(A, "premium", a), grant(B, "shared", b)])
@@ -135,6 +137,27 @@ def test_a_tenant_reaches_its_own_adapter(gw: GatewayServer, vllm: str) -> None:
         "total_tokens"] + 1  # fmt: skip
     status, listing, _ = call_full(f"{gw.url}/v1/models", None, xfcc(B))
     assert status == 200 and [m["id"] for m in listing["data"]] == [B_MODEL]
+
+
+def test_a_tenants_allowed_namespace_calls_its_adapter_as_the_tenant(
+    gw: GatewayServer, recorder: Recorder
+) -> None:
+    """A workload of tenant A's allowed namespace (the request path's declared caller) gets
+    A's adapter, with A's priority and A's cache salt reaching vLLM and A's budget headers;
+    B's adapter is refused with the same 404 and never reaches vLLM."""
+    before = len(recorder.seen)
+    status, out, headers = complete(gw.url, A_APPS, A_MODEL)
+    assert status == 200 and out["model"] == A_MODEL, out
+    assert headers["x-ratelimit-limit-tokens"] == str(ROOMY["tpm"])
+    (seen,) = recorder.seen[before:]
+    assert seen.body["priority"] == 1  # tenant A's tier (premium)
+    assert seen.body["cache_salt"] == cache_salt(gw.salt_key, A)
+    before = len(recorder.seen)
+    status, out, _ = complete(gw.url, A_APPS, B_MODEL)
+    assert status == 404 and out["error"]["code"] == "model_not_found"
+    assert len(recorder.seen) == before
+    status, listing, _ = call_full(f"{gw.url}/v1/models", None, xfcc(A_APPS))
+    assert status == 200 and [m["id"] for m in listing["data"]] == [A_MODEL]
 
 
 @pytest.mark.parametrize(

@@ -279,3 +279,53 @@ def test_a_stream_flag_vllm_would_coerce_is_refused(body: dict[str, Any]) -> Non
 )
 def test_plain_bodies_pass(body: dict[str, Any]) -> None:
     assert policy.invalid_body(body) is None
+
+
+def _with_callers() -> Routes:
+    """acme's grants with allowed namespaces acme-apps and shared-ns, globex's with
+    shared-ns (two tenants may list one namespace)."""
+    from dataclasses import replace
+
+    callers = {"acme": ("acme-apps", "shared-ns"), "globex": ("shared-ns",)}
+    grants = [replace(g, callers=callers[g.tenant]) for g in GRANTS]
+    return parse_routes(json.dumps(tenant_llm_routes(_settings(), grants), indent=2))
+
+
+def test_a_tenants_allowed_namespaces_call_its_adapters_and_no_others() -> None:
+    """A workload of a tenant's allowed namespace calls the tenant's adapters as the tenant
+    does (metered and limited as the tenant); it gets every other tenant's name refused with
+    the same 404; a namespace several tenants list calls each one's adapters; a namespace
+    no tenant lists gets nothing."""
+    routes = _with_callers()
+    assert routes.tenants["acme"].callers == ("acme-apps", "shared-ns")
+    m = policy.resolve_model(routes, "acme-apps", {"model": "acme-x"})
+    assert isinstance(m, policy.ModelRoute) and m.tenant == "acme"
+    for ns, name in (("acme-apps", "globex-chat"), ("globex", "acme-x"), ("other", "acme-x")):
+        refused = policy.resolve_model(routes, ns, {"model": name})
+        assert isinstance(refused, policy.Refusal), (ns, name)
+        assert refused.body() == policy.model_not_found(name).body()
+    shared = policy.resolve_model(routes, "shared-ns", {"model": "globex-chat"})
+    assert isinstance(shared, policy.ModelRoute) and shared.tenant == "globex"
+    listing = policy.models_listing(routes, "shared-ns", 0)["data"]
+    assert {(x["id"], x["owned_by"]) for x in listing} == {
+        ("acme-support", "acme"),
+        ("acme-x", "acme"),
+        ("globex-chat", "globex"),
+    }
+    assert [x["id"] for x in policy.models_listing(routes, "acme-apps", 0)["data"]] == [
+        "acme-support",
+        "acme-x",
+    ]
+    assert policy.models_listing(routes, "other", 0)["data"] == []
+    # refusals before a model is known: labelled with the one tenant the namespace calls
+    # for, else the namespace itself
+    assert routes.label_of("acme-apps") == "acme"
+    assert routes.label_of("shared-ns") == "shared-ns"
+    assert routes.label_of("globex") == "globex"
+
+
+def test_callers_that_are_not_namespace_names_are_refused_naming_the_line() -> None:
+    doc = _doc()
+    doc["tenants"]["acme"]["callers"] = ["acme-apps", "Not_A_Namespace"]
+    msg = _bad(json.dumps(doc, indent=2))
+    assert "field tenants.acme.callers" in msg and "a list of namespace names" in msg

@@ -274,7 +274,8 @@ def _pod(ns: str, labels: dict[str, str]) -> Endpoint:
 
 def test_only_the_gateway_reaches_the_runtime_and_only_granted_tenants_the_gateway() -> None:
     """The rendered NetworkPolicies under the Kubernetes NetworkPolicy model
-    (tenantry.policy.reachability.netpol). acme holds the example's only adapter grant."""
+    (tenantry.policy.reachability.netpol). acme holds the example's only adapter grant; its
+    allowed namespace acme-apps calls as acme."""
     net = _network()
     runtime = _pod(LLM_NAMESPACE, RUNTIME_LABELS)
     gateway = _pod(LLM_NAMESPACE, GATEWAY_LABELS)
@@ -293,7 +294,9 @@ def test_only_the_gateway_reaches_the_runtime_and_only_granted_tenants_the_gatew
     assert not net.allows(acme, gateway, METRICS_PORT).allowed
     assert net.allows(prometheus, gateway, METRICS_PORT).allowed
     assert not net.allows(prometheus, gateway, GATEWAY_PORT).allowed
-    for ns in ("globex", "acme-apps", "initech"):  # no adapter grants
+    # acme's allowed namespace calls its adapters as acme does
+    assert net.allows(_pod("acme-apps", {"app": "client"}), gateway, GATEWAY_PORT).allowed
+    for ns in ("globex", "globex-support", "initech", "initech-ehr"):  # no adapter grants
         assert not net.allows(_pod(ns, {"app": "client"}), gateway, GATEWAY_PORT).allowed, ns
 
 

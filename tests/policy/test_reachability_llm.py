@@ -54,7 +54,8 @@ def test_llm_rows_admit_exactly_their_declared_callers() -> None:
         ref: {c.id for c in r.callers if r.edge(ref, c).summary.reached}
         for ref in (ADAPTER, OWN, BASE)
     }
-    assert reach[ADAPTER] == {"tenant:acme"}  # the gateway serves acme's own namespace
+    # the gateway serves acme's own namespace and its allowed namespace acme-apps
+    assert reach[ADAPTER] == {"tenant:acme", "ns:acme-apps"}
     assert reach[OWN] == {"ns:initech-ehr", "ns:initech-batch"}  # initech's allowedNamespaces
     assert reach[BASE] == set()  # nobody gets the bare base model
     path = r.edge(ADAPTER, next(c for c in r.callers if c.id == "tenant:acme")).summary.paths[0]
@@ -63,13 +64,20 @@ def test_llm_rows_admit_exactly_their_declared_callers() -> None:
         "acme-support-agent as tenant acme -> pod tenantry-llm-llama-3-8b-kserve :8000 "
         "(from the LLM gateway)"
     )
+    app = next(c for c in r.callers if c.id == "ns:acme-apps")
+    assert r.edge(ADAPTER, app).summary.paths[0] == (
+        "LLM gateway tenantry-llm/tenantry-llm-gateway :8080 -> gateway serves "
+        "acme-support-agent to acme-apps, a caller namespace of tenant acme -> pod "
+        "tenantry-llm-llama-3-8b-kserve :8000 (from the LLM gateway)"
+    )
     own = r.edge(OWN, next(c for c in r.callers if c.id == "ns:initech-ehr")).summary.paths
     assert own == ("pod clinical-llm-kserve :8000",)
 
 
 def _with_globex_adapter(objs: Objects) -> None:
-    """A second tenant on the base: globex's adapter served and routed, globex granted at
-    the gateway (AuthorizationPolicy and NetworkPolicy) with egress to it."""
+    """A second tenant on the base: globex's adapter served and routed, globex and its
+    allowed namespace globex-support granted at the gateway (routes' callers,
+    AuthorizationPolicy and NetworkPolicy), globex with egress to it."""
 
     runtime_model = "globex-chat--" + "0" * 64
 
@@ -77,6 +85,7 @@ def _with_globex_adapter(objs: Objects) -> None:
         doc = json.loads(o["data"]["routes.json"])
         doc["tenants"]["globex"] = {
             "priority": 2,
+            "callers": ["globex-support"],
             "models": {"globex-chat": {"runtime": RUNTIME, "runtimeModel": runtime_model}},
         }
         o["data"]["routes.json"] = json.dumps(doc)
@@ -92,14 +101,15 @@ def _with_globex_adapter(objs: Objects) -> None:
         o["data"]["adapters.json"] = json.dumps(doc)
 
     def authz(o: dict[str, Any]) -> None:
-        o["spec"]["rules"][0]["from"][0]["source"]["principals"].append(
-            "cluster.local/ns/globex/sa/*"
-        )
+        o["spec"]["rules"][0]["from"][0]["source"]["principals"] += [
+            "cluster.local/ns/globex/sa/*",
+            "cluster.local/ns/globex-support/sa/*",
+        ]
 
     def netpol(o: dict[str, Any]) -> None:
         o["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0][
             "values"
-        ].append("globex")
+        ] += ["globex", "globex-support"]
 
     edit(objs, "ConfigMap", "tenantry-llm-routes", routes)
     edit(objs, "ConfigMap", "tenantry-llm-llama-3-8b-adapters", loaded)
@@ -129,10 +139,16 @@ def test_the_gateway_pins_each_tenant_to_its_own_served_names() -> None:
     refused = r.edge(ADAPTER, by_id["tenant:globex"])
     assert refused.status == "refused"
     assert any(
-        "404 model_not_found (acme-support-agent is not among globex's served names)" in why
+        "404 model_not_found (acme-support-agent is not among the served names globex may "
+        "call)" in why
         for why in refused.summary.refusals
     ), refused.summary.refusals
     assert r.edge(globex_ref, by_id["tenant:acme"]).status == "refused"
+    # each tenant's allowed namespace calls its adapter as the tenant does, and only its
+    assert r.edge(globex_ref, by_id["ns:globex-support"]).status == "declared"
+    assert r.edge(ADAPTER, by_id["ns:acme-apps"]).status == "declared"
+    assert r.edge(ADAPTER, by_id["ns:globex-support"]).status == "refused"
+    assert r.edge(globex_ref, by_id["ns:acme-apps"]).status == "refused"
     assert r.passed, [v.message for v in r.violations]
 
 
@@ -144,7 +160,8 @@ def test_a_runtime_open_to_anyone_fails_naming_the_direct_path() -> None:
     msgs = [v.message for v in r.violations]
     # NetworkPolicy still stops it: a violation all the same (identity layer open)
     assert (
-        "acme-apps (mesh identity) reaches acme/adapter:acme-support-agent on the identity "
+        "globex-support (mesh identity) reaches acme/adapter:acme-support-agent on the "
+        "identity "
         "layer, stopped only by a NetworkPolicy: pod tenantry-llm-llama-3-8b-kserve :8000"
     ) in msgs
     # without the NetworkPolicies, the path reaches
@@ -155,7 +172,7 @@ def test_a_runtime_open_to_anyone_fails_naming_the_direct_path() -> None:
     ]
     msgs = [v.message for v in report(objs).violations]
     assert (
-        "acme-apps (mesh identity) reaches acme/adapter:acme-support-agent: "
+        "globex-support (mesh identity) reaches acme/adapter:acme-support-agent: "
         "pod tenantry-llm-llama-3-8b-kserve :8000"
     ) in msgs
     assert (
@@ -295,13 +312,14 @@ def test_an_unmodelled_serving_kind_fails_the_proof() -> None:
     ), [v.message for v in r.violations]
 
 
-@pytest.mark.parametrize("caller", ["tenant:acme", "ns:acme-apps"])
+@pytest.mark.parametrize("caller", ["tenant:acme", "ns:acme-apps", "ns:globex-support"])
 def test_trace_lists_every_llm_path(caller: str) -> None:
     outcomes = trace(
         objects(), platform(), intents_from(tenants().values(), platform()), caller, str(ADAPTER)
     )
     assert {o.kind for o in outcomes} == {"direct", "llm gateway"}
-    assert any(o.reached for o in outcomes) == (caller == "tenant:acme")
+    # acme and its allowed namespace through the gateway; another tenant's namespace never
+    assert any(o.reached for o in outcomes) == (caller != "ns:globex-support")
 
 
 def test_tenantry_plan_fails_an_own_llm_open_to_anyone_naming_the_path() -> None:
@@ -376,7 +394,7 @@ def test_the_llm_rows_hold_with_either_runtime_tls_setting(tls: bool) -> None:
         for ref in (ADAPTER, OWN, BASE)
     }
     assert reach == {
-        ADAPTER: {"tenant:acme"},
+        ADAPTER: {"tenant:acme", "ns:acme-apps"},
         OWN: {"ns:initech-ehr", "ns:initech-batch"},
         BASE: set(),
     }

@@ -126,9 +126,11 @@ REDIS_RESOURCES = {
 }
 
 
-def granted_tenants(grants: Sequence[AdapterGrant]) -> list[str]:
-    """The tenants (= namespaces) that hold at least one adapter grant, sorted."""
-    return sorted({g.tenant for g in grants})
+def caller_namespaces(grants: Sequence[AdapterGrant]) -> list[str]:
+    """The namespaces whose workloads may call the gateway, sorted: every tenant holding an
+    adapter grant and each such tenant's allowed namespaces (the gateway pins each to the
+    tenants it calls for: :mod:`tenantry.llmgateway.routes`)."""
+    return sorted({g.tenant for g in grants} | {c for g in grants for c in g.callers})
 
 
 def workload_service_url(base: str, tls: bool) -> str:
@@ -553,7 +555,7 @@ def network_policy_specs(
             ],
         }
     ingress: list[dict[str, Any]] = []
-    tenants = granted_tenants(grants)
+    tenants = caller_namespaces(grants)
     if tenants:
         ingress.append(
             {
@@ -595,7 +597,7 @@ def istio_manifests(
         return {"apiVersion": SECURITY, "kind": kind, "metadata": _meta(name, labels), "spec": spec}
 
     gateway_rules: list[dict[str, Any]] = []
-    tenants = granted_tenants(grants)
+    tenants = caller_namespaces(grants)
     if tenants:
         gateway_rules.append(
             {

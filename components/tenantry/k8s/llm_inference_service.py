@@ -146,6 +146,9 @@ class AdapterGrant:
     tier: str
     bucket: str
     adapter: ResolvedLlmAdapter
+    # the tenant's access.allowedNamespaces: their workloads call its adapters as the
+    # tenant does (its own namespace always may)
+    callers: tuple[str, ...] = ()
 
     @property
     def uri(self) -> str:
@@ -464,17 +467,24 @@ def own_llm_manifest(
 
 
 def tenant_llm_routes(platform: PlatformSettings, grants: Sequence[AdapterGrant]) -> dict[str, Any]:
-    """What the gateway must pin per caller identity, per tenant: the served model names it
-    may request (its adapters only; any other name is refused), the base model runtime each
-    goes to, the vLLM ``priority`` of its tier (overwritten on every request), its token and
-    concurrency budgets, and whether it must overwrite ``cache_salt`` with the tenant's own
-    secret salt. The data of the ``tenantry-llm-routes`` ConfigMap (key ``routes.json``),
-    read by the LLM gateway (:mod:`tenantry.llmgateway.routes` parses and checks this shape;
-    ``adapter`` and ``baseModel`` label its metrics and pick its upstream)."""
+    """What the gateway must pin per caller identity, per tenant: the namespaces besides its
+    own whose workloads call as the tenant (``callers``: its ``access.allowedNamespaces``, the
+    request path's declared callers), the served model names they may request (its adapters
+    only; any other name is refused), the base model runtime each goes to, the vLLM
+    ``priority`` of its tier (overwritten on every request), its token and concurrency
+    budgets, and whether it must overwrite ``cache_salt`` with the tenant's own secret salt.
+    The data of the ``tenantry-llm-routes`` ConfigMap (key ``routes.json``), read by the LLM
+    gateway (:mod:`tenantry.llmgateway.routes` parses and checks this shape; ``adapter`` and
+    ``baseModel`` label its metrics and pick its upstream)."""
     tenants: dict[str, Any] = {}
     for g in sorted(grants, key=lambda g: (g.tenant, g.adapter.served_name)):
         entry = tenants.setdefault(
-            g.tenant, {"priority": TIERS[g.tier].queue_priority, "models": {}}
+            g.tenant,
+            {
+                "priority": TIERS[g.tier].queue_priority,
+                "callers": list(g.callers),
+                "models": {},
+            },
         )
         entry["models"][g.adapter.served_name] = {
             "adapter": g.adapter.name,
@@ -502,7 +512,9 @@ def adapter_grants(
 ) -> list[AdapterGrant]:
     """Every adapter of ``tenants`` with its tenant's bucket name (``bucket_of[tenant]``)."""
     return [
-        AdapterGrant(t.name, t.tier.name, bucket_of[t.name], a)
+        AdapterGrant(
+            t.name, t.tier.name, bucket_of[t.name], a, tuple(sorted(t.access.allowed_namespaces))
+        )
         for t in tenants
         for a in t.llm_adapters
     ]

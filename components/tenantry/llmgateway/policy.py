@@ -173,13 +173,15 @@ def model_not_found(name: object) -> Refusal:
     )
 
 
-def resolve_model(routes: Routes, tenant: str, body: dict[str, Any]) -> ModelRoute | Refusal:
-    """The caller's own served model named by ``body["model"]``, or the one refusal."""
+def resolve_model(routes: Routes, namespace: str, body: dict[str, Any]) -> ModelRoute | Refusal:
+    """The served model named by ``body["model"]`` among those of the tenants a caller of
+    ``namespace`` calls for (:meth:`Routes.tenants_of`), or the one refusal."""
     name = body.get("model")
-    entry = routes.tenants.get(tenant)
-    if entry is None or not isinstance(name, str) or name not in entry.models:
-        return model_not_found(name)
-    return entry.models[name]
+    if isinstance(name, str):
+        for entry in routes.tenants_of(namespace):
+            if name in entry.models:
+                return entry.models[name]
+    return model_not_found(name)
 
 
 def invalid_body(body: dict[str, Any]) -> str | None:
@@ -406,14 +408,16 @@ def caller_wants_usage(body: dict[str, Any]) -> tuple[bool, bool]:
     return options.get("include_usage") is True, options.get("continuous_usage_stats") is True
 
 
-def models_listing(routes: Routes, tenant: str, created: int) -> dict[str, Any]:
-    """``GET /v1/models`` for the caller: its own served models only (vLLM lists every
-    adapter of every tenant)."""
-    entry = routes.tenants.get(tenant)
-    names = sorted(entry.models) if entry else []
+def models_listing(routes: Routes, namespace: str, created: int) -> dict[str, Any]:
+    """``GET /v1/models`` for a caller of ``namespace``: the served models of the tenants it
+    calls for only (vLLM lists every adapter of every tenant), each owned by its tenant."""
+    models = sorted(
+        ((n, t.name) for t in routes.tenants_of(namespace) for n in t.models), key=lambda x: x[0]
+    )
     return {
         "object": "list",
         "data": [
-            {"id": n, "object": "model", "created": created, "owned_by": tenant} for n in names
+            {"id": n, "object": "model", "created": created, "owned_by": owner}
+            for n, owner in models
         ],
     }

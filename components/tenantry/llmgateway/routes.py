@@ -19,12 +19,15 @@ the field (a dotted path), the value given and what is accepted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..spec.yamlio import compose, line_of
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a DNS-1123 label
 
 
 class RoutesError(ValueError):
@@ -59,6 +62,13 @@ class TenantRoute:
     name: str
     priority: int  # vLLM request priority (lower is scheduled first)
     models: Mapping[str, ModelRoute]
+    # namespaces besides the tenant's own whose workloads call as the tenant (its
+    # access.allowedNamespaces; routes key ``callers``)
+    callers: tuple[str, ...] = ()
+
+    def serves(self, namespace: str) -> bool:
+        """Whether a workload of ``namespace`` calls as this tenant."""
+        return namespace == self.name or namespace in self.callers
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,17 @@ class Routes:
     @property
     def base_models(self) -> frozenset[str]:
         return frozenset(m.base_model for t in self.tenants.values() for m in t.models.values())
+
+    def tenants_of(self, namespace: str) -> list[TenantRoute]:
+        """The tenants a caller of ``namespace`` calls for (its own tenant's namespace, or a
+        namespace tenants list as callers; several tenants may list one), by name."""
+        return [t for _, t in sorted(self.tenants.items()) if t.serves(namespace)]
+
+    def label_of(self, namespace: str) -> str:
+        """The ``tenant`` label of a refusal before any model is known: the one tenant the
+        namespace calls for, else the namespace itself."""
+        found = self.tenants_of(namespace)
+        return found[0].name if len(found) == 1 else namespace
 
 
 def load_routes(path: Path) -> Routes:
@@ -152,8 +173,13 @@ def parse_routes(text: str, source: str = "routes.json") -> Routes:
     owner: dict[str, str] = {}
     for tname, t in doc["tenants"].items():
         tp = ("tenants", tname)
-        c.obj(t, tp, {"priority", "models"}, set())
+        c.obj(t, tp, {"priority", "models"}, {"callers"})
         priority = c.int_(t["priority"], (*tp, "priority"), 0)
+        callers = t.get("callers", [])
+        if not isinstance(callers, list) or not all(
+            isinstance(n, str) and _NAMESPACE.match(n) for n in callers
+        ):
+            raise c.fail((*tp, "callers"), callers, "a list of namespace names")
         if not isinstance(t["models"], dict):
             raise c.fail((*tp, "models"), t["models"], "an object of served model names")
         models: dict[str, ModelRoute] = {}
@@ -182,5 +208,5 @@ def parse_routes(text: str, source: str = "routes.json") -> Routes:
                     c.str_(m["runtimeModel"], (*mp, "runtimeModel")) if "runtimeModel" in m else ""
                 ),
             )
-        tenants[tname] = TenantRoute(tname, priority, models)
+        tenants[tname] = TenantRoute(tname, priority, models, tuple(callers))
     return Routes(doc["cacheSalt"], tuple(blocked), tenants)

@@ -242,13 +242,15 @@ class Gateway:
         if caller is None:
             self.metrics.reject("", "", "no_identity")
             return _error(policy.no_identity())
-        tenant = caller.tenant
+        # the caller's namespace: a tenant's own, or one that tenants list as their callers
+        namespace = caller.tenant
+        label = routes.label_of(namespace)
         refusal = policy.path_refusal(routes, request.method, request.path)
         if refusal is not None:
-            self.metrics.reject(tenant, "", refusal.reason)
+            self.metrics.reject(label, "", refusal.reason)
             return _error(refusal)
         if request.path == policy.MODELS:
-            return web.json_response(policy.models_listing(routes, tenant, self.config.started))
+            return web.json_response(policy.models_listing(routes, namespace, self.config.started))
         try:
             body = json.loads(await request.read())
         except (ValueError, UnicodeDecodeError):
@@ -261,13 +263,13 @@ class Gateway:
         problem = policy.invalid_body(body)
         if problem is not None:
             return _openai_error(400, problem, "invalid_value", "invalid_request_error")
-        model = policy.resolve_model(routes, tenant, body)
+        model = policy.resolve_model(routes, namespace, body)
         if isinstance(model, policy.Refusal):
-            self.metrics.reject(tenant, "", model.reason)
+            self.metrics.reject(label, "", model.reason)
             return _error(model)
         refusal = policy.field_refusal(request.path, body)
         if refusal is not None:
-            self.metrics.reject(tenant, model.served_name, refusal.reason)
+            self.metrics.reject(model.tenant, model.served_name, refusal.reason)
             self.metrics.request(model, refusal.status)
             return _error(refusal)
         problem = policy.content_problem(request.path, body)

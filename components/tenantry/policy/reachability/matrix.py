@@ -90,13 +90,15 @@ class Intent:
         tenant. An InferenceService: the allowed namespaces by mesh identity and the
         clients' tokens. The tenant's own LLM: the allowed namespaces by mesh identity (no
         route from outside is rendered). An adapter on a shared base: the tenant's own
-        namespace by mesh identity (the gateway pins callers by the namespace of their
-        identity: docs/llm.md). A base model's own name: nobody."""
+        namespace and its allowed namespaces by mesh identity (the gateway pins callers by
+        the namespace of their identity: docs/llm.md). A base model's own name: nobody."""
         kind = ref.kind if ref is not None else ""
         if kind == "base":
             return False
         if kind == "adapter":
-            return c.sidecar and c.namespace == self.tenant
+            return c.sidecar and (
+                c.namespace == self.tenant or c.namespace in self.allowed_namespaces
+            )
         if c.namespace is not None:
             return c.sidecar and c.namespace in self.allowed_namespaces
         if kind == "llm":

@@ -298,7 +298,14 @@ class Engine:
         # without mTLS, whatever X-Forwarded-Client-Cert the caller writes
         ns = namespace_of(src.identity) if mtls else None
         if w.llm_pins(ns, m):
-            who = f"as tenant {ns}" if ns else "as any tenant it claims (no mTLS)"
+            owner = m.ref.tenant
+            who = (
+                "as any tenant it claims (no mTLS)"
+                if not ns
+                else f"as tenant {ns}"
+                if ns == owner
+                else f"to {ns}, a caller namespace of tenant {owner}"
+            )
             pin = Hop(True, "", True, "", None)
             pin_step = f"gateway serves {m.served_name} {who}"
         else:
@@ -307,7 +314,7 @@ class Engine:
             elif ns is None:
                 why = f"{m.served_name} is no tenant's served name"
             else:
-                why = f"{m.served_name} is not among {ns}'s served names"
+                why = f"{m.served_name} is not among the served names {ns} may call"
             pin = Hop(True, "", False, f"404 model_not_found ({why})", None)
             pin_step = "gateway pins the caller's tenant"
         rest = _join(pin_step, pin, self._llm_upstream(m))

@@ -410,6 +410,12 @@ class World:
             }
             for t, e in ((routes or {}).get("tenants") or {}).items()
         }
+        # the namespaces whose callers the gateway serves as each tenant: its own and the
+        # routes' ``callers`` (tenantry.llmgateway.routes.TenantRoute.serves)
+        self.llm_callers: dict[str, frozenset[str]] = {
+            str(t): frozenset({str(t), *(str(n) for n in (e.get("callers") or []))})
+            for t, e in ((routes or {}).get("tenants") or {}).items()
+        }
         self.llms: dict[ModelRef, LlmModel] = {}
         for i, obj in enumerate(llmisvcs):
             self._llm_rows(obj, i, runtime_adapters)
@@ -630,7 +636,10 @@ class World:
         want = (f"{m.runtime.ref.tenant}/{m.runtime.ref.name}", m.runtime_model or m.served_name)
         if namespace is None:
             return any(models.get(m.served_name) == want for models in self.llm_routes.values())
-        return self.llm_routes.get(namespace, {}).get(m.served_name) == want
+        return any(
+            namespace in self.llm_callers.get(t, frozenset()) and models.get(m.served_name) == want
+            for t, models in self.llm_routes.items()
+        )
 
     def rows(self) -> list[ModelRef]:
         """Every row of the matrix: the InferenceServices and the LLM served names."""
