@@ -37,9 +37,21 @@ def check_pool(d: PoolDemand, p: PoolPlan) -> None:
                 nodes_of[(s.tenant, s.model, s.profile)].add(g.node)
     want: Counter[tuple[str, str, str, str]] = Counter()
     for r in d.requests:
-        want[(r.tenant, r.model, r.profile, r.role)] += r.count
+        want[(r.tenant, r.model, r.profile, r.role)] += r.instances
     # covers the demand: every guaranteed replica and every headroom slice has its slot
     assert got == want, (got, want)
+    # a pod of several devices has them all on one node: per node, its request's slots
+    # come in whole pods (the scheduler binds a pod, and so all its devices, to one node)
+    for r in d.requests:
+        if r.devices == 1:
+            continue
+        per_node: Counter[int] = Counter(
+            g.node
+            for g in p.gpus
+            for s in g.slots
+            if (s.tenant, s.model, s.profile, s.role) == (r.tenant, r.model, r.profile, r.role)
+        )
+        assert all(k % r.devices == 0 for k in per_node.values()), (r, per_node)
     for r in d.requests:
         if r.spread and r.role == "guaranteed" and r.count >= 2 and not p.warnings:
             assert len(nodes_of[(r.tenant, r.model, r.profile)]) >= 2, r

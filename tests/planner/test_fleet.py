@@ -194,8 +194,19 @@ def pool_demands(draw: st.DrawFn) -> PoolDemand:
         for i in range(draw(st.integers(1, 3))):
             profile = draw(st.sampled_from(profiles))
             n = draw(st.integers(1, 6))
+            # whole GPUs: sometimes pods of several (an LLM replica of gpus: N)
+            devices = draw(st.integers(1, MODELS[model])) if profile == "gpu" else 1
             reqs.append(
-                Request(group, t, f"m{i}", profile, n, "guaranteed", draw(st.booleans()) and n >= 2)
+                Request(
+                    group,
+                    t,
+                    f"m{i}",
+                    profile,
+                    n,
+                    "guaranteed",
+                    draw(st.booleans()) and n >= 2,
+                    devices=devices,
+                )
             )
             if draw(st.booleans()):
                 reqs.append(
@@ -222,6 +233,7 @@ def pool_demands(draw: st.DrawFn) -> PoolDemand:
                 old.count + r.count,
                 r.role,
                 old.spread or r.spread,
+                devices=old.devices,
             )
         merged[k] = r
     return PoolDemand(

@@ -15,6 +15,13 @@ tenants that share GPUs, and per tenant where the tenant gets GPUs (or nodes) of
 Each request also carries what one instance's pod asks of its node besides the slice
 (``cpu_m``, ``memory_mib``: the model's ``cpu`` and ``memoryGiB``; headroom: the largest of
 the models it stands for), which the planner packs against the node's allocatable.
+
+A request counts pods (``count``), each asking for ``devices`` devices of its profile: an LLM
+replica with ``gpus: N`` (tensor parallelism) is one pod asking for N whole GPUs, all of
+which the scheduler takes from one node (a pod is bound to one node, and the device plugin
+allocates a container's devices on that node: Kubernetes docs, "Schedule GPUs"; KServe runs
+an LLMInferenceService without ``worker`` as one pod per replica, kserve v0.20.0
+``workload_single_node.go``). The planner places each such pod's devices on one node.
 """
 
 from __future__ import annotations
@@ -48,7 +55,8 @@ class DemandError(ValueError):
 
 @dataclass(frozen=True)
 class Request:
-    """``count`` instances of ``profile`` (a MIG profile or "gpu") for one model or headroom."""
+    """``count`` pods, each of ``devices`` instances of ``profile`` (a MIG profile or "gpu"),
+    for one model or headroom; ``instances`` = count x devices slices or GPUs in all."""
 
     group: str  # isolation group: "shared", or the tenant that owns its GPUs
     tenant: str  # "" for headroom pooled across the shared tenants
@@ -57,11 +65,18 @@ class Request:
     count: int
     role: Role
     spread: bool  # replicas must land on at least two nodes
-    # what each instance's pod requests on its node besides the GPU slice: millicores, MiB
-    # (pooled headroom: the largest of the models it stands in for; an LLM replica of
-    # several devices is counted as one pod per device, its CPU and memory not modelled)
+    # what each pod requests on its node besides its GPU slices: millicores, MiB (pooled
+    # headroom: the largest of the models it stands in for; an LLM's CPU and memory are
+    # not modelled, its pods count as pod slots only)
     cpu_m: int = 0
     memory_mib: int = 0
+    # devices per pod, all on one node: an LLM replica's whole GPUs (gpus: N); 1 otherwise
+    devices: int = 1
+
+    @property
+    def instances(self) -> int:
+        """Slices (or whole GPUs) of ``profile`` in all: ``count`` x ``devices``."""
+        return self.count * self.devices
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,18 @@ class PoolDemand:
     requests: tuple[Request, ...]
     shared_pool: str | None = None  # tenant-nodes: the shared pool whose settings it uses
     tenant: str | None = None  # node-group, tenant-nodes: whose nodes they are
+
+
+def _devices(what: str, profile: str, gpus: int) -> int:
+    """Devices per pod of an LLM replica: ``gpus`` whole GPUs; the spec refuses several MIG
+    slices per replica (validate ``llm_gpus_need_whole_gpus``, the platform settings'
+    ``llmBaseModels`` check), and the planner refuses to plan them rather than guess."""
+    if gpus > 1 and profile != WHOLE_GPU:
+        raise DemandError(
+            f"{what}.gpus: {gpus} devices per replica need whole GPUs; a MIG slice "
+            f'({profile}) is one device; accepted: 1, or gpu: "gpu"'
+        )
+    return gpus
 
 
 def _headroom(platform_share: float, burst: int) -> int:
@@ -168,9 +195,12 @@ def extract_demands(
                     t.name,
                     f"llm:{llm.name}",
                     llm.gpu,
-                    llm.replicas * llm.gpus,
+                    llm.replicas,
                     "guaranteed",
                     llm.replicas >= 2,
+                    devices=_devices(
+                        f"spec.llms[{llm.name}] of tenant {t.name}", llm.gpu, llm.gpus
+                    ),
                 )
             )
         for (pool, profile), burst in sorted(own_burst.items()):
@@ -183,16 +213,16 @@ def extract_demands(
                     )
                 )
     for base in platform.llm_base_models:  # shared base LLMs: served once, on shared GPUs
-        devices = base.gpus if base.gpu == WHOLE_GPU else 1
         requests[base.pool].append(
             Request(
                 SHARED,
                 "",
                 f"llm:{base.name}",
                 base.gpu,
-                base.replicas * devices,
+                base.replicas,
                 "guaranteed",
                 base.replicas >= 2,
+                devices=_devices(f"llmBaseModels[{base.name}]", base.gpu, base.gpus),
             )
         )
     for (pool, profile), burst in sorted(shared_burst.items()):

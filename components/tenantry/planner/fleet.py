@@ -46,6 +46,8 @@ from .packer import pack_vec
 from .replan import Held, choose
 
 Pos = tuple[int, int]  # (node, gpu index)
+Key = tuple[str, str, str, str]  # (tenant, model, profile, role) of a request or slot
+PodId = tuple[Key, int]  # a multi-device pod: its request's key and its index
 PHASE_B_LIMIT = 64  # partly used previous GPUs considered per group
 Strategy = Literal["minimal-disruption", "fewest-gpus"]
 STRATEGIES: tuple[Strategy, ...] = ("minimal-disruption", "fewest-gpus")
@@ -60,6 +62,7 @@ class _Gpu:
     slots: list[Slot] = field(default_factory=list)
     kept: bool = False  # a previous GPU kept in place with its layout
     others: frozenset[str] = frozenset()  # kept: tenants on it whose demand did not change
+    pod: PodId | None = None  # a whole GPU of one multi-device pod (see _place_pods)
 
 
 def plan(
@@ -138,46 +141,58 @@ def plan_pool(
 RESOURCES = ("cpu", "memory", "pods")
 
 
-def _pod_requests(d: PoolDemand) -> dict[tuple[str, str, str, str], NodeResources]:
-    """(tenant, model, profile, role) of a slot -> what its pod requests on the node."""
-    out: dict[tuple[str, str, str, str], NodeResources] = {}
+Pods = Mapping[Key, tuple[NodeResources, int]]
+
+
+def _pod_requests(d: PoolDemand) -> dict[Key, tuple[NodeResources, int]]:
+    """(tenant, model, profile, role) of a slot -> what its pod requests on the node and
+    how many devices (slots) the pod holds."""
+    out: dict[Key, tuple[NodeResources, int]] = {}
     for r in d.requests:
         key = (r.tenant, r.model, r.profile, r.role)
-        was = out.get(key, NodeResources(0, 0, 1))
-        out[key] = NodeResources(max(was.cpu_m, r.cpu_m), max(was.memory_mib, r.memory_mib), 1)
+        was, devices = out.get(key, (NodeResources(0, 0, 1), r.devices))
+        out[key] = (
+            NodeResources(max(was.cpu_m, r.cpu_m), max(was.memory_mib, r.memory_mib), 1),
+            max(devices, r.devices),
+        )
     return out
 
 
-def _node_loads(
-    p: PoolPlan, pods: Mapping[tuple[str, str, str, str], NodeResources]
-) -> list[NodeResources]:
+def _node_loads(p: PoolPlan, pods: Pods) -> list[NodeResources]:
     """What the pods of every node of ``p`` request (pooled headroom included: a burst
-    replica lands on its slice's node)."""
-    cpu = [0] * p.nodes
-    mem = [0] * p.nodes
-    n = [0] * p.nodes
+    replica lands on its slice's node). A pod of several devices holds several slots of
+    one node (:func:`_place_pods`): it counts once."""
+    slots: list[Counter[Key]] = [Counter() for _ in range(p.nodes)]
     for g in p.gpus:
         for s in g.slots:
-            r = pods.get((s.tenant, s.model, s.profile, s.role))
-            if r is None:
+            slots[g.node][(s.tenant, s.model, s.profile, s.role)] += 1
+    out = []
+    for node in slots:
+        cpu = mem = n = 0
+        for key, k in node.items():
+            got = pods.get(key)
+            if got is None:
                 continue
-            cpu[g.node] += r.cpu_m
-            mem[g.node] += r.memory_mib
-            n[g.node] += 1
-    return [NodeResources(*x) for x in zip(cpu, mem, n, strict=True)]
+            r, devices = got
+            count = -(-k // devices)
+            cpu += count * r.cpu_m
+            mem += count * r.memory_mib
+            n += count
+        out.append(NodeResources(cpu, mem, n))
+    return out
 
 
-def _gpu_over(
-    p: PoolPlan, pods: Mapping[tuple[str, str, str, str], NodeResources], alloc: NodeResources
-) -> GpuPlan | None:
+def _gpu_over(p: PoolPlan, pods: Pods, alloc: NodeResources) -> GpuPlan | None:
     """A GPU whose slices' pods alone request more than a node offers (more nodes cannot
     help: the packing put too many instances on one GPU for the node's CPU or memory)."""
     for g in p.gpus:
-        load = [pods.get((s.tenant, s.model, s.profile, s.role)) for s in g.slots]
+        load: list[NodeResources] = []
+        for s in g.slots:
+            got = pods.get((s.tenant, s.model, s.profile, s.role))
+            if got is not None:
+                load.append(got[0])
         total = NodeResources(
-            sum(r.cpu_m for r in load if r),
-            sum(r.memory_mib for r in load if r),
-            sum(1 for r in load if r),
+            sum(x.cpu_m for x in load), sum(x.memory_mib for x in load), len(load)
         )
         if not alloc.fits(total):
             return g
@@ -204,7 +219,8 @@ def _binding(loads: Sequence[NodeResources], alloc: NodeResources) -> str:
 
 
 def _floor(requests: Sequence[Request], alloc: NodeResources) -> int:
-    """Nodes the requests' pods need by CPU, memory and pod slots alone (fractional bound)."""
+    """Nodes the requests' pods need by CPU, memory and pod slots alone (fractional bound;
+    ``count`` is pods, whatever their devices)."""
     need = (
         sum(r.count * r.cpu_m for r in requests) / alloc.cpu_m if alloc.cpu_m > 0 else 0,
         sum(r.count * r.memory_mib for r in requests) / alloc.memory_mib
@@ -291,9 +307,9 @@ def _group_vec(
         if guaranteed_only and r.role != "guaranteed":
             continue
         if r.profile == WHOLE_GPU:
-            whole += r.count
+            whole += r.instances
         else:
-            counts[r.profile] += r.count
+            counts[r.profile] += r.instances
     return geo.vec(counts), whole
 
 
@@ -364,7 +380,7 @@ def changed_tenants(requests: Sequence[Request], previous: Sequence[GpuPlan]) ->
     before = _owner_counts([s for g in previous for s in g.slots])
     now: Counter[tuple[str, str, str, str]] = Counter()
     for r in requests:
-        now[(r.tenant, r.model, r.profile, r.role)] += r.count
+        now[(r.tenant, r.model, r.profile, r.role)] += r.instances
     return frozenset(t for t, _, _, _ in (before - now) + (now - before) if t)
 
 
@@ -425,8 +441,146 @@ def _slices(gpu_model: str, profile: str) -> int:
     return p.compute_slices + p.memory_slices
 
 
-def _positions(nodes: int, gpn: int) -> list[Pos]:
-    return [(node, idx) for idx in range(gpn) for node in range(nodes)]
+def _pods_of(requests: Sequence[Request]) -> list[Request]:
+    """The requests whose pods hold several devices, in placement order: the largest pods
+    first, then spread requests, then by tenant and model (one entry per request)."""
+    many = [r for r in requests if r.devices > 1 and r.profile == WHOLE_GPU]
+    return sorted(many, key=lambda r: (-r.devices, not r.spread, r.tenant, r.model, r.role))
+
+
+def _ffd(
+    requests: Sequence[Request],
+    free: Sequence[int],
+    gpn: int,
+    before: Mapping[Key, Sequence[int]] | None = None,
+) -> tuple[list[tuple[Request, int, int]], list[int]]:
+    """First-fit decreasing of the multi-device pods of ``requests`` onto nodes with
+    ``free`` GPU positions (more nodes of ``gpn`` added as needed): each pod goes to the
+    lowest-numbered node with room for all its devices; while a request that must spread
+    (minReplicas >= 2) has all its pods on one node, the next avoids it. ``before`` gives
+    the nodes of pods a request already holds (kept from the previous plan): only the rest
+    are placed. Returns (request, pod index, node) of every pod placed, and the free
+    positions left per node. A pod of more devices than ``gpn`` fits no node: left out."""
+    left = list(free)
+    out: list[tuple[Request, int, int]] = []
+    for r in _pods_of(requests):
+        if r.devices > gpn:
+            continue
+        on = list((before or {}).get((r.tenant, r.model, r.profile, r.role), ()))
+        for i in range(len(on), r.count):
+            avoid = on[0] if r.spread and len(set(on)) == 1 else None
+            node = next((n for n, k in enumerate(left) if k >= r.devices and n != avoid), None)
+            if node is None:
+                left.append(gpn)
+                node = len(left) - 1
+            left[node] -= r.devices
+            out.append((r, i, node))
+            on.append(node)
+    return out, left
+
+
+def _place_pods(
+    d: PoolDemand, gpus: list[_Gpu], nodes: int, prev: PoolPlan | None, errors: list[str]
+) -> int:
+    """Pin the whole GPUs of every multi-device pod (an LLM replica of ``gpus: N``) to one
+    node: the Kubernetes scheduler binds a pod to one node and the device plugin gives its
+    container devices of that node only, so a pod's GPUs split over nodes would leave it
+    Pending. A pod whose GPUs the previous plan had on one node, all still kept in place,
+    stays there; the others are placed first-fit decreasing (:func:`_ffd`) onto the
+    positions no pinned GPU holds, adding nodes where none has room. Returns the (possibly
+    larger) node count. The group's other GPUs are placed afterwards (:func:`_place_gpus`)."""
+    many = [r for r in d.requests if r.devices > 1]
+    if not many:
+        return nodes
+    gpn = d.gpus_per_node
+    for r in many:
+        if r.profile != WHOLE_GPU:
+            errors.append(
+                f"{r.tenant or 'platform'}/{r.model}: pods of {r.devices} x {r.profile}; "
+                f"the planner places pods of several whole GPUs only (a MIG slice is one "
+                f"device per replica)"
+            )
+        elif r.devices > gpn:
+            errors.append(
+                f"{r.tenant or 'platform'}/{r.model}: one pod asks for {r.devices} GPUs and "
+                f"a node of {d.instance_type or d.gpu_model} has {gpn}: the pod can never be "
+                "scheduled"
+            )
+    many = [r for r in many if r.profile == WHOLE_GPU and r.devices <= gpn]
+    if not many:
+        return nodes
+    groups = {r.group for r in many}
+    kept: dict[Pos, _Gpu] = {}  # whole GPUs of those groups still in place
+    loose: dict[str, list[_Gpu]] = defaultdict(list)  # and those without a position
+    for g in gpus:
+        if g.group in groups and g.layout == ((WHOLE_GPU, 0),):
+            g.pod = None
+            if g.pos is None:
+                loose[g.group].append(g)
+            else:
+                kept[g.pos] = g
+    # pods that keep their GPUs: the previous plan's slots of the request, per node
+    held: dict[Key, dict[int, list[Pos]]] = defaultdict(lambda: defaultdict(list))
+    if prev is not None:
+        for pg in prev.gpus:
+            if pg.used and not pg.mig:
+                for s in pg.slots:
+                    held[(s.tenant, s.model, s.profile, s.role)][pg.node].append(
+                        (pg.node, pg.index)
+                    )
+    before: dict[Key, list[int]] = defaultdict(list)
+    for r in _pods_of(many):
+        key = (r.tenant, r.model, r.profile, r.role)
+        for node, was in sorted(held.get(key, {}).items()):
+            was = sorted(was)
+            while len(before[key]) < r.count and len(was) >= r.devices:
+                at, was = was[: r.devices], was[r.devices :]
+                same = [kept[p] for p in at if p in kept]
+                if len(same) < r.devices or any(
+                    k.group != r.group or k.pod is not None for k in same
+                ):
+                    break
+                for k in same:
+                    k.pod = (key, len(before[key]))
+                before[key].append(node)
+    for g in kept.values():  # kept whole GPUs of no pod: moved first if a pod needs GPUs
+        if g.pod is None:
+            loose[g.group].append(g)
+    occupied = {g.pos for g in gpus if g.pos is not None}
+    free = [sum((n, i) not in occupied for i in range(gpn)) for n in range(nodes)]
+    placed, left = _ffd(many, free, gpn, before)
+    nodes = max(nodes, len(left))
+    for r, i, node in placed:
+        for pos in [p for p in ((node, x) for x in range(gpn)) if p not in occupied][: r.devices]:
+            # a GPU with no position first, then a kept one of no pod (it moves)
+            mine = loose[r.group]
+            unplaced = next((g for g in mine if g.pos is None), None)
+            if unplaced is not None:
+                mine.remove(unplaced)
+                g = unplaced
+            elif mine:
+                g = mine.pop()
+                occupied.discard(g.pos)
+            else:  # not expected: the group's GPUs hold every instance of its demand
+                g = _Gpu(r.group, ((WHOLE_GPU, 0),))
+                gpus.append(g)
+            g.pos, g.kept, g.pod = pos, False, ((r.tenant, r.model, r.profile, r.role), i)
+            occupied.add(pos)
+    return nodes
+
+
+def _positions(nodes: int, gpn: int, pods: set[Pos | None] | None = None) -> list[Pos]:
+    """Every position, index-major (GPU 0 of every node, then GPU 1...), so that GPUs taken
+    in this order alternate between nodes; positions of multi-device pods (``pods``) are
+    left out and each node's others ranked among themselves, so the alternation holds
+    beside the pods too."""
+    if not pods:
+        return [(node, idx) for idx in range(gpn) for node in range(nodes)]
+    ranked: list[tuple[int, int, int]] = []
+    for node in range(nodes):
+        mine = [idx for idx in range(gpn) if (node, idx) not in pods]
+        ranked.extend((k, node, idx) for k, idx in enumerate(mine))
+    return [(node, idx) for _, node, idx in sorted(ranked)]
 
 
 def _place_gpus(gpus: list[_Gpu], nodes: int, gpn: int, prev: PoolPlan | None) -> None:
@@ -438,7 +592,7 @@ def _place_gpus(gpus: list[_Gpu], nodes: int, gpn: int, prev: PoolPlan | None) -
     same: dict[tuple[str, Layout], deque[Pos]] = defaultdict(deque)
     clean: list[Pos] = []
     dirty: list[Pos] = []
-    for pos in _positions(nodes, gpn):
+    for pos in _positions(nodes, gpn, {g.pos for g in gpus if g.pod is not None}):
         if pos in occupied:
             continue
         pg = prev_at.get(pos)
@@ -504,9 +658,13 @@ def _assign(
     in ``prev_at`` (the previous plan by position); returns the spread requests left on one
     node."""
     by_profile: dict[str, list[tuple[int, _Gpu, int]]] = defaultdict(list)
+    pods: dict[PodId, list[_Gpu]] = defaultdict(list)
     for g in gpus:
         assert g.pos is not None
         g.slots = []
+        if g.pod is not None:  # a multi-device pod's GPU: its request's, placed whole
+            pods[g.pod].append(g)
+            continue
         for profile, start in g.layout:
             by_profile[profile].append((g.pos[0], g, start))
     for lst in by_profile.values():
@@ -545,8 +703,14 @@ def _assign(
         g.slots.remove(slot)
         return node
 
+    for r in requests:  # the pods of several devices: the GPUs _place_pods pinned for them
+        key = (r.tenant, r.model, r.profile, r.role)
+        for i in range(r.count if r.devices > 1 else 0):
+            for g in pods.get((key, i), ()):
+                g.slots.append(Slot(0, r.profile, r.tenant, r.model, r.role))
     order = sorted(
-        requests, key=lambda r: (r.role != "guaranteed", not r.spread, r.tenant, r.model, r.profile)
+        (r for r in requests if r.devices == 1),
+        key=lambda r: (r.role != "guaranteed", not r.spread, r.tenant, r.model, r.profile),
     )
     left = {id(r): r.count for r in order}
     sticky = _sticky(by_profile, prev_at or {})
@@ -817,12 +981,16 @@ def _plan_packed(
     errors: list[str] = []
     warnings: list[str] = []
     guaranteed_nodes = max(
-        math.ceil(guaranteed / gpn), min_spread if guaranteed else 0, guaranteed_floor
+        math.ceil(guaranteed / gpn),
+        min_spread if guaranteed else 0,
+        guaranteed_floor,
+        len(_ffd([r for r in d.requests if r.role == "guaranteed"], [], gpn)[1]),
     )
-    _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     for g in gpus:
         if g.pos is not None and g.pos[0] >= nodes:
             g.pos, g.kept = None, False  # on a node that goes away
+    nodes = _place_pods(d, gpus, nodes, prev, errors)
+    _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     _place_gpus(gpus, nodes, gpn, prev)
     prev_at = {(g.node, g.index): g for g in prev.gpus if g.used} if prev is not None else {}
     gpus_of: dict[str, list[_Gpu]] = defaultdict(list)
@@ -869,7 +1037,7 @@ def _same_demand(requests: Sequence[Request], previous: Sequence[GpuPlan]) -> bo
     which has no tenant, included)."""
     now: Counter[tuple[str, str, str, str]] = Counter()
     for r in requests:
-        now[(r.tenant, r.model, r.profile, r.role)] += r.count
+        now[(r.tenant, r.model, r.profile, r.role)] += r.instances
     return _owner_counts([s for g in previous for s in g.slots]) == now
 
 
@@ -919,9 +1087,9 @@ def _plan_fixed(
     need_all: dict[str, int] = defaultdict(int)
     need_guar: dict[str, int] = defaultdict(int)
     for r in d.requests:
-        need_all[r.profile] += r.count
+        need_all[r.profile] += r.instances
         if r.role == "guaranteed":
-            need_guar[r.profile] += r.count
+            need_guar[r.profile] += r.instances
     for profile in sorted(need_all):
         if profile not in layout:
             errors.append(
