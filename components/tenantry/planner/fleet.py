@@ -22,7 +22,9 @@ change; new layouts go first to positions whose previous layout is identical (no
 then to free GPUs, then to GPUs being reconfigured. GPU positions are filled index-major (GPU
 0 of every node, then GPU 1...), so a group's GPUs alternate between nodes; replicas of models
 with minReplicas >= 2 are then assigned to slices on two nodes, adding a slice on another node
-where that is impossible. ``PoolPlan.disturbed`` names, per GPU that is reconfigured or loses
+where that is impossible. A pod of several whole GPUs (an LLM replica with ``gpus: N``) is
+placed first, whole on one node, first-fit decreasing (:func:`_place_pods`); the other GPUs
+take the positions left. ``PoolPlan.disturbed`` names, per GPU that is reconfigured or loses
 its node, the tenants whose slices it held.
 """
 
