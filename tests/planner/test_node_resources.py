@@ -25,12 +25,16 @@ def _loads(p: PoolPlan, d: PoolDemand) -> list[NodeResources]:
     per = {(r.tenant, r.model, r.profile, r.role): r for r in d.requests}
     out = []
     for n in range(p.nodes):
-        rs = [
+        slots = [
             per[(s.tenant, s.model, s.profile, s.role)]
             for g in p.gpus
             if g.node == n
             for s in g.slots
             if s.role != "spare"
+        ]
+        # a pod of several devices holds that many slots of the node: it counts once
+        rs = [
+            r for i, r in enumerate(slots) if slots[: i + 1].count(r) % r.devices == 1 % r.devices
         ]
         out.append(NodeResources(sum(r.cpu_m for r in rs), sum(r.memory_mib for r in rs), len(rs)))
     return out
@@ -122,18 +126,21 @@ def resource_demands(draw: st.DrawFn) -> PoolDemand:
     for i in range(draw(st.integers(1, 4))):
         t = draw(st.sampled_from(["a", "b"]))
         n = draw(st.integers(1, 30))
+        profile = draw(st.sampled_from(profiles))
         reqs.append(
             Request(
                 SHARED,
                 t,
                 f"m{i}",
-                draw(st.sampled_from(profiles)),
+                profile,
                 n,
                 "guaranteed",
                 draw(st.booleans()) and n >= 2,
                 # up to 27 cores: seven 1g slices of one GPU still fit one node
                 draw(st.integers(1, 27)) * 1000,
                 draw(st.integers(1, 260)) * 1024,
+                # whole GPUs: sometimes pods of several (one pod, its requests once)
+                devices=draw(st.integers(1, 8)) if profile == "gpu" else 1,
             )
         )
     merged = {(r.tenant, r.model): r for r in reqs}
