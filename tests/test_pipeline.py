@@ -359,3 +359,38 @@ def test_a_rollout_of_a_file_with_a_structural_error_is_judged_in_the_same_run(
     edit(acme, "trafficPercent: 10", "trafficPercent: ten")
     codes = {(p.code, p.path) for p in check([tenants], platform, base=base).problems}
     assert ("canary_stable_not_deployed", "spec.models[0].canary") not in codes
+
+
+def test_a_node_group_too_small_for_whole_llm_pods_is_refused_at_its_max_size(
+    dirs: tuple[Path, Path], platform: PlatformSettings
+) -> None:
+    """An LLM replica of gpus: 3 is one pod whose GPUs all come from one node: 5 replicas
+    are 15 GPUs, which 2 nodes of 8 would hold by count, but a node holds two such pods, so
+    the node group needs 3 nodes and maxSize 2 is refused (validate and the planner agree)."""
+    tenants, stacks = dirs
+    umbrella = tenants / "umbrella.yaml"
+    d = yaml.safe_load(umbrella.read_text())
+    d["spec"]["models"] = [m for m in d["spec"]["models"] if m["gpu"] != "gpu"]
+    d["spec"]["quotas"]["gpus"]["gpu"] = 15
+    h200 = next(i for i, g in enumerate(d["spec"]["nodeGroups"]) if g["name"] == "h200")
+    d["spec"]["nodeGroups"][h200]["maxSize"] = 2
+    d["spec"]["llms"] = [
+        {
+            "name": "chat",
+            "path": "models/chat/v1/",
+            "digest": "sha256:" + "9e" * 32,
+            "gpu": "gpu",
+            "gpus": 3,
+            "replicas": 5,
+        }
+    ]
+    umbrella.write_text(yaml.safe_dump(d, sort_keys=False))
+    reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
+    (p,) = [p for p in reg.problems if p.severity == "error"]
+    assert (p.code, p.path, p.value) == (
+        "node_group_too_small",
+        f"spec.nodeGroups[{h200}].maxSize",
+        2,
+    )
+    assert p.accepted is not None and ">= 3" in p.accepted
+    assert "an LLM replica's GPUs all go to one node" in p.message

@@ -325,7 +325,7 @@ def _fleet(reg: Registry, platform: PlatformSettings, stacks_dir: Path | None) -
                     "node_group_too_small",
                     f"the GPU planner cannot place the guaranteed demand on node group "
                     f"{group!r}: {detail} (replicas of a model with minReplicas >= 2 go to two "
-                    "nodes)",
+                    "nodes; an LLM replica's GPUs all go to one node)",
                     t.node_groups[i].max_size,
                     f">= {pool.needed_nodes}, or fewer guaranteed replicas",
                     file,
