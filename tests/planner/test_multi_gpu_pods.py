@@ -187,3 +187,25 @@ def test_several_mig_slices_per_pod_are_refused_not_split() -> None:
         "platform/llm:x: pods of 2 x 1g.10gb; the planner places pods of several whole GPUs "
         "only (a MIG slice is one device per replica)",
     )
+
+
+def test_a_shared_base_models_replicas_of_several_gpus_are_pods_too(
+    platform: PlatformSettings,
+) -> None:
+    """``llmBaseModels[]`` with gpus: N: one pod per replica of N whole GPUs on the shared
+    pool, placed whole like a tenant's own LLM: 3 replicas of 6 GPUs take 3 p5 nodes."""
+    doc = platform.model_dump(by_alias=True, mode="json", exclude_none=True)
+    doc["llmBaseModels"][0].update(gpu="gpu", gpus=6, replicas=3)
+    settings = PlatformSettings.model_validate(doc)
+    (shared,) = [
+        d for d in extract_demands([], settings) if d.name == doc["llmBaseModels"][0]["pool"]
+    ]
+    (r,) = [r for r in shared.requests if r.model.startswith("llm:")]
+    assert (r.count, r.devices, r.instances, r.profile) == (3, 6, 18, "gpu")
+    p = plan_pool(shared)
+    check_pool(shared, p)
+    assert p.nodes == 3 and _pods_per_node(p, (r.tenant, r.model, "gpu", "guaranteed"), 6) == [
+        1,
+        1,
+        1,
+    ]
