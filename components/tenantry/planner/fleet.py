@@ -533,18 +533,28 @@ def _place_pods(
     before: dict[Key, list[int]] = defaultdict(list)
     for r in _pods_of(many):
         key = (r.tenant, r.model, r.profile, r.role)
-        for node, was in sorted(held.get(key, {}).items()):
-            was = sorted(was)
-            while len(before[key]) < r.count and len(was) >= r.devices:
+        chunks: list[list[list[_Gpu]]] = []  # per node, the pods it can keep
+        for _, was in sorted(held.get(key, {}).items()):
+            was, fits = sorted(was), []
+            while len(was) >= r.devices:
                 at, was = was[: r.devices], was[r.devices :]
                 same = [kept[p] for p in at if p in kept]
-                if len(same) < r.devices or any(
-                    k.group != r.group or k.pod is not None for k in same
-                ):
+                if len(same) < r.devices or any(k.group != r.group for k in same):
                     break
-                for k in same:
-                    k.pod = (key, len(before[key]))
-                before[key].append(node)
+                fits.append(same)
+            if fits:
+                chunks.append(fits)
+        # one pod of each node in turn, so that kept pods spread where they did before
+        order = [
+            c[i] for i in range(max(map(len, chunks), default=0)) for c in chunks if i < len(c)
+        ]
+        order = order[: r.count]
+        if r.spread and len(chunks) == 1 and r.count >= 2 and len(order) == r.count:
+            order = order[:-1]  # all on one node: the last goes to another
+        for pod in order:
+            for k in pod:
+                k.pod = (key, len(before[key]))
+            before[key].append(_pos(pod[0])[0])
     for g in kept.values():  # kept whole GPUs of no pod: moved first if a pod needs GPUs
         if g.pod is None:
             loose[g.group].append(g)
