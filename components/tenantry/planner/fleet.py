@@ -455,14 +455,18 @@ def _ffd(
     free: Sequence[int],
     gpn: int,
     before: Mapping[Key, Sequence[int]] | None = None,
+    worst_fit: bool = False,
 ) -> tuple[list[tuple[Request, int, int]], list[int]]:
     """First-fit decreasing of the multi-device pods of ``requests`` onto nodes with
     ``free`` GPU positions (more nodes of ``gpn`` added as needed): each pod goes to the
     lowest-numbered node with room for all its devices; while a request that must spread
     (minReplicas >= 2) has all its pods on one node, the next avoids it. ``before`` gives
     the nodes of pods a request already holds (kept from the previous plan): only the rest
-    are placed. Returns (request, pod index, node) of every pod placed, and the free
-    positions left per node. A pod of more devices than ``gpn`` fits no node: left out."""
+    are placed. With ``worst_fit`` each pod goes to the node with the most free positions
+    instead (the pool has more nodes than its GPUs need: CPU, memory or pod slots bind, and
+    the pods' requests spread over them). Returns (request, pod index, node) of every pod
+    placed, and the free positions left per node. A pod of more devices than ``gpn`` fits
+    no node: left out."""
     left = list(free)
     out: list[tuple[Request, int, int]] = []
     for r in _pods_of(requests):
@@ -471,7 +475,9 @@ def _ffd(
         on = list((before or {}).get((r.tenant, r.model, r.profile, r.role), ()))
         for i in range(len(on), r.count):
             avoid = on[0] if r.spread and len(set(on)) == 1 else None
-            node = next((n for n, k in enumerate(left) if k >= r.devices and n != avoid), None)
+            fits = [n for n, k in enumerate(left) if k >= r.devices and n != avoid]
+            node = max(fits, key=lambda n: (left[n], -n)) if worst_fit and fits else None
+            node = fits[0] if fits and node is None else node
             if node is None:
                 left.append(gpn)
                 node = len(left) - 1
@@ -482,7 +488,12 @@ def _ffd(
 
 
 def _place_pods(
-    d: PoolDemand, gpus: list[_Gpu], nodes: int, prev: PoolPlan | None, errors: list[str]
+    d: PoolDemand,
+    gpus: list[_Gpu],
+    nodes: int,
+    prev: PoolPlan | None,
+    errors: list[str],
+    worst_fit: bool = False,
 ) -> int:
     """Pin the whole GPUs of every multi-device pod (an LLM replica of ``gpus: N``) to one
     node: the Kubernetes scheduler binds a pod to one node and the device plugin gives its
@@ -560,7 +571,7 @@ def _place_pods(
             loose[g.group].append(g)
     occupied = {g.pos for g in gpus if g.pos is not None}
     free = [sum((n, i) not in occupied for i in range(gpn)) for n in range(nodes)]
-    placed, left = _ffd(many, free, gpn, before)
+    placed, left = _ffd(many, free, gpn, before, worst_fit)
     nodes = max(nodes, len(left))
     for r, i, node in placed:
         for pos in [p for p in ((node, x) for x in range(gpn)) if p not in occupied][: r.devices]:
@@ -585,14 +596,14 @@ def _positions(nodes: int, gpn: int, pods: set[Pos | None] | None = None) -> lis
     """Every position, index-major (GPU 0 of every node, then GPU 1...), so that GPUs taken
     in this order alternate between nodes; positions of multi-device pods (``pods``) are
     left out and each node's others ranked among themselves, so the alternation holds
-    beside the pods too."""
+    beside the pods too (at equal rank, nodes holding fewer pod GPUs first)."""
     if not pods:
         return [(node, idx) for idx in range(gpn) for node in range(nodes)]
-    ranked: list[tuple[int, int, int]] = []
+    ranked: list[tuple[int, int, int, int]] = []
     for node in range(nodes):
         mine = [idx for idx in range(gpn) if (node, idx) not in pods]
-        ranked.extend((k, node, idx) for k, idx in enumerate(mine))
-    return [(node, idx) for _, node, idx in sorted(ranked)]
+        ranked.extend((k, gpn - len(mine), node, idx) for k, idx in enumerate(mine))
+    return [(node, idx) for _, _, node, idx in sorted(ranked)]
 
 
 def _place_gpus(gpus: list[_Gpu], nodes: int, gpn: int, prev: PoolPlan | None) -> None:
@@ -1001,7 +1012,7 @@ def _plan_packed(
     for g in gpus:
         if g.pos is not None and g.pos[0] >= nodes:
             g.pos, g.kept = None, False  # on a node that goes away
-    nodes = _place_pods(d, gpus, nodes, prev, errors)
+    nodes = _place_pods(d, gpus, nodes, prev, errors, worst_fit=floor > 0)
     _node_limits(d, nodes, guaranteed_nodes, errors, warnings)
     _place_gpus(gpus, nodes, gpn, prev)
     prev_at = {(g.node, g.index): g for g in prev.gpus if g.used} if prev is not None else {}
