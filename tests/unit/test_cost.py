@@ -269,9 +269,12 @@ def test_an_own_llm_on_a_shared_pool_is_priced_and_counts_against_the_quota(
     # clinical-llm takes 1 of the 16 GPUs of initech's 2 nodes: the same 2 nodes without it
     assert estimate(initech, platform).monthly_usd_min == 2 * node_month
     assert estimate(replace(initech, llms=()), platform).monthly_usd_min == 2 * node_month
-    # 2 replicas x 8 GPUs: 16 + the models' 3 GPUs = 19 GPUs, 3 nodes of 8
+    # 2 replicas x 8 GPUs: each replica is one pod holding every GPU of a node (a pod's
+    # GPUs all come from one node), so the models' 3 GPUs need nodes of their own, two of
+    # them (clinical-ner's two replicas go to two nodes): 4 nodes, not the 3 that 19 GPUs
+    # would fill by count
     bigger = replace(initech, llms=(replace(llm, replicas=2, gpus=8),))
-    assert estimate(bigger, platform).monthly_usd_min == pytest.approx(3 * node_month)
+    assert estimate(bigger, platform).monthly_usd_min == pytest.approx(4 * node_month)
     # the same LLM on a shared-tier tenant: its whole GPU in the tenant's share
     globex = tenants["globex"]
     own = replace(llm, target="h100", gpu_model="H100-80GB")
