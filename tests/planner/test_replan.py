@@ -162,3 +162,29 @@ def test_bad_strategy_or_allowance_is_refused() -> None:
         plan_pool(d, strategy="greedy")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="extra_gpus"):
         plan_pool(d, extra_gpus=-1)
+
+
+def test_fewest_gpus_judges_the_whole_plan_after_spread_repairs() -> None:
+    """Found by the property test above: a spread model added beside kept layouts made the
+    fewest-gpus re-plan's spread repairs cost 19 GPUs against a fresh plan's 17; the whole
+    plan is now judged after the repairs and the fresh one wins beyond the allowance."""
+    import dataclasses
+
+    r = Request
+    reqs = (
+        r("a", "a", "m0", "1g.5gb", 2, "guaranteed", True),
+        r("a", "a", "m1", "1g.5gb", 2, "guaranteed", False),
+        r("a", "a", "m2", "3g.20gb", 4, "guaranteed", False),
+        r("shared", "", "", "7g.40gb", 3, "overflow", False),
+        r("shared", "b", "m0", "4g.20gb", 2, "guaranteed", False),
+        r("shared", "b", "m1", "7g.40gb", 6, "guaranteed", False),
+    )
+    d = PoolDemand("p", "shared-pool", "A100-40GB", None, 8, 0, None, None, reqs)
+    added = r("a", "a", "added", "7g.40gb", 3, "guaranteed", True)
+    key = lambda x: (x.group, x.tenant, x.model, x.profile, x.role)  # noqa: E731
+    d2 = dataclasses.replace(d, requests=tuple(sorted((*reqs, added), key=key)))
+    first = plan_pool(d)
+    second = plan_pool(d2, first, strategy="fewest-gpus")
+    check_pool(d2, second)
+    check_disturbed_report(first, second)
+    assert second.used_gpus <= plan_pool(d2).used_gpus + 1
