@@ -118,6 +118,8 @@ def own_tenant(max_model_len: int) -> OwnTenant:
         target="h100",
         replicas=1,
         max_model_len=max_model_len,
+        cpu=6,
+        memory_gib=94,
     )
     return OwnTenant("tiny", (llm,))
 

@@ -198,9 +198,12 @@ def test_whole_gpus_use_tensor_parallelism_and_validate() -> None:
     obj = _manifest(_settings(base={"gpu": "gpu", "gpus": 4}))
     llmisvc_validator().validate(obj)
     assert obj["spec"]["parallelism"] == {"tensor": 4}
-    # ephemeral storage: the weights fit the 4 x 80 GiB they are served from, + /tmp 4 + logs 1
+    # ephemeral storage: the weights fit the 4 x 80 GiB they are served from, + /tmp 4 + logs 1;
+    # CPU 2 x (2 + 4), memory 320 + /dev/shm 8 + 2 x (2 + 4) (tenantry.spec.llm_sizing)
     assert obj["spec"]["template"]["containers"][0]["resources"]["limits"] == {
         "nvidia.com/gpu": "4",
+        "cpu": "12",
+        "memory": "340Gi",
         "ephemeral-storage": "325Gi",
     }
 

@@ -36,16 +36,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import gpu_models, instance_types, namespaces
+from ..catalog import instance_types, namespaces
 from ..spec import PlatformSettings, ResolvedTenant
 from ..spec.hosts import child_name
+from ..spec.llm_sizing import LLM_SHM_GIB, device_memory_gib
 from ..spec.platform import LlmBaseModel
 from ..spec.resolved import ResolvedLlm, ResolvedLlmAdapter
 from ..spec.targets import gpu_resource
 from ..spec.tiers import TIERS
 from ..tags import tenant_labels
 from .inference_service import CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY, node_placement
-from .labels import MODEL_LABEL, POOL_LABEL, UNPINNED_IMAGE, memory_quantity
+from .labels import MODEL_LABEL, POOL_LABEL, UNPINNED_IMAGE, cpu_quantity, memory_quantity
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
@@ -79,7 +80,8 @@ LLM_TMP_GIB = 4  # the /tmp emptyDir's sizeLimit
 LLM_LOG_GIB = 1  # container logs and writable layer
 LLM_VOLUMES = [
     {"name": "tmp", "emptyDir": {"sizeLimit": f"{LLM_TMP_GIB}Gi"}},
-    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
+    # memory-backed: counted in the container's memory (tenantry.spec.llm_sizing)
+    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{LLM_SHM_GIB}Gi"}},
 ]
 LLM_MOUNTS = [
     {"name": "tmp", "mountPath": "/tmp"},
@@ -283,15 +285,6 @@ def lora_args(base: LlmBaseModel) -> list[str]:
     ]
 
 
-def device_memory_gib(gpu_model: str, gpu: str, count: int) -> float:
-    """GPU memory (GiB) of ``count`` devices of ``gpu`` (a MIG profile, or "gpu" for whole
-    GPUs) of ``gpu_model``, from the catalog (``tenantry.catalog``)."""
-    model = gpu_models()[gpu_model]
-    profile = model.profile(gpu)
-    per = float(model.memory_gib) if profile is None else profile.memory_gib
-    return per * count
-
-
 def llm_ephemeral_storage_gib(gpu_model: str, gpu: str, count: int) -> float:
     """The vLLM container's ephemeral-storage request and limit (GiB): the weights, which
     KServe's storage initializer copies into the pod's model emptyDir (charged to the pod by
@@ -303,8 +296,21 @@ def llm_ephemeral_storage_gib(gpu_model: str, gpu: str, count: int) -> float:
     return device_memory_gib(gpu_model, gpu, count) + LLM_TMP_GIB + LLM_LOG_GIB
 
 
-def _resources(resource: str, count: int, ephemeral_gib: float) -> dict[str, Any]:
-    amounts = {resource: str(count), "ephemeral-storage": memory_quantity(ephemeral_gib)}
+def _resources(
+    resource: str, count: int, ephemeral_gib: float, cpu: float, memory_gib: float
+) -> dict[str, Any]:
+    """Requests equal limits (Guaranteed QoS, as the Triton models':
+    :func:`tenantry.k8s.inference_service.resources`): the GPU or MIG resource, the replica's
+    CPU and memory (:mod:`tenantry.spec.llm_sizing`: KServe's LLMInferenceServiceConfig
+    template sets none on ``main``, kserve v0.20.0 ``config/llmisvcconfig/
+    config-llm-template.yaml``, so without them the namespace LimitRange's default would cap
+    vLLM) and ephemeral storage."""
+    amounts = {
+        resource: str(count),
+        "cpu": cpu_quantity(cpu),
+        "memory": memory_quantity(memory_gib),
+        "ephemeral-storage": memory_quantity(ephemeral_gib),
+    }
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
@@ -372,6 +378,7 @@ def shared_llm_manifest(
                         llm_ephemeral_storage_gib(
                             _pool_gpu_model(platform, base), base.gpu, devices
                         ),
+                        *platform.base_model_resources(base),
                     ),
                     "securityContext": CONTAINER_SECURITY,
                     "volumeMounts": [
@@ -441,6 +448,8 @@ def own_llm_manifest(
                         llm.gpu_resource,
                         llm.gpus,
                         llm_ephemeral_storage_gib(llm.gpu_model, llm.gpu, llm.gpus),
+                        llm.cpu,
+                        llm.memory_gib,
                     ),
                     "securityContext": CONTAINER_SECURITY,
                     "volumeMounts": LLM_MOUNTS,

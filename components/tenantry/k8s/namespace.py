@@ -130,7 +130,8 @@ class TenantNamespace(pulumi.ComponentResource):
       ``istio.io/rev`` for a revision): every pod gets a sidecar, which passes ``restricted``
       because the platform runs Istio with its CNI plugin (docs/gateway.md);
     - ``ResourceQuota`` ``<name>-quota``: cpu and memory (requests and limits), pods
-      (2 x the most pods the models can run at once, room for a rolling revision),
+      (2 x the most pods the models and own LLMs can run at once, :func:`pods_at_most`,
+      room for a rolling revision),
       ``requests.ephemeral-storage`` and ``limits.ephemeral-storage`` (the same 2 x, each pod
       at its Triton container's size plus the sidecars' LimitRange default: see
       :func:`ephemeral_storage_hard`),
@@ -321,7 +322,7 @@ def quota_hard(t: ResolvedTenant) -> dict[str, str]:
         "limits.cpu": cpu,
         "requests.memory": mem,
         "limits.memory": mem,
-        "pods": str(2 * serving_caps(t).max_pods),
+        "pods": str(2 * pods_at_most(t)),
         "requests.ephemeral-storage": ephemeral_storage_hard(t),
         "limits.ephemeral-storage": ephemeral_storage_hard(t),
         "requests.nvidia.com/gpu": str(q.gpus.get("gpu", 0)),
@@ -332,6 +333,13 @@ def quota_hard(t: ResolvedTenant) -> dict[str, str]:
         if profile != "gpu":
             hard[f"requests.nvidia.com/mig-{profile}"] = str(count)
     return dict(sorted(hard.items()))
+
+
+def pods_at_most(t: ResolvedTenant) -> int:
+    """The most serving pods the tenant runs at once: every model's ``maxReplicas`` x
+    revisions (:func:`tenantry.triton.serving_caps`) plus every own LLM's ``replicas`` (one
+    pod per replica: kserve v0.20.0 ``workload_single_node.go``)."""
+    return serving_caps(t).max_pods + sum(llm.replicas for llm in t.llms)
 
 
 def ephemeral_storage_hard(t: ResolvedTenant) -> str:

@@ -66,8 +66,8 @@ class Request:
     role: Role
     spread: bool  # replicas must land on at least two nodes
     # what each pod requests on its node besides its GPU slices: millicores, MiB (pooled
-    # headroom: the largest of the models it stands in for; an LLM's CPU and memory are
-    # not modelled, its pods count as pod slots only)
+    # headroom: the largest of the models it stands in for; an LLM replica's, own or shared
+    # base model, its cpu and memoryGiB: tenantry.spec.llm_sizing)
     cpu_m: int = 0
     memory_mib: int = 0
     # devices per pod, all on one node: an LLM replica's whole GPUs (gpus: N); 1 otherwise
@@ -110,6 +110,12 @@ def _devices(what: str, profile: str, gpus: int) -> int:
 
 def _headroom(platform_share: float, burst: int) -> int:
     return math.ceil(round(platform_share * burst, 9))
+
+
+def _pod(resources: tuple[float, float]) -> tuple[int, int]:
+    """(millicores, MiB) of a pod of (cores, GiB) requests (an LLM replica's:
+    :mod:`tenantry.spec.llm_sizing`)."""
+    return cpu_m(resources[0]), memory_mib(resources[1])
 
 
 def extract_demands(
@@ -198,6 +204,8 @@ def extract_demands(
                     llm.replicas,
                     "guaranteed",
                     llm.replicas >= 2,
+                    cpu_m(llm.cpu),  # the pod's requests = limits (tenantry.spec.llm_sizing)
+                    memory_mib(llm.memory_gib),
                     devices=_devices(
                         f"spec.llms[{llm.name}] of tenant {t.name}", llm.gpu, llm.gpus
                     ),
@@ -222,6 +230,7 @@ def extract_demands(
                 base.replicas,
                 "guaranteed",
                 base.replicas >= 2,
+                *_pod(platform.base_model_resources(base)),
                 devices=_devices(f"llmBaseModels[{base.name}]", base.gpu, base.gpus),
             )
         )

@@ -466,6 +466,9 @@ BucketPrefix = Annotated[
     StringConstraints(min_length=2, max_length=200, pattern=BUCKET_PREFIX_PATTERN),
 ]
 LoraRank = Annotated[int, Field(ge=1, le=512)]
+# An LLM replica's CPU and memory (requests = limits); None: tenantry.spec.llm_sizing's default
+LlmCpu = Annotated[float, Field(gt=0, le=512)] | None
+LlmMemoryGiB = Annotated[float, Field(gt=0, le=8192)] | None
 
 
 class LlmAdapter(Strict):
@@ -511,6 +514,17 @@ class Llm(Strict):
     )
     replicas: Annotated[int, Field(ge=1, le=1000)] = 1
     max_model_len: Annotated[int, Field(ge=16, le=1_048_576)] = 8192
+    cpu: LlmCpu = Field(
+        default=None,
+        description="Cores per replica (requests = limits). Default: 2 x (2 + devices), "
+        "vLLM's minimum of 2 + N physical cores (see docs/llm.md).",
+    )
+    memory_gib: LlmMemoryGiB = Field(
+        default=None,
+        alias="memoryGiB",
+        description="Host memory (GiB) per replica (requests = limits). Default: the "
+        "replica's GPU memory + 8 (/dev/shm) + 2 per vLLM process (see docs/llm.md).",
+    )
     # No tokensPerMinute / maxConcurrentRequests: those are the LLM gateway's per-tenant
     # limits on a shared runtime (llmAdapters). An own LLM serves its tenant alone, its
     # callers reach vLLM directly (no gateway in the path), so nothing would enforce them.

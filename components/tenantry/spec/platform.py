@@ -7,6 +7,7 @@ They live in the platform stack's config (``stacks/Pulumi.platform.yaml``, key
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -15,14 +16,17 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from ..catalog import instance_types
+from ..catalog import cpu_m, instance_types, memory_mib, node_allocatable
 from .errors import Problem, Severity, Unparsed, format_path, parse_path
+from .llm_sizing import replica_resources
 from .model import (
     CapacityType,
     ChildName,
     Digest,
     GpuRequest,
     IamArn,
+    LlmCpu,
+    LlmMemoryGiB,
     LoraRank,
     Strict,
     TenantName,
@@ -108,6 +112,18 @@ class LlmBaseModel(Strict):
         default=64, description="vLLM --max-cpu-loras: adapters cached in host memory."
     )
     max_model_len: Annotated[int, Field(ge=16, le=1_048_576)] = 8192
+    cpu: LlmCpu = Field(
+        default=None,
+        description="Cores per replica (requests = limits). Default: 2 x (2 + devices), "
+        "vLLM's minimum of 2 + N physical cores (see docs/llm.md).",
+    )
+    memory_gib: LlmMemoryGiB = Field(
+        default=None,
+        alias="memoryGiB",
+        description="Host memory (GiB) per replica (requests = limits). Default: the "
+        "replica's GPU memory + 8 (/dev/shm) + 2 per vLLM process (see docs/llm.md); "
+        "raise it for many large adapters in the host cache (maxCpuLoras).",
+    )
 
     @model_validator(mode="after")
     def _whole_gpus(self) -> LlmBaseModel:
@@ -669,6 +685,9 @@ class PlatformSettings(Strict):
                     f"{b.gpus} GPUs, and a {it.name} node of pool {b.pool!r} has {it.gpus}: "
                     f"the pod would never be scheduled; accepted: <= {it.gpus}"
                 )
+            if it is not None:
+                cpu, mem = replica_resources(it.gpu_model, b.gpu, b.gpus, b.cpu, b.memory_gib)
+                _fits_a_node(b, it.name, it.vcpu, it.memory_gib, cpu, mem)
             # One vLLM process on the shared pool's GPUs serves every granted tenant's
             # adapter (docs/llm.md); a tier with GPUs or nodes of its own would lose them.
             own = [t for t in b.tiers if TIERS[t].gpu_sharing != "shared-gpus"]
@@ -684,6 +703,16 @@ class PlatformSettings(Strict):
 
     def base_model(self, name: str) -> LlmBaseModel | None:
         return next((b for b in self.llm_base_models if b.name == name), None)
+
+    def base_model_resources(self, b: LlmBaseModel) -> tuple[float, float]:
+        """(cores, GiB) one replica of base model ``b`` requests and is limited to: its
+        ``cpu`` and ``memoryGiB``, else the defaults for its pool's GPU model
+        (:func:`tenantry.spec.llm_sizing.replica_resources`)."""
+        pool = self.pool(b.pool)
+        if pool is None:
+            raise ValueError(f"llmBaseModels[{b.name}].pool {b.pool!r} is not a shared pool")
+        gpu_model = instance_types()[pool.instance_type].gpu_model
+        return replica_resources(gpu_model, b.gpu, b.gpus, b.cpu, b.memory_gib)
 
     @model_validator(mode="after")
     def _unique_issuers(self) -> PlatformSettings:
@@ -722,6 +751,29 @@ class PlatformSettings(Strict):
         """The Kubernetes namespaces these settings name -> the setting that names it (no
         tenant may take one: :mod:`tenantry.catalog.namespaces`)."""
         return {self.gateway_namespace: "gatewayNamespace"}
+
+
+def _fits_a_node(
+    b: LlmBaseModel, instance_type: str, vcpu: int, memory_gib: int, cpu: float, mem: float
+) -> None:
+    """Raises when one replica of ``b`` asks for more CPU or memory than an empty node of
+    its pool offers its pods (:func:`tenantry.catalog.node_allocatable`, what the fleet
+    planner packs against): the pod would never be scheduled."""
+    alloc = node_allocatable(vcpu, memory_gib, gpu_node=True)
+    for field, asked, need, has, unit, declared in (
+        ("cpu", cpu, cpu_m(cpu), alloc.cpu_m, "cores", b.cpu),
+        ("memoryGiB", mem, memory_mib(mem), alloc.memory_mib, "GiB", b.memory_gib),
+    ):
+        if need > has:
+            shown = has / (1000 if field == "cpu" else 1024)
+            default = "" if declared is not None else " (the default, see docs/llm.md)"
+            raise ValueError(
+                f"llmBaseModels[{b.name}].{field}: one replica asks for {asked:g} {unit}"
+                f"{default}, more than an empty {instance_type} node of pool {b.pool!r} offers "
+                f"its pods ({shown:g} {unit} allocatable, less the kubelet's reserve and the "
+                f"node agents' DaemonSets): the pod would never be scheduled; accepted: "
+                f"<= {math.floor(shown * 1000) / 1000:g}"
+            )
 
 
 def platform_config_path(stacks_dir: Path) -> Path:

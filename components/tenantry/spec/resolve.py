@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..catalog import instance_types, layout_name
+from .llm_sizing import replica_resources
 from .model import TenantSpec
 from .platform import PlatformSettings
 from .resolved import (
@@ -140,6 +141,9 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
         target = target_for(llm.gpu, targets)
         if target is None:
             raise ValueError(f"llm {llm.name!r}: no GPU target offers {llm.gpu!r}")
+        cpu, memory_gib = replica_resources(
+            target.gpu_model, llm.gpu, llm.gpus, llm.cpu, llm.memory_gib
+        )
         llms.append(
             ResolvedLlm(
                 name=llm.name,
@@ -154,6 +158,8 @@ def resolve(spec: TenantSpec, platform: PlatformSettings, source: str = "") -> R
                 target=target.name,
                 replicas=llm.replicas,
                 max_model_len=llm.max_model_len,
+                cpu=cpu,
+                memory_gib=memory_gib,
             )
         )
     md = spec.metadata

@@ -111,6 +111,13 @@ class ResolvedLlm:
     target: str
     replicas: int
     max_model_len: int
+    cpu: float  # cores per replica, requests = limits (tenantry.spec.llm_sizing)
+    memory_gib: float  # GiB per replica, requests = limits
+
+    @property
+    def devices(self) -> int:
+        """Devices one replica asks for: ``gpus`` whole GPUs, or one MIG slice."""
+        return self.gpus if self.gpu == "gpu" else 1
 
 
 @dataclass(frozen=True)

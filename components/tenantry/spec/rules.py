@@ -28,7 +28,8 @@ from ..catalog import (
 from ..tags import MANDATORY_KEYS, MAX_TENANT_LABELS, S3_OBJECT_MAX_TAGS, SYSTEM_LABEL_KEYS
 from . import downstream
 from .errors import Problem, Severity, Unparsed, each, format_path
-from .model import ADAPTERS_PREFIX, MODELS_PREFIX, TenantSpec
+from .llm_sizing import replica_resources
+from .model import ADAPTERS_PREFIX, MODELS_PREFIX, Llm, TenantSpec
 from .platform import PlatformSettings
 from .resolve import cpu_place, quotas_of
 from .targets import Target, gpu_targets, target_for
@@ -369,7 +370,21 @@ def _models(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
                 )
 
 
-def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]]:
+def _llm_resources(llm: Llm, targets: list[Target]) -> tuple[float, float] | None:
+    """(cores, GiB) per replica of own LLM ``llm``: declared, else the default for the GPU
+    model of its target (:func:`tenantry.spec.llm_sizing.replica_resources`); None when no
+    target offers its GPU (reported as gpu_unavailable) and it sets neither."""
+    target = target_for(llm.gpu, targets)
+    if target is None:
+        if llm.cpu is None or llm.memory_gib is None:
+            return None
+        return llm.cpu, llm.memory_gib
+    return replica_resources(target.gpu_model, llm.gpu, llm.gpus, llm.cpu, llm.memory_gib)
+
+
+def _demand(
+    spec: TenantSpec, replicas: str, targets: list[Target]
+) -> tuple[float, float, Counter[str]]:
     cpu = mem = 0.0
     gpus: Counter[str] = Counter()
     for m in spec.spec.models:
@@ -380,6 +395,10 @@ def _demand(spec: TenantSpec, replicas: str) -> tuple[float, float, Counter[str]
             gpus[m.gpu] += n
     for llm in spec.spec.llms:  # own LLMs run all their replicas always
         gpus[llm.gpu] += llm.replicas * llm.gpus
+        pod = _llm_resources(llm, targets)
+        if pod is not None:
+            cpu += llm.replicas * pod[0]
+            mem += llm.replicas * pod[1]
     return cpu, mem, gpus
 
 
@@ -393,7 +412,7 @@ def _quotas(spec: TenantSpec, platform: PlatformSettings, stem: str | None, repo
     )
     targets = gpu_targets(spec, platform)
     for replicas, severity in passes:
-        cpu, mem, gpus = _demand(spec, replicas)
+        cpu, mem, gpus = _demand(spec, replicas, targets)
         label = (
             "minimum demand (minReplicas x per-replica request)"
             if severity == "error"
@@ -448,7 +467,9 @@ def _replica_fits_a_node(
     scheduler places a pod on one node whose allocatable, less what the pods already there
     request, covers its requests: more than an empty node's allocatable less its node
     agents' DaemonSets (:func:`tenantry.catalog.node_allocatable`, the same figure the
-    fleet planner packs against) can never be scheduled."""
+    fleet planner packs against) can never be scheduled. An own LLM's replica
+    (``spec.llms[]``: one pod, its ``cpu`` and ``memoryGiB`` or their defaults,
+    :mod:`tenantry.spec.llm_sizing`) likewise on one node of its GPU's target."""
     targets = gpu_targets(spec, platform)
     pools = {p.name: p.instance_type for p in platform.shared_pools}
     groups: dict[str, str] = {}
@@ -488,26 +509,47 @@ def _replica_fits_a_node(
             if node is None:
                 continue
             where, alloc = node
-            for field, asked, need, has, unit in (
-                ("cpu", m.cpu, cpu_m(m.cpu), alloc.cpu_m / 1000, "cores"),
-                (
-                    "memoryGiB",
-                    m.memory_gib,
-                    memory_mib(m.memory_gib),
-                    alloc.memory_mib / 1024,
-                    "GiB",
-                ),
-            ):
-                if need > (alloc.cpu_m if field == "cpu" else alloc.memory_mib):
-                    report(
-                        f"spec.models[{i}].{field}",
-                        "replica_exceeds_node",
-                        f"one replica asks for more than {where} offers its pods ({has:g} "
-                        f"{unit} allocatable, less the kubelet's reserve and the node agents' "
-                        "DaemonSets): the pod would never be scheduled",
-                        asked,
-                        f"<= {has:g}",
-                    )
+            asked = ((m.cpu, m.cpu), (m.memory_gib, m.memory_gib))
+            _fits(f"spec.models[{i}]", where, alloc, asked, report)
+    for i, llm in each(spec.spec.llms):
+        with suppress(Unparsed):
+            target = target_for(llm.gpu, targets)
+            pod = _llm_resources(llm, targets)
+            node = on(target.kind, target.name) if target is not None else None
+            if node is None or pod is None:
+                continue
+            asked = ((llm.cpu, pod[0]), (llm.memory_gib, pod[1]))
+            _fits(f"spec.llms[{i}]", *node, asked, report)
+
+
+def _fits(
+    base: str,
+    where: str,
+    alloc: NodeResources,
+    asked: tuple[tuple[float | None, float], tuple[float | None, float]],
+    report: Report,
+) -> None:
+    """Reports ``<base>.cpu`` / ``<base>.memoryGiB`` (replica_exceeds_node) when one replica's
+    request (``asked``: (declared or None for a default, value) for cpu, then memory) exceeds
+    ``alloc``, the node's allocatable less its node agents."""
+    (cpu_declared, cpu), (mem_declared, mem) = asked
+    for field, declared, value, need, has_raw, scale, unit in (
+        ("cpu", cpu_declared, cpu, cpu_m(cpu), alloc.cpu_m, 1000, "cores"),
+        ("memoryGiB", mem_declared, mem, memory_mib(mem), alloc.memory_mib, 1024, "GiB"),
+    ):
+        if need <= has_raw:
+            continue
+        has = has_raw / scale
+        default = "" if declared is not None else f" ({value:g} {unit}, the default: docs/llm.md)"
+        report(
+            f"{base}.{field}",
+            "replica_exceeds_node",
+            f"one replica asks for more than {where} offers its pods{default} ({has:g} {unit} "
+            "allocatable, less the kubelet's reserve and the node agents' DaemonSets): "
+            "the pod would never be scheduled",
+            declared if declared is not None else value,
+            f"<= {has:g}",
+        )
 
 
 def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
@@ -522,7 +564,7 @@ def _node_group_capacity(spec: TenantSpec, report: Report) -> None:
         per_gpu = ng.mig_layout or {"gpu": 1}
         for gpu, n in per_gpu.items():
             capacity[gpu] += n * it.gpus * ng.max_size
-    _, _, gpus = _demand(spec, "min_replicas")
+    _, _, gpus = _demand(spec, "min_replicas", [])
     for i, m in each(spec.spec.models):
         with suppress(Unparsed):
             if m.gpu and m.gpu in capacity and gpus[m.gpu] > capacity[m.gpu]:
