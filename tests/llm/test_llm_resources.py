@@ -28,8 +28,8 @@ P5_ALLOC = node_allocatable(P5.vcpu, P5.memory_gib, gpu_node=True)
 
 
 def _resources(obj: dict[str, Any]) -> dict[str, Any]:
-    (container,) = obj["spec"]["template"]["containers"]
-    return dict(container["resources"])
+    (vllm,) = (c for c in obj["spec"]["template"]["containers"] if c["name"] == "main")
+    return dict(vllm["resources"])
 
 
 def _own(change: dict[str, Any] | None = None) -> tuple[Any, Any]:
