@@ -90,7 +90,7 @@ def test_a_base_model_runtime_is_guaranteed_its_cpu_and_memory(
     doc = platform().model_dump(by_alias=True, mode="json", exclude_none=True)
     doc["llmBaseModels"][0].update(change)
     s = PlatformSettings.model_validate(doc)
-    obj = shared_llm_manifest(s, s.llm_base_models[0], [], {"tenant": "platform"})
+    obj = shared_llm_manifest(s, s.llm_base_models[0], {"tenant": "platform"})
     llmisvc_validator().validate(obj)
     res = _resources(obj)
     assert res["requests"] == res["limits"]

@@ -509,8 +509,13 @@ def _replica_fits_a_node(
             if node is None:
                 continue
             where, alloc = node
-            asked = ((m.cpu, m.cpu), (m.memory_gib, m.memory_gib))
-            _fits(f"spec.models[{i}]", where, alloc, asked, report)
+            _fits(
+                f"spec.models[{i}]",
+                where,
+                alloc,
+                ((m.cpu, m.cpu), (m.memory_gib, m.memory_gib)),
+                report,
+            )
     for i, llm in each(spec.spec.llms):
         with suppress(Unparsed):
             target = target_for(llm.gpu, targets)
@@ -518,8 +523,8 @@ def _replica_fits_a_node(
             node = on(target.kind, target.name) if target is not None else None
             if node is None or pod is None:
                 continue
-            asked = ((llm.cpu, pod[0]), (llm.memory_gib, pod[1]))
-            _fits(f"spec.llms[{i}]", *node, asked, report)
+            declared = ((llm.cpu, pod[0]), (llm.memory_gib, pod[1]))
+            _fits(f"spec.llms[{i}]", *node, declared, report)
 
 
 def _fits(
