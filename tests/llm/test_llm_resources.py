@@ -152,8 +152,7 @@ def test_a_base_model_replica_fits_one_node_at_its_line(tmp_path: Path) -> None:
 
 def test_the_planner_counts_llm_cpu_and_memory_per_device() -> None:
     """Pool h100 holds llama-3-8b (2 replicas, 6 cores / 54 GiB each) and initech's
-    clinical-llm (one whole GPU, 6 / 94); a 2-GPU replica carries half its pod on each
-    device."""
+    clinical-llm (one whole GPU, 6 / 94); a 2-GPU replica is one pod of 8 cores / 176 GiB."""
     s = platform()
     t, _ = _own()
     demands = {d.name: d for d in extract_demands([t], s)}
@@ -163,7 +162,7 @@ def test_the_planner_counts_llm_cpu_and_memory_per_device() -> None:
     assert (own.count, own.cpu_m, own.memory_mib) == (1, 6000, 94 * 1024)
     t2, _ = _own({"gpus": 2})
     two = next(r for d in extract_demands([t2], s) for r in d.requests if r.model == own.model)
-    assert (two.count, two.cpu_m, two.memory_mib) == (2, 4000, (160 + 8 + 8) * 1024 // 2)
+    assert (two.count, two.devices, two.cpu_m, two.memory_mib) == (1, 2, 8000, 176 * 1024)
 
 
 def test_llm_memory_alone_can_set_a_pools_node_count() -> None:

@@ -34,6 +34,8 @@ def _only_llm(gpus: int, replicas: int) -> Doc:
         d["spec"]["models"] = []
         d["spec"]["llms"][0].update(gpus=gpus, replicas=replicas)
         d["spec"]["quotas"]["gpus"] = {"gpu": gpus * replicas}
+        # each replica's CPU and memory (defaults: tenantry.spec.llm_sizing) count too
+        d["spec"]["quotas"].update(cpu=512, memoryGiB=16384)
 
     return variant("initech", change)
 
