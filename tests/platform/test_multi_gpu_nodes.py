@@ -24,6 +24,8 @@ def test_the_tenants_node_group_holds_every_pod_whole(tmp_path: Path) -> None:
     d["spec"]["models"] = []
     d["spec"]["llms"][0].update(gpus=3, replicas=5)
     d["spec"]["quotas"]["gpus"] = {"gpu": 15}
+    # the LLM replicas' CPU and memory (defaults: tenantry.spec.llm_sizing) count too
+    d["spec"]["quotas"].update(cpu=512, memoryGiB=16384)
     path.write_text(yaml.safe_dump(d, sort_keys=False), "utf-8")
     recs = by_name(record_platform(tenants, ROOT / "stacks"))
     ng = recs[f"{P}-pool-h100-tenant-initech-node-group"].inputs
