@@ -372,6 +372,10 @@ def test_a_node_group_too_small_for_whole_llm_pods_is_refused_at_its_max_size(
     d = yaml.safe_load(umbrella.read_text())
     d["spec"]["models"] = [m for m in d["spec"]["models"] if m["gpu"] != "gpu"]
     d["spec"]["quotas"]["gpus"]["gpu"] = 15
+    # room in the CPU and memory quotas for the replicas' own (defaults: 10 cores and the
+    # GPUs' memory + 18 GiB each), so the node group is the one thing too small
+    d["spec"]["quotas"]["cpu"] = max(d["spec"]["quotas"].get("cpu", 0), 256)
+    d["spec"]["quotas"]["memoryGiB"] = max(d["spec"]["quotas"].get("memoryGiB", 0), 4096)
     h200 = next(i for i, g in enumerate(d["spec"]["nodeGroups"]) if g["name"] == "h200")
     d["spec"]["nodeGroups"][h200]["maxSize"] = 2
     d["spec"]["llms"] = [
@@ -386,7 +390,9 @@ def test_a_node_group_too_small_for_whole_llm_pods_is_refused_at_its_max_size(
     ]
     umbrella.write_text(yaml.safe_dump(d, sort_keys=False))
     reg = check([tenants], platform, stacks_dir=stacks, tenants_dir=tenants)
-    (p,) = [p for p in reg.problems if p.severity == "error"]
+    errors = [p for p in reg.problems if p.severity == "error"]
+    assert len(errors) == 1, [(e.code, e.path) for e in errors]
+    (p,) = errors
     assert (p.code, p.path, p.value) == (
         "node_group_too_small",
         f"spec.nodeGroups[{h200}].maxSize",
