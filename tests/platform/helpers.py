@@ -10,8 +10,10 @@ from typing import Any
 
 import yaml
 
-from tenantry.engine import Record, record_platform
+from tenantry import Platform, PlatformArgs
+from tenantry.engine import Record, record, record_platform
 from tenantry.planner import FleetPlan, extract_demands, plan
+from tenantry.spec import PlatformSettings
 from tests.components.helpers import ROOT, platform, tenants
 from tests.schemas import strict
 
@@ -75,3 +77,22 @@ def aws_class(type_token: str) -> type:
 def taggable(type_token: str) -> bool:
     cls = aws_class(type_token)
     return "tags" in inspect.signature(cls._internal_init).parameters  # type: ignore[attr-defined]
+
+
+def platform_with(settings: PlatformSettings, **kw: Any) -> list[Record]:
+    """The platform stack of ``settings`` recorded over the example plan, with the secret
+    arguments the tests use (``kw`` adds or overrides ``PlatformArgs.from_spec``'s)."""
+
+    def program() -> None:
+        args = PlatformArgs.from_spec(
+            settings,
+            example_plan(),
+            vector_db_password="pw",
+            triton_admin_secret="triton-secret",
+            llm_salt_key=SALT_KEY,
+            llm_redis_password=REDIS_PASSWORD,
+            **kw,
+        )
+        Platform("platform", args)
+
+    return record(program, stack="platform")

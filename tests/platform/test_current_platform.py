@@ -14,9 +14,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from tenantry import Platform, PlatformArgs
 from tenantry.cli.main import main
-from tenantry.engine import Record, record, record_platform
+from tenantry.engine import record_platform
 from tenantry.engine.stack import (
     PASSWORD_KEY,
     TRITON_ADMIN_KEY,
@@ -49,14 +48,12 @@ from tests.components.helpers import ROOT, platform, tenants
 from .helpers import (
     GATEWAY_IMAGE,
     REDIS_DIGEST,
-    REDIS_PASSWORD,
-    SALT_KEY,
     STORAGE_CRD,
     VLLM_DIGEST,
     by_name,
     crd_validator,
-    example_plan,
     platform_records,
+    platform_with,
 )
 
 CHARTS = ROOT / "tests" / "data" / "charts"
@@ -91,22 +88,6 @@ def settings_with(**changes: Any) -> PlatformSettings:
     data["llmRedisImageDigest"] = REDIS_DIGEST
     data.update(changes)
     return PlatformSettings.model_validate(data)
-
-
-def platform_with(settings: PlatformSettings, **kw: Any) -> list[Record]:
-    def program() -> None:
-        args = PlatformArgs.from_spec(
-            settings,
-            example_plan(),
-            vector_db_password="pw",
-            triton_admin_secret="triton-secret",
-            llm_salt_key=SALT_KEY,
-            llm_redis_password=REDIS_PASSWORD,
-            **kw,
-        )
-        Platform("platform", args)
-
-    return record(program, stack="platform")
 
 
 # -- pinned versions and the values the pinned charts read -------------------------------

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tenantry import Platform, PlatformArgs
 from tenantry.cli.main import main
 from tenantry.devserver.process import free_port, stop
-from tenantry.engine import Record, record
+from tenantry.engine import Record
 from tenantry.k8s.llm_gateway import (
     GATEWAY_LABELS,
     METRICS_PORT,
@@ -44,11 +43,9 @@ from tests.llmgateway.test_routes_and_policy import _doc
 from .helpers import (
     GATEWAY_IMAGE,
     REDIS_DIGEST,
-    REDIS_PASSWORD,
-    SALT_KEY,
     VLLM_DIGEST,
-    example_plan,
     platform_records,
+    platform_with,
 )
 
 GATEWAY_PRINCIPAL = "cluster.local/ns/tenantry-llm/sa/tenantry-llm-gateway"
@@ -68,18 +65,7 @@ def _settings(**changes: Any) -> PlatformSettings:
 
 
 def _records(settings: PlatformSettings) -> dict[str, Record]:
-    def program() -> None:
-        args = PlatformArgs.from_spec(
-            settings,
-            example_plan(),
-            vector_db_password="pw",
-            triton_admin_secret="triton-secret",
-            llm_salt_key=SALT_KEY,
-            llm_redis_password=REDIS_PASSWORD,
-        )
-        Platform("platform", args)
-
-    return {r.name: r for r in record(program, stack="platform")}
+    return {r.name: r for r in platform_with(settings)}
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
