@@ -18,6 +18,7 @@ the field (a dotted path), the value given and what is accepted.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -81,10 +82,20 @@ class Routes:
     def base_models(self) -> frozenset[str]:
         return frozenset(m.base_model for t in self.tenants.values() for m in t.models.values())
 
+    @functools.cached_property
+    def _by_namespace(self) -> dict[str, list[TenantRoute]]:
+        """namespace -> the tenants serving it, by name: built once per routes file, so a
+        request looks its caller up instead of scanning every tenant."""
+        out: dict[str, list[TenantRoute]] = {}
+        for _, t in sorted(self.tenants.items()):
+            for ns in dict.fromkeys((t.name, *t.callers)):
+                out.setdefault(ns, []).append(t)
+        return out
+
     def tenants_of(self, namespace: str) -> list[TenantRoute]:
         """The tenants a caller of ``namespace`` calls for (its own tenant's namespace, or a
         namespace tenants list as callers; several tenants may list one), by name."""
-        return [t for _, t in sorted(self.tenants.items()) if t.serves(namespace)]
+        return list(self._by_namespace.get(namespace, ()))
 
     def label_of(self, namespace: str) -> str:
         """The ``tenant`` label of a refusal before any model is known: the one tenant the
